@@ -1,0 +1,40 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8501
+export WORKBENCH_DB ?= data/workbench.duckdb
+
+.PHONY: run test bench install clean ray-up ray-down lint
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Starts a local Ray head outside the app (Ray dies with the thread that started it), unless
+# RAY_ADDRESS points at a cluster, then serves the workbench on http://localhost:$(PORT).
+run: install
+	@$(BIN)/python -m ray_tasks.cluster ensure
+	$(BIN)/streamlit run app/main.py --server.port $(PORT)
+
+ray-up: install
+	@$(BIN)/python -m ray_tasks.cluster ensure
+
+ray-down:
+	-$(BIN)/ray stop --force
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,53 @@
+"""The ``workbench`` command line. Each area registers its subcommands from its own module.
+
+Exit codes: 0 success, 1 the operation failed (invalid workflow, failed run…), 2 usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from engine.errors import WorkbenchError
+
+# modules that define ``register(subparsers)``; each adds its commands
+_COMMAND_MODULES = [
+    "engine.cli.dsl_cmds",
+    "engine.cli.run_cmds",
+    "engine.cli.ai_cmds",
+    "engine.cli.analytics_cmds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="AI workflow workbench")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Safe condition evaluation: an allowlist interpreter over the parsed condition AST.
+
+Conditions never reach ``eval``/``exec``/``compile``. Only the node types of
+:mod:`engine.dsl.model` exist, so nothing else can run. Evaluation is bounded: the parser caps
+nesting depth and node count, and every operation is a comparison of plain values.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Mapping
+
+from engine.dsl.model import BoolOp, Compare, Expr, ListLit, Literal_, Name, Not
+from engine.errors import ConditionError
+
+
+class _Missing:
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+_ORDERING = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def lookup(context: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    """Resolve a dotted name in nested dicts; :data:`MISSING` when any part is absent."""
+    value: Any = context
+    for part in parts:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return MISSING
+    return value
+
+
+def _value(node: Expr, context: Mapping[str, Any]) -> Any:
+    if isinstance(node, Literal_):
+        return node.value
+    if isinstance(node, Name):
+        return lookup(context, node.parts)
+    if isinstance(node, ListLit):
+        return [item.value for item in node.items]
+    return evaluate(node, context)
+
+
+def _describe(node: Expr) -> str:
+    from engine.dsl.printer import expr_text
+
+    return expr_text(node)
+
+
+def _compare(op: str, left: Any, right: Any, lnode: Expr, rnode: Expr) -> bool:
+    if op in ("==", "!="):
+        lv = None if left is MISSING else left
+        rv = None if right is MISSING else right
+        return (lv == rv) if op == "==" else (lv != rv)
+    if op in ("in", "not in"):
+        if right is MISSING:
+            raise ConditionError(f"'{_describe(rnode)}' is not in the context (needed by '{op}')")
+        if not isinstance(right, (list, tuple, set, frozenset, dict, str)):
+            raise ConditionError(
+                f"'{_describe(rnode)}' is a {type(right).__name__}; '{op}' needs a list or a string")
+        lv = None if left is MISSING else left
+        if isinstance(right, str) and not isinstance(lv, str):
+            raise ConditionError(f"'{op}' a string needs a string on the left, got {type(lv).__name__}")
+        try:
+            found = lv in right
+        except TypeError as exc:
+            raise ConditionError(f"cannot test '{_describe(lnode)}' {op} '{_describe(rnode)}': {exc}") from None
+        return found if op == "in" else not found
+    for node, value in ((lnode, left), (rnode, right)):
+        if value is MISSING:
+            raise ConditionError(f"'{_describe(node)}' is not in the context (needed by '{op}')")
+        if value is None:
+            raise ConditionError(f"'{_describe(node)}' is None; it cannot be compared with '{op}'")
+    try:
+        return bool(_ORDERING[op](left, right))
+    except TypeError:
+        raise ConditionError(
+            f"cannot compare {type(left).__name__} {left!r:.40} {op} {type(right).__name__} {right!r:.40}"
+        ) from None
+
+
+def evaluate(node: Expr, context: Mapping[str, Any]) -> Any:
+    """Evaluate a parsed condition against ``context``; raises :class:`ConditionError`."""
+    if isinstance(node, Compare):
+        left_node, left = node.left, _value(node.left, context)
+        for op, right_node in zip(node.ops, node.rights):
+            right = _value(right_node, context)
+            if not _compare(op, left, right, left_node, right_node):
+                return False
+            left_node, left = right_node, right
+        return True
+    if isinstance(node, BoolOp):
+        if node.op == "and":
+            return all(truthy(_value(o, context)) for o in node.operands)
+        return any(truthy(_value(o, context)) for o in node.operands)
+    if isinstance(node, Not):
+        return not truthy(_value(node.operand, context))
+    return _value(node, context)
+
+
+def truthy(value: Any) -> bool:
+    """Python truthiness, with a missing name counting as false."""
+    return False if value is MISSING else bool(value)
+
+
+def evaluate_condition(node: Expr, context: Mapping[str, Any]) -> bool:
+    """Evaluate to a bool. Raises :class:`ConditionError` with a readable reason."""
+    return truthy(evaluate(node, context))
+
+
+def variables_of(node: Expr) -> tuple[str, ...]:
+    """Dotted names read by an expression, first use first, without duplicates."""
+    seen: dict[str, None] = {}
+    stack: list[Expr] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Name):
+            seen.setdefault(n.dotted, None)
+        elif isinstance(n, Compare):
+            stack.extend(reversed((n.left, *n.rights)))
+        elif isinstance(n, BoolOp):
+            stack.extend(reversed(n.operands))
+        elif isinstance(n, Not):
+            stack.append(n.operand)
+    return tuple(seen)
+
+
+def literals_for(node: Expr) -> dict[str, list[Any]]:
+    """For each variable, the constants it is compared with (used to prefill contexts)."""
+    found: dict[str, list[Any]] = {}
+    stack: list[Expr] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Compare):
+            operands = (n.left, *n.rights)
+            for a, b in zip(operands, operands[1:]):
+                for var, const in ((a, b), (b, a)):
+                    if isinstance(var, Name) and isinstance(const, Literal_):
+                        found.setdefault(var.dotted, []).append(const.value)
+                    if isinstance(var, Name) and isinstance(const, ListLit) and const.items:
+                        found.setdefault(var.dotted, []).append(const.items[0].value)
+        elif isinstance(n, BoolOp):
+            stack.extend(n.operands)
+        elif isinstance(n, Not):
+            stack.append(n.operand)
+        elif isinstance(n, Name):
+            found.setdefault(n.dotted, []).append(True)
+    return found

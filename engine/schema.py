@@ -1,0 +1,114 @@
+"""The record schema: table names and columns follow the seed design §6 wherever it names them.
+
+Every table is append-only. Tables listed in :data:`LATEST_BY` are "latest row wins": a change
+(status update, archive…) appends a full new row, and the public view shows the newest row per key
+(ordered by ``updated_at`` then ``seq``). The raw rows stay available as ``<table>_history``.
+
+JSON columns are stored as JSON text (type ``JSON`` in the views).
+"""
+from __future__ import annotations
+
+TABLES: dict[str, dict[str, str]] = {
+    "workflows": {
+        "workflow_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR", "description": "VARCHAR",
+        "dsl": "VARCHAR", "nl_description": "VARCHAR", "parsed_definition": "JSON", "spec": "JSON",
+        "status": "VARCHAR",  # draft | active | archived | deprecated
+        "tags": "JSON", "owner": "VARCHAR", "optimization_score": "INTEGER",
+        "last_optimization_check": "TIMESTAMP", "ai_suggestions": "JSON", "change_note": "VARCHAR",
+        "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP", "seq": "BIGINT",
+    },
+    "workflow_states": {
+        "workflow_id": "VARCHAR", "version": "INTEGER", "state_name": "VARCHAR", "state_type": "VARCHAR",
+        "description": "VARCHAR", "callback_type": "VARCHAR", "callback_config": "JSON",
+        "timeout_seconds": "DOUBLE", "retry_policy": "JSON", "compensate": "VARCHAR",
+        "created_at": "TIMESTAMP",
+    },
+    "workflow_executions": {
+        "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "workflow_name": "VARCHAR", "version": "INTEGER",
+        "status": "VARCHAR",  # pending | running | waiting | completed | failed | cancelled | recovering
+        "current_state": "VARCHAR", "initial_context": "JSON", "final_context": "JSON",
+        "states_visited": "JSON", "error_count": "INTEGER", "retry_count": "INTEGER",
+        "recovery_actions": "JSON", "ai_decisions": "JSON", "anomaly_detected": "BOOLEAN",
+        "error_message": "VARCHAR", "waiting_for": "JSON", "options": "JSON",
+        "parent_execution_id": "VARCHAR", "rerun_of": "VARCHAR", "rerun_from": "VARCHAR",
+        "owner": "VARCHAR",  # host:pid:token of the process driving it (for resume after a crash)
+        "start_time": "TIMESTAMP", "end_time": "TIMESTAMP", "duration_ms": "BIGINT",
+        "updated_at": "TIMESTAMP", "seq": "BIGINT",
+    },
+    "state_transitions": {
+        "id": "VARCHAR", "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "version": "INTEGER",
+        "from_state": "VARCHAR", "to_state": "VARCHAR",
+        "transition_type": "VARCHAR",  # normal | conditional | error | recovery | parallel
+        "token": "VARCHAR",  # branch path: "0", "0.1", "0.1.2" …
+        "visit": "INTEGER",  # how many times this token had entered from_state before (loops)
+        "attempt": "INTEGER", "status": "VARCHAR",  # completed | failed | skipped | cancelled | replayed
+        "context_snapshot": "JSON",  # the updates the state returned
+        "condition_evaluated": "VARCHAR", "condition_result": "BOOLEAN",
+        "ai_decision_used": "BOOLEAN", "ai_decision_reasoning": "VARCHAR", "ai_confidence_score": "INTEGER",
+        "keys_read": "JSON", "keys_written": "JSON", "action": "VARCHAR", "executed_on": "VARCHAR",
+        "node_id": "VARCHAR", "worker_pid": "INTEGER", "error_type": "VARCHAR", "error_message": "VARCHAR",
+        "started_at": "TIMESTAMP", "ended_at": "TIMESTAMP", "timestamp": "TIMESTAMP", "duration_ms": "DOUBLE",
+    },
+    "audit_logs": {
+        "id": "VARCHAR", "execution_id": "VARCHAR", "timestamp": "TIMESTAMP", "level": "VARCHAR",
+        "state": "VARCHAR", "event_type": "VARCHAR", "message": "VARCHAR", "metadata": "JSON",
+        "stack_trace": "VARCHAR",
+    },
+    "recovery_actions": {
+        "id": "VARCHAR", "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "timestamp": "TIMESTAMP",
+        "error_type": "VARCHAR", "error_class": "VARCHAR", "error_message": "VARCHAR", "error_state": "VARCHAR",
+        "error_context": "JSON", "recovery_strategy": "VARCHAR", "chosen_by": "VARCHAR",
+        "ai_suggested": "BOOLEAN", "ai_reasoning": "VARCHAR", "reasoning": "VARCHAR", "parameters": "JSON",
+        "attempt": "INTEGER", "success": "BOOLEAN", "recovery_duration_ms": "DOUBLE",
+    },
+    "optimization_records": {
+        "id": "VARCHAR", "workflow_id": "VARCHAR", "version": "INTEGER", "optimization_type": "VARCHAR",
+        "title": "VARCHAR", "description": "VARCHAR", "ai_reasoning": "VARCHAR", "evidence": "JSON",
+        "estimated_improvement": "DOUBLE", "implementation_effort": "VARCHAR", "priority": "INTEGER",
+        "proposed_changes": "JSON", "status": "VARCHAR",  # suggested | accepted | rejected | implemented
+        "implemented_at": "TIMESTAMP", "implemented_version": "INTEGER", "actual_improvement": "DOUBLE",
+        "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP", "seq": "BIGINT",
+    },
+    "llm_calls": {
+        "id": "VARCHAR", "timestamp": "TIMESTAMP", "operation": "VARCHAR", "provider": "VARCHAR",
+        "model": "VARCHAR", "prompt_tokens": "INTEGER", "completion_tokens": "INTEGER", "total_tokens": "INTEGER",
+        "cost_usd": "DOUBLE", "latency_ms": "DOUBLE", "cache_hit": "BOOLEAN", "success": "BOOLEAN",
+        "error": "VARCHAR", "workflow_id": "VARCHAR", "execution_id": "VARCHAR", "state": "VARCHAR",
+    },
+    "llm_cache": {
+        "cache_key": "VARCHAR", "operation": "VARCHAR", "model": "VARCHAR", "response": "JSON",
+        "created_at": "TIMESTAMP", "expires_at": "TIMESTAMP",
+    },
+    "ai_decisions": {
+        "id": "VARCHAR", "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "state": "VARCHAR",
+        "condition": "VARCHAR", "context_hash": "VARCHAR", "result": "BOOLEAN", "chosen": "VARCHAR",
+        "reasoning": "VARCHAR", "confidence": "INTEGER", "provider": "VARCHAR",
+        "decided_by": "VARCHAR",  # rule | ai | heuristic | human | cache
+        "timestamp": "TIMESTAMP",
+    },
+    # a person's answer is needed: approvals, low-confidence decisions, escalations
+    "human_requests": {
+        "request_id": "VARCHAR", "execution_id": "VARCHAR", "state": "VARCHAR",
+        "kind": "VARCHAR",  # approval | decision | escalation
+        "prompt": "VARCHAR", "options": "JSON", "details": "JSON",
+        "status": "VARCHAR",  # open | answered
+        "answer": "VARCHAR", "answered_by": "VARCHAR", "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP",
+        "seq": "BIGINT",
+    },
+    # commands to a run driven by another process (cancel)
+    "control_requests": {
+        "id": "VARCHAR", "execution_id": "VARCHAR", "command": "VARCHAR", "created_at": "TIMESTAMP",
+    },
+}
+
+# tables whose view keeps only the newest row per key
+LATEST_BY: dict[str, tuple[str, ...]] = {
+    "workflows": ("workflow_id", "version"),
+    "workflow_executions": ("execution_id",),
+    "optimization_records": ("id",),
+    "human_requests": ("request_id",),
+}
+
+EXECUTION_STATUSES = ("pending", "running", "waiting", "completed", "failed", "cancelled", "recovering")
+FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})
+JSON_COLUMNS = {t: {c for c, ty in cols.items() if ty == "JSON"} for t, cols in TABLES.items()}

@@ -1,0 +1,210 @@
+"""Workflow files: a TOML document holding the DSL plus per-state bindings and settings.
+
+```toml
+name = "Order processing"
+dsl = "start->validate_order; ..."
+[states.validate_order]
+action = "python"
+function = "mypkg.orders:validate_order"
+```
+A bare ``.dsl`` file is a workflow whose states are all ``noop``.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.dsl.model import WorkflowModel
+from engine.dsl.validate import check
+from engine.errors import DSLError, Issue, ValidationReport, WorkbenchError
+
+ActionName = Literal["python", "sql", "llm", "http", "approval", "workflow", "noop"]
+RecoveryName = Literal["retry", "skip", "fallback", "compensate", "abort", "escalate"]
+
+
+class WorkflowFileError(WorkbenchError):
+    """The workflow file is unreadable or its bindings are invalid."""
+
+
+class RetryPolicy(BaseModel):
+    """Retry with exponential backoff: wait backoff_s * backoff_factor**(n-1) (+ jitter) before try n+1."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_attempts: int = Field(1, ge=1, le=100)
+    backoff_s: float = Field(0.5, ge=0, le=3600)
+    backoff_factor: float = Field(2.0, ge=1, le=10)
+    max_backoff_s: float = Field(30.0, ge=0)
+    jitter: float = Field(0.1, ge=0, le=1)
+
+    def delay(self, attempt: int) -> float:
+        """Base delay before attempt ``attempt + 1`` (attempt is 1-based), without jitter."""
+        return min(self.max_backoff_s, self.backoff_s * self.backoff_factor ** max(0, attempt - 1))
+
+
+class StateBinding(BaseModel):
+    """What a state does when it runs. Unknown keys are refused so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: ActionName = "noop"
+    description: str = ""
+    # python
+    function: str | None = None
+    # sql
+    query: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)  # table alias -> CSV/Parquet path
+    # sql / llm / http: where the result lands in the context, and its shape
+    into: str | None = None
+    output: Literal["scalar", "row", "rows", "table", "text", "json"] | None = None
+    # llm
+    prompt: str | None = None
+    system: str | None = None
+    # http
+    url: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # approval
+    message: str | None = None
+    # workflow
+    workflow: str | None = None
+    # common
+    params: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(None, gt=0, le=86_400)
+    retry: RetryPolicy | None = None
+    on_error: RecoveryName | None = None
+    compensate: str | None = None
+    execution: Literal["auto", "ray", "inline"] = "auto"
+
+    @field_validator("function")
+    @classmethod
+    def _function_ref(cls, v):
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", v):
+            raise ValueError("function must look like 'package.module:function_name'")
+        return v
+
+    @model_validator(mode="after")
+    def _required_fields(self):
+        need = {"python": "function", "sql": "query", "llm": "prompt", "http": "url", "workflow": "workflow"}
+        field = need.get(self.action)
+        if field and not getattr(self, field):
+            raise ValueError(f"action '{self.action}' needs '{field}'")
+        return self
+
+
+class WorkflowSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_steps: int = Field(1000, ge=1, le=1_000_000)
+    timeout_s: float | None = Field(None, gt=0)
+    decision_threshold: int = Field(70, ge=0, le=100)
+    budget_usd: float | None = Field(None, ge=0)
+    ai_decisions: bool = True
+    auto_recovery: bool = True
+
+
+class WorkflowSpec(BaseModel):
+    """A workflow definition: metadata, DSL text, state bindings and settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("Untitled workflow", min_length=1, max_length=200)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    dsl: str
+    states: dict[str, StateBinding] = Field(default_factory=dict)
+    settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    nl_description: str = ""
+    source_path: str | None = Field(None, exclude=True)
+
+    @cached_property
+    def checked(self) -> tuple[WorkflowModel, ValidationReport]:
+        return check(self.dsl)
+
+    @property
+    def model(self) -> WorkflowModel:
+        """The parsed DSL (raises :class:`DSLError` on syntax errors)."""
+        return self.checked[0]
+
+    def binding(self, state: str) -> StateBinding:
+        return self.states.get(state) or StateBinding()
+
+    def validate_all(self) -> ValidationReport:
+        """DSL validation plus checks of the bindings against the DSL."""
+        model, rep = self.checked
+        rep = ValidationReport(list(rep.errors), list(rep.warnings))
+        names = set(model.states)
+        for state, b in self.states.items():
+            if state not in names:
+                rep.warnings.append(Issue("warning", "unused_binding",
+                                          f"[states.{state}] is bound but the DSL has no state '{state}'",
+                                          hint="rename the table or remove it"))
+            if b.compensate and b.compensate not in self.states and b.compensate not in names:
+                rep.warnings.append(Issue("warning", "compensate_unbound",
+                                          f"state '{state}' compensates with '{b.compensate}', which has no binding",
+                                          hint=f"add [states.{b.compensate}]"))
+        return rep
+
+    def to_toml(self) -> str:
+        """Serialise back to the TOML workflow-file format."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        data.pop("source_path", None)
+        states = {}
+        for k, b in self.states.items():
+            states[k] = b.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        data["states"] = states
+        data["settings"] = self.settings.model_dump(mode="json", exclude_defaults=True)
+        if not data["settings"]:
+            data.pop("settings")
+        if not data.get("nl_description"):
+            data.pop("nl_description", None)
+        return tomli_w.dumps(data, multiline_strings=True)
+
+
+def spec_from_dsl(dsl: str, name: str = "Untitled workflow", **kwargs) -> WorkflowSpec:
+    return WorkflowSpec(dsl=dsl, name=name, **kwargs)
+
+
+def _pydantic_message(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{source}: {where}: {err['msg']}")
+    return "\n".join(parts)
+
+
+def parse_workflow_text(text: str, source: str = "<workflow>", fmt: str | None = None) -> WorkflowSpec:
+    """Parse TOML workflow text (or bare DSL when ``fmt == 'dsl'`` or it does not look like TOML)."""
+    if fmt is None:
+        fmt = "toml" if re.search(r"^\s*dsl\s*=", text, re.M) else "dsl"
+    if fmt == "dsl":
+        return WorkflowSpec(dsl=text, name=Path(source).stem if source not in ("<workflow>", "-") else "Untitled workflow")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkflowFileError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        spec = WorkflowSpec.model_validate(data)
+    except ValidationError as exc:
+        raise WorkflowFileError(_pydantic_message(exc, source)) from None
+    spec.source_path = source
+    return spec
+
+
+def load_workflow(path: str | Path) -> WorkflowSpec:
+    """Load a ``.toml`` workflow file or a bare ``.dsl`` file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowFileError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise WorkflowFileError(f"{path}: cannot read: {exc}") from None
+    fmt = "toml" if p.suffix == ".toml" else "dsl" if p.suffix == ".dsl" else None
+    spec = parse_workflow_text(text, str(p), fmt)
+    spec.source_path = str(p.resolve())
+    return spec
