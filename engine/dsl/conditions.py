@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Mapping
 
-from engine.dsl.model import BoolOp, Compare, Expr, ListLit, Literal_, Name, Not
+from engine.dsl.model import BoolOp, Compare, Condition, Expr, ListLit, Literal_, Name, Not
 from engine.errors import ConditionError
 
 
@@ -106,8 +106,24 @@ def truthy(value: Any) -> bool:
     return False if value is MISSING else bool(value)
 
 
-def evaluate_condition(node: Expr, context: Mapping[str, Any]) -> bool:
-    """Evaluate to a bool. Raises :class:`ConditionError` with a readable reason."""
+def evaluate_condition(node: "Expr | Condition | str", context: Mapping[str, Any]) -> bool:
+    """Evaluate to a bool. Raises :class:`ConditionError` with a readable reason.
+
+    ``node`` is a parsed expression, a :class:`Condition` of kind ``expr``, or condition text
+    (parsed with :func:`engine.dsl.parser.parse_condition`; a syntax error raises ``DSLError``).
+    Natural-language and ``@error`` conditions are not decided here.
+    """
+    if isinstance(node, str):
+        from engine.dsl.parser import parse_condition
+
+        node = parse_condition(node)
+    if isinstance(node, Condition):
+        if node.kind != "expr" or node.expr is None:
+            what = "a natural-language condition" if node.kind == "natural" else "the @error marker"
+            raise ConditionError(f"'{node.text}' is {what}; it is decided by the engine, not evaluated")
+        node = node.expr
+    if not isinstance(node, (Literal_, Name, ListLit, Compare, BoolOp, Not)):
+        raise ConditionError(f"not a condition: {type(node).__name__}")
     return truthy(evaluate(node, context))
 
 

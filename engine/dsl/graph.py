@@ -58,24 +58,29 @@ def _mm_label(text: str) -> str:
     return text.replace('"', "#quot;").replace("|", "#124;")
 
 
+def _mm_id(state: str) -> str:
+    # prefixed: 'end', 'graph', 'style', 'class'... are Mermaid keywords and break a flowchart as node ids
+    return "s_" + state
+
+
 def to_mermaid(model: WorkflowModel) -> str:
-    """Mermaid flowchart, top-down."""
+    """Mermaid flowchart, top-down. Node ids are ``s_<state>``; labels show the state names."""
     g = to_graph(model)
     shapes = {"start": ('(["', '"])'), "end": ('(["', '"])'), "decision": ('{"', '"}'),
               "fork": ('[["', '"]]'), "join": ('[["', '"]]'), "state": ('["', '"]')}
     lines = ["flowchart TD"]
     for n in g["nodes"]:
         a, b = shapes[n["kind"]]
-        lines.append(f"    {n['id']}{a}{_mm_label(n['label'])}{b}")
+        lines.append(f"    {_mm_id(n['id'])}{a}{_mm_label(n['label'])}{b}")
     for e in g["edges"]:
         arrow = "-.->" if e["kind"] == "error" else "==>" if e["kind"] in ("fan_out", "fan_in") else "-->"
         label = f'|"{_mm_label(e["label"])}"|' if e["label"] else ""
-        lines.append(f"    {e['from']} {arrow}{label} {e['to']}")
+        lines.append(f"    {_mm_id(e['from'])} {arrow}{label} {_mm_id(e['to'])}")
     return "\n".join(lines) + "\n"
 
 
 def _dot_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(model: WorkflowModel) -> str:
@@ -85,7 +90,7 @@ def to_dot(model: WorkflowModel) -> str:
               "join": "box3d", "state": "box"}
     lines = ["digraph workflow {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
     for n in g["nodes"]:
-        lines.append(f"  {n['id']} [label={_dot_str(n['label'])}, shape={shapes[n['kind']]}];")
+        lines.append(f"  {_dot_str(n['id'])} [label={_dot_str(n['label'])}, shape={shapes[n['kind']]}];")
     for e in g["edges"]:
         attrs = []
         if e["label"]:
@@ -94,6 +99,6 @@ def to_dot(model: WorkflowModel) -> str:
             attrs.append("style=dashed, color=red")
         elif e["kind"] in ("fan_out", "fan_in"):
             attrs.append("style=bold")
-        lines.append(f"  {e['from']} -> {e['to']}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        lines.append(f"  {_dot_str(e['from'])} -> {_dot_str(e['to'])}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
     lines.append("}")
     return "\n".join(lines) + "\n"

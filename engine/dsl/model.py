@@ -7,6 +7,7 @@ in equality, so ``parse(to_dsl(m)) == m`` holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Union
 
 START = "start"
@@ -164,19 +165,38 @@ class WorkflowModel:
 
     transitions: tuple[Transition, ...]
     states: tuple[str, ...]
+    # where each state is first named in the source (for messages); not part of equality
+    state_positions: dict[str, Position] | None = field(default=None, compare=False, repr=False, hash=False)
+
+    # Indexes are computed once per model (cached_property writes to the instance __dict__, which a
+    # frozen dataclass allows; they take no part in equality or hashing).
+    @cached_property
+    def _outgoing_index(self) -> dict[str, tuple[Transition, ...]]:
+        index: dict[str, list[Transition]] = {}
+        for t in self.transitions:
+            if not t.is_fan_in:
+                index.setdefault(t.source, []).append(t)
+        return {k: tuple(v) for k, v in index.items()}
+
+    @cached_property
+    def _fan_in_index(self) -> dict[frozenset[str], tuple[Transition, ...]]:
+        index: dict[frozenset[str], list[Transition]] = {}
+        for t in self.transitions:
+            if t.is_fan_in:
+                index.setdefault(frozenset(t.sources), []).append(t)
+        return {k: tuple(v) for k, v in index.items()}
 
     def outgoing(self, state: str) -> tuple[Transition, ...]:
         """Transitions leaving ``state`` as a single source, in the order written."""
-        return tuple(t for t in self.transitions if not t.is_fan_in and t.source == state)
+        return self._outgoing_index.get(state, ())
 
     def fan_ins_from(self, ends: tuple[str, ...]) -> tuple[Transition, ...]:
         """Fan-in transitions whose source list equals ``ends`` (order-insensitive)."""
-        key = frozenset(ends)
-        return tuple(t for t in self.transitions if t.is_fan_in and frozenset(t.sources) == key)
+        return self._fan_in_index.get(frozenset(ends), ())
 
     def fan_in_sources(self) -> frozenset[str]:
         """Every state named on the left of a fan-in."""
-        return frozenset(s for t in self.transitions if t.is_fan_in for s in t.sources)
+        return frozenset(s for key in self._fan_in_index for s in key)
 
     @property
     def transition_count(self) -> int:

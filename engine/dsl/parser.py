@@ -3,25 +3,40 @@
 Every failure raises :class:`engine.errors.DSLError` carrying line:column, an excerpt with a
 caret and a hint. Hostile conditions (calls, subscripts, dunders, arithmetic, f-strings, lambdas)
 are refused here, at parse time, by construction of the grammar plus the checks below.
+
+The model is built by an *inline* transformer: lark calls the callbacks below while it reduces,
+so no parse tree is built and nothing here recurses over the input. Nesting depth and size of each
+condition are tracked bottom-up and refused as soon as they pass the limits, so deeply nested
+input (10,000 parentheses or ``not``) ends in a clean :class:`DSLError`, never a RecursionError.
 """
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from engine.dsl.model import (BoolOp, Compare, Condition, ListLit, Literal_, Name, Not, Position, Transition,
-                              WorkflowModel)
+from engine.dsl.model import (END, START, BoolOp, Compare, Condition, ListLit, Literal_, Name, Not, Position,
+                              Transition, WorkflowModel)
 from engine.dsl.printer import expr_text
 from engine.errors import DSLError, Issue
 
-MAX_BYTES = int(os.environ.get("WORKBENCH_DSL_MAX_BYTES", 1_000_000))
-MAX_TRANSITIONS = int(os.environ.get("WORKBENCH_DSL_MAX_TRANSITIONS", 10_000))
-MAX_DEPTH = 64          # nesting of parentheses / not / brackets inside one condition
-MAX_CONDITION_NODES = 2_000
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+MAX_BYTES = _env_int("WORKBENCH_DSL_MAX_BYTES", 1_000_000)
+MAX_TRANSITIONS = _env_int("WORKBENCH_DSL_MAX_TRANSITIONS", 10_000)
+MAX_DEPTH = 64             # nesting of parentheses / not / and / or / comparisons inside one condition
+MAX_CONDITION_NODES = 2_000  # names, literals and operators in one condition
 
 _GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
 
@@ -29,120 +44,60 @@ _TOKEN_NAMES = {
     "ARROW": "'->'", "SEMI": "';'", "COLON": "':'", "COMMA": "','", "DOT": "'.'", "LSQB": "'['",
     "RSQB": "']'", "LPAR": "'('", "RPAR": "')'", "ERROR_MARK": "'@error'", "EQ": "'=='", "NE": "'!='",
     "LE": "'<='", "GE": "'>='", "LT": "'<'", "GT": "'>'", "IN": "'in'", "_NOT": "'not'", "_AND": "'and'",
-    "_OR": "'or'", "TRUE": "True", "FALSE": "False", "NONE": "None", "NAME": "a name",
-    "NUMBER": "a number", "STRING": "a string", "$END": "end of input",
+    "_OR": "'or'", "NOT": "'not'", "AND": "'and'", "OR": "'or'", "TRUE": "True", "FALSE": "False",
+    "NONE": "None", "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of input",
 }
+_LITERAL_TOKENS = frozenset({"NUMBER", "STRING", "TRUE", "FALSE", "NONE"})
+_PY_KEYWORDS = frozenset({"if", "else", "elif", "for", "while", "is", "import", "from", "yield", "await", "async",
+                          "def", "class", "return", "with", "as", "global", "nonlocal", "del", "pass", "raise",
+                          "try", "except", "finally", "assert", "exec", "eval", "print"})
+# what the lexer treats as a comment, a string or an arrow (used to count statements before parsing)
+_ARROW_SCAN = re.compile(r"#[^\n]*|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|->")
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(_GRAMMAR, start="workflow", parser="lalr", propagate_positions=True,
-                maybe_placeholders=True)
+# --- intermediate values built while parsing -------------------------------------------------
+
+class _E:
+    """A condition node while parsing: the model node plus its nesting depth, size and first token."""
+
+    __slots__ = ("node", "depth", "size", "tok", "double")
+
+    def __init__(self, node, depth: int, size: int, tok, double: bool = False):
+        self.node, self.depth, self.size, self.tok, self.double = node, depth, size, tok, double
 
 
-def excerpt(text: str, line: int, column: int) -> str:
-    """The source line with a caret under ``column`` (both 1-based)."""
-    lines = text.splitlines() or [""]
-    if not 1 <= line <= len(lines):
-        return ""
-    src = lines[line - 1]
-    start = max(0, column - 60)
-    shown = src[start:start + 120]
-    return f"  {shown}\n  {' ' * (column - 1 - start)}^"
+class _Endpoint:
+    __slots__ = ("names", "is_group", "tokens", "empties", "first")
+
+    def __init__(self, names, is_group, tokens, empties, first):
+        self.names, self.is_group, self.tokens, self.empties, self.first = names, is_group, tokens, empties, first
 
 
-def _issue(text: str, code: str, message: str, line: int | None, column: int | None, hint: str = "",
-           severity: str = "error") -> Issue:
-    ex = excerpt(text, line, column) if line is not None and column is not None else ""
-    return Issue(severity, code, message, line, column, hint, ex)
+class _Stmt:
+    __slots__ = ("src", "dst", "cond", "pos")
+
+    def __init__(self, src: _Endpoint, dst: _Endpoint, cond, pos: Position):
+        self.src, self.dst, self.cond, self.pos = src, dst, cond, pos
 
 
-def _expected_text(expected) -> str:
-    names = sorted({_TOKEN_NAMES.get(e, e) for e in expected})
-    if len(names) > 6:
-        names = names[:6] + ["…"]
-    return ", ".join(names)
+class _Refused(Exception):
+    def __init__(self, message: str, token=None, hint: str = "", code: str = "refused"):
+        super().__init__(message)
+        self.message, self.hint, self.code = message, hint, code
+        self.line = getattr(token, "line", None)
+        self.column = getattr(token, "column", None)
 
 
-def _syntax_issue(text: str, exc: UnexpectedInput) -> Issue:
-    line, col = getattr(exc, "line", None), getattr(exc, "column", None)
-    if line is None or line < 0:
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-    if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
-        hint = ""
-        if ch in "*+/%-":
-            msg = f"operator '{ch}' is not allowed: conditions compare values, they do not compute"
-            hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
-        elif ch == "=":
-            msg, hint = "'=' is not a comparison", "write '==' to compare"
-        elif ch in "&|":
-            msg, hint = f"'{ch}' is not an operator here", "write 'and' / 'or'"
-        elif ch == "!":
-            msg, hint = "'!' is not an operator here", "write 'not', or '!=' for 'not equal'"
-        elif ch in "{}":
-            msg, hint = "braces are not part of the DSL", "list literals use [a, b]"
-        elif ch in "\"'":
-            msg, hint = "unterminated string", "close the string with the same quote on the same line"
-        else:
-            msg = f"unexpected character {ch!r}"
-            hint = "state names are identifiers (letters, digits, _); '#' starts a comment"
-        allowed = getattr(exc, "allowed", None)
-        if allowed and ch not in "*+/%-=&|!{}\"'":
-            msg += f"; expected {_expected_text(allowed)}"
-        return _issue(text, "syntax", msg, line, col, hint)
-    if isinstance(exc, UnexpectedToken):
-        tok: Token = exc.token
-        expected = _expected_text(exc.expected)
-        prev = _previous_token(text, tok)
-        hint = ""
-        if tok.type == "$END":
-            msg = f"unexpected end of input; expected {expected}"
-            hint = "a statement looks like 'a->b;' or 'a->b:condition;'"
-        elif tok.type == "LPAR" and prev is not None and prev.type == "NAME":
-            msg, hint = "function calls are not allowed in conditions", "compare context values instead: total > 100"
-        elif tok.type == "LSQB" and prev is not None and prev.type in ("NAME", "RSQB", "STRING"):
-            msg, hint = "subscripts are not allowed in conditions", "use dotted names for nested values: order.total"
-        elif tok.type == "STRING" and prev is not None and prev.type == "NAME" and prev.value.lower() in (
-                "f", "rf", "fr", "b", "rb", "br", "r", "u"):
-            msg, hint = "prefixed strings (f-strings, bytes, raw) are not allowed", "write a plain '…' or \"…\" string"
-        elif (tok.type == "NAME" and tok.value == "lambda") or (prev is not None and prev.value == "lambda"):
-            msg, hint = "lambda is not allowed in conditions", "conditions are comparisons of context values"
-        elif tok.type == "NAME" and tok.value in ("if", "else", "for", "is", "import", "yield", "await"):
-            msg = f"'{tok.value}' is not allowed in conditions"
-            hint = "conditions use ==, !=, <, <=, >, >=, in, not in, and, or, not" + (
-                "; write '== None' instead of 'is None'" if tok.value == "is" else "")
-        elif tok.type == "COLON" and prev is not None and prev.type != "NAME":
-            msg, hint = "unexpected ':'", "a transition has at most one condition: a->b:cond;"
-        elif tok.type == "NAME" and prev is not None and prev.type in ("NAME", "RSQB") and "SEMI" in exc.expected:
-            msg = f"unexpected name '{tok.value}'; expected {expected}"
-            hint = "did you forget ';' between two statements?"
-        elif tok.type == "ARROW" and "SEMI" in exc.expected:
-            msg = "unexpected '->'"
-            hint = "write one transition per statement: a->b; b->c;"
-        else:
-            shown = tok.value if len(tok.value) <= 30 else tok.value[:27] + "..."
-            msg = f"unexpected {_TOKEN_NAMES.get(tok.type, tok.type)} {shown!r}; expected {expected}"
-        return _issue(text, "syntax", msg, line, col, hint)
-    if isinstance(exc, UnexpectedEOF):
-        return _issue(text, "syntax", f"unexpected end of input; expected {_expected_text(exc.expected)}",
-                      line, col)
-    return _issue(text, "syntax", str(exc).splitlines()[0], line, col)  # pragma: no cover
-
-
-def _previous_token(text: str, tok: Token) -> Token | None:
-    """The token just before ``tok`` (re-lexes the prefix; only used on the error path)."""
-    start = getattr(tok, "start_pos", None)
-    if not start:
-        return None
-    prev = None
-    try:
-        for t in _parser().lex(text[:start]):
-            prev = t
-    except UnexpectedInput:
-        return None
-    return prev
+def _combine(node, parts: list[_E], tok, extra_size: int = 1) -> _E:
+    depth = 1 + max(p.depth for p in parts)
+    size = extra_size + sum(p.size for p in parts)
+    if depth > MAX_DEPTH:
+        raise _Refused(f"condition nested too deeply (more than {MAX_DEPTH} levels)", tok,
+                       "split it into simpler conditions", code="too_deep")
+    if size > MAX_CONDITION_NODES:
+        raise _Refused(f"condition too large (more than {MAX_CONDITION_NODES:,} names, values and operators)", tok,
+                       "split it into simpler conditions", code="too_large")
+    return _E(node, depth, size, tok)
 
 
 def _unquote(raw: str) -> str:
@@ -163,15 +118,8 @@ def _unquote(raw: str) -> str:
     return "".join(out)
 
 
-class _Refused(Exception):
-    def __init__(self, message: str, token_or_meta, hint: str = ""):
-        self.message, self.hint = message, hint
-        self.line = getattr(token_or_meta, "line", None)
-        self.column = getattr(token_or_meta, "column", None)
-
-
 class _ToModel(Transformer):
-    """Builds model objects from the lark tree (bottom-up)."""
+    """Builds model objects while lark reduces (used as the parser's inline transformer)."""
 
     # --- conditions
     def number(self, children):
@@ -181,164 +129,301 @@ class _ToModel(Transformer):
             value = float(text)
             if value in (float("inf"), float("-inf")):
                 raise _Refused(f"number {text[:20]} is out of range", tok)
-            return Literal_(value)
-        if len(text) > 40:
+            return _E(Literal_(value), 1, 1, tok)
+        if len(text.lstrip("-")) > 40:
             raise _Refused("integer literal too long (max 40 digits)", tok)
-        return Literal_(int(text))
+        return _E(Literal_(int(text)), 1, 1, tok)
 
     def string(self, children):
-        return _StrLit(_unquote(children[0].value), children[0].value.startswith('"'), children[0])
+        tok = children[0]
+        return _E(Literal_(_unquote(tok.value)), 1, 1, tok, double=tok.value.startswith('"'))
 
-    def true(self, _):
-        return Literal_(True)
+    def true(self, children):
+        return _E(Literal_(True), 1, 1, children[0])
 
-    def false(self, _):
-        return Literal_(False)
+    def false(self, children):
+        return _E(Literal_(False), 1, 1, children[0])
 
-    def none(self, _):
-        return Literal_(None)
+    def none(self, children):
+        return _E(Literal_(None), 1, 1, children[0])
 
     def name(self, children):
-        parts = tuple(t.value for t in children if t.type == "NAME")
+        parts = []
         for tok in children:
-            if tok.type == "NAME" and tok.value.startswith("__"):
-                raise _Refused(f"name '{tok.value}' is not allowed: dunder names are refused", tok,
-                               "context names are plain identifiers such as order.total")
-        return Name(parts)
+            if tok.type == "NAME":
+                if tok.value.startswith("__"):
+                    raise _Refused(f"name '{tok.value}' is not allowed: dunder names are refused", tok,
+                                   "context names are plain identifiers such as order.total")
+                parts.append(tok.value)
+        if len(parts) > MAX_DEPTH:
+            raise _Refused(f"dotted name too long (more than {MAX_DEPTH} parts)", children[0])
+        return _E(Name(tuple(parts)), 1, 1, children[0])
 
     def list_lit(self, children):
-        items = []
-        for c in children:
-            if c is None or isinstance(c, Token):
-                continue
-            items.append(_plain(c))
-        return ListLit(tuple(items))
+        items = [c for c in children if isinstance(c, _E)]
+        node = ListLit(tuple(i.node for i in items))
+        if len(items) > MAX_CONDITION_NODES:
+            raise _Refused(f"list literal too long (more than {MAX_CONDITION_NODES:,} items)", children[0],
+                           code="too_large")
+        return _E(node, 2 if items else 1, 1 + len(items), children[0])
 
     def paren(self, children):
-        return _plain(children[1])
+        inner: _E = children[1]
+        out = _combine(inner.node, [inner], children[0], extra_size=0)
+        return out
 
     def comp_op(self, children):
-        return children[0].value
+        return children[0]
 
-    def not_in(self, _children):
-        return "not in"
+    def not_in(self, children):
+        return Token("IN", "not in", children[0].start_pos, children[0].line, children[0].column)
 
     def comparison(self, children):
-        left = _plain(children[0])
-        ops = tuple(children[1::2])
-        rights = tuple(_plain(c) for c in children[2::2])
+        left: _E = children[0]
+        ops = children[1::2]
+        rights: list[_E] = children[2::2]
         for op, right in zip(ops, rights):
-            if op in ("in", "not in") and isinstance(right, Literal_) and not isinstance(right.value, str):
-                raise _Refused(f"'{op}' needs a list like [1, 2] or a string on its right", None)
-        return Compare(left, ops, rights)
+            if op.value in ("in", "not in") and isinstance(right.node, Literal_) and not isinstance(right.node.value, str):
+                raise _Refused(f"'{op.value}' needs a list like [1, 2], a string or a context name on its right",
+                               right.tok, "e.g. status in ['new', 'open']")
+        node = Compare(left.node, tuple(str(op.value) for op in ops), tuple(r.node for r in rights))
+        return _combine(node, [left, *rights], left.tok, extra_size=len(ops))
 
     def and_test(self, children):
-        return BoolOp("and", tuple(_plain(c) for c in children))
+        return _combine(BoolOp("and", tuple(c.node for c in children)), children, children[0].tok,
+                        extra_size=len(children) - 1)
 
     def or_test(self, children):
-        return BoolOp("or", tuple(_plain(c) for c in children))
+        return _combine(BoolOp("or", tuple(c.node for c in children)), children, children[0].tok,
+                        extra_size=len(children) - 1)
 
     def not_(self, children):
-        return Not(_plain(children[0]))
+        inner: _E = children[0]
+        return _combine(Not(inner.node), [inner], inner.tok)
 
-    def error_guard(self, _):
+    def error_guard(self, _children):
         return Condition("error", "@error")
 
     # --- statements
     def single(self, children):
         tok = children[0]
-        return _Endpoint((tok.value,), False, [tok], [])
+        return _Endpoint((tok.value,), False, [tok], [], tok)
 
     def group(self, children):
-        members_tree: Tree = children[1]
-        return members_tree
+        members: _Endpoint = children[1]
+        members.first = children[0]
+        return members
 
     def members(self, children):
         names, toks, empties = [], [], []
         commas = [c for c in children if isinstance(c, Token) and c.type == "COMMA"]
         slots = [c for c in children if not (isinstance(c, Token) and c.type == "COMMA")]
+        if not commas and slots == [None]:
+            return _Endpoint((), True, [], [], None)  # '[]': reported by _build_model
         for i, slot in enumerate(slots):
             if slot is None:
-                anchor = commas[i] if i < len(commas) else (commas[i - 1] if commas else None)
+                anchor = commas[i] if i < len(commas) else commas[-1]
                 empties.append(anchor)
             else:
                 names.append(slot.value)
                 toks.append(slot)
-        return _Endpoint(tuple(names), True, toks, empties)
+        return _Endpoint(tuple(names), True, toks, empties, None)
 
-    @v_args(meta=True)
-    def statement(self, meta, children):
+    def statement(self, children):
         src, dst = children[0], children[2]
-        cond = None
-        if len(children) > 3 and children[3] is not None:
-            cond = _to_condition(children[4])
-        return _Stmt(src, dst, cond, Position(meta.line, meta.column))
+        cond = _to_condition(children[4]) if len(children) > 4 and children[4] is not None else None
+        first = src.first
+        return _Stmt(src, dst, cond, Position(first.line, first.column))
 
     def workflow(self, children):
         return [c for c in children if isinstance(c, _Stmt)]
 
 
-class _StrLit(Literal_):
-    """A string literal that remembers its quote style (double-quoted alone = natural language)."""
-
-    def __init__(self, value, double, token):
-        object.__setattr__(self, "value", value)
-        object.__setattr__(self, "_double", double)
-        object.__setattr__(self, "_token", token)
-
-
-def _plain(node):
-    if isinstance(node, _StrLit):
-        return Literal_(node.value)
-    return node
-
-
-def _to_condition(node) -> Condition:
-    if isinstance(node, Condition):
-        return node
-    if isinstance(node, _StrLit) and node._double:
-        sentence = node.value.strip()
+def _to_condition(value) -> Condition:
+    if isinstance(value, Condition):
+        return value
+    e: _E = value
+    if isinstance(e.node, Literal_) and e.double and e.depth == 1:
+        sentence = e.node.value.strip()
         if not sentence:
-            raise _Refused("empty natural-language condition", node._token,
+            raise _Refused("empty natural-language condition", e.tok,
                            'write the question to decide, e.g. "the customer sounds angry"')
         return Condition("natural", sentence)
-    expr = _plain(node)
-    return Condition("expr", expr_text(expr), expr)
+    return Condition("expr", expr_text(e.node), e.node)
 
 
-class _Endpoint:
-    def __init__(self, names, is_group, tokens, empties):
-        self.names, self.is_group, self.tokens, self.empties = names, is_group, tokens, empties
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(_GRAMMAR, start="workflow", parser="lalr", maybe_placeholders=True, transformer=_ToModel())
 
 
-class _Stmt:
-    def __init__(self, src: _Endpoint, dst: _Endpoint, cond, pos: Position):
-        self.src, self.dst, self.cond, self.pos = src, dst, cond, pos
+# --- error reporting ---------------------------------------------------------------------
+
+def excerpt(text: str, line: int | None, column: int | None) -> str:
+    """The source line with a caret under ``column`` (both 1-based; lines split on '\\n' as lark counts)."""
+    if not line or not column:
+        return ""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    src = lines[line - 1].rstrip("\r").replace("\t", " ")
+    src = "".join(ch if ch.isprintable() else " " for ch in src)
+    column = max(1, min(column, len(src) + 1))
+    start = max(0, column - 60)
+    shown = src[start:start + 120]
+    prefix = "…" if start else ""
+    suffix = "…" if start + 120 < len(src) else ""
+    return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - 1 - start)}^"
 
 
-def _check_depth(tree: Tree, text: str) -> None:
-    """Refuse deeply nested conditions before any recursive processing."""
-    stack = [(tree, 0)]
-    count = 0
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if depth > MAX_DEPTH:
-            meta = node.meta if isinstance(node, Tree) else node
-            raise DSLError(_issue(text, "too_deep", f"condition nested too deeply (more than {MAX_DEPTH} levels)",
-                                  getattr(meta, "line", None), getattr(meta, "column", None),
-                                  "split it into simpler conditions"))
-        if isinstance(node, Tree):
-            inc = 1 if node.data not in ("workflow", "statement") else 0
-            for child in node.children:
-                if isinstance(child, Tree):
-                    stack.append((child, depth + inc))
-    if count > MAX_CONDITION_NODES * 50:
-        raise DSLError(_issue(text, "too_large", "workflow too large to parse", None, None))
+def _issue(text: str, code: str, message: str, line: int | None, column: int | None, hint: str = "",
+           severity: str = "error") -> Issue:
+    ex = excerpt(text, line, column) if line is not None and column is not None else ""
+    return Issue(severity, code, message, line, column, hint, ex)
 
 
-def parse(text: str, *, max_bytes: int | None = None, max_transitions: int | None = None) -> WorkflowModel:
-    """Parse DSL text. Raises :class:`DSLError` (syntax, refused constructs, limits)."""
+def _expected_text(expected) -> str:
+    names = sorted({_TOKEN_NAMES.get(e, e) for e in expected})
+    if len(names) > 6:
+        names = names[:6] + ["…"]
+    return ", ".join(names)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """Line:column just after the last character that is not whitespace or a comment."""
+    stripped = re.sub(r"#[^\n]*", lambda m: " " * len(m.group()), text).rstrip()
+    return _line_col(text, len(stripped))
+
+
+def _previous_token(text: str, tok: Token) -> Token | None:
+    """The token just before ``tok`` (re-lexes the prefix; only used on the error path)."""
+    start = getattr(tok, "start_pos", None)
+    if not start:
+        return None
+    prev = None
+    try:
+        for t in _parser().lex(text[:start]):
+            prev = t
+    except UnexpectedInput:
+        return None
+    return prev
+
+
+def _char_issue(text: str, exc: UnexpectedCharacters, line: int, col: int) -> Issue:
+    ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+    hint = ""
+    if ch == "*":
+        msg = "operator '*' is not allowed: conditions compare values, they do not compute (no **, no string repetition)"
+        hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
+    elif ch in "+/%-^~@":
+        if ch == "@":
+            msg, hint = "'@' is only allowed in '@error'", "a fallback transition is written 'state->fallback:@error;'"
+        elif ch == "-" and text.startswith("->", exc.pos_in_stream):
+            msg, hint = "unexpected '->'", "write one transition per statement: a->b; b->c;"
+        else:
+            msg = f"operator '{ch}' is not allowed: conditions compare values, they do not compute"
+            hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
+    elif ch == "=":
+        msg, hint = "'=' is not a comparison (and assignment is not allowed)", "write '==' to compare"
+    elif ch in "&|":
+        msg, hint = f"'{ch}' is not an operator here", "write 'and' / 'or'"
+    elif ch == "!":
+        msg, hint = "'!' is not an operator here", "write 'not', or '!=' for 'not equal'"
+    elif ch in "{}":
+        msg, hint = "braces are not part of the DSL", "list literals use [a, b]"
+    elif ch in "\"'":
+        msg, hint = "unterminated string", "close the string with the same quote on the same line"
+    elif ch == "\\":
+        msg, hint = "'\\' is only allowed inside strings", "remove it"
+    elif ch == "`":
+        msg, hint = "backquotes are not part of the DSL", "strings use '…' or \"…\""
+    else:
+        shown = repr(ch) if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}" if ch else "end of input"
+        msg = f"unexpected character {shown}"
+        hint = "state and context names are ASCII identifiers (letters, digits, _); '#' starts a comment"
+        allowed = getattr(exc, "allowed", None)
+        if allowed:
+            msg += f"; expected {_expected_text(allowed)}"
+    return _issue(text, "syntax", msg, line, col, hint)
+
+
+def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int) -> Issue:
+    tok: Token = exc.token
+    expected = _expected_text(exc.expected)
+    prev = _previous_token(text, tok) if tok.type != "$END" else None
+    hint = ""
+    if tok.type == "$END":
+        line, col = _end_position(text)
+        msg = f"unexpected end of input; expected {expected}"
+        hint = "a statement looks like 'a->b;' or 'a->b:condition;'"
+    elif tok.type == "LPAR" and prev is not None and prev.type in ("NAME", "RPAR", "RSQB", "STRING"):
+        msg, hint = "function calls are not allowed in conditions", "compare context values instead: total > 100"
+    elif tok.type == "LSQB" and prev is not None and prev.type in ("NAME", "RSQB", "STRING", "RPAR"):
+        msg, hint = "subscripts are not allowed in conditions", "use dotted names for nested values: order.total"
+    elif tok.type == "STRING" and prev is not None and prev.type == "NAME" and prev.value.lower() in (
+            "f", "rf", "fr", "b", "rb", "br", "r", "u"):
+        msg, hint = "prefixed strings (f-strings, bytes, raw) are not allowed", "write a plain '…' or \"…\" string"
+    elif (tok.type == "NAME" and tok.value == "lambda") or (prev is not None and prev.value == "lambda"):
+        msg, hint = "lambda is not allowed in conditions", "conditions are comparisons of context values"
+    elif tok.type == "NAME" and tok.value in _PY_KEYWORDS or (prev is not None and prev.type == "NAME"
+                                                               and prev.value in _PY_KEYWORDS):
+        word = tok.value if tok.value in _PY_KEYWORDS else prev.value
+        msg = f"'{word}' is not part of the DSL"
+        hint = "conditions use ==, !=, <, <=, >, >=, in, not in, and, or, not" + (
+            "; write '== None' instead of 'is None'" if word == "is" else "")
+    elif tok.type == "NAME" and set(exc.expected) <= (_LITERAL_TOKENS | {"RSQB", "COMMA"}):
+        msg = f"unexpected name '{tok.value}': list literals hold constants only (no names, no comprehensions)"
+        hint = "write the values out: status in ['new', 'open']"
+    elif tok.type == "NUMBER" and tok.value.startswith("-") and prev is not None and prev.type in (
+            "NAME", "NUMBER", "RPAR", "STRING", "RSQB"):
+        msg = "operator '-' is not allowed: conditions compare values, they do not compute"
+        hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
+        col = tok.column
+    elif tok.type == "COLON" and prev is not None and prev.type != "NAME":
+        msg, hint = "unexpected ':'", "a transition has at most one condition: a->b:cond;"
+    elif tok.type == "NAME" and prev is not None and prev.type in ("NAME", "RSQB") and "SEMI" in exc.expected:
+        msg = f"unexpected name '{tok.value}'; expected {expected}"
+        hint = "did you forget ';' between two statements?"
+    elif tok.type == "ARROW" and "SEMI" in exc.expected:
+        msg = "unexpected '->'"
+        hint = "write one transition per statement: a->b; b->c;"
+    elif tok.type == "DOT" and prev is not None and prev.type != "NAME":
+        msg, hint = "attribute access is only allowed on context names", "use dotted names such as order.total"
+    elif tok.type in ("TRUE", "FALSE", "NONE", "IN") and "ARROW" in exc.expected or (
+            tok.type in ("TRUE", "FALSE", "NONE", "IN") and set(exc.expected) <= {"NAME", "LSQB"}):
+        msg = f"'{tok.value}' is a keyword and cannot be a state name"
+        hint = "state names are identifiers other than True, False, None, in, not, and, or"
+    else:
+        shown = tok.value if len(tok.value) <= 30 else tok.value[:27] + "..."
+        what = _TOKEN_NAMES.get(tok.type, tok.type)
+        msg = (f"unexpected {shown!r}; expected {expected}" if what.startswith("'") else
+               f"unexpected {what.removeprefix('a ')} {shown!r}; expected {expected}")
+    return _issue(text, "syntax", msg, line, col, hint)
+
+
+def _syntax_issue(text: str, exc: UnexpectedInput) -> Issue:
+    line, col = getattr(exc, "line", None), getattr(exc, "column", None)
+    if line is None or line < 0 or col is None or col < 0:
+        line, col = _end_position(text)
+    if isinstance(exc, UnexpectedCharacters):
+        return _char_issue(text, exc, line, col)
+    if isinstance(exc, UnexpectedToken):
+        return _token_issue(text, exc, line, col)
+    if isinstance(exc, UnexpectedEOF):
+        line, col = _end_position(text)
+        return _issue(text, "syntax", f"unexpected end of input; expected {_expected_text(exc.expected)}",
+                      line, col, "a statement looks like 'a->b;' or 'a->b:condition;'")
+    return _issue(text, "syntax", str(exc).splitlines()[0], line, col)  # pragma: no cover
+
+
+# --- entry points ------------------------------------------------------------------------
+
+def _check_size(text, max_bytes: int | None, max_transitions: int | None) -> int:
     if not isinstance(text, str):
         raise DSLError(Issue("error", "type", f"DSL must be text, got {type(text).__name__}"))
     limit = max_bytes or MAX_BYTES
@@ -346,49 +431,78 @@ def parse(text: str, *, max_bytes: int | None = None, max_transitions: int | Non
     if size > limit:
         raise DSLError(Issue("error", "too_large", f"DSL is {size:,} bytes; the limit is {limit:,} bytes",
                              hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_BYTES"))
+    tmax = max_transitions or MAX_TRANSITIONS
+    if text.count("->") > tmax:  # cheap test first; then count arrows outside strings and comments
+        arrows = sum(1 for m in _ARROW_SCAN.finditer(text) if m.group() == "->")
+        if arrows > tmax:
+            raise DSLError(Issue("error", "too_large", f"{arrows:,} transitions; the limit is {tmax:,}",
+                                 hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS"))
     if "\x00" in text:
-        pos = text.index("\x00")
-        line = text.count("\n", 0, pos) + 1
-        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        raise DSLError(_issue(text, "syntax", "NUL character in input", line, col))
+        line, col = _line_col(text, text.index("\x00"))
+        raise DSLError(_issue(text, "syntax", "NUL character in input", line, col, "remove it"))
+    return tmax
+
+
+def _run_parser(text: str) -> list[_Stmt]:
     try:
-        tree = _parser().parse(text)
+        return _parser().parse(text)
+    except _Refused as exc:
+        raise DSLError(_issue(text, exc.code, exc.message, exc.line, exc.column, exc.hint)) from None
     except UnexpectedInput as exc:
         raise DSLError(_syntax_issue(text, exc)) from None
-    _check_depth(tree, text)
-    try:
-        stmts = _ToModel().transform(tree)
-    except VisitError as exc:
-        orig = exc.orig_exc
-        if isinstance(orig, _Refused):
-            line, col = orig.line, orig.column
-            if line is None and isinstance(exc.obj, Tree) and getattr(exc.obj.meta, "line", None):
-                line, col = exc.obj.meta.line, exc.obj.meta.column
-            raise DSLError(_issue(text, "refused", orig.message, line, col, orig.hint)) from None
-        if isinstance(orig, RecursionError):
-            raise DSLError(_issue(text, "too_deep", "input nested too deeply", None, None)) from None
-        raise DSLError(_issue(text, "syntax", f"could not read the DSL: {orig}", None, None)) from None
-    tmax = max_transitions or MAX_TRANSITIONS
+    except RecursionError:  # pragma: no cover - nothing recurses over the input; kept as a last guard
+        raise DSLError(Issue("error", "too_deep", "input nested too deeply")) from None
+
+
+def parse(text: str, *, max_bytes: int | None = None, max_transitions: int | None = None) -> WorkflowModel:
+    """Parse DSL text. Raises :class:`DSLError` (syntax, refused constructs, limits)."""
+    tmax = _check_size(text, max_bytes, max_transitions)
+    stmts = _run_parser(text)
     if len(stmts) > tmax:
         raise DSLError(Issue("error", "too_large", f"{len(stmts):,} transitions; the limit is {tmax:,}",
                              hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS"))
     return _build_model(text, stmts)
 
 
+def parse_condition(text: str) -> Condition:
+    """Parse one condition as written after ``:`` (an expression, a "sentence" or ``@error``).
+
+    Positions in errors refer to ``text`` itself (line 1, column 1 is its first character).
+    """
+    _check_size(text, None, None)
+    prefix = "a->b:"
+    try:
+        stmts = _parser().parse(prefix + text)
+    except _Refused as exc:
+        col = exc.column - len(prefix) if exc.line == 1 and exc.column else exc.column
+        raise DSLError(_issue(text, exc.code, exc.message, exc.line, col, exc.hint)) from None
+    except UnexpectedInput as exc:
+        issue = _syntax_issue(prefix + text, exc)
+        col = issue.column - len(prefix) if issue.line == 1 and issue.column else issue.column
+        if issue.line == 1 and col is not None and col < 1:
+            col = 1
+        raise DSLError(_issue(text, issue.code, issue.message, issue.line, col, issue.hint)) from None
+    if len(stmts) != 1 or stmts[0].cond is None:
+        raise DSLError(_issue(text, "syntax", "expected exactly one condition", 1, 1,
+                              "write e.g. order.total > 100 (no ';')"))
+    return stmts[0].cond
+
+
 def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
     issues: list[Issue] = []
     transitions: list[Transition] = []
-    states: dict[str, None] = {}
+    states: dict[str, Position] = {}
     for st in stmts:
         for ep in (st.src, st.dst):
-            for anchor in ep.empties:
-                line = getattr(anchor, "line", st.pos.line)
-                col = getattr(anchor, "column", st.pos.column)
-                issues.append(_issue(text, "empty_member", "empty member in a state group", line, col,
-                                     "remove the extra ',' or name the missing state: [a,b,c]"))
             if ep.is_group and not ep.names and not ep.empties:
-                issues.append(_issue(text, "empty_member", "empty state group '[]'", st.pos.line, st.pos.column,
-                                     "name the parallel states: a->[b,c];"))
+                anchor = ep.first
+                issues.append(_issue(text, "empty_member", "empty state group '[]'",
+                                     getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
+                                     "name the parallel states: a->[b,c]; or [b,c]->d;"))
+            for anchor in ep.empties:
+                issues.append(_issue(text, "empty_member", "empty member in a state group",
+                                     getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
+                                     "remove the extra ',' or name the missing state: [a,b,c]"))
             seen: set[str] = set()
             for tok in ep.tokens:
                 if tok.value in seen:
@@ -400,22 +514,23 @@ def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
                                  st.pos.line, st.pos.column,
                                  "join into one state first: [a,b]->merge; merge->[c,d];"))
         for tok in st.dst.tokens:
-            if tok.value == "start":
+            if tok.value == START:
                 issues.append(_issue(text, "reserved", "'start' cannot be a target: it is where every run begins",
                                      tok.line, tok.column, "give the state another name"))
         for tok in st.src.tokens:
-            if tok.value == "end":
+            if tok.value == END:
                 issues.append(_issue(text, "reserved", "'end' cannot have outgoing transitions: it finishes the run",
                                      tok.line, tok.column, "give the state another name, or remove the transition"))
         for tok in (*st.src.tokens, *st.dst.tokens):
             if tok.value.startswith("__"):
                 issues.append(_issue(text, "refused", f"state name '{tok.value}' is not allowed (dunder)",
                                      tok.line, tok.column, "use a plain snake_case name"))
-            states.setdefault(tok.value, None)
+            if tok.value not in states:
+                states[tok.value] = Position(tok.line, tok.column)
         if not st.src.names or not st.dst.names:
             continue
         transitions.append(Transition(st.src.names, st.dst.names, st.cond, st.src.is_group, st.dst.is_group,
                                       st.pos))
     if issues:
         raise DSLError(issues)
-    return WorkflowModel(tuple(transitions), tuple(states))
+    return WorkflowModel(tuple(transitions), tuple(states), states)

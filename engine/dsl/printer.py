@@ -68,7 +68,9 @@ def condition_text(cond: Condition) -> str:
     if cond.kind == "error":
         return "@error"
     if cond.kind == "natural":
-        return '"' + cond.text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        escaped = (cond.text.replace("\\", "\\\\").replace('"', '\\"')
+                   .replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r"))
+        return '"' + escaped + '"'
     return cond.text
 
 
