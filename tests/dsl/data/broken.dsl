@@ -1,0 +1,5 @@
+start->a;
+a->b;
+a->c;
+b->end;
+orphan->end;

@@ -1,0 +1,11 @@
+start->fetch;
+fetch->[score_a,score_b];
+[score_a,score_b]->decide;
+decide->approve:600<=score<700 and region in ['eu','us'];
+decide->escalate:"the customer sounds angry";
+decide->reject;
+fetch->fallback:@error;
+fallback->end;
+approve->end;
+escalate->end;
+reject->end;

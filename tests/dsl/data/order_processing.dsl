@@ -1,0 +1,21 @@
+# Appendix C, example 1: e-commerce order processing
+start->validate_order;
+validate_order->check_inventory:order_valid==True;
+validate_order->order_error:order_valid==False;
+check_inventory->reserve_inventory:all_available==True;
+check_inventory->partial_availability:some_available==True;
+check_inventory->out_of_stock:none_available==True;
+reserve_inventory->process_payment;
+process_payment->send_confirmation:payment_success==True;
+process_payment->payment_failed:payment_success==False;
+send_confirmation->notify_fulfillment;
+notify_fulfillment->end;
+payment_failed->release_inventory;
+release_inventory->notify_payment_failure;
+notify_payment_failure->end;
+partial_availability->send_partial_notification;
+send_partial_notification->wait_customer_decision;
+wait_customer_decision->end;
+out_of_stock->notify_out_of_stock;
+notify_out_of_stock->end;
+order_error->end;

@@ -1,0 +1,2 @@
+start->a;
+a->end:x.__class__ == 1;
