@@ -1,0 +1,69 @@
+"""State actions. :func:`execute_state` runs on a Ray worker (or inline) and never raises:
+the outcome is a dict ``{status, updates, keys_read, keys_written, error_type, error_message,
+traceback, started_at, ended_at, duration_ms, node_id, worker_pid}``.
+
+Driver-side actions (``approval``, ``workflow``) are handled by the runner, not here.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+from typing import Any
+
+from engine.actions.tracking import TrackingDict
+
+WORKER_ACTIONS = ("python", "sql", "llm", "http", "noop")
+
+
+def _run_action(action: str, binding: dict, ctx: TrackingDict, meta: dict) -> Any:
+    if action == "noop":
+        return None
+    if action == "python":
+        from engine.actions.python_action import run_python
+
+        return run_python(binding, ctx, meta)
+    if action == "sql":
+        from engine.actions.sql_action import run_sql
+
+        return run_sql(binding, ctx, meta)
+    if action == "http":
+        from engine.actions.http_action import run_http
+
+        return run_http(binding, ctx, meta)
+    if action == "llm":
+        from engine.actions.llm_action import run_llm
+
+        return run_llm(binding, ctx, meta)
+    raise ValueError(f"action '{action}' cannot run on a worker")
+
+
+def execute_state(payload: dict) -> dict:
+    """Run one state. ``payload``: action, binding (dict), context, state, execution_id, python_path…"""
+    started = time.time()
+    t0 = time.perf_counter()
+    for p in payload.get("python_path") or ():
+        if p and p not in sys.path:
+            sys.path.insert(0, p)
+    ctx = TrackingDict(payload.get("context") or {})
+    out: dict[str, Any] = {"worker_pid": os.getpid(), "node_id": payload.get("node_hint") or socket.gethostname()}
+    try:
+        result = _run_action(payload.get("action", "noop"), payload.get("binding") or {}, ctx, payload)
+        if result is None:
+            result = {}
+        if not isinstance(result, dict):
+            raise TypeError(f"the state must return a dict or None, got {type(result).__name__}")
+        out.update(status="completed", updates=result)
+    except Exception as exc:  # failures are data; the driver decides what to do
+        tb = traceback.format_exc(limit=8)
+        out.update(status="failed", updates={}, error_type=type(exc).__name__,
+                   error_message=str(exc)[:2000] or type(exc).__name__, traceback=tb[-4000:],
+                   error_module=type(exc).__module__)
+    out["keys_read"] = sorted(ctx.keys_read)
+    out["keys_written"] = sorted(out.get("updates", {}).keys())
+    out["started_at"] = started
+    out["ended_at"] = time.time()
+    out["duration_ms"] = (time.perf_counter() - t0) * 1000
+    return out

@@ -1,0 +1,1 @@
+"""Everything that touches Ray lives here: cluster connection, remote functions, the executor."""

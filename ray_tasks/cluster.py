@@ -1,0 +1,201 @@
+"""Connecting to Ray: an existing cluster when ``RAY_ADDRESS`` is set, else a local head.
+
+Ray ties its head processes to the thread that started them, so a head started from a Streamlit
+script thread dies about a minute later. Two ways round it are supported:
+
+* ``python -m ray_tasks.cluster ensure`` (what ``make run`` does) starts a detached local head with
+  ``ray start --head`` unless one is reachable; the app then connects with ``address="auto"``.
+* :func:`connect` called from one long-lived thread (the engine's driver thread) that never exits.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+import ray  # noqa: E402
+
+from engine.errors import WorkbenchError  # noqa: E402
+
+_LOCK = threading.RLock()
+_INFO: "ClusterInfo | None" = None
+
+
+class ClusterError(WorkbenchError):
+    """Ray could not be reached or started; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    address: str
+    mode: str  # "local" (started here), "existing" (connected)
+    dashboard_url: str | None
+    resources: dict
+    nodes: int
+
+
+def _default_cpus() -> int:
+    return int(os.environ.get("WORKBENCH_RAY_CPUS", max(2, os.cpu_count() or 2)))
+
+
+def _object_store_bytes() -> int:
+    return int(float(os.environ.get("WORKBENCH_RAY_OBJECT_STORE_MB", 512)) * 1024 * 1024)
+
+
+def _reachable(address: str, timeout: float = 3.0) -> bool:
+    """TCP check of host:port (ray:// addresses included) so a dead cluster fails fast."""
+    addr = address.split("://", 1)[-1]
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        return True  # let Ray interpret it
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _python_path_env() -> dict:
+    """PYTHONPATH for workers so user functions under data/functions import on local workers."""
+    root = Path(__file__).resolve().parent.parent
+    extra = [str(root), str(root / "data" / "functions")]
+    extra += [p for p in os.environ.get("WORKBENCH_PYTHONPATH", "").split(os.pathsep) if p]
+    current = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": os.pathsep.join(extra + ([current] if current else []))}
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None) -> ClusterInfo:
+    """Connect to (or start) Ray once per process; returns what was connected to.
+
+    ``address``: explicit address > ``RAY_ADDRESS`` > a local head started by ``make run``
+    (``auto``) > a fresh local cluster. Raises :class:`ClusterError` with a hint when unreachable.
+    """
+    global _INFO
+    with _LOCK:
+        if _INFO is not None and ray.is_initialized():
+            return _INFO
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        runtime_env = {"env_vars": _python_path_env()}
+        extra = os.environ.get("WORKBENCH_RAY_RUNTIME_ENV")
+        if extra:
+            import json
+
+            runtime_env.update(json.loads(extra))
+        kwargs = dict(log_to_driver=False, runtime_env=runtime_env, ignore_reinit_error=True)
+        try:
+            if address and address not in ("local", "auto"):
+                if not _reachable(address):
+                    raise ClusterError(
+                        f"cannot reach the Ray cluster at {address}. Check that it is running "
+                        f"(`ray status --address {address}`) or unset RAY_ADDRESS to use a local Ray.")
+                os.environ.pop("RAY_ADDRESS", None) if address.startswith("ray://") else None
+                ray.init(address=address, **kwargs)
+                mode = "existing"
+            elif address == "auto" or (address is None and local_head_running()):
+                ray.init(address="auto", **kwargs)
+                mode = "existing"
+            else:
+                ray.init(address="local", num_cpus=num_cpus or _default_cpus(),
+                         object_store_memory=_object_store_bytes(), include_dashboard=True,
+                         dashboard_host="127.0.0.1", **kwargs)
+                mode = "local"
+        except ClusterError:
+            raise
+        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError…
+            raise ClusterError(f"could not start or connect to Ray ({address or 'local'}): "
+                               f"{str(exc).splitlines()[0][:300]}. Try `ray stop --force` and retry, "
+                               "or set RAY_ADDRESS to a running cluster.") from None
+        _INFO = _describe(mode)
+        return _INFO
+
+
+def _describe(mode: str) -> ClusterInfo:
+    ctx = ray.get_runtime_context()
+    url = None
+    try:
+        url = ctx.dashboard_url or None  # may be absent in some versions
+    except Exception:
+        pass
+    if not url:
+        try:
+            import ray._private.worker as w
+
+            url = w._global_node.webui_url if w._global_node is not None else None
+        except Exception:
+            url = None
+    if url and not url.startswith("http"):
+        url = "http://" + url
+    try:
+        gcs = ctx.gcs_address
+    except Exception:
+        gcs = "local"
+    return ClusterInfo(address=gcs, mode=mode, dashboard_url=url, resources=dict(ray.cluster_resources()),
+                       nodes=len([n for n in ray.nodes() if n.get("Alive")]))
+
+
+def info() -> ClusterInfo | None:
+    """What this process is connected to, or None."""
+    if _INFO is not None and ray.is_initialized():
+        try:
+            return _describe(_INFO.mode)
+        except Exception:
+            return _INFO
+    return None
+
+
+def is_connected() -> bool:
+    return ray.is_initialized()
+
+
+def local_head_running() -> bool:
+    """True when a head started by ``ray start`` on this machine answers."""
+    addr_file = Path("/tmp/ray/ray_current_cluster")
+    if not addr_file.exists():
+        return False
+    addr = addr_file.read_text().strip()
+    return bool(addr) and _reachable(addr, timeout=1.0)
+
+
+def ensure_local_head() -> str:
+    """Start a detached local head unless RAY_ADDRESS or a running head is reachable (``make run``)."""
+    env_addr = os.environ.get("RAY_ADDRESS")
+    if env_addr:
+        if not _reachable(env_addr):
+            raise ClusterError(f"RAY_ADDRESS={env_addr} is not reachable; start that cluster or unset RAY_ADDRESS")
+        return f"using the Ray cluster at {env_addr}"
+    if local_head_running():
+        return "a local Ray head is already running"
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    cmd = [ray_bin, "start", "--head", f"--num-cpus={_default_cpus()}",
+           f"--object-store-memory={_object_store_bytes()}", "--include-dashboard=true",
+           "--dashboard-host=127.0.0.1", "--disable-usage-stats"]
+    env = dict(os.environ, **_python_path_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise ClusterError("`ray start --head` failed: " + (proc.stderr or proc.stdout).strip()[-800:])
+    return "started a local Ray head (dashboard on http://127.0.0.1:8265)"
+
+
+def shutdown() -> None:
+    global _INFO
+    with _LOCK:
+        if ray.is_initialized():
+            ray.shutdown()
+        _INFO = None
+
+
+if __name__ == "__main__":  # pragma: no cover - used by `make run`
+    if len(sys.argv) > 1 and sys.argv[1] == "ensure":
+        try:
+            print(ensure_local_head())
+        except ClusterError as exc:
+            print(f"warning: {exc}; the app will start its own Ray in the background", file=sys.stderr)
+    elif len(sys.argv) > 1 and sys.argv[1] == "stop":
+        subprocess.run([str(Path(sys.executable).with_name("ray")), "stop", "--force"])
