@@ -229,6 +229,7 @@ class Engine:
         self._executor_error: str | None = None
         self._executor_ready = False
         self._cheap_cache: dict[tuple, tuple[float, set]] = {}
+        self._listeners: dict[str, list] = {}
         self._history_cache: dict[tuple, tuple[float, dict]] = {}
         self._thread.start()
         self._ready.wait()
@@ -297,15 +298,27 @@ class Engine:
 
     # ----------------------------------------------------------------- public API
     def start(self, spec: WorkflowSpec, context: dict | None = None, options: RunOptions | None = None, *,
-              workflow_id: str | None = None, version: int | None = None, execution_id: str | None = None) -> str:
-        """Validate and start a run; returns its execution id at once."""
+              workflow_id: str | None = None, version: int | None = None, execution_id: str | None = None,
+              on_step=None) -> str:
+        """Validate and start a run; returns its execution id at once.
+
+        ``on_step(event: dict)`` is called on the driver thread after each recorded step.
+        """
         report = spec.validate_all()
         if report.errors:
             raise DSLError(report.errors)
+        if context is not None and not isinstance(context, dict):
+            raise RunError(f"the initial context must be a JSON object, got {type(context).__name__}")
         ex = _Exec(self, execution_id or uuid.uuid4().hex[:16], spec, context or {}, options or RunOptions(),
                    workflow_id, version)
+        if on_step is not None:
+            self._listeners.setdefault(ex.id, []).append(on_step)
         self._launch(ex)
         return ex.id
+
+    def subscribe(self, execution_id: str, on_step) -> None:
+        """Call ``on_step(event)`` for each step recorded by this process for the execution."""
+        self._listeners.setdefault(execution_id, []).append(on_step)
 
     def run(self, spec: WorkflowSpec, context: dict | None = None, options: RunOptions | None = None,
             **kwargs) -> ExecutionResult:
@@ -600,6 +613,13 @@ class Engine:
             "started_at": _ts(started), "ended_at": _ts(ended), "timestamp": _now(),
             "duration_ms": out.get("duration_ms", (ended - started) * 1000),
         })
+        for cb in self._listeners.get(ex.id, ()):
+            try:
+                cb({"execution_id": ex.id, "state": state, "status": status, "to_state": to_state, "token": token.id,
+                    "attempt": attempt, "duration_ms": out.get("duration_ms", (ended - started) * 1000),
+                    "error": out.get("error_message"), "executed_on": executed_on})
+            except Exception:  # a listener never breaks a run
+                pass
 
     def _recovery_history(self, state: str, error_class: str) -> dict:
         key = (state, error_class)
@@ -666,6 +686,11 @@ class Engine:
             self._audit(ex.id, "info" if ex.status == "completed" else "warning", None, f"run_{ex.status}",
                         f"run {ex.status}" + (f": {ex.error}" if ex.error else ""))
         finally:
+            for cb in self._listeners.pop(ex.id, ()):
+                try:
+                    cb({"execution_id": ex.id, "state": None, "status": f"run_{ex.status}", "error": ex.error})
+                except Exception:
+                    pass
             if not ex.done.done():
                 ex.done.set_result(ex.result())
 

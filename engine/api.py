@@ -1,0 +1,152 @@
+"""The documented Python API: everything the app and the CLI do, headless.
+
+```python
+from engine import api
+res = api.run("data/templates/order_processing.toml", {"order_id": 3})
+print(res.status, res.states_visited)
+api.history(workflow="Order processing")
+```
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from engine.errors import WorkbenchError
+from engine.runner import Engine, ExecutionResult, RunError, RunOptions, get_engine
+from engine.workflow_file import WorkflowSpec, load_workflow, parse_workflow_text
+
+__all__ = ["load", "run", "start", "wait", "resume", "rerun", "cancel", "approve", "answer", "history", "show",
+           "engine", "ensure_version", "RunOptions", "ExecutionResult"]
+
+
+def engine(store=None) -> Engine:
+    """The process-wide engine (Ray is connected lazily on the driver thread)."""
+    return get_engine(store)
+
+
+def load(workflow: str | Path | WorkflowSpec) -> WorkflowSpec:
+    """A WorkflowSpec from a spec, a ``.toml``/``.dsl`` path, or DSL/TOML text."""
+    if isinstance(workflow, WorkflowSpec):
+        return workflow
+    text = str(workflow)
+    if "\n" not in text and ("->" not in text or Path(text).suffix in (".toml", ".dsl")) and len(text) < 4096:
+        p = Path(text)
+        if p.exists() or p.suffix in (".toml", ".dsl"):
+            return load_workflow(p)
+    return parse_workflow_text(text)
+
+
+def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
+    """The library id and version for this exact spec, saving a new version when it changed."""
+    from engine import library
+
+    eng = get_engine(store)
+    st = eng.store
+    wanted = spec.model_dump(mode="json")
+    try:
+        existing, meta = library.get_workflow(st, spec.name)
+    except WorkbenchError:
+        return library.save_workflow(st, spec, change_note="first run")
+    if existing.model_dump(mode="json") == wanted:
+        return meta["workflow_id"], int(meta["version"])
+    return library.save_workflow(st, spec, workflow_id=meta["workflow_id"], change_note="changed before a run")
+
+
+def start(workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None,
+          version: tuple[str, int] | None = None, on_step=None) -> str:
+    """Start a run; returns the execution id at once."""
+    spec = load(workflow)
+    eng = get_engine(store)
+    wid, ver = version or ensure_version(spec, store)
+    return eng.start(spec, context or {}, options, workflow_id=wid, version=ver, on_step=on_step)
+
+
+def run(workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None,
+        on_step=None) -> ExecutionResult:
+    """Run to the end (or until only a person can continue, with ``options.detach_when_waiting``)."""
+    eng = get_engine(store)
+    return eng.wait(start(workflow, context, options, store=store, on_step=on_step))
+
+
+def wait(execution_id: str, timeout: float | None = None, *, store=None) -> ExecutionResult:
+    return get_engine(store).wait(execution_id, timeout)
+
+
+def resume(execution_id: str, *, store=None, wait_result: bool = True, options: RunOptions | None = None):
+    """Continue an interrupted or waiting run without re-running completed states."""
+    eng = get_engine(store)
+    eid = eng.resume(execution_id, options)
+    return eng.wait(eid) if wait_result else eid
+
+
+def rerun(execution_id: str, from_state: str, *, store=None, wait_result: bool = True,
+          options: RunOptions | None = None):
+    """Start a new run reusing the recorded results of the states before ``from_state``."""
+    eng = get_engine(store)
+    eid = eng.rerun(execution_id, from_state, options)
+    return eng.wait(eid) if wait_result else eid
+
+
+def cancel(execution_id: str, *, store=None) -> str:
+    return get_engine(store).cancel(execution_id)
+
+
+def answer(execution_id: str, state: str, value: str, *, by: str = "api", store=None,
+           continue_run: bool = True, options: RunOptions | None = None) -> dict:
+    """Answer an approval (yes/no), a decision (true/false) or an escalation (retry/skip/abort).
+
+    When no live process drives the run, it is resumed here (and waited for when ``continue_run``).
+    """
+    eng = get_engine(store)
+    info = eng.answer(execution_id, state, value, by=by)
+    if info["delivered"] == "resume" and continue_run:
+        res = resume(execution_id, store=store, options=options)
+        info["result"] = res
+    return info
+
+
+def approve(execution_id: str, state: str, yes: bool, **kwargs) -> dict:
+    return answer(execution_id, state, "yes" if yes else "no", **kwargs)
+
+
+def history(workflow: str | None = None, status: str | None = None, limit: int = 50, *, store=None) -> list[dict]:
+    """Recent executions, newest first."""
+    st = get_engine(store).store
+    sql = ("SELECT execution_id, workflow_id, workflow_name, version, status, current_state, error_count, "
+           "retry_count, start_time, end_time, duration_ms, error_message FROM workflow_executions WHERE 1=1")
+    params: list[Any] = []
+    if workflow:
+        sql += " AND (workflow_name = ? OR workflow_id = ?)"
+        params += [workflow, workflow]
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    sql += " ORDER BY start_time DESC LIMIT ?"
+    params.append(int(limit))
+    return st.query(sql, params)
+
+
+def show(execution_id: str, *, store=None) -> dict:
+    """One execution with its transitions, audit log, recovery actions and open requests."""
+    st = get_engine(store).store
+    rows = st.query("SELECT * FROM workflow_executions WHERE execution_id = ?", [execution_id])
+    if not rows:
+        raise RunError(f"no execution {execution_id}")
+    ex = rows[0]
+    for k in ("initial_context", "final_context", "states_visited", "recovery_actions", "ai_decisions",
+              "waiting_for", "options"):
+        if isinstance(ex.get(k), str):
+            ex[k] = json.loads(ex[k])
+    if isinstance(ex.get("options"), dict):
+        ex["options"] = {k: v for k, v in ex["options"].items() if not k.startswith("_")}
+    ex["transitions"] = st.query("SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp",
+                                 [execution_id])
+    ex["audit_log"] = st.query("SELECT timestamp, level, state, event_type, message FROM audit_logs "
+                               "WHERE execution_id = ? ORDER BY timestamp", [execution_id])
+    ex["recovery"] = st.query("SELECT * FROM recovery_actions WHERE execution_id = ? ORDER BY timestamp",
+                              [execution_id])
+    ex["requests"] = st.query("SELECT * FROM human_requests WHERE execution_id = ? ORDER BY created_at",
+                              [execution_id])
+    return ex
