@@ -1,0 +1,74 @@
+"""Helper run in separate processes by the store tests: ``python -m tests.store.proc CMD ...``."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def rows(prefix: str, start: int, n: int) -> list[dict]:
+    return [{"id": f"{prefix}-{i}", "execution_id": prefix, "from_state": "a", "to_state": "b",
+             "visit": i, "context_snapshot": {"i": i}, "duration_ms": 1.5} for i in range(start, start + n)]
+
+
+def write(db: str, prefix: str, total: int, batch: int, flush_s: float) -> None:
+    """Append ``total`` rows; print ``ack <rows so far>`` after every append returns."""
+    from engine.store import Store
+
+    s = Store(db, flush_interval_s=flush_s)
+    done = 0
+    while done < total:
+        n = min(batch, total - done)
+        if n == 1:
+            s.append("state_transitions", rows(prefix, done, 1)[0])
+        else:
+            s.append_many("state_transitions", rows(prefix, done, n))
+        done += n
+        print(f"ack {done}", flush=True)
+    print("done", flush=True)
+    if "--no-close" in sys.argv:
+        time.sleep(3600)
+    s.close()
+
+
+def write_for(db: str, prefix: str, seconds: float) -> None:
+    """Append batches of 50 rows for ``seconds``; print the total."""
+    from engine.store import Store
+
+    s = Store(db, flush_interval_s=0.1)
+    done = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.append_many("state_transitions", rows(prefix, done, 50))
+        done += 50
+        time.sleep(0.005)
+    s.close()
+    print(json.dumps({"written": done}), flush=True)
+
+
+def read_for(db: str, seconds: float) -> None:
+    """Hold one read-only DuckDB connection on the file and count rows every 0.1 s."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    print("open", flush=True)
+    counts = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        counts.append(con.execute("SELECT count(*) FROM state_transitions").fetchone()[0])
+        con.execute("SELECT count(*) FROM workflow_executions").fetchone()
+        time.sleep(0.1)
+    con.close()
+    print(json.dumps({"counts": counts}), flush=True)
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")]
+    if cmd == "write":
+        write(args[0], args[1], int(args[2]), int(args[3]), float(args[4]))
+    elif cmd == "write_for":
+        write_for(args[0], args[1], float(args[2]))
+    elif cmd == "read_for":
+        read_for(args[0], float(args[1]))
+    else:
+        raise SystemExit(f"unknown command {cmd}")
