@@ -1,0 +1,17 @@
+start->code_quality_check;
+code_quality_check->parallel_tests:quality_pass==True;
+code_quality_check->notify_failure:quality_pass==False;
+parallel_tests->[run_unit_tests,run_integration_tests,run_security_scan];
+[run_unit_tests,run_integration_tests,run_security_scan]->build_image:all_tests_pass==True;
+[run_unit_tests,run_integration_tests,run_security_scan]->notify_failure:any_test_fail==True;
+build_image->push_to_registry;
+push_to_registry->deploy_staging;
+deploy_staging->smoke_tests;
+smoke_tests->wait_approval:smoke_pass==True;
+smoke_tests->rollback:smoke_pass==False;
+wait_approval->deploy_production:approved==True;
+wait_approval->cancelled:approved==False;
+deploy_production->end;
+rollback->notify_failure;
+notify_failure->end;
+cancelled->end;

@@ -1,0 +1,13 @@
+start->classify_ticket;
+classify_ticket->urgent_assignment:urgency=='high';
+classify_ticket->check_knowledge_base:urgency=='normal';
+urgent_assignment->notify_escalation;
+notify_escalation->track_resolution;
+check_knowledge_base->send_automated_response:solution_found==True;
+check_knowledge_base->assign_to_team:solution_found==False;
+send_automated_response->wait_customer_feedback;
+wait_customer_feedback->mark_resolved:customer_satisfied==True;
+wait_customer_feedback->assign_to_team:customer_satisfied==False;
+assign_to_team->track_resolution;
+mark_resolved->track_resolution;
+track_resolution->end;
