@@ -369,11 +369,12 @@ class Engine:
         self.store.append("human_requests", row)
         self._audit(execution_id, "info", state, "human_answer", f"{req['kind']} of '{state}' answered '{answer}' by {by}")
         ex = self.execs.get(execution_id)
-        if ex is not None:
+        if ex is not None and ex.task is not None and not ex.task.done():
             self._loop.call_soon_threadsafe(self._deliver_answer, ex, req["request_id"], answer)
             return {"request": req["request_id"], "delivered": "live"}
         exec_row = self.execution_row(execution_id)
-        if exec_row and exec_row["status"] == "waiting" and not self._owner_alive(exec_row.get("owner")):
+        if exec_row and exec_row["status"] == "waiting" and (
+                exec_row.get("owner") == self.owner or not self._owner_alive(exec_row.get("owner"))):
             return {"request": req["request_id"], "delivered": "resume"}
         return {"request": req["request_id"], "delivered": "store"}
 
@@ -446,11 +447,11 @@ class Engine:
 
     # ----------------------------------------------------------------- internals: lifecycle
     def _spec_for(self, row: dict) -> tuple[WorkflowSpec, dict]:
-        from engine.library import get_workflow
-
         try:
+            from engine.library import get_workflow
+
             return get_workflow(self.store, row["workflow_id"], row["version"])
-        except WorkbenchError:
+        except (WorkbenchError, ImportError):
             opts = json.loads(row["options"]) if row.get("options") else {}
             if opts.get("_spec"):
                 spec = WorkflowSpec.model_validate(opts["_spec"])
@@ -551,6 +552,10 @@ class Engine:
                         ex = self.execs.get(r["execution_id"])
                         if ex and r["request_id"] in ex.waiters:
                             self._deliver_answer(ex, r["request_id"], r["answer"])
+            except RuntimeError as exc:  # interpreter shutting down
+                if "shutdown" in str(exc):
+                    return
+                log.warning("poller: %s", exc)
             except Exception as exc:  # never let the poller die
                 log.warning("poller: %s", exc)
 
