@@ -159,7 +159,7 @@ def literals_for(node: Expr) -> dict[str, list[Any]]:
                     if isinstance(var, Name) and isinstance(const, ListLit) and const.items:
                         found.setdefault(var.dotted, []).append(const.items[0].value)
         elif isinstance(n, BoolOp):
-            stack.extend(n.operands)
+            stack.extend(reversed(n.operands))  # source order
         elif isinstance(n, Not):
             stack.append(n.operand)
         elif isinstance(n, Name):

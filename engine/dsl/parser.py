@@ -47,6 +47,7 @@ _TOKEN_NAMES = {
     "_OR": "'or'", "NOT": "'not'", "AND": "'and'", "OR": "'or'", "TRUE": "True", "FALSE": "False",
     "NONE": "None", "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of input",
 }
+_KEYWORDS = frozenset({"True", "False", "None", "in", "not", "and", "or"})
 _LITERAL_TOKENS = frozenset({"NUMBER", "STRING", "TRUE", "FALSE", "NONE"})
 _PY_KEYWORDS = frozenset({"if", "else", "elif", "for", "while", "is", "import", "from", "yield", "await", "async",
                           "def", "class", "return", "with", "as", "global", "nonlocal", "del", "pass", "raise",
@@ -522,7 +523,11 @@ def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
                 issues.append(_issue(text, "reserved", "'end' cannot have outgoing transitions: it finishes the run",
                                      tok.line, tok.column, "give the state another name, or remove the transition"))
         for tok in (*st.src.tokens, *st.dst.tokens):
-            if tok.value.startswith("__"):
+            if tok.value in _KEYWORDS:
+                issues.append(_issue(text, "reserved", f"'{tok.value}' is a keyword and cannot be a state name",
+                                     tok.line, tok.column,
+                                     "state names are identifiers other than True, False, None, in, not, and, or"))
+            elif tok.value.startswith("__"):
                 issues.append(_issue(text, "refused", f"state name '{tok.value}' is not allowed (dunder)",
                                      tok.line, tok.column, "use a plain snake_case name"))
             if tok.value not in states:
