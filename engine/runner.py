@@ -767,7 +767,9 @@ class Engine:
                 if state in token.stop_at:
                     if not replayed:
                         self._record_step(ex, token, state, visit, status=outcome.status, to_state=None,
-                                          ttype="parallel", updates=outcome.updates, action=binding.action)
+                                          ttype="parallel", updates=outcome.updates, action=binding.action,
+                                          out=getattr(outcome, "out", None), attempt=outcome.attempt,
+                                          executed_on=getattr(outcome, "executed_on", "inline"))
                     token.status = "completed"
                     return
                 chosen, info = await self._choose(ex, token, state, visit, outcome, rec, replayed, binding)
@@ -851,7 +853,7 @@ class Engine:
                               ttype=ttype, updates=outcome.updates, cond=cond_text,
                               cond_result=True if chosen.condition else None, ai=ai_info, action=binding.action,
                               executed_on=getattr(outcome, "executed_on", "inline"),
-                              out=getattr(outcome, "out", None))
+                              out=getattr(outcome, "out", None), attempt=outcome.attempt)
         else:
             # the completion was recorded before the decision (or replayed without one): record the decision
             self._record_step(ex, token, state, visit, status="decision", to_state=self._target_text(chosen),
