@@ -111,17 +111,15 @@ def analyze(model: WorkflowModel) -> Analysis:
     """Reachability from ``start`` and the fan-out/fan-in pairing."""
     adj = _Adjacency(model)
     out = Analysis(reachable=_reachable(model, adj))
-    fan_ins_by_size: dict[int, list[int]] = {}
-    for i, t in enumerate(model.transitions):
-        if t.is_fan_in:
-            fan_ins_by_size.setdefault(len(t.sources), []).append(i)
     for i, t in enumerate(model.transitions):
         if not t.is_fan_out:
             continue
         reaches = [_branch_reach(model, b, adj) for b in t.targets]
         out.branch_reach[i] = reaches
-        match_idx = next((j for j in fan_ins_by_size.get(len(t.targets), ())
-                          if _match(model.transitions[j].sources, reaches)), None)
+        # candidates: fan-ins of the right size naming a state of the first branch (a match must)
+        candidates = sorted({j for s in reaches[0] for j in adj.fan_ins_by_member.get(s, ())
+                             if len(model.transitions[j].sources) == len(t.targets)})
+        match_idx = next((j for j in candidates if _match(model.transitions[j].sources, reaches)), None)
         ends = model.transitions[match_idx].sources if match_idx is not None else ()
         out.groups.append(ParallelGroup(t.source, t.targets, ends, match_idx, i))
     return out
