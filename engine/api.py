@@ -40,8 +40,12 @@ def load(workflow: str | Path | WorkflowSpec) -> WorkflowSpec:
 
 def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
     """The library id and version for this exact spec, saving a new version when it changed."""
-    from engine import library
+    try:
+        from engine import library
+    except ImportError:  # library not installed: runs are recorded without a library version
+        from engine.runner import _slug
 
+        return _slug(spec.name), None
     eng = get_engine(store)
     st = eng.store
     wanted = spec.model_dump(mode="json")

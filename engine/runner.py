@@ -652,7 +652,8 @@ class Engine:
             needs_ray = any(ex.spec.binding(s).action not in ("noop", *DRIVER_ACTIONS) and
                             ex.spec.binding(s).execution != "inline" for s in ex.model.states)
             if needs_ray and ex.options.execution != "inline" and not self._executor_ready:
-                self._ensure_executor()
+                self._ensure_executor()  # first run of the process: Ray start-up is not run time
+                ex.t0, ex.start_time = time.perf_counter(), _now()
             ex.cheap = await self._cheap_states(ex)
             walk = self._walk(ex, root)
             if ex.timeout_s:
