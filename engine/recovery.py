@@ -36,7 +36,7 @@ _DATA_TYPES = {"ValueError", "KeyError", "TypeError", "IndexError", "ValidationE
                "FunctionImportError", "ModuleNotFoundError", "ImportError", "NoTransition"}
 _TRANSIENT_WORDS = re.compile(r"time(d)? ?out|temporar|unavailable|rate.?limit|too many requests|try again|"
                               r"connection (reset|refused|aborted)|\b(429|502|503|504)\b|http 5\d\d", re.I)
-_RESOURCE_WORDS = re.compile(r"out of memory|oom|worker (process )?died|killed|no space left", re.I)
+_RESOURCE_WORDS = re.compile(r"out of memory|\boom\b|worker (process )?died|\bkilled\b|no space left", re.I)
 
 
 def classify(error_type: str, message: str = "") -> str:

@@ -1119,8 +1119,8 @@ class Engine:
 
     # ----------------------------------------------------------------- people and AI
     async def _wait_human(self, ex: _Exec, token: _Token, kind: str, state: str, visit: int, prompt: str,
-                          options: list[str], details: dict | None = None) -> str:
-        request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}"
+                          options: list[str], details: dict | None = None, key_suffix: str = "") -> str:
+        request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}{key_suffix}"
         if request_id in ex.answers:
             return ex.answers[request_id]
         loop = asyncio.get_running_loop()
@@ -1174,12 +1174,12 @@ class Engine:
 
     async def _escalate(self, ex: _Exec, token: _Token, state: str, visit: int, f: Failure,
                         d: RecoveryDecision) -> str:
-        n = len([k for k in ex.answers if k.startswith(f"{ex.id}:{token.id}:{state}:{visit}:escalation")])
-        kind = "escalation" if n == 0 and f.attempt <= 1 else f"escalation{f.attempt}"
-        return await self._wait_human(ex, token, kind, state, visit,
+        # one request per failed attempt, so a replay after a crash finds the same answers again
+        suffix = "" if f.attempt <= 1 else f"#{f.attempt}"
+        return await self._wait_human(ex, token, "escalation", state, visit,
                                       f"'{state}' failed: {f.error_type}: {f.message[:300]}. {d.reasoning}. "
                                       "Retry, skip the state, or abort the run?", ["retry", "skip", "abort"],
-                                      {"error_type": f.error_type, "error_class": f.error_class})
+                                      {"error_type": f.error_type, "error_class": f.error_class}, suffix)
 
     async def _decide_natural(self, ex: _Exec, token: _Token, state: str, visit: int, sentence: str) -> tuple[bool, dict]:
         """Natural-language condition: the decision service decides, or a person when unsure."""
