@@ -63,6 +63,7 @@ AUTO_COMPACT_SMALL_BYTES = 8 << 20
 WAL_ROTATE_BYTES = 64 << 20  # start a new WAL once the current one is this big and fully converted
 RECOVER_CHUNK_ROWS = 50_000
 COVERS_KEY = b"workbench.covers"
+_os_write = os.write  # indirection so tests can simulate a full disk
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
@@ -352,10 +353,10 @@ class Store:
         except StoreError as exc:
             log.warning("could not convert a dead writer's log: %s", exc)
         self._clean_tmp_files()
+        self._check_segments()  # footers only: views bind every file, so a broken one would stop them
         self._ensure_views_file()
         self._mem = duckdb.connect(":memory:")
-        for stmt in self._view_sql():
-            self._mem.execute(stmt)
+        self._create_memory_views()
         _live_stores.add(self)
         self._thread = threading.Thread(target=self._run, name=f"store-flusher:{self.path.name}", daemon=True)
         self._thread.start()
@@ -464,7 +465,7 @@ class Store:
         written = 0
         try:
             while written < len(view):
-                written += os.write(fd, view[written:])
+                written += _os_write(fd, view[written:])
             if self._fsync:
                 os.fsync(fd)
         except OSError as exc:
@@ -587,10 +588,6 @@ class Store:
     def _run(self) -> None:
         last_recover = last_compact = time.monotonic()
         last_error = 0.0
-        try:
-            self._check_segments()
-        except Exception as exc:  # pragma: no cover
-            log.warning("segment check failed: %s", exc)
         while not self._stop.is_set():
             self._wake.wait(self.flush_interval_s)
             self._wake.clear()
@@ -983,6 +980,17 @@ class Store:
             pass
 
     # --- reading ------------------------------------------------------------------------
+
+    def _create_memory_views(self) -> None:
+        for attempt in range(3):
+            try:
+                for stmt in self._view_sql():
+                    self._mem.execute(stmt)
+                return
+            except duckdb.Error as exc:
+                if attempt == 2 or not self._recover_read_error(exc):
+                    self._mem.close()
+                    raise StoreError(f"cannot read the records under {self.log_dir}: {exc}") from exc
 
     def _cursor(self):
         with self._lock:

@@ -46,17 +46,22 @@ def write_for(db: str, prefix: str, seconds: float) -> None:
     print(json.dumps({"written": done}), flush=True)
 
 
-def read_for(db: str, seconds: float) -> None:
-    """Hold one read-only DuckDB connection on the file and count rows every 0.1 s."""
+def read_until(db: str, stop_file: str) -> None:
+    """Hold one read-only DuckDB connection on the file; count rows every 0.1 s until stop_file exists."""
+    import os
+
     import duckdb
 
     con = duckdb.connect(db, read_only=True)
     print("open", flush=True)
     counts = []
-    end = time.monotonic() + seconds
+    end = time.monotonic() + 60
     while time.monotonic() < end:
+        stop = os.path.exists(stop_file)
         counts.append(con.execute("SELECT count(*) FROM state_transitions").fetchone()[0])
         con.execute("SELECT count(*) FROM workflow_executions").fetchone()
+        if stop:
+            break
         time.sleep(0.1)
     con.close()
     print(json.dumps({"counts": counts}), flush=True)
@@ -68,7 +73,7 @@ if __name__ == "__main__":
         write(args[0], args[1], int(args[2]), int(args[3]), float(args[4]))
     elif cmd == "write_for":
         write_for(args[0], args[1], float(args[2]))
-    elif cmd == "read_for":
-        read_for(args[0], float(args[1]))
+    elif cmd == "read_until":
+        read_until(args[0], args[1])
     else:
         raise SystemExit(f"unknown command {cmd}")
