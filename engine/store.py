@@ -481,14 +481,24 @@ class Store:
 
     def flush(self) -> None:
         """Turn every row appended so far into Parquet segments (visible to every reader)."""
-        if self._wal_fd is None and not self._pending:
+        self._flush(None)
+
+    def _flush(self, tables: set[str] | None) -> None:
+        """Flush pending rows of ``tables`` (all when None). Per-table coverage keeps this safe."""
+        if not self._pending:
             return
         with self._flush_lock:
             with self._lock:
-                batch, self._pending, self._pending_rows = self._pending, [], 0
+                if tables is None:
+                    batch, self._pending, self._pending_rows = self._pending, [], 0
+                else:
+                    batch = [i for i in self._pending if i[1] in tables]
+                    if batch:
+                        self._pending = [i for i in self._pending if i[1] not in tables]
+                        self._pending_rows -= sum(i[3] for i in batch)
             if batch:
                 self._flush_batch(batch)
-            if self._wal_size > WAL_ROTATE_BYTES and not self._closed:
+            if self._wal_size > WAL_ROTATE_BYTES and not self._closed and not self._pending:
                 self._rotate_wal()
 
     def _flush_batch(self, batch: list[tuple[int, str, dict, int]]) -> None:
@@ -1008,8 +1018,11 @@ class Store:
                 self._cursors.append(cur)
 
     def _execute(self, sql: str, params, fetch):
-        try:
-            self.flush()
+        try:  # read-your-writes: flush the tables the query names (all of them if it names none)
+            if self._pending:
+                low = sql.lower()
+                named = {t for t in TABLES if t in low and re.search(rf"\b{t}(_history)?\b", low)}
+                self._flush(named or None)
         except StoreError as exc:  # still answer from what is on disk
             log.warning("query without this process's latest rows: %s", exc)
         attempts = 5

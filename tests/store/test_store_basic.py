@@ -280,3 +280,20 @@ def test_empty_and_malformed_batches(store):
     with pytest.raises(StoreError, match="list of dicts"):
         store.append_many("audit_logs", {"id": "a"})
     assert store.query("SELECT count(*) AS n FROM audit_logs")[0]["n"] == 0
+
+
+def test_query_flushes_only_the_tables_it_reads(tmp_path):
+    s = Store(tmp_path / "w.duckdb", flush_interval_s=3600)
+    try:
+        s.append("audit_logs", {"id": "a"})
+        s.append("control_requests", {"id": "c"})
+        assert s.query("SELECT count(*) AS n FROM CONTROL_REQUESTS")[0]["n"] == 1
+        assert s._segments("audit_logs") == []  # not needed by that query: still pending
+        assert s.query("SELECT count(*) AS n FROM audit_logs")[0]["n"] == 1
+        s.append("workflow_executions", {"execution_id": "e"})
+        assert s.query("SELECT count(*) AS n FROM workflow_executions_history")[0]["n"] == 1
+        s.append("llm_calls", {"id": "l"})
+        assert s.query("SELECT 1 AS one") == [{"one": 1}]  # names no table: flushes everything
+        assert len(s._segments("llm_calls")) == 1
+    finally:
+        s.close()
