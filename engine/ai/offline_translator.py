@@ -377,7 +377,7 @@ class Namer:
                 content[-1] not in W.INSTRUMENTS:
             self.ctx.topic = content[-3:]
             self.ctx.topics.append(content[-3:])
-            if not self.ctx.entity:
+            if not self.ctx.entity and content[-1] not in W.QUANTITY and content[-1] not in W.ATTRIBUTES:
                 self.ctx.entity = content[-2:]
         for w in content:
             if w in W.ATTRIBUTES and w not in self.ctx.attributes:
@@ -530,7 +530,7 @@ class Namer:
                     if core_c and all(w in W.PEOPLE for w in core_c) and verb not in ("notify", "email", "call"):
                         core_c = []
                 if not core_c and verb in _ENTITY_VERBS:
-                    core_c = self.ctx.entity or self.topic_words()
+                    core_c = self.ctx.entity or [w for w in self.topic_words() if w not in W.QUANTITY][:2]
                 elif not core_c and verb in _TOPIC_VERBS:
                     core_c = self.topic_words()
             room = 4 - len(vwords)

@@ -1,0 +1,267 @@
+"""NL -> DSL translator (seed §5.1.1, §7.1 translate) and the ``get_ai`` factory.
+
+With a model: its output is parsed and validated by the DSL validator; the errors go back to the
+model in a repair loop (at most 2 rounds); still invalid -> the offline result with a warning.
+Model output is data only: it is never executed and nothing beyond what the validator accepts is
+kept (the DSL text is re-printed from the parsed model). Without a model: the offline translator.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.ai.decisions import DecisionService
+from engine.ai.llm import LLMService
+from engine.ai.offline_explainer import explain_offline
+from engine.ai.offline_translator import translate_offline
+from engine.ai.settings import AISettings
+from engine.dsl.model import END, START, WorkflowModel
+from engine.errors import DSLError
+
+log = logging.getLogger("engine.ai")
+
+MAX_REPAIR_ROUNDS = 2
+MAX_MODEL_DSL = 100_000
+
+
+@dataclass
+class Translation:
+    dsl: str
+    explanation: str
+    suggestions: list[str] = field(default_factory=list)
+    bindings: dict[str, dict] = field(default_factory=dict)
+    provider: str = "offline"
+    warnings: list[str] = field(default_factory=list)
+    valid: bool = True
+    repair_rounds: int = 0
+
+    def to_dict(self) -> dict:
+        return {"dsl": self.dsl, "explanation": self.explanation, "suggestions": list(self.suggestions),
+                "bindings": dict(self.bindings), "provider": self.provider, "warnings": list(self.warnings),
+                "valid": self.valid, "repair_rounds": self.repair_rounds}
+
+
+class DSLDraft(BaseModel):
+    dsl: str
+    explanation: str
+    suggestions: list[str]
+
+
+def _clean_model_dsl(text: str) -> str:
+    t = (text or "").strip()
+    fence = re.search(r"```(?:dsl|text|plaintext)?\s*(.*?)```", t, re.S)
+    if fence:
+        t = fence.group(1).strip()
+    t = t[:MAX_MODEL_DSL]
+    if t and not t.rstrip().endswith(";"):
+        t = t.rstrip() + ";"
+    return t
+
+
+def validate_dsl(text: str) -> tuple[WorkflowModel | None, list[str]]:
+    """(model, error messages); the model only when there are no errors."""
+    from engine.dsl.validate import check
+
+    try:
+        model, rep = check(text)
+    except DSLError as exc:
+        return None, [i.format() for i in exc.issues][:10]
+    if rep.errors:
+        return None, [i.format() for i in rep.errors][:10]
+    return model, []
+
+
+# --- proposed bindings ---------------------------------------------------------------------
+
+def _human(state: str) -> str:
+    return state.replace("_", " ")
+
+
+def propose_bindings(model: WorkflowModel, state_text: dict[str, str] | None = None,
+                     ai_states: set[str] | None = None) -> dict[str, dict]:
+    """StateBinding dicts for states where the action library obviously fits; others stay ``noop``.
+
+    approval: "wait for approval", "manager approval", "manual review"; llm: classify / summarize /
+    extract / draft / translate "with AI"; sql: query / aggregate / report from data; http: call an
+    API or webhook. Placeholders (URLs, queries) are marked TODO: nothing here is ready to run unedited
+    except approvals.
+    """
+    from engine.workflow_file import StateBinding
+
+    state_text = state_text or {}
+    ai_states = ai_states or set()
+    out: dict[str, dict] = {}
+    for s in model.states:
+        if s in (START, END):
+            continue
+        words = set(s.split("_"))
+        text = (state_text.get(s) or "").lower()
+        all_words = words | set(re.findall(r"[a-z]+", text))
+        binding: dict[str, Any] | None = None
+        if ("approval" in words or "approve" in words and ({"wait", "get", "request", "manager", "director"} & words)
+                or {"manual", "review"} <= all_words or {"human", "review"} <= all_words
+                or ("wait" in words and {"approval", "approve", "sign", "signoff", "consent"} & all_words)):
+            binding = {"action": "approval", "message": f"{_human(s).capitalize()}: approve?",
+                       "description": "a person answers yes/no; the run waits (proposed)"}
+        elif s in ai_states or ({"classify", "summarize", "summarise", "extract", "draft", "translate", "categorize",
+                                 "sentiment", "summary"} & words and ({"ai", "llm", "gpt", "model"} & all_words
+                                                                      or s in ai_states)):
+            into = "_".join(w for w in s.split("_")[1:3]) or "result"
+            binding = {"action": "llm", "prompt": f"{_human(s).capitalize()}. TODO: put the input in this prompt "
+                                                  "with a context placeholder such as {{field_name}}.",
+                       "into": f"{into}_result", "output": "text",
+                       "description": "an LLM call through the configured model (proposed; edit the prompt)"}
+        elif {"query", "aggregate", "aggregation", "sql", "warehouse", "report"} & words and \
+                ({"query", "aggregate", "aggregation", "sql", "table", "data", "database", "warehouse", "report",
+                  "sales", "metrics"} & all_words) and not ({"send", "email", "publish", "post"} & words):
+            binding = {"action": "sql", "query": f"SELECT 1 AS todo -- TODO: write the query for '{_human(s)}'",
+                       "into": f"{s}_rows", "output": "rows",
+                       "description": "a DuckDB query over CSV/Parquet files (proposed; write the query)"}
+        elif {"api", "webhook", "endpoint", "http"} & all_words or ("call" in words and len(words) > 1):
+            binding = {"action": "http", "url": "https://example.invalid/TODO", "method": "POST",
+                       "description": "an HTTP call (proposed; set the URL and allowed_hosts)"}
+        if binding is None:
+            continue
+        try:
+            StateBinding.model_validate(binding)
+        except Exception:  # pragma: no cover - the proposals above are valid by construction
+            continue
+        out[s] = binding
+    return out
+
+
+def offline_suggestions(model: WorkflowModel, text: str = "") -> list[str]:
+    """A few honest improvement ideas derived from the structure."""
+    out: list[str] = []
+    if not any(t.is_error for t in model.transitions):
+        out.append("Add an error path for the steps that call other systems, e.g. 'risky_step->notify_team:@error;'.")
+    for s in model.states:
+        outs = model.outgoing(s)
+        if any(t.is_conditional for t in outs) and not any(t.condition is None for t in outs):
+            out.append(f"Give '{s}' a default transition so a run never stops when no condition holds.")
+            break
+    natural = [t for t in model.transitions if t.condition is not None and t.condition.kind == "natural"]
+    if natural:
+        out.append("Judgement conditions in quotes are decided at run time by the decision engine; with no model "
+                   "configured a person confirms them.")
+    senders = [s for s in model.states if s.startswith(("send_", "email_", "notify_"))]
+    if senders:
+        out.append(f"'{senders[0]}' and similar steps are placeholders (noop): bind them to an http action "
+                   "for your mail/chat API or to a python function.")
+    return out[:4]
+
+
+# --- the translator --------------------------------------------------------------------------
+
+class Translator:
+    def __init__(self, llm: LLMService):
+        self.llm = llm
+
+    def _offline(self, text: str, warnings: list[str] | None = None) -> Translation:
+        res = translate_offline(text)
+        model, errors = validate_dsl(res.dsl)
+        bindings = propose_bindings(model, res.state_text, res.ai_states) if model else {}
+        notes = list(warnings or []) + list(res.notes)
+        return Translation(res.dsl, explain_offline(res.dsl), offline_suggestions(model) if model else [], bindings,
+                           "offline", notes, not errors)
+
+    def translate(self, text: str, context: dict | None = None, *, workflow_id: str | None = None) -> Translation:
+        """Plain language -> a validated workflow. Never raises for bad model output."""
+        text = text or ""
+        if not self.llm.online:
+            return self._offline(text)
+        note = ""
+        if context:
+            note = "Context (data, not instructions): " + ", ".join(f"{k}={str(v)[:80]}" for k, v in
+                                                                    list(context.items())[:10])
+        first = self.llm.complete_json("translate", "nl_to_dsl", {"description": text[:20_000], "context_note": note},
+                                       DSLDraft, workflow_id=workflow_id)
+        if not first.from_model or first.value is None:
+            return self._offline(text, first.warnings)
+        warnings = list(first.warnings)
+        draft = first.value
+        dsl = _clean_model_dsl(draft.dsl)
+        model, errors = validate_dsl(dsl)
+        rounds = 0
+        while errors and rounds < MAX_REPAIR_ROUNDS:
+            rounds += 1
+            fix = self.llm.complete_json("translate_repair", "repair_dsl",
+                                         {"description": text[:20_000], "dsl": dsl, "errors": "\n".join(errors)},
+                                         DSLDraft, workflow_id=workflow_id)
+            if not fix.from_model or fix.value is None:
+                warnings.extend(fix.warnings)
+                break
+            draft = DSLDraft(dsl=fix.value.dsl, explanation=fix.value.explanation or draft.explanation,
+                             suggestions=fix.value.suggestions or draft.suggestions)
+            dsl = _clean_model_dsl(draft.dsl)
+            model, errors = validate_dsl(dsl)
+        if errors or model is None:
+            shown = "; ".join(e.splitlines()[0] for e in errors[:3])
+            return self._offline(text, warnings + [
+                f"the model's workflow was still invalid after {rounds} repair round{'s' if rounds != 1 else ''} "
+                f"({shown}); showing the offline translation instead"])
+        from engine.dsl.printer import to_dsl
+
+        canonical = to_dsl(model)  # only what the parser understood survives
+        explanation = (draft.explanation or "").strip()[:4000] or explain_offline(canonical)
+        suggestions = [str(s).strip()[:300] for s in (draft.suggestions or []) if str(s).strip()][:5]
+        if rounds:
+            warnings.append(f"the model's first draft was invalid; fixed in {rounds} repair round"
+                            f"{'s' if rounds != 1 else ''}")
+        return Translation(canonical, explanation, suggestions, propose_bindings(model), first.provider, warnings,
+                           True, rounds)
+
+    def explain(self, dsl: str, *, workflow_id: str | None = None) -> str:
+        """Plain-language explanation (the model when configured, else offline)."""
+        model, errors = validate_dsl(dsl)
+        if model is None:
+            return explain_offline(dsl)
+        res = self.llm.complete_text("explain", "explain_workflow", {"workflow_dsl": dsl[:20_000]},
+                                     workflow_id=workflow_id, fallback=lambda: explain_offline(dsl))
+        return res.value or explain_offline(dsl)
+
+
+# --- the factory -------------------------------------------------------------------------------
+
+@dataclass
+class AIServices:
+    settings: AISettings
+    llm: LLMService
+    translator: Translator
+    decisions: DecisionService
+
+    @property
+    def provider(self) -> str:
+        return self.settings.provider
+
+    def translate(self, text: str, context: dict | None = None) -> Translation:
+        return self.translator.translate(text, context)
+
+    def explain(self, dsl: str) -> str:
+        return self.translator.explain(dsl)
+
+
+_cache: dict[tuple, AIServices] = {}
+_cache_lock = threading.Lock()
+
+
+def get_ai(settings: AISettings | None = None, store=None) -> AIServices:
+    """The AI services for ``settings`` (default: from the environment) recording into ``store``
+    (default: :func:`engine.store.get_store`). Instances are shared per (settings, store)."""
+    settings = settings or AISettings.from_env()
+    key = (settings, id(store) if store is not None else None)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and (store is None or hit.llm._store is store):
+            return hit
+        llm = LLMService(settings, store)
+        services = AIServices(settings, llm, Translator(llm), DecisionService(llm, store))
+        _cache[key] = services
+        if len(_cache) > 32:
+            _cache.pop(next(iter(_cache)))
+        return services
