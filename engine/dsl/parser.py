@@ -37,6 +37,7 @@ MAX_BYTES = _env_int("WORKBENCH_DSL_MAX_BYTES", 1_000_000)
 MAX_TRANSITIONS = _env_int("WORKBENCH_DSL_MAX_TRANSITIONS", 10_000)
 MAX_DEPTH = 64             # nesting of parentheses / not / and / or / comparisons inside one condition
 MAX_CONDITION_NODES = 2_000  # names, literals and operators in one condition
+MAX_NAME = 100             # characters in a state name or in one part of a dotted context name
 
 _GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
 
@@ -153,8 +154,10 @@ class _ToModel(Transformer):
         for tok in children:
             if tok.type == "NAME":
                 if tok.value.startswith("__"):
-                    raise _Refused(f"name '{tok.value}' is not allowed: dunder names are refused", tok,
+                    raise _Refused(f"name '{tok.value[:40]}' is not allowed: dunder names are refused", tok,
                                    "context names are plain identifiers such as order.total")
+                if len(tok.value) > MAX_NAME:
+                    raise _Refused(f"name too long ({len(tok.value):,} characters; the limit is {MAX_NAME})", tok)
                 parts.append(tok.value)
         if len(parts) > MAX_DEPTH:
             raise _Refused(f"dotted name too long (more than {MAX_DEPTH} parts)", children[0])
@@ -523,7 +526,10 @@ def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
                 issues.append(_issue(text, "reserved", "'end' cannot have outgoing transitions: it finishes the run",
                                      tok.line, tok.column, "give the state another name, or remove the transition"))
         for tok in (*st.src.tokens, *st.dst.tokens):
-            if tok.value in _KEYWORDS:
+            if len(tok.value) > MAX_NAME:
+                issues.append(_issue(text, "too_large", f"state name too long ({len(tok.value):,} characters; "
+                                     f"the limit is {MAX_NAME})", tok.line, tok.column, "use a shorter name"))
+            elif tok.value in _KEYWORDS:
                 issues.append(_issue(text, "reserved", f"'{tok.value}' is a keyword and cannot be a state name",
                                      tok.line, tok.column,
                                      "state names are identifiers other than True, False, None, in, not, and, or"))

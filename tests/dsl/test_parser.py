@@ -258,6 +258,16 @@ def test_transition_limit_counts_statements_before_parsing():
     parse("# -> -> -> ->\nstart->a:x=='->->->';a->end;", max_transitions=2)
 
 
+def test_names_have_a_length_limit():
+    from engine.dsl.parser import MAX_NAME
+
+    parse(f"start->{'a' * MAX_NAME};{'a' * MAX_NAME}->end:{'v' * MAX_NAME}==1;{'a' * MAX_NAME}->end;")
+    issue = error_of(f"start->{'a' * 1000};").issues[0]
+    assert issue.code == "too_large" and "1,000 characters" in issue.message and issue.column == 8
+    issue = error_of(f"start->a:x.{'v' * 1000}==1;a->end;").issues[0]
+    assert "name too long" in issue.message and issue.column == 12
+
+
 def test_too_many_list_items_are_refused():
     items = ",".join(["1"] * 3_000)
     assert error_of(f"start->a:x in [{items}];a->end;").issues[0].code == "too_large"
