@@ -1,0 +1,410 @@
+"""Editor: the graph (click a step to edit what it does), transitions as forms, the DSL beside it
+with live validation. Graph and DSL are drawn from the same text, so they never disagree; each save
+is a new version."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from app.components import ui
+from app.components.graph_view import legend_markdown, render_graph
+from engine import workbench_service as svc
+from engine.workflow_file import StateBinding, WorkflowSpec
+
+ACTIONS = ["noop", "python", "sql", "llm", "http", "approval", "workflow"]
+ACTION_HELP = {
+    "noop": "does nothing (a placeholder or a pure decision point)",
+    "python": "calls a Python function `module:function(context, **params)` that returns new context values",
+    "sql": "runs a DuckDB query over CSV/Parquet files; the result lands in the context",
+    "llm": "asks the language model; the answer lands in the context",
+    "http": "calls a web API (allowed hosts only)",
+    "approval": "waits for a person to approve or reject",
+    "workflow": "runs another workflow as a sub-workflow",
+}
+RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
+DRAFT = "__draft__"
+NEW_DSL = "start->first_step;\nfirst_step->end;\n"
+
+st.title("Editor")
+ui.show_flash()
+store = ui.store()
+
+
+# ----------------------------------------------------------------------------- loading
+def _clear_form_keys():
+    for k in [k for k in st.session_state if str(k).startswith(("ed.b.", "ed.t.", "ed.w."))]:
+        del st.session_state[k]
+
+
+def _load(spec: WorkflowSpec, wid: str | None, version: int | None):
+    _clear_form_keys()
+    data = spec.model_dump(mode="json")
+    data.pop("dsl", None)
+    st.session_state["ed.spec"] = data
+    st.session_state["ed.source_path"] = spec.source_path
+    st.session_state["ed.dsl"] = spec.dsl.strip() + "\n"
+    st.session_state["ed.saved_dsl"] = st.session_state["ed.dsl"]
+    st.session_state["ed.saved_spec"] = json.dumps(data, sort_keys=True)
+    st.session_state["ed.loaded"] = (wid or DRAFT, version)
+    st.session_state["ed.selected"] = None
+    st.session_state.pop("ed.last_click", None)
+
+
+workflows = []
+with ui.guard("read the workflow library"):
+    workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
+by_id = {w["workflow_id"]: w for w in workflows}
+options = [DRAFT] + list(by_id)
+
+wanted = st.session_state.get("wb.workflow_id")
+if "ed.pick" not in st.session_state or (wanted in by_id and st.session_state.get("ed.loaded", (None,))[0] != wanted
+                                         and st.session_state.get("ed.pick") != wanted):
+    st.session_state["ed.pick"] = wanted if wanted in by_id else (st.session_state.get("ed.pick") or DRAFT)
+if st.session_state.get("ed.pick") not in options:
+    st.session_state["ed.pick"] = DRAFT
+
+top = st.columns([3, 1, 2, 2])
+pick = top[0].selectbox("Workflow", options, key="ed.pick",
+                        format_func=lambda w: "+ New draft" if w == DRAFT else f"{by_id[w].get('name')}")
+version = None
+if pick != DRAFT:
+    st.session_state["wb.workflow_id"] = pick
+    vers = []
+    with ui.guard("list the versions"):
+        vers = sorted({int(v["version"]) for v in svc.list_versions(store, pick)}, reverse=True)
+    vers = vers or [int(by_id[pick].get("version") or 1)]
+    want_v = st.session_state.get("wb.version")
+    if st.session_state.get("ed.version_for") != pick:
+        st.session_state["ed.version_for"] = pick
+        st.session_state["ed.version"] = want_v if want_v in vers else vers[0]
+    if st.session_state.get("ed.version") not in vers:
+        st.session_state["ed.version"] = vers[0]
+    version = top[1].selectbox("Version", vers, key="ed.version")
+
+loaded = st.session_state.get("ed.loaded")
+if loaded != (pick, version if pick != DRAFT else None):
+    if pick == DRAFT:
+        if loaded is None or loaded[0] != DRAFT:
+            _load(WorkflowSpec(name="New workflow", dsl=NEW_DSL), None, None)
+    else:
+        with ui.guard("load the workflow"):
+            spec0, _meta = svc.get_workflow(store, pick, version)
+            _load(spec0, pick, version)
+
+if "ed.spec" not in st.session_state:
+    st.stop()
+
+spec_data = st.session_state["ed.spec"]
+dsl_text = st.session_state.get("ed.dsl", "")
+chk = svc.check_dsl(dsl_text)
+states = [s for s in (chk.model.states if chk.model else []) if s not in ("start", "end")]
+dirty = (dsl_text != st.session_state.get("ed.saved_dsl")
+         or json.dumps(spec_data, sort_keys=True) != st.session_state.get("ed.saved_spec"))
+
+
+def _current_spec() -> WorkflowSpec:
+    spec = WorkflowSpec.model_validate({**st.session_state["ed.spec"], "dsl": st.session_state.get("ed.dsl", "")})
+    spec.source_path = st.session_state.get("ed.source_path")
+    return spec
+
+
+# ----------------------------------------------------------------------------- save
+def _save():
+    note = st.session_state.get("ed.note", "").strip() or "edited in the Editor"
+    loaded_ = st.session_state.get("ed.loaded") or (DRAFT, None)
+    wid = None if loaded_[0] == DRAFT else loaded_[0]
+    res = ui.run_guarded("save the workflow", lambda: svc.save_workflow(store, _current_spec(), wid, note))
+    if res:
+        new_id, ver = res
+        st.session_state["wb.workflow_id"] = new_id
+        st.session_state["wb.version"] = ver
+        st.session_state["ed.pick"] = new_id
+        st.session_state["ed.version_for"] = new_id
+        st.session_state["ed.version"] = ver
+        st.session_state["ed.loaded"] = (new_id, ver)
+        st.session_state["ed.saved_dsl"] = st.session_state.get("ed.dsl", "")
+        st.session_state["ed.saved_spec"] = json.dumps(st.session_state["ed.spec"], sort_keys=True)
+        st.session_state["ed.note"] = ""
+        ui.flash(f"Saved as version {ver}. Runs already started keep the version they started on.")
+
+
+with top[2]:
+    st.write("")
+    if dirty:
+        st.markdown(":orange-badge[● unsaved changes]")
+    elif pick != DRAFT:
+        st.markdown(f":green-badge[saved · v{version}]")
+with top[3]:
+    with st.popover("Save as new version", width="stretch", disabled=not chk.ok):
+        st.text_input("What changed?", key="ed.note", placeholder="e.g. retry the payment 3 times")
+        st.button("Save", type="primary", on_click=_save, key="btn.ed.save", width="stretch")
+    if not chk.ok:
+        st.caption("Fix the DSL errors to save.")
+
+# ----------------------------------------------------------------------------- state panel callbacks
+def _bkey(state: str, field: str) -> str:
+    return f"ed.b.{state}.{field}"
+
+
+def _init_binding_keys(state: str):
+    if _bkey(state, "action") in st.session_state:
+        return
+    b = StateBinding.model_validate(st.session_state["ed.spec"]["states"].get(state) or {})
+    vals = {
+        "action": b.action, "description": b.description, "function": b.function or "", "query": b.query or "",
+        "files": json.dumps(b.files) if b.files else "", "into": b.into or "", "output": b.output or "(default)",
+        "prompt": b.prompt or "", "system": b.system or "", "url": b.url or "", "method": b.method,
+        "body": json.dumps(b.body) if b.body else "", "headers": json.dumps(b.headers) if b.headers else "",
+        "allowed_hosts": ", ".join(b.allowed_hosts), "message": b.message or "", "workflow": b.workflow or "",
+        "params": json.dumps(b.params) if b.params else "", "timeout_s": float(b.timeout_s or 0),
+        "max_attempts": int(b.retry.max_attempts if b.retry else 1),
+        "backoff_s": float(b.retry.backoff_s if b.retry else 0.5),
+        "backoff_factor": float(b.retry.backoff_factor if b.retry else 2.0),
+        "on_error": b.on_error or "(automatic)", "compensate": b.compensate or "(none)", "execution": b.execution,
+    }
+    for k, v in vals.items():
+        st.session_state[_bkey(state, k)] = v
+
+
+def _apply_binding(state: str):
+    g = lambda f: st.session_state.get(_bkey(state, f))  # noqa: E731
+    action = g("action")
+    values = {"action": action, "description": g("description"), "params": g("params") or "",
+              "timeout_s": g("timeout_s") or None, "execution": g("execution"),
+              "on_error": None if g("on_error") == "(automatic)" else g("on_error"),
+              "compensate": None if g("compensate") == "(none)" else g("compensate"),
+              "retry": {"max_attempts": int(g("max_attempts") or 1), "backoff_s": float(g("backoff_s") or 0),
+                        "backoff_factor": float(g("backoff_factor") or 1)}}
+    if action == "python":
+        values["function"] = (g("function") or "").strip()
+    elif action == "sql":
+        values.update(query=g("query"), files=g("files") or "", into=g("into"))
+    elif action == "llm":
+        values.update(prompt=g("prompt"), system=g("system"), into=g("into"))
+    elif action == "http":
+        values.update(url=(g("url") or "").strip(), method=g("method"), body=g("body") or "",
+                      headers=g("headers") or "", into=g("into"),
+                      allowed_hosts=[h.strip() for h in (g("allowed_hosts") or "").split(",") if h.strip()])
+    elif action == "approval":
+        values["message"] = g("message")
+    elif action == "workflow":
+        values["workflow"] = (g("workflow") or "").strip()
+    if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
+        values["output"] = g("output")
+    b = ui.run_guarded(f"apply the settings of '{state}'", svc.binding_from_form, values)
+    if b is None:
+        return
+    data = b.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    states_ = dict(st.session_state["ed.spec"].get("states") or {})
+    if data:
+        states_[state] = data
+    else:
+        states_.pop(state, None)
+    st.session_state["ed.spec"] = {**st.session_state["ed.spec"], "states": states_}
+    ui.flash(f"Updated '{state}' ({b.action}). Save to keep it as a new version.")
+
+
+def _rename(state: str):
+    new = (st.session_state.get(f"ed.rename.{state}") or "").strip()
+    spec = ui.run_guarded("rename the step", svc.rename_state, _current_spec(), state, new)
+    if spec is not None:
+        _clear_form_keys()
+        data = spec.model_dump(mode="json")
+        st.session_state["ed.dsl"] = data.pop("dsl")
+        st.session_state["ed.spec"] = data
+        st.session_state["ed.selected"] = new
+
+
+def _set_dsl(fn, *args, doing: str):
+    new = ui.run_guarded(doing, fn, st.session_state.get("ed.dsl", ""), *args)
+    if new is not None:
+        st.session_state["ed.dsl"] = new
+        for k in [k for k in st.session_state if str(k).startswith("ed.t.")]:
+            del st.session_state[k]
+
+
+def _add_transition():
+    g = st.session_state.get
+    _set_dsl(svc.add_transition, g("ed.t.add.src", ""), g("ed.t.add.dst", ""), g("ed.t.add.cond", ""),
+             doing="add the transition")
+
+
+def _update_transition(i: int):
+    g = st.session_state.get
+    _set_dsl(svc.replace_transition, i, g(f"ed.t.{i}.src", ""), g(f"ed.t.{i}.dst", ""), g(f"ed.t.{i}.cond", ""),
+             doing="change the transition")
+
+
+def _delete_transition(i: int):
+    _set_dsl(svc.remove_transition, i, doing="remove the transition")
+
+
+def _apply_workflow_settings():
+    g = st.session_state.get
+    data = dict(st.session_state["ed.spec"])
+    settings = dict(data.get("settings") or {})
+    settings.update(max_steps=int(g("ed.w.max_steps") or 1000), timeout_s=(g("ed.w.timeout_s") or None),
+                    decision_threshold=int(g("ed.w.threshold")), ai_decisions=bool(g("ed.w.ai")),
+                    auto_recovery=bool(g("ed.w.recovery")))
+    data.update(name=(g("ed.w.name") or "").strip() or "Untitled workflow", description=g("ed.w.description") or "",
+                tags=svc.parse_tags(g("ed.w.tags") or ""), settings=settings)
+    try:
+        WorkflowSpec.model_validate({**data, "dsl": g("ed.dsl", "")})
+    except Exception as exc:  # pydantic message, shortened
+        ui.flash(f"Could not apply the workflow settings: {str(exc).splitlines()[-1][:200]}", "error")
+        return
+    st.session_state["ed.spec"] = data
+    ui.flash("Workflow settings updated. Save to keep them as a new version.")
+
+
+# ----------------------------------------------------------------------------- layout
+gcol, dcol, pcol = st.columns([5, 3, 4], gap="medium")
+with gcol:
+    st.markdown("**Graph** — click a step to edit it")
+    if chk.graph:
+        clicked = render_graph(chk.graph, selected=st.session_state.get("ed.selected"),
+                               bindings=spec_data.get("states") or {})
+        if clicked and clicked != st.session_state.get("ed.last_click"):
+            st.session_state["ed.last_click"] = clicked
+            if clicked in states:
+                st.session_state["ed.selected"] = clicked
+                st.rerun()
+        st.markdown(legend_markdown(False), unsafe_allow_html=True)
+    else:
+        st.info("The graph appears when the DSL parses. Fix the error shown beside it.", icon=":material/edit:")
+
+with dcol:
+    st.markdown("**DSL** — edits apply when you click outside the box")
+    st.text_area("DSL", key="ed.dsl", height=420, label_visibility="collapsed")
+    if chk.errors:
+        for e in chk.errors:
+            where = f"Line {e['line']}, column {e['column']}: " if e.get("line") else ""
+            st.error(f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""), icon=":material/error:")
+    else:
+        st.success(f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions", icon=":material/check_circle:")
+    for w in chk.warnings:
+        where = f"line {w['line']}: " if w.get("line") else ""
+        st.caption(f"⚠ {where}{w['message']}")
+    bound_unknown = [s for s in (spec_data.get("states") or {}) if chk.model and s not in chk.model.states]
+    if bound_unknown:
+        st.caption("⚠ settings kept for steps no longer in the DSL: " + ", ".join(bound_unknown))
+
+with pcol:
+    tab_step, tab_tr, tab_wf = st.tabs(["Step", "Transitions", "Workflow"])
+    with tab_step:
+        if not states:
+            st.info("No steps yet.")
+        else:
+            sel = st.session_state.get("ed.selected")
+            if sel not in states:
+                sel = None
+            picked = st.selectbox("Step", states, index=states.index(sel) if sel else None,
+                                  placeholder="Click a step in the graph or choose it here", key=f"ed.stepbox.{sel}")
+            if picked != sel:
+                st.session_state["ed.selected"] = picked
+                st.rerun()
+            if sel:
+                _init_binding_keys(sel)
+                k = lambda f: _bkey(sel, f)  # noqa: E731
+                action = st.selectbox("What this step does", ACTIONS, key=k("action"),
+                                      format_func=lambda a: f"{a} — {ACTION_HELP[a].split(' (')[0]}")
+                st.caption(ACTION_HELP[action])
+                if action == "python":
+                    st.text_input("Function (module:function)", key=k("function"),
+                                  placeholder="orders:validate_order",
+                                  help="Looked up in data/functions and next to the workflow file. "
+                                       "It gets the context and the parameters and returns new values.")
+                elif action == "sql":
+                    st.text_area("Query (DuckDB SQL; $name takes a value from the parameters or the context)",
+                                 key=k("query"), height=100)
+                    st.text_input("Files (JSON: table → path under data/)", key=k("files"),
+                                  placeholder='{"sales": "samples/sales.csv"}')
+                elif action == "llm":
+                    st.text_area("Prompt ({name} takes a value from the context)", key=k("prompt"), height=100)
+                    st.text_input("System message (optional)", key=k("system"))
+                elif action == "http":
+                    st.text_input("URL", key=k("url"), placeholder="https://api.example.com/orders/{order_id}")
+                    st.selectbox("Method", ["GET", "POST"], key=k("method"))
+                    st.text_input("Allowed hosts (comma-separated)", key=k("allowed_hosts"))
+                    st.text_input("Body (JSON, POST only)", key=k("body"))
+                    st.text_input("Headers (JSON)", key=k("headers"))
+                elif action == "approval":
+                    st.text_input("Question for the approver ({name} takes a value from the context)",
+                                  key=k("message"), placeholder="Ship order {order.order_id}?")
+                elif action == "workflow":
+                    st.text_input("Workflow (library name or .toml file)", key=k("workflow"))
+                if action in ("sql", "llm", "http"):
+                    c1, c2 = st.columns(2)
+                    c1.text_input("Store the result as", key=k("into"), placeholder="result")
+                    c2.selectbox("Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"],
+                                 key=k("output"))
+                if action != "noop":
+                    st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
+                with st.expander("Timeout, retries, errors", expanded=False):
+                    c1, c2 = st.columns(2)
+                    c1.number_input("Timeout (s, 0 = none)", min_value=0.0, max_value=86400.0, step=5.0,
+                                    key=k("timeout_s"))
+                    c2.selectbox("Runs on", ["auto", "ray", "inline"], key=k("execution"),
+                                 help="auto: Ray, or in the driver when the step is known to take a few ms")
+                    c1, c2, c3 = st.columns(3)
+                    c1.number_input("Attempts", min_value=1, max_value=100, step=1, key=k("max_attempts"))
+                    c2.number_input("First wait (s)", min_value=0.0, max_value=3600.0, step=0.5, key=k("backoff_s"))
+                    c3.number_input("Wait × per retry", min_value=1.0, max_value=10.0, step=0.5,
+                                    key=k("backoff_factor"))
+                    c1, c2 = st.columns(2)
+                    c1.selectbox("When it still fails", RECOVERY, key=k("on_error"),
+                                 help="automatic: the recovery engine picks retry/skip/fallback/… from the error")
+                    c2.selectbox("Undo with (compensation)", ["(none)"] + [s for s in states if s != sel],
+                                 key=k("compensate"))
+                    st.text_input("Description", key=k("description"))
+                st.button("Apply to this step", type="primary", on_click=_apply_binding, args=(sel,),
+                          key=f"btn.ed.apply.{sel}", width="stretch")
+                with st.popover("Rename this step"):
+                    st.text_input("New name", key=f"ed.rename.{sel}", value=sel)
+                    st.button("Rename", on_click=_rename, args=(sel,), key=f"btn.ed.rename.{sel}")
+    with tab_tr:
+        if chk.model is None:
+            st.info("Fix the DSL first: transitions are edited on a DSL that parses.")
+        else:
+            st.caption("Conditions are tried in the order written; a transition without one is the default. "
+                       "`a->[b,c]` runs b and c in parallel, `[b,c]->d` joins them.")
+            for r in svc.transition_rows(chk.model):
+                i = r["index"]
+                with st.expander(f"`{r['text']}`"):
+                    st.text_input("From", value=r["source"], key=f"ed.t.{i}.src")
+                    st.text_input("To", value=r["target"], key=f"ed.t.{i}.dst")
+                    st.text_input("Condition (optional)", value=r["condition"], key=f"ed.t.{i}.cond",
+                                  placeholder="amount > 100   or   \"the customer sounds angry\"")
+                    c1, c2 = st.columns(2)
+                    c1.button("Update", key=f"btn.ed.t.{i}.upd", on_click=_update_transition, args=(i,),
+                              width="stretch")
+                    c2.button("Remove", key=f"btn.ed.t.{i}.del", on_click=_delete_transition, args=(i,),
+                              width="stretch")
+            st.markdown("**Add a transition**")
+            choices = ["start"] + states + ["end"]
+            st.text_input("From", key="ed.t.add.src", placeholder=" / ".join(choices[:3]) + " …")
+            st.text_input("To", key="ed.t.add.dst", placeholder="a new or existing step, or end")
+            st.text_input("Condition (optional)", key="ed.t.add.cond", placeholder="approved == True")
+            st.button("Add transition", on_click=_add_transition, key="btn.ed.add_transition", type="primary")
+    with tab_wf:
+        settings = spec_data.get("settings") or {}
+        st.session_state.setdefault("ed.w.name", spec_data.get("name", ""))
+        st.session_state.setdefault("ed.w.description", spec_data.get("description", ""))
+        st.session_state.setdefault("ed.w.tags", ", ".join(spec_data.get("tags") or []))
+        st.session_state.setdefault("ed.w.max_steps", int(settings.get("max_steps") or 1000))
+        st.session_state.setdefault("ed.w.timeout_s", float(settings.get("timeout_s") or 0))
+        st.session_state.setdefault("ed.w.threshold", int(settings.get("decision_threshold", 70)))
+        st.session_state.setdefault("ed.w.ai", bool(settings.get("ai_decisions", True)))
+        st.session_state.setdefault("ed.w.recovery", bool(settings.get("auto_recovery", True)))
+        st.text_input("Name", key="ed.w.name")
+        st.text_area("Description", key="ed.w.description", height=80)
+        st.text_input("Tags (comma-separated)", key="ed.w.tags")
+        c1, c2 = st.columns(2)
+        c1.number_input("Max steps (loop guard)", min_value=1, max_value=1_000_000, key="ed.w.max_steps")
+        c2.number_input("Run timeout (s, 0 = none)", min_value=0.0, key="ed.w.timeout_s")
+        st.slider("AI decision confidence needed (below it a person decides)", 0, 100, key="ed.w.threshold")
+        c1, c2 = st.columns(2)
+        c1.toggle("AI decisions", key="ed.w.ai")
+        c2.toggle("Automatic recovery", key="ed.w.recovery")
+        st.button("Apply workflow settings", on_click=_apply_workflow_settings, key="btn.ed.apply_settings")

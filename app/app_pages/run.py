@@ -1,0 +1,147 @@
+"""Run: choose a workflow and version, the initial context and options; launch; watch it live."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from app.components import ui
+from app.components.run_view import render_run
+from engine import workbench_service as svc
+
+st.title("Run a workflow")
+ui.show_flash()
+eng = ui.engine()
+store = eng.store
+
+workflows = []
+with ui.guard("read the workflow library"):
+    workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
+by_id = {w["workflow_id"]: w for w in workflows}
+
+
+def _launch():
+    g = st.session_state.get
+    wid, ver = g("run.wid"), g("run.version")
+    try:
+        ctx = svc.parse_context_json(g("run.context", ""))
+    except svc.ServiceError as exc:
+        ui.flash(str(exc), "error")
+        return
+    opts = svc.run_options(timeout_s=g("run.timeout") or None, ai_decisions=g("run.ai"),
+                           auto_recovery=g("run.recovery"), decision_threshold=g("run.threshold"))
+
+    def go():
+        spec, _ = svc.get_workflow(store, wid, ver)
+        return svc.start_run(eng, spec, ctx, opts, wid, ver)
+    eid = ui.run_guarded("start the run", go)
+    if eid:
+        st.session_state["wb.run_id"] = eid
+        st.session_state.setdefault("run.mine", [])
+        st.session_state["run.mine"] = [eid] + [i for i in st.session_state["run.mine"] if i != eid][:19]
+        st.session_state["run.watch"] = eid
+        ui.flash(f"Started run {eid}. It keeps going if you close this tab; find it later in History.")
+
+
+with st.expander("Start a run", expanded=not st.session_state.get("wb.run_id")):
+    if not by_id:
+        st.info("No workflows yet. Create one on the **Describe** page (or pick a template there).", icon=":material/inbox:")
+    else:
+        ids = list(by_id)
+        want = st.session_state.get("wb.workflow_id")
+        if st.session_state.get("run.wid") not in ids:
+            st.session_state["run.wid"] = want if want in ids else ids[0]
+        elif want in ids and st.session_state.get("run.last_want") != want:
+            st.session_state["run.wid"] = want
+        st.session_state["run.last_want"] = want
+        c1, c2 = st.columns([3, 1])
+        wid = c1.selectbox("Workflow", ids, key="run.wid", format_func=lambda w: by_id[w].get("name") or w)
+        st.session_state["wb.workflow_id"] = wid
+        vers = []
+        with ui.guard("list the versions"):
+            vers = sorted({int(v["version"]) for v in svc.list_versions(store, wid)}, reverse=True)
+        vers = vers or [int(by_id[wid].get("version") or 1)]
+        if st.session_state.get("run.version_for") != wid or st.session_state.get("run.version") not in vers:
+            st.session_state["run.version_for"] = wid
+            wv = st.session_state.get("wb.version")
+            st.session_state["run.version"] = wv if wv in vers else vers[0]
+        ver = c2.selectbox("Version", vers, key="run.version", format_func=lambda v: f"v{v}"
+                           + (" (latest)" if v == vers[0] else ""))
+        spec = None
+        with ui.guard("load the workflow"):
+            spec, _ = svc.get_workflow(store, wid, ver)
+        if spec is not None:
+            if spec.description:
+                st.caption(spec.description)
+            ctx_key = (wid, ver)
+            if st.session_state.get("run.ctx_for") != ctx_key:
+                st.session_state["run.ctx_for"] = ctx_key
+                sugg = svc.suggested_context(spec, svc.last_initial_context(store, wid))
+                st.session_state["run.context"] = json.dumps(sugg, indent=2, default=str)
+                s = spec.settings
+                st.session_state["run.ai"] = s.ai_decisions
+                st.session_state["run.recovery"] = s.auto_recovery
+                st.session_state["run.timeout"] = float(s.timeout_s or 0)
+                st.session_state["run.threshold"] = int(st.session_state.get("wb.decision_threshold")
+                                                        or s.decision_threshold)
+            l, r = st.columns([3, 2], gap="large")
+            with l:
+                st.text_area("Initial context (JSON)", key="run.context", height=180,
+                             help="Prefilled with the inputs the workflow's steps read and the variables its "
+                                  "conditions use. Fill in values shown as null.")
+                try:
+                    ctx_ok = svc.parse_context_json(st.session_state.get("run.context", ""))
+                    missing = [k for k, v in ctx_ok.items() if v is None]
+                    if missing:
+                        st.caption("Fill in: " + ", ".join(f"`{m}`" for m in missing))
+                except svc.ServiceError as exc:
+                    st.error(str(exc))
+            with r:
+                st.toggle("AI decisions", key="run.ai", help="Let the AI decide plain-language conditions")
+                st.toggle("Automatic recovery", key="run.recovery",
+                          help="Retry, skip or fall back automatically when a step fails")
+                st.number_input("Timeout for the whole run (s, 0 = none)", min_value=0.0, step=30.0,
+                                key="run.timeout")
+                st.slider("Confidence an AI decision needs", 0, 100, key="run.threshold",
+                          help="Below it the run waits for a person to decide")
+            st.button("Launch", type="primary", on_click=_launch, key="btn.run.launch")
+
+# ----------------------------------------------------------------------------- what to watch
+mine = st.session_state.get("run.mine", [])
+choices: dict[str, str] = {}
+with ui.guard("list the runs"):
+    for r in svc.recent_runs(store, list(dict.fromkeys(mine + eng.live_executions()))[:30]):
+        choices[r["execution_id"]] = f"{r['workflow_name']} v{r['version']} · {r['status']} · {r['execution_id']}"
+    for r in svc.runs_needing_attention(store):
+        choices.setdefault(r["execution_id"], f"{r['workflow_name']} v{r['version']} · waiting for you · "
+                                               f"{r['execution_id']}")
+watch_default = st.session_state.get("wb.run_id")
+if watch_default and watch_default not in choices:
+    choices[watch_default] = watch_default
+if not choices:
+    st.caption("Runs you start appear here, live.")
+    st.stop()
+
+st.divider()
+ids = list(choices)
+if st.session_state.get("run.watch") not in ids:
+    st.session_state["run.watch"] = watch_default if watch_default in ids else ids[0]
+eid = st.selectbox("Watching", ids, key="run.watch", format_func=lambda i: choices[i])
+st.session_state["wb.run_id"] = eid
+
+row = svc.execution(store, eid)
+live = svc.is_live(row) or row is None
+
+
+@st.fragment(run_every=1.5 if live else None)
+def monitor():
+    ex = None
+    with ui.guard("show the run"):
+        ui.show_flash()
+        ex = render_run(eid, key="run")
+    now_live = ex is None or svc.is_live(ex)
+    if live and not now_live:
+        st.rerun()  # finished: redraw once without the timer
+
+
+monitor()

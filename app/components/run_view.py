@@ -1,0 +1,168 @@
+"""One execution on screen: status, people's answers, the colored graph, the timeline, AI decisions,
+recovery actions and the audit log. Used live on the Run page and after the fact in History."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from app.components import ui
+from app.components.graph_view import legend_markdown, render_graph
+from app.components.timeline import timeline_figure
+from engine import workbench_service as svc
+
+ANSWERS = {
+    "approval": [("yes", "Approve", "primary"), ("no", "Reject", "secondary")],
+    "decision": [("true", "Yes, it is true", "primary"), ("false", "No, it is false", "secondary")],
+    "escalation": [("retry", "Retry", "primary"), ("skip", "Skip the step", "secondary"),
+                   ("abort", "Abort the run", "secondary")],
+}
+
+
+def _answer(eid: str, state: str, value: str):
+    res = ui.run_guarded("send your answer", svc.answer_request, ui.engine(), eid, state, value)
+    if res:
+        ui.flash(f"Answer '{value}' for '{state}' sent" + (" and the run resumed." if res == "resumed" else "."))
+
+
+def _cancel(eid: str):
+    res = ui.run_guarded("cancel the run", ui.engine().cancel, eid)
+    if res:
+        ui.flash(f"Run {eid}: {res}.", "info")
+
+
+def _spec_graph(ex: dict):
+    opts = ex.get("options") or {}
+    spec = None
+    if opts.get("_spec"):
+        from engine.workflow_file import WorkflowSpec
+
+        try:
+            spec = WorkflowSpec.model_validate(opts["_spec"])
+        except Exception:
+            spec = None
+    if spec is None:
+        try:
+            spec, _ = svc.get_workflow(ui.store(), ex["workflow_id"], ex.get("version"))
+        except Exception:
+            return None, {}
+    chk = svc.check_dsl(spec.dsl)
+    return chk.graph, {k: b.model_dump() for k, b in spec.states.items()}
+
+
+def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
+    """Draw one execution; returns its row (None when unknown)."""
+    store = ui.store()
+    ex = svc.execution(store, eid)
+    if ex is None:
+        st.info("Starting… the first records appear in a moment.")
+        return None
+    trans = svc.transitions(store, eid)
+    reqs = svc.open_requests(store, eid)
+    statuses = svc.node_statuses(trans, ex, reqs)
+
+    # --- header
+    h1, h2, h3, h4 = st.columns([3, 2, 2, 2])
+    h1.markdown(f"**{ex.get('workflow_name')}** v{ex.get('version')} · `{eid}`")
+    h1.markdown(ui.status_badge(ex.get("status")))
+    h2.metric("Duration", ui.duration_text(ex.get("duration_ms")) if ex.get("duration_ms") is not None else
+              ("running" if svc.is_live(ex) else "—"))
+    done = sum(1 for s, v in statuses.items() if v in ("completed", "skipped") and s not in ("start", "end"))
+    h3.metric("Steps done", done)
+    h4.metric("Errors / retries", f"{ex.get('error_count') or 0} / {ex.get('retry_count') or 0}")
+    if ex.get("error_message"):
+        st.error(ex["error_message"], icon=":material/cancel:" if ex.get("status") == "failed" else ":material/stop_circle:")
+    if ex.get("rerun_of"):
+        st.caption(f"Re-run of `{ex['rerun_of']}` from '{ex.get('rerun_from')}'")
+
+    # --- controls
+    if controls:
+        c1, c2, _ = st.columns([1, 2, 3])
+        if svc.is_live(ex):
+            c1.button("Cancel run", key=f"btn.{key}.cancel.{eid}", on_click=_cancel, args=(eid,))
+        cl = ui.engine().cluster_status()
+        if cl.get("dashboard_url"):
+            c2.link_button("Ray dashboard ↗", cl["dashboard_url"])
+        elif not cl.get("ready"):
+            c2.caption("◌ Ray is still starting; steps that need it wait.")
+    for r in reqs:
+        kind = "escalation" if r["kind"].startswith("escalation") else r["kind"]
+        with st.container(border=True):
+            title = {"approval": "Approval needed", "decision": "A decision needs you",
+                     "escalation": "A step failed — what now?"}.get(kind, "Your answer is needed")
+            st.markdown(f"**{title}** — step `{r['state']}`")
+            st.write(r.get("prompt") or "")
+            det = r.get("details") or {}
+            if kind == "decision" and det.get("reasoning"):
+                st.caption(f"AI reasoning ({det.get('confidence', '?')}% confident): {det['reasoning']}")
+            if controls:
+                buttons = ANSWERS.get(kind) or [(o, o, "secondary") for o in r.get("options") or []]
+                cols = st.columns(len(buttons) + 2)
+                for col, (value, label, kind_) in zip(cols, buttons):
+                    col.button(label, key=f"btn.{key}.ans.{r['request_id']}.{value}", type=kind_,
+                               on_click=_answer, args=(eid, r["state"], value), width="stretch")
+
+    # --- graph and timeline
+    g1, g2 = st.columns([2, 3], gap="medium")
+    with g1:
+        st.markdown("**Where it is**")
+        graph, bindings = _spec_graph(ex)
+        if graph:
+            render_graph(graph, statuses=statuses, bindings=bindings)
+            st.markdown(legend_markdown(True), unsafe_allow_html=True)
+    with g2:
+        st.markdown("**Timeline** — parallel branches run side by side")
+        fig = timeline_figure(trans)
+        if fig is None:
+            st.caption("No step has finished yet.")
+        else:
+            st.plotly_chart(fig, width="stretch", key=f"chart.{key}.timeline.{eid}",
+                            config={"displaylogo": False})
+        _details(store, ex, trans, key)
+    return ex
+
+
+def _details(store, ex: dict, trans: list[dict], key: str):
+    eid = ex["execution_id"]
+    decisions = svc.ai_decisions(store, eid, ex)
+    recov = svc.recovery_actions(store, eid)
+    audit = svc.audit_log(store, eid)
+    t1, t2, t3, t4 = st.tabs([f"AI decisions ({len(decisions)})", f"Recovery ({len(recov)})",
+                              f"Audit log ({len(audit)})", "Context"])
+    with t1:
+        if not decisions:
+            st.caption("No AI decisions in this run (only plain-language conditions need one).")
+        for d in decisions:
+            conf = d.get("confidence")
+            st.markdown(f"**{d.get('state')}** · “{d.get('condition')}” → **{d.get('result')}** "
+                        f"· {conf if conf is not None else '?'}% confident · by {d.get('decided_by') or 'ai'}")
+            if isinstance(conf, (int, float)):
+                st.progress(min(max(int(conf), 0), 100) / 100)
+            st.caption(d.get("reasoning") or "")
+    with t2:
+        if not recov:
+            st.caption("No recovery was needed.")
+        else:
+            st.dataframe([{"when": ui.short_time(r["timestamp"]), "step": r["error_state"],
+                           "error": f"{r['error_type']}: {(r['error_message'] or '')[:100]}",
+                           "strategy": r["recovery_strategy"], "chosen by": r["chosen_by"],
+                           "why": r["reasoning"], "worked": r["success"]} for r in recov],
+                         hide_index=True, width="stretch")
+    with t3:
+        if audit:
+            st.dataframe([{"time": ui.short_time(a["timestamp"]), "level": a["level"], "step": a["state"] or "",
+                           "event": a["event_type"], "message": a["message"]} for a in audit],
+                         hide_index=True, width="stretch", height=min(400, 40 + 35 * len(audit)))
+    with t4:
+        ctx = ex.get("final_context") if ex.get("final_context") else None
+        if ctx:
+            st.caption("Context at the end of the run")
+            st.json(ctx, expanded=1)
+        else:
+            steps = svc.context_steps(ex.get("initial_context") or {}, trans)
+            st.caption("Context so far (rebuilt from the recorded updates)")
+            st.json(steps[-1]["context"] if steps else (ex.get("initial_context") or {}), expanded=1)
+
+
+def context_json(ctx: dict) -> str:
+    return json.dumps(ctx, indent=2, default=str)

@@ -1,0 +1,101 @@
+"""Small UI helpers shared by the pages: errors as messages, status badges, shared handles."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+
+import streamlit as st
+
+from engine.errors import WorkbenchError
+
+log = logging.getLogger("workbench.app")
+
+STATUS_ICONS = {"completed": "✓", "failed": "✗", "cancelled": "■", "running": "▸", "waiting": "?",
+                "recovering": "↻", "pending": "…"}
+MATERIAL = {"completed": ":material/check_circle:", "failed": ":material/cancel:", "cancelled": ":material/stop_circle:",
+            "running": ":material/progress_activity:", "waiting": ":material/front_hand:",
+            "recovering": ":material/autorenew:", "pending": ":material/schedule:"}
+
+
+@st.cache_resource(show_spinner=False)
+def _engine():
+    """The process-wide engine; Ray connects in the background on its driver thread."""
+    from engine.runner import get_engine
+
+    eng = get_engine()
+    eng.start_cluster()
+    return eng
+
+
+def engine():
+    return _engine()
+
+
+def store():
+    return engine().store
+
+
+@contextlib.contextmanager
+def guard(doing: str):
+    """Show failures as messages a user can act on, never as a traceback."""
+    try:
+        yield
+    except WorkbenchError as exc:
+        st.error(f"Could not {doing}: {exc}", icon=":material/warning:")
+    except ImportError as exc:
+        log.warning("%s: %s", doing, exc)
+        st.error(f"Could not {doing}: a part of the workbench is not installed ({exc.name or exc}). "
+                 "Run `make install` and restart the app.", icon=":material/warning:")
+    except Exception as exc:  # a bug: say what happened, log the traceback for developers
+        log.error("%s failed:\n%s", doing, traceback.format_exc())
+        st.error(f"Could not {doing}: {type(exc).__name__}: {str(exc)[:300]}. The details are in the app's "
+                 "log; try again, or reload the page.", icon=":material/warning:")
+
+
+def run_guarded(doing: str, fn, *args, **kwargs):
+    """Call ``fn``; on failure store a message for the next rerun and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except WorkbenchError as exc:
+        flash(f"Could not {doing}: {exc}", "error")
+    except Exception as exc:
+        log.error("%s failed:\n%s", doing, traceback.format_exc())
+        flash(f"Could not {doing}: {type(exc).__name__}: {str(exc)[:300]}", "error")
+    return None
+
+
+def flash(message: str, kind: str = "success") -> None:
+    st.session_state.setdefault("_flash", []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, msg in st.session_state.pop("_flash", []):
+        {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}[kind](msg)
+
+
+def status_badge(status: str | None) -> str:
+    status = status or "unknown"
+    color = {"completed": "green", "failed": "red", "cancelled": "gray", "running": "blue", "waiting": "orange",
+             "recovering": "orange", "pending": "blue"}.get(status, "gray")
+    return f":{color}-badge[{MATERIAL.get(status, '')} {status}]"
+
+
+def short_time(ts) -> str:
+    if ts is None:
+        return "—"
+    try:
+        return ts.strftime("%Y-%m-%d %H:%M:%S")
+    except AttributeError:
+        return str(ts)
+
+
+def duration_text(ms) -> str:
+    if ms is None:
+        return "—"
+    ms = float(ms)
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 60000:.1f} min"

@@ -1,0 +1,91 @@
+"""The workbench: `streamlit run app/main.py` (or `make run`).
+
+An ``st.navigation`` router; pages live in ``app/app_pages/`` and hold UI only (they call the engine
+through ``engine.workbench_service``, ``engine.api`` and the engine object). The engine is created
+once per process (``st.cache_resource``) and connects Ray in the background on its own long-lived
+driver thread, so the first page is interactive at once and runs go on when a tab closes.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.components import ui  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="AI workflow workbench", page_icon=":material/account_tree:", layout="wide",
+                   initial_sidebar_state="expanded")
+
+
+def _optional(path: str, title: str, icon: str):
+    """Pages other engineers add (analytics, optimize): listed only when the file exists."""
+    return [st.Page(path, title=title, icon=icon)] if (PAGES_DIR / Path(path).name).exists() else []
+
+
+pages = {
+    "Build": [
+        st.Page("app_pages/describe.py", title="Describe", icon=":material/edit_note:", default=True),
+        st.Page("app_pages/workflows.py", title="Workflows", icon=":material/library_books:"),
+        st.Page("app_pages/editor.py", title="Editor", icon=":material/design_services:"),
+    ] + _optional("app_pages/dsl_playground.py", "DSL playground", ":material/code:"),
+    "Operate": [
+        st.Page("app_pages/run.py", title="Run", icon=":material/play_circle:"),
+        st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    ],
+    "Insights": _optional("app_pages/analytics.py", "Analytics", ":material/monitoring:")
+    + _optional("app_pages/optimize.py", "Optimize", ":material/speed:"),
+    "Admin": [st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:")],
+}
+pages = {k: v for k, v in pages.items() if v}
+nav = st.navigation(pages)
+
+# Streamlit forgets a widget's value when its page is not shown; keep the pages' inputs (drafts in the
+# editor, the description, run options, settings) across page switches. Buttons, tables and charts
+# use other key prefixes (btn., tbl., chart.) and inputs re-created with defaults are left out.
+_PERSIST = ("wb.", "ed.", "desc.", "run.", "hist.", "wf.")
+_EPHEMERAL = ("ed.t.", "ed.rename.", "ed.stepbox.", "hist.step.", "wf.d1.", "wf.d2.")
+for _k in list(st.session_state.keys()):
+    if isinstance(_k, str) and _k.startswith(_PERSIST) and not _k.startswith(_EPHEMERAL):
+        st.session_state[_k] = st.session_state[_k]
+
+
+def _cluster_line(status: dict) -> str:
+    if status.get("ready"):
+        return "● Ray ready"
+    if status.get("error"):
+        return "● Ray unavailable"
+    return "◌ Ray starting… (runs wait for it)"
+
+
+with st.sidebar:
+    eng = None
+    with ui.guard("open the workbench records"):
+        eng = ui.engine()
+    if eng is not None:
+        if eng.cluster_status().get("ready"):
+            st.session_state["_ray_was_ready"] = True
+
+        @st.fragment(run_every=None if st.session_state.get("_ray_was_ready") else 2)
+        def _ray_status():
+            status = eng.cluster_status()
+            st.caption(_cluster_line(status), help=status.get("error") or "Ray runs the workflow states in parallel. "
+                       "It connects in the background when the app starts.")
+            if status.get("error"):
+                st.caption(f"⚠ {status['error'][:200]}")
+            if status.get("dashboard_url"):
+                st.caption(f"[Ray dashboard ↗]({status['dashboard_url']})")
+            if status.get("ready") and not st.session_state.get("_ray_was_ready"):
+                st.session_state["_ray_was_ready"] = True
+                st.rerun()  # redeclare this fragment without the timer
+
+        _ray_status()
+        st.caption(f"Records: `{Path(str(eng.store.path)).name}`", help=str(eng.store.path))
+
+nav.run()
