@@ -84,7 +84,8 @@ class RecoveryDecision:
     ai_confidence: int | None = None
 
 
-DEFAULT_RETRIES = {"transient": 4, "resource": 3, "unknown": 2, "data": 1}  # total attempts
+# total attempts; a dead worker can take tasks queued on its lease with it, so resource errors get more
+DEFAULT_RETRIES = {"transient": 4, "resource": 5, "unknown": 2, "data": 1}
 AUTO_BACKOFF = RetryPolicy(max_attempts=4, backoff_s=0.2, backoff_factor=2.0, max_backoff_s=5.0, jitter=0.25)
 
 

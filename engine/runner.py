@@ -996,12 +996,14 @@ class Engine:
             self._ensure_executor()
         name = f"{ex.spec.name[:40]} · {state} · {ex.id[:8]}"
         t0 = time.time()
+        # the worker enforces timeout_s on its own clock (queue time is not execution time); the
+        # driver's backstop force-cancels a task that ignores it (e.g. stuck in C code)
+        payload["enforce_timeout_here"] = True
+        backstop = binding.timeout_s + max(30.0, binding.timeout_s) if binding.timeout_s else None
         handle = self.executor.submit(payload, name)
         ex.handles.add(handle)
-        self._audit(ex.id, "debug", state, "state_started", f"'{state}' started on Ray (attempt {attempt})",
-                    {"token": token.id, "attempt": attempt})
         try:
-            return await self.executor.result(handle, binding.timeout_s), "ray"
+            return await self.executor.result(handle, backstop), "ray"
         except (TaskTimeout, WorkerLost, TaskCancelled) as exc:
             return {"status": "failed", "updates": {}, "error_type": type(exc).__name__, "error_message": str(exc),
                     "started_at": t0, "ended_at": time.time(), "duration_ms": (time.time() - t0) * 1000}, "ray"
@@ -1012,6 +1014,28 @@ class Engine:
                                      binding: StateBinding) -> _Outcome:
         attempt = 1
         has_fallback = any(t.is_error for t in ex.model.outgoing(state))
+        # on replay: escalations a person already answered are applied, not asked again
+        while True:
+            key = f"{ex.id}:{token.id}:{state}:{visit}:escalation" + ("" if attempt <= 1 else f"#{attempt}")
+            answer = ex.answers.get(key)
+            if answer is None:
+                break
+            self.store.append("recovery_actions", {
+                "id": uuid.uuid4().hex, "execution_id": ex.id, "workflow_id": ex.workflow_id, "timestamp": _now(),
+                "error_state": state, "recovery_strategy": answer, "chosen_by": "human", "attempt": attempt,
+                "reasoning": f"a person chose {answer} for the escalated failure", "success": answer != "abort",
+                "ai_suggested": False})
+            ex.recovery_log.append({"state": state, "strategy": answer, "chosen_by": "human",
+                                    "reasoning": f"a person chose {answer}"})
+            if answer == "retry":
+                ex.retry_count += 1
+                attempt += 1
+                continue
+            if answer == "skip":
+                self._record_step(ex, token, state, visit, status="skipped", to_state=None, ttype="recovery",
+                                  updates={}, attempt=attempt, action=binding.action)
+                return _Outcome("skipped", {}, attempt)
+            raise _Failed(f"'{state}' failed and a person chose to abort the run", "Aborted", state)
         while True:
             out, where = await self._run_once(ex, token, state, visit, binding, attempt)
             if out.get("status") == "completed":
@@ -1045,8 +1069,8 @@ class Engine:
                 attempt += 1
                 continue
             if decision.strategy == "escalate":
+                self._finish_recovery(ex, success=None)  # recorded now: a person is asked (success unknown yet)
                 choice = await self._escalate(ex, token, state, visit, failure, decision)
-                self._finish_recovery(ex, success=choice != "abort", duration_ms=(time.perf_counter() - t_start) * 1000)
                 if choice == "retry":
                     ex.retry_count += 1
                     attempt += 1
@@ -1084,7 +1108,7 @@ class Engine:
         self._audit(ex.id, "warning", f.state, "recovery_chosen", f"{d.strategy}: {d.reasoning}",
                     {"strategy": d.strategy, "chosen_by": d.chosen_by, "error_class": f.error_class})
 
-    def _finish_recovery(self, ex: _Exec, success: bool, duration_ms: float | None = None) -> None:
+    def _finish_recovery(self, ex: _Exec, success: bool | None, duration_ms: float | None = None) -> None:
         pending = ex.__dict__.get("_open_recovery") or []
         if not pending:
             return

@@ -7,8 +7,10 @@ Driver-side actions (``approval``, ``workflow``) are handled by the runner, not 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -40,6 +42,30 @@ def _run_action(action: str, binding: dict, ctx: TrackingDict, meta: dict) -> An
     raise ValueError(f"action '{action}' cannot run on a worker")
 
 
+class StateTimeout(Exception):
+    """Raised inside the state's own code when its ``timeout_s`` runs out (on a worker's main thread)."""
+
+
+def _alarm(seconds: float | None):
+    """Arm a SIGALRM timer on the main thread; returns a disarm function (no-op elsewhere).
+
+    The timer runs on the worker, so the time a task waits in Ray's queue is not counted.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return lambda: None
+
+    def on_alarm(signum, frame):
+        raise StateTimeout(f"timed out after {seconds:g} s of execution")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def disarm():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return disarm
+
+
 def execute_state(payload: dict) -> dict:
     """Run one state. ``payload``: action, binding (dict), context, state, execution_id, python_path…"""
     started = time.time()
@@ -49,8 +75,12 @@ def execute_state(payload: dict) -> dict:
             sys.path.insert(0, p)
     ctx = TrackingDict(payload.get("context") or {})
     out: dict[str, Any] = {"worker_pid": os.getpid(), "node_id": payload.get("node_hint") or socket.gethostname()}
+    disarm = _alarm(payload.get("timeout_s") if payload.get("enforce_timeout_here") else None)
     try:
-        result = _run_action(payload.get("action", "noop"), payload.get("binding") or {}, ctx, payload)
+        try:
+            result = _run_action(payload.get("action", "noop"), payload.get("binding") or {}, ctx, payload)
+        finally:
+            disarm()
         if result is None:
             result = {}
         if not isinstance(result, dict):
@@ -58,7 +88,8 @@ def execute_state(payload: dict) -> dict:
         out.update(status="completed", updates=result)
     except Exception as exc:  # failures are data; the driver decides what to do
         tb = traceback.format_exc(limit=8)
-        out.update(status="failed", updates={}, error_type=type(exc).__name__,
+        name = "TaskTimeout" if isinstance(exc, StateTimeout) else type(exc).__name__
+        out.update(status="failed", updates={}, error_type=name,
                    error_message=str(exc)[:2000] or type(exc).__name__, traceback=tb[-4000:],
                    error_module=type(exc).__module__)
     out["keys_read"] = sorted(ctx.keys_read)

@@ -206,3 +206,4 @@ params = { error = "KeyError", message = "column 'amount' missing" }
                               "ORDER BY timestamp", [res.execution_id])
     assert ("escalate", "rules") in {(a["recovery_strategy"], a["chosen_by"]) for a in acts}
     assert ("skip", "human") in {(a["recovery_strategy"], a["chosen_by"]) for a in acts}
+    assert [a["recovery_strategy"] for a in acts] == ["escalate", "skip"]  # the answer is applied, not re-asked
