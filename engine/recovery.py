@@ -85,7 +85,7 @@ class RecoveryDecision:
 
 
 # total attempts; a dead worker can take tasks queued on its lease with it, so resource errors get more
-DEFAULT_RETRIES = {"transient": 4, "resource": 5, "unknown": 2, "data": 1}
+DEFAULT_RETRIES = {"transient": 5, "resource": 5, "unknown": 2, "data": 1}
 AUTO_BACKOFF = RetryPolicy(max_attempts=4, backoff_s=0.2, backoff_factor=2.0, max_backoff_s=5.0, jitter=0.25)
 
 
