@@ -112,7 +112,7 @@ _STOP = {"the", "a", "an", "is", "are", "be", "was", "were", "it", "this", "that
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9!]+(?:'[a-z]+)?", text.lower())
+    return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())
 
 
 def _flatten(context: Mapping[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:

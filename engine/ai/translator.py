@@ -192,7 +192,7 @@ class Translator:
             rounds += 1
             fix = self.llm.complete_json("translate_repair", "repair_dsl",
                                          {"description": text[:20_000], "dsl": dsl, "errors": "\n".join(errors)},
-                                         DSLDraft, workflow_id=workflow_id)
+                                         DSLDraft, workflow_id=workflow_id, use_cache=False)
             if not fix.from_model or fix.value is None:
                 warnings.extend(fix.warnings)
                 break
