@@ -130,13 +130,20 @@ class _Bad(Exception):
 
 
 def _finite(obj):
+    """Copy of a JSON-able object without what JSON text cannot hold: non-finite floats become
+    null, lone surrogates in strings become "?"."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if isinstance(obj, str):
+        return obj if _utf8_ok(obj) else obj.encode("utf-8", "replace").decode("utf-8")
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {_finite(k) if isinstance(k, str) else k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
+
+
+_LONE_SURROGATE = re.compile(r"\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}")
 
 
 def _make_json_encoder():
@@ -170,8 +177,8 @@ def _json_text(v) -> str:
         s = _json_encode(v)
     except (TypeError, ValueError, RecursionError) as exc:
         raise _Bad(f"cannot encode as JSON: {exc}") from None
-    if "NaN" in s or "Infinity" in s:  # not valid JSON: store null instead of non-finite floats
-        s = _json_encode(_finite(v))
+    if "NaN" in s or "Infinity" in s or ("\\ud" in s and _LONE_SURROGATE.search(s)):
+        s = _json_encode(_finite(v))  # not valid JSON as it stands
     return s
 
 
@@ -194,6 +201,14 @@ def _ts_text(v) -> str:
     return v.isoformat()
 
 
+def _utf8_ok(v: str) -> bool:
+    try:
+        v.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _coerce(kind: str, v):
     """Slow path for a value whose type is not the column's plain Python type."""
     if kind == "VARCHAR":
@@ -201,7 +216,9 @@ def _coerce(kind: str, v):
             raise _Bad("expected text (put structured values in a JSON column)")
         if isinstance(v, datetime):
             return v.isoformat()
-        return str(v)
+        v = str(v)
+        # lone surrogates (e.g. undecodable file names) cannot be stored as UTF-8: replace them
+        return v if _utf8_ok(v) else v.encode("utf-8", "replace").decode("utf-8")
     if kind in _INT_RANGE:
         if isinstance(v, float):
             if not v.is_integer():
@@ -256,7 +273,8 @@ def _normalise_column(table: str, col: str, kind: str, vals: list) -> list:
             if v is None:
                 continue
             if type(v) in plain and (rng is None or rng[0] <= v <= rng[1]):
-                continue
+                if kind != "VARCHAR" or v.isascii() or _utf8_ok(v):
+                    continue
             if out is None:
                 out = list(vals)
             out[i] = _coerce(kind, v)
@@ -349,14 +367,20 @@ class Store:
             self._ensure_schema_segment(t)
         self._open_wal()
         try:
-            self._recover_dead_wals()
-        except StoreError as exc:
-            log.warning("could not convert a dead writer's log: %s", exc)
-        self._clean_tmp_files()
-        self._check_segments()  # footers only: views bind every file, so a broken one would stop them
-        self._ensure_views_file()
-        self._mem = duckdb.connect(":memory:")
-        self._create_memory_views()
+            try:
+                self._recover_dead_wals()
+            except StoreError as exc:
+                log.warning("could not convert a dead writer's log: %s", exc)
+            self._clean_tmp_files()
+            self._check_segments()  # footers only: views bind every file, so a broken one would stop them
+            self._ensure_views_file()
+            self._mem = duckdb.connect(":memory:")
+            self._create_memory_views()
+        except BaseException:
+            os.close(self._wal_fd)
+            self._wal_fd = None
+            self._wal_path.unlink(missing_ok=True)
+            raise
         _live_stores.add(self)
         self._thread = threading.Thread(target=self._run, name=f"store-flusher:{self.path.name}", daemon=True)
         self._thread.start()
@@ -512,14 +536,12 @@ class Store:
                 failed.extend(items)
                 continue
             try:
-                data = self._build_table(table, [(c, n) for _, _, c, n in items])
-                self._write_segment(table, data, self._seg_name(self._wal_id, items[-1][0]))
+                data = self._build_checked(table, [(line, c, n) for line, _, c, n in items])
+                if data is not None:
+                    self._write_segment(table, data, self._seg_name(self._wal_id, items[-1][0]))
             except StoreError as exc:
                 error = exc
                 failed.extend(items)
-            except (pa.ArrowException, ValueError, TypeError) as exc:  # pragma: no cover - a bug
-                log.error("dropping %d unconvertible %s rows from memory (they stay in %s): %s",
-                          sum(i[3] for i in items), table, self._wal_path, exc)
         if failed:
             failed.sort(key=lambda i: i[0])
             with self._lock:
@@ -705,22 +727,30 @@ class Store:
     def _write_recovered(self, wal_id: str, pending: dict[str, list]) -> int:
         n_rows = 0
         for table, items in pending.items():
-            try:
-                data = self._build_table(table, [(c, n) for _, c, n in items])
-            except (pa.ArrowException, ValueError, TypeError):
-                good = []
-                for item in items:
-                    try:
-                        self._build_table(table, [(item[1], item[2])])
-                        good.append(item)
-                    except (pa.ArrowException, ValueError, TypeError) as exc:
-                        log.warning("%s line %d: skipping rows that cannot be converted: %s", wal_id, item[0], exc)
-                if not good:
-                    continue
-                data = self._build_table(table, [(c, n) for _, c, n in good])
+            data = self._build_checked(table, items)
+            if data is None:
+                continue
             self._write_segment(table, data, self._seg_name(wal_id, items[-1][0]))
             n_rows += data.num_rows
         return n_rows
+
+    def _build_checked(self, table: str, items: list[tuple[int, dict, int]]) -> pa.Table | None:
+        """Arrow table of ``(wal line, columns, rows)`` items; lines that cannot be converted are
+        logged and left out (they stay in the WAL file while it exists). None if nothing is left."""
+        try:
+            return self._build_table(table, [(c, n) for _, c, n in items])
+        except (pa.ArrowException, ValueError, TypeError):
+            good = []
+            for item in items:
+                try:
+                    self._build_table(table, [(item[1], item[2])])
+                    good.append(item)
+                except (pa.ArrowException, ValueError, TypeError) as exc:
+                    log.error("%s: WAL line %d: skipping %d rows that cannot be converted: %s",
+                              table, item[0], item[2], exc)
+            if not good:
+                return None
+            return self._build_table(table, [(c, n) for _, c, n in good])
 
     def _covered_line(self, table: str, wal_id: str) -> int:
         best = 0

@@ -297,3 +297,12 @@ def test_query_flushes_only_the_tables_it_reads(tmp_path):
         assert len(s._segments("llm_calls")) == 1
     finally:
         s.close()
+
+
+def test_lone_surrogates_in_text_are_replaced_not_fatal(store):
+    name = b"caf\xe9.csv".decode("utf-8", "surrogateescape")  # an undecodable file name
+    store.append_many("audit_logs", [{"id": "s", "message": f"cannot read {name}", "metadata": {"f": name}},
+                                     {"id": "t", "message": "fine"}])
+    got = {r["id"]: r for r in store.query("SELECT * FROM audit_logs")}
+    assert got["s"]["message"] == "cannot read caf?.csv" and got["t"]["message"] == "fine"
+    assert json.loads(got["s"]["metadata"]) == {"f": "caf?.csv"}
