@@ -182,6 +182,7 @@ class _Exec:
         self.rerun_from: str | None = None
         self.handles: set = set()
         self.cheap: set[str] = set()
+        self.binding_dumps: dict[str, dict] = {}
         self.python_path = _python_path(spec)
         self.workflow_dir = str(Path(spec.source_path).parent) if spec.source_path else None
         self.seq = 0
@@ -966,7 +967,10 @@ class Engine:
 
     # ----------------------------------------------------------------- running one state
     def _payload(self, ex: _Exec, token: _Token, state: str, binding: StateBinding, attempt: int) -> dict:
-        return {"action": binding.action, "binding": binding.model_dump(mode="json"), "context": token.context,
+        dumped = ex.binding_dumps.get(state)
+        if dumped is None:
+            dumped = ex.binding_dumps[state] = binding.model_dump(mode="json")
+        return {"action": binding.action, "binding": dumped, "context": token.context,
                 "state": state, "execution_id": ex.id, "workflow_id": ex.workflow_id, "attempt": attempt,
                 "python_path": ex.python_path, "workflow_dir": ex.workflow_dir,
                 "data_dir": str(REPO_ROOT / "data"), "artifacts_dir": str(REPO_ROOT / "data" / "artifacts"),
