@@ -48,12 +48,14 @@ def run(rows: int = ROWS, batch: int = BATCH, workdir: str | None = None) -> dic
     try:
         store = Store(tmp / "workbench.duckdb", flush_interval_s=0.25)
         data = [make_rows(batch, i) for i in range(0, rows, batch)]  # built outside the timing
+        c0_cpu = time.process_time()
         t0 = time.perf_counter()
         for chunk in data:
             store.append_many("state_transitions", chunk)
         t_append = time.perf_counter() - t0
         store.flush()
         t_total = time.perf_counter() - t0
+        cpu_total = time.process_time() - c0_cpu  # robust to other jobs on the machine
         q0 = time.perf_counter()
         count = store.query("SELECT count(*) AS n FROM state_transitions")[0]["n"]
         q1 = time.perf_counter()
@@ -77,6 +79,8 @@ def run(rows: int = ROWS, batch: int = BATCH, workdir: str | None = None) -> dic
             "rows": rows, "batch": batch,
             "append_s": round(t_append, 3), "append_flush_s": round(t_total, 3),
             "rows_per_s": round(rows / t_total),
+            "cpu_s": round(cpu_total, 3), "rows_per_cpu_s": round(rows / cpu_total),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
             "count_query_ms": round((q1 - q0) * 1000, 1),
             "groupby_query_ms": round((q2 - q1) * 1000, 1),
             "segments_before_compact": segments,
@@ -94,7 +98,8 @@ def run(rows: int = ROWS, batch: int = BATCH, workdir: str | None = None) -> dic
 def main() -> dict:
     res = run()
     print(f"store: {res['rows_per_s']:,} state_transitions rows/s (append_many x{res['batch']} + flush, "
-          f"{res['rows']:,} rows in {res['append_flush_s']} s); count {res['count_query_ms']} ms, "
+          f"{res['rows']:,} rows in {res['append_flush_s']} s, {res['rows_per_cpu_s']:,} rows per CPU-second, "
+          f"load {res['load_avg_1m']}); count {res['count_query_ms']} ms, "
           f"group-by {res['groupby_query_ms']} ms over {res['segments_before_compact']} segments, "
           f"{res['groupby_after_compact_ms']} ms after compact ({res['compact_s']} s); "
           f"single append {res['single_append_us']} us")
