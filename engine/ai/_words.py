@@ -226,8 +226,18 @@ def lemma(word: str) -> str | None:
     return None
 
 
+_VERB_PREFIXES = {"auto", "re", "pre", "double", "cross", "co", "self", "e", "bulk", "batch", "soft", "hard"}
+
+
 def is_base_verb(word: str) -> bool:
-    return word.lower() in VERBS
+    """A verb in its base form; also "auto_approve", "re_run", "double_check"."""
+    w = word.lower()
+    if w in VERBS:
+        return True
+    if "_" in w:
+        head, _, last = w.rpartition("_")
+        return last in VERBS and head in _VERB_PREFIXES
+    return False
 
 
 def singular(word: str) -> str:

@@ -218,7 +218,7 @@ _META = re.compile(r"^(?:note|nb|n\.b\.|fyi|remark|ps|p\.s\.)\b\s*:?|^(?:this|it
                    r"starts|kicks off|repeats|is scheduled)\b", re.I)
 _SO = re.compile(r"^(?:if so|if yes|if it does|if they do|if it is|if they are|if that's the case|if that is the case|"
                  r"if this is the case|if true|if that's true|if that is true|if it did|if they did|if it has|"
-                 r"if they have|when it does|if positive)\b[\s,:]*(.*)$", re.I)
+                 r"if they have|when it does|if positive)\s*(?:[,:]|$)\s*(.*)$", re.I)
 _OTHERS = re.compile(r"^(?:the\s+)?(?:smaller|larger|bigger|cheaper|lower|higher|other|remaining|rest of the|all other)"
                      r"\s+(?:ones?|\w+s)\b|^(?:the rest|the others|everything else|anything else|all others|others|"
                      r"(?:everything|anything|all|those|the ones|ones) (?:in between|in the middle|between|left|"
@@ -399,8 +399,8 @@ class Namer:
         if not toks:
             return None, [], [], []
         # causative: "have marketing approve it" -> approve it
-        if toks[0] in ("have", "let", "get", "make") and len(toks) > 2:
-            for j in range(2, min(len(toks), 6)):
+        if toks[0] in ("have", "let") and len(toks) > 2:
+            for j in range(2, min(len(toks), 5)):
                 if W.is_base_verb(toks[j]) and toks[j - 1] not in ("to", "the", "a", "an"):
                     toks = toks[j:]
                     break
@@ -530,7 +530,8 @@ class Namer:
                     if core_c and all(w in W.PEOPLE for w in core_c) and verb not in ("notify", "email", "call"):
                         core_c = []
                 if not core_c and verb in _ENTITY_VERBS:
-                    core_c = self.ctx.entity or [w for w in self.topic_words() if w not in W.QUANTITY][:2]
+                    topic = self.topic_words()
+                    core_c = self.ctx.entity or ([] if topic and topic[-1] in W.QUANTITY else topic)
                 elif not core_c and verb in _TOPIC_VERBS:
                     core_c = self.topic_words()
             room = 4 - len(vwords)
