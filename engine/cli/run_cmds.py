@@ -54,6 +54,14 @@ def _emit(res, as_json: bool) -> int:
                   f"({len(res.states_visited)} states, {res.error_count} errors, {res.retry_count} retries)")
             if res.error:
                 print(f"  error: {res.error}")
+            try:
+                from engine.runner import get_engine
+
+                url = get_engine().cluster_status().get("dashboard_url")
+            except Exception:
+                url = None
+            if url:
+                print(f"  Ray dashboard: {url}", file=sys.stderr)
         if res.status == "waiting":
             for w in res.waiting_for:
                 verb = ("approve {id} {state} --yes|--no" if w["kind"] == "approval" else

@@ -68,3 +68,15 @@ def test_approval_from_another_process_resumes_the_run(tmp_path, ray_cluster):
     p = _cli(["history", "--json"], db)
     rows = json.loads(p.stdout)
     assert [r["status"] for r in rows if r["execution_id"] == eid] == ["completed"]
+
+
+def test_unreachable_ray_cluster_gives_a_clear_error(tmp_path):
+    wf = tmp_path / "wf.toml"
+    wf.write_text('name = "needs ray"\ndsl = "start->work; work->end;"\n[states.work]\naction = "python"\n'
+                  'function = "tests.engine.functions:add"\nexecution = "ray"\n')
+    p = _cli(["run", str(wf), "--json"], tmp_path / "w.duckdb", {"RAY_ADDRESS": "127.0.0.1:9"}, timeout=60)
+    assert p.returncode == 1
+    out = json.loads(p.stdout)
+    assert out["status"] == "failed"
+    assert "cannot reach the Ray cluster at 127.0.0.1:9" in out["error"]
+    assert "RAY_ADDRESS" in out["error"]

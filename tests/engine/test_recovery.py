@@ -29,7 +29,7 @@ def _failure(etype, attempt=1, **kw):
 def test_rules_retry_transient_then_fall_back_compensate_or_escalate():
     eng = RecoveryEngine()
     assert eng.decide(_failure("ConnectionError")).strategy == "retry"
-    assert eng.decide(_failure("ConnectionError", attempt=4, has_fallback=True)).strategy == "fallback"
+    assert eng.decide(_failure("ConnectionError", attempt=5, has_fallback=True)).strategy == "fallback"
     assert eng.decide(_failure("ValueError", has_fallback=True)).strategy == "fallback"
     assert eng.decide(_failure("ValueError", compensable=["a"])).strategy == "compensate"
     assert eng.decide(_failure("ValueError")).strategy == "escalate"
