@@ -1078,9 +1078,9 @@ def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggest
         from pydantic import BaseModel
 
         if llm is None:
-            from engine.ai.llm import LLMService
+            from engine.ai import get_ai
 
-            llm = LLMService(store=store)
+            llm = get_ai(store=store).llm
         if not getattr(llm, "online", False):
             return fallback_text, "offline"
 
