@@ -52,6 +52,8 @@ DRIVER_ACTIONS = ("approval", "workflow")
 HUMAN_POLL_S = 0.4
 CHEAP_STATE_MS = 5.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_DATA_DIR = str(REPO_ROOT / "data")
+_ARTIFACTS_DIR = str(REPO_ROOT / "data" / "artifacts")
 
 
 class RunError(WorkbenchError):
@@ -605,8 +607,9 @@ class Engine:
         now = time.time()
         started = out.get("started_at") or now
         ended = out.get("ended_at") or now
+        ex.seq += 1
         self.store.append("state_transitions", {
-            "id": uuid.uuid4().hex, "execution_id": ex.id, "workflow_id": ex.workflow_id, "version": ex.version,
+            "id": f"{ex.id}-{ex.seq}", "execution_id": ex.id, "workflow_id": ex.workflow_id, "version": ex.version,
             "from_state": state, "to_state": to_state, "transition_type": ttype, "token": token.id, "visit": visit,
             "attempt": attempt, "status": status,
             "context_snapshot": updates if updates is not None else out.get("updates"),
@@ -973,8 +976,8 @@ class Engine:
         return {"action": binding.action, "binding": dumped, "context": token.context,
                 "state": state, "execution_id": ex.id, "workflow_id": ex.workflow_id, "attempt": attempt,
                 "python_path": ex.python_path, "workflow_dir": ex.workflow_dir,
-                "data_dir": str(REPO_ROOT / "data"), "artifacts_dir": str(REPO_ROOT / "data" / "artifacts"),
-                "timeout_s": binding.timeout_s, "db_path": str(self.store.path)}
+                "data_dir": _DATA_DIR, "artifacts_dir": _ARTIFACTS_DIR,
+                "timeout_s": binding.timeout_s}
 
     def _where(self, ex: _Exec, state: str, binding: StateBinding) -> str:
         if state == START or binding.action == "noop" or binding.action in DRIVER_ACTIONS:
