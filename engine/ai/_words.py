@@ -29,7 +29,7 @@ declare resign reproduce deviate sample localize localise need require go come m
 reconcile dedupe deduplicate archive recheck revalidate remediate patch rotate revoke renew reissue interview
 shortlist onboard offboard induct train certify audit inspect weigh label tag print scan photograph measure
 transcribe moderate curate edit proofread approve sign notarize stamp decide vote tally rank nominate award
-close open reopen pause resume cancel refund charge bill invoice remind nudge ping notify escalate
+close open reopen pause resume grade mark cancel refund charge bill invoice remind nudge ping notify escalate
 """.split())
 
 IRREGULAR = {
@@ -115,7 +115,8 @@ QUANTITY = set("""
 amount total score count value price cost number age size days hours minutes rating balance limit quantity
 percent percentage rate temperature level estimate fee budget salary revenue spend income duration weight
 length height width distance time delay latency speed volume stock inventory credit points votes average
-sum mean ratio margin discount tax
+sum mean ratio margin discount tax load usage utilization utilisation cpu memory traffic capacity occupancy
+pressure humidity size progress headcount attendance severity_score risk_score
 """.split())
 
 LEVEL_WORDS = {"high", "low", "medium", "critical", "urgent", "normal", "routine", "minor", "major", "severe",

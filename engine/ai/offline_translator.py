@@ -92,6 +92,7 @@ class Ctx:
     attributes: list[str] = field(default_factory=list)
     quantity_var: str | None = None
     question: Any = None
+    subject_noun: list[str] = field(default_factory=list)
     person: str | None = None
     prev_name: str = ""
     handlers: list[list] = field(default_factory=list)
@@ -534,6 +535,7 @@ class Namer:
                     core_c = self.ctx.entity or ([] if topic and topic[-1] in W.QUANTITY else topic)
                 elif not core_c and verb in _TOPIC_VERBS:
                     core_c = self.topic_words()
+
             room = 4 - len(vwords)
             words = vwords + core_c[:room]
             if tail_c and len(words) + len(tail_c) <= 4:
@@ -549,10 +551,13 @@ class Namer:
 
 _ENTITY_VERBS = {"approve", "reject", "decline", "deny", "accept", "publish", "archive", "close", "cancel", "escalate",
                  "hide", "fund", "process", "validate", "verify", "store", "save", "flag", "route", "assign", "sign",
-                 "file", "hold", "release", "refund", "quarantine", "submit", "complete", "finalize", "block"}
+                 "file", "hold", "release", "refund", "quarantine", "submit", "complete", "finalize", "block",
+                 "return", "discard", "delete", "resubmit"}
 _TOPIC_VERBS = {"retry", "review", "check", "classify", "summarize", "score", "track", "monitor", "send", "pack",
                 "ship", "enrich", "investigate", "fix", "rerun", "restart", "analyze", "inspect", "translate",
                 "extract", "tag", "label", "clean", "log", "record", "update", "export", "upload", "download"}
+_INTRANSITIVE = {"wait", "stop", "start", "finish", "continue", "proceed", "pause", "sleep", "retry", "escalate",
+                 "respond", "reply", "go", "come", "end", "begin", "resume", "repeat", "restart", "run"}
 _KEYWORDS = {"in", "not", "and", "or", "true", "false", "none", "start", "end", "if", "else", "is"}
 
 
@@ -722,10 +727,15 @@ class CondParser:
                 var_words = var_words + ["percent"]
             elif unit:
                 var_words = var_words + [unit + "s"]
-            elif var_words and var_words[-1] in W.PEOPLE:
+            elif var_words and (var_words[-1] in W.PEOPLE or re.search(
+                    r"\b(?:scor|grad|rat|rank|mark|evaluat|assess)", self.ctx.prev_action, re.I)):
                 var_words = var_words + ["score"]
+            elif var_words:
+                var_words = var_words + ["value"]
             elif not var_words:
                 var_words = ["value"]
+        if len(var_words) > len(subj):
+            var_words = [W.singular(w) for w in var_words[:len(subj)]] + var_words[len(subj):]
         var = _valid_var(W.snake(var_words[-3:]))
         if subj and not any(w in W.QUANTITY for w in subj):
             self.namer.set_topic(subj)
@@ -926,6 +936,8 @@ def _pronoun_plural(words: list[str]) -> bool | None:
     return None
 
 
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "our", "your", "my",
+                "it", "them"}
 _PERSON_CANON = {"returned", "responded", "accepted", "approved", "confirmed", "paid", "arrived", "agreed", "signed"}
 
 
@@ -1355,7 +1367,7 @@ class Builder:
         if m:
             body = s[m.end():].strip()
             if body:
-                subj = " ".join(self.namer.topic_words(2) or self.ctx.entity) or "items"
+                subj = " ".join(self.ctx.subject_noun or self.namer.topic_words(2) or self.ctx.entity) or "items"
                 return "else", None, f"{subj} {body}", False
         # "<noun> [whose …] over 5000 <predicate>": the subject carries a numeric condition
         cmp = _find_cmp(s)
@@ -1369,9 +1381,11 @@ class Builder:
             if (noun or (raw_noun and all(w in W.PRONOUNS or w in W.STOP for w in raw_noun))) and len(noun) <= 4 \
                     and pred and (pred[0] in _AUX or W.lemma(pred[0]) or
                                                       pred[0] in ("need", "needs", "go", "goes", "require", "requires")) \
-                    and (rel or self.namer.analyse(noun_text)[0] is None or all(w in W.PRONOUNS for w in noun)):
+                    and (rel or self.namer.analyse(noun_text)[0] is None or all(w in W.PRONOUNS for w in noun) or
+                         (len(raw_noun) <= 3 and not any(w in _DETERMINERS for w in raw_noun[1:]))):
                 if not all(w in W.PRONOUNS for w in noun):
                     self.namer.set_topic(noun)
+                    self.ctx.subject_noun = noun
                 cond = f"{cond_head} {s[cmp[2]:cmp[3]]}".strip()
                 return "if", cond, f"{' '.join(noun)} {tail}", False
         verb, particle, obj, subject = self.namer.analyse(s)

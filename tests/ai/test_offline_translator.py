@@ -177,3 +177,12 @@ def test_anything_gives_valid_dsl(text):
     dsl = translate_offline(text).dsl
     model, rep = check(dsl)
     assert not rep.errors, (text, dsl, rep.errors)
+
+
+def test_subject_carrying_a_condition_and_the_rest():
+    model, _ = tr("Orders above $1,000 need a fraud check; smaller ones ship directly. Then pack the order.")
+    assert targets(model, "check_order_amount") == {("get_fraud_check", "order_amount>1000"), ("ship_orders", None)}
+    model, _ = tr("We grade every essay. Essays of 90 and up get an award, anything under 50 is returned, "
+                  "and everything in between is filed.")
+    conds = {c for _, c in targets(model, "grade_essay")}
+    assert conds == {"essay_score>=90", "essay_score<50", None} or conds == {"score>=90", "score<50", None}
