@@ -233,6 +233,7 @@ class Engine:
         self._executor_ready = False
         self._cheap_cache: dict[tuple, tuple[float, set]] = {}
         self._listeners: dict[str, list] = {}
+        self._db_path = str(getattr(self.store, "path", ""))
         self._history_cache: dict[tuple, tuple[float, dict]] = {}
         self._thread.start()
         self._ready.wait()
@@ -982,6 +983,8 @@ class Engine:
     def _where(self, ex: _Exec, state: str, binding: StateBinding) -> str:
         if state == START or binding.action == "noop" or binding.action in DRIVER_ACTIONS:
             return "inline"
+        if binding.action in ("llm", "http") and ex.options.execution != "inline" and binding.execution != "inline":
+            return "ray"  # network calls never block the driver loop
         if ex.options.execution in ("ray", "inline"):
             return ex.options.execution
         if binding.execution != "auto":
@@ -997,8 +1000,20 @@ class Engine:
             return await self._sub_workflow(ex, token, state, visit, binding), "inline"
         where = self._where(ex, state, binding)
         payload = self._payload(ex, token, state, binding, attempt)
+        if binding.action == "llm":
+            payload["db_path"] = self._db_path
         if where == "inline":
-            return InlineExecutor().submit(payload, state), "inline"
+            if binding.action == "noop" or state in ex.cheap:
+                return InlineExecutor().submit(payload, state), "inline"
+            # explicitly inline but not known to be cheap: a worker thread keeps the loop responsive
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(None, InlineExecutor().submit, payload, state)
+            try:
+                return await asyncio.wait_for(fut, binding.timeout_s) if binding.timeout_s else await fut, "inline"
+            except asyncio.TimeoutError:
+                return {"status": "failed", "updates": {}, "error_type": "TaskTimeout",
+                        "error_message": f"timed out after {binding.timeout_s:g} s (inline; the thread is abandoned)",
+                        "started_at": time.time() - binding.timeout_s, "ended_at": time.time()}, "inline"
         if not self._executor_ready:
             self._ensure_executor()
         name = f"{ex.spec.name[:40]} · {state} · {ex.id[:8]}"

@@ -45,6 +45,19 @@ def resolve_path(path: str, meta: dict) -> Path:
     raise FileNotFoundError(f"data file '{path}' not found (looked in: {', '.join(str(c.parent) for c in candidates)})")
 
 
+def _write_table(table, meta: dict) -> dict:
+    """Write a result table as a Parquet artifact (temp name, then rename) and describe it."""
+    import pyarrow.parquet as pq
+
+    out_dir = Path(meta.get("artifacts_dir") or "data/artifacts") / (meta.get("execution_id") or "adhoc")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{meta.get('state', 'result')}.parquet"
+    tmp = target.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, target)
+    return {"path": str(target.resolve()), "rows": table.num_rows, "columns": table.column_names}
+
+
 def run_sql(binding: dict, ctx, meta: dict) -> dict:
     import duckdb
 
@@ -66,9 +79,12 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
                 params[name] = ctx[name]
             else:
                 raise KeyError(f"the query needs ${name} but neither params nor the context has '{name}'")
-        rel = con.execute(query, params) if params else con.execute(query)
         shape = binding.get("output") or "rows"
         into = binding.get("into") or meta.get("state") or "result"
+        if shape == "table":  # straight to Arrow, without a copy through the DB-API cursor
+            table = con.sql(query, params=params or None).to_arrow_table()
+            return {into: _write_table(table, meta)}
+        rel = con.execute(query, params) if params else con.execute(query)
         if shape == "scalar":
             row = rel.fetchone()
             return {into: _jsonable(row[0]) if row else None}
@@ -76,17 +92,6 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
         if shape == "row":
             row = rel.fetchone()
             return {into: {c: _jsonable(v) for c, v in zip(cols, row)} if row else None}
-        if shape == "table":
-            table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
-            out_dir = Path(meta.get("artifacts_dir") or "data/artifacts") / (meta.get("execution_id") or "adhoc")
-            out_dir.mkdir(parents=True, exist_ok=True)
-            target = out_dir / f"{meta.get('state', 'result')}.parquet"
-            import pyarrow.parquet as pq
-
-            tmp = target.with_suffix(".parquet.tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, target)
-            return {into: {"path": str(target.resolve()), "rows": table.num_rows, "columns": cols}}
         rows = rel.fetchmany(MAX_ROWS + 1)
         if len(rows) > MAX_ROWS:
             raise ValueError(f"query returned more than {MAX_ROWS} rows; use output = \"table\" for large results")
