@@ -106,3 +106,26 @@ into = "summary"
     assert "no LLM is configured" in res.final_context["summary"]
     again = inline_engine.run(spec, {"ticket": "The parcel arrived broken"}, RunOptions(execution="inline"))
     assert again.final_context["summary"] == res.final_context["summary"]  # deterministic
+
+
+def test_llm_state_through_a_real_openai_compatible_server(inline_engine, llm_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-llm-action-key")
+    monkeypatch.setenv("WORKBENCH_LLM_MODEL", "test-model")
+    llm_server.reply('{"sentiment": "negative", "refund": true}')
+    spec = parse_workflow_text('''
+name = "llm online"
+dsl = "start->classify; classify->refund:verdict.refund==True; classify->end; refund->end;"
+[states.classify]
+action = "llm"
+prompt = "Classify: {ticket}"
+output = "json"
+into = "verdict"
+''')
+    res = inline_engine.run(spec, {"ticket": "broken parcel, I want my money back"}, RunOptions(execution="inline"))
+    assert res.status == "completed", res.error
+    assert res.final_context["verdict"] == {"sentiment": "negative", "refund": True}
+    assert res.states_visited == ["start", "classify", "refund", "end"]
+    assert "broken parcel" in llm_server.last_user_message()
+    calls = inline_engine.store.query("SELECT operation, success, execution_id FROM llm_calls")
+    assert calls == [{"operation": "llm_state", "success": True, "execution_id": res.execution_id}]
