@@ -298,14 +298,17 @@ class LLMService:
                          fallback=fallback, use_cache=use_cache, workflow_budget_usd=workflow_budget_usd,
                          dump=lambda v: v.model_dump(mode="json"))
 
-    def complete_text(self, operation: str, prompt_name: str, variables: dict, *,
+    def complete_text(self, operation: str, prompt_name: str | None, variables: dict | None = None, *,
                       workflow_id: str | None = None, execution_id: str | None = None, state: str | None = None,
                       fallback: Callable[[], str] | None = None, use_cache: bool = True,
-                      workflow_budget_usd: float | None = None) -> LLMResult[str]:
-        """Plain-text completion (explanations); on any failure return ``fallback()``."""
-        msgs = prompts.render(prompt_name, variables)
+                      workflow_budget_usd: float | None = None, messages: list[dict] | None = None,
+                      ) -> LLMResult[str]:
+        """Plain-text completion (explanations, the ``llm`` action with its own ``messages``); on any
+        failure return ``fallback()``."""
+        msgs = messages if messages is not None else prompts.render(prompt_name, variables or {})
         params = {"kind": "text", "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
-                  "prompt": prompt_name, "version": prompts.get(prompt_name).version}
+                  "prompt": prompt_name or "custom",
+                  "version": prompts.get(prompt_name).version if prompt_name in prompts.TEMPLATES else 0}
 
         def parse_value(raw: Any) -> str:
             if not isinstance(raw, str) or not raw.strip():

@@ -249,3 +249,12 @@ def test_extract_json():
     assert extract_json("```json\n[1,2]\n```") == [1, 2]
     with pytest.raises(ValueError):
         extract_json("no json here")
+
+
+def test_custom_messages_for_actions(llm_server, llm_settings, store):
+    llm_server.reply("positive")
+    msgs = [{"role": "system", "content": "Classify sentiment."}, {"role": "user", "content": "I love it"}]
+    res = LLMService(llm_settings, store).complete_text("action:llm", None, messages=msgs, state="classify",
+                                                        fallback=lambda: "unknown")
+    assert res.value == "positive" and llm_server.chat_requests[0]["body"]["messages"] == msgs
+    assert store.query("SELECT operation, state FROM llm_calls") == [{"operation": "action:llm", "state": "classify"}]
