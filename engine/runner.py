@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.dsl.conditions import evaluate_condition
-from engine.dsl.model import END, START, Transition
+from engine.dsl.model import END, START, Condition, Transition
 from engine.dsl.printer import condition_text
 from engine.dsl.validate import analyze
 from engine.errors import ConditionError, DSLError, WorkbenchError
@@ -1235,7 +1235,8 @@ class Engine:
             loop = asyncio.get_running_loop()
             try:
                 d = await loop.run_in_executor(None, lambda: service.evaluate_condition(
-                    sentence, token.context, workflow_id=ex.workflow_id, execution_id=ex.id, state=state))
+                    sentence, token.context, workflow_id=ex.workflow_id, execution_id=ex.id, state=state,
+                    workflow_budget_usd=ex.spec.settings.budget_usd))
                 info = {"result": bool(d.result), "reasoning": d.reasoning, "confidence": int(d.confidence),
                         "provider": getattr(d, "provider", None), "decided_by": getattr(d, "decided_by", "ai")}
             except Exception as exc:
@@ -1258,6 +1259,14 @@ class Engine:
                                                if info.get("result") is not None else info.get("reasoning", "")),
             ["true", "false"], info)
         result = answer == "true"
+        if service is not None and hasattr(service, "record_human"):
+            ctx = dict(token.context)
+            try:  # later decisions on this condition see the person's answer as history and cache
+                await asyncio.get_running_loop().run_in_executor(None, lambda: service.record_human(
+                    condition_text(Condition("natural", sentence)), ctx, result, by="person", workflow_id=ex.workflow_id, execution_id=ex.id,
+                    state=state))
+            except Exception as exc:
+                log.warning("could not record the human decision: %s", exc)
         human = {"result": result, "confidence": 100, "reasoning": f"decided by a person (AI said: "
                  f"{info.get('reasoning', 'n/a')})", "decided_by": "human"}
         ex.ai_log.append({**entry, **human, "ai_confidence": info.get("confidence")})

@@ -12,17 +12,6 @@ import re
 
 from engine.actions.templating import fill
 
-_TEMPLATE_NAME = "run_state_prompt"
-
-
-def _register_template() -> None:
-    from engine.ai import prompts
-
-    if _TEMPLATE_NAME not in prompts.TEMPLATES:
-        prompts.TEMPLATES[_TEMPLATE_NAME] = prompts.PromptTemplate(
-            _TEMPLATE_NAME, system="$system", user="$prompt", output="text")
-
-
 def _offline_answer(prompt: str, output: str) -> str:
     digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
     words = re.findall(r"[A-Za-z0-9']+", prompt)
@@ -52,7 +41,6 @@ def run_llm(binding: dict, ctx, meta: dict) -> dict:
         from engine.store import get_store
 
         store = get_store(meta["db_path"])
-    _register_template()
     prompt = fill(binding["prompt"], ctx)
     output = binding.get("output") or "text"
     system = binding.get("system") or ("You are one step of an automated workflow. Answer the request "
@@ -60,7 +48,8 @@ def run_llm(binding: dict, ctx, meta: dict) -> dict:
                                                                    if output == "json" else ""))
     into = binding.get("into") or meta.get("state") or "answer"
     ai = get_ai(store=store)
-    res = ai.llm.complete_text("llm_state", _TEMPLATE_NAME, {"system": system, "prompt": prompt},
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+    res = ai.llm.complete_text("llm_state", None, messages=messages,
                                workflow_id=meta.get("workflow_id"), execution_id=meta.get("execution_id"),
                                state=meta.get("state"), fallback=lambda: _offline_answer(prompt, output))
     text = res.value or ""
