@@ -17,10 +17,29 @@ RANGES = {"Last 24 hours": "24h", "Last 7 days": "7d", "Last 30 days": "30d", "L
 
 
 def _layout(fig: go.Figure, height: int = 320, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="#ffffff",
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), **kw)
+    title = kw.pop("title", None)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=64, b=10), plot_bgcolor="#ffffff",
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
+                      title=dict(text=title, y=0.98, yanchor="top", x=0.01, font=dict(size=15)) if title else None,
+                      **kw)
     fig.update_xaxes(showgrid=True, gridcolor="#eef2f7")
     fig.update_yaxes(showgrid=True, gridcolor="#eef2f7")
+    return fig
+
+
+TICK_FORMATS = {"hour": "%b %d %H:%M", "day": "%b %d", "week": "%b %d", "month": "%b %Y"}
+BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+
+
+def _time_axis(fig: go.Figure, gran: str, buckets) -> go.Figure:
+    """Dates as dates: one tick per bucket when there are few, formatted for the granularity."""
+    n = len(set(buckets))
+    kw = {"tickformat": TICK_FORMATS[gran], "type": "date"}
+    if gran in BUCKET_MS and n <= 12:
+        kw.update(dtick=BUCKET_MS[gran], tick0=min(buckets))
+    elif gran == "month" and n <= 12:
+        kw.update(dtick="M1")
+    fig.update_xaxes(**kw)
     return fig
 
 
@@ -31,7 +50,8 @@ def runs_figure(df: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=df["bucket"], y=df["success_rate"], name="success rate %", mode="lines+markers",
                              line=dict(color="#111827", width=2)), secondary_y=True)
     fig.update_yaxes(title_text="runs", secondary_y=False)
-    fig.update_yaxes(title_text="success %", range=[0, 105], secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="success %", range=[0, 105], tickmode="linear", tick0=0, dtick=25,
+                     secondary_y=True, showgrid=False)
     return _layout(fig, title="Executions and success rate", barmode="stack")
 
 
@@ -84,7 +104,7 @@ def recovery_figure(by: pd.DataFrame) -> go.Figure:
 
 
 def decisions_figure(over: pd.DataFrame, hist: pd.DataFrame) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Decisions over time", "Confidence"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("AI decisions over time", "Confidence"))
     for who in over["decided_by"].unique():
         d = over[over["decided_by"] == who]
         fig.add_trace(go.Bar(x=d["bucket"], y=d["decisions"], name=str(who)), row=1, col=1)
@@ -99,7 +119,8 @@ def llm_figure(df: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=df["bucket"], y=df["cache_hit_rate"], name="cache hit rate %", mode="lines+markers",
                              line=dict(color="#16a34a")), secondary_y=True)
     fig.update_yaxes(title_text="USD", secondary_y=False)
-    fig.update_yaxes(title_text="cache hits %", range=[0, 105], secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="cache hits %", range=[0, 105], tickmode="linear", tick0=0, dtick=25,
+                     secondary_y=True, showgrid=False)
     return _layout(fig, height=300, title="LLM cost and cache hit rate")
 
 
@@ -188,8 +209,8 @@ k[6].metric("Auto-recovery", f"{rec['auto_recovery_rate']:.0f}%" if rec["auto_re
 
 over = A.executions_over_time(store, scope, gran)
 g1, g2 = st.columns(2)
-g1.plotly_chart(runs_figure(over), key="an.fig.runs")
-g2.plotly_chart(durations_figure(over), key="an.fig.durations")
+g1.plotly_chart(_time_axis(runs_figure(over), gran, over["bucket"]), key="an.fig.runs")
+g2.plotly_chart(_time_axis(durations_figure(over), gran, over["bucket"]), key="an.fig.durations")
 
 if scope.workflow_ids is None:
     st.subheader("Workflows")
@@ -231,7 +252,10 @@ ai = A.ai_decision_stats(store, scope, gran)
 llm = A.llm_usage(store, scope, gran)
 a1, a2 = st.columns(2)
 if ai["decisions"]:
-    a1.plotly_chart(decisions_figure(ai["over_time"], ai["confidence_histogram"]), key="an.fig.decisions")
+    fig = decisions_figure(ai["over_time"], ai["confidence_histogram"])
+    fig.update_xaxes(tickformat=TICK_FORMATS[gran], row=1, col=1)
+    fig.update_layout(legend=dict(y=-0.12, yanchor="top", x=0, xanchor="left"), margin=dict(t=40, b=40))
+    a1.plotly_chart(fig, key="an.fig.decisions")
     a1.caption(f"{ai['decisions']} decisions, average confidence {ai['avg_confidence']:.0f}.")
 else:
     a1.caption("No AI decisions in this range: natural-language conditions (\"…\") are decided here when a run "
@@ -240,7 +264,7 @@ if llm.empty:
     a2.caption("No LLM calls in this range. With a model configured in **Settings**, translation, explanations "
                "and decisions are recorded with their cost.")
 else:
-    a2.plotly_chart(llm_figure(llm), key="an.fig.llm")
+    a2.plotly_chart(_time_axis(llm_figure(llm), gran, llm["bucket"]), key="an.fig.llm")
     a2.caption(f"{int(llm['calls'].sum())} calls, ${llm['cost_usd'].sum():.4f}, "
                f"{100 * llm['cache_hits'].sum() / llm['calls'].sum():.0f}% from the cache.")
 
@@ -251,7 +275,8 @@ if recent.empty:
 else:
     ids = list(recent["execution_id"])
     info = {r["execution_id"]: r for r in recent.to_dict("records")}
-    eid = st.selectbox("Run", ids, key="an.run", format_func=lambda e: (
+    first_finished = next((i for i, e in enumerate(ids) if info[e]["status"] in ("completed", "failed")), 0)
+    eid = st.selectbox("Run", ids, index=first_finished, key="an.run", format_func=lambda e: (
         f"{ui.short_time(info[e]['start_time'])} · {info[e]['workflow_name']} v{info[e]['version']} · "
         f"{info[e]['status']} · {_ms(info[e]['duration_ms'])} · {e}"))
     g = A.gantt(store, eid)

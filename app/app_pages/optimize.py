@@ -17,8 +17,7 @@ STATUS_COLORS = {"suggested": "blue", "accepted": "violet", "implemented": "gree
 
 def score_figure(score: int, potential: int) -> go.Figure:
     fig = go.Figure(go.Indicator(
-        mode="gauge+number+delta", value=score, delta={"reference": potential, "increasing": {"color": "#16a34a"}},
-        number={"suffix": "/100"}, title={"text": f"Optimization score (potential {potential})"},
+        mode="gauge+number", value=score, number={"suffix": "/100"}, title={"text": f"Optimization score (potential {potential})"},
         gauge={"axis": {"range": [0, 100]}, "bar": {"color": "#2563eb"},
                "steps": [{"range": [0, 60], "color": "#fee2e2"}, {"range": [60, 85], "color": "#fef9c3"},
                          {"range": [85, 100], "color": "#dcfce7"}],
@@ -175,7 +174,7 @@ for s in report.suggestions:
         st.markdown(s.description)
         if s.kind == "parallelize":
             d1, d2 = st.columns(2)
-            d1.caption(f"v{report.version} (now)")
+            d1.caption(f"v{report.version} (analysed)")
             d1.code(s.proposed_changes["dsl_before"], language=None)
             d2.caption("proposed")
             d2.code(s.proposed_changes["dsl"], language=None)
@@ -241,8 +240,10 @@ pair = [r for r in implemented if int(r["version"]) == int(va) and int(r["implem
 for r in pair:
     with st.container(border=True):
         measured = r.get("actual_improvement")
-        st.markdown(f"**{r['title']}** (`{r['id']}`) · estimated {r['estimated_improvement']:g}"
-                    + (f" · measured **{measured:g}**" if measured is not None else " · not measured yet"))
+        unit = " points of success rate" if r["optimization_type"] == "reliability" else "% of the median duration"
+        st.markdown(f"**{r['title']}** (`{r['id']}`) · estimated {r['estimated_improvement']:g}{unit}"
+                    + (f" · measured **{measured:g}{unit}**" if measured is not None else " · not measured yet"))
         st.button("Record the actual improvement", key=f"btn.opt.measure.{r['id']}", on_click=_measure,
-                  args=(store, r["id"]), help="Stores the measured change (median duration or success rate) "
-                  "with the comparison above in the suggestion's record")
+                  args=(store, r["id"]), disabled=not (cmp["a"]["durations_ms"] and cmp["b"]["durations_ms"]),
+                  help="Stores the measured change (median duration or success rate) with the comparison above "
+                  "in the suggestion's record; needs completed runs of both versions")

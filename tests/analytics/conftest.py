@@ -35,7 +35,11 @@ function = "tests.engine.functions:add"
 
 @pytest.fixture
 def alpha(store):
-    """Workflow Alpha v1 (6 runs) and Beta (1 run).
+    return build_alpha(store)
+
+
+def build_alpha(store, base: datetime = D1) -> dict:
+    """Workflow Alpha v1 (6 runs) and Beta (1 run); ``base`` is the first day (default 2026-11-01).
 
     Runs of Alpha (start_time, status, duration ms):
       E1 11-01 10:00 completed 1000 | E2 11-01 11:00 completed 2000 | E3 11-01 11:30 completed 3000
@@ -46,8 +50,10 @@ def alpha(store):
     spec = parse_workflow_text(ALPHA_TOML)
     wid, ver = library.save_workflow(store, spec)
     rec = Recorder(store)
-    t = {"E1": D1.replace(hour=10), "E2": D1.replace(hour=11), "E3": D1.replace(hour=11, minute=30),
-         "E4": D1.replace(day=2, hour=9), "E5": D1.replace(day=2, hour=10), "E6": D1.replace(day=2, hour=11)}
+    day = timedelta(days=1)
+    b0 = base.replace(hour=0, minute=0, second=0, microsecond=0)
+    t = {"E1": b0.replace(hour=10), "E2": b0.replace(hour=11), "E3": b0.replace(hour=11, minute=30),
+         "E4": (b0 + day).replace(hour=9), "E5": (b0 + day).replace(hour=10), "E6": (b0 + day).replace(hour=11)}
     runs = [("E1", "completed", 1000), ("E2", "completed", 2000), ("E3", "completed", 3000), ("E4", "failed", 4000),
             ("E5", "cancelled", 500), ("E6", "running", None)]
     for eid, status, dur in runs:
@@ -97,9 +103,9 @@ def alpha(store):
     beta_spec = parse_workflow_text('start->only;\nonly->end;\n', fmt="dsl")
     beta_spec.name = "Beta"
     bwid, bver = library.save_workflow(store, beta_spec)
-    rec.execution("B1", wid=bwid, name="Beta", version=bver, status="completed", start=D1.replace(day=3),
+    rec.execution("B1", wid=bwid, name="Beta", version=bver, status="completed", start=b0 + 2 * day,
                   duration_ms=100, spec=beta_spec)
-    rec.step("B1", "only", wid=bwid, version=bver, start=D1.replace(day=3), ms=90, to="end")
+    rec.step("B1", "only", wid=bwid, version=bver, start=b0 + 2 * day, ms=90, to="end")
     rec.write()
     return {"wid": wid, "version": ver, "beta": bwid, "spec": spec, "t": t}
 
@@ -163,10 +169,14 @@ def record_gamma(store, rec: Recorder, wid: str, ver: int, spec, n_runs: int = 4
 
 @pytest.fixture
 def gamma(store):
+    return build_gamma(store)
+
+
+def build_gamma(store, start: datetime = D1, n_runs: int = 4) -> dict:
     spec = parse_workflow_text(GAMMA_TOML)
     wid, ver = library.save_workflow(store, spec)
     rec = Recorder(store)
-    ids = record_gamma(store, rec, wid, ver, spec)
+    ids = record_gamma(store, rec, wid, ver, spec, n_runs=n_runs, start=start)
     rec.write()
     return {"wid": wid, "version": ver, "spec": spec, "ids": ids}
 
