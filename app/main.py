@@ -88,4 +88,8 @@ with st.sidebar:
         _ray_status()
         st.caption(f"Records: `{Path(str(eng.store.path)).name}`", help=str(eng.store.path))
 
-nav.run()
+try:
+    nav.run()
+finally:  # also when a page calls st.stop()
+    if eng is not None:
+        ui.start_cluster_once()

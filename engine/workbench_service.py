@@ -307,8 +307,8 @@ def _dotted_set(d: dict, dotted: str, value: Any) -> None:
 
 
 def _function_io(ref: str, search: list[Path]) -> tuple[set[str], set[str]]:
-    """Context keys a python state's function reads (``context["k"]``/``context.get("k")``) and the
-    keys of dict literals it returns — read statically from its source, never imported."""
+    """Context keys a python state's function needs (``context["k"]``; ``.get`` reads are optional)
+    and the keys of the dict literals it returns — read statically from its source, never imported."""
     mod, _, fn = ref.partition(":")
     rel = Path(*mod.split(".")).with_suffix(".py")
     src = next((p / rel for p in search if (p / rel).exists()), None)
@@ -327,10 +327,6 @@ def _function_io(ref: str, search: list[Path]) -> tuple[set[str], set[str]]:
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == ctx \
                 and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str):
             reads.add(n.slice.value)
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "get" \
-                and isinstance(n.func.value, ast.Name) and n.func.value.id == ctx and n.args \
-                and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
-            reads.add(n.args[0].value)
         elif isinstance(n, ast.Return) and isinstance(n.value, ast.Dict):
             writes.update(k.value for k in n.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
     return reads, writes
@@ -864,3 +860,18 @@ def recent_runs(store, ids: list[str]) -> list[dict]:
         return []
     return store.query("SELECT execution_id, workflow_name, version, status, start_time FROM workflow_executions "
                        "WHERE execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY start_time DESC", [list(ids)])
+
+
+def workflow_labels(workflows: list[dict]) -> dict[str, str]:
+    """workflow_id -> a label unique among ``workflows`` (the id is added when names repeat)."""
+    from collections import Counter
+
+    names = Counter((w.get("name") or w["workflow_id"]) for w in workflows)
+    return {w["workflow_id"]: (w.get("name") or w["workflow_id"]) if names[w.get("name") or w["workflow_id"]] == 1
+            else f"{w.get('name')} ({w['workflow_id']})" for w in workflows}
+
+
+def spec_fingerprint(spec: WorkflowSpec) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]

@@ -164,9 +164,14 @@ if res:
                                              nl_description=src.get("text", ""))
             if src.get("kind") == "template":
                 spec.source_path = src.get("path")
-            wid, ver = svc.save_workflow(ui.store(), spec, change_note="created on the Describe page")
-            st.session_state["desc.saved"] = {"workflow_id": wid, "version": ver, "name": spec.name}
-            saved = st.session_state["desc.saved"]
+            fp = svc.spec_fingerprint(spec)
+            if saved and saved.get("fingerprint") == fp:
+                st.info("Already saved — nothing changed since.", icon=":material/info:")
+            else:
+                wid, ver = svc.save_workflow(ui.store(), spec, change_note="created on the Describe page")
+                st.session_state["desc.saved"] = {"workflow_id": wid, "version": ver, "name": spec.name,
+                                                  "fingerprint": fp}
+                saved = st.session_state["desc.saved"]
     if saved:
         st.success(f"Saved **{saved['name']}** as version {saved['version']}.", icon=":material/save:")
         o1, o2, _ = st.columns([1, 1, 3])

@@ -22,6 +22,10 @@ ACTION_HELP = {
     "approval": "waits for a person to approve or reject",
     "workflow": "runs another workflow as a sub-workflow",
 }
+ACTION_SHORT = {"noop": "noop — do nothing", "python": "python — run a Python function",
+                "sql": "sql — query data files", "llm": "llm — ask the language model",
+                "http": "http — call a web API", "approval": "approval — ask a person",
+                "workflow": "workflow — run another workflow"}
 RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
 DRAFT = "__draft__"
 NEW_DSL = "start->first_step;\nfirst_step->end;\n"
@@ -55,6 +59,7 @@ workflows = []
 with ui.guard("read the workflow library"):
     workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
 by_id = {w["workflow_id"]: w for w in workflows}
+labels = svc.workflow_labels(workflows)
 options = [DRAFT] + list(by_id)
 
 wanted = st.session_state.get("wb.workflow_id")
@@ -64,9 +69,9 @@ if "ed.pick" not in st.session_state or (wanted in by_id and st.session_state.ge
 if st.session_state.get("ed.pick") not in options:
     st.session_state["ed.pick"] = DRAFT
 
-top = st.columns([3, 1, 2, 2])
+top = st.columns([3, 1, 3])
 pick = top[0].selectbox("Workflow", options, key="ed.pick",
-                        format_func=lambda w: "+ New draft" if w == DRAFT else f"{by_id[w].get('name')}")
+                        format_func=lambda w: "+ New draft" if w == DRAFT else labels.get(w, w))
 version = None
 if pick != DRAFT:
     st.session_state["wb.workflow_id"] = pick
@@ -135,13 +140,6 @@ with top[2]:
         st.markdown(":orange-badge[● unsaved changes]")
     elif pick != DRAFT:
         st.markdown(f":green-badge[saved · v{version}]")
-with top[3]:
-    with st.popover("Save as new version", width="stretch", disabled=not chk.ok):
-        st.text_input("What changed?", key="ed.note", placeholder="e.g. retry the payment 3 times")
-        st.button("Save", type="primary", on_click=_save, key="btn.ed.save", width="stretch")
-    if not chk.ok:
-        st.caption("Fix the DSL errors to save.")
-
 # ----------------------------------------------------------------------------- state panel callbacks
 def _bkey(state: str, field: str) -> str:
     return f"ed.b.{state}.{field}"
@@ -259,7 +257,7 @@ def _apply_workflow_settings():
 
 
 # ----------------------------------------------------------------------------- layout
-gcol, dcol, pcol = st.columns([5, 3, 4], gap="medium")
+gcol, pcol = st.columns([7, 5], gap="large")
 with gcol:
     st.markdown("**Graph** — click a step to edit it")
     if chk.graph:
@@ -272,17 +270,19 @@ with gcol:
                 st.rerun()
         st.markdown(legend_markdown(False), unsafe_allow_html=True)
     else:
-        st.info("The graph appears when the DSL parses. Fix the error shown beside it.", icon=":material/edit:")
+        st.info("The graph appears when the DSL parses. Fix the error shown below.", icon=":material/edit:")
 
-with dcol:
-    st.markdown("**DSL** — edits apply when you click outside the box")
-    st.text_area("DSL", key="ed.dsl", height=420, label_visibility="collapsed")
+    st.markdown("**DSL** — the same workflow as text; changes apply when you click outside the box "
+                "(or press Ctrl+Enter)")
+    st.text_area("DSL", key="ed.dsl", height=260, label_visibility="collapsed")
     if chk.errors:
         for e in chk.errors:
             where = f"Line {e['line']}, column {e['column']}: " if e.get("line") else ""
-            st.error(f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""), icon=":material/error:")
+            st.error(f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""),
+                     icon=":material/error:")
     else:
-        st.success(f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions", icon=":material/check_circle:")
+        st.success(f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions",
+                   icon=":material/check_circle:")
     for w in chk.warnings:
         where = f"line {w['line']}: " if w.get("line") else ""
         st.caption(f"⚠ {where}{w['message']}")
@@ -291,6 +291,13 @@ with dcol:
         st.caption("⚠ settings kept for steps no longer in the DSL: " + ", ".join(bound_unknown))
 
 with pcol:
+    with st.container(border=True):
+        n1, n2 = st.columns([3, 2], vertical_alignment="bottom")
+        n1.text_input("What changed?", key="ed.note", placeholder="e.g. retry the payment 3 times")
+        n2.button("Save as new version", type="primary", on_click=_save, key="btn.ed.save", width="stretch",
+                  disabled=not chk.ok, icon=":material/save:")
+        if not chk.ok:
+            st.caption("Fix the DSL errors to save.")
     tab_step, tab_tr, tab_wf = st.tabs(["Step", "Transitions", "Workflow"])
     with tab_step:
         if not states:
@@ -308,7 +315,7 @@ with pcol:
                 _init_binding_keys(sel)
                 k = lambda f: _bkey(sel, f)  # noqa: E731
                 action = st.selectbox("What this step does", ACTIONS, key=k("action"),
-                                      format_func=lambda a: f"{a} — {ACTION_HELP[a].split(' (')[0]}")
+                                      format_func=ACTION_SHORT.get)
                 st.caption(ACTION_HELP[action])
                 if action == "python":
                     st.text_input("Function (module:function)", key=k("function"),

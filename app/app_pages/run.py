@@ -18,6 +18,7 @@ workflows = []
 with ui.guard("read the workflow library"):
     workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
 by_id = {w["workflow_id"]: w for w in workflows}
+labels = svc.workflow_labels(workflows)
 
 
 def _launch():
@@ -55,7 +56,7 @@ with st.expander("Start a run", expanded=not st.session_state.get("wb.run_id")):
             st.session_state["run.wid"] = want
         st.session_state["run.last_want"] = want
         c1, c2 = st.columns([3, 1])
-        wid = c1.selectbox("Workflow", ids, key="run.wid", format_func=lambda w: by_id[w].get("name") or w)
+        wid = c1.selectbox("Workflow", ids, key="run.wid", format_func=lambda w: labels.get(w, w))
         st.session_state["wb.workflow_id"] = wid
         vers = []
         with ui.guard("list the versions"):

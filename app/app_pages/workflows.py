@@ -83,7 +83,7 @@ if spec is not None:
             st.caption(spec.description)
         chk = svc.check_spec(spec)
         if chk.graph:
-            render_graph(chk.graph, bindings={k: b.model_dump() for k, b in spec.states.items()})
+            render_graph(chk.graph, bindings={k: b.model_dump() for k, b in spec.states.items()}, width_hint=1000)
     with t2:
         st.code(spec.to_toml(), language="toml")
     with t3:

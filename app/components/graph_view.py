@@ -66,7 +66,7 @@ def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected
                       "highlight": {"background": bg, "border": "#1d4ed8"}},
             "font": {"color": font, "size": 15, "face": "Inter, sans-serif", "multi": False},
             "borderWidth": 2, "size": 25, "margin": 10,
-            "widthConstraint": {"maximum": 190},
+            "widthConstraint": {"maximum": 150},
         }
         if kind in ("start", "end"):
             node["font"]["size"] = 13
@@ -111,7 +111,7 @@ def graph_config(height: int = 560, levels: int | None = None) -> dict:
         "height": f"{height}px", "width": "100%", "directed": True,
         "physics": {"enabled": False},
         "layout": {"hierarchical": {"enabled": True, "direction": "UD", "sortMethod": "directed",
-                                    "levelSeparation": 95, "nodeSpacing": 190, "treeSpacing": 220,
+                                    "levelSeparation": 80, "nodeSpacing": 150, "treeSpacing": 180,
                                     "blockShifting": True, "edgeMinimization": True,
                                     "parentCentralization": True, "shakeTowards": "roots"}},
         "interaction": {"hover": True, "tooltipDelay": 150, "dragNodes": False, "zoomView": True,
@@ -121,8 +121,8 @@ def graph_config(height: int = 560, levels: int | None = None) -> dict:
     }
 
 
-def graph_height(graph: dict, minimum: int = 320, maximum: int = 900) -> int:
-    """A height that fits the number of levels (longest path from start, roughly)."""
+def graph_height(graph: dict, width_hint: int = 560, minimum: int = 240, maximum: int = 780) -> int:
+    """A canvas height that fits the drawing once vis-network scales it to the column's width."""
     from collections import deque
 
     adj: dict[str, list[str]] = {}
@@ -136,17 +136,21 @@ def graph_height(graph: dict, minimum: int = 320, maximum: int = 900) -> int:
             if t not in depth:
                 depth[t] = depth[s] + 1
                 q.append(t)
-    levels = (max(depth.values()) + 1) if depth else 3
-    return max(minimum, min(maximum, 60 + levels * 95))
+    for n in graph["nodes"]:
+        depth.setdefault(n["id"], max(depth.values()) + 1)
+    levels = max(depth.values()) + 1
+    widest = max(sum(1 for d in depth.values() if d == lvl) for lvl in range(levels))
+    scale = min(1.0, width_hint / (widest * 150 + 60))
+    return int(max(minimum, min(maximum, (levels - 1) * 80 * scale + 110)))
 
 
 def render_graph(graph: dict, statuses: dict[str, str] | None = None, selected: str | None = None,
-                 bindings: dict | None = None, height: int | None = None):
+                 bindings: dict | None = None, height: int | None = None, width_hint: int = 560):
     """Draw the graph; returns the clicked node id (or None)."""
     from app.components.agraph_safe import agraph
 
     nodes, edges = graph_elements(graph, statuses, selected, bindings)
-    return agraph(nodes, edges, graph_config(height or graph_height(graph)))
+    return agraph(nodes, edges, graph_config(height or graph_height(graph, width_hint)))
 
 
 def legend_markdown(with_status: bool) -> str:

@@ -77,14 +77,15 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
 
     # --- controls
     if controls:
-        c1, c2, _ = st.columns([1, 2, 3])
-        if svc.is_live(ex):
-            c1.button("Cancel run", key=f"btn.{key}.cancel.{eid}", on_click=_cancel, args=(eid,))
         cl = ui.engine().cluster_status()
-        if cl.get("dashboard_url"):
-            c2.link_button("Ray dashboard ↗", cl["dashboard_url"])
-        elif not cl.get("ready"):
-            c2.caption("◌ Ray is still starting; steps that need it wait.")
+        with st.container(horizontal=True):
+            if svc.is_live(ex):
+                st.button("Cancel run", key=f"btn.{key}.cancel.{eid}", on_click=_cancel, args=(eid,),
+                          icon=":material/stop_circle:")
+            if cl.get("dashboard_url"):
+                st.link_button("Ray dashboard", cl["dashboard_url"], icon=":material/open_in_new:")
+            elif not cl.get("ready"):
+                st.caption("Ray is still starting; steps that need it wait for it.")
     for r in reqs:
         kind = "escalation" if r["kind"].startswith("escalation") else r["kind"]
         with st.container(border=True):
@@ -108,7 +109,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
         st.markdown("**Where it is**")
         graph, bindings = _spec_graph(ex)
         if graph:
-            render_graph(graph, statuses=statuses, bindings=bindings)
+            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=440)
             st.markdown(legend_markdown(True), unsafe_allow_html=True)
     with g2:
         st.markdown("**Timeline** — parallel branches run side by side")

@@ -16,12 +16,14 @@ def timeline_figure(trans: list[dict], height: int | None = None):
     lane_order = sorted(dict.fromkeys(r["token"] for r in rows), key=token_sort_key)
     lane_name = {r["token"]: r["lane"] for r in rows}
     t0 = min(r["start"] for r in rows)
+    span = max(max((r["end"] - t0).total_seconds() for r in rows), 0.01)
+    min_bar = span * 0.012  # instant steps stay visible
     fig = go.Figure()
     for status in dict.fromkeys(r["status"] for r in rows):
         sel = [r for r in rows if r["status"] == status]
         fig.add_trace(go.Bar(
             base=[(r["start"] - t0).total_seconds() for r in sel],
-            x=[max((r["end"] - r["start"]).total_seconds(), 0.002) for r in sel],
+            x=[max((r["end"] - r["start"]).total_seconds(), min_bar) for r in sel],
             y=[lane_name[r["token"]] for r in sel], orientation="h", name=status,
             marker=dict(color=BAR_COLORS.get(status, "#2563eb"), line=dict(color="#ffffff", width=1)),
             text=[r["state"] + (f" (try {r['attempt']})" if r["attempt"] > 1 else "") for r in sel],

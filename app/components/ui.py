@@ -20,12 +20,25 @@ MATERIAL = {"completed": ":material/check_circle:", "failed": ":material/cancel:
 
 @st.cache_resource(show_spinner=False)
 def _engine():
-    """The process-wide engine; Ray connects in the background on its driver thread."""
+    """The process-wide engine (shared by every session; runs live on its driver thread)."""
     from engine.runner import get_engine
 
-    eng = get_engine()
-    eng.start_cluster()
-    return eng
+    return get_engine()
+
+
+@st.cache_resource(show_spinner=False)
+def _cluster_started() -> bool:
+    _engine().start_cluster()
+    return True
+
+
+def start_cluster_once() -> None:
+    """Connect Ray in the background on the engine's driver thread (once per process).
+
+    Called at the end of the first script run, so the first page is drawn before Ray's start-up
+    (10-20 s of CPU on a small machine) competes with it; runs launched earlier wait for Ray.
+    """
+    _cluster_started()
 
 
 def engine():

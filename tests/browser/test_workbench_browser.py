@@ -1,0 +1,165 @@
+"""The workbench in Chromium, served as `make run` serves it (a `streamlit run` subprocess).
+
+Order matters: the tests share one app process (and its Ray); the last one runs after the app has
+been up for over two minutes, when a Ray started from a script thread would have died.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.browser.helpers import (agraph_frame, button, choose, click, fill_area, fill_input, nav, no_exception,
+                                   open_app, settle, shot, wait_text)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SALES = ("Load the weekly sales. Then, in parallel, compute the totals for the north, south, east and west "
+         "regions. After that, combine them into a report and email it to the sales team.")
+
+
+def test_first_page_is_interactive_fast_and_every_page_renders(page, app_server, screenshots_dir):
+    took = open_app(page, app_server.url)
+    assert app_server.started_in + took < 5.0, (app_server.started_in, took)
+    page.get_by_text("Describe a workflow").first.wait_for()
+    no_exception(page)
+    shot(page, screenshots_dir, "01_describe_empty")
+    for title, name in [("Workflows", "02_workflows_empty"), ("Editor", "03_editor_draft"), ("Run", "04_run_empty"),
+                        ("History", "05_history_empty"), ("Settings", "06_settings")]:
+        nav(page, title)
+        no_exception(page)
+        shot(page, screenshots_dir, name)
+    # settings never show a key
+    assert "sk-" not in page.content()
+
+
+def test_describe_translate_save_edit_run_and_history(page, app_server, screenshots_dir):
+    open_app(page, app_server.url)
+    fill_area(page, "What should the workflow do?", SALES)
+    click(page, "Translate", exact=True)
+    wait_text(page, "Translated by")
+    assert "offline" in page.locator("[data-testid='stMain']").inner_text()
+    dsl = page.get_by_label("DSL", exact=True).input_value()
+    assert "->[" in dsl and "combine_report" in dsl
+    agraph_frame(page)
+    shot(page, screenshots_dir, "10_describe_translated")
+
+    fill_input(page, "Name", "Weekly sales e2e")
+    click(page, "Save workflow")
+    wait_text(page, "Saved")
+    click(page, "Open in the editor")
+    page.get_by_text("click a step to edit it").first.wait_for()
+
+    # edit a node's binding: combine_report becomes a python step
+    choose(page, "Step", "combine_report")
+    choose(page, "What this step does", "python")
+    fill_input(page, "Function (module:function)", "orders:notify")
+    fill_input(page, "Parameters (JSON)", json.dumps({"template": "Weekly report for {customer} is ready"}))
+    click(page, "Apply to this step")
+    wait_text(page, "Updated 'combine_report' (python)")
+    shot(page, screenshots_dir, "11_editor_binding")
+    fill_input(page, "What changed?", "combine_report renders the message")
+    click(page, "Save as new version")
+    wait_text(page, "Saved as version 2")
+    no_exception(page)
+
+    nav(page, "Run")
+    assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
+    assert page.get_by_role("combobox", name="Version").input_value() == "v2 (latest)"
+    click(page, "Launch")
+    wait_text(page, "Started run")
+    # Ray may still be starting: the run waits for it, then completes
+    page.locator("[data-testid='stMain']").get_by_text("completed", exact=False).first.wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(1500)
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "Steps done" in main
+    plot = page.locator(".js-plotly-plot").first.inner_text()
+    for lane in ("main", "branch 1", "branch 4"):
+        assert lane in plot, plot
+    agraph_frame(page)
+    shot(page, screenshots_dir, "12_run_completed")
+    no_exception(page)
+
+    nav(page, "History")
+    page.get_by_text("Step by step").first.wait_for()
+    page.get_by_text("Re-run from step").first.wait_for()
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    shot(page, screenshots_dir, "13_history_drilldown")
+    no_exception(page)
+
+
+def test_approve_a_waiting_state(page, app_server, screenshots_dir):
+    open_app(page, app_server.url)
+    card = page.locator("[data-testid='stVerticalBlock']").filter(
+        has=page.get_by_text("Order processing", exact=True)).filter(
+        has=page.get_by_role("button", name="Use this template")).last
+    card.get_by_role("button", name="Use this template").click()
+    settle(page)
+    wait_text(page, "From the template")
+    click(page, "Save workflow")
+    wait_text(page, "Saved")
+    click(page, "Run it")
+    page.get_by_text("Initial context (JSON)").first.wait_for()
+    fill_area(page, "Initial context (JSON)", json.dumps({"order_id": 3}))
+    click(page, "Launch")
+    wait_text(page, "Approval needed", timeout=120)
+    wait_text(page, "Ship the available part of order 3")
+    shot(page, screenshots_dir, "20_run_waiting_for_approval")
+    button(page, "Approve").first.click()
+    page.locator("[data-testid='stMain']").get_by_text("completed").first.wait_for(timeout=90_000)
+    shot(page, screenshots_dir, "21_run_approved_completed")
+    no_exception(page)
+
+
+def test_dsl_error_shown_at_its_line(page, app_server, screenshots_dir):
+    open_app(page, app_server.url)
+    nav(page, "Editor")
+    fill_area(page, "DSL", "start->check;\ncheck->>done;\ndone->end;\n")
+    err = page.locator("[data-testid='stAlert']").filter(has_text="Line 2, column")
+    err.first.wait_for()
+    assert "Fix the DSL errors to save" in page.locator("[data-testid='stMain']").inner_text()
+    shot(page, screenshots_dir, "30_editor_dsl_error")
+
+
+def test_click_selects_a_step_and_double_click_is_harmless(page, app_server, screenshots_dir):
+    open_app(page, app_server.url)
+    nav(page, "Editor")
+    fill_area(page, "DSL", "start->first_step;\nfirst_step->end;\n")
+    frame = agraph_frame(page)
+    page.wait_for_timeout(1500)  # vis-network draws and fits
+    box = frame.bounding_box()
+    pages_before = len(page.context.pages)
+    url_before = page.url
+    # a 3-node chain is fitted to the canvas: the middle node sits at its centre
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    settle(page)
+    page.get_by_text("What this step does").first.wait_for(timeout=20_000)
+    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(1500)
+    settle(page)
+    assert len(page.context.pages) == pages_before
+    assert page.url == url_before
+    shot(page, screenshots_dir, "31_editor_step_selected")
+
+
+def test_ray_survives_two_minutes_then_a_run_completes(page, app_server, screenshots_dir):
+    """Ray started from a script thread dies ~60 s later; ours lives on the engine's driver thread."""
+    up_for = time.monotonic() - app_server.started_at
+    if up_for < 125:
+        time.sleep(125 - up_for)
+    open_app(page, app_server.url)
+    nav(page, "Settings")
+    page.get_by_text("Connected").first.wait_for(timeout=60_000)
+    nav(page, "Run")
+    if not page.get_by_role("combobox", name="Workflow").is_visible():
+        page.get_by_text("Start a run", exact=True).click()
+        page.get_by_role("combobox", name="Workflow").wait_for()
+    choose(page, "Workflow", "Weekly sales e2e")
+    assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
+    click(page, "Launch")
+    wait_text(page, "Started run")
+    page.locator("[data-testid='stMain']").get_by_text("completed").first.wait_for(timeout=60_000)
+    assert "Ray is not available" not in page.content()
+    shot(page, screenshots_dir, "40_run_after_two_minutes")
