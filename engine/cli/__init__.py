@@ -8,7 +8,7 @@ import argparse
 import importlib
 import sys
 
-from engine.errors import WorkbenchError
+from engine.errors import DSLError, WorkbenchError
 
 # modules that define ``register(subparsers)``; each adds its commands
 _COMMAND_MODULES = [
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except DSLError as exc:  # already "FILE:LINE:COL: error: …" with an excerpt and a hint
+        print(exc.format(getattr(args, "file", None) or "<dsl>"), file=sys.stderr)
+        return 1
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
