@@ -76,7 +76,7 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     main = page.locator("[data-testid='stMain']").inner_text()
     assert "Steps done" in main
     plot = page.locator(".js-plotly-plot").first.inner_text()
-    for lane in ("main", "branch 1", "branch 4"):
+    for lane in ("load_sales", "(branch 1)", "(branch 4)"):
         assert lane in plot, plot
     agraph_frame(page)
     shot(page, screenshots_dir, "12_run_completed")
