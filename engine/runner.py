@@ -714,8 +714,9 @@ class Engine:
 
     async def _cheap_states(self, ex: _Exec) -> set[str]:
         """States whose recorded p95 is a few ms: run inline instead of paying Ray's ~2 ms overhead."""
+        # a timeout must stay enforceable (a worker can be killed, a driver thread cannot)
         candidates = [s for s in ex.model.states if ex.spec.binding(s).action == "python"
-                      and ex.spec.binding(s).execution == "auto"]
+                      and ex.spec.binding(s).execution == "auto" and ex.spec.binding(s).timeout_s is None]
         if not candidates or ex.options.execution != "auto":
             return set()
         key = (ex.workflow_id, ex.version)
@@ -1003,9 +1004,9 @@ class Engine:
         if binding.action == "llm":
             payload["db_path"] = self._db_path
         if where == "inline":
-            if binding.action == "noop" or state in ex.cheap:
+            if binding.action == "noop":
                 return InlineExecutor().submit(payload, state), "inline"
-            # explicitly inline but not known to be cheap: a worker thread keeps the loop responsive
+            # user code never runs on the loop itself: a slow outlier must not stall every other run
             loop = asyncio.get_running_loop()
             fut = loop.run_in_executor(None, InlineExecutor().submit, payload, state)
             try:
