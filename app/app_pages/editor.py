@@ -294,7 +294,7 @@ with pcol:
     with st.container(border=True):
         n1, n2 = st.columns([3, 2], vertical_alignment="bottom")
         n1.text_input("What changed?", key="ed.note", placeholder="e.g. retry the payment 3 times")
-        n2.button("Save as new version", type="primary", on_click=_save, key="btn.ed.save", width="stretch",
+        n2.button("Save version", type="primary", on_click=_save, key="btn.ed.save", width="stretch",
                   disabled=not chk.ok, icon=":material/save:")
         if not chk.ok:
             st.caption("Fix the DSL errors to save.")

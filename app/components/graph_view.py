@@ -24,7 +24,7 @@ STATUS_LABELS = {
 KIND_STYLE = {  # background, border, font, shape
     "start": ("#0f172a", "#0f172a", "#ffffff", "ellipse"),
     "end": ("#0f172a", "#0f172a", "#ffffff", "ellipse"),
-    "decision": ("#fef3c7", "#d97706", "#78350f", "diamond"),
+    "decision": ("#fef3c7", "#d97706", "#78350f", "box"),
     "fork": ("#ede9fe", "#7c3aed", "#3b0764", "box"),
     "join": ("#ede9fe", "#7c3aed", "#3b0764", "box"),
     "state": ("#eff6ff", "#3b82f6", "#0f172a", "box"),
@@ -71,9 +71,11 @@ def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected
         if kind in ("start", "end"):
             node["font"]["size"] = 13
             node["margin"] = 6
-        if kind == "decision":
-            node["size"] = 18
-            node["font"]["color"] = "#0f172a"
+        if kind == "decision":  # a box like the others (labels inside), marked ◆ with a thicker amber frame
+            node["label"] = "◆ " + node["label"]
+            node["borderWidth"] = 3
+            if status is None:
+                node["shapeProperties"] = {"borderRadius": 12}
         if kind in ("fork", "join"):
             node["borderWidth"] = 3
         if n.get("group") is not None and kind not in ("fork", "join"):

@@ -65,8 +65,10 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     h1, h2, h3, h4 = st.columns([3, 2, 2, 2])
     h1.markdown(f"**{ex.get('workflow_name')}** v{ex.get('version')} · `{eid}`")
     h1.markdown(ui.status_badge(ex.get("status")))
-    h2.metric("Duration", ui.duration_text(ex.get("duration_ms")) if ex.get("duration_ms") is not None else
-              ("running" if svc.is_live(ex) else "—"))
+    if ex.get("duration_ms") is not None:
+        h2.metric("Duration", ui.duration_text(ex["duration_ms"]))
+    else:
+        h2.metric("Running for", ui.elapsed_text(ex.get("start_time")))
     done = sum(1 for s, v in statuses.items() if v in ("completed", "skipped") and s not in ("start", "end"))
     h3.metric("Steps done", done)
     h4.metric("Errors / retries", f"{ex.get('error_count') or 0} / {ex.get('retry_count') or 0}")
@@ -104,12 +106,12 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
                                on_click=_answer, args=(eid, r["state"], value), width="stretch")
 
     # --- graph and timeline
-    g1, g2 = st.columns([2, 3], gap="medium")
+    g1, g2 = st.columns([1, 1], gap="medium")
     with g1:
         st.markdown("**Where it is**")
         graph, bindings = _spec_graph(ex)
         if graph:
-            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=440)
+            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=560)
             st.markdown(legend_markdown(True), unsafe_allow_html=True)
     with g2:
         st.markdown("**Timeline** — parallel branches run side by side")

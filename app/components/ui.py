@@ -112,3 +112,13 @@ def duration_text(ms) -> str:
     if ms < 120_000:
         return f"{ms / 1000:.1f} s"
     return f"{ms / 60000:.1f} min"
+
+
+def elapsed_text(start) -> str:
+    """Time since ``start`` (a naive UTC timestamp from the records)."""
+    import datetime as dt
+
+    if start is None:
+        return "—"
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return duration_text(max((now - start).total_seconds(), 0) * 1000)

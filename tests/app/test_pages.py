@@ -135,7 +135,7 @@ def test_editor_binding_transitions_and_versions(page_test, app_engine):
     assert "greet->audit:loud==True;" in at.text_area(key="ed.dsl").value
     assert any("Valid" in s.value for s in at.success)
     at.text_input(key="ed.note").input("bound greet")
-    _button(at, "Save as new version").click()
+    _button(at, "Save version").click()
     at.run()
     assert not at.exception
     spec, meta = svc.get_workflow(store, wid)
@@ -158,7 +158,7 @@ def test_editor_bad_binding_and_bad_dsl_are_messages(page_test, app_engine):
     at.text_area(key="ed.dsl").input("start->check;\ncheck->>done;\n")
     at.run()
     assert any(e.value.startswith("Line 2, column") for e in at.error)
-    assert _button(at, "Save as new version").disabled
+    assert _button(at, "Save version").disabled
     assert not at.exception
 
 
@@ -170,7 +170,7 @@ def test_editor_new_draft_saves_a_new_workflow(page_test, app_engine):
     at.text_input(key="ed.w.name").input("Drafted")
     _button(at, "Apply workflow settings").click()
     at.run()
-    _button(at, "Save as new version").click()
+    _button(at, "Save version").click()
     at.run()
     rows = svc.list_workflows(app_engine.store)
     assert [(r["name"], r["version"]) for r in rows] == [("Drafted", 1)]

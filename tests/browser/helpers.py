@@ -52,7 +52,9 @@ def fill_input(page, label: str, text: str) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick an option of a selectbox (a react-aria combobox in Streamlit 1.67)."""
-    page.get_by_role("combobox", name=label, exact=True).first.click()
+    box = page.get_by_role("combobox", name=label, exact=True).first
+    box.click()
+    box.fill(option)  # the combobox filters its options as you type
     page.get_by_role("option").filter(has_text=option).first.click()
     settle(page)
 

@@ -60,7 +60,7 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     wait_text(page, "Updated 'combine_report' (python)")
     shot(page, screenshots_dir, "11_editor_binding")
     fill_input(page, "What changed?", "combine_report renders the message")
-    click(page, "Save as new version")
+    click(page, "Save version")
     wait_text(page, "Saved as version 2")
     no_exception(page)
 
@@ -68,7 +68,7 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
     assert page.get_by_role("combobox", name="Version").input_value() == "v2 (latest)"
     click(page, "Launch")
-    wait_text(page, "Started run")
+    page.get_by_role("combobox", name="Watching").wait_for()
     # Ray may still be starting: the run waits for it, then completes
     page.locator("[data-testid='stMain']").get_by_text("completed", exact=False).first.wait_for(timeout=120_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
@@ -159,7 +159,8 @@ def test_ray_survives_two_minutes_then_a_run_completes(page, app_server, screens
     choose(page, "Workflow", "Weekly sales e2e")
     assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
     click(page, "Launch")
-    wait_text(page, "Started run")
+    page.get_by_role("combobox", name="Watching").wait_for()
+    assert "Weekly sales e2e" in page.get_by_role("combobox", name="Watching").input_value()
     page.locator("[data-testid='stMain']").get_by_text("completed").first.wait_for(timeout=60_000)
     assert "Ray is not available" not in page.content()
     shot(page, screenshots_dir, "40_run_after_two_minutes")
