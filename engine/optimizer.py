@@ -571,6 +571,8 @@ def suggest_parallel(store, target: Target, io: dict[str, StateIO], run: dict, s
     rejected: list[dict] = []
     base = run["median_ms"] or 0.0
     for chain in find_chains(target.spec):
+        if len(chain.states) < 2:
+            continue
         segs, deps = segments(chain, io)
         rejected += deps
         for seg in segs:
@@ -760,7 +762,7 @@ def _hash(obj: Any) -> str:
 def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CONTEXT_RUNS) -> list[dict]:
     """Replay recorded runs to recover, for each completion, the values of the keys it read.
 
-    Returns rows {state, execution_id, input_hash, output_hash, duration_ms}. A branch token starts
+    Returns rows {state, execution_id, token, input_hash, output_hash, duration_ms}. A branch token starts
     from its parent's context; a join merges what the branches wrote (as the runner does).
     """
     runs = store.query(
@@ -806,8 +808,9 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
             reads = json.loads(r["keys_read"]) if r["keys_read"] else None
             if reads is not None:
                 inputs = {k: ctx[tok].get(k, _MISSING) for k in sorted(reads)}
-                out.append({"state": r["from_state"], "execution_id": current, "input_hash": _hash(inputs),
-                            "output_hash": _hash(snap), "duration_ms": float(r["duration_ms"] or 0.0)})
+                out.append({"state": r["from_state"], "execution_id": current, "token": tok,
+                            "input_hash": _hash(inputs), "output_hash": _hash(snap),
+                            "duration_ms": float(r["duration_ms"] or 0.0)})
         ctx[tok].update(snap)
         written[tok].update(snap)
     return out
@@ -841,25 +844,41 @@ def suggest_caching(store, target: Target, run: dict) -> list[Suggestion]:
             continue  # same inputs gave different outputs: not deterministic
         saved = sum(sum(i["duration_ms"] for i in g[1:]) for g in repeated.values())
         per_run = saved / n_runs
-        pct = 100.0 * per_run / base if base else 0.0
+        keys = ", ".join(sorted(_reads_of(store, target, s))) or "its inputs"
+        on_branch = any(i["token"] != "0" for i in items)
+        if on_branch:
+            # in a parallel branch the run is only faster when the slowest branch is: count work saved instead
+            state_ms = _total_state_ms(rows)
+            pct = 100.0 * saved / state_ms if state_ms else 0.0
+            kind_type, gain, effect = "cost", 0.0, (
+                f"It runs in a parallel branch, so the run gets faster only if the slowest branch does; it "
+                f"would have saved {pct:.0f}% of the recorded state time (work, not wall-clock time).")
+        else:
+            pct = 100.0 * per_run / base if base else 0.0
+            kind_type, gain, effect = ("performance" if b.action != "llm" else "cost"), per_run, (
+                f"{per_run / 1000:.2f} s per run on average ({pct:.0f}% of the median run).")
+        n_sets = len(repeated)
         out.append(Suggestion(
-            "cache_state", "performance" if b.action != "llm" else "cost", f"Cache the results of '{s}'",
+            "cache_state", kind_type, f"Cache the results of '{s}'",
             f"'{s}' is deterministic in the records: {repeats} completions repeated inputs seen before "
-            f"({len(repeated)} distinct input set{'s' if len(repeated) != 1 else ''}) and every repeat returned the same "
-            f"output. It takes "
-            f"{med / 1000:.2f} s (median); a cache keyed on the values of {', '.join(sorted(_reads_of(store, target, s))) or 'its inputs'} "
-            f"would have saved {saved / 1000:.2f} s in total, {per_run / 1000:.2f} s per run on average. "
-            "Only cache it if it has no side effects and reads nothing outside the context that changes.",
-            {"completions": len(items), "distinct_inputs": len(groups), "repeated_inputs": len(repeated),
+            f"({n_sets} distinct input set{'s' if n_sets != 1 else ''}) and every repeat returned the same output. "
+            f"It takes {med / 1000:.2f} s (median); a cache keyed on the values of {keys} would have saved "
+            f"{saved / 1000:.2f} s in total: {effect} Only cache it if it has no side effects and reads nothing "
+            "outside the context that changes (files, tables, services).",
+            {"completions": len(items), "distinct_inputs": len(groups), "repeated_inputs": n_sets,
              "repeat_calls": repeats, "identical_outputs": True, "median_ms": round(med, 1),
-             "saved_ms_total": round(saved, 1), "runs_replayed": n_runs},
+             "saved_ms_total": round(saved, 1), "runs_replayed": n_runs, "parallel_branch": on_branch},
             round(pct, 1), "medium", 3,
             {"state": s, "cache_key": sorted(_reads_of(store, target, s)),
              "note": "the engine has no state cache yet: memoize inside the function or its service"},
             reasoning="hash of the values of keys_read (reconstructed by replaying the run) vs hash of the "
                       "updates returned; deterministic when every repeated input gave one output",
-            key=s, gain_ms=per_run))
+            key=s, gain_ms=gain))
     return out
+
+
+def _total_state_ms(rows: list[dict]) -> float:
+    return sum(r["duration_ms"] for r in rows)
 
 
 def _reads_of(store, target: Target, state: str) -> set:

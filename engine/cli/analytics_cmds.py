@@ -5,6 +5,7 @@ The records are those of ``$WORKBENCH_DB`` (default ``data/workbench.duckdb``).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -17,9 +18,18 @@ def _store():
     return get_store()
 
 
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{v:.1f}%"
+
+
 def _fmt(v, digits: int = 1) -> str:
     if v is None:
         return "—"
+    if isinstance(v, str) and _ISO.match(v):
+        return v[:16].replace("T", " ")
     if isinstance(v, float):
         if v != v:
             return "—"
@@ -66,8 +76,8 @@ def cmd_analytics(args) -> int:
         return 0
     print(f"\n  executions {s['total_executions']}  completed {s['successful_executions']}  failed "
           f"{s['failed_executions']}  cancelled {s['cancelled_executions']}  running {s['running_executions']}")
-    print(f"  success rate {_fmt(s['success_rate'])}%  failure rate {_fmt(s['failure_rate'])}%  "
-          f"auto-recovery {_fmt(rep['error_analysis']['auto_recovery_rate'])}%")
+    print(f"  success rate {_pct(s['success_rate'])}  failure rate {_pct(s['failure_rate'])}  "
+          f"auto-recovery {_pct(rep['error_analysis']['auto_recovery_rate'])}")
     print(f"  duration avg {_fmt(s['avg_duration_ms'], 0)} ms  p50 {_fmt(s['p50_duration_ms'], 0)}  "
           f"p95 {_fmt(s['p95_duration_ms'], 0)}  p99 {_fmt(s['p99_duration_ms'], 0)}")
     if rep.get("workflows"):
@@ -92,7 +102,7 @@ def cmd_analytics(args) -> int:
                                        ("avg_confidence", "avg confidence")]))
     llm = rep["llm"]
     if llm["calls"]:
-        print(f"\nLLM: {llm['calls']} calls, ${llm['cost_usd']:.4f}, cache hit rate {_fmt(llm['cache_hit_rate'])}%")
+        print(f"\nLLM: {llm['calls']} calls, ${llm['cost_usd']:.4f}, cache hit rate {_pct(llm['cache_hit_rate'])}")
     print("\nInsights")
     for line in rep["ai_insights"]:
         print(f"  - {line}")

@@ -367,3 +367,29 @@ def test_narrative_falls_back_offline(store, gamma, llm_server, llm_settings):
     llm_server.reply("oops", status=500)
     rep = O.analyze(store, "Gamma", slots=2, llm=LLMService(llm_settings, store=store))
     assert rep.narrative_source == "offline" and "Run 'b', 'c' and 'd' in parallel" in rep.narrative
+
+
+def test_cache_in_a_parallel_branch_counts_work_not_wall_time(store):
+    fn = 'action = "python"\nfunction = "tests.engine.functions:add"\n'
+    spec = parse_workflow_text('name = "Branchy"\ndsl = "start->f; f->[p,q]; [p,q]->end;"\n'
+                               + "".join(f"[states.{s}]\n{fn}" for s in "fpq"))
+    wid, ver = library.save_workflow(store, spec)
+    rec = Recorder(store)
+    for i in range(3):
+        eid, t0 = f"B{i}", D1 + timedelta(hours=i)
+        rec.execution(eid, wid=wid, name="Branchy", start=t0, duration_ms=500, spec=spec)
+        rec.step(eid, "f", wid=wid, start=t0, ms=10, to="[p,q]", updates={"a": 1})
+        rec.step(eid, "p", wid=wid, start=t0 + timedelta(milliseconds=20), ms=300, token="0.1-1", reads=["a"],
+                 updates={"pv": 2})
+        rec.step(eid, "q", wid=wid, start=t0 + timedelta(milliseconds=20), ms=400, token="0.1-2",
+                 updates={"qv": i})
+        rec.step(eid, "[p,q]", wid=wid, start=t0 + timedelta(milliseconds=450), ms=0, status="join", to="end")
+    rec.write()
+    rep = O.analyze(store, "Branchy", slots=2, llm=False)
+    cache = by_kind(rep, "cache_state")
+    assert [s.proposed_changes["state"] for s in cache] == ["p"]  # q's output changes every run
+    p = cache[0]
+    assert p.optimization_type == "cost" and p.gain_ms == 0.0 and p.evidence["parallel_branch"]
+    # two repeats of 300 ms saved out of 3 * (10 + 300 + 400) ms of recorded state time
+    assert p.estimated_improvement == round(100 * 600 / 2130, 1)
+    assert "parallel branch" in p.description
