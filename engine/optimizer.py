@@ -25,7 +25,8 @@ parallel group only if, over every recorded run, b read no key a wrote, they wro
 condition between them reads a key a wrote. Reading a key the *later* state writes is allowed: each
 branch starts from a copy of the context at the fork, so the earlier state still sees the old value.
 The gain is predicted per recorded run: the sum of the group's durations minus its makespan on the
-available parallel slots (Ray CPUs; longest-first greedy), states run inline being serial.
+available parallel slots (Ray CPUs; longest-first greedy). States that ran inline (driver threads, which
+overlap only while waiting) are counted as serial: a conservative prediction.
 
 **Significance** of a version comparison: durations of completed runs by the Mann–Whitney U test
 (exact distribution when there are no ties and n1 + n2 ≤ 60, else the normal approximation with tie and
@@ -531,7 +532,12 @@ def _completion_rows(store, workflow_id: str, version: int, states: list[str]) -
 
 
 def predict_parallel_gain(rows: list[dict], states: list[str], slots: int) -> dict:
-    """Per recorded run: Σ durations − (makespan of the Ray states on ``slots`` + Σ inline states)."""
+    """Per recorded run: Σ durations − (makespan of the Ray states on ``slots`` + Σ inline states).
+
+    States that ran inline execute in threads of the driver process: they overlap only while they wait
+    (I/O, sleep), not while they compute (the GIL), and the records cannot tell which. They are counted
+    as serial, so the predicted gain is a lower bound for them.
+    """
     by_run: dict[tuple, dict[str, tuple[float, str]]] = {}
     for r in rows:
         by_run.setdefault((r["execution_id"], r["token"], r["visit"]), {})[r["from_state"]] = (
@@ -722,8 +728,8 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
         b = target.spec.binding(s)
         if b.timeout_s is not None or b.action in ("noop", "approval", "workflow") or int(r["n"]) < TIMEOUT_MIN_SAMPLES:
             continue
-        if not r["on_ray"]:
-            continue  # timeouts apply to states run as Ray tasks
+        if not r["on_ray"] and b.execution != "inline":
+            continue  # auto-inlined cheap states: a timeout would move them to Ray for nothing
         p99, mx = float(r["p99"]), float(r["mx"])
         timeout_s = _nice_ceil(max(2 * p99, p99 + 1000.0, 1.2 * mx) / 1000.0)
         out.append(Suggestion(

@@ -51,7 +51,7 @@ def test_inline_records_prove_the_dependency(store, inline_engine):
     rep = O.analyze(store, wid, slots=2, llm=False)
     reasons = {(n["first"], n["second"]): n["reason"] for n in rep.not_suggested}
     assert "reads total written by 'first'" in reasons[("first", "second")]
-    # states run inline block the driver: no parallel gain is predicted for them
+    # states run inline (driver threads) are counted as serial: no parallel gain is predicted for them
     assert not [s for s in rep.suggestions if s.kind == "parallelize"]
 
 
