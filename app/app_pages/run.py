@@ -53,11 +53,10 @@ with st.expander("Start a run", expanded=not st.session_state.get("wb.run_id")):
         if st.session_state.get("run.wid") not in ids:
             st.session_state["run.wid"] = want if want in ids else ids[0]
         elif want in ids and st.session_state.get("run.last_want") != want:
-            st.session_state["run.wid"] = want
-        st.session_state["run.last_want"] = want
+            st.session_state["run.wid"] = want  # another page chose a workflow (Describe, Workflows, Editor)
         c1, c2 = st.columns([3, 1])
         wid = c1.selectbox("Workflow", ids, key="run.wid", format_func=lambda w: labels.get(w, w))
-        st.session_state["wb.workflow_id"] = wid
+        st.session_state["wb.workflow_id"] = st.session_state["run.last_want"] = wid
         vers = []
         with ui.guard("list the versions"):
             vers = sorted({int(v["version"]) for v in svc.list_versions(store, wid)}, reverse=True)

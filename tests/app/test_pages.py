@@ -332,3 +332,16 @@ def test_main_router_shows_every_page_and_the_ray_status(app_engine):
     assert "Ray ready" in side and "workbench.duckdb" in side
     at.switch_page("app_pages/history.py").run()
     assert "History" in [t.value for t in at.title] and not at.exception
+
+
+def test_run_page_keeps_the_workflow_the_user_picks(page_test, app_engine):
+    a, _ = _save(app_engine.store)
+    b, _ = _save(app_engine.store, "sales_report.toml")
+    at = page_test("run")
+    at.run()
+    first = at.selectbox(key="run.wid").value
+    other = a if first == b else b
+    at.selectbox(key="run.wid").select(other).run()
+    at.run()
+    assert at.selectbox(key="run.wid").value == other
+    assert at.session_state["wb.workflow_id"] == other
