@@ -280,6 +280,8 @@ with gcol:
             where = f"Line {e['line']}, column {e['column']}: " if e.get("line") else ""
             st.error(f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""),
                      icon=":material/error:")
+            if e.get("excerpt"):
+                st.code(e["excerpt"], language=None)
     else:
         st.success(f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions",
                    icon=":material/check_circle:")
@@ -300,8 +302,10 @@ with pcol:
             st.caption("Fix the DSL errors to save.")
     tab_step, tab_tr, tab_wf = st.tabs(["Step", "Transitions", "Workflow"])
     with tab_step:
-        if not states:
-            st.info("No steps yet.")
+        if chk.model is None:
+            st.info("Fix the DSL error to edit the steps.")
+        elif not states:
+            st.info("No steps yet: add a transition such as start->first_step;")
         else:
             sel = st.session_state.get("ed.selected")
             if sel not in states:
