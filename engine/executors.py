@@ -7,6 +7,7 @@ imports ``ray``).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import Protocol
 
 from engine.errors import WorkbenchError
@@ -36,8 +37,22 @@ class TaskExecutor(Protocol):
     def cancel(self, handle) -> None: ...
 
 
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="workbench-inline")
+    return _POOL
+
+
 class InlineExecutor:
-    """Runs states in the driver process (cheap states, tests without Ray)."""
+    """Runs states in the driver process on a small thread pool (cheap states, tests without Ray).
+
+    ``run_now`` executes on the calling thread (only for ``noop`` states, which run no user code).
+    A timed-out state's thread cannot be killed: its result is abandoned.
+    """
 
     kind = "inline"
 
@@ -47,16 +62,24 @@ class InlineExecutor:
     def dashboard_url(self) -> str | None:
         return None
 
-    def submit(self, payload: dict, name: str):
+    @staticmethod
+    def run_now(payload: dict) -> dict:
         from engine.actions import execute_state
 
         return execute_state(payload)
 
-    async def result(self, handle, timeout: float | None) -> dict:
-        return handle
+    def submit(self, payload: dict, name: str) -> concurrent.futures.Future:
+        return _pool().submit(self.run_now, payload)
+
+    async def result(self, handle: concurrent.futures.Future, timeout: float | None) -> dict:
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(handle), timeout)
+        except asyncio.TimeoutError:
+            handle.cancel()
+            raise TaskTimeout(f"timed out after {timeout:g} s (in-process; the thread is abandoned)") from None
 
     def cancel(self, handle) -> None:
-        return None
+        handle.cancel()
 
 
 def ray_executor(address: str | None = None) -> TaskExecutor:

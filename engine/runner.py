@@ -1005,16 +1005,15 @@ class Engine:
             payload["db_path"] = self._db_path
         if where == "inline":
             if binding.action == "noop":
-                return InlineExecutor().submit(payload, state), "inline"
+                return InlineExecutor.run_now(payload), "inline"
             # user code never runs on the loop itself: a slow outlier must not stall every other run
-            loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(None, InlineExecutor().submit, payload, state)
+            inline = InlineExecutor()
+            t0 = time.time()
             try:
-                return await asyncio.wait_for(fut, binding.timeout_s) if binding.timeout_s else await fut, "inline"
-            except asyncio.TimeoutError:
-                return {"status": "failed", "updates": {}, "error_type": "TaskTimeout",
-                        "error_message": f"timed out after {binding.timeout_s:g} s (inline; the thread is abandoned)",
-                        "started_at": time.time() - binding.timeout_s, "ended_at": time.time()}, "inline"
+                return await inline.result(inline.submit(payload, state), binding.timeout_s), "inline"
+            except TaskTimeout as exc:
+                return {"status": "failed", "updates": {}, "error_type": "TaskTimeout", "error_message": str(exc),
+                        "started_at": t0, "ended_at": time.time()}, "inline"
         if not self._executor_ready:
             self._ensure_executor()
         name = f"{ex.spec.name[:40]} · {state} · {ex.id[:8]}"

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 
 class TrackingDict(dict):
-    """Records top-level keys read through ``[]``, ``get``, ``in`` and iteration of items."""
+    """Records top-level keys read through ``[]``, ``get``, ``in``, iteration, ``keys``/``items``/``values``.
+
+    Whole-context reads (``dict(ctx)``, ``{**ctx}``, ``json.dumps(ctx)``, loops) count as reading every
+    key: the optimizer may then miss a parallelization, but never proposes a wrong one.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,6 +32,14 @@ class TrackingDict(dict):
     def values(self):
         self.keys_read.update(super().keys())
         return super().values()
+
+    def __iter__(self):  # dict(ctx), {**ctx}, for-loops: the code may read any key
+        self.keys_read.update(super().keys())
+        return super().__iter__()
+
+    def keys(self):
+        self.keys_read.update(super().keys())
+        return super().keys()
 
     def copy(self):
         self.keys_read.update(super().keys())

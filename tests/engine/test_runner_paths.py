@@ -190,3 +190,29 @@ def test_invalid_workflow_is_refused_before_running(inline_engine):
     with pytest.raises(DSLError) as err:
         inline_engine.start(spec_from_dsl("start->a; a->b;"), {})
     assert "has no outgoing transition" in err.value.format() and "never reaches 'end'" in err.value.format()
+
+
+def test_an_engine_built_on_the_inline_executor_runs_python_states(inline_engine):
+    spec = parse_workflow_text('''
+name = "inline executor"
+dsl = "start->inc; inc->end;"
+[states.inc]
+action = "python"
+function = "tests.engine.functions:add"
+params = { amount = 2 }
+''')
+    res = inline_engine.run(spec, {"total": 1})  # execution "auto": the executor itself is in-process
+    assert res.status == "completed", res.error
+    assert res.final_context["total"] == 3
+
+
+def test_whole_context_reads_count_as_reading_every_key():
+    from engine.actions.tracking import TrackingDict
+
+    for read in (dict, lambda c: {**c}, lambda c: __import__("json").dumps(c), list):
+        ctx = TrackingDict({"a": 1, "b": 2})
+        read(ctx)
+        assert ctx.keys_read == {"a", "b"}
+    ctx = TrackingDict({"a": 1, "b": 2})
+    ctx.get("a")
+    assert ctx.keys_read == {"a"}
