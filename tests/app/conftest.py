@@ -9,36 +9,14 @@ import pytest
 APP = Path(__file__).resolve().parents[2] / "app"
 
 
-class _Handle:
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-def _inline_executor():
-    """States run in this process; handles are hashable like Ray's ObjectRefs (the engine keeps a set)."""
-    from engine.executors import InlineExecutor
-
-    class HandleInline(InlineExecutor):
-        kind = "inline"
-
-        def submit(self, payload, name):
-            return _Handle(super().submit(payload, name))
-
-        async def result(self, handle, timeout):
-            return handle.value
-
-    return HandleInline()
-
-
 @pytest.fixture
 def app_engine(store):
     """The process-wide engine the pages get through ``ui.engine()``, on the test's store, inline."""
     from app.components import ui
     from engine import runner
+    from engine.executors import InlineExecutor
 
-    eng = runner.Engine(store=store, executor=_inline_executor())
+    eng = runner.Engine(store=store, executor=InlineExecutor())
     eng.start_cluster()
     runner._ENGINES[str(store.path)] = eng
     ui._engine.clear()
