@@ -103,19 +103,21 @@ if ex is None:
 live = svc.is_live(ex)
 
 # ----------------------------------------------------------------------------- actions
-a1, a2, a3 = st.columns([1, 2, 2])
-if svc.can_resume(eng, ex):
-    a1.button("Resume", key=f"btn.hist.resume.{eid}", type="primary", on_click=_resume, args=(eid,),
-              help="Continue from the records; finished steps are not repeated")
 trans = svc.transitions(store, eid)
 ran = list(dict.fromkeys(t["from_state"] for t in trans if not (t["from_state"] or "").startswith("[")
                          and t["from_state"] not in ("start",)))
-if ran:
-    with a2:
-        st.selectbox("Re-run from step", ran, key=f"hist.rerun_from.{eid}",
-                     help="A new run that reuses the recorded results of the steps before this one")
-    a3.write("")
-    a3.button("Re-run from here", key=f"btn.hist.rerun.{eid}", on_click=_rerun, args=(eid,))
+resumable = svc.can_resume(eng, ex)
+if resumable or ran:
+    cols = st.columns([1, 2, 1, 2] if resumable else [2, 1, 3], vertical_alignment="bottom")
+    if resumable:
+        cols[0].button("Resume", key=f"btn.hist.resume.{eid}", type="primary", on_click=_resume, args=(eid,),
+                       icon=":material/play_arrow:", help="Continue from the records; finished steps are not repeated")
+        cols = cols[1:]
+    if ran:
+        cols[0].selectbox("Re-run from step", ran, key=f"hist.rerun_from.{eid}",
+                          help="A new run that reuses the recorded results of the steps before this one")
+        cols[1].button("Re-run from here", key=f"btn.hist.rerun.{eid}", on_click=_rerun, args=(eid,),
+                       icon=":material/replay:")
 
 
 @st.fragment(run_every=2 if live else None)
