@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from engine.errors import WorkbenchError
 from engine.runner import Engine, ExecutionResult, RunError, RunOptions, get_engine
@@ -116,20 +115,10 @@ def approve(execution_id: str, state: str, yes: bool, **kwargs) -> dict:
 
 
 def history(workflow: str | None = None, status: str | None = None, limit: int = 50, *, store=None) -> list[dict]:
-    """Recent executions, newest first."""
-    st = get_engine(store).store
-    sql = ("SELECT execution_id, workflow_id, workflow_name, version, status, current_state, error_count, "
-           "retry_count, start_time, end_time, duration_ms, error_message FROM workflow_executions WHERE 1=1")
-    params: list[Any] = []
-    if workflow:
-        sql += " AND (workflow_name = ? OR workflow_id = ?)"
-        params += [workflow, workflow]
-    if status:
-        sql += " AND status = ?"
-        params.append(status)
-    sql += " ORDER BY start_time DESC LIMIT ?"
-    params.append(int(limit))
-    return st.query(sql, params)
+    """Recent top-level executions, newest first."""
+    from engine import workbench_service
+
+    return workbench_service.executions(get_engine(store).store, workflow=workflow, status=status, limit=limit)
 
 
 def show(execution_id: str, *, store=None) -> dict:

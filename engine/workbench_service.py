@@ -172,17 +172,9 @@ def translate(text: str, settings=None, store=None) -> dict:
     if not (text or "").strip():
         raise ServiceError("describe the workflow first, e.g. 'validate the order, then check stock; "
                            "if everything is available reserve it, otherwise notify the customer'")
-    try:
-        ai = _ai(settings, store)
-        res = ai.translator.translate(text)
-        out = {k: _get(res, k) for k in ("dsl", "explanation", "suggestions", "bindings", "provider", "warnings",
-                                         "valid")}
-    except ImportError:  # the AI layer's factory is not installed: use its offline translator directly
-        from engine.ai.offline_translator import translate_offline
-
-        r = translate_offline(text)
-        out = {"dsl": r.dsl, "explanation": "", "suggestions": [], "bindings": {}, "provider": "offline",
-               "warnings": list(r.notes), "valid": None}
+    res = _ai(settings, store).translator.translate(text)
+    out = {k: _get(res, k) for k in ("dsl", "explanation", "suggestions", "bindings", "provider", "warnings",
+                                     "valid")}
     out["suggestions"] = [s if isinstance(s, str) else str(_get(s, "text") or _get(s, "title") or s)
                           for s in (out.get("suggestions") or [])]
     out["warnings"] = [str(w) for w in (out.get("warnings") or [])]
