@@ -39,7 +39,6 @@ from typing import Any
 from engine.dsl.conditions import evaluate_condition
 from engine.dsl.model import END, START, Condition, Transition
 from engine.dsl.printer import condition_text
-from engine.dsl.validate import analyze
 from engine.errors import ConditionError, DSLError, WorkbenchError
 from engine.executors import InlineExecutor, TaskCancelled, TaskTimeout, WorkerLost
 from engine.recovery import Failure, RecoveryDecision, RecoveryEngine, classify
@@ -146,7 +145,7 @@ class _Exec:
         self.id = execution_id
         self.spec = spec
         self.model = spec.model
-        self.analysis = analyze(self.model)
+        self.analysis = spec.analysis
         self.groups = {g.fan_out_index: g for g in self.analysis.groups}
         self.workflow_id = workflow_id or _slug(spec.name)
         self.version = version
@@ -185,9 +184,17 @@ class _Exec:
         self.handles: set = set()
         self.cheap: set[str] = set()
         self.binding_dumps: dict[str, dict] = {}
+        self._options_record: dict | None = None
         self.python_path = _python_path(spec)
         self.workflow_dir = str(Path(spec.source_path).parent) if spec.source_path else None
         self.seq = 0
+
+    def options_record(self) -> dict:
+        """Run options plus the exact spec, so a resume works even without the library (dumped once)."""
+        if self._options_record is None:
+            self._options_record = {**self.options.to_dict(), "_spec": self.spec.model_dump(mode="json"),
+                                    "_source_path": self.spec.source_path}
+        return self._options_record
 
     def result(self) -> ExecutionResult:
         return ExecutionResult(self.id, self.status, list(self.visited), self.final_context,
@@ -573,8 +580,7 @@ class Engine:
             "states_visited": ex.visited, "error_count": ex.error_count, "retry_count": ex.retry_count,
             "recovery_actions": ex.recovery_log or None, "ai_decisions": ex.ai_log or None,
             "anomaly_detected": False, "error_message": ex.error, "waiting_for": list(ex.waiting.values()) or None,
-            "options": {**ex.options.to_dict(), "_spec": ex.spec.model_dump(mode="json"),
-                        "_source_path": ex.spec.source_path},
+            "options": ex.options_record(),
             "parent_execution_id": ex.parent_id, "rerun_of": ex.rerun_of, "rerun_from": ex.rerun_from,
             "owner": self.owner, "start_time": ex.start_time, "end_time": None, "duration_ms": None,
             "updated_at": _now(), "seq": ex.seq,
@@ -583,7 +589,9 @@ class Engine:
         return row
 
     def _record_exec(self, ex: _Exec, **over) -> None:
-        self.store.append("workflow_executions", self._exec_row(ex, **over))
+        row = self._exec_row(ex, **over)
+        # a full row (newest wins), but NULLs need not be sent: the store fills missing columns with NULL
+        self.store.append("workflow_executions", {k: v for k, v in row.items() if v is not None})
 
     def _append_exec_row_raw(self, row: dict, **over) -> None:
         new = dict(row)
@@ -609,7 +617,7 @@ class Engine:
         started = out.get("started_at") or now
         ended = out.get("ended_at") or now
         ex.seq += 1
-        self.store.append("state_transitions", {
+        row = {
             "id": f"{ex.id}-{ex.seq}", "execution_id": ex.id, "workflow_id": ex.workflow_id, "version": ex.version,
             "from_state": state, "to_state": to_state, "transition_type": ttype, "token": token.id, "visit": visit,
             "attempt": attempt, "status": status,
@@ -622,7 +630,8 @@ class Engine:
             "error_type": out.get("error_type"), "error_message": out.get("error_message"),
             "started_at": _ts(started), "ended_at": _ts(ended), "timestamp": _now(),
             "duration_ms": out.get("duration_ms", (ended - started) * 1000),
-        })
+        }
+        self.store.append("state_transitions", {k: v for k, v in row.items() if v is not None})
         for cb in self._listeners.get(ex.id, ()):
             try:
                 cb({"execution_id": ex.id, "state": state, "status": status, "to_state": to_state, "token": token.id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +108,18 @@ class WorkflowSettings(BaseModel):
     auto_recovery: bool = True
 
 
+@lru_cache(maxsize=512)
+def _checked(dsl: str) -> tuple[WorkflowModel, ValidationReport]:
+    return check(dsl)
+
+
+@lru_cache(maxsize=512)
+def _analysis(dsl: str):
+    from engine.dsl.validate import analyze
+
+    return analyze(_checked(dsl)[0])
+
+
 class WorkflowSpec(BaseModel):
     """A workflow definition: metadata, DSL text, state bindings and settings."""
 
@@ -121,9 +133,15 @@ class WorkflowSpec(BaseModel):
     nl_description: str = ""
     source_path: str | None = Field(None, exclude=True)
 
-    @cached_property
+    @property
     def checked(self) -> tuple[WorkflowModel, ValidationReport]:
-        return check(self.dsl)
+        """The parsed model and its validation report (cached per DSL text, so copies never go stale)."""
+        return _checked(self.dsl)
+
+    @property
+    def analysis(self):
+        """Reachability and parallel groups of the DSL (cached per DSL text)."""
+        return _analysis(self.dsl)
 
     @property
     def model(self) -> WorkflowModel:
