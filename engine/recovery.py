@@ -15,7 +15,9 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from engine.workflow_file import RetryPolicy, StateBinding
 
@@ -197,3 +199,43 @@ class RecoveryEngine:
                                             f"{decision.ai_reasoning}", "ai", min(delay, 30.0),
                                             s.get("parameters") or {}, True, decision.ai_reasoning, conf)
         return decision
+
+
+class RecoverySuggestion(BaseModel):
+    """The model's answer to the ``suggest_recovery`` prompt (seed §8.2)."""
+
+    strategy: Literal["retry", "skip", "fallback", "compensate", "abort", "escalate"]
+    reasoning: str = ""
+    confidence: int = Field(0, ge=0, le=100)
+    retry_count: int | None = None
+    backoff_seconds: float | None = None
+
+
+def llm_advisor(ai_services):
+    """An ``advisor`` for :class:`RecoveryEngine` backed by the AI layer; ``None`` answers when offline.
+
+    It makes a blocking HTTP call: the engine calls ``decide`` off the driver loop when it is set.
+    """
+    llm = ai_services.llm
+
+    def rate(hist: dict, strategy: str) -> str:
+        ok, n = hist.get(strategy, (0, 0))
+        return f"{100 * ok / n:.0f}" if n else "unknown"
+
+    def advise(f: Failure, hist: dict) -> dict | None:
+        if not getattr(llm, "online", False):
+            return None
+        res = llm.complete_json(
+            "suggest_recovery", "suggest_recovery",
+            {"error_type": f.error_type, "error_message": f.message[:500], "error_state": f.state,
+             "context": ", ".join(f.context_keys[:40]), "retry_success_rate": rate(hist, "retry"),
+             "skip_success_rate": rate(hist, "skip"), "fallback_success_rate": rate(hist, "fallback")},
+            RecoverySuggestion, workflow_id=f.workflow_id, state=f.state, fallback=lambda: None)
+        if res.value is None:
+            return None
+        v = res.value
+        return {"strategy": v.strategy, "reasoning": v.reasoning, "confidence": v.confidence,
+                "parameters": {k: x for k, x in (("retry_count", v.retry_count),
+                                                 ("backoff_seconds", v.backoff_seconds)) if x is not None}}
+
+    return advise

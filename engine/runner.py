@@ -230,7 +230,7 @@ class Engine:
         self.store = store
         self._executor = executor
         self._decisions = decisions
-        self.recovery = recovery or RecoveryEngine(history=self._recovery_history)
+        self.recovery = recovery or RecoveryEngine(history=self._recovery_history, advisor=self._recovery_advice)
         self.owner = owner_tag or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.execs: dict[str, _Exec] = {}
         self._loop = asyncio.new_event_loop()
@@ -240,6 +240,7 @@ class Engine:
         self._executor_ready = False
         self._cheap_cache: dict[tuple, tuple[float, set]] = {}
         self._listeners: dict[str, list] = {}
+        self._advisor = None
         self._db_path = str(getattr(self.store, "path", ""))
         self._history_cache: dict[tuple, tuple[float, dict]] = {}
         self._thread.start()
@@ -294,6 +295,19 @@ class Engine:
                 url = None
         return {"ready": self._executor_ready, "error": self._executor_error, "dashboard_url": url,
                 "kind": getattr(self._executor, "kind", "ray")}
+
+    def _recovery_advice(self, failure, history: dict):
+        """The LLM's recovery suggestion when a model is configured (None offline)."""
+        if self._advisor is None:
+            try:
+                from engine.ai import get_ai
+                from engine.recovery import llm_advisor
+
+                self._advisor = llm_advisor(get_ai(store=self.store))
+            except Exception as exc:  # the AI layer must never break recovery
+                log.warning("recovery advisor unavailable: %s", exc)
+                self._advisor = lambda f, h: None
+        return self._advisor(failure, history)
 
     @property
     def decisions(self):
@@ -1089,7 +1103,11 @@ class Engine:
                         out.get("traceback"))
             failure = Failure(state, err_type, msg, attempt, binding, has_fallback,
                               [c[1] for c in ex.compensable], ex.workflow_id, sorted(token.context))
-            decision = self.recovery.decide(failure, auto=ex.auto_recovery)
+            if self.recovery.advisor is not None and ex.auto_recovery:  # may call a model: off the loop
+                decision = await asyncio.get_running_loop().run_in_executor(
+                    None, self.recovery.decide, failure, ex.auto_recovery)
+            else:
+                decision = self.recovery.decide(failure, auto=ex.auto_recovery)
             t_start = time.perf_counter()
             self._start_recovery(ex, failure, decision, token)
             if decision.strategy == "retry":

@@ -207,3 +207,24 @@ params = { error = "KeyError", message = "column 'amount' missing" }
     assert ("escalate", "rules") in {(a["recovery_strategy"], a["chosen_by"]) for a in acts}
     assert ("skip", "human") in {(a["recovery_strategy"], a["chosen_by"]) for a in acts}
     assert [a["recovery_strategy"] for a in acts] == ["escalate", "skip"]  # the answer is applied, not re-asked
+
+
+def test_the_models_recovery_suggestion_is_used_and_recorded(inline_engine, llm_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-recovery-key")
+    llm_server.reply('{"strategy": "skip", "reasoning": "the enrichment is optional", "confidence": 88}')
+    spec = _wf("start->enrich; enrich->report; report->end;", '''
+[states.enrich]
+action = "python"
+function = "tests.engine.functions:fail_with"
+params = { error = "ValueError", message = "no such customer" }
+''')
+    res = inline_engine.run(spec, {}, RunOptions(execution="inline"))
+    assert res.status == "completed", res.error
+    assert res.states_visited == ["start", "enrich", "report", "end"]
+    act = inline_engine.store.query("SELECT recovery_strategy, chosen_by, ai_suggested, ai_reasoning, success "
+                                    "FROM recovery_actions WHERE execution_id = ?", [res.execution_id])
+    assert act == [{"recovery_strategy": "skip", "chosen_by": "ai", "ai_suggested": True,
+                    "ai_reasoning": "the enrichment is optional", "success": True}]
+    assert "no such customer" in llm_server.last_user_message()
+    assert "sk-test-recovery-key" not in str(inline_engine.store.query("SELECT * FROM recovery_actions"))
