@@ -83,6 +83,10 @@ class RawJSON(str):
     """JSON text that is stored as-is in a JSON column (a plain ``str`` is stored as a JSON string)."""
 
 
+class _EncodedJSON(RawJSON):
+    """JSON text made by :func:`encode_json` (this module's own encoder): stored without re-parsing."""
+
+
 def default_db_path() -> Path:
     """``$WORKBENCH_DB`` (relative to the current directory) or ``<repo>/data/workbench.duckdb``."""
     env = os.environ.get("WORKBENCH_DB")
@@ -166,8 +170,37 @@ def _make_json_encoder():
 _json_encode = _make_json_encoder()
 
 
+def _make_line_encoder():
+    """``json.dumps(v, separators=(",", ":"))`` for WAL lines, built once (no per-call encoder set-up).
+
+    A line holds only normalised scalars (JSON columns are already text), so it cannot contain a
+    cycle: the circular-reference check is skipped. The output is byte-for-byte what ``json.dumps``
+    writes (ASCII escapes, ``NaN``/``Infinity`` allowed)."""
+    slow = json.JSONEncoder(separators=(",", ":")).encode
+    try:
+        from json.encoder import c_make_encoder, encode_basestring_ascii
+    except ImportError:  # pragma: no cover
+        return slow
+    if c_make_encoder is None or encode_basestring_ascii is None:  # pragma: no cover
+        return slow
+
+    def refuse(o):
+        raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+    fast = c_make_encoder(None, refuse, encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def encode(v) -> str:
+        return "".join(fast(v, 0))
+    return encode
+
+
+_line_encode = _make_line_encoder()
+
+
 def _json_text(v) -> str:
-    if type(v) is RawJSON:
+    t = type(v)
+    if t is _EncodedJSON:
+        return str(v)
+    if t is RawJSON:
         try:
             json.loads(v)
         except ValueError as exc:
@@ -180,6 +213,15 @@ def _json_text(v) -> str:
     if "NaN" in s or "Infinity" in s or ("\\ud" in s and _LONE_SURROGATE.search(s)):
         s = _json_encode(_finite(v))  # not valid JSON as it stands
     return s
+
+
+def encode_json(value) -> RawJSON:
+    """``value`` as the JSON text a JSON column would store, for a value appended many times
+    (e.g. a run's options in every row of its execution): encoded once, not at every append."""
+    try:
+        return _EncodedJSON(_json_text(value))
+    except _Bad as exc:
+        raise StoreError(f"cannot store {_short(value)} as JSON: {exc}") from None
 
 
 def _ts_text(v) -> str:
@@ -293,6 +335,44 @@ def _normalise_column(table: str, col: str, kind: str, vals: list) -> list:
         raise StoreError(f"{table}.{col} ({kind}): cannot store {_short(bad)}: {exc}") from None
 
 
+def _normalise_row(spec: dict[str, str], row: dict) -> dict[str, list] | None:
+    """Fast path for one row: the columns as ``_normalise_column`` would return them (NULLs left
+    out), or None when any value needs the general path (coercion, an error message, an unknown
+    column). It never changes a value the general path would keep or convert differently."""
+    cols: dict[str, list] = {}
+    for c, v in row.items():
+        kind = spec.get(c)
+        if kind is None:
+            return None
+        if v is None:
+            continue
+        t = type(v)
+        if kind == "VARCHAR":
+            if t is not str or not (v.isascii() or _utf8_ok(v)):
+                return None
+        elif kind == "JSON":
+            try:
+                v = _json_text(v)
+            except _Bad:
+                return None
+        elif kind == "TIMESTAMP":
+            if t is not datetime or v.tzinfo is not None:
+                return None
+            v = v.isoformat()
+        elif kind == "DOUBLE":
+            if t is not float and t is not int:
+                return None
+        elif kind == "BOOLEAN":
+            if t is not bool:
+                return None
+        else:  # INTEGER, BIGINT
+            rng = _INT_RANGE.get(kind)
+            if t is not int or rng is None or not rng[0] <= v <= rng[1]:
+                return None
+        cols[c] = [v]
+    return cols
+
+
 def _short(v) -> str:
     text = repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -396,6 +476,8 @@ class Store:
 
     # --- writing ------------------------------------------------------------------------
 
+    encode_json = staticmethod(encode_json)
+
     def append(self, table: str, row: dict) -> None:
         """Record one row. Durable against ``kill -9`` once this returns."""
         self.append_many(table, [row])
@@ -411,7 +493,7 @@ class Store:
                              "in this process instead")
         cols, n = self._normalise(table, rows)
         try:
-            line = json.dumps({"t": table, "n": n, "c": cols}, separators=(",", ":")).encode() + b"\n"
+            line = _line_encode({"t": table, "n": n, "c": cols}).encode() + b"\n"
         except (TypeError, ValueError) as exc:  # pragma: no cover - normalisation makes this unreachable
             raise StoreError(f"{table}: cannot encode rows: {exc}") from None
         with self._lock:
@@ -431,6 +513,10 @@ class Store:
             raise StoreError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
         if isinstance(rows, dict):
             raise StoreError(f"{table}: append_many takes a list of dicts (use append for one row)")
+        one = type(rows) is list and len(rows) == 1 and type(rows[0]) is dict
+        cols = _normalise_row(spec, rows[0]) if one else None
+        if cols is not None:
+            return self._fill_latest(table, cols, 1), 1
         try:
             keys = set().union(*rows)
         except TypeError:
@@ -447,6 +533,14 @@ class Store:
         for c in keys:
             vals = [r.get(c) for r in rows]
             cols[c] = _normalise_column(table, c, spec[c], vals)
+        cols = self._fill_latest(table, cols, n)
+        for c, vals in cols.items():
+            if all(v is None for v in vals):
+                cols[c] = None  # marker: all NULL (dropped below)
+        return {c: v for c, v in cols.items() if v is not None}, n
+
+    def _fill_latest(self, table: str, cols: dict[str, list], n: int) -> dict[str, list]:
+        """Tables with "newest row wins" views need ``seq`` and ``updated_at`` on every row."""
         if table in LATEST_BY:
             seqs = cols.get("seq")
             if seqs is None or None in seqs:
@@ -456,10 +550,7 @@ class Store:
             if ups is None or None in ups:
                 now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
                 cols["updated_at"] = [now] * n if ups is None else [u if u is not None else now for u in ups]
-        for c, vals in cols.items():
-            if all(v is None for v in vals):
-                cols[c] = None  # marker: all NULL (dropped below)
-        return {c: v for c, v in cols.items() if v is not None}, n
+        return cols
 
     def _next_seqs(self, n: int) -> list[int]:
         """Process-monotonic sequence numbers (microseconds since the epoch, strictly increasing)."""

@@ -74,3 +74,40 @@ def test_flush_and_recovery_store_the_same_values(tmp_path_factory, batch, calls
                 assert math.isclose(row["cost_usd"], want["cost_usd"], rel_tol=0, abs_tol=0) or \
                     row["cost_usd"] == want["cost_usd"]
     assert results[0] == results[1]
+
+
+any_value = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=12) | \
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)) | json_values
+transition_rows = st.fixed_dictionaries({}, optional={
+    c: any_value for c in ("id", "from_state", "visit", "worker_pid", "condition_result", "duration_ms",
+                           "context_snapshot", "keys_read", "started_at", "error_message")})
+
+
+@settings(max_examples=300, deadline=None)
+@given(row=transition_rows)
+def test_one_row_fast_path_normalises_like_the_general_path(row):
+    """append() of one row takes a fast path; it must store exactly what the general path stores
+    (or hand the row to the general path, which raises the same error)."""
+    from engine import store as store_mod
+    from engine.schema import TABLES
+
+    fast = store_mod._normalise_row(TABLES["state_transitions"], row)
+    general = None
+    try:
+        cols = {c: store_mod._normalise_column("state_transitions", c, TABLES["state_transitions"][c], [v])
+                for c, v in row.items()}
+        general = {c: v for c, v in cols.items() if v != [None]}
+    except store_mod.StoreError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert store_mod._line_encode(fast) == json.dumps(general, separators=(",", ":"))
+
+
+@given(value=json_values | st.floats() | st.lists(st.floats() | text))
+def test_wal_line_encoder_writes_what_json_dumps_writes(value):
+    from engine.store import _line_encode
+
+    obj = {"t": "audit_logs", "n": 1, "c": {"message": [value] if not isinstance(value, (dict, list)) else ["x"],
+                                            "v": value}}
+    assert _line_encode(obj) == json.dumps(obj, separators=(",", ":"))
