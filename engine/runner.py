@@ -31,7 +31,6 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +108,7 @@ class _Token:
     state: str
     context: dict
     stop_at: frozenset
-    visits: Counter = field(default_factory=Counter)
+    visits: dict = field(default_factory=dict)
     forks: int = 0
     written: set = field(default_factory=set)
     status: str = "running"
@@ -183,8 +182,9 @@ class _Exec:
         self.rerun_from: str | None = None
         self.handles: set = set()
         self.cheap: set[str] = set()
-        self.binding_dumps: dict[str, dict] = {}
+        self.binding_dumps: dict[int, tuple[StateBinding, dict]] = {}
         self._options_record: dict | None = None
+        self._encoded: dict[str, Any] = {}
         self.python_path = _python_path(spec)
         self.workflow_dir = str(Path(spec.source_path).parent) if spec.source_path else None
         self.seq = 0
@@ -195,6 +195,13 @@ class _Exec:
             self._options_record = {**self.options.to_dict(), "_spec": self.spec.model_dump(mode="json"),
                                     "_source_path": self.spec.source_path}
         return self._options_record
+
+    def encoded(self, name: str, value):
+        """JSON text of a value every execution row repeats unchanged (encoded once per execution)."""
+        hit = self._encoded.get(name)
+        if hit is None:
+            hit = self._encoded[name] = self.engine.store.encode_json(value)
+        return hit
 
     def result(self) -> ExecutionResult:
         return ExecutionResult(self.id, self.status, list(self.visited), self.final_context,
@@ -590,11 +597,12 @@ class Engine:
         row = {
             "execution_id": ex.id, "workflow_id": ex.workflow_id, "workflow_name": ex.spec.name,
             "version": ex.version, "status": ex.status, "current_state": over.pop("current_state", None),
-            "initial_context": ex.initial_context, "final_context": ex.final_context or None,
+            "initial_context": ex.encoded("initial_context", ex.initial_context),
+            "final_context": ex.final_context or None,
             "states_visited": ex.visited, "error_count": ex.error_count, "retry_count": ex.retry_count,
             "recovery_actions": ex.recovery_log or None, "ai_decisions": ex.ai_log or None,
             "anomaly_detected": False, "error_message": ex.error, "waiting_for": list(ex.waiting.values()) or None,
-            "options": ex.options_record(),
+            "options": ex.encoded("options", ex.options_record()),
             "parent_execution_id": ex.parent_id, "rerun_of": ex.rerun_of, "rerun_from": ex.rerun_from,
             "owner": self.owner, "start_time": ex.start_time, "end_time": None, "duration_ms": None,
             "updated_at": _now(), "seq": ex.seq,
@@ -645,7 +653,7 @@ class Engine:
             "started_at": _ts(started), "ended_at": _ts(ended), "timestamp": _now(),
             "duration_ms": out.get("duration_ms", (ended - started) * 1000),
         }
-        self.store.append("state_transitions", {k: v for k, v in row.items() if v is not None})
+        self.store.append("state_transitions", row)  # NULL values are left out by the store
         for cb in self._listeners.get(ex.id, ()):
             try:
                 cb({"execution_id": ex.id, "state": state, "status": status, "to_state": to_state, "token": token.id,
@@ -774,8 +782,8 @@ class Engine:
                     raise _Failed(f"stopped after {ex.max_steps} steps: the workflow may loop forever "
                                   f"(last state '{state}'); raise settings.max_steps if the loop is intended",
                                   "MaxStepsExceeded", state)
-                visit = token.visits[state]
-                token.visits[state] += 1
+                visit = token.visits.get(state, 0)
+                token.visits[state] = visit + 1
                 rec = ex.replay.get((token.id, state, visit))
                 binding = ex.spec.binding(state)
                 if rec is not None and rec.get("status"):
@@ -995,9 +1003,10 @@ class Engine:
 
     # ----------------------------------------------------------------- running one state
     def _payload(self, ex: _Exec, token: _Token, state: str, binding: StateBinding, attempt: int) -> dict:
-        dumped = ex.binding_dumps.get(state)
-        if dumped is None:
-            dumped = ex.binding_dumps[state] = binding.model_dump(mode="json")
+        hit = ex.binding_dumps.get(id(binding))  # states sharing one binding share its dump
+        if hit is None:  # (the cache holds the binding, so its id cannot be reused meanwhile)
+            hit = ex.binding_dumps[id(binding)] = (binding, binding.model_dump(mode="json"))
+        dumped = hit[1]
         return {"action": binding.action, "binding": dumped, "context": token.context,
                 "state": state, "execution_id": ex.id, "workflow_id": ex.workflow_id, "attempt": attempt,
                 "python_path": ex.python_path, "workflow_dir": ex.workflow_dir,
@@ -1058,9 +1067,8 @@ class Engine:
     async def _execute_with_recovery(self, ex: _Exec, token: _Token, state: str, visit: int,
                                      binding: StateBinding) -> _Outcome:
         attempt = 1
-        has_fallback = any(t.is_error for t in ex.model.outgoing(state))
         # on replay: escalations a person already answered are applied, not asked again
-        while True:
+        while ex.answers:
             key = f"{ex.id}:{token.id}:{state}:{visit}:escalation" + ("" if attempt <= 1 else f"#{attempt}")
             answer = ex.answers.get(key)
             if answer is None:
@@ -1101,6 +1109,7 @@ class Engine:
             self._audit(ex.id, "error", state, "state_failed", f"'{state}' failed (attempt {attempt}): {err_type}: {msg}",
                         {"token": token.id, "attempt": attempt, "error_class": classify(err_type, msg)},
                         out.get("traceback"))
+            has_fallback = any(t.is_error for t in ex.model.outgoing(state))
             failure = Failure(state, err_type, msg, attempt, binding, has_fallback,
                               [c[1] for c in ex.compensable], ex.workflow_id, sorted(token.context))
             if self.recovery.advisor is not None and ex.auto_recovery:  # may call a model: off the loop
@@ -1173,7 +1182,7 @@ class Engine:
         for tok_id, state, comp, ctx in reversed(list(ex.compensable)):
             binding = ex.spec.binding(comp)
             ctoken = _Token(f"{tok_id}~comp", comp, dict(token.context, **{"compensating": state}), frozenset())
-            visit = ctoken.visits[comp]
+            visit = ctoken.visits.get(comp, 0)
             rec = ex.replay.get((ctoken.id, comp, visit))
             if rec is None:
                 out, where = await self._run_once(ex, ctoken, comp, visit, binding, 1)
