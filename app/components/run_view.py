@@ -111,7 +111,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
         st.markdown("**Where it is**")
         graph, bindings = _spec_graph(ex)
         if graph:
-            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=560)
+            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=500)
             st.markdown(legend_markdown(True), unsafe_allow_html=True)
     with g2:
         st.markdown("**Timeline** — parallel branches run side by side")
