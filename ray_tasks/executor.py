@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import ray
 from ray.exceptions import (NodeDiedError, OutOfMemoryError, RayError, RayTaskError, TaskCancelledError,
@@ -16,6 +17,45 @@ _TASK_OPTIONS = {k: v for k, v in run_state_task._default_options.items() if k !
 _TASK_OPTIONS.update(max_retries=0, retry_exceptions=False)
 
 
+class _Completions:
+    """Delivers Ray's completion callbacks (called on Ray's own thread) to one asyncio loop.
+
+    Results are queued and the loop is woken once per burst rather than once per task; each
+    waiter is a plain asyncio future (no ``concurrent.futures.Future`` chained to it).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._ready: list = []
+
+    def wait(self, ref) -> asyncio.Future:
+        fut = self.loop.create_future()
+
+        def done(value, fut=fut):  # Ray's thread: the value, or the exception the task ended with
+            with self._lock:
+                self._ready.append((fut, value))
+                first = len(self._ready) == 1
+            if first:
+                try:
+                    self.loop.call_soon_threadsafe(self._deliver)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    pass
+        ref._on_completed(done)
+        return fut
+
+    def _deliver(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for fut, value in ready:
+            if fut.done():  # the waiter gave up (timeout, cancel)
+                continue
+            if isinstance(value, BaseException):
+                fut.set_exception(value)
+            else:
+                fut.set_result(value)
+
+
 class RayExecutor:
     """Runs each state as a named Ray task; waits with a timeout and force-cancels on expiry."""
 
@@ -23,6 +63,16 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None):
         self._address = address
+        self._completions: _Completions | None = None
+
+    def _waiter(self, handle) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        c = self._completions
+        if c is None or c.loop is not loop:
+            if not hasattr(handle, "_on_completed"):  # pragma: no cover - older Ray
+                return asyncio.wrap_future(handle.future())
+            c = self._completions = _Completions(loop)
+        return c.wait(handle)
 
     def ensure_ready(self) -> None:
         cluster.connect(self._address)
@@ -37,7 +87,7 @@ class RayExecutor:
         return run_state_task._remote(args=[payload], kwargs={}, **_TASK_OPTIONS, name=name[:200])
 
     async def result(self, handle, timeout: float | None) -> dict:
-        fut = asyncio.wrap_future(handle.future())
+        fut = self._waiter(handle)
         try:
             if timeout is None:
                 return await fut
