@@ -203,6 +203,16 @@ class _Exec:
             hit = self._encoded[name] = self.engine.store.encode_json(value)
         return hit
 
+    def release(self) -> None:
+        """Drop what only the drive needed (spec dumps, replay records): finished executions stay
+        in ``Engine.execs`` for a while, and a big retained heap makes every full GC pass slower."""
+        self._options_record = None
+        self._encoded = {}
+        self.binding_dumps = {}
+        self.replay = {}
+        self.compensable = []
+        self.cheap = set()
+
     def result(self) -> ExecutionResult:
         return ExecutionResult(self.id, self.status, list(self.visited), self.final_context,
                                int((time.perf_counter() - self.t0) * 1000), self.error_count, self.retry_count,
@@ -735,6 +745,7 @@ class Engine:
                     pass
             if not ex.done.done():
                 ex.done.set_result(ex.result())
+            ex.release()
 
     def _cancel_handles(self, ex: _Exec) -> None:
         for h in list(ex.handles):

@@ -369,7 +369,7 @@ def _normalise_row(spec: dict[str, str], row: dict) -> dict[str, list] | None:
             rng = _INT_RANGE.get(kind)
             if t is not int or rng is None or not rng[0] <= v <= rng[1]:
                 return None
-        cols[c] = [v]
+        cols[c] = (v,)  # a tuple of scalars is untracked by the GC (pending rows are not scanned)
     return cols
 
 
