@@ -114,6 +114,9 @@ def test_optimize_page_in_the_browser(tab, analytics_app, screenshots_dir):
     shot(tab, screenshots_dir / "optimize_suggestions.png")
     tab.get_by_role("button", name="Accept → new version").first.click()
     idle(tab, charts=2)
+    # the comparison appears once the rerun that follows the save has read the new version
+    tab.get_by_text("Baseline version").first.wait_for(timeout=30_000)
+    idle(tab)
     body = tab.inner_text("[data-testid='stMain']")
     assert "saved as version 2" in body
     assert "Baseline version" in body and "Not enough runs to judge durations" in body
