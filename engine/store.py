@@ -680,11 +680,7 @@ class Store:
         try:
             pq.write_table(data, tmp, compression=compression)
             if self._fsync:
-                fd = os.open(tmp, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                _fsync_path(tmp)
             os.replace(tmp, final)
         except OSError as exc:
             try:
@@ -1006,11 +1002,7 @@ class Store:
                         writer.write_table(pa.concat_tables(buf))
                         rows += buf_rows
                 if self._fsync:
-                    fd = os.open(tmp, os.O_RDONLY)
-                    try:
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
+                    _fsync_path(tmp)
                 os.replace(tmp, final)
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
@@ -1251,6 +1243,15 @@ class Store:
         """Row count of every public view."""
         q = " UNION ALL ".join(f"SELECT {_sql_str(t)} AS t, count(*) AS n FROM {_ident(t)}" for t in TABLES)
         return {r["t"]: r["n"] for r in self.query(q)}
+
+
+def _fsync_path(path) -> None:
+    """Flush a written file to disk (``WORKBENCH_FSYNC=1``)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _size(p: Path) -> int:
