@@ -121,6 +121,8 @@ class _Outcome:
     updates: dict = field(default_factory=dict)
     attempt: int = 1
     error: dict | None = None
+    executed_on: str = "inline"  # where the successful attempt ran (ray | inline)
+    out: dict | None = None  # the task's result record (timings, keys, node) for the transition row
 
 
 def _now() -> dt.datetime:
@@ -817,8 +819,8 @@ class Engine:
                     if not replayed:
                         self._record_step(ex, token, state, visit, status=outcome.status, to_state=None,
                                           ttype="parallel", updates=outcome.updates, action=binding.action,
-                                          out=getattr(outcome, "out", None), attempt=outcome.attempt,
-                                          executed_on=getattr(outcome, "executed_on", "inline"))
+                                          out=outcome.out, attempt=outcome.attempt,
+                                          executed_on=outcome.executed_on)
                     token.status = "completed"
                     return
                 chosen, info = await self._choose(ex, token, state, visit, outcome, rec, replayed, binding)
@@ -901,8 +903,7 @@ class Engine:
             self._record_step(ex, token, state, visit, status=outcome.status, to_state=self._target_text(chosen),
                               ttype=ttype, updates=outcome.updates, cond=cond_text,
                               cond_result=True if chosen.condition else None, ai=ai_info, action=binding.action,
-                              executed_on=getattr(outcome, "executed_on", "inline"),
-                              out=getattr(outcome, "out", None), attempt=outcome.attempt)
+                              executed_on=outcome.executed_on, out=outcome.out, attempt=outcome.attempt)
         else:
             # the completion was recorded before the decision (or replayed without one): record the decision
             self._record_step(ex, token, state, visit, status="decision", to_state=self._target_text(chosen),
@@ -1106,9 +1107,9 @@ class Engine:
                 if attempt > 1:
                     self._finish_recovery(ex, success=True)
                 o = _Outcome("completed", out.get("updates") or {}, attempt)
-                o.executed_on, o.out = where, out  # type: ignore[attr-defined]
+                o.executed_on, o.out = where, out
                 if state in (START,) or binding.action == "noop":
-                    o.out = {**out, "keys_read": [], "keys_written": list(o.updates)}  # type: ignore[attr-defined]
+                    o.out = {**out, "keys_read": [], "keys_written": list(o.updates)}
                 return o
             # a failed attempt: record it, then ask recovery what to do
             ex.error_count += 1
