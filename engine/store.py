@@ -599,9 +599,12 @@ class Store:
         self._flush(None)
 
     def _flush(self, tables: set[str] | None) -> None:
-        """Flush pending rows of ``tables`` (all when None). Per-table coverage keeps this safe."""
-        if not self._pending:
-            return
+        """Flush pending rows of ``tables`` (all when None). Per-table coverage keeps this safe.
+
+        Always taken under the flush lock: when the background flusher has already moved rows out of
+        ``_pending`` but not yet renamed their segment into place, a reader must wait for it, or it would
+        see neither (read-your-writes would break for a few milliseconds).
+        """
         with self._flush_lock:
             with self._lock:
                 if tables is None:
@@ -1131,11 +1134,11 @@ class Store:
                 self._cursors.append(cur)
 
     def _execute(self, sql: str, params, fetch):
-        try:  # read-your-writes: flush the tables the query names (all of them if it names none)
-            if self._pending:
-                low = sql.lower()
-                named = {t for t in TABLES if t in low and re.search(rf"\b{t}(_history)?\b", low)}
-                self._flush(named or None)
+        try:  # read-your-writes: flush the tables the query names (all of them if it names none); this
+            # also waits for a flush in progress, whose rows are in neither _pending nor a segment yet
+            low = sql.lower()
+            named = {t for t in TABLES if t in low and re.search(rf"\b{t}(_history)?\b", low)}
+            self._flush(named or None)
         except StoreError as exc:  # still answer from what is on disk
             log.warning("query without this process's latest rows: %s", exc)
         attempts = 5

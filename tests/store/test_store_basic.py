@@ -306,3 +306,29 @@ def test_lone_surrogates_in_text_are_replaced_not_fatal(store):
     got = {r["id"]: r for r in store.query("SELECT * FROM audit_logs")}
     assert got["s"]["message"] == "cannot read caf?.csv" and got["t"]["message"] == "fine"
     assert json.loads(got["s"]["metadata"]) == {"f": "caf?.csv"}
+
+
+def test_read_your_writes_while_a_flush_is_writing_its_segment(tmp_path):
+    """A query must not slip between "rows taken out of pending" and "segment renamed into place"."""
+    import threading
+    import time
+
+    from engine.store import Store
+
+    s = Store(tmp_path / "w.duckdb", flush_interval_s=3600)  # no background flush: we drive it
+    try:
+        s.append("control_requests", {"id": "r1", "execution_id": "e", "command": "cancel"})
+        original = s._write_segment
+
+        def slow_write(*args, **kwargs):  # widen the window in which the segment is not there yet
+            time.sleep(0.5)
+            return original(*args, **kwargs)
+
+        s._write_segment = slow_write
+        flusher = threading.Thread(target=s.flush)
+        flusher.start()
+        time.sleep(0.1)  # the flusher now holds the rows, their segment not yet written
+        assert s.query("SELECT count(*) AS n FROM control_requests")[0]["n"] == 1
+        flusher.join()
+    finally:
+        s.close()
