@@ -249,7 +249,11 @@ def render_text(text: str, results: dict) -> str:
         name = m.group("name")
         if name not in BLOCKS:
             raise RenderError(f"unknown block <!-- bench:{name} --> (known: {', '.join(sorted(BLOCKS))})")
-        return m.group(1) + "\n".join(BLOCKS[name](results)) + "\n" + m.group(4)
+        try:
+            lines = BLOCKS[name](results)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RenderError(f"block '{name}': the results file lacks or mistypes {exc}") from None
+        return m.group(1) + "\n".join(lines) + "\n" + m.group(4)
 
     out = BLOCK.sub(replace, text)
     opened, closed = len(OPENING.findall(out)), out.count("<!-- /bench -->")
@@ -276,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only report out-of-date files (exit 1 if any)")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        stale = stale_files()
+        stale = stale_files(ROOT)
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
