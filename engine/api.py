@@ -9,7 +9,10 @@ api.history(workflow="Order processing")
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 
 from engine.errors import WorkbenchError
@@ -37,24 +40,68 @@ def load(workflow: str | Path | WorkflowSpec) -> WorkflowSpec:
     return parse_workflow_text(text)
 
 
+_VERSIONS: dict[tuple[str, str], tuple[tuple, tuple[str, int]]] = {}  # (store path, spec hash) -> (stamp, id/version)
+_VERSIONS_LOCK = threading.Lock()
+
+
+def _spec_hash(wanted: dict) -> str:
+    text = json.dumps(wanted, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _library_stamp(st, library) -> tuple:
+    """Changes whenever library versions or statuses may have changed: a write by this process
+    (``library.changes()``) or a new ``workflows`` segment file (another process's write becomes
+    visible to queries only when its segment appears)."""
+    try:
+        files = tuple(sorted(os.listdir(Path(st.log_dir) / "workflows")))
+    except (OSError, AttributeError, TypeError):
+        files = None  # unknown layout: never trust the cache
+    return library.changes(), files
+
+
 def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
-    """The library id and version for this exact spec, saving a new version when it changed."""
+    """The library id and version for this exact spec, saving a new version when it changed.
+
+    The version returned is the workflow's current library version and holds exactly this spec (a
+    spec whose name's current version differs is saved as a new version). The answer is cached per
+    process by store path and spec hash; the cache is trusted only while the library is unchanged
+    (no write by this process, no new ``workflows`` segment from another), so a repeated start of the
+    same spec makes no library query.
+    """
     try:
         from engine import library
     except ImportError:  # library not installed: runs are recorded without a library version
         from engine.runner import _slug
 
         return _slug(spec.name), None
-    eng = get_engine(store)
-    st = eng.store
+    st = store if store is not None else get_engine(store).store
     wanted = spec.model_dump(mode="json")
-    try:
-        existing, meta = library.get_workflow(st, spec.name)
-    except WorkbenchError:
-        return library.save_workflow(st, spec, change_note="first run")
-    if existing.model_dump(mode="json") == wanted:
-        return meta["workflow_id"], int(meta["version"])
-    return library.save_workflow(st, spec, workflow_id=meta["workflow_id"], change_note="changed before a run")
+    key = (str(getattr(st, "path", id(st))), _spec_hash(wanted))
+    stamp = _library_stamp(st, library)
+    hit = _VERSIONS.get(key)
+    if hit is not None and stamp[1] is not None and hit[0] == stamp:
+        return hit[1]
+    with _VERSIONS_LOCK:  # one lookup (and at most one save) at a time for the same question
+        stamp = _library_stamp(st, library)
+        hit = _VERSIONS.get(key)
+        if hit is not None and stamp[1] is not None and hit[0] == stamp:
+            return hit[1]
+        try:
+            existing, meta = library.get_workflow(st, spec.name)
+        except WorkbenchError:
+            found = library.save_workflow(st, spec, change_note="first run")
+        else:
+            if existing.model_dump(mode="json") == wanted:
+                found = meta["workflow_id"], int(meta["version"])
+            else:
+                found = library.save_workflow(st, spec, workflow_id=meta["workflow_id"],
+                                              change_note="changed before a run")
+        if stamp[0] != library.changes() and hasattr(st, "flush"):
+            st.flush()  # our new version's segment lands now, so it does not look like a later change
+        # the stamp after our own save: a later change by anyone makes the next call look again
+        _VERSIONS[key] = (_library_stamp(st, library), found)
+        return found
 
 
 def start(workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None,

@@ -26,6 +26,8 @@ from engine.workflow_file import WorkflowSpec, load_workflow
 
 STATUSES = ("draft", "active", "archived", "deprecated")
 _save_lock = threading.Lock()
+_changes = 0  # writes to the workflows table by this process (see changes())
+_changes_lock = threading.Lock()
 _LIST_COLUMNS = ("workflow_id, version, name, description, status, tags, owner, change_note, "
                  "nl_description, created_at, updated_at, seq")
 
@@ -114,7 +116,19 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
             "spec": _spec_json(spec), "status": status, "tags": list(spec.tags), "owner": _owner(),
             "change_note": change_note or None, "created_at": now, "updated_at": now,
         })
+        _changed()
     return workflow_id, version
+
+
+def _changed() -> None:
+    global _changes
+    with _changes_lock:
+        _changes += 1
+
+
+def changes() -> int:
+    """How many times this process has written library versions or statuses (a cheap change marker)."""
+    return _changes
 
 
 def import_workflow_file(store: Store, path: str | os.PathLike, status: str = "active") -> tuple[str, int]:
@@ -302,6 +316,7 @@ def _reappend(store: Store, rows: list[dict], status: str) -> None:
         new.update(status=status, updated_at=now, seq=None)
         out.append(new)
     store.append_many("workflows", out)
+    _changed()
 
 
 _JSON_COLS = {"parsed_definition", "spec", "tags", "ai_suggestions"}
