@@ -38,6 +38,7 @@ MAX_TRANSITIONS = _env_int("WORKBENCH_DSL_MAX_TRANSITIONS", 10_000)
 MAX_DEPTH = 64             # nesting of parentheses / not / and / or / comparisons inside one condition
 MAX_CONDITION_NODES = 2_000  # names, literals and operators in one condition
 MAX_NAME = 100             # characters in a state name or in one part of a dotted context name
+MAX_ISSUES_PER_CODE = 20   # findings listed per kind; the rest are counted in one summary issue
 
 _GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
 
@@ -263,20 +264,43 @@ def _parser() -> Lark:
 
 # --- error reporting ---------------------------------------------------------------------
 
+_line_cache: tuple[str, list[int]] | None = None
+
+
+def _line_starts(text: str) -> list[int]:
+    """Offsets where each line of ``text`` starts; computed once per text (the last text is cached)."""
+    global _line_cache
+    cached = _line_cache
+    if cached is not None and cached[0] is text:
+        return cached[1]
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", text))
+    _line_cache = (text, starts)
+    return starts
+
+
 def excerpt(text: str, line: int | None, column: int | None) -> str:
-    """The source line with a caret under ``column`` (both 1-based; lines split on '\\n' as lark counts)."""
+    """The source line with a caret under ``column`` (both 1-based; lines split on '\\n' as lark counts).
+
+    Costs the width of the excerpt, not the size of the text: line offsets are computed once per text
+    and only the shown window of the line is copied.
+    """
     if not line or not column:
         return ""
-    lines = text.split("\n")
-    if not 1 <= line <= len(lines):
+    starts = _line_starts(text)
+    if not 1 <= line <= len(starts):
         return ""
-    src = lines[line - 1].rstrip("\r").replace("\t", " ")
-    src = "".join(ch if ch.isprintable() else " " for ch in src)
-    column = max(1, min(column, len(src) + 1))
+    begin = starts[line - 1]
+    stop = starts[line] - 1 if line < len(starts) else len(text)
+    while stop > begin and text[stop - 1] == "\r":
+        stop -= 1
+    length = stop - begin
+    column = max(1, min(column, length + 1))
     start = max(0, column - 60)
-    shown = src[start:start + 120]
+    shown = text[begin + start:begin + min(start + 120, length)].replace("\t", " ")
+    shown = "".join(ch if ch.isprintable() else " " for ch in shown)
     prefix = "…" if start else ""
-    suffix = "…" if start + 120 < len(src) else ""
+    suffix = "…" if start + 120 < length else ""
     return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - 1 - start)}^"
 
 
@@ -284,6 +308,54 @@ def _issue(text: str, code: str, message: str, line: int | None, column: int | N
            severity: str = "error") -> Issue:
     ex = excerpt(text, line, column) if line is not None and column is not None else ""
     return Issue(severity, code, message, line, column, hint, ex)
+
+
+class IssueCollector:
+    """Collects findings, keeping the first ``limit`` of each (severity, code) and counting the rest.
+
+    Excerpts are computed only for the issues kept, so a text with 60,000 dead ends costs 20
+    excerpts, not 60,000; each code that overflowed ends with one summary issue saying how many more
+    there are.
+    """
+
+    def __init__(self, text: str, limit: int | None = None):
+        self.text = text
+        self.limit = limit or MAX_ISSUES_PER_CODE
+        self.kept: list[Issue] = []
+        self.omitted: dict[tuple[str, str], int] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def add(self, severity: str, code: str, message: str, line: int | None, column: int | None,
+            hint: str = "") -> None:
+        """Record one finding (its excerpt is computed only if it is kept)."""
+        key = (severity, code)
+        n = self._counts.get(key, 0) + 1
+        self._counts[key] = n
+        if n > self.limit:
+            self.omitted[key] = self.omitted.get(key, 0) + 1
+            return
+        ex = excerpt(self.text, line, column) if self.text and line is not None and column is not None else ""
+        self.kept.append(Issue(severity, code, message, line, column, hint, ex))
+
+    def issues(self, severity: str, sort: bool = True) -> list[Issue]:
+        """Kept issues of ``severity`` (in source order when ``sort``), then one summary per code that overflowed."""
+        out = [i for i in self.kept if i.severity == severity]
+        if sort:
+            out.sort(key=lambda i: (i.line or 0, i.column or 0))
+        for (sev, code), n in self.omitted.items():
+            if sev == severity:
+                out.append(Issue(sev, code, f"{n:,} more '{code}' {sev}s like the above are not listed "
+                                 f"(only the first {self.limit} of each kind are shown)",
+                                 hint="fix the ones listed and validate again"))
+        return out
+
+
+def names_text(names, limit: int = 8) -> str:
+    """``a,b,c`` — or the first ``limit`` names and how many more, for messages about huge groups."""
+    names = list(names) if not isinstance(names, (list, tuple)) else names
+    if len(names) <= limit:
+        return ",".join(names)
+    return ",".join(names[:limit]) + f",… ({len(names) - limit:,} more)"
 
 
 def _expected_text(expected) -> str:
@@ -493,55 +565,65 @@ def parse_condition(text: str) -> Condition:
 
 
 def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
-    issues: list[Issue] = []
+    found = IssueCollector(text)
+
+    def issue(code: str, message: str, line, column, hint: str = "") -> None:
+        found.add("error", code, message, line, column, hint)
+
     transitions: list[Transition] = []
     states: dict[str, Position] = {}
     for st in stmts:
         for ep in (st.src, st.dst):
             if ep.is_group and not ep.names and not ep.empties:
                 anchor = ep.first
-                issues.append(_issue(text, "empty_member", "empty state group '[]'",
-                                     getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
-                                     "name the parallel states: a->[b,c]; or [b,c]->d;"))
-            for anchor in ep.empties:
-                issues.append(_issue(text, "empty_member", "empty member in a state group",
-                                     getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
-                                     "remove the extra ',' or name the missing state: [a,b,c]"))
-            seen: set[str] = set()
-            for tok in ep.tokens:
-                if tok.value in seen:
-                    issues.append(_issue(text, "duplicate_member", f"state '{tok.value}' appears twice in one group",
-                                         tok.line, tok.column, "each parallel branch must be a different state"))
-                seen.add(tok.value)
+                issue("empty_member", "empty state group '[]'",
+                      getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
+                      "name the parallel states: a->[b,c]; or [b,c]->d;")
+            if ep.empties:  # one finding per group, however many empty slots it has
+                anchor = ep.empties[0]
+                many = f" ({len(ep.empties):,} empty members)" if len(ep.empties) > 1 else ""
+                issue("empty_member", "empty member in a state group" + many,
+                      getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
+                      "remove the extra ',' or name the missing state: [a,b,c]")
+            if ep.is_group and len(set(ep.names)) < len(ep.names):
+                first_dup: dict[str, Token] = {}
+                times: dict[str, int] = {}
+                for tok in ep.tokens:
+                    times[tok.value] = times.get(tok.value, 0) + 1
+                    if times[tok.value] == 2:
+                        first_dup[tok.value] = tok
+                for name, tok in first_dup.items():  # one finding per repeated name, saying how often
+                    what = "twice" if times[name] == 2 else f"{times[name]:,} times"
+                    issue("duplicate_member", f"state '{name[:MAX_NAME]}' appears {what} in one group",
+                          tok.line, tok.column, "each parallel branch must be a different state")
         if st.src.is_group and st.dst.is_group:
-            issues.append(_issue(text, "group_to_group", "a transition cannot be both a fan-in and a fan-out",
-                                 st.pos.line, st.pos.column,
-                                 "join into one state first: [a,b]->merge; merge->[c,d];"))
+            issue("group_to_group", "a transition cannot be both a fan-in and a fan-out", st.pos.line, st.pos.column,
+                  "join into one state first: [a,b]->merge; merge->[c,d];")
         for tok in st.dst.tokens:
             if tok.value == START:
-                issues.append(_issue(text, "reserved", "'start' cannot be a target: it is where every run begins",
-                                     tok.line, tok.column, "give the state another name"))
+                issue("reserved", "'start' cannot be a target: it is where every run begins",
+                      tok.line, tok.column, "give the state another name")
         for tok in st.src.tokens:
             if tok.value == END:
-                issues.append(_issue(text, "reserved", "'end' cannot have outgoing transitions: it finishes the run",
-                                     tok.line, tok.column, "give the state another name, or remove the transition"))
+                issue("reserved", "'end' cannot have outgoing transitions: it finishes the run",
+                      tok.line, tok.column, "give the state another name, or remove the transition")
         for tok in (*st.src.tokens, *st.dst.tokens):
             if len(tok.value) > MAX_NAME:
-                issues.append(_issue(text, "too_large", f"state name too long ({len(tok.value):,} characters; "
-                                     f"the limit is {MAX_NAME})", tok.line, tok.column, "use a shorter name"))
+                issue("too_large", f"state name too long ({len(tok.value):,} characters; the limit is {MAX_NAME})",
+                      tok.line, tok.column, "use a shorter name")
             elif tok.value in _KEYWORDS:
-                issues.append(_issue(text, "reserved", f"'{tok.value}' is a keyword and cannot be a state name",
-                                     tok.line, tok.column,
-                                     "state names are identifiers other than True, False, None, in, not, and, or"))
+                issue("reserved", f"'{tok.value}' is a keyword and cannot be a state name", tok.line, tok.column,
+                      "state names are identifiers other than True, False, None, in, not, and, or")
             elif tok.value.startswith("__"):
-                issues.append(_issue(text, "refused", f"state name '{tok.value}' is not allowed (dunder)",
-                                     tok.line, tok.column, "use a plain snake_case name"))
+                issue("refused", f"state name '{tok.value}' is not allowed (dunder)", tok.line, tok.column,
+                      "use a plain snake_case name")
             if tok.value not in states:
                 states[tok.value] = Position(tok.line, tok.column)
         if not st.src.names or not st.dst.names:
             continue
         transitions.append(Transition(st.src.names, st.dst.names, st.cond, st.src.is_group, st.dst.is_group,
                                       st.pos))
-    if issues:
-        raise DSLError(issues)
+    errors = found.issues("error", sort=False)
+    if errors:
+        raise DSLError(errors)
     return WorkflowModel(tuple(transitions), tuple(states), states)
