@@ -19,6 +19,7 @@ with ui.guard("read the workflow library"):
     workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
 by_id = {w["workflow_id"]: w for w in workflows}
 labels = svc.workflow_labels(workflows)
+START_OPEN = "run.start_open"  # session key: is the "Start a run" expander open
 
 
 def _launch():
@@ -41,15 +42,24 @@ def _launch():
         st.session_state.setdefault("run.mine", [])
         st.session_state["run.mine"] = [eid] + [i for i in st.session_state["run.mine"] if i != eid][:19]
         st.session_state["run.watch"] = eid
+        st.session_state[START_OPEN] = False  # make room for the run being watched
         ui.flash(f"Started run {eid}. It keeps going if you close this tab; find it later in History.")
 
 
-with st.expander("Start a run", expanded=not st.session_state.get("wb.run_id")):
+# The expander's open/closed state lives in the session (a key and on_change), not only in the browser:
+# a browser-only expander whose `expanded` argument changes between reruns (e.g. once a run is being
+# watched, or when the watched run finishes and the page redraws) snaps shut under the analyst's cursor.
+want = st.session_state.get("wb.workflow_id")
+if START_OPEN not in st.session_state:
+    st.session_state[START_OPEN] = not st.session_state.get("wb.run_id")
+elif want in by_id and st.session_state.get("run.last_want") != want:
+    st.session_state[START_OPEN] = True  # another page chose a workflow to run (Describe, Workflows, Editor)
+
+with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
     if not by_id:
         st.info("No workflows yet. Create one on the **Describe** page (or pick a template there).", icon=":material/inbox:")
     else:
         ids = list(by_id)
-        want = st.session_state.get("wb.workflow_id")
         if st.session_state.get("run.wid") not in ids:
             st.session_state["run.wid"] = want if want in ids else ids[0]
         elif want in ids and st.session_state.get("run.last_want") != want:
