@@ -9,6 +9,7 @@ import importlib
 import sys
 
 from engine.errors import DSLError, WorkbenchError
+from engine.logging_setup import configure_logging
 
 # modules that define ``register(subparsers)``; each adds its commands
 _COMMAND_MODULES = [
@@ -16,6 +17,7 @@ _COMMAND_MODULES = [
     "engine.cli.run_cmds",
     "engine.cli.ai_cmds",
     "engine.cli.analytics_cmds",
+    "engine.cli.serve_cmds",
 ]
 
 
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure_logging("WARNING")  # workbench.* warnings on stderr; WORKBENCH_LOG_LEVEL=INFO for more
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

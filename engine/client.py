@@ -1,0 +1,196 @@
+"""Python client of the workbench service (``workbench serve``), on httpx.
+
+```python
+from engine.client import WorkbenchClient
+c = WorkbenchClient()                      # WORKBENCH_SERVER or http://127.0.0.1:8000
+wf = c.create_workflow(dsl="start->a; a->end;", name="demo")
+run = c.execute(wf["workflow_id"], {"order_id": 3})
+for event in c.events(run["execution_id"]):
+    print(event["type"], event.get("state"))
+```
+Errors of the API raise :class:`ServiceError` with the HTTP status, the error code, message and details.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterator
+
+import httpx
+
+from engine.errors import WorkbenchError
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+API = "/api/v1"
+
+
+def server_url() -> str:
+    """``WORKBENCH_SERVER`` or the default address."""
+    return (os.environ.get("WORKBENCH_SERVER") or DEFAULT_SERVER).rstrip("/")
+
+
+class ServiceError(WorkbenchError):
+    """The service answered with an error (``status``, ``code``, ``details``) or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.status, self.code, self.details = status, code, details
+
+
+class WorkbenchClient:
+    """One method per endpoint of ``/api/v1`` plus ``health``, ``ready`` and ``metrics``."""
+
+    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, transport=None):
+        self.base_url = (base_url or server_url()).rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
+                 raw: bool = False):
+        try:
+            r = self._http.request(method, path, json=json_body,
+                                   params={k: v for k, v in (params or {}).items() if v is not None})
+        except httpx.TransportError as exc:
+            raise ServiceError(f"cannot reach the workbench service at {self.base_url}: {exc}. Start it with "
+                               "`workbench serve` or set WORKBENCH_SERVER") from None
+        if r.status_code >= 400:
+            try:
+                err = r.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                err = {"code": "http_error", "message": r.text[:500] or r.reason_phrase}
+            raise ServiceError(err.get("message") or f"HTTP {r.status_code}", r.status_code, err.get("code"),
+                               err.get("details"))
+        return r if raw else r.json()
+
+    # ------------------------------------------------------------------ observability
+    def health(self) -> dict:
+        return self._request("GET", "/health")
+
+    def ready(self) -> dict:
+        """Readiness details; raises ServiceError (503) when not ready."""
+        return self._request("GET", "/ready")
+
+    def metrics(self) -> str:
+        return self._request("GET", "/metrics", raw=True).text
+
+    # ------------------------------------------------------------------ workflows
+    def create_workflow(self, *, name: str | None = None, dsl: str | None = None, toml: str | None = None,
+                        nl_description: str | None = None, **fields) -> dict:
+        """Create from exactly one of ``dsl``, ``toml`` or ``nl_description``."""
+        body = {"name": name, "dsl": dsl, "toml": toml, "nl_description": nl_description, **fields}
+        return self._request("POST", f"{API}/workflows", json_body={k: v for k, v in body.items() if v is not None})
+
+    def list_workflows(self, *, status: str | None = None, tags: list[str] | str | None = None,
+                       search: str | None = None, page: int = 1, page_size: int = 20) -> dict:
+        tags = ",".join(tags) if isinstance(tags, (list, tuple)) else tags
+        return self._request("GET", f"{API}/workflows", params={"status": status, "tags": tags, "search": search,
+                                                                "page": page, "page_size": page_size})
+
+    def get_workflow(self, workflow_id: str, version: int | None = None) -> dict:
+        return self._request("GET", f"{API}/workflows/{workflow_id}", params={"version": version})
+
+    def update_workflow(self, workflow_id: str, **fields) -> dict:
+        """A new version with the given fields changed."""
+        return self._request("PUT", f"{API}/workflows/{workflow_id}", json_body=fields)
+
+    def archive_workflow(self, workflow_id: str) -> dict:
+        return self._request("DELETE", f"{API}/workflows/{workflow_id}")
+
+    def execute(self, workflow_id: str, initial_context: dict | None = None, *, version: int | None = None,
+                **execution_options) -> dict:
+        """Start a run; returns ``{execution_id, status, events_url, …}`` at once."""
+        body: dict = {"initial_context": initial_context or {}}
+        if version is not None:
+            body["version"] = version
+        if execution_options:
+            body["execution_options"] = execution_options
+        return self._request("POST", f"{API}/workflows/{workflow_id}/execute", json_body=body)
+
+    def translate(self, nl_description: str, context: dict | None = None) -> dict:
+        body = {"nl_description": nl_description} | ({"context": context} if context else {})
+        return self._request("POST", f"{API}/workflows/translate", json_body=body)
+
+    def optimize(self, workflow_id: str, version: int | None = None) -> dict:
+        return self._request("POST", f"{API}/workflows/{workflow_id}/optimize", params={"version": version})
+
+    def analytics(self, workflow_id: str | None = None, *, start_date: str | None = None,
+                  end_date: str | None = None, granularity: str | None = None) -> dict:
+        path = f"{API}/workflows/{workflow_id}/analytics" if workflow_id else f"{API}/analytics"
+        return self._request("GET", path, params={"start_date": start_date, "end_date": end_date,
+                                                  "granularity": granularity})
+
+    # ------------------------------------------------------------------ executions
+    def executions(self, *, workflow: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
+        return self._request("GET", f"{API}/executions", params={"workflow": workflow, "status": status,
+                                                                 "limit": limit})["executions"]
+
+    def execution(self, execution_id: str) -> dict:
+        return self._request("GET", f"{API}/executions/{execution_id}")
+
+    def history(self, execution_id: str) -> dict:
+        return self._request("GET", f"{API}/executions/{execution_id}/history")
+
+    def cancel(self, execution_id: str) -> dict:
+        return self._request("POST", f"{API}/executions/{execution_id}/cancel")
+
+    def approve(self, execution_id: str, state: str, approved: bool = True, by: str = "api") -> dict:
+        return self._request("POST", f"{API}/executions/{execution_id}/approve",
+                             json_body={"state": state, "approved": approved, "by": by})
+
+    def answer(self, execution_id: str, state: str, value: str, by: str = "api") -> dict:
+        return self._request("POST", f"{API}/executions/{execution_id}/answer",
+                             json_body={"state": state, "value": value, "by": by})
+
+    def resume(self, execution_id: str, **execution_options) -> dict:
+        body = {"execution_options": execution_options} if execution_options else {}
+        return self._request("POST", f"{API}/executions/{execution_id}/resume", json_body=body)
+
+    def rerun(self, execution_id: str, from_state: str, **execution_options) -> dict:
+        body: dict = {"from_state": from_state}
+        if execution_options:
+            body["execution_options"] = execution_options
+        return self._request("POST", f"{API}/executions/{execution_id}/rerun", json_body=body)
+
+    def events(self, execution_id: str, *, timeout: float | None = None) -> Iterator[dict]:
+        """Server-Sent Events of a run: what happened so far, then live, ending with ``execution_finished``."""
+        try:
+            with self._http.stream("GET", f"{API}/executions/{execution_id}/events",
+                                   timeout=httpx.Timeout(timeout, connect=10.0)) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    try:
+                        err = r.json()["error"]
+                    except (ValueError, KeyError, TypeError):
+                        err = {"code": "http_error", "message": r.text[:500]}
+                    raise ServiceError(err.get("message"), r.status_code, err.get("code"), err.get("details"))
+                data: list[str] = []
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[5:].lstrip())
+                    elif line == "" and data:
+                        yield json.loads("\n".join(data))
+                        data = []
+        except httpx.TransportError as exc:
+            raise ServiceError(f"lost the event stream of {execution_id} at {self.base_url}: {exc}") from None
+
+    def wait(self, execution_id: str, *, timeout: float | None = None, on_event=None,
+             until_waiting: bool = False) -> dict:
+        """Follow the events until the run ends (or, with ``until_waiting``, waits for a person);
+        returns the execution."""
+        for ev in self.events(execution_id, timeout=timeout):
+            if on_event is not None:
+                on_event(ev)
+            if ev["type"] == "execution_finished":
+                break
+            if until_waiting and ev["type"] == "execution_status" and ev.get("status") == "waiting":
+                break
+        return self.execution(execution_id)

@@ -1,0 +1,126 @@
+"""The workbench service: a FastAPI app that drives runs with the engine of its own process.
+
+``create_app()`` builds the app; ``workbench serve`` serves it with uvicorn. Every run started here
+is driven by this process's :class:`engine.runner.Engine` (Ray is connected at start-up on the
+engine's driver thread: ``RAY_ADDRESS``, else a local head, else a new local Ray).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from engine.service import errors, routes
+from engine.service.metrics import ServiceMetrics
+from engine.service.middleware import AccessLog, BodyLimit, max_body_bytes
+
+log = logging.getLogger("workbench.service")
+
+API_PREFIX = "/api/v1"
+
+
+class Service:
+    """What the routes share: the engine (and its store) and the metrics."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.store = engine.store
+        self.metrics = ServiceMetrics(engine, engine.store)
+        self.started_at = time.time()
+
+
+def create_app(engine=None, *, connect_ray: bool = True) -> FastAPI:
+    """The FastAPI app. ``engine``: default the process-wide engine of ``$WORKBENCH_DB``."""
+    holder: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from engine.runner import get_engine
+
+        eng = engine or get_engine()
+        service = Service(eng)
+        app.state.service = service
+        holder["service"] = service
+        if connect_ray:
+            eng.start_cluster()  # in the background, on the engine's long-lived driver thread
+        log.info("workbench service ready on store %s", eng.store.path)
+        yield
+        live = eng.live_executions()
+        if live:
+            log.warning("stopping with %d runs in flight; they stay resumable", len(live))
+
+    limit = max_body_bytes()
+    app = FastAPI(
+        title="Workbench service",
+        version="1",
+        description="Workflows, runs, live events, analytics and optimization of the AI workflow workbench. "
+                    "Errors are JSON: {\"error\": {\"code\", \"message\", \"details\"}}.",
+        lifespan=lifespan,
+        responses={400: {"model": routes.models.ErrorResponse}},
+    )
+    errors.install(app)
+    app.include_router(routes.router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["observability"], response_model=routes.models.Health)
+    def health():
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["observability"], response_model=routes.models.Readiness,
+             responses={503: {"model": routes.models.Readiness}})
+    def ready(request: Request):
+        """Readiness: Ray reachable and the store writable (503 with the details otherwise)."""
+        svc: Service = request.app.state.service
+        checks = {"ray": _ray_check(svc), "store": _store_check(svc)}
+        ok = all(c["ok"] for c in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["observability"], response_class=Response)
+    def metrics(request: Request):
+        """Prometheus text format (the service's own registry)."""
+        body, ctype = request.app.state.service.metrics.exposition()
+        return Response(body, media_type=ctype)
+
+    app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(AccessLog, metrics_getter=lambda: getattr(holder.get("service"), "metrics", None),
+                       prefix=API_PREFIX)
+    return app
+
+
+def _ray_check(svc: Service) -> dict:
+    from engine import workbench_service as ws
+
+    try:
+        st = ws.cluster_details(svc.engine)
+    except Exception as exc:  # never fail the probe itself
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    ok = bool(st.get("ready")) and not st.get("error")
+    out = {"ok": ok, "kind": st.get("kind"), "address": st.get("address"), "mode": st.get("mode"),
+           "nodes": st.get("nodes"), "resources": st.get("resources"), "dashboard_url": st.get("dashboard_url"),
+           "configured_address": st.get("configured_address")}
+    if not ok:
+        out["error"] = st.get("error") or "Ray is still connecting"
+    return out
+
+
+def _store_check(svc: Service) -> dict:
+    """The record directory accepts a file (written, synced, removed) and the views answer."""
+    store = svc.store
+    probe = store.log_dir / f".ready-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"ok")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+        store.query("SELECT count(*) AS n FROM workflow_executions")
+    except Exception as exc:
+        return {"ok": False, "path": str(store.path), "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "path": str(store.path), "log_dir": str(store.log_dir)}
