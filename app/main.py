@@ -17,33 +17,30 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.components import ui  # noqa: E402
+from engine.logging_setup import configure_logging  # noqa: E402
 
-PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+configure_logging()  # workbench.* records on the app's stderr, once per process (idempotent on reruns)
 
 st.set_page_config(page_title="AI workflow workbench", page_icon=":material/account_tree:", layout="wide",
                    initial_sidebar_state="expanded")
-
-
-def _optional(path: str, title: str, icon: str):
-    """Pages other engineers add (analytics, optimize): listed only when the file exists."""
-    return [st.Page(path, title=title, icon=icon)] if (PAGES_DIR / Path(path).name).exists() else []
-
 
 pages = {
     "Build": [
         st.Page("app_pages/describe.py", title="Describe", icon=":material/edit_note:", default=True),
         st.Page("app_pages/workflows.py", title="Workflows", icon=":material/library_books:"),
         st.Page("app_pages/editor.py", title="Editor", icon=":material/design_services:"),
-    ] + _optional("app_pages/dsl_playground.py", "DSL playground", ":material/code:"),
+        st.Page("app_pages/dsl_playground.py", title="DSL playground", icon=":material/code:"),
+    ],
     "Operate": [
         st.Page("app_pages/run.py", title="Run", icon=":material/play_circle:"),
         st.Page("app_pages/history.py", title="History", icon=":material/history:"),
     ],
-    "Insights": _optional("app_pages/analytics.py", "Analytics", ":material/monitoring:")
-    + _optional("app_pages/optimize.py", "Optimize", ":material/speed:"),
+    "Insights": [
+        st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+        st.Page("app_pages/optimize.py", title="Optimize", icon=":material/speed:"),
+    ],
     "Admin": [st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:")],
 }
-pages = {k: v for k, v in pages.items() if v}
 nav = st.navigation(pages)
 
 # Streamlit forgets a widget's value when its page is not shown; keep the pages' inputs (drafts in the

@@ -17,7 +17,7 @@ from engine.dsl import DSLError, analyze, check, to_dsl, to_graph  # noqa: E402
 from engine.dsl.examples import EXTENDED_EXAMPLES, SEED_EXAMPLES  # noqa: E402
 from engine.dsl.graph import to_mermaid  # noqa: E402
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("workbench.app")
 
 EXAMPLES = {**SEED_EXAMPLES, **EXTENDED_EXAMPLES}
 DEFAULT_EXAMPLE = "Appendix C.2 CI/CD pipeline (parallel)"

@@ -29,7 +29,7 @@ from engine.dsl.conditions import MISSING, evaluate_condition as _eval_expr, loo
 from engine.dsl.model import Condition
 from engine.errors import ConditionError, DSLError
 
-log = logging.getLogger("engine.ai")
+log = logging.getLogger("workbench.ai")
 
 HEURISTIC_MAX_CONFIDENCE = 50
 

@@ -33,7 +33,7 @@ from engine.ai import prompts
 from engine.ai.prices import cost_usd, price_for
 from engine.ai.settings import AISettings
 
-log = logging.getLogger("engine.ai")
+log = logging.getLogger("workbench.ai")
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

@@ -23,7 +23,7 @@ from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
 from engine.errors import DSLError
 
-log = logging.getLogger("engine.ai")
+log = logging.getLogger("workbench.ai")
 
 MAX_REPAIR_ROUNDS = 2
 MAX_MODEL_DSL = 100_000
