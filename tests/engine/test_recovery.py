@@ -61,10 +61,7 @@ def test_a_confident_feasible_ai_suggestion_is_taken_and_recorded():
     assert d.strategy == "escalate" and d.ai_suggested and d.chosen_by == "rules"
 
 
-# ------------------------------------------------------------------ end to end on Ray
-pytestmark_ray = pytest.mark.ray
-
-
+# ------------------------------------------------------------------ end to end on Ray (each test marked ray)
 def _wf(dsl: str, states: str, name="recovery") -> object:
     return parse_workflow_text(f'name = "{name}"\ndsl = """{dsl}"""\n{states}')
 
