@@ -768,9 +768,12 @@ def _hash(obj: Any) -> str:
 def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CONTEXT_RUNS) -> list[dict]:
     """Replay recorded runs to recover, for each completion, the values of the keys it read.
 
-    Returns rows {state, execution_id, token, input_hash, output_hash, duration_ms}. A branch token starts
-    from its parent's context; a join merges what the branches wrote (as the runner does).
+    Returns rows {state, execution_id, token, input_hash, output_hash, duration_ms}. Contexts are rebuilt
+    with :class:`engine.merge.ContextReplay`: a branch token starts from its parent's context and a join
+    merges the branches with the runner's own merge rule (first branch in branch order wins).
     """
+    from engine.merge import ContextReplay
+
     runs = store.query(
         "SELECT execution_id, initial_context FROM workflow_executions WHERE workflow_id = ? AND version = ? "
         "AND status IN ('completed', 'failed') ORDER BY start_time DESC LIMIT ?",
@@ -779,46 +782,29 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
         return []
     init = {r["execution_id"]: (json.loads(r["initial_context"]) if r["initial_context"] else {}) for r in runs}
     ids = list(init)
+    # every status: a branch is named by its first recorded state, even when that state failed
     rows = store.query(
-        f"SELECT execution_id, token, from_state, status, keys_read, context_snapshot, duration_ms "
-        f"FROM state_transitions WHERE execution_id IN ({', '.join('?' for _ in ids)}) "
-        f"AND status IN ('completed', 'fallback', 'join') ORDER BY execution_id, timestamp", ids)
+        f"SELECT execution_id, token, from_state, status, keys_read, context_snapshot, duration_ms, error_type, "
+        f"error_message FROM state_transitions WHERE execution_id IN ({', '.join('?' for _ in ids)}) "
+        f"ORDER BY execution_id, timestamp", ids)
     out: list[dict] = []
-    ctx: dict[str, dict] = {}
-    written: dict[str, dict] = {}
+    replay = ContextReplay()
     current = None
     for r in rows:
         if r["execution_id"] != current:
             current = r["execution_id"]
-            ctx = {"0": dict(init.get(current) or {})}
-            written = {"0": {}}
+            replay = ContextReplay(init.get(current) or {})
         tok = r["token"] or "0"
-        if tok not in ctx:
-            parent = tok.rsplit(".", 1)[0] if "." in tok else "0"
-            ctx[tok] = dict(ctx.get(parent, ctx["0"]))
-            written[tok] = {}
-        snap = json.loads(r["context_snapshot"]) if r["context_snapshot"] else {}
-        if not isinstance(snap, dict):
-            snap = {}
-        if r["status"] == "join":
-            prefix = tok + "."
-            for child in sorted(k for k in ctx if k.startswith(prefix) and "." not in k[len(prefix):]):
-                for k, v in written[child].items():
-                    ctx[tok][k] = v
-                    written[tok][k] = v
-                ctx.pop(child)
-                written.pop(child)
-            ctx[tok].update(snap)
-            continue
         if r["status"] == "completed" and r["from_state"] != START:
             reads = json.loads(r["keys_read"]) if r["keys_read"] else None
             if reads is not None:
-                inputs = {k: ctx[tok].get(k, _MISSING) for k in sorted(reads)}
+                ctx = replay.context(tok)
+                snap = json.loads(r["context_snapshot"]) if r["context_snapshot"] else {}
+                inputs = {k: ctx.get(k, _MISSING) for k in sorted(reads)}
                 out.append({"state": r["from_state"], "execution_id": current, "token": tok,
-                            "input_hash": _hash(inputs), "output_hash": _hash(snap),
+                            "input_hash": _hash(inputs), "output_hash": _hash(snap if isinstance(snap, dict) else {}),
                             "duration_ms": float(r["duration_ms"] or 0.0)})
-        ctx[tok].update(snap)
-        written[tok].update(snap)
+        replay.apply(r)
     return out
 
 

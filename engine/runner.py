@@ -991,27 +991,11 @@ class Engine:
 
     @staticmethod
     def _merge(base: dict, starts: tuple[str, ...], children: list[_Token]) -> tuple[dict, dict]:
-        merged = dict(base)
-        owner: dict[str, str] = {}
-        conflicts: dict[str, dict] = {}
-        for start, c in zip(starts, children):
-            for k in sorted(c.written):
-                if k not in c.context:
-                    continue
-                v = c.context[k]
-                if k in owner:
-                    if merged[k] != v:
-                        conflicts.setdefault(k, {owner[k]: merged[k]})[start] = v
-                    continue
-                merged[k] = v
-                owner[k] = start
-        status = {start: c.status for start, c in zip(starts, children)}
-        merged["branch_status"] = status
-        merged["any_failed"] = any(s == "failed" for s in status.values())
-        merged["all_ok"] = not merged["any_failed"]
-        if conflicts:
-            merged["_conflicts"] = {**base.get("_conflicts", {}), **conflicts}
-        return merged, conflicts
+        """The fan-in merge rule lives in engine.merge (shared with the History replay and the optimizer)."""
+        from engine.merge import Branch, merge_branches
+
+        res = merge_branches(base, [Branch(s, c.context, c.written, c.status) for s, c in zip(starts, children)])
+        return res.context, res.conflicts
 
     # ----------------------------------------------------------------- running one state
     def _payload(self, ex: _Exec, token: _Token, state: str, binding: StateBinding, attempt: int) -> dict:

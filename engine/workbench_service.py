@@ -333,7 +333,9 @@ def suggested_context(spec: WorkflowSpec, last_context: dict | None = None) -> d
     search = [REPO_ROOT / "data" / "functions"]
     if spec.source_path:
         search += [Path(spec.source_path).parent, Path(spec.source_path).parent / "functions"]
-    writes: set[str] = {"approved", "all_ok", "any_failed", "branch_status", "error"}
+    from engine.merge import RESERVED_KEYS
+
+    writes: set[str] = {"approved", "error", *RESERVED_KEYS}  # RESERVED_KEYS: what a join adds
     reads: list[str] = []
     for state in model.states:
         b = spec.binding(state)
@@ -594,51 +596,32 @@ def timeline_rows(trans: list[dict], now: dt.datetime | None = None, exec_row: d
 
 
 def token_sort_key(tok: str):
-    parts = []
-    for p in tok.split("."):
-        a, _, b = p.partition("-")
-        parts.append((int(a) if a.isdigit() else 0, int(b) if b.isdigit() else 0))
-    return parts
+    """Numeric order of token ids (``0.1-2`` before ``0.1-10``): :func:`engine.merge.token_sort_key`."""
+    from engine.merge import token_sort_key as key
+
+    return key(tok)
 
 
 # --------------------------------------------------------------------------------- context replay
 def context_steps(initial: dict | None, trans: list[dict]) -> list[dict]:
     """The context after each recorded step, rebuilt by replaying the recorded updates per branch.
 
-    Each branch starts from a copy of its parent's context at the fork; a join merges the keys each
-    branch wrote (first branch wins, as the engine does) plus the join's own updates.
+    Uses :class:`engine.merge.ContextReplay`, the runner's own merge rule: each branch starts from a
+    copy of its parent's context at the fork; a join merges the keys the branches wrote in branch
+    order (the first branch's value is kept, conflicts listed in ``_conflicts``) plus the join's updates.
     """
-    ctx: dict[str, dict] = {"0": copy.deepcopy(initial or {})}
-    written: dict[str, list[str]] = {"0": []}
+    from engine.merge import ContextReplay
+
+    replay = ContextReplay(copy.deepcopy(initial or {}))
     steps = []
     for t in trans:
-        if t["status"] not in ("completed", "skipped", "fallback", "join"):
+        if replay.apply(t) is None:
             continue
         tok = t.get("token") or "0"
-        if tok not in ctx:
-            parent = tok.rsplit(".", 1)[0] if "." in tok else "0"
-            ctx[tok] = copy.deepcopy(ctx.get(parent, ctx["0"]))
-            written[tok] = []
         updates = loads(t.get("context_snapshot"), {}) or {}
-        if t["status"] == "join":
-            children = sorted((k for k in ctx if k.startswith(tok + ".") and k.count(".") == tok.count(".") + 1),
-                              key=token_sort_key)
-            for child in children:
-                for k in written.get(child, []):
-                    if k not in updates:
-                        ctx[tok].setdefault("__joined__", {})
-                        if k not in ctx[tok]["__joined__"]:
-                            ctx[tok][k] = copy.deepcopy(ctx[child].get(k))
-                            ctx[tok]["__joined__"][k] = child
-                    written[tok].append(k)
-                ctx.pop(child, None)
-            ctx[tok].pop("__joined__", None)
-        if isinstance(updates, dict):
-            ctx[tok].update(updates)
-            written[tok].extend(updates)
         steps.append({"step": len(steps) + 1, "state": t["from_state"], "token": tok, "status": t["status"],
                       "to_state": t.get("to_state"), "updates": updates,
-                      "context": copy.deepcopy(ctx[tok])})
+                      "context": copy.deepcopy(replay.context(tok))})
     return steps
 
 
