@@ -160,10 +160,13 @@ class WorkbenchClient:
             body["execution_options"] = execution_options
         return self._request("POST", f"{API}/executions/{execution_id}/rerun", json_body=body)
 
-    def events(self, execution_id: str, *, timeout: float | None = None) -> Iterator[dict]:
-        """Server-Sent Events of a run: what happened so far, then live, ending with ``execution_finished``."""
+    def events(self, execution_id: str, *, timeout: float | None = None, poll_ms: int | None = None) -> Iterator[dict]:
+        """Server-Sent Events of a run: what happened so far, then live, ending with ``execution_finished``.
+
+        ``poll_ms``: how often the service reads the records for this stream (default 200)."""
+        params = {"poll_ms": poll_ms} if poll_ms else None
         try:
-            with self._http.stream("GET", f"{API}/executions/{execution_id}/events",
+            with self._http.stream("GET", f"{API}/executions/{execution_id}/events", params=params,
                                    timeout=httpx.Timeout(timeout, connect=10.0)) as r:
                 if r.status_code >= 400:
                     r.read()
@@ -183,10 +186,10 @@ class WorkbenchClient:
             raise ServiceError(f"lost the event stream of {execution_id} at {self.base_url}: {exc}") from None
 
     def wait(self, execution_id: str, *, timeout: float | None = None, on_event=None,
-             until_waiting: bool = False) -> dict:
+             until_waiting: bool = False, poll_ms: int | None = None) -> dict:
         """Follow the events until the run ends (or, with ``until_waiting``, waits for a person);
         returns the execution."""
-        for ev in self.events(execution_id, timeout=timeout):
+        for ev in self.events(execution_id, timeout=timeout, poll_ms=poll_ms):
             if on_event is not None:
                 on_event(ev)
             if ev["type"] == "execution_finished":

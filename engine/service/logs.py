@@ -64,7 +64,9 @@ def configure(fmt: str = "json", level: int | None = None) -> None:
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
-    root.setLevel(level if level is not None else log_level())
+    level = level if level is not None else log_level()
+    root.setLevel(level)
+    logging.getLogger("workbench").setLevel(level)  # the CLI set it to WARNING for commands
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers.clear()

@@ -13,6 +13,8 @@ import threading
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
 
+from engine.schema import FINISHED_STATUSES
+
 disable_created_metrics()  # no *_created series: one line per counter
 
 log = logging.getLogger("workbench.service")
@@ -40,7 +42,7 @@ class ServiceMetrics:
         self.http_requests = Counter("workbench_http_requests", "HTTP requests served",
                                      ["method", "route", "status_code"], registry=r)
         self.in_flight = Gauge("workbench_runs_in_flight", "Runs this service is driving now", registry=r)
-        self.in_flight.set_function(lambda: len(self.engine.live_executions()))
+        self.in_flight.set_function(lambda: self._count(lambda e: e.status not in FINISHED_STATUSES))
         self.waiting = Gauge("workbench_runs_waiting", "Runs driven here that wait for a person", registry=r)
         self.waiting.set_function(self._waiting_count)
         self._failed_runs: set[str] = set()
@@ -48,7 +50,16 @@ class ServiceMetrics:
         threading.Thread(target=self._count_recovery, name="service-metrics", daemon=True).start()
 
     def _waiting_count(self) -> int:
-        return sum(1 for e in list(self.engine.execs.values()) if e.status == "waiting")
+        return self._count(lambda e: e.status == "waiting")
+
+    def _count(self, wanted) -> int:
+        """Executions of this engine matching ``wanted`` (the driver thread may add some meanwhile)."""
+        for _ in range(5):
+            try:
+                return sum(1 for e in list(self.engine.execs.values()) if wanted(e))
+            except RuntimeError:  # the dict changed size while being copied: try again
+                continue
+        return 0
 
     def started(self, workflow: str, kind: str = "execute") -> None:
         self.runs_started.labels(workflow, kind).inc()
