@@ -42,6 +42,7 @@ def load(workflow: str | Path | WorkflowSpec) -> WorkflowSpec:
 
 _VERSIONS: dict[tuple[str, str], tuple[tuple, tuple[str, int]]] = {}  # (store path, spec hash) -> (stamp, id/version)
 _VERSIONS_LOCK = threading.Lock()
+_VERSIONS_MAX = 1024  # entries kept (oldest dropped first)
 
 
 def _spec_hash(wanted: dict) -> str:
@@ -58,6 +59,17 @@ def _library_stamp(st, library) -> tuple:
     except (OSError, AttributeError, TypeError):
         files = None  # unknown layout: never trust the cache
     return library.changes(), files
+
+
+def _library_version(st, spec: WorkflowSpec, wanted: dict, library) -> tuple[str, int]:
+    """Uncached: the current library version of ``spec.name`` if it equals ``wanted``, else a new one."""
+    try:
+        existing, meta = library.get_workflow(st, spec.name)
+    except WorkbenchError:
+        return library.save_workflow(st, spec, change_note="first run")
+    if existing.model_dump(mode="json") == wanted:
+        return meta["workflow_id"], int(meta["version"])
+    return library.save_workflow(st, spec, workflow_id=meta["workflow_id"], change_note="changed before a run")
 
 
 def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
@@ -87,19 +99,13 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
         hit = _VERSIONS.get(key)
         if hit is not None and stamp[1] is not None and hit[0] == stamp:
             return hit[1]
-        try:
-            existing, meta = library.get_workflow(st, spec.name)
-        except WorkbenchError:
-            found = library.save_workflow(st, spec, change_note="first run")
-        else:
-            if existing.model_dump(mode="json") == wanted:
-                found = meta["workflow_id"], int(meta["version"])
-            else:
-                found = library.save_workflow(st, spec, workflow_id=meta["workflow_id"],
-                                              change_note="changed before a run")
+        found = _library_version(st, spec, wanted, library)
         if stamp[0] != library.changes() and hasattr(st, "flush"):
             st.flush()  # our new version's segment lands now, so it does not look like a later change
         # the stamp after our own save: a later change by anyone makes the next call look again
+        _VERSIONS.pop(key, None)
+        while len(_VERSIONS) >= _VERSIONS_MAX:
+            _VERSIONS.pop(next(iter(_VERSIONS)))
         _VERSIONS[key] = (_library_stamp(st, library), found)
         return found
 
