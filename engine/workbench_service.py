@@ -45,17 +45,12 @@ def loads(value: Any, default: Any = None) -> Any:
 
 def parse_context_json(text: str) -> dict:
     """The initial context typed by a user; raises ServiceError with line/column on bad JSON."""
-    text = (text or "").strip()
-    if not text:
-        return {}
+    from engine.context_input import ContextInputError, parse_context_text
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ServiceError(f"the initial context is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                           f"column {exc.colno}") from None
-    if not isinstance(value, dict):
-        raise ServiceError('the initial context must be a JSON object, e.g. {"order_id": 3}')
-    return value
+        return parse_context_text(text or "", what="the initial context")
+    except ContextInputError as exc:  # also huge integers, deep nesting, NaN, lone surrogates
+        raise ServiceError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------- DSL checks

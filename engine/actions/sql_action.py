@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 MAX_ROWS = 10_000
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -26,6 +25,28 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.hex()
     return v
+
+
+def query_parameters(con, query: str) -> list[str]:
+    """Names of the ``$name`` parameters of ``query``, as DuckDB's own SQL parser sees them.
+
+    ``'$x'`` in a string literal, ``"$x"`` (a quoted identifier), ``$$ $x $$`` (a dollar-quoted
+    string) and ``-- $x`` / ``/* $x */`` (comments) are text, not parameters. Raises ``ValueError``
+    when the query does not parse or uses positional parameters (``$1``).
+    """
+    import duckdb
+
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise ValueError(f"the SQL query does not parse: {str(exc).splitlines()[0]}") from None
+    names: dict[str, None] = {}
+    for statement in statements:
+        for name in sorted(statement.named_parameters):
+            if name.isdigit():
+                raise ValueError(f"positional parameter ${name} is not supported; name it, e.g. $region")
+            names.setdefault(name, None)
+    return list(names)
 
 
 def resolve_path(path: str, meta: dict) -> Path:
@@ -72,7 +93,7 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
             con.execute(f"CREATE VIEW \"{alias}\" AS SELECT * FROM {reader}('{resolved}')")
         params: dict[str, Any] = {}
         given = binding.get("params") or {}
-        for name in dict.fromkeys(_PARAM.findall(query)):
+        for name in query_parameters(con, query):
             if name in given:
                 params[name] = given[name]
             elif name in ctx:

@@ -26,7 +26,10 @@ from engine.errors import DSLError
 log = logging.getLogger("workbench.ai")
 
 MAX_REPAIR_ROUNDS = 2
-MAX_MODEL_DSL = 100_000
+# characters of DSL accepted from the model: a workflow drafted from a description of at most 20,000
+# characters is far smaller (the seed examples are under 1,000); beyond this the answer is refused
+# (offline translation instead) rather than truncated, validated and sent back for repair
+MAX_MODEL_DSL = 20_000
 
 
 @dataclass
@@ -54,13 +57,22 @@ class DSLDraft(BaseModel):
 
 def _clean_model_dsl(text: str) -> str:
     t = (text or "").strip()
+    if len(t) > 2 * MAX_MODEL_DSL:  # too long with or without a fence: _model_dsl_too_long refuses it
+        return t
     fence = re.search(r"```(?:dsl|text|plaintext)?\s*(.*?)```", t, re.S)
     if fence:
         t = fence.group(1).strip()
-    t = t[:MAX_MODEL_DSL]
     if t and not t.rstrip().endswith(";"):
         t = t.rstrip() + ";"
     return t
+
+
+def _model_dsl_too_long(dsl: str) -> str | None:
+    """A warning when the model's DSL is longer than :data:`MAX_MODEL_DSL` (it is then not used)."""
+    if len(dsl) <= MAX_MODEL_DSL:
+        return None
+    return (f"the model's workflow is {len(dsl):,} characters long (the limit is {MAX_MODEL_DSL:,}); "
+            "showing the offline translation instead")
 
 
 def validate_dsl(text: str) -> tuple[WorkflowModel | None, list[str]]:
@@ -186,6 +198,8 @@ class Translator:
         warnings = list(first.warnings)
         draft = first.value
         dsl = _clean_model_dsl(draft.dsl)
+        if (too_long := _model_dsl_too_long(dsl)) is not None:
+            return self._offline(text, warnings + [too_long])
         model, errors = validate_dsl(dsl)
         rounds = 0
         while errors and rounds < MAX_REPAIR_ROUNDS:
@@ -199,6 +213,8 @@ class Translator:
             draft = DSLDraft(dsl=fix.value.dsl, explanation=fix.value.explanation or draft.explanation,
                              suggestions=fix.value.suggestions or draft.suggestions)
             dsl = _clean_model_dsl(draft.dsl)
+            if (too_long := _model_dsl_too_long(dsl)) is not None:
+                return self._offline(text, warnings + [too_long])
             model, errors = validate_dsl(dsl)
         if errors or model is None:
             shown = "; ".join(e.splitlines()[0] for e in errors[:3])

@@ -92,6 +92,8 @@ def _read(file: str, input_format: str) -> _Source:
             raise WorkflowFileError(f"{file}: permission denied") from None
         except UnicodeDecodeError as exc:
             raise WorkflowFileError(f"{file}: not UTF-8 text: {exc}") from None
+        except OSError as exc:  # name too long, symlink loop, device errors…
+            raise WorkflowFileError(f"{file}: cannot read: {exc.strerror or exc}") from None
         suffix = path.suffix.lower()
     fmt = None if input_format == "auto" else input_format
     if fmt is None:

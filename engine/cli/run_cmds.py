@@ -3,27 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-
-from engine.errors import WorkbenchError
 
 
 def _parse_context(raw: str | None) -> dict:
-    if not raw:
-        return {}
-    text = raw
-    if raw.startswith("@"):
-        try:
-            text = Path(raw[1:]).read_text()
-        except OSError as exc:
-            raise WorkbenchError(f"cannot read context file {raw[1:]}: {exc.strerror}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WorkbenchError(f"--context is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    if not isinstance(value, dict):
-        raise WorkbenchError("--context must be a JSON object, e.g. '{\"order_id\": 3}'")
-    return value
+    """``--context`` JSON (or ``@file.json``) as a dict; a clear WorkbenchError for any bad input."""
+    from engine.context_input import read_context_argument
+
+    return read_context_argument(raw)
 
 
 def _progress(event: dict) -> None:

@@ -78,8 +78,21 @@ def _compare(op: str, left: Any, right: Any, lnode: Expr, rnode: Expr) -> bool:
         return bool(_ORDERING[op](left, right))
     except TypeError:
         raise ConditionError(
-            f"cannot compare {type(left).__name__} {left!r:.40} {op} {type(right).__name__} {right!r:.40}"
+            f"cannot compare {type(left).__name__} {_shown(left)} {op} {type(right).__name__} {_shown(right)}"
         ) from None
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A short repr for messages; never fails (huge ints, deep or cyclic containers)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"<int of about {int(value.bit_length() * 0.30103):,} digits>"
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        value = value[:limit]
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def evaluate(node: Expr, context: Mapping[str, Any]) -> Any:
@@ -124,7 +137,20 @@ def evaluate_condition(node: "Expr | Condition | str", context: Mapping[str, Any
         node = node.expr
     if not isinstance(node, (Literal_, Name, ListLit, Compare, BoolOp, Not)):
         raise ConditionError(f"not a condition: {type(node).__name__}")
-    return truthy(evaluate(node, context))
+    try:
+        return truthy(evaluate(node, context))
+    except RecursionError:
+        raise ConditionError(f"'{_describe(node)[:80]}' compares a context value nested too deeply "
+                             "(or one that contains itself); compare a plain value instead") from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise ConditionError(f"'{_describe(node)[:80]}' could not be evaluated: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "digits" in text and "integer" in text:
+        return "a context value is an integer with too many digits (more than 4,300) to compare with a string"
+    return f"{type(exc).__name__}: {text[:120]}"
 
 
 def variables_of(node: Expr) -> tuple[str, ...]:
