@@ -180,3 +180,31 @@ def test_conflicting_branches_agree_in_run_history_replay_and_optimizer(engine):
     rows = [r for r in O.state_inputs(store, wid, ver) if r["execution_id"] == res.execution_id]
     after = [r for r in rows if r["state"] == "after"]
     assert len(after) == 1 and after[0]["input_hash"] == O._hash({"pick": 2})
+
+
+def test_a_failed_branch_takes_the_conditional_join_and_the_replay_agrees(inline_engine):
+    spec = parse_workflow_text('''
+name = "failed-branch"
+dsl = "start->[a,bad,c]; [a,bad,c]->alert:any_failed==True; [a,bad,c]->done; alert->end; done->end;"
+[states.a]
+action = "python"
+function = "tests.engine.functions:add"
+params = { amount = 1, key = "v" }
+[states.c]
+action = "python"
+function = "tests.engine.functions:add"
+params = { amount = 3, key = "v" }
+[states.bad]
+action = "python"
+function = "tests.engine.functions:fail_with"
+on_error = "abort"
+''')
+    res = inline_engine.run(spec, {})
+    assert res.status == "completed", res.error
+    assert "alert" in res.states_visited and "done" not in res.states_visited
+    final = res.final_context
+    assert final["branch_status"] == {"a": "completed", "bad": "failed", "c": "completed"}
+    assert final["any_failed"] is True and final["all_ok"] is False
+    assert final["v"] == 1 and final["_conflicts"] == {"v": {"a": 1, "c": 3}}
+    steps = svc.context_steps({}, svc.transitions(inline_engine.store, res.execution_id))
+    assert steps[-1]["context"] == final
