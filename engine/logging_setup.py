@@ -11,6 +11,7 @@ service's JSON logs) replaces this one instead of printing every record twice.
 
 ``WORKBENCH_LOG_LEVEL`` (DEBUG, INFO, WARNING, ERROR) overrides the entry point's default level.
 """
+
 from __future__ import annotations
 
 import logging

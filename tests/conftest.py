@@ -1,4 +1,5 @@
 """Shared fixtures live in tests/fixtures/*; each area owns its module."""
+
 import os
 import sys
 

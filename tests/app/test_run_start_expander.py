@@ -1,6 +1,7 @@
 """The Run page's "Start a run" expander keeps the state the analyst gave it (issue 11): it closes once
 to show a launched run, and stays open or closed as the analyst leaves it through every redraw,
 including the one when the watched run finishes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,8 +37,13 @@ def test_start_a_run_stays_open_after_the_watched_run_finishes(page_test, app_en
     at.session_state[START_OPEN] = True  # the analyst opens it again (what the browser sends on a click)
     at.run()
     assert _start_expander(at).proto.expanded
-    wait_for(at, lambda a: svc.execution(app_engine.store, eid)["status"] == "completed"
-             and any("completed" in m.value for m in a.markdown))
+    wait_for(
+        at,
+        lambda a: (
+            svc.execution(app_engine.store, eid)["status"] == "completed"
+            and any("completed" in m.value for m in a.markdown)
+        ),
+    )
     at.run()  # the redraw after the finish (the monitor's st.rerun) and one more
     assert _start_expander(at).proto.expanded, "still open after the watched run finished"
     assert at.selectbox(key="run.wid").value == wid

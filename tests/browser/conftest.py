@@ -1,4 +1,5 @@
 """On a failing browser test, save a screenshot of the page as tests/screenshots/FAILED-<test>.png."""
+
 import pytest
 
 

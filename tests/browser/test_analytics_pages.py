@@ -5,6 +5,7 @@ RAY_ADDRESS points at a closed port, so the engine reports Ray unavailable at on
 which only read records and save workflow versions, are exercised on their own.
 Screenshots go to tests/screenshots/.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -63,8 +64,10 @@ def idle(pg, charts: int = 0):
 
 def shot(pg, path: Path):
     """The whole page: Streamlit scrolls inside its main section, so grow the viewport to the content first."""
-    height = pg.evaluate("Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], "
-                         "section.main, .main')).map(e => e.scrollHeight), document.body.scrollHeight)")
+    height = pg.evaluate(
+        'Math.max(...Array.from(document.querySelectorAll(\'[data-testid="stMain"], '
+        "section.main, .main')).map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
     pg.set_viewport_size({"width": 1500, "height": min(int(height) + 50, 9000)})
     pg.wait_for_timeout(800)
     pg.screenshot(path=str(path), full_page=True)
@@ -83,9 +86,16 @@ def test_analytics_page_in_the_browser(tab, analytics_app, screenshots_dir):
     body = tab.inner_text("[data-testid='stMain']")
     assert "Analytics" in body and "Executions" in body
     assert "13" in tab.locator("[data-testid='stMetric']").first.inner_text()  # 6 Alpha + 1 Beta + 6 Gamma
-    for title in ("Executions and success rate", "Run duration", "Duration per state", "Error rate per state",
-                  "Most common errors", "Recovery actions by strategy", "LLM cost and cache hit rate",
-                  "Timeline of the run"):
+    for title in (
+        "Executions and success rate",
+        "Run duration",
+        "Duration per state",
+        "Error rate per state",
+        "Most common errors",
+        "Recovery actions by strategy",
+        "LLM cost and cache hit rate",
+        "Timeline of the run",
+    ):
         assert tab.locator(".js-plotly-plot").filter(has_text=title).count() >= 1, title
     assert not tab.locator("[data-testid='stException']").count()
     shot(tab, screenshots_dir / "analytics_all.png")

@@ -1,32 +1,64 @@
 """The workbench in Chromium, served as `make run` serves it (a `streamlit run` subprocess).
 
-Order matters: the tests share one app process (and its Ray); the last one runs after the app has
-been up for over two minutes, when a Ray started from a script thread would have died.
+The tests share one app process (and its Ray) but not their data: each one saves the workflows it
+runs under its own unique name, in its own browser session, so any test passes alone, in any order
+and on a loaded machine (every wait is for a condition, not a fixed time). The two-session test waits
+until the app has been up for over two minutes, when a Ray started from a script thread would have died.
 """
+
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.helpers import (agraph_frame, button, choose, click, fill_area, fill_input, nav, no_exception,
-                                   open_app, settle, shot, wait_text)
+from tests.browser.helpers import (
+    agraph_frame,
+    button,
+    choose,
+    click,
+    fill_area,
+    fill_input,
+    load_factor,
+    main_text,
+    nav,
+    no_exception,
+    open_app,
+    open_expander,
+    save_described_workflow,
+    settle,
+    shot,
+    unique,
+    wait_text,
+)
+from tests.fixtures.app_server import page_timeout_ms
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SALES = ("Load the weekly sales. Then, in parallel, compute the totals for the north, south, east and west "
-         "regions. After that, combine them into a report and email it to the sales team.")
+SALES = (
+    "Load the weekly sales. Then, in parallel, compute the totals for the north, south, east and west "
+    "regions. After that, combine them into a report and email it to the sales team."
+)
 
 
 def test_first_page_is_interactive_fast_and_every_page_renders(page, app_server, screenshots_dir):
     took = open_app(page, app_server.url)
-    assert app_server.started_in + took < 5.0, (app_server.started_in, took)
+    # 5 s on an idle machine; on a loaded one (CI next to other work) the budget grows with the load
+    budget = 5.0 * load_factor()
+    assert app_server.started_in + took < budget, (app_server.started_in, took, budget)
     page.get_by_text("Describe a workflow").first.wait_for()
     no_exception(page)
     shot(page, screenshots_dir, "01_describe_empty")
-    for title, name in [("Workflows", "02_workflows_empty"), ("Editor", "03_editor_draft"), ("Run", "04_run_empty"),
-                        ("History", "05_history_empty"), ("Settings", "06_settings")]:
+    for title, name in [
+        ("Workflows", "02_workflows_empty"),
+        ("Editor", "03_editor_draft"),
+        ("Run", "04_run_empty"),
+        ("History", "05_history_empty"),
+        ("Settings", "06_settings"),
+    ]:
         nav(page, title)
         no_exception(page)
         shot(page, screenshots_dir, name)
@@ -35,19 +67,20 @@ def test_first_page_is_interactive_fast_and_every_page_renders(page, app_server,
 
 
 def test_describe_translate_save_edit_run_and_history(page, app_server, screenshots_dir):
+    name = unique("Weekly sales e2e")
     open_app(page, app_server.url)
     fill_area(page, "What should the workflow do?", SALES)
     click(page, "Translate", exact=True)
     wait_text(page, "Translated by")
-    assert "offline" in page.locator("[data-testid='stMain']").inner_text()
+    assert "offline" in main_text(page).inner_text()
     dsl = page.get_by_label("DSL", exact=True).input_value()
     assert "->[" in dsl and "combine_report" in dsl
     agraph_frame(page)
     shot(page, screenshots_dir, "10_describe_translated")
 
-    fill_input(page, "Name", "Weekly sales e2e")
+    fill_input(page, "Name", name, submit=False)
     click(page, "Save workflow")
-    wait_text(page, "Saved")
+    wait_text(page, f"Saved {name} as version 1")
     click(page, "Open in the editor")
     page.get_by_text("click a step to edit it").first.wait_for()
 
@@ -65,19 +98,19 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     no_exception(page)
 
     nav(page, "Run")
-    assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
-    assert page.get_by_role("combobox", name="Version").input_value() == "v2 (latest)"
+    open_expander(page, "Start a run", "Workflow")  # the editor chose this workflow: it is open
+    expect(page.get_by_role("combobox", name="Workflow")).to_have_value(name)
+    expect(page.get_by_role("combobox", name="Version")).to_have_value("v2 (latest)")
     click(page, "Launch")
-    page.get_by_role("combobox", name="Watching").wait_for()
-    # Ray may still be starting: the run waits for it, then completes
-    page.locator("[data-testid='stMain']").get_by_text("completed", exact=False).first.wait_for(timeout=120_000)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
-    page.wait_for_timeout(1500)
-    main = page.locator("[data-testid='stMain']").inner_text()
-    assert "Steps done" in main
-    plot = page.locator(".js-plotly-plot").first.inner_text()
+    # Ray may still be starting: the run waits for it, then completes (and the page redraws once)
+    expect(page.get_by_role("combobox", name="Watching")).to_have_value(
+        re.compile(rf"^{re.escape(name)} v2 · completed · "), timeout=180_000
+    )
+    main_text(page).get_by_text("completed", exact=False).first.wait_for(timeout=60_000)
+    plot = page.locator(".js-plotly-plot").first
     for lane in ("load_sales", "(branch 1)", "(branch 4)"):
-        assert lane in plot, plot
+        expect(plot).to_contain_text(lane, timeout=60_000)
+    expect(main_text(page)).to_contain_text("Steps done")
     agraph_frame(page)
     shot(page, screenshots_dir, "12_run_completed")
     no_exception(page)
@@ -91,24 +124,35 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
 
 
 def test_approve_a_waiting_state(page, app_server, screenshots_dir):
+    name = unique("Order processing e2e")
     open_app(page, app_server.url)
-    card = page.locator("[data-testid='stVerticalBlock']").filter(
-        has=page.get_by_text("Order processing", exact=True)).filter(
-        has=page.get_by_role("button", name="Use this template")).last
-    card.get_by_role("button", name="Use this template").click()
+    card = (
+        page.locator("[data-testid='stVerticalBlock']")
+        .filter(has=page.get_by_text("Order processing", exact=True))
+        .filter(has=page.get_by_role("button", name="Use this template"))
+        .last
+    )
+    use = card.get_by_role("button", name="Use this template")
+    expect(use).to_be_enabled(timeout=60_000)
+    use.click()
     settle(page)
     wait_text(page, "From the template")
+    fill_input(page, "Name", name, submit=False)
     click(page, "Save workflow")
-    wait_text(page, "Saved")
+    wait_text(page, f"Saved {name} as version 1")
     click(page, "Run it")
-    page.get_by_text("Initial context (JSON)").first.wait_for()
+    open_expander(page, "Start a run", "Workflow")
+    expect(page.get_by_role("combobox", name="Workflow")).to_have_value(name)
     fill_area(page, "Initial context (JSON)", json.dumps({"order_id": 3}))
     click(page, "Launch")
-    wait_text(page, "Approval needed", timeout=120)
+    wait_text(page, "Approval needed", timeout=180)
     wait_text(page, "Ship the available part of order 3")
     shot(page, screenshots_dir, "20_run_waiting_for_approval")
-    button(page, "Approve").first.click()
-    page.locator("[data-testid='stMain']").get_by_text("completed").first.wait_for(timeout=90_000)
+    click(page, "Approve")
+    expect(page.get_by_role("combobox", name="Watching")).to_have_value(
+        re.compile(rf"^{re.escape(name)} v1 · completed · "), timeout=120_000
+    )
+    main_text(page).get_by_text("completed").first.wait_for(timeout=60_000)
     shot(page, screenshots_dir, "21_run_approved_completed")
     no_exception(page)
 
@@ -127,8 +171,8 @@ def test_click_selects_a_step_and_double_click_is_harmless(page, app_server, scr
     open_app(page, app_server.url)
     nav(page, "Editor")
     fill_area(page, "DSL", "start->first_step;\nfirst_step->end;\n")
-    frame = agraph_frame(page)
-    page.wait_for_timeout(1500)  # vis-network draws and fits
+    frame = agraph_frame(page)  # waits for vis-network's canvas
+    settle(page)
     box = frame.bounding_box()
     pages_before = len(page.context.pages)
     url_before = page.url
@@ -137,44 +181,46 @@ def test_click_selects_a_step_and_double_click_is_harmless(page, app_server, scr
     settle(page)
     page.get_by_text("What this step does").first.wait_for(timeout=20_000)
     page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(1500)
+    settle(page)
+    page.wait_for_timeout(1000)  # a new tab or a navigation would have started by now: none may
     settle(page)
     assert len(page.context.pages) == pages_before
     assert page.url == url_before
     shot(page, screenshots_dir, "31_editor_step_selected")
 
 
-def _prepare_launch(page, url: str) -> None:
+def _prepare_launch(page, url: str, name: str) -> None:
+    """A new session on the Run page with workflow ``name`` chosen, ready to launch."""
     open_app(page, url)
     nav(page, "Run")
-    if not page.get_by_role("combobox", name="Workflow").is_visible():
-        page.get_by_text("Start a run", exact=True).click()
-        page.get_by_role("combobox", name="Workflow").wait_for()
-    choose(page, "Workflow", "Weekly sales e2e")
-    assert page.get_by_role("combobox", name="Workflow").input_value() == "Weekly sales e2e"
+    open_expander(page, "Start a run", "Workflow")
+    choose(page, "Workflow", name)
+    expect(button(page, "Launch").first).to_be_enabled()
 
 
 def test_ray_survives_two_minutes_then_two_sessions_run_at_once(page, browser, app_server, screenshots_dir):
     """Ray started from a script thread dies ~60 s later; ours lives on the engine's driver thread.
     Two browser sessions launch at the same time and both runs complete."""
+    name = unique("Parallel sales e2e")
+    save_described_workflow(page, app_server.url, SALES, name)
     up_for = time.monotonic() - app_server.started_at
     if up_for < 125:
-        time.sleep(125 - up_for)
+        time.sleep(125 - up_for)  # the condition under test is the app's age itself
     open_app(page, app_server.url)
     nav(page, "Settings")
-    page.get_by_text("Connected").first.wait_for(timeout=60_000)
+    page.get_by_text("Connected").first.wait_for(timeout=120_000)
     other_ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
     other = other_ctx.new_page()
+    other.set_default_timeout(page_timeout_ms())
     try:
-        _prepare_launch(page, app_server.url)
-        _prepare_launch(other, app_server.url)
+        _prepare_launch(page, app_server.url, name)
+        _prepare_launch(other, app_server.url, name)
         button(page, "Launch").first.click()
         button(other, "Launch").first.click()
+        done = re.compile(rf"^{re.escape(name)} v1 · completed · ")
         for p in (page, other):
-            p.get_by_role("combobox", name="Watching").wait_for()
-            assert "Weekly sales e2e" in p.get_by_role("combobox", name="Watching").input_value()
-        for p in (page, other):
-            p.locator("[data-testid='stMain']").get_by_text("completed").first.wait_for(timeout=60_000)
+            settle(p)
+            expect(p.get_by_role("combobox", name="Watching")).to_have_value(done, timeout=180_000)
         ids = {p.get_by_role("combobox", name="Watching").input_value().split(" · ")[-1] for p in (page, other)}
         assert len(ids) == 2
         assert "Ray is not available" not in page.content()

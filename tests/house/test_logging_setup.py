@@ -1,4 +1,5 @@
 """Logging is configured once, in one namespace (``workbench.*``), by the entry points (issue 11)."""
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,9 @@ TEMPLATE = ROOT / "data" / "templates" / "order_processing.toml"
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_LOG_LEVEL"} | env
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_configure_logging_twice_prints_each_record_once():
@@ -25,7 +27,8 @@ def test_configure_logging_twice_prints_each_record_once():
         "get_logger('store').info('flushed %d rows', 3)\n"
         "logging.getLogger('workbench.ai').debug('hidden at INFO')\n"
         "logging.getLogger('somelib').info('a library chatting')\n"
-        "logging.getLogger('somelib').warning('a library warning')\n")
+        "logging.getLogger('somelib').warning('a library warning')\n"
+    )
     assert res.returncode == 0, res.stderr
     lines = res.stderr.splitlines()
     assert sum("INFO workbench.store: flushed 3 rows" in ln for ln in lines) == 1, res.stderr
@@ -34,8 +37,10 @@ def test_configure_logging_twice_prints_each_record_once():
 
 
 def test_level_comes_from_the_environment():
-    code = ("from engine.logging_setup import configure_logging, get_logger\n"
-            "configure_logging('WARNING')\nget_logger('runner').info('step done')\n")
+    code = (
+        "from engine.logging_setup import configure_logging, get_logger\n"
+        "configure_logging('WARNING')\nget_logger('runner').info('step done')\n"
+    )
     assert "step done" not in _python(code).stderr
     assert "INFO workbench.runner: step done" in _python(code, WORKBENCH_LOG_LEVEL="info").stderr
 
@@ -47,7 +52,8 @@ def test_the_cli_configures_logging_once_per_process():
         f"assert main(['validate', {str(TEMPLATE)!r}]) == 0\n"
         f"assert main(['validate', {str(TEMPLATE)!r}]) == 0\n"
         "logging.getLogger('workbench.runner').warning('driver restarted')\n"
-        "logging.getLogger('workbench.runner').info('quiet by default')\n")
+        "logging.getLogger('workbench.runner').info('quiet by default')\n"
+    )
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("WARNING workbench.runner: driver restarted") == 1, res.stderr
     assert "quiet by default" not in res.stderr
@@ -58,8 +64,12 @@ def _logger_names(path: Path) -> list[tuple[int, str]]:
     (a computed name, e.g. a loop over uvicorn's loggers to configure them, is not a module's logger)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "getLogger"
-                and node.args):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "getLogger"
+            and node.args
+        ):
             arg = node.args[0]
             if isinstance(arg, ast.Constant):
                 found.append((node.lineno, str(arg.value)))
