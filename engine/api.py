@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 from engine.errors import WorkbenchError
@@ -50,15 +51,27 @@ def _spec_hash(wanted: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _library_stamp(st, library) -> tuple:
+_STAMP_TTL_S = 0.05  # the segment listing is reused this long (another process's flush takes 0.25 s anyway)
+_STAMPS: dict[str, tuple[float, int, tuple | None]] = {}  # store path -> (checked at, changes(), stamp)
+
+
+def _library_stamp(st, library, fresh: bool = False) -> tuple:
     """Changes whenever library versions or statuses may have changed: a write by this process
-    (``library.changes()``) or a new ``workflows`` segment file (another process's write becomes
-    visible to queries only when its segment appears)."""
+    (``library.changes()``, seen at once) or a new ``workflows`` segment file (another process's
+    write becomes visible to queries only when its segment appears; listed at most every 50 ms)."""
+    changes = library.changes()
+    key = str(getattr(st, "path", id(st)))
+    now = time.monotonic()
+    seen = _STAMPS.get(key)
+    if not fresh and seen is not None and seen[1] == changes and now - seen[0] < _STAMP_TTL_S:
+        return seen[2]
     try:
         files = tuple(sorted(os.listdir(Path(st.log_dir) / "workflows")))
     except (OSError, AttributeError, TypeError):
         files = None  # unknown layout: never trust the cache
-    return library.changes(), files
+    stamp = (changes, files)
+    _STAMPS[key] = (now, changes, stamp)
+    return stamp
 
 
 def _library_version(st, spec: WorkflowSpec, wanted: dict, library) -> tuple[str, int]:
@@ -78,8 +91,8 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
     The version returned is the workflow's current library version and holds exactly this spec (a
     spec whose name's current version differs is saved as a new version). The answer is cached per
     process by store path and spec hash; the cache is trusted only while the library is unchanged
-    (no write by this process, no new ``workflows`` segment from another), so a repeated start of the
-    same spec makes no library query.
+    (no write by this process; no new ``workflows`` segment from another, looked for at most every
+    50 ms), so a repeated start of the same spec makes no library query.
     """
     try:
         from engine import library
@@ -95,7 +108,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
     if hit is not None and stamp[1] is not None and hit[0] == stamp:
         return hit[1]
     with _VERSIONS_LOCK:  # one lookup (and at most one save) at a time for the same question
-        stamp = _library_stamp(st, library)
+        stamp = _library_stamp(st, library, fresh=True)
         hit = _VERSIONS.get(key)
         if hit is not None and stamp[1] is not None and hit[0] == stamp:
             return hit[1]
@@ -106,7 +119,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
         _VERSIONS.pop(key, None)
         while len(_VERSIONS) >= _VERSIONS_MAX:
             _VERSIONS.pop(next(iter(_VERSIONS)))
-        _VERSIONS[key] = (_library_stamp(st, library), found)
+        _VERSIONS[key] = (_library_stamp(st, library, fresh=True), found)
         return found
 
 
