@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 export WORKBENCH_DB ?= data/workbench.duckdb
 
-.PHONY: run test bench install clean ray-up ray-down lint
+.PHONY: run test bench install clean ray-up ray-down lint fmt
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,17 @@ ray-down:
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint rules and formatting) over the repo, mypy over engine/ and ray_tasks/ (pyproject.toml
+# [tool.ruff], [tool.mypy]). `make fmt` applies ruff's formatting and safe fixes.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: install
 	$(BIN)/python -m benchmarks.run_all
