@@ -23,6 +23,7 @@ import asyncio
 import concurrent.futures
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -69,6 +70,7 @@ class RunOptions:
     decision_threshold: int | None = None
     execution: str = "auto"  # auto | ray | inline
     detach_when_waiting: bool = False  # CLI: stop driving when only humans can move the run on
+    max_subworkflow_depth: int | None = None  # nesting bound for sub-workflows (default: settings, 10)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -180,6 +182,11 @@ class _Exec:
         self.task: asyncio.Task | None = None
         self.done: concurrent.futures.Future = concurrent.futures.Future()
         self.parent_id: str | None = None
+        self.depth = 0  # sub-workflow nesting level (0: a top-level run)
+        self.chain: tuple[tuple[str, str], ...] = ((_workflow_key(spec), spec.name),)  # (identity, name) per level
+        self.max_depth = options.max_subworkflow_depth or s.max_subworkflow_depth
+        self.timed_out = False  # the run's own --timeout fired (or its parent's, for a sub-workflow)
+        self.depth_exceeded: str | None = None  # the sub-workflow depth error, passed up unchanged
         self.rerun_of: str | None = None
         self.rerun_from: str | None = None
         self.handles: set = set()
@@ -225,6 +232,56 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "workflow"
+
+
+_CHILD_ID_MAX = 60
+
+
+def _child_execution_id(parent_id: str, token_id: str, state: str, visit: int) -> str:
+    """Deterministic id of the sub-workflow run a state starts (a resume finds the same child again).
+
+    Readable ``<parent>-<state>-<visit>`` while it fits; deeper down a hash of the full name keeps it
+    short *and* distinct (cutting it to length once made a child's id equal to its parent's)."""
+    readable = f"{parent_id}-{state}-{visit}" + ("" if token_id == "0" else f"-t{token_id}")
+    if len(readable) <= _CHILD_ID_MAX:
+        return readable
+    digest = hashlib.sha1(readable.encode()).hexdigest()[:12]
+    return f"{parent_id[:16]}-{state[:20]}-{visit}-{digest}"
+
+
+def _workflow_key(spec: WorkflowSpec) -> str:
+    """What makes two sub-workflow levels 'the same workflow' (its file, else its name)."""
+    if spec.source_path:
+        try:
+            return str(Path(spec.source_path).resolve())
+        except OSError:
+            return spec.source_path
+    return f"name:{spec.name}"
+
+
+def _depth_error(chain: list[tuple[str, str]], limit: int) -> str:
+    """The message of a sub-workflow chain that went deeper than ``limit`` (names the chain and any cycle)."""
+    names = [name for _, name in chain]
+    shown = names if len(names) <= 16 else names[:6] + ["…"] + names[-6:]
+    msg = f"sub-workflow depth limit of {limit} reached: " + " → ".join(shown)
+    keys = [key for key, _ in chain]
+    for i, key in enumerate(keys):
+        if key in keys[i + 1:]:
+            j = keys.index(key, i + 1)
+            via = names[i + 1:j]
+            msg += f" ('{names[i]}' calls itself" + (f" through {' → '.join(via)})" if via else ")")
+            break
+    return (msg + ". Raise settings.max_subworkflow_depth (or RunOptions.max_subworkflow_depth) if the nesting "
+            "is intended, or add a condition that ends the recursion")
+
+
+def _stopped_by_parent(parent: _Exec) -> str:
+    """Why a sub-workflow run stops with its parent: the parent, and the cause at the top of the chain."""
+    cause = parent.error or "cancelled"
+    cause = cause.split(" — ", 1)[1] if " — " in cause else cause
+    if parent.timed_out:
+        return f"timed out: its parent run {parent.id} timed out — {cause}"
+    return f"cancelled: its parent run {parent.id} was cancelled — {cause}"
 
 
 def _python_path(spec: WorkflowSpec) -> list[str]:
@@ -389,10 +446,24 @@ class Engine:
         if row["status"] == "waiting" or not self._owner_alive(row.get("owner")):
             self._append_exec_row_raw(row, status="cancelled", error_message=reason, end_time=_now())
             self._audit(execution_id, "warning", None, "run_cancelled", reason)
+            self._cancel_recorded_children(execution_id, reason)
             return "cancelled"
         self.store.append("control_requests", {"id": uuid.uuid4().hex, "execution_id": execution_id,
                                                "command": "cancel", "created_at": _now()})
         return "cancel requested"
+
+    def _cancel_recorded_children(self, parent_id: str, reason: str) -> None:
+        """A run cancelled in the store only (nobody drives it): its unfinished sub-workflow runs too."""
+        frontier = [parent_id]
+        while frontier:
+            kids = self.store.query("SELECT * FROM workflow_executions WHERE parent_execution_id IN "
+                                    "(SELECT unnest(?::VARCHAR[]))", [frontier])
+            for kid in kids:
+                if kid["status"] not in FINISHED_STATUSES:
+                    why = f"cancelled: its parent run {kid['parent_execution_id']} was cancelled — {reason}"
+                    self._append_exec_row_raw(kid, status="cancelled", error_message=why, end_time=_now())
+                    self._audit(kid["execution_id"], "warning", None, "run_cancelled", why)
+            frontier = [k["execution_id"] for k in kids]
 
     def answer(self, execution_id: str, state: str, answer: str, by: str = "user") -> dict:
         """Answer an open request (approval yes/no, decision true/false, escalation retry/skip/abort)."""
@@ -535,15 +606,34 @@ class Engine:
             ex.task = self._loop.create_task(self._drive(ex))
         self._loop.call_soon_threadsafe(go)
 
-    def _cancel_local(self, ex: _Exec, reason: str) -> None:
-        if ex.status in FINISHED_STATUSES:
+    def _cancel_local(self, ex: _Exec, reason: str, timed_out: bool = False) -> None:
+        """Stop a run driven here (on the loop). Its sub-workflow runs are stopped the same way by
+        :meth:`_sub_workflow` when the cancellation reaches the state that awaits them."""
+        if ex.status in FINISHED_STATUSES or ex.cancel_requested:
             return
         ex.cancel_requested = True
+        ex.timed_out = timed_out
         ex.error = reason
         for h in list(ex.handles):
             self.executor.cancel(h)
-        if ex.task is not None:
+        # a run stopping itself (from its own task) raises CancelledError instead: cancelling the
+        # running task would also mark the task object cancelled after _drive has recorded the run
+        if ex.task is not None and ex.task is not asyncio.current_task():
             ex.task.cancel()
+
+    def _time_out(self, ex: _Exec) -> None:
+        """The run's ``timeout_s`` elapsed: stop it (and, through it, its sub-workflows)."""
+        self._cancel_local(ex, f"the run timed out after {ex.timeout_s:g} s", timed_out=True)
+
+    async def _with_run_timeout(self, ex: _Exec, walk) -> None:
+        """Await the walk; when ``timeout_s`` elapses the run is cancelled as timed out."""
+        if ex.task is None:
+            ex.task = asyncio.current_task()
+        timer = asyncio.get_running_loop().call_later(ex.timeout_s, self._time_out, ex)
+        try:
+            await walk
+        finally:
+            timer.cancel()
 
     def _deliver_answer(self, ex: _Exec, request_id: str, answer: str) -> None:
         ex.answers[request_id] = answer
@@ -705,7 +795,7 @@ class Engine:
             ex.cheap = await self._cheap_states(ex)
             walk = self._walk(ex, root)
             if ex.timeout_s:
-                await asyncio.wait_for(walk, ex.timeout_s)
+                await self._with_run_timeout(ex, walk)
             else:
                 await walk
             ex.status = "completed"
@@ -718,8 +808,8 @@ class Engine:
             ex.status, ex.error = "failed", f"the run timed out after {ex.timeout_s:g} s"
             ex.final_context = _jsonable(root.context)
             self._cancel_handles(ex)
-        except asyncio.CancelledError:
-            ex.status = "cancelled"
+        except asyncio.CancelledError:  # cancelled, or stopped by its (or its parent's) run timeout
+            ex.status = "failed" if ex.timed_out else "cancelled"
             ex.error = ex.error or "cancelled"
             ex.final_context = _jsonable(root.context)
             self._cancel_handles(ex)
@@ -930,7 +1020,7 @@ class Engine:
             elif isinstance(r, asyncio.CancelledError):
                 raise r
             elif isinstance(r, _Failed):
-                if r.status == "compensated" or r.error_type == "Aborted":
+                if r.status == "compensated" or r.error_type in ("Aborted", "SubWorkflowDepthExceeded"):
                     raise r
                 c.status, c.error = "failed", r.message
             elif isinstance(r, BaseException):
@@ -1095,6 +1185,8 @@ class Engine:
                 if state in (START,) or binding.action == "noop":
                     o.out = {**out, "keys_read": [], "keys_written": list(o.updates)}
                 return o
+            if ex.cancel_requested:  # the attempt died of the run's cancel/timeout: never recovered
+                raise asyncio.CancelledError()
             # a failed attempt: record it, then ask recovery what to do
             ex.error_count += 1
             if attempt > 1:
@@ -1322,29 +1414,63 @@ class Engine:
         except WorkbenchError as exc:
             return {"status": "failed", "updates": {}, "error_type": "FileNotFoundError",
                     "error_message": f"sub-workflow '{ref}' not found: {exc}", "started_at": t0, "ended_at": time.time()}
-        child_id = f"{ex.id}-{state}-{visit}"[:60]
+        chain = [*ex.chain, (_workflow_key(child_spec), child_spec.name)]
+        if ex.depth + 1 > ex.max_depth:  # e.g. a workflow that calls itself: refuse, never retry
+            raise self._sub_workflow_fatal(ex, token, state, visit, _depth_error(chain, ex.max_depth), t0)
+        child_id = _child_execution_id(ex.id, token.id, state, visit)
         rows = await asyncio.get_running_loop().run_in_executor(None, self.execution_row, child_id)
         params = binding.params or {}
         child_ctx = {**token.context, **params}
-        child = _Exec(self, child_id, child_spec, child_ctx, RunOptions(execution=ex.options.execution,
-                                                                          ai_decisions=ex.ai_decisions,
-                                                                          auto_recovery=ex.auto_recovery),
+        child = _Exec(self, child_id, child_spec, child_ctx,
+                      RunOptions(execution=ex.options.execution, ai_decisions=ex.ai_decisions,
+                                 auto_recovery=ex.auto_recovery, max_subworkflow_depth=ex.max_depth),
                       None, None)
         child.parent_id = ex.id
+        child.depth, child.chain = ex.depth + 1, tuple(chain)
         if rows and rows["status"] == "completed":
             final = json.loads(rows["final_context"] or "{}")
             return {"status": "completed", "updates": final, "started_at": t0, "ended_at": time.time()}
         if rows:
             self._load_replay(child, child_id)
         self.execs[child.id] = child
-        await self._drive(child)
+        # the child is a task of its own (so it can be cancelled by id); the parent awaits it shielded,
+        # so that a cancel or timeout of the parent stops the child with a reason and waits for its record
+        child.task = asyncio.get_running_loop().create_task(self._drive(child))
+        try:
+            await asyncio.shield(child.task)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if ex.cancel_requested or not child.task.done() or (me is not None and me.cancelling()):
+                self._cancel_local(child, _stopped_by_parent(ex), timed_out=ex.timed_out)
+                await asyncio.wait({child.task}, timeout=30)
+                raise
+            # else only the child's task ended cancelled: handled below as a cancelled child
         res = child.result()
         if res.status == "completed":
             return {"status": "completed", "updates": res.final_context, "started_at": t0, "ended_at": time.time(),
                     "keys_read": sorted(child_ctx), "keys_written": sorted(res.final_context)}
+        if child.depth_exceeded and res.status == "failed":  # the same clear message, one level up
+            raise self._sub_workflow_fatal(ex, token, state, visit, child.depth_exceeded, t0)
+        if res.status == "cancelled" and not child.timed_out:
+            # the child alone was cancelled (by its id): a cancellation is never retried, so the
+            # whole run stops as cancelled too
+            self._cancel_local(ex, f"cancelled: its sub-workflow run {child_id} ('{child_spec.name}') was "
+                               f"cancelled ({res.error})")
+            raise asyncio.CancelledError()
         return {"status": "failed", "updates": {}, "error_type": "SubWorkflowFailed",
                 "error_message": f"sub-workflow '{child_spec.name}' ({child_id}) {res.status}: {res.error}",
                 "started_at": t0, "ended_at": time.time()}
+
+    def _sub_workflow_fatal(self, ex: _Exec, token: _Token, state: str, visit: int, message: str,
+                            t0: float) -> _Failed:
+        """Record the sub-workflow state as failed and return the error that ends the whole run."""
+        ex.error_count += 1
+        ex.depth_exceeded = message
+        self._record_step(ex, token, state, visit, status="failed", to_state=None, ttype="error", action="workflow",
+                          out={"error_type": "SubWorkflowDepthExceeded", "error_message": message,
+                               "started_at": t0, "ended_at": time.time()})
+        self._audit(ex.id, "error", state, "state_failed", message, {"token": token.id})
+        return _Failed(message, "SubWorkflowDepthExceeded", state)
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -98,6 +98,9 @@ class StateBinding(BaseModel):
         return self
 
 
+DEFAULT_MAX_SUBWORKFLOW_DEPTH = 10
+
+
 class WorkflowSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_steps: int = Field(1000, ge=1, le=1_000_000)
@@ -106,6 +109,8 @@ class WorkflowSettings(BaseModel):
     budget_usd: float | None = Field(None, ge=0)
     ai_decisions: bool = True
     auto_recovery: bool = True
+    # how deep sub-workflows may nest below the top-level run (the top-level run's value applies)
+    max_subworkflow_depth: int = Field(DEFAULT_MAX_SUBWORKFLOW_DEPTH, ge=1, le=1000)
 
 
 @lru_cache(maxsize=512)
@@ -161,11 +166,27 @@ class WorkflowSpec(BaseModel):
                 rep.warnings.append(Issue("warning", "unused_binding",
                                           f"[states.{state}] is bound but the DSL has no state '{state}'",
                                           hint="rename the table or remove it"))
+            if b.action == "workflow" and self.calls_itself(b.workflow):
+                rep.warnings.append(Issue("warning", "recursive_sub_workflow",
+                                          f"state '{state}' runs this workflow itself (direct recursion): each "
+                                          "call nests one level deeper and the run fails at settings."
+                                          f"max_subworkflow_depth ({self.settings.max_subworkflow_depth})",
+                                          hint="make sure a condition ends the recursion before that depth"))
             if b.compensate and b.compensate not in self.states and b.compensate not in names:
                 rep.warnings.append(Issue("warning", "compensate_unbound",
                                           f"state '{state}' compensates with '{b.compensate}', which has no binding",
                                           hint=f"add [states.{b.compensate}]"))
         return rep
+
+    def calls_itself(self, workflow_ref: str | None) -> bool:
+        """True when a sub-workflow reference (a path relative to this file) names this very file."""
+        if not workflow_ref or not self.source_path:
+            return False
+        here = Path(self.source_path)
+        try:
+            return (here.parent / workflow_ref).resolve() == here.resolve()
+        except OSError:
+            return False
 
     def to_toml(self) -> str:
         """Serialise back to the TOML workflow-file format."""
@@ -205,6 +226,10 @@ def parse_workflow_text(text: str, source: str = "<workflow>", fmt: str | None =
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise WorkflowFileError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array/table
+        raise WorkflowFileError(f"{source}: not usable TOML: values are nested too deeply") from None
+    except ValueError as exc:  # int(): more than 4,300 digits
+        raise WorkflowFileError(f"{source}: not usable TOML: {str(exc).split(';')[0]}") from None
     try:
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
