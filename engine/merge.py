@@ -120,7 +120,8 @@ def merge_branches(base: Mapping[str, Any], branches: Sequence[Branch]) -> Merge
     Only the keys a branch wrote are taken from it; the first branch that wrote a key wins; when
     another branch wrote a different value, every writer's value goes into ``_conflicts[key]``
     (keyed by branch name, in branch order). ``_conflicts`` inherited from ``base`` or raised in a
-    nested join inside a branch are kept. Adds ``branch_status``, ``any_failed`` and ``all_ok``.
+    nested join inside a branch are kept; for a key that conflicts again the branch maps are combined
+    (a branch name seen again takes the newer value). Adds ``branch_status``, ``any_failed``, ``all_ok``.
     """
     merged = dict(base)
     writers: dict[str, list[tuple[str, Any]]] = {}
@@ -156,7 +157,12 @@ def merge_branches(base: Mapping[str, Any], branches: Sequence[Branch]) -> Merge
             if k not in nested and not (k in inherited and same_value(inherited[k], v)):
                 nested[k] = v
     if inherited or nested or conflicts:
-        merged[CONFLICTS_KEY] = {**inherited, **nested, **conflicts}
+        combined: dict[str, Any] = {}
+        for layer in (inherited, nested, conflicts):  # older first; a branch named again takes the newer value
+            for k, v in layer.items():
+                old = combined.get(k)
+                combined[k] = {**old, **v} if isinstance(old, Mapping) and isinstance(v, Mapping) else v
+        merged[CONFLICTS_KEY] = combined
     else:
         merged.pop(CONFLICTS_KEY, None)
     return MergeResult(merged, conflicts)

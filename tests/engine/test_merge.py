@@ -208,3 +208,23 @@ on_error = "abort"
     assert final["v"] == 1 and final["_conflicts"] == {"v": {"a": 1, "c": 3}}
     steps = svc.context_steps({}, svc.transitions(inline_engine.store, res.execution_id))
     assert steps[-1]["context"] == final
+
+
+def _add_state(name: str, key: str, amount: int) -> str:
+    return (f'[states.{name}]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
+            f'params = {{ amount = {amount}, key = "{key}" }}\n')
+
+
+def test_nested_fan_outs_keep_every_conflict_and_the_replay_agrees(inline_engine):
+    spec = parse_workflow_text(
+        'name = "nested"\ndsl = "start->f; f->[p,r]; p->[q1,q2]; [q1,q2]->pj; [pj,r]->done; done->end;"\n'
+        + _add_state("q1", "x", 1) + _add_state("q2", "x", 2) + _add_state("r", "x", 3) + _add_state("pj", "y", 5))
+    res = inline_engine.run(spec, {"n": 0})
+    assert res.status == "completed", res.error
+    final = res.final_context
+    assert final["x"] == 1 and final["y"] == 5
+    # the inner join's conflict (q1, q2) and the outer one (branch p carried q1's 1, r wrote 3)
+    assert final["_conflicts"] == {"x": {"q1": 1, "q2": 2, "p": 1, "r": 3}}
+    trans = svc.transitions(inline_engine.store, res.execution_id)
+    assert {t["token"] for t in trans} == {"0", "0.1-1", "0.1-2", "0.1-1.1-1", "0.1-1.1-2"}
+    assert svc.context_steps({"n": 0}, trans)[-1]["context"] == final
