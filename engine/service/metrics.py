@@ -42,7 +42,7 @@ class ServiceMetrics:
         self.http_requests = Counter("workbench_http_requests", "HTTP requests served",
                                      ["method", "route", "status_code"], registry=r)
         self.in_flight = Gauge("workbench_runs_in_flight", "Runs this service is driving now", registry=r)
-        self.in_flight.set_function(lambda: self._count(lambda e: e.status not in FINISHED_STATUSES))
+        self.in_flight.set_function(lambda: self._count(lambda e: getattr(e, "status", None) not in FINISHED_STATUSES))
         self.waiting = Gauge("workbench_runs_waiting", "Runs driven here that wait for a person", registry=r)
         self.waiting.set_function(self._waiting_count)
         self._failed_runs: set[str] = set()
@@ -50,7 +50,7 @@ class ServiceMetrics:
         threading.Thread(target=self._count_recovery, name="service-metrics", daemon=True).start()
 
     def _waiting_count(self) -> int:
-        return self._count(lambda e: e.status == "waiting")
+        return self._count(lambda e: getattr(e, "status", None) == "waiting")
 
     def _count(self, wanted) -> int:
         """Executions of this engine matching ``wanted`` (the driver thread may add some meanwhile)."""

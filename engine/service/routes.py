@@ -108,10 +108,19 @@ def _execution_or_404(store, execution_id: str) -> dict:
     return ex
 
 
-def _started(svc, request: Request, eid: str) -> models.ExecutionStarted:
-    ex = ws.execution(svc.store, eid) or {}
-    return models.ExecutionStarted(execution_id=eid, workflow_id=ex.get("workflow_id"), version=ex.get("version"),
-                                   status=ex.get("status") or "running", start_time=ex.get("start_time"),
+def _started(svc, request: Request, eid: str, workflow_id: str | None = None,
+             version: int | None = None) -> models.ExecutionStarted:
+    """The answer to a start: from the engine's own state of the run (no store query on this path)."""
+    ex = svc.engine.execs.get(eid)
+    if ex is not None and getattr(ex, "start_time", None) is not None:  # still driven (not a finished summary)
+        status, start_time = ex.status, ex.start_time
+        workflow_id, version = workflow_id or ex.workflow_id, version or ex.version
+    else:
+        row = ws.execution(svc.store, eid) or {}
+        status, start_time = row.get("status") or "running", row.get("start_time")
+        workflow_id, version = workflow_id or row.get("workflow_id"), version or row.get("version")
+    return models.ExecutionStarted(execution_id=eid, workflow_id=workflow_id, version=version, status=status,
+                                   start_time=start_time,
                                    events_url=str(request.url_for("execution_events", execution_id=eid)))
 
 
@@ -216,7 +225,7 @@ def execute_workflow(request: Request, workflow_id: str, body: models.ExecuteReq
                     version=(meta["workflow_id"], int(meta["version"])), on_step=_listener(svc, spec.name))
     svc.metrics.started(spec.name, "execute")
     log.info("run started", extra={"execution_id": eid, "workflow": spec.name})
-    return _started(svc, request, eid)
+    return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]))
 
 
 @router.post("/workflows/translate", tags=["ai"], response_model=models.TranslateResponse, responses=ERRORS)
@@ -313,22 +322,36 @@ def execution_events(request: Request, execution_id: str, poll_ms: int = Query(2
     svc = _svc(request)
     _execution_or_404(svc.store, execution_id)
     reader = EventReader(svc.store, execution_id)
-    poll_s, heartbeat_s = poll_ms / 1000.0, 15.0
+    poll_s, heartbeat_s, full_every_s = poll_ms / 1000.0, 15.0, 1.0
+
+    def marker():
+        """What changes whenever a run driven here records something (None: not driven here)."""
+        ex = svc.engine.execs.get(execution_id)
+        if ex is None or not hasattr(ex, "seq"):  # not driven here, or its drive ended
+            return None
+        return ex.seq, ex.status, len(ex.waiting)
 
     async def stream():
-        last = time.monotonic()
+        last_event = last_read = time.monotonic()
+        seen = object()
         while True:
-            batch = await asyncio.to_thread(reader.poll)
-            for ev in batch:
-                yield sse(ev)
             now = time.monotonic()
-            if batch:
-                last = now
-            if reader.finished:
-                return
-            if now - last > heartbeat_s:
+            mark = marker()
+            # read the records when the run driven here changed, and at least every second anyway
+            # (answers, audit entries and runs driven by other processes do not move the marker)
+            if mark is None or mark != seen or now - last_read >= full_every_s:
+                seen = mark
+                batch = await asyncio.to_thread(reader.poll)
+                last_read = time.monotonic()
+                for ev in batch:
+                    yield sse(ev)
+                if batch:
+                    last_event = last_read
+                if reader.finished:
+                    return
+            if now - last_event > heartbeat_s:
                 yield b": keep-alive\n\n"
-                last = now
+                last_event = now
             if await request.is_disconnected():
                 return
             await asyncio.sleep(poll_s)

@@ -6,9 +6,11 @@ never a leftover head); its stderr (JSON logs) is kept in a file the tests read.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ class Server:
         return self.log.read_text(errors="replace").splitlines()
 
 
-def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float = 180.0) -> Server:
+def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float = 300.0) -> Server:
     """Start ``python -m engine.cli serve`` on a free port and wait until /ready says ready."""
     port = free_port()
     env = dict(os.environ, WORKBENCH_DB=str(tmp / "workbench.duckdb"), RAY_ADDRESS="local",
@@ -75,10 +77,14 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("service"))
+def server():
+    # a directory of our own: pytest prunes old numbered temp dirs, and parallel sessions on this
+    # machine could remove the live server's store under it
+    tmp = Path(tempfile.mkdtemp(prefix="wb-service-test-"))
+    srv = start_server(tmp)
     yield srv
     stop_server(srv)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
