@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.cli.serve_cmds import remote, use_service
+
 
 def _parse_context(raw: str | None) -> dict:
     """``--context`` JSON (or ``@file.json``) as a dict; a clear WorkbenchError for any bad input."""
@@ -71,6 +73,8 @@ def _options(args):
 
 
 def cmd_run(args) -> int:
+    if use_service():  # WORKBENCH_SERVER set: the service drives the run
+        return remote("run", args)
     from engine import api
 
     ctx = _parse_context(args.context)
@@ -96,6 +100,8 @@ def cmd_rerun(args) -> int:
 
 
 def cmd_cancel(args) -> int:
+    if use_service():
+        return remote("cancel", args)
     from engine import api
 
     msg = api.cancel(args.execution_id)
@@ -117,14 +123,20 @@ def _answer(args, value: str) -> int:
 
 
 def cmd_approve(args) -> int:
+    if use_service():
+        return remote("approve", args)
     return _answer(args, "yes" if args.yes else "no")
 
 
 def cmd_answer(args) -> int:
+    if use_service():
+        return remote("answer", args)
     return _answer(args, args.value)
 
 
 def cmd_history(args) -> int:
+    if use_service():
+        return remote("history", args)
     from engine import api
 
     rows = api.history(args.workflow, args.status, args.limit)
@@ -142,6 +154,8 @@ def cmd_history(args) -> int:
 
 
 def cmd_show(args) -> int:
+    if use_service():
+        return remote("show", args)
     from engine import api
 
     ex = api.show(args.execution_id)

@@ -32,3 +32,150 @@ def register(sub) -> None:
     p.add_argument("--no-ray", action="store_true", help="do not connect Ray at start-up (it connects on the "
                    "first run that needs it)")
     p.set_defaults(func=cmd_serve)
+
+
+# --------------------------------------------------------------------------------------------------
+# run | cancel | approve | answer | history | show through the service (when WORKBENCH_SERVER is set)
+
+def use_service() -> bool:
+    """True when ``WORKBENCH_SERVER`` is set: those commands then go to that service, not this process.
+
+    Only an explicit setting counts (a service answering at the default address is not probed), so a
+    plain ``workbench run`` never changes behaviour because some server happens to be running."""
+    return bool(os.environ.get("WORKBENCH_SERVER", "").strip())
+
+
+def _client():
+    from engine.client import WorkbenchClient
+
+    return WorkbenchClient(timeout=60)
+
+
+def _execution_options(args) -> dict:
+    out = {"execution": getattr(args, "execution", None) or "auto"}
+    if getattr(args, "timeout", None):
+        out["timeout_seconds"] = args.timeout
+    if getattr(args, "max_steps", None):
+        out["max_steps"] = args.max_steps
+    if getattr(args, "no_ai", False):
+        out["enable_ai_decisions"] = False
+    if getattr(args, "no_recovery", False):
+        out["enable_auto_recovery"] = False
+    return out
+
+
+def _print_event(ev: dict) -> None:
+    kind = ev["type"]
+    if kind in ("state_finished", "state_failed"):
+        arrow = f" -> {ev['to_state']}" if ev.get("to_state") else ""
+        where = f" [{ev['executed_on']}]" if ev.get("executed_on") not in (None, "inline") else ""
+        dur = ev.get("duration_ms")
+        dur_s = f" {dur:.0f} ms" if isinstance(dur, (int, float)) else ""
+        attempt = f" (attempt {ev['attempt']})" if (ev.get("attempt") or 1) > 1 else ""
+        err = f": {ev['error']}" if ev.get("error") and ev.get("status") != "completed" else ""
+        print(f"  {ev.get('status', ''):<9} {ev['state']}{arrow}{where}{dur_s}{attempt}{err}", file=sys.stderr,
+              flush=True)
+    elif kind == "recovery_action":
+        print(f"  recovery  {ev.get('state')}: {ev.get('strategy')} ({ev.get('chosen_by')})", file=sys.stderr,
+              flush=True)
+
+
+def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
+    """Print the run's progress until it ends or waits for a person; exit code like a local run."""
+    import json
+
+    client.wait(execution_id, until_waiting=True, on_event=None if (quiet or as_json) else _print_event)
+    ex = client.execution(execution_id)
+    if as_json:
+        keys = ("execution_id", "status", "states_visited", "final_context", "duration_ms", "error_count",
+                "retry_count", "error_message", "waiting_for", "workflow_id", "version")
+        print(json.dumps({k: ex.get(k) for k in keys}, default=str))
+    else:
+        print(f"{ex['status']}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
+              f"({len(ex.get('states_visited') or [])} states, {ex.get('error_count') or 0} errors, "
+              f"{ex.get('retry_count') or 0} retries) on {client.base_url}")
+        if ex.get("error_message"):
+            print(f"  error: {ex['error_message']}")
+    if ex["status"] == "waiting":
+        for r in ex.get("open_requests") or []:
+            verb = ("approve {id} {state} --yes|--no" if r["kind"] == "approval" else
+                    "answer {id} {state} " + "|".join(r.get("options") or []))
+            print(f"waiting for a person at '{r['state']}' ({r['kind']}): {r['prompt']}\n"
+                  f"  the service keeps driving the run; continue with: WORKBENCH_SERVER={client.base_url} "
+                  f"workbench {verb.format(id=execution_id, state=r['state'])}", file=sys.stderr)
+    return 0 if ex["status"] == "completed" else 1
+
+
+def remote(command: str, args) -> int:
+    """Run one of run/cancel/approve/answer/history/show against the service at ``WORKBENCH_SERVER``."""
+    import json
+    import re
+    from pathlib import Path
+
+    with _client() as c:
+        if command == "run":
+            from engine.context_input import read_context_argument
+
+            ctx = read_context_argument(args.context)
+            path = Path(args.file)
+            try:
+                text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                from engine.errors import WorkbenchError
+
+                raise WorkbenchError(f"{args.file}: cannot read: {exc}") from None
+            is_toml = path.suffix == ".toml" or (path.suffix != ".dsl" and re.search(r"^\s*dsl\s*=", text, re.M))
+            body = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
+            body = {k: v for k, v in body.items() if v is not None}
+            started = c._request("POST", "/api/v1/executions", json_body={
+                **body, "initial_context": ctx, "execution_options": _execution_options(args)})
+            if not args.json:
+                print(f"running on {c.base_url}: execution {started['execution_id']}", file=sys.stderr)
+            return _follow(c, started["execution_id"], args.json, args.quiet)
+        if command == "cancel":
+            out = c.cancel(args.execution_id)
+            print(json.dumps(out) if args.json else f"{out['status']}: {out['message']}")
+            return 0
+        if command in ("approve", "answer"):
+            out = (c.approve(args.execution_id, args.state, bool(args.yes), by="cli") if command == "approve"
+                   else c.answer(args.execution_id, args.state, args.value, by="cli"))
+            if not args.json:
+                print(f"answer '{out['answer']}' for '{args.state}' delivered to the service ({out['delivered']})",
+                      file=sys.stderr)
+            return _follow(c, args.execution_id, args.json, getattr(args, "quiet", False))
+        if command == "history":
+            rows = c.executions(workflow=args.workflow, status=args.status, limit=args.limit)
+            if args.json:
+                print(json.dumps(rows, default=str))
+                return 0
+            if not rows:
+                print(f"no executions recorded yet on {c.base_url}")
+                return 0
+            print(f"{'execution':<17} {'workflow':<28} {'v':>3} {'status':<10} {'ms':>8}  started")
+            for r in rows:
+                print(f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
+                      f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}")
+            return 0
+        if command == "show":
+            ex = c.execution(args.execution_id)
+            hist = c.history(args.execution_id)
+            if args.json:
+                print(json.dumps({**ex, "transitions": hist["transitions"], "audit_log": hist["audit_logs"],
+                                  "recovery": hist["recovery_actions"]}, default=str))
+                return 0
+            print(f"execution {ex['execution_id']}  {ex['workflow_name']} v{ex['version']}  status {ex['status']}")
+            if ex.get("error_message"):
+                print(f"error: {ex['error_message']}")
+            print(f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
+                  f"retries {ex['retry_count']}")
+            print("\ntransitions:")
+            for t in hist["transitions"]:
+                arrow = f" -> {t['to_state']}" if t.get("to_state") else ""
+                print(f"  {t['status']:<9} {t['from_state']}{arrow}  {t.get('duration_ms') or 0:.0f} ms  "
+                      f"token {t.get('token')}")
+            if hist["recovery_actions"]:
+                print("\nrecovery:")
+                for r in hist["recovery_actions"]:
+                    print(f"  {r['error_state']}: {r['recovery_strategy']} ({r.get('chosen_by')})")
+            return 0
+    raise ValueError(f"no remote form of '{command}'")

@@ -110,7 +110,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        # FastAPI's only own 400 is a body it could not parse (e.g. JSON nested beyond Python's recursion limit)
+        code = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
         if exc.status_code == 413:
             from engine.service.middleware import max_body_bytes, too_large_message
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Request(BaseModel):
@@ -149,10 +149,39 @@ class ExecutionOptions(Request):
     execution: Literal["auto", "ray", "inline"] = "auto"
 
 
+def _checked_context(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse contexts a run could not store or compare (too deep, NaN/Infinity, huge integers…)."""
+    from engine.context_input import check_context_value
+
+    check_context_value(value, what="initial_context")
+    return value
+
+
 class ExecuteRequest(Request):
     initial_context: dict[str, Any] = Field(default_factory=dict, description="a JSON object")
     execution_options: ExecutionOptions | None = None
     version: int | None = Field(None, ge=1, description="default: the current version")
+
+    _context = field_validator("initial_context")(_checked_context)
+
+
+class RunDefinitionRequest(Request):
+    """Run a workflow definition directly (what ``workbench run FILE`` sends): it is saved in the
+    library as a new version of the workflow with the same name when it changed."""
+
+    toml: str | None = Field(None, description="a whole workflow file")
+    dsl: str | None = Field(None, description="bare DSL (every state noop)")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    initial_context: dict[str, Any] = Field(default_factory=dict)
+    execution_options: ExecutionOptions | None = None
+
+    _context = field_validator("initial_context")(_checked_context)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.toml is None) == (self.dsl is None):
+            raise ValueError("give exactly one of toml, dsl")
+        return self
 
 
 class ExecutionStarted(Response):

@@ -228,6 +228,29 @@ def execute_workflow(request: Request, workflow_id: str, body: models.ExecuteReq
     return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]))
 
 
+@router.post("/executions", tags=["executions"], status_code=202, response_model=models.ExecutionStarted,
+             responses=ERRORS)
+def run_definition(request: Request, body: models.RunDefinitionRequest):
+    """Start a run of a workflow definition sent with the request (saved as a library version first,
+    like ``engine.api.run`` does); what ``workbench run FILE`` uses when ``WORKBENCH_SERVER`` is set."""
+    from engine import api
+
+    svc = _svc(request)
+    spec = _spec_from({"toml": body.toml, "dsl": body.dsl, "name": body.name})
+    try:
+        rep = spec.validate_all()
+    except DSLError as exc:
+        raise dsl_error(exc) from None
+    if rep.errors:
+        raise dsl_error(DSLError(rep.errors))
+    wid, version = api.ensure_version(spec, svc.store)
+    eid = api.start(spec, body.initial_context, _run_options(body.execution_options), store=svc.store,
+                    version=(wid, version), on_step=_listener(svc, spec.name))
+    svc.metrics.started(spec.name, "definition")
+    log.info("run started", extra={"execution_id": eid, "workflow": spec.name})
+    return _started(svc, request, eid, wid, version)
+
+
 @router.post("/workflows/translate", tags=["ai"], response_model=models.TranslateResponse, responses=ERRORS)
 def translate(request: Request, body: models.TranslateRequest):
     """Plain language to DSL, with an explanation and suggestions (offline without a model)."""

@@ -345,3 +345,30 @@ def test_logs_are_json_lines_with_execution_workflow_and_state(client, server):
     assert {r.get("state") for r in mine} >= {"a", "b", "c"}
     assert all(r["workflow"] == "Logged" and r["level"] == "info" and r["ts"] for r in mine)
     assert any(r.get("path", "").endswith("/execute") and r.get("status_code") == 202 for r in records)
+
+
+def test_contexts_a_run_could_not_store_are_400(server, chain_id):
+    before = _count_runs(server, chain_id)
+    for body in (b'{"initial_context": {"x": NaN}}', b'{"initial_context": {"x": Infinity}}',
+                 b'{"initial_context": ' + b'{"a": ' * 150 + b"1" + b"}" * 150 + b"}"):
+        r = _post(server, f"/api/v1/workflows/{chain_id}/execute", body)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["details"][0]["field"] == "initial_context"
+    deep = b"[" * 100_000 + b"]" * 100_000  # beyond Python's JSON recursion limit
+    r = _post(server, f"/api/v1/workflows/{chain_id}/execute", deep)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert _count_runs(server, chain_id) == before
+
+
+def test_run_a_definition_directly_reuses_the_library_version(client):
+    toml = 'name = "Direct"\ndsl = "start->a; a->end;"\n'
+    first = client._request("POST", "/api/v1/executions", json_body={"toml": toml, "initial_context": {"k": 1}})
+    second = client._request("POST", "/api/v1/executions", json_body={"toml": toml})
+    assert (first["workflow_id"], first["version"]) == (second["workflow_id"], second["version"])
+    changed = client._request("POST", "/api/v1/executions",
+                              json_body={"toml": toml.replace("a->end", "a->b; b->end")})
+    assert changed["workflow_id"] == first["workflow_id"] and changed["version"] == first["version"] + 1
+    assert client.wait(changed["execution_id"], timeout=60)["status"] == "completed"
+    with pytest.raises(ServiceError) as e:
+        client._request("POST", "/api/v1/executions", json_body={"dsl": "start->a;"})
+    assert e.value.status == 400 and e.value.code == "invalid_workflow"

@@ -1,0 +1,81 @@
+"""``workbench run/approve/answer/cancel/history/show`` with ``WORKBENCH_SERVER`` set: the service
+drives the run. The CLI process gets a Ray address nothing listens on and an empty store of its
+own, so anything it did locally would fail or leave local records."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.service.conftest import REPO
+from tests.service.test_api import APPROVAL_TOML, CHAIN
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+def cli(server, tmp_path, *argv, server_env=True, timeout=120):
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
+               PYTHONPATH=str(REPO))
+    if server_env:
+        env["WORKBENCH_SERVER"] = server.url
+    else:
+        env.pop("WORKBENCH_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "engine.cli", *argv], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_run_a_dsl_file_through_the_service(server, tmp_path):
+    f = tmp_path / "three.dsl"
+    f.write_text(CHAIN)
+    p = cli(server, tmp_path, "run", str(f), "--context", '{"n": 5}', "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "completed" and out["final_context"] == {"n": 5}
+    ex = httpx.get(f"{server.url}/api/v1/executions/{out['execution_id']}").json()
+    assert ex["workflow_name"] == "three" and ex["status"] == "completed"
+    assert not (tmp_path / "local_log").exists()  # nothing recorded by the CLI process itself
+    # the same file again is the same library workflow and version
+    again = json.loads(cli(server, tmp_path, "run", str(f), "--json").stdout)
+    assert (again["workflow_id"], again["version"]) == (out["workflow_id"], out["version"])
+
+
+def test_run_waits_then_approve_from_another_cli_and_show_history(server, tmp_path):
+    f = tmp_path / "approval.toml"
+    f.write_text(APPROVAL_TOML.replace("Ship after approval", "CLI approval"))
+    p = cli(server, tmp_path, "run", str(f), "--context", '{"order": 9}')
+    assert p.returncode == 1, p.stderr
+    assert "waiting: execution" in p.stdout and "approve" in p.stderr and "the service keeps driving" in p.stderr
+    eid = p.stdout.split("execution ")[1].split()[0]
+    time.sleep(1.0)
+    assert httpx.get(f"{server.url}/api/v1/executions/{eid}").json()["status"] == "waiting"  # still driven there
+    p = cli(server, tmp_path, "approve", eid, "ask", "--yes")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("completed: execution")
+    hist = json.loads(cli(server, tmp_path, "history", "--workflow", "CLI approval", "--json").stdout)
+    assert [r["execution_id"] for r in hist] == [eid] and hist[0]["status"] == "completed"
+    shown = cli(server, tmp_path, "show", eid)
+    assert shown.returncode == 0 and "status completed" in shown.stdout and "ask -> ship" in shown.stdout
+    p = cli(server, tmp_path, "cancel", eid)  # already ended: the service says 409
+    assert p.returncode == 1 and "already completed" in p.stderr
+
+
+def test_without_workbench_server_the_cli_runs_locally(server, tmp_path):
+    f = tmp_path / "three.dsl"
+    f.write_text(CHAIN)
+    p = cli(server, tmp_path, "history", "--json", server_env=False)
+    assert p.returncode == 0 and json.loads(p.stdout) == []  # the local (empty) store, not the service's
+
+
+def test_bad_context_is_refused_before_anything_is_sent(server, tmp_path):
+    f = tmp_path / "three.dsl"
+    f.write_text(CHAIN)
+    before = len(httpx.get(f"{server.url}/api/v1/executions", params={"limit": 1000}).json()["executions"])
+    p = cli(server, tmp_path, "run", str(f), "--context", "[1, 2]")
+    assert p.returncode == 1 and "--context" in p.stderr
+    after = len(httpx.get(f"{server.url}/api/v1/executions", params={"limit": 1000}).json()["executions"])
+    assert after == before
