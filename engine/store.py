@@ -374,7 +374,10 @@ def _normalise_row(spec: dict[str, str], row: dict) -> dict[str, list] | None:
 
 
 def _short(v) -> str:
-    text = repr(v)
+    try:
+        text = repr(v)
+    except (ValueError, RecursionError):  # an int of more than 4,300 digits, a too deeply nested value
+        return f"<{type(v).__name__} that cannot be shown>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -427,6 +430,7 @@ class Store:
         self._pending: list[tuple[int, str, dict, int]] = []  # (wal line, table, columns, rows)
         self._pending_rows = 0
         self._line = 0
+        self._lines_done = 0
         self._seq = 0
         self._closed = False
         self._wal_fd: int | None = None
@@ -573,6 +577,7 @@ class Store:
             raise _os_error("create the write-ahead log", tmp, exc) from None
         self._wal_id, self._wal_path, self._wal_fd, self._wal_size = wal_id, final, fd, 0
         self._line = 0
+        self._lines_done = 0  # lines of this WAL whose rows are in segments
 
     def _write_wal(self, data: bytes) -> None:
         fd = self._wal_fd
@@ -616,7 +621,7 @@ class Store:
                         self._pending_rows -= sum(i[3] for i in batch)
             if batch:
                 self._flush_batch(batch)
-            if self._wal_size > WAL_ROTATE_BYTES and not self._closed and not self._pending:
+            if self._wal_size > WAL_ROTATE_BYTES and not self._closed:
                 self._rotate_wal()
 
     def _flush_batch(self, batch: list[tuple[int, str, dict, int]]) -> None:
@@ -633,9 +638,13 @@ class Store:
                 data = self._build_checked(table, [(line, c, n) for line, _, c, n in items])
                 if data is not None:
                     self._write_segment(table, data, self._seg_name(self._wal_id, items[-1][0]))
-            except StoreError as exc:
-                error = exc
+            except Exception as exc:  # any failure (e.g. an import refused at interpreter exit) keeps the rows
+                error = exc if isinstance(exc, StoreError) else StoreError(
+                    f"cannot write a segment of {table} under {self.log_dir}: {type(exc).__name__}: {exc}")
                 failed.extend(items)
+                continue
+            with self._lock:
+                self._lines_done += len(items)
         if failed:
             failed.sort(key=lambda i: i[0])
             with self._lock:
@@ -643,6 +652,11 @@ class Store:
                 self._pending_rows += sum(i[3] for i in failed)
         if error is not None:
             raise error
+
+    def _wal_converted(self) -> bool:
+        """Every line of this process's current WAL is in a segment (or cannot be converted at all).
+        Call with ``_lock`` held."""
+        return not self._pending and self._lines_done == self._line
 
     @staticmethod
     def _seg_name(wal_id: str, line: int) -> str:
@@ -677,7 +691,7 @@ class Store:
     def _write_segment(self, table: str, data: pa.Table, name: str, *, metadata: dict | None = None,
                        compression: str = "snappy") -> Path:
         final = self.log_dir / table / name
-        tmp = final.with_name(name + ".tmp")
+        tmp = _tmp_path(final)
         if metadata:
             data = data.replace_schema_metadata({**(data.schema.metadata or {}), **metadata})
         try:
@@ -695,7 +709,7 @@ class Store:
 
     def _rotate_wal(self) -> None:
         with self._lock:
-            if self._pending:
+            if not self._wal_converted():
                 return
             old_fd, old_path = self._wal_fd, self._wal_path
             self._open_wal()
@@ -981,7 +995,7 @@ class Store:
             schema = _SCHEMAS[table].with_metadata({COVERS_KEY: json.dumps(covers).encode()})
             name = f"seg-c~{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             final = self.log_dir / table / name
-            tmp = final.with_name(name + ".tmp")
+            tmp = _tmp_path(final)
             used, rows = [], 0
             try:
                 with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -1208,18 +1222,25 @@ class Store:
         self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
-        flushed = True
-        try:
-            self.flush()
-        except StoreError as exc:
-            flushed = False
-            log.error("could not flush on close; rows stay in %s for the next process: %s", self._wal_path, exc)
+        flushed = False
+        for attempt in (1, 2):  # a second try: some failures happen once only (an import refused at exit)
+            try:
+                self.flush()
+                flushed = True
+                break
+            except StoreError as exc:
+                if attempt == 2:
+                    log.error("could not flush on close; rows stay in %s for the next process: %s",
+                              self._wal_path, exc)
         with self._lock:
-            if flushed and not self._pending:
+            if flushed and self._wal_converted():
                 try:
                     self._wal_path.unlink()
                 except OSError:
                     pass
+            elif flushed:
+                log.error("%d of %d lines of %s are not in a segment; kept for the next process",
+                          self._line - self._lines_done, self._line, self._wal_path)
             if self._wal_fd is not None:
                 os.close(self._wal_fd)
                 self._wal_fd = None
@@ -1246,6 +1267,11 @@ class Store:
         """Row count of every public view."""
         q = " UNION ALL ".join(f"SELECT {_sql_str(t)} AS t, count(*) AS n FROM {_ident(t)}" for t in TABLES)
         return {r["t"]: r["n"] for r in self.query(q)}
+
+
+def _tmp_path(final: Path) -> Path:
+    """A temporary name next to ``final``, unique per process and thread (hidden, ends in ``.tmp``)."""
+    return final.with_name(f".{final.name}.{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}.tmp")
 
 
 def _fsync_path(path) -> None:

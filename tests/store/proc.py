@@ -67,12 +67,51 @@ def read_until(db: str, stop_file: str) -> None:
     print(json.dumps({"counts": counts}), flush=True)
 
 
+def append_exit(db: str, prefix: str, n: int, delay: float, how: str, go: str | None = None) -> None:
+    """Open the store (once ``go`` exists, when given), append ``n`` audit rows in one call, print
+    ``ack``, wait ``delay`` s and exit: without closing the store normally (``return``), via
+    ``sys.exit`` or an unhandled exception; or after ``close()`` (``close``)."""
+    import os
+
+    from engine.store import Store
+
+    while go and not os.path.exists(go):
+        time.sleep(0.005)
+    s = Store(db)
+    rows = [{"id": f"{prefix}-{i}", "event_type": "exit-test"} for i in range(n)]
+    if "--in-atexit" in sys.argv:
+        # the append happens while the interpreter shuts down (an exit hook recording a last row);
+        # then wait until the background flusher has taken the rows, so it writes them during shutdown
+        import atexit
+
+        def last_rows() -> None:
+            s.append_many("audit_logs", rows)
+            print("ack", flush=True)
+            end = time.monotonic() + 20
+            while s._pending and time.monotonic() < end:
+                time.sleep(0.001)
+            time.sleep(delay)
+        atexit.register(last_rows)
+    else:
+        s.append_many("audit_logs", rows)
+        print("ack", flush=True)
+        time.sleep(delay)
+    if how == "sys_exit":
+        sys.exit(0)
+    if how == "exception":
+        raise RuntimeError("unhandled error after the append")
+    if how == "close":
+        s.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")]
     if cmd == "write":
         write(args[0], args[1], int(args[2]), int(args[3]), float(args[4]))
     elif cmd == "write_for":
         write_for(args[0], args[1], float(args[2]))
+    elif cmd == "append_exit":
+        append_exit(args[0], args[1], int(args[2]), float(args[3]), args[4], *args[5:6])
     elif cmd == "read_until":
         read_until(args[0], args[1])
     else:
