@@ -8,8 +8,7 @@ import sys
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from engine.service import create_app
-    from engine.service import logs
+    from engine.service import create_app, logs
 
     if args.log_level:
         os.environ["WORKBENCH_LOG_LEVEL"] = args.log_level

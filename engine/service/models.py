@@ -318,6 +318,7 @@ class OptimizeResponse(Response):
 
 
 class AnalyticsResponse(Response):
+    workflow_id: str | None = Field(None, description="set for one workflow's report")
     workflow: str | None = None
     workflow_ids: list[str] | None = None
     version: int | None = None

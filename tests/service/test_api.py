@@ -372,3 +372,38 @@ def test_run_a_definition_directly_reuses_the_library_version(client):
     with pytest.raises(ServiceError) as e:
         client._request("POST", "/api/v1/executions", json_body={"dsl": "start->a;"})
     assert e.value.status == 400 and e.value.code == "invalid_workflow"
+
+
+def test_analytics_optimize_and_score_after_runs(client):
+    wf = client.create_workflow(name="Measured", dsl=CHAIN)
+    wid = wf["workflow_id"]
+    with pytest.raises(ServiceError) as e:  # the advisor needs recorded runs
+        client.optimize(wid)
+    assert e.value.status == 409 and "no recorded runs" in str(e.value)
+    ids = [client.execute(wid)["execution_id"] for _ in range(3)]
+    for eid in ids:
+        client.wait(eid, timeout=60)
+    rep = client.analytics(wid, start_date="1d", granularity="hour")
+    assert rep["workflow_id"] == wid and rep["statistics"]["total_executions"] == 3
+    assert rep["statistics"]["success_rate"] == 100.0
+    assert {p["state"] for p in rep["state_performance"]} >= {"a", "b", "c"}
+    opt = client.optimize(wid)
+    assert opt["workflow_id"] == wid and opt["runs"]["finished"] == 3
+    assert isinstance(opt["current_optimization_score"], int)
+    assert client.get_workflow(wid)["optimization_score"] == opt["current_optimization_score"]
+    assert client.analytics()["statistics"]["total_executions"] >= 3
+    with pytest.raises(ServiceError) as e:
+        client.analytics(wid, granularity="fortnight")
+    assert e.value.status == 400 and e.value.details[0]["field"] == "granularity"
+
+
+def test_resume_or_answer_of_a_finished_run_is_a_conflict(client):
+    wf = client.create_workflow(name="Done", dsl=CHAIN)
+    eid = client.wait(client.execute(wf["workflow_id"])["execution_id"], timeout=60)["execution_id"]
+    for call in (lambda: client.resume(eid), lambda: client.answer(eid, "a", "yes")):
+        with pytest.raises(ServiceError) as e:
+            call()
+        assert e.value.status == 409 and e.value.details["status"] == "completed"
+    with pytest.raises(ServiceError) as e:
+        client.answer(eid, "a", "maybe")
+    assert e.value.status == 400 and e.value.details[0]["field"] == "value"
