@@ -25,7 +25,6 @@ from engine.store import RawJSON, Store
 from engine.workflow_file import WorkflowSpec, load_workflow
 
 STATUSES = ("draft", "active", "archived", "deprecated")
-_save_lock = threading.Lock()
 _changes = 0  # writes to the workflows table by this process (see changes())
 _changes_lock = threading.Lock()
 _LIST_COLUMNS = ("workflow_id, version, name, description, status, tags, owner, change_note, "
@@ -88,7 +87,9 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
     graph = to_graph(model)
     kinds = {n["id"]: n["kind"] for n in graph["nodes"]}
     now = _now()
-    with _save_lock:
+    # one version number per save across processes: read max(version) and append under a store-wide
+    # lock; leaving it flushes the rows, so the next saver (in any process) sees this version
+    with store.exclusive("library-versions"):
         if workflow_id is None:
             workflow_id = f"{slugify(spec.name)}-{uuid.uuid4().hex[:6]}"
             version = 1

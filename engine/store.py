@@ -27,6 +27,7 @@ Layout for ``data/workbench.duckdb``::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -43,7 +44,7 @@ import uuid
 import weakref
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -1260,8 +1261,47 @@ class Store:
 
     # --- small helpers for other modules -----------------------------------------------
 
-    def tables(self) -> list[str]:
-        return list(TABLES)
+    @contextlib.contextmanager
+    def exclusive(self, name: str, timeout_s: float = 30.0) -> Iterator[None]:
+        """Hold the lock ``name``, shared by every process and thread using this store (for
+        read-then-write steps such as numbering versions).
+
+        On entry, rows of writers that died are converted; on exit, this process's rows are flushed.
+        So the holder sees every row appended under the lock before, and the next holder sees its
+        rows. A dead holder's lock is free at once. Raises ``StoreError`` after ``timeout_s``."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name):
+            raise StoreError(f"lock name {name!r}: use letters, digits, '.', '_' or '-'")
+        path = self.log_dir / "locks" / f"{name}.lock"
+        try:
+            path.parent.mkdir(exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise _os_error("open the lock file", path, exc) from None
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(f"another process has held {path} for more than {timeout_s:g} s; "
+                                         "try again") from None
+                    time.sleep(0.005)
+            try:
+                self._recover_dead_wals()
+            except StoreError as exc:
+                log.warning("could not convert a dead writer's log: %s", exc)
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(StoreError):
+                    self.flush()
+                raise
+            self.flush()
+        finally:
+            os.close(fd)  # releases the lock
+
 
     def counts(self) -> dict[str, int]:
         """Row count of every public view."""
@@ -1314,6 +1354,3 @@ def _is_lock_error(exc: Exception) -> bool:
     m = str(exc).lower()
     return "lock" in m or "resource temporarily unavailable" in m
 
-
-def iter_tables() -> Iterable[str]:
-    return iter(TABLES)

@@ -104,6 +104,17 @@ def append_exit(db: str, prefix: str, n: int, delay: float, how: str, go: str | 
         s.close()
 
 
+def hold_lock(db: str, name: str) -> None:
+    """Take ``Store.exclusive(name)``, append one row under it, print ``held`` and sleep (until killed)."""
+    from engine.store import Store
+
+    s = Store(db)
+    with s.exclusive(name):
+        s.append("audit_logs", {"id": "under-lock", "event_type": "lock-test"})
+        print("held", flush=True)
+        time.sleep(3600)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")]
     if cmd == "write":
@@ -112,6 +123,8 @@ if __name__ == "__main__":
         write_for(args[0], args[1], float(args[2]))
     elif cmd == "append_exit":
         append_exit(args[0], args[1], int(args[2]), float(args[3]), args[4], *args[5:6])
+    elif cmd == "hold_lock":
+        hold_lock(args[0], args[1])
     elif cmd == "read_until":
         read_until(args[0], args[1])
     else:
