@@ -47,7 +47,7 @@ def test_exclusive_flushes_on_exit_and_refuses_bad_names(store):
         store.append("audit_logs", {"id": "x"})
     # in a segment at once: another process sees it without waiting for the background flusher
     glob = str(store.log_dir / "audit_logs" / "seg-*.parquet")
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0] == 1
+    assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0] == 1
     with pytest.raises(StoreError, match="lock name"):
         with store.exclusive("../escape"):
             pass
