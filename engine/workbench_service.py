@@ -741,6 +741,9 @@ def binding_from_form(values: dict) -> StateBinding:
                 val = json.loads(raw) if raw.strip() else {}
             except json.JSONDecodeError as exc:
                 raise ServiceError(f"{key} must be a JSON object: {exc.msg} at column {exc.colno}") from None
+            except (ValueError, RecursionError):  # an integer of more than 4,300 digits, too deep nesting
+                raise ServiceError(f"{key} must be a JSON object of usable values: no integer longer than "
+                                   "4,300 digits, no deeply nested lists or objects") from None
             if not isinstance(val, dict):
                 raise ServiceError(f'{key} must be a JSON object such as {{"region": "North"}}')
             if val:

@@ -240,6 +240,14 @@ def test_app_context_parser_refuses_huge_integers():
         svc.parse_context_json(BIG_INT_JSON)
 
 
+def test_editor_binding_form_refuses_huge_integers_and_deep_params():
+    from engine import workbench_service as svc
+
+    for raw in ('{"limit": 1' + "0" * 5000 + "}", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        with pytest.raises(svc.ServiceError, match="params must be a JSON object of usable values"):
+            svc.binding_from_form({"action": "noop", "params": raw})
+
+
 def test_engine_start_refuses_a_context_it_could_not_store(inline_engine):
     from engine.workflow_file import spec_from_dsl
 
