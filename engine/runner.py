@@ -20,6 +20,7 @@ When any branch failed only *conditional* fan-in transitions are considered.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import copy
 import datetime as dt
@@ -40,7 +41,7 @@ from engine.dsl.conditions import evaluate_condition
 from engine.dsl.model import END, START, Condition, Transition
 from engine.dsl.printer import condition_text
 from engine.errors import ConditionError, DSLError, WorkbenchError
-from engine.executors import InlineExecutor, TaskCancelled, TaskTimeout, WorkerLost
+from engine.executors import DataError, InlineExecutor, TaskCancelled, TaskTimeout, WorkerLost, check_storable
 from engine.recovery import Failure, RecoveryDecision, RecoveryEngine, classify
 from engine.schema import FINISHED_STATUSES
 from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow
@@ -48,6 +49,9 @@ from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow
 log = logging.getLogger("workbench.runner")
 
 DRIVER_ACTIONS = ("approval", "workflow")
+MAX_RETAINED_RUNS = 10_000  # runs kept in Engine.execs (finished ones as small summaries)
+RECENT_RESULTS = 64  # full results of the latest finished runs kept for wait() …
+RECENT_RESULTS_BYTES = 8 << 20  # … within this many bytes of JSON (older ones are read from the store)
 HUMAN_POLL_S = 0.4
 CHEAP_STATE_MS = 5.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +140,22 @@ def _ts(epoch: float) -> dt.datetime:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """``value`` as plain JSON data (other leaves become text).
+
+    Never raises for a dict (a context): an entry that cannot be stored (a cycle, nesting too deep, a
+    non-string key) is replaced by a note saying why, the rest is kept."""
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (TypeError, ValueError, RecursionError) as exc:
+        if not isinstance(value, dict):
+            raise DataError(f"value cannot be stored as JSON: {type(exc).__name__}: {exc}") from None
+        out = {}
+        for k, v in value.items():
+            try:
+                out[str(k)] = json.loads(json.dumps(v, default=str))
+            except (TypeError, ValueError, RecursionError) as item_exc:
+                out[str(k)] = f"<not stored: {type(item_exc).__name__}: {str(item_exc)[:200]}>"
+        return out
 
 
 class _Exec:
@@ -228,6 +247,40 @@ class _Exec:
                                self.error, list(self.waiting.values()), self.workflow_id, self.version)
 
 
+class _FinishedRun:
+    """What the engine keeps in memory of a run whose drive ended: a summary, not its context.
+
+    ``Engine.wait`` rebuilds the full :class:`ExecutionResult` from a small cache of the most
+    recent results, else from the store (the run's final record)."""
+
+    __slots__ = ("id", "status", "error", "parent_id", "done")
+    task = None
+    cancel_requested = True
+    waiters: dict = {}  # never written: a finished run waits for nobody
+
+    def __init__(self, result: ExecutionResult, parent_id: str | None):
+        self.id, self.status, self.error, self.parent_id = (result.execution_id, result.status, result.error,
+                                                            parent_id)
+        self.done = _Resolved(ExecutionResult(result.execution_id, result.status, None, None, result.duration_ms,
+                                              result.error_count, result.retry_count, result.error,
+                                              result.waiting_for, result.workflow_id, result.version))
+
+
+class _Resolved:
+    """A finished future's two read methods, without a lock and condition per retired run."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value):
+        self._value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self, timeout: float | None = None):
+        return self._value
+
+
 def _slug(name: str) -> str:
     import re
 
@@ -308,7 +361,10 @@ class Engine:
         self._decisions = decisions
         self.recovery = recovery or RecoveryEngine(history=self._recovery_history, advisor=self._recovery_advice)
         self.owner = owner_tag or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.execs: dict[str, _Exec] = {}
+        self.execs: dict[str, _Exec | _FinishedRun] = {}  # mutated under _execs_lock (callers' threads + loop)
+        self._execs_lock = threading.Lock()
+        self._recent_results: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
+        self._recent_bytes = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="workbench-driver", daemon=True)
         self._ready = threading.Event()
@@ -324,10 +380,21 @@ class Engine:
 
     # ----------------------------------------------------------------- loop & executor
     def _run_loop(self) -> None:
+        """The driver thread: runs the loop until :meth:`shutdown` stops it, whatever escapes a task.
+
+        A ``BaseException`` escaping a task or callback (asyncio re-raises ``SystemExit`` and
+        ``KeyboardInterrupt`` out of ``run_forever``) is logged and the loop goes on: one state or
+        bug must never freeze every run of the process."""
         asyncio.set_event_loop(self._loop)
         self._loop.call_soon(self._ready.set)
         self._loop.create_task(self._poller())
-        self._loop.run_forever()
+        while True:
+            try:
+                self._loop.run_forever()
+                return  # stopped by shutdown()
+            except BaseException as exc:  # noqa: BLE001 - the driver thread must survive
+                log.error("driver loop: %s escaped a task (%s); the loop continues", type(exc).__name__, exc,
+                          exc_info=True)
 
     def _call(self, coro, timeout: float | None = None):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -410,6 +477,13 @@ class Engine:
             raise DSLError(report.errors)
         if context is not None and not isinstance(context, dict):
             raise RunError(f"the initial context must be a JSON object, got {type(context).__name__}")
+        try:
+            check_storable(context or {}, "the initial context")
+        except DataError as exc:
+            raise RunError(str(exc)) from None
+        from engine.context_input import check_context_value
+
+        check_context_value(context or {}, what="the initial context")  # too deep, cyclic, huge ints: a clear error
         ex = _Exec(self, execution_id or uuid.uuid4().hex[:16], spec, context or {}, options or RunOptions(),
                    workflow_id, version)
         if on_step is not None:
@@ -427,15 +501,61 @@ class Engine:
         return self.wait(self.start(spec, context, options, **kwargs))
 
     def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
+        """The full result of a run started here, once its drive ends (final context included)."""
         ex = self.execs.get(execution_id)
         if ex is None:
             raise RunError(f"execution {execution_id} is not running in this process")
-        return ex.done.result(timeout)
+        res = ex.done.result(timeout)
+        return res if res.final_context is not None else self._full_result(res)
+
+    def _full_result(self, summary: ExecutionResult) -> ExecutionResult:
+        """A retired run's result with its visited states and final context (recent cache, else the store)."""
+        with self._execs_lock:
+            hit = self._recent_results.get(summary.execution_id)
+        if hit is not None:
+            visited, context_text = hit
+            visited, context = list(visited), json.loads(context_text)
+        else:
+            row = self.execution_row(summary.execution_id) or {}
+            visited = json.loads(row["states_visited"]) if row.get("states_visited") else []
+            context = json.loads(row["final_context"]) if row.get("final_context") else {}
+        return ExecutionResult(**{**summary.__dict__, "states_visited": visited, "final_context": context})
+
+    def _register(self, ex: _Exec) -> None:
+        """Add a run to ``execs`` (any thread); past the cap, the oldest finished half is forgotten."""
+        with self._execs_lock:
+            if len(self.execs) >= MAX_RETAINED_RUNS:  # their records stay in the store
+                finished = [k for k, e in self.execs.items() if e.done.done()]
+                for k in finished[:max(1, len(self.execs) // 2)]:
+                    del self.execs[k]
+            self.execs[ex.id] = ex
+            stale = self._recent_results.pop(ex.id, None)  # a resumed run's old result
+            if stale is not None:
+                self._recent_bytes -= len(stale[1])
+
+    def _retire(self, ex: _Exec, result: ExecutionResult) -> None:
+        """Replace a finished run by a summary; its full result stays in a small, byte-bounded cache."""
+        try:
+            text = json.dumps(result.final_context, default=str)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+        with self._execs_lock:
+            if text is not None and len(text) <= RECENT_RESULTS_BYTES // 4:
+                old = self._recent_results.pop(ex.id, None)
+                if old is not None:
+                    self._recent_bytes -= len(old[1])
+                self._recent_results[ex.id] = (tuple(result.states_visited), text)
+                self._recent_bytes += len(text)
+                while len(self._recent_results) > RECENT_RESULTS or self._recent_bytes > RECENT_RESULTS_BYTES:
+                    _, (_, dropped) = self._recent_results.popitem(last=False)
+                    self._recent_bytes -= len(dropped)
+            if self.execs.get(ex.id) is ex:
+                self.execs[ex.id] = _FinishedRun(result, ex.parent_id)
 
     def cancel(self, execution_id: str, reason: str = "cancelled by user") -> str:
         """Cancel a run driven here, or ask the process driving it (via the store)."""
         ex = self.execs.get(execution_id)
-        if ex is not None and ex.status not in FINISHED_STATUSES:
+        if ex is not None and not ex.done.done():
             self._loop.call_soon_threadsafe(self._cancel_local, ex, reason)
             return "cancelling"
         row = self.execution_row(execution_id)
@@ -548,7 +668,13 @@ class Engine:
         return rows[0] if rows else None
 
     def live_executions(self) -> list[str]:
-        return [i for i, e in self.execs.items() if e.status not in FINISHED_STATUSES]
+        """Ids of the runs this process is driving now."""
+        return [e.id for e in self._exec_snapshot() if not e.done.done()]
+
+    def _exec_snapshot(self) -> list:
+        """The executions known here, copied under the lock (safe to iterate on any thread)."""
+        with self._execs_lock:
+            return list(self.execs.values())
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the driver loop (executions still running are left resumable)."""
@@ -595,12 +721,26 @@ class Engine:
             for h in self.store.query("SELECT request_id, answer FROM human_requests WHERE execution_id = ? "
                                       "AND status = 'answered'", [source_id]):
                 ex.answers[h["request_id"]] = h["answer"]
+        if source_id == ex.id:  # driving the same execution again: its record numbers continue
+            ex.seq = max(ex.seq, self._max_recorded_seq(ex.id, rows))
+
+    def _max_recorded_seq(self, execution_id: str, transitions: list[dict]) -> int:
+        """The highest record number an execution used so far (its transition ids end in it, its
+        execution rows carry it as ``seq``), so that a resumed drive never repeats an id."""
+        prefix = f"{execution_id}-"
+        top = 0
+        for r in transitions:
+            tail = (r.get("id") or "")[len(prefix):]
+            if (r.get("id") or "").startswith(prefix) and tail.isdigit():
+                top = max(top, int(tail))
+        rows = self.store.query("SELECT max(seq) AS s FROM workflow_executions_history WHERE execution_id = ?",
+                                [execution_id])
+        if rows and rows[0]["s"] is not None:
+            top = max(top, int(rows[0]["s"]))
+        return top
 
     def _launch(self, ex: _Exec) -> None:
-        if len(self.execs) > 10_000:  # forget finished runs (their records stay in the store)
-            for k in [k for k, e in self.execs.items() if e.done.done()][:5_000]:
-                self.execs.pop(k, None)
-        self.execs[ex.id] = ex
+        self._register(ex)
 
         def go():
             ex.task = self._loop.create_task(self._drive(ex))
@@ -614,8 +754,7 @@ class Engine:
         ex.cancel_requested = True
         ex.timed_out = timed_out
         ex.error = reason
-        for h in list(ex.handles):
-            self.executor.cancel(h)
+        self._cancel_handles(ex)  # never raises: the task below must be cancelled whatever happens
         # a run stopping itself (from its own task) raises CancelledError instead: cancelling the
         # running task would also mark the task object cancelled after _drive has recorded the run
         if ex.task is not None and ex.task is not asyncio.current_task():
@@ -660,38 +799,46 @@ class Engine:
         return True
 
     async def _poller(self) -> None:
-        """Picks up cancel requests and answers written by other processes."""
-        loop = asyncio.get_running_loop()
+        """Picks up cancel requests and answers written by other processes.
+
+        It must outlive anything: an exception in one tick is logged and the next tick runs."""
         while True:
-            await asyncio.sleep(HUMAN_POLL_S)
-            live = [e for e in self.execs.values() if e.status not in FINISHED_STATUSES]
-            if not live:
-                continue
-            ids = [e.id for e in live]
             try:
-                ctrl = await loop.run_in_executor(None, self.store.query,
-                                                  "SELECT DISTINCT execution_id FROM control_requests WHERE command = "
-                                                  "'cancel' AND execution_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-                for r in ctrl:
-                    ex = self.execs.get(r["execution_id"])
-                    if ex and not ex.cancel_requested:
-                        self._cancel_local(ex, "cancelled by request")
-                waiting_ids = [e.id for e in live if e.waiters]
-                if waiting_ids:
-                    ans = await loop.run_in_executor(None, self.store.query,
-                                                     "SELECT execution_id, request_id, answer FROM human_requests WHERE "
-                                                     "status = 'answered' AND execution_id IN "
-                                                     "(SELECT unnest(?::VARCHAR[]))", [waiting_ids])
-                    for r in ans:
-                        ex = self.execs.get(r["execution_id"])
-                        if ex and r["request_id"] in ex.waiters:
-                            self._deliver_answer(ex, r["request_id"], r["answer"])
-            except RuntimeError as exc:  # interpreter shutting down
-                if "shutdown" in str(exc):
+                await asyncio.sleep(HUMAN_POLL_S)
+                await self._poll_once()
+            except asyncio.CancelledError:
+                raise  # shutdown()
+            except RuntimeError as exc:
+                if "shutdown" in str(exc):  # interpreter shutting down
                     return
-                log.warning("poller: %s", exc)
-            except Exception as exc:  # never let the poller die
-                log.warning("poller: %s", exc)
+                log.warning("poller: %s", exc, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - never let the poller die
+                log.warning("poller: %s", exc, exc_info=True)
+
+    async def _poll_once(self) -> None:
+        """One look at the store for cancels and answers addressed to runs driven here."""
+        loop = asyncio.get_running_loop()
+        live = [e for e in self._exec_snapshot() if not e.done.done()]
+        if not live:
+            return
+        ids = [e.id for e in live]
+        ctrl = await loop.run_in_executor(None, self.store.query,
+                                          "SELECT DISTINCT execution_id FROM control_requests WHERE command = "
+                                          "'cancel' AND execution_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        for r in ctrl:
+            ex = self.execs.get(r["execution_id"])
+            if ex is not None and not ex.done.done() and not ex.cancel_requested:
+                self._cancel_local(ex, "cancelled by request")
+        waiting_ids = [e.id for e in live if e.waiters]
+        if waiting_ids:
+            ans = await loop.run_in_executor(None, self.store.query,
+                                             "SELECT execution_id, request_id, answer FROM human_requests WHERE "
+                                             "status = 'answered' AND execution_id IN "
+                                             "(SELECT unnest(?::VARCHAR[]))", [waiting_ids])
+            for r in ans:
+                ex = self.execs.get(r["execution_id"])
+                if ex is not None and r["request_id"] in ex.waiters:
+                    self._deliver_answer(ex, r["request_id"], r["answer"])
 
     # ----------------------------------------------------------------- records
     def _exec_row(self, ex: _Exec, **over) -> dict:
@@ -781,6 +928,48 @@ class Engine:
 
     # ----------------------------------------------------------------- the drive
     async def _drive(self, ex: _Exec) -> None:
+        """Drive one run to its end. Whatever fails on the way (a state's ``SystemExit``, a handler of
+        :meth:`_drive_run` raising, a context that cannot be stored), the run gets a final status and
+        record, its listeners hear the end, and its done-signal is set: nobody waits forever."""
+        try:
+            await self._drive_run(ex)
+        except BaseException as exc:  # noqa: BLE001 - including CancelledError arriving at the very end
+            self._record_drive_failure(ex, exc)
+        finally:
+            self._signal_done(ex)
+
+    def _record_drive_failure(self, ex: _Exec, exc: BaseException) -> None:
+        """The drive itself failed: record the run as failed (or cancelled) with what can be stored."""
+        if isinstance(exc, asyncio.CancelledError):
+            ex.status, ex.error = ("failed" if ex.timed_out else "cancelled"), ex.error or "cancelled"
+        else:
+            ex.status, ex.error = "failed", f"internal error: {type(exc).__name__}: {str(exc)[:1000]}"
+            log.error("run %s: %s", ex.id, ex.error, exc_info=(type(exc), exc, exc.__traceback__))
+        self._cancel_handles(ex)
+        fields = {"end_time": _now(), "duration_ms": int((time.perf_counter() - ex.t0) * 1000)}
+        for final_context in (ex.final_context, None):  # without the context if that cannot be stored
+            try:
+                self._record_exec(ex, **fields, final_context=final_context or None)
+                self._audit(ex.id, "critical", None, "internal_error", ex.error,
+                            stack="".join(traceback.format_exception(exc))[-4000:])
+                return
+            except Exception as record_exc:  # noqa: BLE001 - try the smaller record, then give up
+                log.error("run %s: could not record its end: %s", ex.id, record_exc)
+
+    def _signal_done(self, ex: _Exec) -> None:
+        """Tell listeners and waiters that the run's drive ended, then keep only a summary in memory."""
+        for cb in self._listeners.pop(ex.id, ()):
+            try:
+                cb({"execution_id": ex.id, "state": None, "status": f"run_{ex.status}", "error": ex.error})
+            except Exception:  # a listener never breaks a run
+                pass
+        result = ex.result()
+        if not ex.done.done():
+            ex.done.set_result(result)
+        ex.release()
+        self._retire(ex, result)
+
+    async def _drive_run(self, ex: _Exec) -> None:
         ex.status = "running"
         self._record_exec(ex)
         self._audit(ex.id, "info", None, "run_started", f"run of '{ex.spec.name}' started by {self.owner}",
@@ -825,19 +1014,9 @@ class Engine:
         end = _now()
         fields = {"end_time": end, "duration_ms": int((time.perf_counter() - ex.t0) * 1000)} \
             if ex.status in FINISHED_STATUSES else {}
-        try:
-            self._record_exec(ex, **fields)
-            self._audit(ex.id, "info" if ex.status == "completed" else "warning", None, f"run_{ex.status}",
-                        f"run {ex.status}" + (f": {ex.error}" if ex.error else ""))
-        finally:
-            for cb in self._listeners.pop(ex.id, ()):
-                try:
-                    cb({"execution_id": ex.id, "state": None, "status": f"run_{ex.status}", "error": ex.error})
-                except Exception:
-                    pass
-            if not ex.done.done():
-                ex.done.set_result(ex.result())
-            ex.release()
+        self._record_exec(ex, **fields)  # if this raises, _drive records what it can (and signals the end)
+        self._audit(ex.id, "info" if ex.status == "completed" else "warning", None, f"run_{ex.status}",
+                    f"run {ex.status}" + (f": {ex.error}" if ex.error else ""))
 
     def _cancel_handles(self, ex: _Exec) -> None:
         for h in list(ex.handles):
@@ -1144,7 +1323,7 @@ class Engine:
         ex.handles.add(handle)
         try:
             return await self.executor.result(handle, backstop), "ray"
-        except (TaskTimeout, WorkerLost, TaskCancelled) as exc:
+        except (TaskTimeout, WorkerLost, TaskCancelled, DataError) as exc:
             return {"status": "failed", "updates": {}, "error_type": type(exc).__name__, "error_message": str(exc),
                     "started_at": t0, "ended_at": time.time(), "duration_ms": (time.time() - t0) * 1000}, "ray"
         finally:

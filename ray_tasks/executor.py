@@ -2,19 +2,37 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 
 import ray
 from ray.exceptions import (NodeDiedError, OutOfMemoryError, RayError, RayTaskError, TaskCancelledError,
                             WorkerCrashedError)
 
-from engine.executors import TaskCancelled, TaskTimeout, WorkerLost
+from engine.executors import DataError, TaskCancelled, TaskTimeout, WorkerLost
 from ray_tasks import cluster
 from ray_tasks.tasks import run_state_task
 
 
 _TASK_OPTIONS = {k: v for k, v in run_state_task._default_options.items() if k != "name"}
 _TASK_OPTIONS.update(max_retries=0, retry_exceptions=False)
+
+
+def _cause_text(exc: RayTaskError) -> str:
+    cause = getattr(exc, "cause", None)
+    if cause is not None and not isinstance(cause, RayTaskError):
+        return f"{type(cause).__name__}: {str(cause)[:300]}"
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:300]
+
+
+def _is_data_error(exc: RayTaskError) -> bool:
+    """A task failed while serialising its return value (unpicklable, too deep): bad data, not a crash."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, (TypeError, ValueError, RecursionError, pickle.PicklingError, AttributeError)):
+        return True
+    text = str(exc).lower()
+    return "serializ" in text or "pickl" in text or "recursion" in text
 
 
 class _Completions:
@@ -104,8 +122,11 @@ class RayExecutor:
             raise WorkerLost(f"the worker ran out of memory and was killed: {str(exc).splitlines()[0][:200]}") from None
         except (WorkerCrashedError, NodeDiedError) as exc:
             raise WorkerLost(f"the worker process died while running the state ({type(exc).__name__})") from None
-        except RayTaskError as exc:  # the task body itself raised (should not happen: failures are data)
-            raise WorkerLost(f"the task raised inside Ray: {str(exc).splitlines()[0][:200]}") from None
+        except RayTaskError as exc:  # the task body never raises: its result could not be sent back
+            if _is_data_error(exc):
+                raise DataError("the state's result could not be sent back from the worker (it is not plain "
+                                f"data): {_cause_text(exc)}") from None
+            raise WorkerLost(f"the task raised inside Ray: {_cause_text(exc)}") from None
         except RayError as exc:
             raise WorkerLost(f"Ray could not run the task: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
 

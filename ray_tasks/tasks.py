@@ -6,7 +6,11 @@ import ray
 
 @ray.remote(max_retries=0, retry_exceptions=False)
 def run_state_task(payload: dict) -> dict:
-    """Execute one workflow state on a worker; failures come back as data, never as exceptions."""
-    from engine.actions import execute_state
+    """Execute one workflow state on a worker; failures come back as data, never as exceptions.
 
-    return execute_state(payload)
+    Even ``SystemExit`` from the state's code is a failure here: Ray would otherwise take it as a
+    request to exit the worker, and the driver would see a lost worker and retry."""
+    from engine.actions import execute_state
+    from engine.executors import guarded
+
+    return guarded(execute_state, payload)

@@ -31,5 +31,23 @@ def resolve_function(ref: str) -> Callable:
 
 
 def run_python(binding: dict, ctx, meta: dict) -> Any:
+    """Call the state's function; its result is checked to be storable JSON data.
+
+    ``SystemExit``/``KeyboardInterrupt`` (e.g. ``function = "sys:exit"``) and other non-``Exception``
+    errors from user code become a :class:`~engine.executors.StateExited` failure of the state: they
+    must never end the worker process or the driver thread running it inline.
+    """
+    from engine.executors import StateExited, check_storable
+
     fn = resolve_function(binding["function"])
-    return fn(ctx, **(binding.get("params") or {}))
+    try:
+        result = fn(ctx, **(binding.get("params") or {}))
+    except Exception:
+        raise
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit raised by user code
+        raise StateExited(f"'{binding['function']}' raised {type(exc).__name__}"
+                          + (f"({exc})" if str(exc) else "") + ": a state cannot exit its process; "
+                          "raise an exception or return a result instead") from None
+    if result is not None:
+        check_storable(result, f"the result of '{binding['function']}'")
+    return result
