@@ -1,12 +1,20 @@
-"""Parse + validate a 1,000-transition workflow (target: < 100 ms on the 2-core machine).
+"""Parse + validate a 1,000-transition workflow (target: < 100 ms on the 2-core machine), and 1 MB inputs.
 
 The workflow mixes chains, conditional decisions with defaults, natural-language conditions,
 @error fallbacks, fan-outs with multi-state branches and their fan-ins, and loops. Timing is the
 median of N runs with the parser already built (lark's LALR tables are cached in the process).
 
-    python -m benchmarks.bench_dsl [--transitions 1000] [--runs 21]
+The large inputs (``large`` in the results) are about 1 MB each, within the default limits
+(1,000,000 bytes, 10,000 transitions): a wide fan-out repeating one state (an error: one issue with a
+count), a 60,000-state fan-out with its fan-in, 60,000 dead-end states (errors: 20 listed + a
+count), a 10,000-transition chain with long names and 10,000 transitions with compound
+conditions. Each is parsed, validated and rendered (graph + canonical DSL) at full and at half
+size, twice each (the faster run counts); ``scaling`` is time(full) / time(half): about 2 means
+linear, 4 quadratic.
 
-Prints one line and writes ``benchmarks/results/dsl.json``.
+    python -m benchmarks.bench_dsl [--transitions 1000] [--runs 21] [--no-large]
+
+Prints one line per measurement and writes ``benchmarks/results/dsl.json``.
 """
 from __future__ import annotations
 
@@ -22,10 +30,15 @@ from pathlib import Path
 
 import lark
 
+from engine.dsl.graph import to_graph
 from engine.dsl.parser import _parser, parse
+from engine.dsl.printer import to_dsl
 from engine.dsl.validate import analyze, validate
+from engine.errors import DSLError
 
 TARGET_MS = 100.0
+LARGE_TARGET_S = 30.0      # parse + validate + render of one ~1 MB input (it took 60-140 s or more)
+LARGE_MAX_SCALING = 2.6    # time(full size) / time(half size); 4 would be quadratic
 RESULTS = Path(__file__).resolve().parent / "results" / "dsl.json"
 
 
@@ -100,16 +113,86 @@ def measure(text: str, runs: int) -> dict:
     }
 
 
+def large_inputs(scale: float = 1.0) -> dict[str, str]:
+    """The ~1 MB shapes (``scale`` 0.5 gives the half-size versions)."""
+    n_dup = int(499_000 * scale)
+    n_fan = int(60_000 * scale)
+    n_chain = int(10_000 * scale)
+    n_cond = int(5_000 * scale)
+    fan = ",".join(f"s{i}" for i in range(n_fan))
+    pad = "_" + "x" * 40
+    return {
+        "wide_fan_out_duplicates": "start->[" + ",".join(["a"] * n_dup) + "];a->end;",
+        "fan_out_60k_states": f"start->[{fan}];\n[{fan}]->end;\n",
+        "dead_ends_60k_states": f"start->[{fan}];\n",
+        "long_chain": f"start->s0{pad};\n" + "".join(f"s{i}{pad}->s{i + 1}{pad};\n" for i in range(n_chain - 2))
+        + f"s{n_chain - 2}{pad}->end;\n",
+        "many_conditions": "start->s0;\n" + "".join(
+            f"s{i}->s{i + 1}:order.total>{i} and status in ['new','open','held'] and "
+            f"not (customer.tier=='basic' or 600<=score<700);\ns{i}->end;\n" for i in range(n_cond - 1))
+        + f"s{n_cond - 1}->end;\n",
+    }
+
+
+def measure_large(text: str) -> dict:
+    """Parse, validate and render once; a DSLError (syntax/structure) is a result, not a failure."""
+    t0 = time.perf_counter()
+    out: dict = {"bytes": len(text.encode())}
+    try:
+        model = parse(text)
+    except DSLError as exc:
+        out.update(parse_s=round(time.perf_counter() - t0, 3), validate_s=0.0, render_s=0.0,
+                   issues=len(exc.issues), first_issue=exc.issues[0].message[:120])
+        out["total_s"] = out["parse_s"]
+        return out
+    t1 = time.perf_counter()
+    report = validate(model, text)
+    t2 = time.perf_counter()
+    to_graph(model)
+    to_dsl(model)
+    t3 = time.perf_counter()
+    out.update(states=len(model.states), transitions=len(model.transitions), parse_s=round(t1 - t0, 3),
+               validate_s=round(t2 - t1, 3), render_s=round(t3 - t2, 3), total_s=round(t3 - t0, 3),
+               issues=len(report.errors) + len(report.warnings))
+    if report.errors:
+        out["first_issue"] = report.errors[0].message[:120]
+    return out
+
+
+def run_large() -> list[dict]:
+    rows = []
+    halves = large_inputs(0.5)
+    for name, text in large_inputs(1.0).items():
+        # the faster of two runs of each size: the machine is shared, a slow run is noise, not scaling
+        full = min((measure_large(text) for _ in range(2)), key=lambda r: r["total_s"])
+        half = min((measure_large(halves[name]) for _ in range(2)), key=lambda r: r["total_s"])
+        full["name"] = name
+        full["half_total_s"] = half["total_s"]
+        full["scaling"] = round(full["total_s"] / half["total_s"], 2) if half["total_s"] > 0.001 else None
+        full["ok"] = full["total_s"] < LARGE_TARGET_S and (full["scaling"] is None
+                                                           or full["scaling"] < LARGE_MAX_SCALING)
+        print(f"dsl large: {name}: {full['bytes']:,} bytes in {full['total_s']:.2f} s (parse {full['parse_s']:.2f}"
+              f" + validate {full['validate_s']:.2f} + render {full['render_s']:.2f}), {full['issues']:,} issues, "
+              f"x{full['scaling']} for twice the input — {'OK' if full['ok'] else 'TOO SLOW'}", flush=True)
+        rows.append(full)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transitions", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/dsl.json")
+    ap.add_argument("--no-large", action="store_true", help="skip the ~1 MB inputs")
     args = ap.parse_args(argv)
     text = generate(args.transitions)
     result = {"benchmark": "dsl_parse_validate", "bytes": len(text.encode()), **measure(text, args.runs),
               "target_ms": TARGET_MS}
     result["ok"] = result["median_ms"] < TARGET_MS
+    if not args.no_large:
+        result["large"] = run_large()
+        result["large_target_s"], result["large_max_scaling"] = LARGE_TARGET_S, LARGE_MAX_SCALING
+        result["ok"] = result["ok"] and all(r["ok"] for r in result["large"])
     result.update({"python": platform.python_version(), "lark": lark.__version__, "cpus": os.cpu_count(),
                    "machine": platform.machine(), "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     line = (f"dsl: parse+validate {result['transitions']:,} transitions / {result['states']:,} states "
@@ -117,6 +200,10 @@ def main(argv: list[str] | None = None) -> dict:
             f"(parse {result['parse_median_ms']:.1f} + validate {result['validate_median_ms']:.1f}; "
             f"min {result['min_ms']:.1f}, {result['runs']} runs) — target < {TARGET_MS:.0f} ms: "
             f"{'OK' if result['ok'] else 'TOO SLOW'}")
+    if result.get("large"):
+        slowest = max(result["large"], key=lambda r: r["total_s"])
+        line += (f"; 1 MB inputs: slowest {slowest['name']} {slowest['total_s']:.1f} s, scaling "
+                 f"x{max(r['scaling'] or 0 for r in result['large']):.2f} per doubling")
     print(line)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from engine.dsl.model import END, START, Literal_, ParallelGroup, Position, Transition, WorkflowModel
 from engine.dsl.parser import IssueCollector, names_text, parse
-from engine.errors import DSLError, Issue, ValidationReport
-
+from engine.errors import DSLError, ValidationReport
 
 ANALYSIS_BUDGET_FLOOR = 2_000_000  # branch-analysis steps always allowed (about a second)
 ANALYSIS_BUDGET_PER_ELEMENT = 16   # and this many per state/transition end beyond that
@@ -81,6 +80,10 @@ def _branch_reach(model: WorkflowModel, first: str, adj: _Adjacency | None = Non
                   budget: _Budget | None = None) -> set[str]:
     """States reachable from a branch's first state; a join is crossed once all its sources are reached."""
     adj = adj or _Adjacency(model)
+    if first not in adj.by_source and all(adj.fan_in_size[i] > 1 for i in adj.fan_ins_by_member.get(first, ())):
+        if budget is not None:
+            budget.spend(1)
+        return {first}  # a one-state branch (typically ended by the fan-in): nothing more to explore
     reach = {first}
     queue = deque([first])
     arrived: dict[int, int] = {}
@@ -176,7 +179,19 @@ def _budget_for(model: WorkflowModel) -> _Budget:
 
 
 def analyze(model: WorkflowModel) -> Analysis:
-    """Reachability from ``start`` and the fan-out/fan-in pairing (bounded: see ``Analysis.too_complex``)."""
+    """Reachability from ``start`` and the fan-out/fan-in pairing (bounded: see ``Analysis.too_complex``).
+
+    Computed once per model object (validation, the graph and the runner share it); treat it as read-only.
+    """
+    cached = model.__dict__.get("_analysis")
+    if cached is not None:
+        return cached
+    out = _analyze(model)
+    object.__setattr__(model, "_analysis", out)  # a cache on a frozen dataclass; not part of equality
+    return out
+
+
+def _analyze(model: WorkflowModel) -> Analysis:
     adj = _Adjacency(model)
     out = Analysis(reachable=_reachable(model, adj))
     budget = _budget_for(model)
@@ -341,7 +356,7 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
                       t.position, "compare a context value, e.g. approved==True")
 
     # the same rules for the transitions leaving a join (fan-ins with the same source set)
-    for key, fan_ins in model._fan_in_index.items():
+    for fan_ins in model._fan_in_index.values():
         defaults = [t for t in fan_ins if t.condition is None]
         conditional = [t for t in fan_ins if t.is_conditional]
         label = _sources_text(fan_ins[0])
