@@ -115,6 +115,26 @@ def hold_lock(db: str, name: str) -> None:
         time.sleep(3600)
 
 
+def open_backend(factory: str, db: str):
+    """A store made by ``factory`` ("module:callable", called with the database path)."""
+    import importlib
+
+    module, _, name = factory.partition(":")
+    return getattr(importlib.import_module(module), name)(db)
+
+
+def backend_write(factory: str, db: str, prefix: str, n: int) -> None:
+    """Append ``n`` audit rows one at a time through a backend; print ``ack <i>`` after each; then
+    wait to be killed (``--no-close``) or close and exit."""
+    s = open_backend(factory, db)
+    for i in range(n):
+        s.append("audit_logs", {"id": f"{prefix}-{i}", "event_type": "conformance"})
+        print(f"ack {i + 1}", flush=True)
+    if "--no-close" in sys.argv:
+        time.sleep(3600)
+    s.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")]
     if cmd == "write":
@@ -123,6 +143,8 @@ if __name__ == "__main__":
         write_for(args[0], args[1], float(args[2]))
     elif cmd == "append_exit":
         append_exit(args[0], args[1], int(args[2]), float(args[3]), args[4], *args[5:6])
+    elif cmd == "backend_write":
+        backend_write(args[0], args[1], args[2], int(args[3]))
     elif cmd == "hold_lock":
         hold_lock(args[0], args[1])
     elif cmd == "read_until":
