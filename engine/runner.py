@@ -1611,7 +1611,7 @@ class Engine:
             return {"status": "completed", "updates": final, "started_at": t0, "ended_at": time.time()}
         if rows:
             self._load_replay(child, child_id)
-        self.execs[child.id] = child
+        self._register(child)
         # the child is a task of its own (so it can be cancelled by id); the parent awaits it shielded,
         # so that a cancel or timeout of the parent stops the child with a reason and waits for its record
         child.task = asyncio.get_running_loop().create_task(self._drive(child))
