@@ -1,0 +1,66 @@
+"""The parser's fast path (transition structure scanned without lark) agrees with lark on every input.
+
+It either returns exactly what lark's parse gives (same model, same positions) or steps aside
+(``_NotFast``) so that lark parses the text and reports any error itself.
+"""
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lark.exceptions import UnexpectedInput
+
+from engine.dsl import parser as P
+from engine.dsl.printer import to_dsl
+from tests.dsl.strategies import models, spaced_token_soup, token_soup
+
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_fast_path_agrees_with_lark(text: str) -> None:
+    try:
+        slow = P._parser().parse(text)
+    except (UnexpectedInput, P._Refused):
+        slow = None
+    try:
+        fast = P._fast_statements(text)
+    except P._NotFast:
+        return  # lark decides (and reports the error, if any)
+    assert slow is not None, f"fast path accepted text lark refuses: {text!r}"
+    assert [s.pos for s in fast] == [s.pos for s in slow]
+    try:
+        slow_model = P._build_model(text, slow)
+    except P.DSLError as exc:
+        slow_error = [(i.code, i.message, i.line, i.column) for i in exc.issues]
+        try:
+            P._build_model(text, fast)
+        except P.DSLError as exc2:
+            assert [(i.code, i.message, i.line, i.column) for i in exc2.issues] == slow_error
+            return
+        raise AssertionError(f"fast path built a model lark's statements refuse: {text!r}")
+    fast_model = P._build_model(text, fast)
+    assert fast_model == slow_model and fast_model.state_positions == slow_model.state_positions
+
+
+@FAST
+@given(token_soup)
+def test_token_soup(text):
+    assert_fast_path_agrees_with_lark(text)
+
+
+@FAST
+@given(spaced_token_soup)
+def test_spaced_token_soup(text):
+    assert_fast_path_agrees_with_lark(text)
+
+
+@FAST
+@given(models, st.sampled_from(["\n", " ", "\n# a comment; with ';'\n", "\r\n\t", ";\n;"]))
+def test_printed_workflows_with_comments_and_spacing(model, separator):
+    text = separator.join(P_line for P_line in to_dsl(model).splitlines())
+    assert_fast_path_agrees_with_lark(text)
+    assert_fast_path_agrees_with_lark(text.replace("->", " -> ").replace(",", " ,\n "))
+
+
+def test_fast_path_is_taken_for_plain_workflows_and_big_groups():
+    names = ",".join(["a"] * 1000)
+    stmts = P._fast_statements(f"start->[{names}];\na->end:x>1 and y=='a;b'; # done\n")
+    assert len(stmts) == 2 and len(stmts[0].dst.names) == 1000 and stmts[1].cond.text == "x>1 and y=='a;b'"
+    assert (stmts[1].pos.line, stmts[1].pos.column) == (2, 1)
