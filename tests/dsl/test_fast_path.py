@@ -34,7 +34,7 @@ def assert_fast_path_agrees_with_lark(text: str) -> None:
         except P.DSLError as exc2:
             assert [(i.code, i.message, i.line, i.column) for i in exc2.issues] == slow_error
             return
-        raise AssertionError(f"fast path built a model lark's statements refuse: {text!r}")
+        raise AssertionError(f"fast path built a model lark's statements refuse: {text!r}") from None
     fast_model = P._build_model(text, fast)
     assert fast_model == slow_model and fast_model.state_positions == slow_model.state_positions
 
