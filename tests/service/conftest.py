@@ -27,6 +27,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerExited(RuntimeError):
+    """The server process ended before it was ready (its log tail is in the message)."""
+
+
 @dataclass
 class Server:
     url: str
@@ -46,7 +50,7 @@ def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float 
                PYTHONPATH=str(REPO))
     env.pop("WORKBENCH_SERVER", None)
     env.update(extra_env or {})
-    log = tmp / "server.log"
+    log = tmp / f"server-{port}.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)], cwd=REPO,
                                 env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -54,7 +58,7 @@ def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float 
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"workbench serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise ServerExited(f"workbench serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(server.url + "/ready", timeout=5).status_code == 200:
                 return server
@@ -81,7 +85,10 @@ def server():
     # a directory of our own: pytest prunes old numbered temp dirs, and parallel sessions on this
     # machine could remove the live server's store under it
     tmp = Path(tempfile.mkdtemp(prefix="wb-service-test-"))
-    srv = start_server(tmp)
+    try:
+        srv = start_server(tmp)
+    except ServerExited:  # e.g. another process took the free port first: once more on a new port
+        srv = start_server(tmp)
     yield srv
     stop_server(srv)
     shutil.rmtree(tmp, ignore_errors=True)
