@@ -79,3 +79,29 @@ def test_bad_context_is_refused_before_anything_is_sent(server, tmp_path):
     assert p.returncode == 1 and "--context" in p.stderr
     after = len(httpx.get(f"{server.url}/api/v1/executions", params={"limit": 1000}).json()["executions"])
     assert after == before
+
+
+def test_the_run_outlives_the_cli_that_started_it(server, tmp_path):
+    f = tmp_path / "slow.toml"
+    f.write_text('name = "Outlives the CLI"\ndsl = "start->slow; slow->after; after->end;"\n'
+                 '[states.slow]\naction = "python"\nfunction = "tests.engine.functions:sleep_and_mark"\n'
+                 'params = { seconds = 3.0 }\n')
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
+               PYTHONPATH=str(REPO), WORKBENCH_SERVER=server.url)
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(f)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    rows: list = []
+    while not rows:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        rows = httpx.get(f"{server.url}/api/v1/executions", params={"workflow": "Outlives the CLI"}).json()["executions"]
+        time.sleep(0.1)
+    proc.kill()  # the launching process dies mid-run
+    proc.wait(10)
+    eid = rows[0]["execution_id"]
+    assert httpx.get(f"{server.url}/api/v1/executions/{eid}").json()["status"] in ("pending", "running")
+    deadline = time.monotonic() + 60
+    while (ex := httpx.get(f"{server.url}/api/v1/executions/{eid}").json())["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, ex
+        time.sleep(0.2)
+    assert ex["status"] == "completed" and ex["states_visited"] == ["start", "slow", "after", "end"]
