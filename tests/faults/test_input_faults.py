@@ -259,6 +259,22 @@ def test_engine_start_refuses_a_context_it_could_not_store(inline_engine):
             inline_engine.start(spec, bad)
 
 
+def huge_int_result(context: dict) -> dict:
+    """A state function whose result holds an integer JSON cannot carry (used below)."""
+    return {"x": 10**5000}
+
+
+def test_a_state_result_with_a_huge_integer_fails_the_run_with_a_clear_error(inline_engine):
+    from engine.workflow_file import parse_workflow_text
+
+    spec = parse_workflow_text('name = "huge"\ndsl = "start->a; a->b:x>\'a\'; a->end; b->end;"\n'
+                               '[states.a]\naction = "python"\nfunction = "tests.faults.test_input_faults:huge_int_result"\n'
+                               'execution = "inline"\n', "huge.toml", "toml")
+    res = inline_engine.run(spec, {})
+    assert res.status == "failed"
+    assert "internal error" not in res.error and "4300 digits" in res.error
+
+
 # --- item 10: conditions over hostile values --------------------------------------------------
 
 def _deep(depth: int) -> list:
