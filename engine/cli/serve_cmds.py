@@ -13,6 +13,9 @@ def cmd_serve(args) -> int:
     if args.log_level:
         os.environ["WORKBENCH_LOG_LEVEL"] = args.log_level
     logs.configure(args.log_format)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: the API has no authentication, so anyone who can reach this "
+              "address can start, answer and cancel runs", file=sys.stderr)
     app = create_app(connect_ray=not args.no_ray)
     print(f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics)",
           file=sys.stderr, flush=True)
