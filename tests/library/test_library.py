@@ -7,9 +7,20 @@ import pytest
 
 from engine import library
 from engine.errors import DSLError
-from engine.library import (LibraryError, WorkflowNotFoundError, archive_workflow, diff_versions, get_states,
-                            get_workflow, import_workflow_file, list_versions, list_workflows, restore_workflow,
-                            save_workflow, set_status)
+from engine.library import (
+    LibraryError,
+    WorkflowNotFoundError,
+    archive_workflow,
+    diff_versions,
+    get_states,
+    get_workflow,
+    import_workflow_file,
+    list_versions,
+    list_workflows,
+    restore_workflow,
+    save_workflow,
+    set_status,
+)
 from engine.workflow_file import WorkflowSpec, parse_workflow_text
 
 ORDER = """

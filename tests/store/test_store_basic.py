@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine.schema import JSON_COLUMNS, LATEST_BY, TABLES
+from engine.schema import LATEST_BY, TABLES
 from engine.store import RawJSON, Store, StoreError, default_db_path, get_store
 
 SAMPLE = {

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import engine.store as store_mod
+import engine.store.segments as segments_mod
+import engine.store.wal as wal_mod
 from engine.store import Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,17 +154,17 @@ def test_auto_compaction_in_background(tmp_path, monkeypatch):
 
 def test_disk_full_on_append_raises_and_leaves_a_clean_wal(store, monkeypatch):
     store.append("audit_logs", {"id": "before"})
-    real = store_mod._os_write
+    real = wal_mod._os_write
 
     def half_then_enospc(fd, data):
         if len(data) > 20:
             return real(fd, bytes(data[: len(data) // 2]))  # a partial write, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_mod, "_os_write", half_then_enospc)
+    monkeypatch.setattr(wal_mod, "_os_write", half_then_enospc)
     with pytest.raises(StoreError, match=r"cannot append to .*\.jsonl: No space left on device \(the disk is full"):
         store.append("audit_logs", {"id": "lost", "message": "x" * 100})
-    monkeypatch.setattr(store_mod, "_os_write", real)
+    monkeypatch.setattr(wal_mod, "_os_write", real)
     store.append("audit_logs", {"id": "after"})
     wal_lines = store._wal_path.read_bytes().splitlines()
     assert len(wal_lines) == 2 and all(json.loads(line) for line in wal_lines)
@@ -170,20 +172,20 @@ def test_disk_full_on_append_raises_and_leaves_a_clean_wal(store, monkeypatch):
 
 
 def test_disk_full_on_flush_keeps_rows_and_retries(store, monkeypatch, caplog):
-    real = store_mod.pq.write_table
+    real = segments_mod.pq.write_table
 
     def enospc(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     store.append_many("audit_logs", rows("a", 3))
     store.append_many("llm_calls", [{"id": "c"}])
-    monkeypatch.setattr(store_mod.pq, "write_table", enospc)
+    monkeypatch.setattr(segments_mod.pq, "write_table", enospc)
     with pytest.raises(StoreError, match=r"cannot write the segment .*audit_logs.*disk is full"):
         store.flush()
     with caplog.at_level(logging.WARNING, logger="workbench.store"):
         assert store.query("SELECT count(*) AS n FROM audit_logs")[0]["n"] == 0  # reads still work
     assert "without this process's latest rows" in caplog.text
-    monkeypatch.setattr(store_mod.pq, "write_table", real)
+    monkeypatch.setattr(segments_mod.pq, "write_table", real)
     store.flush()
     assert ids(store) == ["a0", "a1", "a2"] and ids(store, "llm_calls") == ["c"]
     assert not list((store.log_dir / "audit_logs").glob("*.tmp"))
