@@ -125,13 +125,15 @@ def open_backend(factory: str, db: str):
 
 def backend_write(factory: str, db: str, prefix: str, n: int) -> None:
     """Append ``n`` audit rows one at a time through a backend; print ``ack <i>`` after each; then
-    wait to be killed (``--no-close``) or close and exit."""
+    wait to be killed (``--no-close``), exit without closing (``--exit-without-close``) or close."""
     s = open_backend(factory, db)
     for i in range(n):
         s.append("audit_logs", {"id": f"{prefix}-{i}", "event_type": "conformance"})
         print(f"ack {i + 1}", flush=True)
     if "--no-close" in sys.argv:
         time.sleep(3600)
+    if "--exit-without-close" in sys.argv:
+        return  # a normal interpreter exit with the store still open
     s.close()
 
 

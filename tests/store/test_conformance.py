@@ -208,6 +208,18 @@ def test_acknowledged_rows_survive_kill_9_exactly_once(backend, open_store, tmp_
     assert s.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM audit_logs") == [{"n": 40, "d": 40}]
 
 
+def test_processes_opening_a_fresh_store_at_once_and_exiting_without_close_lose_nothing(backend, open_store,
+                                                                                        tmp_path):
+    db = tmp_path / "workbench.duckdb"
+    procs = [spawn_writer(backend, db, f"p{i}", 10, "--exit-without-close") for i in range(8)]
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err[-2000:]
+        assert out.split()[-1] == "10"
+    s = open_store()
+    assert s.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM audit_logs") == [{"n": 80, "d": 80}]
+
+
 def test_rows_of_another_process_become_visible(backend, open_store, tmp_path):
     s = open_store()
     s.append("audit_logs", {"id": "mine"})
