@@ -407,3 +407,21 @@ def test_resume_or_answer_of_a_finished_run_is_a_conflict(client):
     with pytest.raises(ServiceError) as e:
         client.answer(eid, "a", "maybe")
     assert e.value.status == 400 and e.value.details[0]["field"] == "value"
+
+
+def test_a_low_confidence_decision_is_streamed_and_answered_over_the_api(client):
+    wf = client.create_workflow(name="Decide", dsl='start->a; a->b:"the customer sounds angry"; a->c; '
+                                                   'b->end; c->end;')
+    eid = client.execute(wf["workflow_id"], {"notes": "I am furious, this is the third time!"})["execution_id"]
+    seen = []
+    for ev in client.events(eid, timeout=60):
+        seen.append(ev)
+        if ev["type"] == "execution_status" and ev["status"] == "waiting":
+            break
+    decision = next(e for e in seen if e["type"] == "decision")
+    assert decision["state"] == "a" and decision["condition"]
+    waiting = next(e for e in seen if e["type"] == "waiting")
+    assert waiting["kind"] == "decision" and set(waiting["options"]) >= {"true", "false"}
+    assert client.answer(eid, "a", "false")["delivered"] == "live"
+    final = client.wait(eid, timeout=60)
+    assert final["status"] == "completed" and final["states_visited"][-2:] == ["c", "end"]
