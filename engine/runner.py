@@ -976,9 +976,9 @@ class Engine:
                     {"options": ex.options.to_dict()})
         root = _Token("0", START, dict(ex.initial_context), frozenset())
         try:
-            needs_ray = any(ex.spec.binding(s).action not in ("noop", *DRIVER_ACTIONS) and
-                            ex.spec.binding(s).execution != "inline" for s in ex.model.states)
-            if needs_ray and ex.options.execution != "inline" and not self._executor_ready:
+            # sub-workflows count: Ray starting inside a child would block the loop after the run's
+            # timeout started (the timer could not fire) and count start-up as run time
+            if ex.options.execution != "inline" and not self._executor_ready and self._needs_ray(ex.spec):
                 self._ensure_executor()  # first run of the process: Ray start-up is not run time
                 ex.t0, ex.start_time = time.perf_counter(), _now()
             ex.cheap = await self._cheap_states(ex)
@@ -1575,21 +1575,45 @@ class Engine:
         ex.ai_log.append({**entry, **human, "ai_confidence": info.get("confidence")})
         return result, human
 
+    def _load_sub_workflow(self, workflow_dir: str | None, ref: str) -> WorkflowSpec:
+        """The spec a ``workflow`` state names: a file (relative to the calling workflow's directory,
+        as given, or under data/templates), else a library workflow; raises WorkbenchError."""
+        candidates = [Path(ref)]
+        if workflow_dir:
+            candidates.insert(0, Path(workflow_dir) / ref)
+        candidates.append(REPO_ROOT / "data" / "templates" / ref)
+        path = next((p for p in candidates if p.exists()), None)
+        if path is not None:
+            return load_workflow(path)
+        from engine.library import get_workflow
+
+        return get_workflow(self.store, ref)[0]
+
+    def _needs_ray(self, spec: WorkflowSpec, seen: set | None = None) -> bool:
+        """Whether a run of ``spec`` may submit Ray tasks, its sub-workflows included (each file once)."""
+        seen = set() if seen is None else seen
+        key = _workflow_key(spec)
+        if key in seen:
+            return False
+        seen.add(key)
+        workflow_dir = str(Path(spec.source_path).parent) if spec.source_path else None
+        for state in spec.model.states:
+            b = spec.binding(state)
+            if b.action == "workflow":
+                try:
+                    if self._needs_ray(self._load_sub_workflow(workflow_dir, b.workflow or ""), seen):
+                        return True
+                except WorkbenchError:
+                    continue  # missing or invalid: the state will fail with its own clear error
+            elif b.action not in ("noop", *DRIVER_ACTIONS) and b.execution != "inline":
+                return True
+        return False
+
     async def _sub_workflow(self, ex: _Exec, token: _Token, state: str, visit: int, binding: StateBinding) -> dict:
         t0 = time.time()
         ref = binding.workflow
         try:
-            candidates = [Path(ref)]
-            if ex.workflow_dir:
-                candidates.insert(0, Path(ex.workflow_dir) / ref)
-            candidates.append(REPO_ROOT / "data" / "templates" / ref)
-            path = next((p for p in candidates if p.exists()), None)
-            if path is not None:
-                child_spec = load_workflow(path)
-            else:
-                from engine.library import get_workflow
-
-                child_spec, _ = get_workflow(self.store, ref)
+            child_spec = self._load_sub_workflow(ex.workflow_dir, ref)
         except WorkbenchError as exc:
             return {"status": "failed", "updates": {}, "error_type": "FileNotFoundError",
                     "error_message": f"sub-workflow '{ref}' not found: {exc}", "started_at": t0, "ended_at": time.time()}

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.dsl.model import WorkflowModel
 from engine.dsl.validate import check
-from engine.errors import DSLError, Issue, ValidationReport, WorkbenchError
+from engine.errors import Issue, ValidationReport, WorkbenchError
 
 ActionName = Literal["python", "sql", "llm", "http", "approval", "workflow", "noop"]
 RecoveryName = Literal["retry", "skip", "fallback", "compensate", "abort", "escalate"]

@@ -199,3 +199,17 @@ def test_cancel_of_an_orphaned_parent_cancels_its_recorded_children(tmp_path, ra
         store.close()
         # the dead driver's nap may hold a Ray CPU until it ends: leave the cluster as we found it
         time.sleep(max(0.0, leaf_started + 3.5 - time.monotonic()))
+
+
+def test_ray_needed_only_by_a_child_is_connected_before_the_run_timeout_starts(tmp_path):
+    """Ray is connected (or found unreachable) before the clock starts, also when only a child needs it:
+    connecting inside the child blocked the driver loop, so the run 'timed out' instead of saying why."""
+    parent = _tree(tmp_path)
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "u.duckdb"), PYTHONPATH=str(ROOT), RAY_ADDRESS="127.0.0.1:9")
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    p = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(parent), "--timeout", "1", "--json"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "failed" and "cannot reach the Ray cluster" in out["error"], out
