@@ -48,7 +48,8 @@ def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float 
     env = dict(os.environ, WORKBENCH_DB=str(tmp / "workbench.duckdb"), RAY_ADDRESS="local",
                WORKBENCH_RAY_CPUS="2", WORKBENCH_RAY_OBJECT_STORE_MB="300", WORKBENCH_LOG_LEVEL="INFO",
                PYTHONPATH=str(REPO))
-    env.pop("WORKBENCH_SERVER", None)
+    for name in ("WORKBENCH_SERVER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_LLM_MODEL"):
+        env.pop(name, None)  # the offline AI layer: deterministic translations and decisions
     env.update(extra_env or {})
     log = tmp / f"server-{port}.log"
     with open(log, "wb") as err:
