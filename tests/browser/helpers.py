@@ -109,11 +109,19 @@ def choose(page, label: str, option: str, attempts: int = 3) -> None:
 
 
 def open_expander(page, label: str, inside: str) -> None:
-    """Open an expander (if closed) and wait until the element ``inside`` it can be used."""
-    target = page.get_by_role("combobox", name=inside, exact=True).first
-    if not target.is_visible():
-        page.locator("[data-testid='stExpander'] summary").filter(has_text=label).first.click()
+    """Open an expander (if closed) and wait until the element ``inside`` it can be used.
+
+    Decide on the expander's own open state, never on whether its content is visible yet: right after
+    a page switch the script is idle before the widgets inside are drawn (their code loads lazily),
+    and clicking then would close an open expander."""
+    details = page.locator("[data-testid='stExpander'] details").filter(has=page.locator("summary", has_text=label))
+    details = details.first
+    details.wait_for(state="attached", timeout=60_000)
+    if not details.evaluate("d => d.open"):
+        details.locator("summary").first.click()
         settle(page)
+    expect(details).to_have_js_property("open", True, timeout=60_000)
+    target = details.get_by_role("combobox", name=inside, exact=True).first
     expect(target).to_be_visible(timeout=60_000)
     expect(target).to_be_enabled(timeout=60_000)
 
