@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from engine.store import RawJSON, Store
 from engine.workflow_file import WorkflowSpec, load_workflow
 
 STATUSES = ("draft", "active", "archived", "deprecated")
+_VERSIONS_LOCK = "library-versions"  # Store.exclusive() lock around look-ups and saves of versions
 _changes = 0  # writes to the workflows table by this process (see changes())
 _changes_lock = threading.Lock()
 _LIST_COLUMNS = ("workflow_id, version, name, description, status, tags, owner, change_note, "
@@ -40,7 +41,7 @@ class WorkflowNotFoundError(LibraryError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _owner() -> str:
@@ -89,7 +90,7 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
     now = _now()
     # one version number per save across processes: read max(version) and append under a store-wide
     # lock; leaving it flushes the rows, so the next saver (in any process) sees this version
-    with store.exclusive("library-versions"):
+    with store.exclusive(_VERSIONS_LOCK):
         if workflow_id is None:
             workflow_id = f"{slugify(spec.name)}-{uuid.uuid4().hex[:6]}"
             version = 1
@@ -136,14 +137,24 @@ def import_workflow_file(store: Store, path: str | os.PathLike, status: str = "a
     """Import a ``.toml``/``.dsl`` file. Re-importing an unchanged file returns the existing version;
     a changed file with the name of an existing workflow becomes a new version of it."""
     spec = load_workflow(path)
-    try:
-        existing, meta = get_workflow(store, spec.name)
-    except WorkflowNotFoundError:
-        return save_workflow(store, spec, change_note=f"imported from {Path(path).name}", status=status)
-    if _spec_json(existing) == _spec_json(spec):
-        return meta["workflow_id"], int(meta["version"])
-    return save_workflow(store, spec, workflow_id=meta["workflow_id"],
-                         change_note=f"imported from {Path(path).name}", status=status)
+    note = f"imported from {Path(path).name}"
+    return ensure_saved(store, spec, new_note=note, changed_note=note, status=status)
+
+
+def ensure_saved(store: Store, spec: WorkflowSpec, *, new_note: str = "", changed_note: str = "",
+                 status: str = "active") -> tuple[str, int]:
+    """``(id, version)`` of the current version of the workflow named ``spec.name`` when it holds
+    exactly ``spec``; else ``spec`` saved as a new version of it (``changed_note``), or as a new
+    workflow when no workflow has that name (``new_note``). The look-up and the save are one step for
+    every process: two processes ensuring the same spec at once get the same version."""
+    with store.exclusive(_VERSIONS_LOCK):
+        try:
+            existing, meta = get_workflow(store, spec.name)
+        except WorkflowNotFoundError:
+            return save_workflow(store, spec, change_note=new_note, status=status)
+        if _spec_json(existing) == _spec_json(spec):
+            return meta["workflow_id"], int(meta["version"])
+        return save_workflow(store, spec, workflow_id=meta["workflow_id"], change_note=changed_note, status=status)
 
 
 # --- reading --------------------------------------------------------------------------------

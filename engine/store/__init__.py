@@ -137,6 +137,7 @@ class Store(_Wal, _Views):
         self._all_cursors: list = []
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._held = threading.local()  # names of the exclusive() locks this thread holds
 
         try:
             for d in [self.path.parent, self.log_dir / "wal", *(self.log_dir / t for t in TABLES)]:
@@ -446,9 +447,14 @@ class Store(_Wal, _Views):
 
         On entry, rows of writers that died are converted; on exit, this process's rows are flushed.
         So the holder sees every row appended under the lock before, and the next holder sees its
-        rows. A dead holder's lock is free at once. Raises ``StoreError`` after ``timeout_s``."""
+        rows. A dead holder's lock is free at once. Raises ``StoreError`` after ``timeout_s``.
+        Re-entrant: a thread that holds the lock can enter it again (the outermost exit flushes)."""
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name):
             raise StoreError(f"lock name {name!r}: use letters, digits, '.', '_' or '-'")
+        held: set[str] = self._held.__dict__.setdefault("names", set())
+        if name in held:
+            yield
+            return
         path = self.log_dir / "locks" / f"{name}.lock"
         try:
             path.parent.mkdir(exist_ok=True)
@@ -470,6 +476,7 @@ class Store(_Wal, _Views):
                 self._recover_dead_wals()
             except StoreError as exc:
                 log.warning("could not convert a dead writer's log: %s", exc)
+            held.add(name)
             try:
                 yield
             except BaseException:
@@ -478,6 +485,7 @@ class Store(_Wal, _Views):
                 raise
             self.flush()
         finally:
+            held.discard(name)
             os.close(fd)  # releases the lock
 
     def counts(self) -> dict[str, int]:

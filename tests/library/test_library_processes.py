@@ -47,3 +47,27 @@ def test_versions_saved_by_several_processes_at_once_are_distinct_and_all_kept(t
     assert notes == sorted(f"w{i}-{j}" for i in range(writers) for j in range(per_writer)), "no save hidden"
     assert len(history) == total
     assert {r["version"]: r["n"] for r in states} == {v: 3 for v in range(1, total + 1)}
+
+
+def test_processes_importing_the_same_new_file_at_once_get_one_workflow_and_version(tmp_path):
+    db = tmp_path / "workbench.duckdb"
+    Store(db).close()
+    wf = tmp_path / "orders.toml"
+    wf.write_text(SPEC.format(n="a"))
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.library.proc", "import_file", str(db), str(wf), str(go)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    time.sleep(1.0)
+    go.touch()
+    answers = []
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err[-3000:]
+        answers.append(tuple(json.loads(out)))
+    assert len(set(answers)) == 1 and answers[0][1] == 1, answers
+    s = Store(db)
+    try:
+        rows = s.query("SELECT workflow_id, version FROM workflows_history")
+    finally:
+        s.close()
+    assert [(r["workflow_id"], r["version"]) for r in rows] == [answers[0]], "one workflow, one version"

@@ -51,3 +51,24 @@ def test_exclusive_flushes_on_exit_and_refuses_bad_names(store):
     with pytest.raises(StoreError, match="lock name"):
         with store.exclusive("../escape"):
             pass
+
+
+def test_exclusive_is_reentrant_in_one_thread_but_excludes_other_threads(store):
+    import threading
+
+    got = []
+    with store.exclusive("nested", timeout_s=2):
+        with store.exclusive("nested", timeout_s=2):  # before: waited for itself until the timeout
+            other = threading.Thread(target=lambda: got.append(_try(store, "nested")))
+            other.start()
+            other.join()
+    assert got == ["timed out"]
+    assert _try(store, "nested") == "entered"  # released by the outermost exit
+
+
+def _try(store, name):
+    try:
+        with store.exclusive(name, timeout_s=0.2):
+            return "entered"
+    except StoreError:
+        return "timed out"
