@@ -202,7 +202,7 @@ class _Exec:
         self.done: concurrent.futures.Future = concurrent.futures.Future()
         self.parent_id: str | None = None
         self.depth = 0  # sub-workflow nesting level (0: a top-level run)
-        self.chain: tuple[tuple[str, str], ...] = ((_workflow_key(spec), spec.name),)  # (identity, name) per level
+        self.chain: tuple[tuple[str, str], ...] = ()  # (identity, name) per level from the top; set for children
         self.max_depth = options.max_subworkflow_depth or s.max_subworkflow_depth
         self.timed_out = False  # the run's own --timeout fired (or its parent's, for a sub-workflow)
         self.depth_exceeded: str | None = None  # the sub-workflow depth error, passed up unchanged
@@ -1617,7 +1617,8 @@ class Engine:
         except WorkbenchError as exc:
             return {"status": "failed", "updates": {}, "error_type": "FileNotFoundError",
                     "error_message": f"sub-workflow '{ref}' not found: {exc}", "started_at": t0, "ended_at": time.time()}
-        chain = [*ex.chain, (_workflow_key(child_spec), child_spec.name)]
+        above = ex.chain or ((_workflow_key(ex.spec), ex.spec.name),)
+        chain = [*above, (_workflow_key(child_spec), child_spec.name)]
         if ex.depth + 1 > ex.max_depth:  # e.g. a workflow that calls itself: refuse, never retry
             raise self._sub_workflow_fatal(ex, token, state, visit, _depth_error(chain, ex.max_depth), t0)
         child_id = _child_execution_id(ex.id, token.id, state, visit)
