@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ class Service:
         self.store = engine.store
         self.metrics = ServiceMetrics(engine, engine.store)
         self.started_at = time.time()
+        self.scores: dict[tuple[str, int], int | None] = {}  # (workflow_id, finished runs) -> advisor score
+        self.lock = threading.Lock()
 
 
 def create_app(engine=None, *, connect_ray: bool = True) -> FastAPI:

@@ -175,10 +175,18 @@ def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
     stats["error_rate"] = stats.get("failure_rate")
     score = meta.get("optimization_score")
     if score is None and stats["finished_executions"] >= optimizer.MIN_RUNS:
-        try:
-            score = optimizer.analyze(svc.store, wid, llm=False, save=False).score
-        except optimizer.OptimizerError:
-            score = None
+        # the advisor reads every run (hundreds of ms): computed again only when more runs finished
+        key = (wid, stats["finished_executions"])
+        score = svc.scores.get(key, -1)
+        if score == -1:
+            try:
+                score = optimizer.analyze(svc.store, wid, llm=False, save=False).score
+            except optimizer.OptimizerError:
+                score = None
+            with svc.lock:
+                svc.scores[key] = score
+                while len(svc.scores) > 256:
+                    svc.scores.pop(next(iter(svc.scores)))
     return {**meta, "workflow_id": wid, "version": ver, "name": spec.name, "description": spec.description,
             "dsl": spec.dsl, "nl_description": spec.nl_description or None, "tags": list(spec.tags),
             "spec": spec.model_dump(mode="json"), "states": states, "statistics": stats,
