@@ -636,13 +636,27 @@ def _fast_guard(text: str, start: int) -> tuple[Condition, int]:
     guard = text[start:end]
     if guard.strip() == "@error":
         return Condition("error", "@error"), end
+    if len(guard) <= _GUARD_CACHE_MAX_CHARS:
+        return _cached_guard(guard), end
+    return _parse_guard(guard), end
+
+
+_GUARD_CACHE_MAX_CHARS = 2_000
+
+
+def _parse_guard(guard: str) -> Condition:
     try:
         (stmt,) = _parser().parse("a->b:" + guard)
     except (UnexpectedInput, _Refused, ValueError, RecursionError):
         raise _NotFast() from None
     if stmt.cond is None:
         raise _NotFast()
-    return stmt.cond, end
+    return stmt.cond
+
+
+# the editor re-validates the whole text as you type: unchanged guards are not parsed again
+# (conditions are immutable; a guard that fails raises, and failures are not cached)
+_cached_guard = lru_cache(maxsize=16_384)(_parse_guard)
 
 
 def _run_parser(text: str) -> list[_Stmt]:

@@ -64,3 +64,21 @@ def test_fast_path_is_taken_for_plain_workflows_and_big_groups():
     stmts = P._fast_statements(f"start->[{names}];\na->end:x>1 and y=='a;b'; # done\n")
     assert len(stmts) == 2 and len(stmts[0].dst.names) == 1000 and stmts[1].cond.text == "x>1 and y=='a;b'"
     assert (stmts[1].pos.line, stmts[1].pos.column) == (2, 1)
+
+
+def test_unchanged_guards_are_not_parsed_again_when_the_editor_revalidates():
+    P._cached_guard.cache_clear()
+    text = "start->a:order.total>100 and tier in ['gold','silver'];\nstart->b;\na->end;\nb->end;\n"
+    first = P.parse(text)
+    misses = P._cached_guard.cache_info().misses
+    again = P.parse(text.replace("b->end;", "b->end; # edited"))
+    assert P._cached_guard.cache_info().misses == misses  # the guard came from the cache
+    assert again == first and again.transitions[0].condition is first.transitions[0].condition
+    # a guard that fails is not cached: the error is reported every time, by lark, with its position
+    for _ in range(2):
+        try:
+            P.parse("start->a:x>;\na->end;")
+        except P.DSLError as exc:
+            assert (exc.issues[0].line, exc.issues[0].column) == (1, 12)
+        else:
+            raise AssertionError("expected a DSLError")
