@@ -46,8 +46,8 @@ _VERSIONS_LOCK = threading.Lock()
 _VERSIONS_MAX = 1024  # entries kept (oldest dropped first)
 
 
-def _spec_hash(wanted: dict) -> str:
-    text = json.dumps(wanted, sort_keys=True, separators=(",", ":"), default=str)
+def _spec_hash(dumped: dict) -> str:
+    text = json.dumps(dumped, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -74,15 +74,10 @@ def _library_stamp(st, library, fresh: bool = False) -> tuple:
     return stamp
 
 
-def _library_version(st, spec: WorkflowSpec, wanted: dict, library) -> tuple[str, int]:
-    """Uncached: the current library version of ``spec.name`` if it equals ``wanted``, else a new one."""
-    try:
-        existing, meta = library.get_workflow(st, spec.name)
-    except WorkbenchError:
-        return library.save_workflow(st, spec, change_note="first run")
-    if existing.model_dump(mode="json") == wanted:
-        return meta["workflow_id"], int(meta["version"])
-    return library.save_workflow(st, spec, workflow_id=meta["workflow_id"], change_note="changed before a run")
+def _library_version(st, spec: WorkflowSpec, library) -> tuple[str, int]:
+    """Uncached: the current library version of ``spec.name`` if it holds this spec, else a new one
+    (``library.ensure_saved``: one step for every process, under the store's versions lock)."""
+    return library.ensure_saved(st, spec, new_note="first run", changed_note="changed before a run")
 
 
 def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
@@ -101,8 +96,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
 
         return _slug(spec.name), None
     st = store if store is not None else get_engine(store).store
-    wanted = spec.model_dump(mode="json")
-    key = (str(getattr(st, "path", id(st))), _spec_hash(wanted))
+    key = (str(getattr(st, "path", id(st))), _spec_hash(spec.model_dump(mode="json")))
     stamp = _library_stamp(st, library)
     hit = _VERSIONS.get(key)
     if hit is not None and stamp[1] is not None and hit[0] == stamp:
@@ -112,7 +106,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
         hit = _VERSIONS.get(key)
         if hit is not None and stamp[1] is not None and hit[0] == stamp:
             return hit[1]
-        found = _library_version(st, spec, wanted, library)
+        found = _library_version(st, spec, library)
         if stamp[0] != library.changes() and hasattr(st, "flush"):
             st.flush()  # our new version's segment lands now, so it does not look like a later change
         # the stamp after our own save: a later change by anyone makes the next call look again
