@@ -428,10 +428,10 @@ def _char_issue(text: str, exc: UnexpectedCharacters, line: int, col: int) -> Is
     return _issue(text, "syntax", msg, line, col, hint)
 
 
-def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int) -> Issue:
+def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int, lex_text: str | None = None) -> Issue:
     tok: Token = exc.token
     expected = _expected_text(exc.expected)
-    prev = _previous_token(text, tok) if tok.type != "$END" else None
+    prev = _previous_token(lex_text or text, tok) if tok.type != "$END" else None
     hint = ""
     if tok.type == "$END":
         line, col = _end_position(text)
@@ -482,14 +482,15 @@ def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int) -> Issue:
     return _issue(text, "syntax", msg, line, col, hint)
 
 
-def _syntax_issue(text: str, exc: UnexpectedInput) -> Issue:
+def _syntax_issue(text: str, exc: UnexpectedInput, lex_text: str | None = None) -> Issue:
+    """The issue for a lark error; ``lex_text`` (same offsets as ``text``) is what lark parsed, if different."""
     line, col = getattr(exc, "line", None), getattr(exc, "column", None)
     if line is None or line < 0 or col is None or col < 0:
         line, col = _end_position(text)
     if isinstance(exc, UnexpectedCharacters):
         return _char_issue(text, exc, line, col)
     if isinstance(exc, UnexpectedToken):
-        return _token_issue(text, exc, line, col)
+        return _token_issue(text, exc, line, col, lex_text)
     if isinstance(exc, UnexpectedEOF):
         line, col = _end_position(text)
         return _issue(text, "syntax", f"unexpected end of input; expected {_expected_text(exc.expected)}",
@@ -535,7 +536,15 @@ _GUARD_END = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|#[^\n]*|(?P
 
 
 class _NotFast(Exception):
-    """The fast path met something it leaves to lark (any error, keywords, empty group members)."""
+    """The fast path met something it leaves to lark (any error, keywords, empty group members).
+
+    ``done`` holds the statements read before ``boundary``, the offset of the last ';' read (-1: none).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.done: list[_Stmt] = []
+        self.boundary = -1
 
 
 def _fast_statements(text: str) -> list[_Stmt]:
@@ -544,8 +553,8 @@ def _fast_statements(text: str) -> list[_Stmt]:
     Transition endpoints (names, ``[groups]``), arrows and separators are scanned with one regular
     expression; each guard is parsed by lark on its own. Anything unusual — an error, a keyword used
     as a state name, an empty group member, an unexpected character — raises :class:`_NotFast`, and
-    the caller parses the whole text with lark, which gives the exact error. For text that lark
-    accepts, the result equals lark's.
+    the caller has lark parse the rest of the text (from the last ';' read), which gives the exact
+    error. For text that lark accepts, the result equals lark's.
     """
     stmts: list[_Stmt] = []
     line, line_start = 1, 0
@@ -595,32 +604,38 @@ def _fast_statements(text: str) -> list[_Stmt]:
             if kind != "comma":
                 raise _NotFast()
 
-    kind, m = next_token()
-    while kind is not None:
-        if kind == "semi":
+    boundary, complete = -1, 0  # the last ';' read, and how many statements came before it
+    try:
+        kind, m = next_token()
+        while kind is not None:
+            if kind == "semi":
+                boundary, complete = m.start(), len(stmts)
+                kind, m = next_token()
+                continue
+            src = endpoint(kind, m)
             kind, m = next_token()
-            continue
-        src = endpoint(kind, m)
-        kind, m = next_token()
-        if kind != "arrow":
-            raise _NotFast()
-        kind, m = next_token()
-        dst = endpoint(kind, m)
-        kind, m = next_token()
-        cond = None
-        if kind == "colon":
-            cond, end = _fast_guard(text, pos)
-            tokens = _FAST_TOKENS.finditer(text, end)
-            line += text.count("\n", pos, end)
-            if "\n" in text[pos:end]:
-                line_start = text.rfind("\n", pos, end) + 1
-            pos = end
+            if kind != "arrow":
+                raise _NotFast()
             kind, m = next_token()
-        stmts.append(_Stmt(src, dst, cond, Position(src.first.line, src.first.column)))
-        if kind is None:
-            break
-        if kind != "semi":
-            raise _NotFast()
+            dst = endpoint(kind, m)
+            kind, m = next_token()
+            cond = None
+            if kind == "colon":
+                cond, end = _fast_guard(text, pos)
+                tokens = _FAST_TOKENS.finditer(text, end)
+                line += text.count("\n", pos, end)
+                if "\n" in text[pos:end]:
+                    line_start = text.rfind("\n", pos, end) + 1
+                pos = end
+                kind, m = next_token()
+            stmts.append(_Stmt(src, dst, cond, Position(src.first.line, src.first.column)))
+            if kind is None:
+                break
+            if kind != "semi":
+                raise _NotFast()
+    except _NotFast as exc:
+        exc.done, exc.boundary = stmts[:complete], boundary
+        raise
     return stmts
 
 
@@ -659,17 +674,29 @@ def _parse_guard(guard: str) -> Condition:
 _cached_guard = lru_cache(maxsize=16_384)(_parse_guard)
 
 
+_NOT_NEWLINE = re.compile(r"[^\n]+")
+
+
 def _run_parser(text: str) -> list[_Stmt]:
+    """Statements of ``text``: the fast path, then lark from the last ';' the fast path reached.
+
+    The part before that ';' was scanned without a problem, so lark parses a copy of the text where
+    it is blanked out (offsets, lines and columns unchanged): the work is proportional to what is
+    left, and the statements and errors are those of a full lark parse.
+    """
     try:
         return _fast_statements(text)
-    except _NotFast:
-        pass
+    except _NotFast as exc:
+        done, boundary = exc.done, exc.boundary
+    lex_text = text
+    if boundary > 0:
+        lex_text = _NOT_NEWLINE.sub(lambda m: " " * len(m.group()), text[:boundary]) + text[boundary:]
     try:
-        return _parser().parse(text)
+        return done + _parser().parse(lex_text)
     except _Refused as exc:
         raise DSLError(_issue(text, exc.code, exc.message, exc.line, exc.column, exc.hint)) from None
     except UnexpectedInput as exc:
-        raise DSLError(_syntax_issue(text, exc)) from None
+        raise DSLError(_syntax_issue(text, exc, lex_text)) from None
     except RecursionError:  # pragma: no cover - nothing recurses over the input; kept as a last guard
         raise DSLError(Issue("error", "too_deep", "input nested too deeply")) from None
 

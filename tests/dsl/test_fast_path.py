@@ -3,6 +3,7 @@
 It either returns exactly what lark's parse gives (same model, same positions) or steps aside
 (``_NotFast``) so that lark parses the text and reports any error itself.
 """
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lark.exceptions import UnexpectedInput
@@ -39,16 +40,65 @@ def assert_fast_path_agrees_with_lark(text: str) -> None:
     assert fast_model == slow_model and fast_model.state_positions == slow_model.state_positions
 
 
+def reference_parse(text: str):
+    """What a full lark parse gives: the statements, or the issue of its error."""
+    try:
+        return P._parser().parse(text)
+    except P._Refused as exc:
+        return P._issue(text, exc.code, exc.message, exc.line, exc.column, exc.hint)
+    except UnexpectedInput as exc:
+        return P._syntax_issue(text, exc)
+
+
+def assert_parse_agrees_with_full_lark(text: str) -> None:
+    """The parser (fast path, then lark from the last ';' it read) gives what lark gives on the whole text."""
+    expected = reference_parse(text)
+    try:
+        got = P._run_parser(text)
+    except P.DSLError as exc:
+        assert exc.issues == [expected], text
+        return
+    assert isinstance(expected, list), f"parsed text lark refuses: {text!r}"
+    assert [s.pos for s in got] == [s.pos for s in expected]
+    outcomes = []
+    for stmts in (got, expected):
+        try:
+            model = P._build_model(text, stmts)
+            outcomes.append((model, model.state_positions))
+        except P.DSLError as exc:
+            outcomes.append(exc.issues)
+    assert outcomes[0] == outcomes[1]
+
+
 @FAST
 @given(token_soup)
 def test_token_soup(text):
     assert_fast_path_agrees_with_lark(text)
+    assert_parse_agrees_with_full_lark(text)
+
+
+@FAST
+@given(models, token_soup, st.sampled_from(["", "\n", ";", " "]))
+def test_valid_prefix_then_anything(model, soup, glue):
+    assert_parse_agrees_with_full_lark(to_dsl(model) + glue + soup)
+    assert_parse_agrees_with_full_lark(to_dsl(model, one_per_line=False) + glue + soup)
+
+
+def test_an_error_after_many_valid_statements_is_the_one_lark_reports_on_the_whole_text():
+    prefix = "start->[" + ",".join(["a"] * 100_000) + "];a->end;"
+    text = prefix + "\nb->c d;"
+    with pytest.raises(P.DSLError) as info:
+        P.parse(text, max_bytes=2_000_000)
+    issue = info.value.issues[0]
+    assert (issue.line, issue.column) == (2, 6) and "forget ';'" in issue.hint
+    assert issue == reference_parse(text)
 
 
 @FAST
 @given(spaced_token_soup)
 def test_spaced_token_soup(text):
     assert_fast_path_agrees_with_lark(text)
+    assert_parse_agrees_with_full_lark(text)
 
 
 @FAST
