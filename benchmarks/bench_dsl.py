@@ -7,8 +7,8 @@ median of N runs with the parser already built (lark's LALR tables are cached in
 The large inputs (``large`` in the results) are about 1 MB each, within the default limits
 (1,000,000 bytes, 10,000 transitions): a wide fan-out repeating one state (an error: one issue with a
 count), a 60,000-state fan-out with its fan-in, 60,000 dead-end states (errors: 20 listed + a
-count), a 10,000-transition chain with long names and 10,000 transitions with compound
-conditions. Each is parsed, validated and rendered (graph + canonical DSL) at full and at half
+count), the 60,000-state fan-out followed by a syntax error, a 10,000-transition chain with long
+names and 10,000 transitions with compound conditions. Each is parsed, validated and rendered (graph + canonical DSL) at full and at half
 size, twice each (the faster run counts); ``scaling`` is time(full) / time(half): about 2 means
 linear, 4 quadratic.
 
@@ -127,6 +127,7 @@ def large_inputs(scale: float = 1.0) -> dict[str, str]:
         "wide_fan_out_duplicates": "start->[" + ",".join(["a"] * n_dup) + "];a->end;",
         "fan_out_60k_states": f"start->[{fan}];\n[{fan}]->end;\n",
         "dead_ends_60k_states": f"start->[{fan}];\n",
+        "syntax_error_at_the_end": f"start->[{fan}];\n[{fan}]->end;\nb->c d;\n",
         "long_chain": f"start->s0{pad};\n" + "".join(f"s{i}{pad}->s{i + 1}{pad};\n" for i in range(n_chain - 2))
         + f"s{n_chain - 2}{pad}->end;\n",
         "many_conditions": "start->s0;\n" + "".join(
