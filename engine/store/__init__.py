@@ -330,6 +330,9 @@ class Store(_Wal, _Views):
                     last_compact = now
                     self._auto_compact()
             except Exception as exc:
+                if not threading.main_thread().is_alive():  # the interpreter is exiting: close() retries
+                    log.debug("record flush failed during interpreter exit (close() retries): %s", exc)
+                    continue
                 now = time.monotonic()
                 if now - last_error > 30:  # don't flood the log while the disk stays full
                     log.error("record flush failed (rows are safe in %s, retrying): %s", self._wal_path, exc)
