@@ -18,8 +18,8 @@ from tests.service.test_api import APPROVAL_TOML, CHAIN
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
-def cli(server, tmp_path, *argv, server_env=True, timeout=120):
-    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
+def cli(server, tmp_path, *argv, server_env=True, timeout=120, db=None):
+    env = dict(os.environ, WORKBENCH_DB=str(db or tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
                PYTHONPATH=str(REPO))
     if server_env:
         env["WORKBENCH_SERVER"] = server.url
@@ -105,3 +105,25 @@ def test_the_run_outlives_the_cli_that_started_it(server, tmp_path):
         assert time.monotonic() < deadline, ex
         time.sleep(0.2)
     assert ex["status"] == "completed" and ex["states_visited"] == ["start", "slow", "after", "end"]
+
+
+def test_a_run_left_waiting_by_a_local_cli_is_answered_and_finished_by_the_service(server, tmp_path):
+    """A local `workbench run` (no service) on the service's store stops when the run waits for a
+    person; approving it over the API makes the service resume and drive it to the end."""
+    f = tmp_path / "approval.toml"
+    f.write_text(APPROVAL_TOML.replace("Ship after approval", "Left by a CLI"))
+    p = cli(server, tmp_path, "run", str(f), "--json", server_env=False, db=server.db)
+    assert p.returncode == 1, p.stderr
+    eid = json.loads(p.stdout)["execution_id"]
+    deadline = time.monotonic() + 30  # the service picks up the CLI's records once its log is converted
+    while (r := httpx.get(f"{server.url}/api/v1/executions/{eid}")).status_code == 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert r.json()["status"] == "waiting"
+    out = httpx.post(f"{server.url}/api/v1/executions/{eid}/approve", json={"state": "ask", "approved": True})
+    assert out.status_code == 200 and out.json()["delivered"] == "resumed"
+    deadline = time.monotonic() + 60
+    while (ex := httpx.get(f"{server.url}/api/v1/executions/{eid}").json())["status"] != "completed":
+        assert time.monotonic() < deadline, ex
+        time.sleep(0.2)
+    assert ex["states_visited"][-2:] == ["ship", "end"]
