@@ -433,6 +433,8 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
         if "not a valid answer" in str(exc):
             raise ApiError(400, "invalid_request", str(exc), {"field": "value"}) from None
         raise ApiError(409, "conflict", str(exc)) from None
+    if delivered == "resumed":  # no process drove it: it continues here now
+        svc.metrics.started(ex.get("workflow_name") or "", "resume")
     return {"execution_id": execution_id, "state": state, "answer": value, "delivered": delivered}
 
 

@@ -127,3 +127,6 @@ def test_a_run_left_waiting_by_a_local_cli_is_answered_and_finished_by_the_servi
         assert time.monotonic() < deadline, ex
         time.sleep(0.2)
     assert ex["states_visited"][-2:] == ["ship", "end"]
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'workbench_runs_started_total{kind="resume",workflow="Left by a CLI"} 1.0' in metrics
+    assert 'workbench_runs_finished_total{status="completed",workflow="Left by a CLI"} 1.0' in metrics
