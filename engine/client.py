@@ -116,6 +116,14 @@ class WorkbenchClient:
             body["execution_options"] = execution_options
         return self._request("POST", f"{API}/workflows/{workflow_id}/execute", json_body=body)
 
+    def run_definition(self, *, toml: str | None = None, dsl: str | None = None, name: str | None = None,
+                       initial_context: dict | None = None, **execution_options) -> dict:
+        """Start a run of a workflow definition (saved as a library version first, like ``api.run``)."""
+        body: dict = {"toml": toml, "dsl": dsl, "name": name, "initial_context": initial_context or {}}
+        if execution_options:
+            body["execution_options"] = execution_options
+        return self._request("POST", f"{API}/executions", json_body={k: v for k, v in body.items() if v is not None})
+
     def translate(self, nl_description: str, context: dict | None = None) -> dict:
         body = {"nl_description": nl_description} | ({"context": context} if context else {})
         return self._request("POST", f"{API}/workflows/translate", json_body=body)

@@ -127,10 +127,8 @@ def remote(command: str, args) -> int:
 
                 raise WorkbenchError(f"{args.file}: cannot read: {exc}") from None
             is_toml = path.suffix == ".toml" or (path.suffix != ".dsl" and re.search(r"^\s*dsl\s*=", text, re.M))
-            body = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
-            body = {k: v for k, v in body.items() if v is not None}
-            started = c._request("POST", "/api/v1/executions", json_body={
-                **body, "initial_context": ctx, "execution_options": _execution_options(args)})
+            source = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
+            started = c.run_definition(**source, initial_context=ctx, **_execution_options(args))
             if not args.json:
                 print(f"running on {c.base_url}: execution {started['execution_id']}", file=sys.stderr)
             return _follow(c, started["execution_id"], args.json, args.quiet)

@@ -362,15 +362,14 @@ def test_contexts_a_run_could_not_store_are_400(server, chain_id):
 
 def test_run_a_definition_directly_reuses_the_library_version(client):
     toml = 'name = "Direct"\ndsl = "start->a; a->end;"\n'
-    first = client._request("POST", "/api/v1/executions", json_body={"toml": toml, "initial_context": {"k": 1}})
-    second = client._request("POST", "/api/v1/executions", json_body={"toml": toml})
+    first = client.run_definition(toml=toml, initial_context={"k": 1})
+    second = client.run_definition(toml=toml)
     assert (first["workflow_id"], first["version"]) == (second["workflow_id"], second["version"])
-    changed = client._request("POST", "/api/v1/executions",
-                              json_body={"toml": toml.replace("a->end", "a->b; b->end")})
+    changed = client.run_definition(toml=toml.replace("a->end", "a->b; b->end"))
     assert changed["workflow_id"] == first["workflow_id"] and changed["version"] == first["version"] + 1
     assert client.wait(changed["execution_id"], timeout=60)["status"] == "completed"
     with pytest.raises(ServiceError) as e:
-        client._request("POST", "/api/v1/executions", json_body={"dsl": "start->a;"})
+        client.run_definition(dsl="start->a;")
     assert e.value.status == 400 and e.value.code == "invalid_workflow"
 
 
