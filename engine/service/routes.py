@@ -171,7 +171,7 @@ def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
     states = [{"name": s["state_name"], "type": s.get("state_type"), "callback_type": s.get("callback_type"),
                "timeout_seconds": s.get("timeout_seconds"), "retry_policy": s.get("retry_policy"),
                "description": s.get("description")} for s in library.get_states(svc.store, wid, ver)]
-    stats = analytics.execution_stats(svc.store, analytics.Scope((wid,), None, None, None, wid))
+    stats = analytics.execution_stats(svc.store, analytics.Scope(workflow_ids=(wid,), label=wid))
     stats["error_rate"] = stats.get("failure_rate")
     score = meta.get("optimization_score")
     if score is None and stats["finished_executions"] >= optimizer.MIN_RUNS:
