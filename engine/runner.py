@@ -572,6 +572,33 @@ class Engine:
                                                "command": "cancel", "created_at": _now()})
         return "cancel requested"
 
+    def _unfinished_top(self, row: dict) -> dict:
+        """The outermost unfinished run above a sub-workflow run's record (the record itself if none)."""
+        seen = {row["execution_id"]}
+        while row.get("parent_execution_id") and row["parent_execution_id"] not in seen:
+            parent = self.execution_row(row["parent_execution_id"])
+            if parent is None or parent["status"] in FINISHED_STATUSES:
+                break
+            row = parent
+            seen.add(row["execution_id"])
+        return row
+
+    def _open_requests_below(self, execution_id: str, state: str) -> list[dict]:
+        """Open requests for ``state`` in the sub-workflow runs under an execution (nearest level first)."""
+        frontier = [execution_id]
+        for _ in range(1000):  # bounded: the depth limit keeps real chains far shorter
+            kids = self.store.query("SELECT execution_id FROM workflow_executions WHERE parent_execution_id IN "
+                                    "(SELECT unnest(?::VARCHAR[]))", [frontier])
+            frontier = [k["execution_id"] for k in kids]
+            if not frontier:
+                return []
+            reqs = self.store.query("SELECT * FROM human_requests WHERE state = ? AND status = 'open' AND "
+                                    "execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY created_at",
+                                    [state, frontier])
+            if reqs:
+                return reqs
+        return []
+
     def _cancel_recorded_children(self, parent_id: str, reason: str) -> None:
         """A run cancelled in the store only (nobody drives it): its unfinished sub-workflow runs too."""
         frontier = [parent_id]
@@ -589,6 +616,8 @@ class Engine:
         """Answer an open request (approval yes/no, decision true/false, escalation retry/skip/abort)."""
         reqs = self.store.query("SELECT * FROM human_requests WHERE execution_id = ? AND state = ? AND status = 'open' "
                                 "ORDER BY created_at", [execution_id, state])
+        if not reqs:  # a person is asked inside a sub-workflow: answering through the parent run works too
+            reqs = self._open_requests_below(execution_id, state)
         if not reqs:
             open_reqs = self.store.query("SELECT state, kind FROM human_requests WHERE execution_id = ? AND status = 'open'",
                                          [execution_id])
@@ -602,8 +631,9 @@ class Engine:
         row["options"] = options
         row["details"] = json.loads(req["details"]) if req.get("details") else None
         self.store.append("human_requests", row)
-        self._audit(execution_id, "info", state, "human_answer", f"{req['kind']} of '{state}' answered '{answer}' by {by}")
-        ex = self.execs.get(execution_id)
+        self._audit(req["execution_id"], "info", state, "human_answer",
+                    f"{req['kind']} of '{state}' answered '{answer}' by {by}")
+        ex = self.execs.get(req["execution_id"])  # the run that asked (a sub-workflow run, or this one)
         if ex is not None and ex.task is not None and not ex.task.done():
             self._loop.call_soon_threadsafe(self._deliver_answer, ex, req["request_id"], answer)
             return {"request": req["request_id"], "delivered": "live"}
@@ -623,6 +653,9 @@ class Engine:
             raise RunError(f"no execution {execution_id}")
         if row["status"] in FINISHED_STATUSES:
             raise RunError(f"execution {execution_id} is already {row['status']}; use rerun to run it again")
+        top = self._unfinished_top(row)
+        if top["execution_id"] != execution_id:  # a sub-workflow run continues through the run that awaits it
+            return self.resume(top["execution_id"], options)
         if row.get("owner") != self.owner and self._owner_alive(row.get("owner")):
             raise RunError(f"execution {execution_id} is still being driven by process {row['owner']}; "
                            "it continues there (answers and cancels reach it through the store)")
@@ -688,12 +721,17 @@ class Engine:
 
     # ----------------------------------------------------------------- internals: lifecycle
     def _spec_for(self, row: dict) -> tuple[WorkflowSpec, dict]:
+        opts = json.loads(row["options"]) if row.get("options") else {}
         try:
             from engine.library import get_workflow
 
-            return get_workflow(self.store, row["workflow_id"], row["version"])
+            spec, meta = get_workflow(self.store, row["workflow_id"], row["version"])
+            if spec.source_path is None and opts.get("_source_path"):
+                # the run's file still anchors its relative paths (sub-workflow files, data, functions)
+                spec = spec.model_copy()
+                spec.source_path = opts["_source_path"]
+            return spec, meta
         except (WorkbenchError, ImportError):
-            opts = json.loads(row["options"]) if row.get("options") else {}
             if opts.get("_spec"):
                 spec = WorkflowSpec.model_validate(opts["_spec"])
                 spec.source_path = opts.get("_source_path")
@@ -1627,7 +1665,8 @@ class Engine:
         child_ctx = {**token.context, **params}
         child = _Exec(self, child_id, child_spec, child_ctx,
                       RunOptions(execution=ex.options.execution, ai_decisions=ex.ai_decisions,
-                                 auto_recovery=ex.auto_recovery, max_subworkflow_depth=ex.max_depth),
+                                 auto_recovery=ex.auto_recovery, max_subworkflow_depth=ex.max_depth,
+                                 detach_when_waiting=ex.options.detach_when_waiting),
                       None, None)
         child.parent_id = ex.id
         child.depth, child.chain = ex.depth + 1, tuple(chain)
@@ -1653,6 +1692,10 @@ class Engine:
         if res.status == "completed":
             return {"status": "completed", "updates": res.final_context, "started_at": t0, "ended_at": time.time(),
                     "keys_read": sorted(child_ctx), "keys_written": sorted(res.final_context)}
+        if res.status == "waiting":  # the child stopped driving until a person answers: so does this run
+            for request_id, waiting in child.waiting.items():  # listed here too (answer through either run)
+                ex.waiting[request_id] = waiting
+            raise _Detach()
         if child.depth_exceeded and res.status == "failed":  # the same clear message, one level up
             raise self._sub_workflow_fatal(ex, token, state, visit, child.depth_exceeded, t0)
         if res.status == "cancelled" and not child.timed_out:

@@ -213,3 +213,49 @@ def test_ray_needed_only_by_a_child_is_connected_before_the_run_timeout_starts(t
     assert p.returncode == 1, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "failed" and "cannot reach the Ray cluster" in out["error"], out
+
+
+def _signer_tree(tmp_path: Path) -> Path:
+    (tmp_path / "signer.toml").write_text('name = "signer"\ndsl = "start->sign; sign->end;"\n'
+                                          '[states.sign]\naction = "approval"\nmessage = "Sign?"\n')
+    outer = tmp_path / "outer.toml"
+    outer.write_text('name = "outer"\ndsl = "start->call; call->after; after->end;"\n'
+                     '[states.call]\naction = "workflow"\nworkflow = "signer.toml"\n')
+    return outer
+
+
+def test_cli_run_whose_sub_workflow_waits_for_a_person_returns_and_is_approved_through_the_parent(tmp_path):
+    """The CLI stops driving when only a person can go on, also inside a sub-workflow (it hung forever)."""
+    outer = _signer_tree(tmp_path)
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "w.duckdb"), PYTHONPATH=str(ROOT))
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=90)
+
+    p = cli("run", str(outer), "--json")
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    eid = out["execution_id"]
+    assert out["status"] == "waiting" and [w["state"] for w in out["waiting_for"]] == ["sign"]
+    assert f"workbench approve {eid} sign" in p.stderr
+    p = cli("approve", eid, "sign", "--yes", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "completed" and out["states_visited"] == ["start", "call", "after", "end"]
+    assert out["final_context"]["sign_approved"] is True
+
+
+def test_answering_a_waiting_sub_workflow_by_its_own_id_continues_the_whole_run(engine, tmp_path):
+    outer = _signer_tree(tmp_path)
+    eid = engine.start(load_workflow(outer), {}, RunOptions(detach_when_waiting=True))
+    assert _wait(engine, eid).status == "waiting"
+    [child] = _descendants(engine.store, eid)
+    assert child["status"] == "waiting"
+    assert engine.answer(child["execution_id"], "sign", "yes")["delivered"] == "resume"
+    assert engine.resume(child["execution_id"]) == eid  # continued through the run that awaits it
+    res = _wait(engine, eid)
+    assert res.status == "completed" and res.states_visited == ["start", "call", "after", "end"]
+    assert [k["status"] for k in _descendants(engine.store, eid)] == ["completed"]
