@@ -46,7 +46,18 @@ from pathlib import Path
 import duckdb
 
 from engine.schema import LATEST_BY, TABLES
-from engine.store.common import RawJSON, StoreError, _ident, _os_error, _resolve, _sql_str, default_db_path, log
+from engine.store.common import (
+    RawJSON,
+    StoreError,
+    _close_lock_fd,
+    _ident,
+    _open_lock_fd,
+    _os_error,
+    _resolve,
+    _sql_str,
+    default_db_path,
+    log,
+)
 from engine.store.rows import _line_encode, _normalise_column, _normalise_row, encode_json
 from engine.store.segments import _size
 from engine.store.views import _Views
@@ -159,7 +170,7 @@ class Store(_Wal, _Views):
             self._create_memory_views()
         except BaseException:
             if self._wal_fd is not None:
-                os.close(self._wal_fd)
+                _close_lock_fd(self._wal_fd)
             self._wal_fd = None
             self._wal_path.unlink(missing_ok=True)
             raise
@@ -427,7 +438,7 @@ class Store(_Wal, _Views):
                 log.error("%d of %d lines of %s are not in a segment; kept for the next process",
                           self._line - self._lines_done, self._line, self._wal_path)
             if self._wal_fd is not None:
-                os.close(self._wal_fd)
+                _close_lock_fd(self._wal_fd)
                 self._wal_fd = None
             mem, self._mem = self._mem, None
             cursors, self._all_cursors, self._cursors = self._all_cursors, [], []
@@ -461,7 +472,7 @@ class Store(_Wal, _Views):
         path = self.log_dir / "locks" / f"{name}.lock"
         try:
             path.parent.mkdir(exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = _open_lock_fd(path, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise _os_error("open the lock file", path, exc) from None
         try:
@@ -489,7 +500,7 @@ class Store(_Wal, _Views):
             self.flush()
         finally:
             held.discard(name)
-            os.close(fd)  # releases the lock
+            _close_lock_fd(fd)  # releases the lock
 
     def counts(self) -> dict[str, int]:
         """Row count of every public view."""

@@ -90,6 +90,36 @@ def _fsync_path(path) -> None:
         os.close(fd)
 
 
+# Descriptors that hold a flock (WALs, lock files). A forked child inherits them, and a flock lives
+# until every copy is closed: the child closes its copies at once (see _close_lock_fds_in_child), so it
+# never keeps a parent's WAL from being converted, or a lock held, after the parent is gone.
+_LOCK_FDS: set[int] = set()
+
+
+def _open_lock_fd(path, flags: int) -> int:
+    """``os.open`` for a descriptor that will hold a flock (closed in forked children)."""
+    fd = os.open(path, flags | os.O_CLOEXEC, 0o644)
+    _LOCK_FDS.add(fd)
+    return fd
+
+
+def _close_lock_fd(fd: int) -> None:
+    os.close(fd)
+    _LOCK_FDS.discard(fd)
+
+
+def _close_lock_fds_in_child() -> None:
+    for fd in list(_LOCK_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _LOCK_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_close_lock_fds_in_child)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     m = str(exc).lower()
     return "lock" in m or "resource temporarily unavailable" in m

@@ -13,7 +13,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.schema import TABLES
-from engine.store.common import _SCHEMAS, _fsync_path, _os_error, _schema_hash, _tmp_path, log
+from engine.store.common import (
+    _SCHEMAS,
+    _close_lock_fd,
+    _fsync_path,
+    _open_lock_fd,
+    _os_error,
+    _schema_hash,
+    _tmp_path,
+    log,
+)
 
 COVERS_KEY = b"workbench.covers"
 
@@ -216,7 +225,7 @@ class _Segments:
     def _compact_table(self, table: str, segs: list[Path] | None, *, blocking: bool) -> dict:
         lock_path = self.log_dir / table / ".compact.lock"
         try:
-            lfd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            lfd = _open_lock_fd(lock_path, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise _os_error("open", lock_path, exc) from None
         try:
@@ -283,5 +292,5 @@ class _Segments:
             after = len(self._segments(table))
             return {"segments_before": before, "segments_after": after, "rows": rows}
         finally:
-            os.close(lfd)
+            _close_lock_fd(lfd)
 

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from engine.schema import TABLES
-from engine.store.common import StoreError, _os_error, log
+from engine.store.common import StoreError, _close_lock_fd, _open_lock_fd, _os_error, log
 from engine.store.segments import _Segments
 
 RECOVER_CHUNK_ROWS = 50_000
@@ -43,7 +43,7 @@ class _Wal(_Segments):
         tmp = wal_dir / f".{wal_id}.opening"
         final = wal_dir / f"{wal_id}.jsonl"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            fd = _open_lock_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until close or death
             os.replace(tmp, final)  # only now visible as a WAL (already locked: never taken for dead)
         except OSError as exc:
@@ -88,7 +88,7 @@ class _Wal(_Segments):
         except OSError:
             pass
         if old_fd is not None:
-            os.close(old_fd)
+            _close_lock_fd(old_fd)
 
     def _recover_dead_wals(self) -> int:
         """Convert the WALs of writers that are gone (their flock is free). Returns rows recovered."""
@@ -103,7 +103,7 @@ class _Wal(_Segments):
                 continue
             p = wal_dir / name
             try:
-                fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+                fd = _open_lock_fd(p, os.O_RDONLY)
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -122,7 +122,7 @@ class _Wal(_Segments):
                 total += self._recover_wal(p, fd)
                 p.unlink()
             finally:
-                os.close(fd)
+                _close_lock_fd(fd)
         return total
 
     def _recover_wal(self, path: Path, fd: int) -> int:

@@ -112,3 +112,27 @@ def test_workbench_translate_run_k_times_records_k_llm_calls(tmp_path, llm_serve
     finally:
         s.close()
     assert rows == [{"operation": "translate", "success": True, "n": k}]
+
+
+def test_a_forked_child_does_not_keep_a_killed_parents_rows_locked(tmp_path):
+    """The child of a fork inherits the WAL's lock; it must not keep it, or the rows of a parent
+    killed with SIGKILL could not be converted until the child exits."""
+    db = tmp_path / "workbench.duckdb"
+    Store(db).close()
+    p = spawn("fork_then_die", str(db))
+    line = p.stdout.readline()  # not communicate(): the child keeps the pipes open
+    assert line.startswith("child "), p.stderr.readline()
+    child = int(line.split()[1])
+    try:
+        assert p.wait(timeout=60) == -9
+        os.kill(child, 0)  # the child is still alive
+        s = Store(db)
+        try:
+            n = s.query("SELECT count(*) AS n FROM audit_logs WHERE event_type = 'fork-test'")[0]["n"]
+        finally:
+            s.close()
+        assert n == 5
+    finally:
+        os.kill(child, 9)
+        p.stdout.close()
+        p.stderr.close()

@@ -137,6 +137,23 @@ def backend_write(factory: str, db: str, prefix: str, n: int) -> None:
     s.close()
 
 
+def fork_then_die(db: str) -> None:
+    """Append rows, fork a child that lives on (as a helper process would), then die by SIGKILL."""
+    import os
+    import signal
+
+    from engine.store import Store
+
+    s = Store(db, flush_interval_s=3600)  # the rows stay in the WAL only
+    s.append_many("audit_logs", [{"id": f"f{i}", "event_type": "fork-test"} for i in range(5)])
+    child = os.fork()
+    if child == 0:
+        time.sleep(120)
+        os._exit(0)
+    print(f"child {child}", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")]
     if cmd == "write":
@@ -147,6 +164,8 @@ if __name__ == "__main__":
         append_exit(args[0], args[1], int(args[2]), float(args[3]), args[4], *args[5:6])
     elif cmd == "backend_write":
         backend_write(args[0], args[1], args[2], int(args[3]))
+    elif cmd == "fork_then_die":
+        fork_then_die(args[0])
     elif cmd == "hold_lock":
         hold_lock(args[0], args[1])
     elif cmd == "read_until":
