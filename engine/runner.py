@@ -819,30 +819,22 @@ class Engine:
             fut.set_result(answer)
 
     def _owner_alive(self, owner: str | None) -> bool:
-        if not owner:
-            return False
-        if owner == self.owner:
-            return True
-        host, _, rest = owner.partition(":")
-        pid = rest.split(":")[0]
-        if host != socket.gethostname() or not pid.isdigit():
-            return True  # another machine: assume alive
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # the pid may have been reused: compare with the recorded owner tag via /proc cmdline is overkill
-        return True
+        """Whether the process that drove a run still does: its lease in the records (engine/leases.py)."""
+        from engine import leases
+
+        return leases.owner_alive(self.store, owner, self.owner)
 
     async def _poller(self) -> None:
         """Picks up cancel requests and answers written by other processes.
 
         It must outlive anything: an exception in one tick is logged and the next tick runs."""
+        from engine.leases import LeaseKeeper
+
+        lease = LeaseKeeper(self.store, self.owner)
         while True:
             try:
                 await asyncio.sleep(HUMAN_POLL_S)
+                lease.tick(driving=any(not e.done.done() for e in self._exec_snapshot()))
                 await self._poll_once()
             except asyncio.CancelledError:
                 raise  # shutdown()

@@ -25,7 +25,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "workflow_executions": {
         "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "workflow_name": "VARCHAR", "version": "INTEGER",
-        "status": "VARCHAR",  # pending | running | waiting | completed | failed | cancelled | recovering
+        "status": "VARCHAR",  # queued | pending | running | waiting | completed | failed | cancelled | recovering
         "current_state": "VARCHAR", "initial_context": "JSON", "final_context": "JSON",
         "states_visited": "JSON", "error_count": "INTEGER", "retry_count": "INTEGER",
         "recovery_actions": "JSON", "ai_decisions": "JSON", "anomaly_detected": "BOOLEAN",
@@ -99,6 +99,12 @@ TABLES: dict[str, dict[str, str]] = {
     "control_requests": {
         "id": "VARCHAR", "execution_id": "VARCHAR", "command": "VARCHAR", "created_at": "TIMESTAMP",
     },
+    # a process driving runs renews its lease every few seconds; its runs (owner column) are orphaned
+    # once the lease expired, whatever machine it ran on (engine/leases.py)
+    "engine_leases": {
+        "owner": "VARCHAR", "host": "VARCHAR", "pid": "INTEGER", "expires_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP", "seq": "BIGINT",
+    },
 }
 
 # tables whose view keeps only the newest row per key
@@ -107,8 +113,11 @@ LATEST_BY: dict[str, tuple[str, ...]] = {
     "workflow_executions": ("execution_id",),
     "optimization_records": ("id",),
     "human_requests": ("request_id",),
+    "engine_leases": ("owner",),
 }
 
-EXECUTION_STATUSES = ("pending", "running", "waiting", "completed", "failed", "cancelled", "recovering")
-FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# queued: admitted by the service, waiting for a slot (its limits: max_concurrent_runs, --max-runs)
+EXECUTION_STATUSES = ("queued", "pending", "running", "waiting", "completed", "failed", "cancelled", "recovering")
+FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})  # a run in these never changes again
+LIVE_STATUSES = ("queued", "pending", "running", "recovering", "waiting")  # every other status: the run may go on
 JSON_COLUMNS = {t: {c for c, ty in cols.items() if ty == "JSON"} for t, cols in TABLES.items()}

@@ -111,6 +111,8 @@ class WorkflowSettings(BaseModel):
     auto_recovery: bool = True
     # how deep sub-workflows may nest below the top-level run (the top-level run's value applies)
     max_subworkflow_depth: int = Field(DEFAULT_MAX_SUBWORKFLOW_DEPTH, ge=1, le=1000)
+    # runs of this workflow the service drives at once; more are queued (None: no limit of its own)
+    max_concurrent_runs: int | None = Field(None, ge=1, le=100_000)
 
 
 @lru_cache(maxsize=512)

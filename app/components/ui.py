@@ -7,15 +7,17 @@ import traceback
 
 import streamlit as st
 
+from engine import records
 from engine.errors import WorkbenchError
 
 log = logging.getLogger("workbench.app")
 
 STATUS_ICONS = {"completed": "✓", "failed": "✗", "cancelled": "■", "running": "▸", "waiting": "?",
-                "recovering": "↻", "pending": "…"}
+                "recovering": "↻", "pending": "…", "queued": "⋯"}
 MATERIAL = {"completed": ":material/check_circle:", "failed": ":material/cancel:", "cancelled": ":material/stop_circle:",
             "running": ":material/progress_activity:", "waiting": ":material/front_hand:",
-            "recovering": ":material/autorenew:", "pending": ":material/schedule:"}
+            "recovering": ":material/autorenew:", "pending": ":material/schedule:",
+            "queued": ":material/hourglass_top:"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -90,7 +92,7 @@ def show_flash() -> None:
 def status_badge(status: str | None) -> str:
     status = status or "unknown"
     color = {"completed": "green", "failed": "red", "cancelled": "gray", "running": "blue", "waiting": "orange",
-             "recovering": "orange", "pending": "blue"}.get(status, "gray")
+             "recovering": "orange", "pending": "blue", "queued": "violet"}.get(status, "gray")
     return f":{color}-badge[{MATERIAL.get(status, '')} {status}]"
 
 
@@ -116,9 +118,7 @@ def duration_text(ms) -> str:
 
 def elapsed_text(start) -> str:
     """Time since ``start`` (a naive UTC timestamp from the records)."""
-    import datetime as dt
-
     if start is None:
         return "—"
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = records.store_time(records.utc_now())
     return duration_text(max((now - start).total_seconds(), 0) * 1000)

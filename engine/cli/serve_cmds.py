@@ -16,7 +16,7 @@ def cmd_serve(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host}: the API has no authentication, so anyone who can reach this "
               "address can start, answer and cancel runs", file=sys.stderr)
-    app = create_app(connect_ray=not args.no_ray)
+    app = create_app(connect_ray=not args.no_ray, max_runs=args.max_runs)
     print(f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics)",
           file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("--log-level", help="debug|info|warning|error (default: WORKBENCH_LOG_LEVEL or info)")
     p.add_argument("--no-ray", action="store_true", help="do not connect Ray at start-up (it connects on the "
                    "first run that needs it)")
+    p.add_argument("--max-runs", type=int, default=None, metavar="N",
+                   help="runs driven at once; more wait as 'queued' (default: WORKBENCH_MAX_RUNS, else no limit)")
     p.set_defaults(func=cmd_serve)
 
 

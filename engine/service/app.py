@@ -28,31 +28,49 @@ API_PREFIX = "/api/v1"
 class Service:
     """What the routes share: the engine (and its store) and the metrics."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, max_runs: int | None = None):
+        from engine.service.runqueue import RunQueue
+
         self.engine = engine
         self.store = engine.store
+        self.queue = RunQueue(engine, max_runs)
         self.metrics = ServiceMetrics(engine, engine.store)
         self.started_at = time.time()
         self.scores: dict[tuple[str, int], int | None] = {}  # (workflow_id, finished runs) -> advisor score
         self.lock = threading.Lock()
 
 
-def create_app(engine=None, *, connect_ray: bool = True) -> FastAPI:
-    """The FastAPI app. ``engine``: default the process-wide engine of ``$WORKBENCH_DB``."""
+def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = None,
+               adopt_orphans: bool = True) -> FastAPI:
+    """The FastAPI app. ``engine``: default the process-wide engine of ``$WORKBENCH_DB``.
+
+    ``max_runs``: runs driven at once (more are queued; default ``WORKBENCH_MAX_RUNS``, else no limit).
+    ``adopt_orphans``: take over the runs whose driver's lease expired (at start-up, then periodically)."""
+    from engine.service.runqueue import max_runs_from_env
+
     holder: dict = {}
+    limit_runs = max_runs if max_runs is not None else max_runs_from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from engine.runner import get_engine
+        from engine.service.adopt import Adopter
 
         eng = engine or get_engine()
-        service = Service(eng)
+        service = Service(eng, limit_runs)
         app.state.service = service
         holder["service"] = service
         if connect_ray:
             eng.start_cluster()  # in the background, on the engine's long-lived driver thread
-        log.info("workbench service ready on store %s", eng.store.path)
+        adopter = Adopter(service) if adopt_orphans else None
+        if adopter is not None:
+            adopter.start()
+        log.info("workbench service ready on store %s (max runs in flight: %s)", eng.store.path,
+                 limit_runs or "no limit")
         yield
+        if adopter is not None:
+            adopter.stop()
+        service.queue.stop()
         live = eng.live_executions()
         if live:
             log.warning("stopping with %d runs in flight; they stay resumable", len(live))

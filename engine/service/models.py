@@ -147,6 +147,8 @@ class ExecutionOptions(Request):
     max_steps: int | None = Field(None, ge=1)
     decision_threshold: int | None = Field(None, ge=0, le=100)
     execution: Literal["auto", "ray", "inline"] = "auto"
+    priority: int = Field(0, ge=-1000, le=1000, description="queued runs start highest priority first, "
+                          "then in submission order")
 
 
 def _checked_context(value: dict[str, Any]) -> dict[str, Any]:

@@ -108,10 +108,26 @@ def _execution_or_404(store, execution_id: str) -> dict:
     return ex
 
 
+def _submit(svc, spec, context: dict, options: models.ExecutionOptions | None, workflow_id: str,
+            version: int | None) -> tuple[str, str]:
+    """Start a run through the service's queue (it waits as ``queued`` when over a limit)."""
+    from engine.runner import RunError
+
+    try:
+        return svc.queue.submit(spec, context, _run_options(options), workflow_id=workflow_id, version=version,
+                                priority=(options.priority if options else 0), on_step=_listener(svc, spec.name))
+    except RunError as exc:
+        raise ApiError(400, "invalid_request", str(exc), {"field": "initial_context"}) from None
+
+
 def _started(svc, request: Request, eid: str, workflow_id: str | None = None,
-             version: int | None = None) -> models.ExecutionStarted:
+             version: int | None = None, status: str | None = None) -> models.ExecutionStarted:
     """The answer to a start: from the engine's own state of the run (no store query on this path)."""
     ex = svc.engine.execs.get(eid)
+    if status == "queued":
+        return models.ExecutionStarted(execution_id=eid, workflow_id=workflow_id, version=version, status=status,
+                                       start_time=None,
+                                       events_url=str(request.url_for("execution_events", execution_id=eid)))
     if ex is not None and getattr(ex, "start_time", None) is not None:  # still driven (not a finished summary)
         status, start_time = ex.status, ex.start_time
         workflow_id, version = workflow_id or ex.workflow_id, version or ex.version
@@ -223,17 +239,15 @@ def archive_workflow(request: Request, workflow_id: str):
              response_model=models.ExecutionStarted, responses=ERRORS)
 def execute_workflow(request: Request, workflow_id: str, body: models.ExecuteRequest = Body(default_factory=models.ExecuteRequest)):
     """Start a run of a saved workflow version; follow it at ``events_url``."""
-    from engine import api
-
     svc = _svc(request)
     spec, meta = _get_workflow(svc.store, workflow_id, body.version)
     if meta.get("status") == "archived" and body.version is None:
         raise ApiError(409, "conflict", f"workflow {meta['workflow_id']} is archived")
-    eid = api.start(spec, body.initial_context, _run_options(body.execution_options), store=svc.store,
-                    version=(meta["workflow_id"], int(meta["version"])), on_step=_listener(svc, spec.name))
+    eid, status = _submit(svc, spec, body.initial_context, body.execution_options, meta["workflow_id"],
+                          int(meta["version"]))
     svc.metrics.started(spec.name, "execute")
-    log.info("run started", extra={"execution_id": eid, "workflow": spec.name})
-    return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]))
+    log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
+    return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]), status=status)
 
 
 @router.post("/executions", tags=["executions"], status_code=202, response_model=models.ExecutionStarted,
@@ -252,11 +266,10 @@ def run_definition(request: Request, body: models.RunDefinitionRequest):
     if rep.errors:
         raise dsl_error(DSLError(rep.errors))
     wid, version = api.ensure_version(spec, svc.store)
-    eid = api.start(spec, body.initial_context, _run_options(body.execution_options), store=svc.store,
-                    version=(wid, version), on_step=_listener(svc, spec.name))
+    eid, status = _submit(svc, spec, body.initial_context, body.execution_options, wid, version)
     svc.metrics.started(spec.name, "definition")
-    log.info("run started", extra={"execution_id": eid, "workflow": spec.name})
-    return _started(svc, request, eid, wid, version)
+    log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
+    return _started(svc, request, eid, wid, version, status=status)
 
 
 @router.post("/workflows/translate", tags=["ai"], response_model=models.TranslateResponse, responses=ERRORS)
@@ -314,7 +327,7 @@ def analytics_all(request: Request, start_date: str | None = None, end_date: str
 # ------------------------------------------------------------------------------- executions
 @router.get("/executions", tags=["executions"], response_model=models.ExecutionList, responses=ERRORS)
 def list_executions(request: Request, workflow: str | None = None,
-                    status: str | None = Query(None, pattern="^(pending|running|waiting|completed|failed|cancelled|recovering)$"),
+                    status: str | None = Query(None, pattern="^(queued|pending|running|waiting|completed|failed|cancelled|recovering)$"),
                     search: str | None = None, limit: int = Query(50, ge=1, le=1000)):
     """Recent top-level executions, newest first."""
     rows = ws.executions(_svc(request).store, workflow=workflow, status=status, text=search, limit=limit)
@@ -397,6 +410,9 @@ def execution_events(request: Request, execution_id: str, poll_ms: int = Query(2
 def cancel_execution(request: Request, execution_id: str):
     """Cancel a run (409 when it already ended)."""
     svc = _svc(request)
+    if svc.queue.cancel(execution_id, "cancelled through the API"):  # queued here: it never starts
+        return {"message": "Execution cancelled", "execution_id": execution_id, "status": "cancelled",
+                "final_state": None}
     ex = _execution_or_404(svc.store, execution_id)
     if ex["status"] in FINISHED_STATUSES:
         raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}",

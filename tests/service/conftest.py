@@ -42,9 +42,11 @@ class Server:
         return self.log.read_text(errors="replace").splitlines()
 
 
-def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float = 300.0) -> Server:
-    """Start ``python -m engine.cli serve`` on a free port and wait until /ready says ready."""
-    port = free_port()
+def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float = 300.0, *,
+                 args: list[str] | None = None, ready_path: str = "/ready", port: int | None = None) -> Server:
+    """Start ``python -m engine.cli serve [args]`` on a free port and wait until ``ready_path`` answers 200
+    (``/health`` for a server started with ``--no-ray``, whose /ready waits for Ray)."""
+    port = port or free_port()
     env = dict(os.environ, WORKBENCH_DB=str(tmp / "workbench.duckdb"), RAY_ADDRESS="local",
                WORKBENCH_RAY_CPUS="2", WORKBENCH_RAY_OBJECT_STORE_MB="300", WORKBENCH_LOG_LEVEL="INFO",
                PYTHONPATH=str(REPO))
@@ -52,8 +54,8 @@ def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float 
         env.pop(name, None)  # the offline AI layer: deterministic translations and decisions
     env.update(extra_env or {})
     log = tmp / f"server-{port}.log"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)], cwd=REPO,
+    with open(log, "ab") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])], cwd=REPO,
                                 env=env, stdout=subprocess.DEVNULL, stderr=err)
     server = Server(f"http://127.0.0.1:{port}", tmp / "workbench.duckdb", log, proc)
     deadline = time.monotonic() + ready_timeout
@@ -61,7 +63,7 @@ def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float 
         if proc.poll() is not None:
             raise ServerExited(f"workbench serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(server.url + "/ready", timeout=5).status_code == 200:
+            if httpx.get(server.url + ready_path, timeout=5).status_code == 200:
                 return server
         except httpx.TransportError:
             pass

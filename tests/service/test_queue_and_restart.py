@@ -1,0 +1,208 @@
+"""Back-pressure and runs that survive restarts, with real ``workbench serve`` processes.
+
+The servers run with ``--no-ray`` and the runs with ``execution = inline`` (states on the server's
+thread pool): what is tested is the service's admission and take-over, not Ray.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.client import WorkbenchClient
+from tests.service.conftest import ServerExited, start_server, stop_server
+
+pytestmark = [pytest.mark.slow]
+
+
+def sleeper_toml(name: str, seconds: float, limit: int | None) -> str:
+    settings = f"[settings]\nmax_concurrent_runs = {limit}\n" if limit else ""
+    return f'''
+name = "{name}"
+dsl = "start->nap; nap->end;"
+{settings}
+[states.nap]
+action = "python"
+function = "tests.engine.functions:sleep_and_mark"
+params = {{ seconds = {seconds}, key = "nap" }}
+'''
+
+
+def _start(tmp: Path, args: list[str], port: int | None = None):
+    try:
+        return start_server(tmp, args=["--no-ray", *args], ready_path="/health", ready_timeout=120, port=port)
+    except ServerExited:
+        if port is not None:
+            raise
+        return start_server(tmp, args=["--no-ray", *args], ready_path="/health", ready_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def qserver():
+    tmp = Path(tempfile.mkdtemp(prefix="wb-queue-test-"))
+    srv = _start(tmp, ["--max-runs", "3"])
+    yield srv
+    stop_server(srv)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def qclient(qserver):
+    with WorkbenchClient(qserver.url, timeout=60) as c:
+        yield c
+
+
+def _ts(value) -> float:
+    return dt.datetime.fromisoformat(str(value)).timestamp()
+
+
+def _max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """Most intervals open at one instant (an end at t comes before a start at t)."""
+    points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda p: (p[0], p[1]))
+    top = now = 0
+    for _, step in points:
+        now += step
+        top = max(top, now)
+    return top
+
+
+def _submit(client, wid: str, n: int, **opts) -> list[dict]:
+    return [client.execute(wid, {"i": i}, execution="inline", **opts) for i in range(n)]
+
+
+def _finish(client, ids: list[str], timeout: float = 120) -> list[dict]:
+    out = []
+    for eid in ids:
+        client.wait(eid, timeout=timeout)
+        out.append(client.execution(eid))
+    return out
+
+
+def test_max_concurrent_runs_queues_the_rest_and_starts_them_in_order(qclient):
+    wf = qclient.create_workflow(toml=sleeper_toml(f"Queue two {uuid.uuid4().hex[:6]}", 1.0, limit=2))
+    started = _submit(qclient, wf["workflow_id"], 6)
+    assert [s["status"] for s in started[:2]] != ["queued", "queued"]
+    assert [s["status"] for s in started[2:]] == ["queued"] * 4
+    queued = qclient.execution(started[-1]["execution_id"])
+    assert queued["status"] in ("queued", "running", "completed")
+    runs = _finish(qclient, [s["execution_id"] for s in started])
+    assert [r["status"] for r in runs] == ["completed"] * 6
+    # the run records: never more than 2 in flight, and 2 at once at some point (a real limit, not 1)
+    spans = [(_ts(r["start_time"]), _ts(r["end_time"])) for r in runs]
+    assert _max_overlap(spans) == 2, spans
+    # the states themselves (their own clocks) agree
+    naps = [tuple(r["final_context"]["nap_window"]) for r in runs]
+    assert _max_overlap(naps) <= 2, naps
+    # queued runs started in submission order
+    assert sorted(range(6), key=lambda i: spans[i][0]) == list(range(6))
+    audit = qclient.history(started[-1]["execution_id"])["audit_logs"]
+    assert any(a["event_type"] == "run_queued" and "max_concurrent_runs = 2" in a["message"] for a in audit)
+
+
+def test_priority_orders_the_queue_and_a_queued_run_can_be_cancelled(qclient):
+    wf = qclient.create_workflow(toml=sleeper_toml(f"Queue one {uuid.uuid4().hex[:6]}", 0.6, limit=1))
+    wid = wf["workflow_id"]
+    first = qclient.execute(wid, {"n": "first"}, execution="inline")
+    low_a = qclient.execute(wid, {"n": "low_a"}, execution="inline")
+    low_b = qclient.execute(wid, {"n": "low_b"}, execution="inline", priority=0)
+    high = qclient.execute(wid, {"n": "high"}, execution="inline", priority=5)
+    dropped = qclient.execute(wid, {"n": "dropped"}, execution="inline", priority=9)
+    assert [r["status"] for r in (low_a, low_b, high, dropped)] == ["queued"] * 4
+    out = qclient.cancel(dropped["execution_id"])
+    assert out["status"] == "cancelled"
+    ids = [first, low_a, low_b, high]
+    runs = {r["initial_context"]["n"]: r for r in _finish(qclient, [r["execution_id"] for r in ids])}
+    order = sorted(runs, key=lambda k: _ts(runs[k]["start_time"]))
+    assert order == ["first", "high", "low_a", "low_b"]
+    gone = qclient.execution(dropped["execution_id"])
+    assert gone["status"] == "cancelled"
+    assert qclient.history(dropped["execution_id"])["transitions"] == []  # never started
+    listed = qclient.executions(workflow=wf["name"], status="cancelled")
+    assert [r["execution_id"] for r in listed] == [dropped["execution_id"]]
+
+
+def test_service_limit_caps_runs_of_every_workflow(qclient):
+    wf = qclient.create_workflow(toml=sleeper_toml(f"No own limit {uuid.uuid4().hex[:6]}", 0.8, limit=None))
+    started = _submit(qclient, wf["workflow_id"], 5)
+    assert [s["status"] for s in started].count("queued") >= 2
+    runs = _finish(qclient, [s["execution_id"] for s in started])
+    assert [r["status"] for r in runs] == ["completed"] * 5
+    assert _max_overlap([(_ts(r["start_time"]), _ts(r["end_time"])) for r in runs]) == 3  # --max-runs 3
+    assert qclient.executions(status="queued") == []
+
+
+# ------------------------------------------------------------------------------ restarts
+RESTART_TOML = '''
+name = "Survives restarts {tag}"
+dsl = "start->first; first->slow; slow->end;"
+[states.first]
+action = "python"
+function = "tests.engine.functions:record_call"
+params = {{ log_file = "{log}", name = "first" }}
+[states.slow]
+action = "python"
+function = "tests.engine.functions:slow_then_record"
+params = {{ log_file = "{log}", name = "slow", seconds = {seconds} }}
+'''
+
+
+def _wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_runs_of_a_killed_service_complete_after_a_restart_without_rerunning_states():
+    tmp = Path(tempfile.mkdtemp(prefix="wb-restart-test-"))
+    calls = tmp / "calls.log"
+    srv = _start(tmp, ["--max-runs", "1"])
+    try:
+        with WorkbenchClient(srv.url, timeout=60) as c:
+            wf = c.create_workflow(toml=RESTART_TOML.format(tag=uuid.uuid4().hex[:6], log=calls, seconds=4))
+            run = c.execute(wf["workflow_id"], {"k": 1}, execution="inline")
+            behind = c.execute(wf["workflow_id"], {"k": 2}, execution="inline")
+            assert behind["status"] == "queued"  # --max-runs 1
+            eid = run["execution_id"]
+
+            def first_recorded():
+                return [t for t in c.history(eid)["transitions"]
+                        if t["from_state"] == "first" and t["status"] == "completed"]
+            _wait_for(first_recorded, 60, "the first state's record")
+            time.sleep(0.5)  # 'slow' is sleeping now
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait(10)
+        assert calls.read_text().splitlines() == ["first"]  # 'slow' was killed before it finished
+
+        srv = _start(tmp, ["--max-runs", "1"])  # same store, a new process (and port)
+        with WorkbenchClient(srv.url, timeout=60) as c:
+            done = c.wait(eid, timeout=120)
+            assert done["status"] == "completed"
+            later = c.wait(behind["execution_id"], timeout=120)
+            assert later["status"] == "completed"
+            # each state really ran once per run: 'first' was replayed from the records, not run again
+            assert sorted(calls.read_text().splitlines()) == ["first", "first", "slow", "slow"]
+            hist = c.history(eid)
+            completed = [t["from_state"] for t in hist["transitions"] if t["status"] == "completed"]
+            assert completed.count("first") == 1 and completed.count("slow") == 1
+            ids = [t["id"] for t in hist["transitions"]]
+            assert len(ids) == len(set(ids))
+            adopted = [a for a in hist["audit_logs"] if a["event_type"] == "run_adopted"]
+            assert len(adopted) == 1 and "replayed" in adopted[0]["message"]
+            assert any(a["event_type"] == "run_adopted" for a in c.history(behind["execution_id"])["audit_logs"])
+            # the queued run started only after the adopted one (the limit held across the restart)
+            assert _ts(later["start_time"]) >= _ts(done["end_time"])
+            assert done["final_context"]["slow_ran"] is True
+    finally:
+        stop_server(srv)
+        shutil.rmtree(tmp, ignore_errors=True)
