@@ -7,7 +7,6 @@ import traceback
 
 import streamlit as st
 
-from engine import records
 from engine.errors import WorkbenchError
 
 log = logging.getLogger("workbench.app")
@@ -118,7 +117,9 @@ def duration_text(ms) -> str:
 
 def elapsed_text(start) -> str:
     """Time since ``start`` (a naive UTC timestamp from the records)."""
+    import datetime as dt
+
     if start is None:
         return "—"
-    now = records.store_time(records.utc_now())
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return duration_text(max((now - start).total_seconds(), 0) * 1000)
