@@ -120,10 +120,14 @@ def test_inline_state_raising_system_exit_fails_the_state_and_the_driver_lives_o
 
 @pytest.mark.ray
 def test_system_exit_on_ray_is_one_failed_attempt_not_a_lost_worker(engine, store):
-    res = engine.run(_spec("sys:exit", execution="ray", fallback=True), {})
+    res = engine.wait(engine.start(_spec("sys:exit", execution="ray", fallback=True), {}), 300)
     assert res.status == "completed" and res.states_visited[-2] == "oops"  # took the @error path
     attempts = _failed_attempts(store, res.execution_id)
-    assert [r["error_type"] for r in attempts] == ["StateExited"]  # before: WorkerLost, 5 attempts
+    # before the fix: Ray took sys.exit as "exit this worker": WorkerLost, retried 5 times as a crash
+    assert {r["error_type"] for r in attempts} == {"StateExited"} and len(attempts) <= 2, attempts
+    assert "raised SystemExit" in attempts[0]["error_message"]
+    rec = store.query("SELECT DISTINCT error_class FROM recovery_actions WHERE execution_id = ?", [res.execution_id])
+    assert "resource" not in {r["error_class"] for r in rec}
 
 
 @pytest.mark.parametrize("execution", ["inline", pytest.param("ray", marks=pytest.mark.ray)])
@@ -144,7 +148,7 @@ def test_cyclic_result_is_a_clear_state_failure_and_the_run_ends(request, store,
     ("deep", "nested more than 200 levels deep"),
 ])
 def test_unstorable_result_on_ray_is_a_data_error_not_retried_as_a_crash(engine, store, function, message):
-    res = engine.run(_spec(f"{FN}:{function}", execution="ray", fallback=True), {})
+    res = engine.wait(engine.start(_spec(f"{FN}:{function}", execution="ray", fallback=True), {}), 300)
     assert res.status == "completed" and res.states_visited[-2] == "oops"
     attempts = _failed_attempts(store, res.execution_id)
     assert [r["error_type"] for r in attempts] == ["DataError"], attempts  # one attempt: retrying cannot help
