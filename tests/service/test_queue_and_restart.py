@@ -206,3 +206,40 @@ def test_runs_of_a_killed_service_complete_after_a_restart_without_rerunning_sta
     finally:
         stop_server(srv)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_killed_local_cli_run_is_taken_over_by_the_running_service():
+    """``workbench run`` (no WORKBENCH_SERVER) drives a run on the service's store and is killed: its
+    lease lapses and the service, already running, finishes the run without running 'first' again."""
+    import subprocess
+    import sys
+
+    from tests.service.conftest import REPO
+
+    tmp = Path(tempfile.mkdtemp(prefix="wb-cli-adopt-test-"))
+    calls = tmp / "calls.log"
+    flow = tmp / "flow.toml"
+    flow.write_text(RESTART_TOML.format(tag=uuid.uuid4().hex[:6], log=calls, seconds=3))
+    srv = _start(tmp, [])
+    env = dict(os.environ, WORKBENCH_DB=str(srv.db), PYTHONPATH=str(REPO))
+    env.pop("WORKBENCH_SERVER", None)
+    cli = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(flow), "--execution", "inline", "--json"],
+                           cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with WorkbenchClient(srv.url, timeout=60) as c:
+            _wait_for(lambda: calls.exists() and calls.read_text().splitlines() == ["first"], 60, "'first' to run")
+            runs = _wait_for(lambda: c.executions(status="running"), 30, "the CLI's run in the records")
+            eid = runs[0]["execution_id"]
+            time.sleep(0.5)
+            cli.kill()
+            cli.wait(10)
+            done = c.wait(eid, timeout=120)
+            assert done["status"] == "completed"
+            assert calls.read_text().splitlines() == ["first", "slow"]
+            audit = c.history(eid)["audit_logs"]
+            assert [a["event_type"] for a in audit].count("run_adopted") == 1
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        stop_server(srv)
+        shutil.rmtree(tmp, ignore_errors=True)
