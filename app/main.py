@@ -1,7 +1,7 @@
 """The workbench: `streamlit run app/main.py` (or `make run`).
 
 An ``st.navigation`` router; pages live in ``app/app_pages/`` and hold UI only (they call the engine
-through ``engine.workbench_service``, ``engine.api`` and the engine object). The engine is created
+through ``engine.workbench``, ``engine.api`` and the engine object). The engine is created
 once per process (``st.cache_resource``) and connects Ray in the background on its own long-lived
 driver thread, so the first page is interactive at once and runs go on when a tab closes.
 """

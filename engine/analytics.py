@@ -25,15 +25,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from engine.errors import WorkbenchError
+from engine.records import store_time, utc_now
+from engine.schema import FINISHED_STATUSES
 
 GRANULARITIES = ("hour", "day", "week", "month")
-FINISHED = ("completed", "failed", "cancelled")
+FINISHED = tuple(sorted(FINISHED_STATUSES))
 ATTEMPT_STATUSES = ("completed", "failed")
 GANTT_STATUSES = ("completed", "failed", "skipped", "fallback")
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -44,7 +46,8 @@ class AnalyticsError(WorkbenchError):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now on the store's clock (naive UTC, comparable with the recorded times): ``store_time(utc_now())``."""
+    return store_time(utc_now())
 
 
 _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w|mo|y)\s*$", re.I)
@@ -56,7 +59,7 @@ def parse_time(value: Any, *, now: datetime | None = None) -> datetime | None:
     if value is None or value == "" or value == "all":
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return store_time(value)
     if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):  # a date
         return datetime(value.year, value.month, value.day)
     text = str(value).strip()
@@ -68,7 +71,7 @@ def parse_time(value: Any, *, now: datetime | None = None) -> datetime | None:
     except ValueError:
         raise AnalyticsError(f"cannot read the time {text!r}: use an ISO date such as 2026-11-01, "
                              "or a span such as 24h, 7d, 2w, 3mo") from None
-    return dt.astimezone(timezone.utc).replace(tzinfo=None) if dt.tzinfo else dt
+    return store_time(dt)
 
 
 def check_granularity(granularity: str) -> str:

@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from engine import records
 from engine.errors import WorkbenchError
 from engine.runner import Engine, ExecutionResult, RunError, RunOptions, get_engine
 from engine.workflow_file import WorkflowSpec, load_workflow, parse_workflow_text
@@ -92,9 +93,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
     try:
         from engine import library
     except ImportError:  # library not installed: runs are recorded without a library version
-        from engine.runner import _slug
-
-        return _slug(spec.name), None
+        return records.slugify(spec.name), None
     st = store if store is not None else get_engine(store).store
     key = (str(getattr(st, "path", id(st))), _spec_hash(spec.model_dump(mode="json")))
     stamp = _library_stamp(st, library)
@@ -176,30 +175,19 @@ def approve(execution_id: str, state: str, yes: bool, **kwargs) -> dict:
 
 def history(workflow: str | None = None, status: str | None = None, limit: int = 50, *, store=None) -> list[dict]:
     """Recent top-level executions, newest first."""
-    from engine import workbench_service
-
-    return workbench_service.executions(get_engine(store).store, workflow=workflow, status=status, limit=limit)
+    return records.executions(get_engine(store).store, workflow=workflow, status=status, limit=limit)
 
 
 def show(execution_id: str, *, store=None) -> dict:
     """One execution with its transitions, audit log, recovery actions and open requests."""
     st = get_engine(store).store
-    rows = st.query("SELECT * FROM workflow_executions WHERE execution_id = ?", [execution_id])
-    if not rows:
+    ex = records.execution(st, execution_id)
+    if ex is None:
         raise RunError(f"no execution {execution_id}")
-    ex = rows[0]
-    for k in ("initial_context", "final_context", "states_visited", "recovery_actions", "ai_decisions",
-              "waiting_for", "options"):
-        if isinstance(ex.get(k), str):
-            ex[k] = json.loads(ex[k])
     if isinstance(ex.get("options"), dict):
         ex["options"] = {k: v for k, v in ex["options"].items() if not k.startswith("_")}
-    ex["transitions"] = st.query("SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp",
-                                 [execution_id])
-    ex["audit_log"] = st.query("SELECT timestamp, level, state, event_type, message FROM audit_logs "
-                               "WHERE execution_id = ? ORDER BY timestamp", [execution_id])
-    ex["recovery"] = st.query("SELECT * FROM recovery_actions WHERE execution_id = ? ORDER BY timestamp",
-                              [execution_id])
-    ex["requests"] = st.query("SELECT * FROM human_requests WHERE execution_id = ? ORDER BY created_at",
-                              [execution_id])
+    ex["transitions"] = records.transitions(st, execution_id)
+    ex["audit_log"] = records.audit_log(st, execution_id)
+    ex["recovery"] = records.recovery_actions(st, execution_id, all_columns=True)
+    ex["requests"] = records.human_requests(st, execution_id)
     return ex

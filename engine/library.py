@@ -11,13 +11,13 @@ import difflib
 import getpass
 import json
 import os
-import re
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine import records
 from engine.dsl.graph import to_graph
 from engine.dsl.printer import to_dsl
 from engine.errors import DSLError, WorkbenchError
@@ -41,7 +41,7 @@ class WorkflowNotFoundError(LibraryError):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 def _owner() -> str:
@@ -52,8 +52,8 @@ def _owner() -> str:
 
 
 def slugify(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:40].rstrip("-") or "workflow"
+    """The id part made from a workflow name: :func:`engine.records.slugify` (one rule everywhere)."""
+    return records.slugify(name)
 
 
 def _loads(text, default=None):

@@ -45,14 +45,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.analytics import Scope, utcnow, workflow_ids
+from engine import records
+from engine.analytics import Scope, workflow_ids
 from engine.dsl.model import END, START, Transition
 from engine.dsl.printer import transition_text
 from engine.dsl.validate import check
 from engine.errors import WorkbenchError
+from engine.schema import FINISHED_STATUSES
 from engine.workflow_file import RetryPolicy, WorkflowSpec
 
 log = logging.getLogger("workbench.optimizer")
+_FINISHED = sorted(FINISHED_STATUSES)  # as a list parameter: status IN (SELECT unnest(?))
 
 MIN_RUNS = 3  # finished runs of a version before the advisor scores it or proposes structural changes
 MIN_COMPARE = 5  # completed runs per version before a comparison states significance
@@ -225,9 +228,9 @@ class Target:
 
 def _latest_version_with_runs(store, wid: str) -> int | None:
     rows = store.query(
-        "SELECT version, count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS finished, "
+        "SELECT version, count(*) FILTER (WHERE status IN (SELECT unnest(?::VARCHAR[]))) AS finished, "
         "max(start_time) AS last FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL "
-        "GROUP BY version ORDER BY finished > 0 DESC, version DESC LIMIT 1", [wid])
+        "GROUP BY version ORDER BY finished > 0 DESC, version DESC LIMIT 1", [_FINISHED, wid])
     return int(rows[0]["version"]) if rows else None
 
 
@@ -244,13 +247,7 @@ def load_spec(store, workflow_id: str, version: int | None) -> WorkflowSpec | No
         pass
     except Exception as exc:  # a half-finished library must not break analytics
         log.warning("library lookup failed: %s", exc)
-    sql = ("SELECT options FROM workflow_executions WHERE workflow_id = ?" + (" AND version = ?" if version else "")
-           + " ORDER BY start_time DESC LIMIT 1")
-    rows = store.query(sql, [workflow_id] + ([int(version)] if version else []))
-    if not rows or not rows[0]["options"]:
-        return None
-    opts = json.loads(rows[0]["options"]) if isinstance(rows[0]["options"], str) else rows[0]["options"]
-    raw = (opts or {}).get("_spec")
+    raw = records.recorded_spec(store, workflow_id, version)
     return WorkflowSpec.model_validate(raw) if raw else None
 
 
@@ -367,8 +364,8 @@ def state_io(store, workflow_id: str, version: int) -> dict[str, StateIO]:
         if r["keys_read"] is None or r["keys_written"] is None:
             io.unknown += int(r["n"])
             continue
-        io.reads.update(json.loads(r["keys_read"]))
-        io.writes.update(json.loads(r["keys_written"]))
+        io.reads.update(records.loads(r["keys_read"], []))
+        io.writes.update(records.loads(r["keys_written"], []))
     return out
 
 
@@ -561,7 +558,7 @@ def _run_stats(store, wid: str, version: int) -> dict:
     rows = store.query(
         "SELECT status, duration_ms FROM workflow_executions WHERE workflow_id = ? AND version = ?",
         [wid, int(version)])
-    finished = [r for r in rows if r["status"] in ("completed", "failed", "cancelled")]
+    finished = [r for r in rows if r["status"] in FINISHED_STATUSES]
     completed = [float(r["duration_ms"]) for r in rows if r["status"] == "completed" and r["duration_ms"] is not None]
     return {"runs": len(rows), "finished": len(finished),
             "completed": sum(1 for r in finished if r["status"] == "completed"),
@@ -780,7 +777,7 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
         [workflow_id, int(version), int(limit_runs)])
     if not runs:
         return []
-    init = {r["execution_id"]: (json.loads(r["initial_context"]) if r["initial_context"] else {}) for r in runs}
+    init = {r["execution_id"]: records.loads(r["initial_context"], {}) for r in runs}
     ids = list(init)
     # every status: a branch is named by its first recorded state, even when that state failed
     rows = store.query(
@@ -796,10 +793,10 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
             replay = ContextReplay(init.get(current) or {})
         tok = r["token"] or "0"
         if r["status"] == "completed" and r["from_state"] != START:
-            reads = json.loads(r["keys_read"]) if r["keys_read"] else None
+            reads = records.loads(r["keys_read"]) if r["keys_read"] else None
             if reads is not None:
                 ctx = replay.context(tok)
-                snap = json.loads(r["context_snapshot"]) if r["context_snapshot"] else {}
+                snap = records.loads(r["context_snapshot"], {}) if r["context_snapshot"] else {}
                 inputs = {k: ctx.get(k, _MISSING) for k in sorted(reads)}
                 out.append({"state": r["from_state"], "execution_id": current, "token": tok,
                             "input_hash": _hash(inputs), "output_hash": _hash(snap if isinstance(snap, dict) else {}),
@@ -879,7 +876,7 @@ def _reads_of(store, target: Target, state: str) -> set:
     keys: set = set()
     for r in rows:
         if r["keys_read"]:
-            keys.update(json.loads(r["keys_read"]))
+            keys.update(records.loads(r["keys_read"], []))
     return keys
 
 
@@ -1139,39 +1136,20 @@ def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggest
 # ====================================================================== records
 
 def _now() -> datetime:
-    return utcnow()
+    return records.utc_now()
 
 
 def get_record(store, suggestion_id: str) -> dict:
-    rows = store.query("SELECT * FROM optimization_records WHERE id = ?", [suggestion_id])
-    if not rows:
-        rows = store.query("SELECT * FROM optimization_records WHERE id LIKE ? ORDER BY updated_at DESC",
-                           [suggestion_id + "%"])
-        if len(rows) > 1:
-            raise OptimizerError(f"'{suggestion_id}' matches several suggestions; give more of the id")
+    rows = records.optimization_record(store, suggestion_id)
+    if len(rows) > 1:
+        raise OptimizerError(f"'{suggestion_id}' matches several suggestions; give more of the id")
     if not rows:
         raise OptimizerError(f"no optimization suggestion with id '{suggestion_id}'")
-    r = dict(rows[0])
-    for k in ("evidence", "proposed_changes"):
-        if isinstance(r.get(k), str):
-            r[k] = json.loads(r[k])
-    return r
+    return rows[0]
 
 
 def list_records(store, workflow_id: str | None = None, status: str | None = None) -> list[dict]:
-    sql, params = "SELECT * FROM optimization_records WHERE TRUE", []
-    if workflow_id:
-        sql += " AND workflow_id = ?"
-        params.append(workflow_id)
-    if status:
-        sql += " AND status = ?"
-        params.append(status)
-    rows = store.query(sql + " ORDER BY priority DESC, created_at DESC", params)
-    for r in rows:
-        for k in ("evidence", "proposed_changes"):
-            if isinstance(r.get(k), str):
-                r[k] = json.loads(r[k])
-    return rows
+    return records.optimization_records(store, workflow_id=workflow_id, status=status)
 
 
 def _append(store, rec: dict, **changes) -> dict:
@@ -1191,8 +1169,7 @@ def save_suggestions(store, report: OptimizationReport) -> None:
     if not report.suggestions:
         return
     ids = [s.id for s in report.suggestions]
-    existing = {r["id"]: r for r in store.query(
-        f"SELECT * FROM optimization_records WHERE id IN ({', '.join('?' for _ in ids)})", ids)}
+    existing = {r["id"]: r for r in records.optimization_records(store, ids=ids)}
     now = _now()
     for s in report.suggestions:
         old = existing.get(s.id)
@@ -1200,7 +1177,7 @@ def save_suggestions(store, report: OptimizationReport) -> None:
             s.status = old["status"]
             continue
         evidence = json.loads(json.dumps(s.evidence, default=str))
-        if old is not None and json.loads(old["evidence"] or "null") == evidence and old["title"] == s.title:
+        if old is not None and old["evidence"] == evidence and old["title"] == s.title:
             continue
         store.append("optimization_records", {
             "id": s.id, "workflow_id": s.workflow_id, "version": s.version, "optimization_type": s.optimization_type,
@@ -1271,8 +1248,8 @@ def reject(store, suggestion_id: str) -> dict:
 
 def version_sample(store, workflow_id: str, version: int, since: datetime | None = None) -> dict:
     sql = ("SELECT status, duration_ms FROM workflow_executions WHERE workflow_id = ? AND version = ? "
-           "AND status IN ('completed', 'failed', 'cancelled')")
-    params: list = [workflow_id, int(version)]
+           "AND status IN (SELECT unnest(?::VARCHAR[]))")
+    params: list = [workflow_id, int(version), _FINISHED]
     if since is not None:
         sql += " AND start_time >= ?"
         params.append(since)

@@ -5,7 +5,9 @@ import streamlit as st
 
 from app.components import ui
 from app.components.graph_view import legend_markdown, render_graph
-from engine import workbench_service as svc
+from engine.workbench import ai as wb_ai
+from engine.workbench import drafts
+from engine.workbench import library as wb_library
 
 EXAMPLES = {
     "Order handling": ("When an order arrives, validate it. If it is valid, check the inventory; otherwise "
@@ -31,7 +33,7 @@ def _settings():
         over["daily_budget_usd"] = float(st.session_state["wb.budget_daily"])
     if st.session_state.get("wb.budget_workflow") is not None:
         over["workflow_budget_usd"] = float(st.session_state["wb.budget_workflow"])
-    return svc.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"),
+    return wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"),
                            _secrets(), **over)
 
 
@@ -49,7 +51,7 @@ def _use_example(text: str):
 def _translate():
     text = st.session_state.get("desc.text", "")
     st.session_state.pop("desc.result", None)
-    res = ui.run_guarded("translate the description", svc.translate, text, _settings(), ui.store())
+    res = ui.run_guarded("translate the description", wb_ai.translate, text, _settings(), ui.store())
     if res is not None:
         st.session_state["desc.result"] = {k: v for k, v in res.items() if k != "check"}
         st.session_state["desc.source"] = {"kind": "description", "text": text}
@@ -110,7 +112,7 @@ if res:
     with dcol:
         st.markdown("**Workflow definition (DSL)** — you can adjust it here")
         st.text_area("DSL", key="desc.dsl", height=260, label_visibility="collapsed")
-        chk = svc.check_dsl(st.session_state.get("desc.dsl", ""))
+        chk = drafts.check_dsl(st.session_state.get("desc.dsl", ""))
         if chk.errors:
             for e in chk.errors:
                 msg = f"Line {e['line']}, column {e['column']}: {e['message']}" if e["line"] else e["message"]
@@ -131,7 +133,7 @@ if res:
         expl = res.get("explanation")
         if chk.ok and (not expl or st.session_state.get("desc.dsl") != res.get("dsl")):
             with ui.guard("explain the workflow"):
-                expl = svc.explain(st.session_state["desc.dsl"], _settings(), ui.store()) or expl
+                expl = wb_ai.explain(st.session_state["desc.dsl"], _settings(), ui.store()) or expl
         st.markdown(expl or "_No explanation available._")
     with scol:
         st.markdown("**Suggestions**")
@@ -160,15 +162,15 @@ if res:
         with ui.guard("save the workflow"):
             result = dict(res, dsl=st.session_state["desc.dsl"])
             src = st.session_state.get("desc.source") or {}
-            spec = svc.spec_from_translation(result, name or "New workflow", description, svc.parse_tags(tags),
+            spec = wb_ai.spec_from_translation(result, name or "New workflow", description, drafts.parse_tags(tags),
                                              nl_description=src.get("text", ""))
             if src.get("kind") == "template":
                 spec.source_path = src.get("path")
-            fp = svc.spec_fingerprint(spec)
+            fp = drafts.spec_fingerprint(spec)
             if saved and saved.get("fingerprint") == fp:
                 st.info("Already saved — nothing changed since.", icon=":material/info:")
             else:
-                wid, ver = svc.save_workflow(ui.store(), spec, change_note="created on the Describe page")
+                wid, ver = wb_library.save_workflow(ui.store(), spec, change_note="created on the Describe page")
                 st.session_state["desc.saved"] = {"workflow_id": wid, "version": ver, "name": spec.name,
                                                   "fingerprint": fp}
                 saved = st.session_state["desc.saved"]
@@ -186,7 +188,7 @@ if res:
 st.divider()
 st.subheader("Or start from a template")
 with ui.guard("list the templates"):
-    tpls = svc.templates()
+    tpls = drafts.templates()
     cols = st.columns(3)
     for i, t in enumerate(tpls):
         with cols[i % 3].container(border=True):

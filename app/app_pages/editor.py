@@ -9,7 +9,8 @@ import streamlit as st
 
 from app.components import ui
 from app.components.graph_view import legend_markdown, render_graph
-from engine import workbench_service as svc
+from engine.workbench import drafts
+from engine.workbench import library as wb_library
 from engine.workflow_file import StateBinding, WorkflowSpec
 
 ACTIONS = ["noop", "python", "sql", "llm", "http", "approval", "workflow"]
@@ -57,9 +58,9 @@ def _load(spec: WorkflowSpec, wid: str | None, version: int | None):
 
 workflows = []
 with ui.guard("read the workflow library"):
-    workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
+    workflows = [w for w in wb_library.list_workflows(store) if w.get("status") != "archived"]
 by_id = {w["workflow_id"]: w for w in workflows}
-labels = svc.workflow_labels(workflows)
+labels = wb_library.workflow_labels(workflows)
 options = [DRAFT] + list(by_id)
 
 wanted = st.session_state.get("wb.workflow_id")
@@ -77,7 +78,7 @@ if pick != DRAFT:
     st.session_state["wb.workflow_id"] = pick
     vers = []
     with ui.guard("list the versions"):
-        vers = sorted({int(v["version"]) for v in svc.list_versions(store, pick)}, reverse=True)
+        vers = sorted({int(v["version"]) for v in wb_library.list_versions(store, pick)}, reverse=True)
     vers = vers or [int(by_id[pick].get("version") or 1)]
     want_v = st.session_state.get("wb.version")
     if st.session_state.get("ed.version_for") != pick:
@@ -94,7 +95,7 @@ if loaded != (pick, version if pick != DRAFT else None):
             _load(WorkflowSpec(name="New workflow", dsl=NEW_DSL), None, None)
     else:
         with ui.guard("load the workflow"):
-            spec0, _meta = svc.get_workflow(store, pick, version)
+            spec0, _meta = wb_library.get_workflow(store, pick, version)
             _load(spec0, pick, version)
 
 if "ed.spec" not in st.session_state:
@@ -102,7 +103,7 @@ if "ed.spec" not in st.session_state:
 
 spec_data = st.session_state["ed.spec"]
 dsl_text = st.session_state.get("ed.dsl", "")
-chk = svc.check_dsl(dsl_text)
+chk = drafts.check_dsl(dsl_text)
 states = [s for s in (chk.model.states if chk.model else []) if s not in ("start", "end")]
 dirty = (dsl_text != st.session_state.get("ed.saved_dsl")
          or json.dumps(spec_data, sort_keys=True) != st.session_state.get("ed.saved_spec"))
@@ -119,7 +120,7 @@ def _save():
     note = st.session_state.get("ed.note", "").strip() or "edited in the Editor"
     loaded_ = st.session_state.get("ed.loaded") or (DRAFT, None)
     wid = None if loaded_[0] == DRAFT else loaded_[0]
-    res = ui.run_guarded("save the workflow", lambda: svc.save_workflow(store, _current_spec(), wid, note))
+    res = ui.run_guarded("save the workflow", lambda: wb_library.save_workflow(store, _current_spec(), wid, note))
     if res:
         new_id, ver = res
         st.session_state["wb.workflow_id"] = new_id
@@ -190,7 +191,7 @@ def _apply_binding(state: str):
         values["workflow"] = (g("workflow") or "").strip()
     if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
         values["output"] = g("output")
-    b = ui.run_guarded(f"apply the settings of '{state}'", svc.binding_from_form, values)
+    b = ui.run_guarded(f"apply the settings of '{state}'", drafts.binding_from_form, values)
     if b is None:
         return
     data = b.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
@@ -205,7 +206,7 @@ def _apply_binding(state: str):
 
 def _rename(state: str):
     new = (st.session_state.get(f"ed.rename.{state}") or "").strip()
-    spec = ui.run_guarded("rename the step", svc.rename_state, _current_spec(), state, new)
+    spec = ui.run_guarded("rename the step", drafts.rename_state, _current_spec(), state, new)
     if spec is not None:
         _clear_form_keys()
         data = spec.model_dump(mode="json")
@@ -224,18 +225,18 @@ def _set_dsl(fn, *args, doing: str):
 
 def _add_transition():
     g = st.session_state.get
-    _set_dsl(svc.add_transition, g("ed.t.add.src", ""), g("ed.t.add.dst", ""), g("ed.t.add.cond", ""),
+    _set_dsl(drafts.add_transition, g("ed.t.add.src", ""), g("ed.t.add.dst", ""), g("ed.t.add.cond", ""),
              doing="add the transition")
 
 
 def _update_transition(i: int):
     g = st.session_state.get
-    _set_dsl(svc.replace_transition, i, g(f"ed.t.{i}.src", ""), g(f"ed.t.{i}.dst", ""), g(f"ed.t.{i}.cond", ""),
+    _set_dsl(drafts.replace_transition, i, g(f"ed.t.{i}.src", ""), g(f"ed.t.{i}.dst", ""), g(f"ed.t.{i}.cond", ""),
              doing="change the transition")
 
 
 def _delete_transition(i: int):
-    _set_dsl(svc.remove_transition, i, doing="remove the transition")
+    _set_dsl(drafts.remove_transition, i, doing="remove the transition")
 
 
 def _apply_workflow_settings():
@@ -246,7 +247,7 @@ def _apply_workflow_settings():
                     decision_threshold=int(g("ed.w.threshold")), ai_decisions=bool(g("ed.w.ai")),
                     auto_recovery=bool(g("ed.w.recovery")))
     data.update(name=(g("ed.w.name") or "").strip() or "Untitled workflow", description=g("ed.w.description") or "",
-                tags=svc.parse_tags(g("ed.w.tags") or ""), settings=settings)
+                tags=drafts.parse_tags(g("ed.w.tags") or ""), settings=settings)
     try:
         WorkflowSpec.model_validate({**data, "dsl": g("ed.dsl", "")})
     except Exception as exc:  # pydantic message, shortened
@@ -380,7 +381,7 @@ with pcol:
         else:
             st.caption("Conditions are tried in the order written; a transition without one is the default. "
                        "`a->[b,c]` runs b and c in parallel, `[b,c]->d` joins them.")
-            for r in svc.transition_rows(chk.model):
+            for r in drafts.transition_rows(chk.model):
                 i = r["index"]
                 with st.expander(f"`{r['text']}`"):
                     st.text_input("From", value=r["source"], key=f"ed.t.{i}.src")

@@ -8,8 +8,9 @@ import streamlit as st
 
 from app.components import ui
 from app.components.run_view import render_run
-from engine import workbench_service as svc
+from engine import records
 from engine.schema import EXECUTION_STATUSES
+from engine.workbench import runs
 
 st.title("History")
 ui.show_flash()
@@ -38,7 +39,7 @@ def _rerun(eid: str):
 # ----------------------------------------------------------------------------- interrupted runs
 interrupted = []
 with ui.guard("look for interrupted runs"):
-    interrupted = svc.interrupted_runs(eng)
+    interrupted = runs.interrupted_runs(eng)
 if interrupted:
     with st.container(border=True):
         st.markdown(f"**⚠ {len(interrupted)} interrupted run(s)** — the process driving them stopped "
@@ -54,13 +55,13 @@ if interrupted:
 f1, f2, f3, f4 = st.columns([2, 1, 1, 2])
 names = []
 with ui.guard("list the workflows"):
-    names = svc.workflow_names(store)
+    names = runs.workflow_names(store)
 wf = f1.selectbox("Workflow", ["(all)"] + names, key="hist.wf")
 status = f2.selectbox("Status", ["(all)"] + list(EXECUTION_STATUSES), key="hist.status")
 period = f3.selectbox("Started", ["any time", "last hour", "today", "last 7 days", "last 30 days"], key="hist.period")
 text = f4.text_input("Search (execution id, error text)", key="hist.text")
 since = None
-now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+now = records.utc_now()  # timezone-aware: the records layer compares it on the store's clock
 if period == "last hour":
     since = now - dt.timedelta(hours=1)
 elif period == "today":
@@ -72,7 +73,7 @@ elif period == "last 30 days":
 
 rows = []
 with ui.guard("read the run history"):
-    rows = svc.executions(store, None if wf == "(all)" else wf, None if status == "(all)" else status,
+    rows = runs.executions(store, None if wf == "(all)" else wf, None if status == "(all)" else status,
                           text or None, since)
 if not rows:
     st.info("No runs match. Start one on the **Run** page.", icon=":material/inbox:")
@@ -97,16 +98,16 @@ if not eid:
     st.stop()
 
 st.divider()
-ex = svc.execution(store, eid)
+ex = runs.execution(store, eid)
 if ex is None:
     st.stop()
-live = svc.is_live(ex)
+live = runs.is_live(ex)
 
 # ----------------------------------------------------------------------------- actions
-trans = svc.transitions(store, eid)
+trans = runs.transitions(store, eid)
 ran = list(dict.fromkeys(t["from_state"] for t in trans if not (t["from_state"] or "").startswith("[")
                          and t["from_state"] not in ("start",)))
-resumable = svc.can_resume(eng, ex)
+resumable = runs.can_resume(eng, ex)
 if resumable or ran:
     cols = st.columns([1, 2, 1, 2] if resumable else [2, 1, 3], vertical_alignment="bottom")
     if resumable:
@@ -132,12 +133,12 @@ drill()
 st.subheader("Step by step")
 st.caption("Each recorded step with the context right after it (rebuilt by replaying the recorded updates; "
            "parallel branches each have their own context until they join).")
-steps = svc.context_steps(ex.get("initial_context") or {}, trans)
+steps = runs.context_steps(ex.get("initial_context") or {}, trans)
 with st.expander("Initial context", expanded=False):
     st.json(ex.get("initial_context") or {}, expanded=1)
 if steps:
     labels = [f"{s['step']}. {s['state']} ({s['status']})" + (f" → {s['to_state']}" if s.get("to_state") else "")
-              + ("" if s["token"] == "0" else f" · {svc.token_lane(s['token'])}") for s in steps]
+              + ("" if s["token"] == "0" else f" · {runs.token_lane(s['token'])}") for s in steps]
     idx = st.select_slider("Step", options=list(range(len(steps))), value=len(steps) - 1,
                            format_func=lambda i: labels[i], key=f"hist.step.{eid}")
     s = steps[idx]

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 from app.components import ui
 from engine import analytics as A
 from engine import optimizer as O
+from engine import records
 from engine.store import get_store
 
 TYPE_ICONS = {"performance": "⚡", "reliability": "🛡️", "cost": "💰", "ux": "✨"}
@@ -64,10 +65,10 @@ def _measure(store, sid: str):
 
 
 def _narrate(store, wid: str, version: int):
-    from engine import workbench_service as svc
     from engine.ai import get_ai
+    from engine.workbench import ai as wb_ai
 
-    settings = svc.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"))
+    settings = wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"))
     rep = ui.run_guarded("ask the model for a narrative", O.analyze, store, wid, version=version,
                          llm=get_ai(settings, store).llm, save=False)
     if rep is not None:
@@ -76,9 +77,9 @@ def _narrate(store, wid: str, version: int):
 
 def _model_configured() -> bool:
     try:
-        from engine import workbench_service as svc
+        from engine.workbench import ai as wb_ai
 
-        return bool(svc.ai_settings(st.session_state.get("wb.llm_base_url"),
+        return bool(wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"),
                                     st.session_state.get("wb.llm_model")).online)
     except Exception:
         return False
@@ -109,9 +110,7 @@ c1, c2, c3 = st.columns([3, 1, 1])
 wid = c1.selectbox("Workflow", list(labels), key="opt.workflow",
                    format_func=lambda k: f"{labels[k]} ({k})" if list(labels.values()).count(labels[k]) > 1
                    else labels[k])
-run_counts = {int(r["version"]): int(r["n"]) for r in store.query(
-    "SELECT version, count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS n "
-    "FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL GROUP BY 1", [wid])}
+run_counts = records.finished_runs_per_version(store, wid)
 lib_versions = []
 try:
     from engine import library

@@ -7,7 +7,8 @@ import streamlit as st
 
 from app.components import ui
 from app.components.run_view import render_run
-from engine import workbench_service as svc
+from engine.workbench import common, drafts, runs
+from engine.workbench import library as wb_library
 
 st.title("Run a workflow")
 ui.show_flash()
@@ -16,9 +17,9 @@ store = eng.store
 
 workflows = []
 with ui.guard("read the workflow library"):
-    workflows = [w for w in svc.list_workflows(store) if w.get("status") != "archived"]
+    workflows = [w for w in wb_library.list_workflows(store) if w.get("status") != "archived"]
 by_id = {w["workflow_id"]: w for w in workflows}
-labels = svc.workflow_labels(workflows)
+labels = wb_library.workflow_labels(workflows)
 START_OPEN = "run.start_open"  # session key: is the "Start a run" expander open
 
 
@@ -26,16 +27,16 @@ def _launch():
     g = st.session_state.get
     wid, ver = g("run.wid"), g("run.version")
     try:
-        ctx = svc.parse_context_json(g("run.context", ""))
-    except svc.ServiceError as exc:
+        ctx = common.parse_context_json(g("run.context", ""))
+    except common.ServiceError as exc:
         ui.flash(str(exc), "error")
         return
-    opts = svc.run_options(timeout_s=g("run.timeout") or None, ai_decisions=g("run.ai"),
+    opts = runs.run_options(timeout_s=g("run.timeout") or None, ai_decisions=g("run.ai"),
                            auto_recovery=g("run.recovery"), decision_threshold=g("run.threshold"))
 
     def go():
-        spec, _ = svc.get_workflow(store, wid, ver)
-        return svc.start_run(eng, spec, ctx, opts, wid, ver)
+        spec, _ = wb_library.get_workflow(store, wid, ver)
+        return runs.start_run(eng, spec, ctx, opts, wid, ver)
     eid = ui.run_guarded("start the run", go)
     if eid:
         st.session_state["wb.run_id"] = eid
@@ -69,7 +70,7 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
         st.session_state["wb.workflow_id"] = st.session_state["run.last_want"] = wid
         vers = []
         with ui.guard("list the versions"):
-            vers = sorted({int(v["version"]) for v in svc.list_versions(store, wid)}, reverse=True)
+            vers = sorted({int(v["version"]) for v in wb_library.list_versions(store, wid)}, reverse=True)
         vers = vers or [int(by_id[wid].get("version") or 1)]
         if st.session_state.get("run.version_for") != wid or st.session_state.get("run.version") not in vers:
             st.session_state["run.version_for"] = wid
@@ -79,14 +80,14 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                            + (" (latest)" if v == vers[0] else ""))
         spec = None
         with ui.guard("load the workflow"):
-            spec, _ = svc.get_workflow(store, wid, ver)
+            spec, _ = wb_library.get_workflow(store, wid, ver)
         if spec is not None:
             if spec.description:
                 st.caption(spec.description)
             ctx_key = (wid, ver)
             if st.session_state.get("run.ctx_for") != ctx_key:
                 st.session_state["run.ctx_for"] = ctx_key
-                sugg = svc.suggested_context(spec, svc.last_initial_context(store, wid))
+                sugg = drafts.suggested_context(spec, runs.last_initial_context(store, wid))
                 st.session_state["run.context"] = json.dumps(sugg, indent=2, default=str)
                 s = spec.settings
                 st.session_state["run.ai"] = s.ai_decisions
@@ -100,11 +101,11 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                              help="Prefilled with the inputs the workflow's steps read and the variables its "
                                   "conditions use. Fill in values shown as null.")
                 try:
-                    ctx_ok = svc.parse_context_json(st.session_state.get("run.context", ""))
+                    ctx_ok = common.parse_context_json(st.session_state.get("run.context", ""))
                     missing = [k for k, v in ctx_ok.items() if v is None]
                     if missing:
                         st.caption("Fill in: " + ", ".join(f"`{m}`" for m in missing))
-                except svc.ServiceError as exc:
+                except common.ServiceError as exc:
                     st.error(str(exc))
             with r:
                 st.toggle("AI decisions", key="run.ai", help="Let the AI decide plain-language conditions")
@@ -120,9 +121,9 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
 mine = st.session_state.get("run.mine", [])
 choices: dict[str, str] = {}
 with ui.guard("list the runs"):
-    for r in svc.recent_runs(store, list(dict.fromkeys(mine + eng.live_executions()))[:30]):
+    for r in runs.recent_runs(store, list(dict.fromkeys(mine + eng.live_executions()))[:30]):
         choices[r["execution_id"]] = f"{r['workflow_name']} v{r['version']} · {r['status']} · {r['execution_id']}"
-    for r in svc.runs_needing_attention(store):
+    for r in runs.runs_needing_attention(store):
         choices.setdefault(r["execution_id"], f"{r['workflow_name']} v{r['version']} · waiting for you · "
                                                f"{r['execution_id']}")
 watch_default = st.session_state.get("wb.run_id")
@@ -139,8 +140,8 @@ if st.session_state.get("run.watch") not in ids:
 eid = st.selectbox("Watching", ids, key="run.watch", format_func=lambda i: choices[i])
 st.session_state["wb.run_id"] = eid
 
-row = svc.execution(store, eid)
-live = svc.is_live(row) or row is None
+row = runs.execution(store, eid)
+live = runs.is_live(row) or row is None
 
 
 @st.fragment(run_every=1.5 if live else None)
@@ -149,7 +150,7 @@ def monitor():
     with ui.guard("show the run"):
         ui.show_flash()
         ex = render_run(eid, key="run")
-    now_live = ex is None or svc.is_live(ex)
+    now_live = ex is None or runs.is_live(ex)
     if live and not now_live:
         st.rerun()  # finished: redraw once without the timer
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import ui
-from engine import workbench_service as svc
+from engine.workbench import ai as wb_ai
+from engine.workbench import system
 
 st.title("Settings")
 ui.show_flash()
@@ -24,7 +25,7 @@ st.subheader("Language model")
 secrets = _secrets()
 base = None
 with ui.guard("read the AI settings"):
-    base = svc.ai_settings(None, None, secrets)
+    base = wb_ai.ai_settings(None, None, secrets)
 if base is not None:
     st.session_state.setdefault("wb.llm_base_url", base.base_url or "")
     st.session_state.setdefault("wb.llm_model", base.model)
@@ -32,8 +33,8 @@ if base is not None:
     c1.text_input("Server base URL (OpenAI-compatible; empty = OpenAI when a key is set)", key="wb.llm_base_url",
                   placeholder="http://localhost:11434/v1")
     c2.text_input("Model", key="wb.llm_model", placeholder="gpt-4o-mini")
-    cur = svc.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"), secrets)
-    src = svc.key_source(secrets)
+    cur = wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"), secrets)
+    src = wb_ai.key_source(secrets)
     st.markdown(f"API key: **{'set, from ' + src if cur.api_key else 'not set'}**. "
                 "The key is read from the `OPENAI_API_KEY` environment variable or `.streamlit/secrets.toml`; "
                 "it is never shown here or stored.")
@@ -56,7 +57,7 @@ if base is not None:
     b2.number_input("Daily budget per workflow (USD)", min_value=0.0, step=0.5, key="wb.budget_workflow")
     b3.slider("Default confidence an AI decision needs", 0, 100, key="wb.decision_threshold",
               help="Below it a run waits for a person. Used as the default on the Run page.")
-    spend = svc.llm_spend(store=eng.store)
+    spend = wb_ai.llm_spend(store=eng.store)
     if spend:
         st.caption(f"Today: ${float(spend.get('usd') or 0):.4f} spent in {spend.get('calls', 0)} model calls "
                    f"({spend.get('hits', 0)} answered from the cache).")
@@ -69,7 +70,7 @@ st.subheader("Ray cluster")
 @st.fragment(run_every=None if eng.cluster_status().get("ready") else 2)
 def ray_panel():
     with ui.guard("read the Ray status"):
-        d = svc.cluster_details(eng)
+        d = system.cluster_details(eng)
         if d.get("ready"):
             st.success(f"Connected ({d.get('mode') or d.get('kind')}) · {d.get('nodes') or 1} node(s)", icon=":material/check_circle:")
         elif d.get("error"):
@@ -98,7 +99,7 @@ st.divider()
 # ----------------------------------------------------------------------------- database
 st.subheader("Records")
 with ui.guard("read the database details"):
-    d = svc.store_details(eng.store)
+    d = system.store_details(eng.store)
     st.markdown(f"Database: `{d['path']}` (views for notebooks; set `WORKBENCH_DB` to move it)")
     st.caption(f"Records are appended under `{d['log_dir']}` and are readable while runs go on.")
     counts = d.get("counts") or {}

@@ -5,7 +5,8 @@ import streamlit as st
 
 from app.components import ui
 from app.components.graph_view import render_graph
-from engine import workbench_service as svc
+from engine.workbench import drafts
+from engine.workbench import library as wb_library
 
 st.title("Workflows")
 st.caption("Every saved workflow and its versions. Runs stay pinned to the version they started on.")
@@ -17,10 +18,10 @@ text = f3.text_input("Search name or description", key="wf.text", placeholder="e
 
 rows = None
 with ui.guard("read the workflow library"):
-    rows = svc.list_workflows(ui.store(), status=status, text=text or None)
+    rows = wb_library.list_workflows(ui.store(), status=status, text=text or None)
 if rows is None:
     st.stop()
-tags = f2.multiselect("Tags", svc.all_tags(rows), key="wf.tags")
+tags = f2.multiselect("Tags", wb_library.all_tags(rows), key="wf.tags")
 if tags:
     rows = [r for r in rows if set(tags) <= set(r.get("tags") or [])]
 
@@ -48,7 +49,7 @@ st.divider()
 st.subheader(row.get("name") or wid)
 versions = []
 with ui.guard("list the versions"):
-    versions = svc.list_versions(ui.store(), wid)
+    versions = wb_library.list_versions(ui.store(), wid)
 vnums = sorted({int(v["version"]) for v in versions}, reverse=True) or [int(row.get("version") or 1)]
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 version = c1.selectbox("Version", vnums, key=f"wf.version.{wid}")
@@ -67,7 +68,7 @@ if row.get("status") != "archived":
                  "history are kept; you can still find it under status *archived*.")
         if st.button("Archive it", type="primary", key="btn.wf.archive"):
             with ui.guard("archive the workflow"):
-                svc.archive_workflow(ui.store(), wid)
+                wb_library.archive_workflow(ui.store(), wid)
                 ui.flash(f"Archived {row.get('name')}.")
                 st.rerun()
 else:
@@ -75,13 +76,13 @@ else:
 
 spec = meta = None
 with ui.guard("load this version"):
-    spec, meta = svc.get_workflow(ui.store(), wid, version)
+    spec, meta = wb_library.get_workflow(ui.store(), wid, version)
 if spec is not None:
     t1, t2, t3 = st.tabs(["Graph", "Definition", "Versions & changes"])
     with t1:
         if spec.description:
             st.caption(spec.description)
-        chk = svc.check_spec(spec)
+        chk = drafts.check_spec(spec)
         if chk.graph:
             render_graph(chk.graph, bindings={k: b.model_dump() for k, b in spec.states.items()}, width_hint=1000)
     with t2:
@@ -96,7 +97,7 @@ if spec is not None:
             older = d1.selectbox("Compare version", vnums, index=min(1, len(vnums) - 1), key=f"wf.d1.{wid}")
             newer = d2.selectbox("with version", vnums, index=0, key=f"wf.d2.{wid}")
             with ui.guard("compare the versions"):
-                diff = svc.diff_versions(ui.store(), wid, int(older), int(newer))
+                diff = wb_library.diff_versions(ui.store(), wid, int(older), int(newer))
                 if diff.strip():
                     st.code(diff, language="diff")
                 else:

@@ -9,7 +9,8 @@ import streamlit as st
 from app.components import ui
 from app.components.graph_view import legend_markdown, render_graph
 from app.components.timeline import timeline_figure
-from engine import workbench_service as svc
+from engine.workbench import drafts, runs
+from engine.workbench import library as wb_library
 
 ANSWERS = {
     "approval": [("yes", "Approve", "primary"), ("no", "Reject", "secondary")],
@@ -20,7 +21,7 @@ ANSWERS = {
 
 
 def _answer(eid: str, state: str, value: str):
-    res = ui.run_guarded("send your answer", svc.answer_request, ui.engine(), eid, state, value)
+    res = ui.run_guarded("send your answer", runs.answer_request, ui.engine(), eid, state, value)
     if res:
         ui.flash(f"Answer '{value}' for '{state}' sent" + (" and the run resumed." if res == "resumed" else "."))
 
@@ -43,23 +44,23 @@ def _spec_graph(ex: dict):
             spec = None
     if spec is None:
         try:
-            spec, _ = svc.get_workflow(ui.store(), ex["workflow_id"], ex.get("version"))
+            spec, _ = wb_library.get_workflow(ui.store(), ex["workflow_id"], ex.get("version"))
         except Exception:
             return None, {}
-    chk = svc.check_dsl(spec.dsl)
+    chk = drafts.check_dsl(spec.dsl)
     return chk.graph, {k: b.model_dump() for k, b in spec.states.items()}
 
 
 def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     """Draw one execution; returns its row (None when unknown)."""
     store = ui.store()
-    ex = svc.execution(store, eid)
+    ex = runs.execution(store, eid)
     if ex is None:
         st.info("Starting… the first records appear in a moment.")
         return None
-    trans = svc.transitions(store, eid)
-    reqs = svc.open_requests(store, eid)
-    statuses = svc.node_statuses(trans, ex, reqs)
+    trans = runs.transitions(store, eid)
+    reqs = runs.open_requests(store, eid)
+    statuses = runs.node_statuses(trans, ex, reqs)
 
     # --- header
     h1, h2, h3, h4 = st.columns([3, 2, 2, 2])
@@ -81,7 +82,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     if controls:
         cl = ui.engine().cluster_status()
         with st.container(horizontal=True):
-            if svc.is_live(ex):
+            if runs.is_live(ex):
                 st.button("Cancel run", key=f"btn.{key}.cancel.{eid}", on_click=_cancel, args=(eid,),
                           icon=":material/stop_circle:")
             if cl.get("dashboard_url"):
@@ -127,9 +128,9 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
 
 def _details(store, ex: dict, trans: list[dict], key: str):
     eid = ex["execution_id"]
-    decisions = svc.ai_decisions(store, eid, ex)
-    recov = svc.recovery_actions(store, eid)
-    audit = svc.audit_log(store, eid)
+    decisions = runs.ai_decisions(store, eid, ex)
+    recov = runs.recovery_actions(store, eid)
+    audit = runs.audit_log(store, eid)
     t1, t2, t3, t4 = st.tabs([f"AI decisions ({len(decisions)})", f"Recovery ({len(recov)})",
                               f"Audit log ({len(audit)})", "Context"])
     with t1:
@@ -162,7 +163,7 @@ def _details(store, ex: dict, trans: list[dict], key: str):
             st.caption("Context at the end of the run")
             st.json(ctx, expanded=1)
         else:
-            steps = svc.context_steps(ex.get("initial_context") or {}, trans)
+            steps = runs.context_steps(ex.get("initial_context") or {}, trans)
             st.caption("Context so far (rebuilt from the recorded updates)")
             st.json(steps[-1]["context"] if steps else (ex.get("initial_context") or {}), expanded=1)
 

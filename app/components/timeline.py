@@ -2,7 +2,7 @@
 parallel branches are labelled with their branch and their bars overlap in time, side by side."""
 from __future__ import annotations
 
-from engine.workbench_service import timeline_rows, token_sort_key
+from engine.workbench.runs import timeline_rows, token_sort_key
 
 BAR_COLORS = {"completed": "#16a34a", "failed": "#dc2626", "skipped": "#9ca3af", "fallback": "#f59e0b"}
 

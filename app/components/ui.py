@@ -7,6 +7,7 @@ import traceback
 
 import streamlit as st
 
+from engine import records
 from engine.errors import WorkbenchError
 
 log = logging.getLogger("workbench.app")
@@ -117,9 +118,7 @@ def duration_text(ms) -> str:
 
 def elapsed_text(start) -> str:
     """Time since ``start`` (a naive UTC timestamp from the records)."""
-    import datetime as dt
-
     if start is None:
         return "—"
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = records.store_time(records.utc_now())
     return duration_text(max((now - start).total_seconds(), 0) * 1000)

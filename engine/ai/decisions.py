@@ -20,11 +20,12 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping
 
 from pydantic import BaseModel
 
+from engine import records
 from engine.dsl.conditions import MISSING, evaluate_condition as _eval_expr, lookup
 from engine.dsl.model import Condition
 from engine.errors import ConditionError, DSLError
@@ -189,7 +190,7 @@ def _hash(obj: Any) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 def as_condition(condition: Condition | str) -> Condition:

@@ -24,11 +24,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from engine import records
 from engine.ai import prompts
 from engine.ai.prices import cost_usd, price_for
 from engine.ai.settings import AISettings
@@ -65,7 +66,7 @@ class _CallFailed(Exception):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 def extract_json(text: str) -> Any:

@@ -1,0 +1,259 @@
+"""Reading the record store: the queries for single records and lists, and JSON decoding.
+
+Callers (``engine.api``, the CLI, the app's read models in ``engine.workbench``, the service, the
+optimizer) ask here instead of writing SQL; JSON columns are decoded by the one rule below, driven by
+:data:`engine.schema.JSON_COLUMNS`. Also the shared small definitions: the status sets (from
+:mod:`engine.schema`), :func:`utc_now` and :func:`slugify`.
+
+This module imports only :mod:`engine.schema` (a leaf of the import graph): anything may use it.
+Aggregate statistics (rates, percentiles, buckets) stay in :mod:`engine.analytics` and
+:mod:`engine.optimizer`, which are themselves read layers over the same views.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.schema import FINISHED_STATUSES, JSON_COLUMNS, LIVE_STATUSES
+
+__all__ = ["FINISHED_STATUSES", "LIVE_STATUSES", "utc_now", "store_time", "slugify", "loads", "decode",
+           "execution", "executions", "workflow_names", "transitions", "audit_log", "recovery_actions",
+           "human_requests", "ai_decisions", "unfinished_runs", "runs_needing_attention", "runs_by_id",
+           "last_initial_context", "llm_spend_today", "finished_runs_per_version", "recorded_spec",
+           "optimization_records", "optimization_record"]
+
+
+# ------------------------------------------------------------------------------------ small shared rules
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC (the store keeps it as naive UTC: see :func:`store_time`)."""
+    return datetime.now(UTC)
+
+
+def store_time(value: datetime) -> datetime:
+    """``value`` as the store keeps and returns TIMESTAMP columns: naive, in UTC.
+
+    Use it to compare a time with values read from the store (naive and aware datetimes do not compare).
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+SLUG_MAX = 40
+
+
+def slugify(name: str, max_len: int = SLUG_MAX) -> str:
+    """A lowercase id part from a name: runs of other characters become '-'; 'workflow' when empty."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "workflow"
+
+
+def loads(value: Any, default: Any = None) -> Any:
+    """A JSON column's value as Python: text is parsed, decoded values pass, ``None``/bad text -> ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, (dict, list, int, float, bool)):
+        return value
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def decode(table: str, row: dict, *, defaults: dict[str, Any] | None = None) -> dict:
+    """A copy of ``row`` with every JSON column of ``table`` (:data:`engine.schema.JSON_COLUMNS`) decoded.
+
+    Only the columns present in the row are touched; ``defaults`` gives the value for a NULL or
+    unreadable column (``None`` otherwise).
+    """
+    cols = JSON_COLUMNS[table]
+    defaults = defaults or {}
+    out = dict(row)
+    for k in cols.intersection(out):
+        out[k] = loads(out[k], defaults.get(k))
+    return out
+
+
+def decode_all(table: str, rows: Iterable[dict], *, defaults: dict[str, Any] | None = None) -> list[dict]:
+    """:func:`decode` for every row."""
+    return [decode(table, r, defaults=defaults) for r in rows]
+
+
+# ------------------------------------------------------------------------------------ executions
+_LIST_COLUMNS = ("execution_id, workflow_id, workflow_name, version, status, current_state, error_count, "
+                 "retry_count, start_time, end_time, duration_ms, error_message, owner, rerun_of, rerun_from")
+
+
+def execution(store, execution_id: str) -> dict | None:
+    """One execution row with its JSON columns decoded; ``None`` when there is none."""
+    rows = store.query("SELECT * FROM workflow_executions WHERE execution_id = ?", [execution_id])
+    return decode("workflow_executions", rows[0]) if rows else None
+
+
+def executions(store, workflow: str | None = None, status: str | None = None, text: str | None = None,
+               since: datetime | None = None, limit: int = 200) -> list[dict]:
+    """Top-level executions (no sub-workflow runs), newest first, filtered by workflow name or id,
+    status, a text found in the id, name or error, and a start time."""
+    sql = f"SELECT {_LIST_COLUMNS} FROM workflow_executions WHERE parent_execution_id IS NULL"
+    params: list[Any] = []
+    if workflow:
+        sql += " AND (workflow_name = ? OR workflow_id = ?)"
+        params += [workflow, workflow]
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    if text:
+        sql += " AND (execution_id ILIKE ? OR workflow_name ILIKE ? OR coalesce(error_message, '') ILIKE ?)"
+        params += [f"%{text}%"] * 3
+    if since is not None:
+        sql += " AND start_time >= ?"
+        params.append(store_time(since))
+    sql += " ORDER BY start_time DESC LIMIT ?"
+    params.append(int(limit))
+    return store.query(sql, params)
+
+
+def workflow_names(store) -> list[str]:
+    """The workflow names that have runs, sorted."""
+    return [r["workflow_name"] for r in store.query(
+        "SELECT DISTINCT workflow_name FROM workflow_executions WHERE workflow_name IS NOT NULL ORDER BY 1")]
+
+
+def unfinished_runs(store, limit: int) -> list[dict]:
+    """Top-level runs whose status is not finished (pending, running, recovering, waiting), newest first."""
+    marks = ", ".join("?" for _ in LIVE_STATUSES)
+    return store.query(
+        "SELECT execution_id, workflow_name, version, status, current_state, start_time, updated_at, owner "
+        f"FROM workflow_executions WHERE status IN ({marks}) "
+        "AND parent_execution_id IS NULL ORDER BY start_time DESC LIMIT ?", [*LIVE_STATUSES, int(limit)])
+
+
+def runs_needing_attention(store, limit: int = 20) -> list[dict]:
+    """Waiting runs with open requests for a person (approvals, decisions, escalations), newest first."""
+    return store.query("SELECT e.execution_id, e.workflow_name, e.version, e.status, e.start_time, "
+                       "count(h.request_id) AS open_requests FROM workflow_executions e JOIN human_requests h "
+                       "ON h.execution_id = e.execution_id AND h.status = 'open' WHERE e.status = 'waiting' "
+                       "GROUP BY ALL ORDER BY e.start_time DESC LIMIT ?", [int(limit)])
+
+
+def runs_by_id(store, ids: list[str]) -> list[dict]:
+    """Summary rows of the given executions, newest first."""
+    if not ids:
+        return []
+    return store.query("SELECT execution_id, workflow_name, version, status, start_time FROM workflow_executions "
+                       "WHERE execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY start_time DESC", [list(ids)])
+
+
+def last_initial_context(store, workflow_id: str | None) -> dict | None:
+    """The initial context of the newest first run (not a re-run or a child) of a workflow."""
+    if not workflow_id:
+        return None
+    rows = store.query("SELECT initial_context FROM workflow_executions WHERE workflow_id = ? "
+                       "AND parent_execution_id IS NULL AND rerun_of IS NULL ORDER BY start_time DESC LIMIT 1",
+                       [workflow_id])
+    return loads(rows[0]["initial_context"], None) if rows else None
+
+
+def finished_runs_per_version(store, workflow_id: str) -> dict[int, int]:
+    """Version -> number of its finished runs (completed, failed or cancelled); versions with runs only."""
+    marks = ", ".join("?" for _ in FINISHED_STATUSES)
+    return {int(r["version"]): int(r["n"]) for r in store.query(
+        f"SELECT version, count(*) FILTER (WHERE status IN ({marks})) AS n "
+        "FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL GROUP BY 1",
+        [*sorted(FINISHED_STATUSES), workflow_id])}
+
+
+def recorded_spec(store, workflow_id: str, version: int | None = None) -> dict | None:
+    """The spec (as data) recorded in the options of the newest run of a workflow (of one version)."""
+    sql = ("SELECT options FROM workflow_executions WHERE workflow_id = ?" + (" AND version = ?" if version else "")
+           + " ORDER BY start_time DESC LIMIT 1")
+    rows = store.query(sql, [workflow_id] + ([int(version)] if version else []))
+    if not rows or not rows[0]["options"]:
+        return None
+    return (loads(rows[0]["options"], {}) or {}).get("_spec")
+
+
+# ------------------------------------------------------------------------------------ a run's records
+def transitions(store, execution_id: str) -> list[dict]:
+    """A run's state transitions in record order (JSON columns as stored: decode with :func:`loads`)."""
+    return store.query("SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp, started_at",
+                       [execution_id])
+
+
+def audit_log(store, execution_id: str, include_debug: bool = True) -> list[dict]:
+    """A run's audit log lines, oldest first."""
+    sql = "SELECT timestamp, level, state, event_type, message FROM audit_logs WHERE execution_id = ?"
+    if not include_debug:
+        sql += " AND level <> 'debug'"
+    return store.query(sql + " ORDER BY timestamp", [execution_id])
+
+
+_RECOVERY_SUMMARY = ("timestamp, error_state, error_type, error_class, error_message, recovery_strategy, chosen_by, "
+                     "reasoning, ai_reasoning, attempt, success, recovery_duration_ms")
+
+
+def recovery_actions(store, execution_id: str, *, all_columns: bool = False) -> list[dict]:
+    """A run's recovery actions, oldest first (a summary of the columns unless ``all_columns``)."""
+    cols = "*" if all_columns else _RECOVERY_SUMMARY
+    return store.query(f"SELECT {cols} FROM recovery_actions WHERE execution_id = ? ORDER BY timestamp",
+                       [execution_id])
+
+
+def human_requests(store, execution_id: str, *, open_only: bool = False) -> list[dict]:
+    """A run's requests for a person, oldest first.
+
+    ``open_only``: the open ones with ``options`` and ``details`` decoded (``[]``/``{}`` when empty);
+    otherwise every column as stored.
+    """
+    if not open_only:
+        return store.query("SELECT * FROM human_requests WHERE execution_id = ? ORDER BY created_at",
+                           [execution_id])
+    rows = store.query("SELECT request_id, state, kind, prompt, options, details, created_at FROM human_requests "
+                       "WHERE execution_id = ? AND status = 'open' ORDER BY created_at", [execution_id])
+    for r in rows:
+        r["options"] = loads(r.get("options"), []) or []
+        r["details"] = loads(r.get("details"), {}) or {}
+    return rows
+
+
+def ai_decisions(store, execution_id: str) -> list[dict]:
+    """The decision service's records for a run, oldest first."""
+    return store.query("SELECT timestamp, state, condition, result, confidence, reasoning, provider, decided_by "
+                       "FROM ai_decisions WHERE execution_id = ? ORDER BY timestamp", [execution_id])
+
+
+def llm_spend_today(store) -> dict:
+    """Today's LLM spend over all workflows: {usd, calls, hits}."""
+    rows = store.query("SELECT coalesce(sum(cost_usd), 0) AS usd, count(*) AS calls, "
+                       "count(*) FILTER (WHERE cache_hit) AS hits FROM llm_calls "
+                       "WHERE timestamp >= current_date")
+    return rows[0] if rows else {}
+
+
+# ------------------------------------------------------------------------------------ optimization records
+def optimization_record(store, record_id: str) -> list[dict]:
+    """The suggestion with this id, else every suggestion whose id starts with it (newest first); decoded."""
+    rows = store.query("SELECT * FROM optimization_records WHERE id = ?", [record_id])
+    if not rows:
+        rows = store.query("SELECT * FROM optimization_records WHERE id LIKE ? ORDER BY updated_at DESC",
+                           [record_id + "%"])
+    return decode_all("optimization_records", rows)
+
+
+def optimization_records(store, workflow_id: str | None = None, status: str | None = None,
+                         ids: list[str] | None = None) -> list[dict]:
+    """Suggestions (highest priority, then newest first), filtered by workflow, status or ids; decoded."""
+    sql, params = "SELECT * FROM optimization_records WHERE TRUE", []
+    if workflow_id:
+        sql += " AND workflow_id = ?"
+        params.append(workflow_id)
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    if ids is not None:
+        sql += " AND id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(ids))
+    return decode_all("optimization_records", store.query(sql + " ORDER BY priority DESC, created_at DESC", params))

@@ -1,0 +1,262 @@
+"""Run views: the lists and records of runs (through :mod:`engine.records`), graph statuses, timeline
+rows, the context after each step, and starting, resuming and answering runs."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from engine import records
+from engine.dsl.model import END, START
+from engine.errors import WorkbenchError
+from engine.schema import FINISHED_STATUSES, LIVE_STATUSES
+from engine.workflow_file import WorkflowSpec
+
+
+def run_options(timeout_s: float | None = None, ai_decisions: bool | None = None, auto_recovery: bool | None = None,
+                decision_threshold: int | None = None, max_steps: int | None = None):
+    from engine.runner import RunOptions
+
+    return RunOptions(timeout_s=timeout_s or None, max_steps=max_steps or None, ai_decisions=ai_decisions,
+                      auto_recovery=auto_recovery, decision_threshold=decision_threshold)
+
+
+def start_run(engine, spec: WorkflowSpec, context: dict, options, workflow_id: str | None = None,
+              version: int | None = None) -> str:
+    """Start a run pinned to a library version (saving one when the spec has none)."""
+    if workflow_id is None or version is None:
+        from engine.api import ensure_version
+
+        workflow_id, version = ensure_version(spec, engine.store)
+    return engine.start(spec, context, options, workflow_id=workflow_id, version=int(version))
+
+
+def executions(store, workflow: str | None = None, status: str | None = None, text: str | None = None,
+               since: dt.datetime | None = None, limit: int = 200) -> list[dict]:
+    """Top-level executions, newest first: :func:`engine.records.executions`."""
+    return records.executions(store, workflow=workflow, status=status, text=text, since=since, limit=limit)
+
+
+def workflow_names(store) -> list[str]:
+    """Names of the workflows that have runs."""
+    return records.workflow_names(store)
+
+
+def execution(store, execution_id: str) -> dict | None:
+    """One execution with its JSON columns decoded (``None`` when unknown)."""
+    return records.execution(store, execution_id)
+
+
+def transitions(store, execution_id: str) -> list[dict]:
+    """A run's transitions in record order."""
+    return records.transitions(store, execution_id)
+
+
+def audit_log(store, execution_id: str, include_debug: bool = False) -> list[dict]:
+    """A run's audit log, without debug lines unless ``include_debug``."""
+    return records.audit_log(store, execution_id, include_debug=include_debug)
+
+
+def recovery_actions(store, execution_id: str) -> list[dict]:
+    """A run's recovery actions (summary columns)."""
+    return records.recovery_actions(store, execution_id)
+
+
+def open_requests(store, execution_id: str) -> list[dict]:
+    """A run's open requests for a person, options and details decoded."""
+    return records.human_requests(store, execution_id, open_only=True)
+
+
+def ai_decisions(store, execution_id: str, exec_row: dict | None = None) -> list[dict]:
+    """AI decisions of a run: the decision service's records, else the run's own summary."""
+    rows = []
+    try:
+        rows = records.ai_decisions(store, execution_id)
+    except WorkbenchError:
+        rows = []
+    if rows:
+        return rows
+    ex = exec_row if exec_row is not None else execution(store, execution_id)
+    return [dict(d) for d in ((ex or {}).get("ai_decisions") or [])]
+
+
+def _owner_alive(engine, owner: str | None) -> bool:
+    check = getattr(engine, "_owner_alive", None)
+    return True if check is None else bool(check(owner))
+
+
+def interrupted_runs(engine, limit: int = 50) -> list[dict]:
+    """Runs no live process drives any more (the app or a CLI stopped): they can be resumed."""
+    rows = records.unfinished_runs(engine.store, int(limit) * 4)
+    live = set(engine.live_executions())
+    out = []
+    for r in rows:
+        if r["execution_id"] in live or _owner_alive(engine, r.get("owner")):
+            continue
+        r["resumable"] = True
+        out.append(r)
+    return out[:limit]
+
+
+def can_resume(engine, exec_row: dict) -> bool:
+    return (exec_row.get("status") in LIVE_STATUSES and exec_row["execution_id"] not in engine.live_executions()
+            and not _owner_alive(engine, exec_row.get("owner")))
+
+
+def is_live(exec_row: dict | None) -> bool:
+    return bool(exec_row) and exec_row.get("status") not in FINISHED_STATUSES
+
+
+def targets(text: str | None) -> list[str]:
+    if not text:
+        return []
+    if text.startswith("["):
+        return [s.strip() for s in text.strip("[]").split(",") if s.strip()]
+    return [text]
+
+
+def node_statuses(trans: list[dict], exec_row: dict | None = None, requests: list[dict] | None = None) -> dict[str, str]:
+    """State -> completed | failed | running | waiting | skipped | retrying (pending when absent).
+
+    ``running``: the state a token moved to and has not recorded yet (the frontier of each branch).
+    """
+    status: dict[str, str] = {}
+    frontier: dict[str, set[str]] = {}
+    for t in trans:
+        s, tok = t["from_state"], t.get("token") or "0"
+        st = t["status"]
+        if s and s.startswith("["):  # a join record
+            for e in targets(s):
+                status.setdefault(e, "completed")
+        elif st in ("completed", "fallback"):
+            status[s] = "completed"
+        elif st == "skipped":
+            status[s] = "skipped"
+        elif st == "failed":
+            status[s] = "failed"
+        elif st == "decision":
+            status.setdefault(s, "completed")
+        if st != "failed":
+            # recorded: no longer pending in this token or any token it branched from
+            anc = tok
+            while True:
+                frontier.get(anc, set()).discard(s)
+                if "." not in anc:
+                    break
+                anc = anc.rsplit(".", 1)[0]
+            for nxt in targets(t.get("to_state")):
+                frontier.setdefault(tok, set()).add(nxt)
+    finished = exec_row is not None and exec_row.get("status") in FINISHED_STATUSES
+    if not finished:
+        for states in frontier.values():
+            for s in states:
+                if s != END:
+                    status[s] = "retrying" if status.get(s) == "failed" else "running"
+        if exec_row and exec_row.get("status") == "recovering" and exec_row.get("current_state"):
+            status[exec_row["current_state"]] = "retrying"
+    for r in requests or []:
+        status[r["state"]] = "waiting"
+    if trans:
+        status[START] = "completed"
+    if exec_row and exec_row.get("status") == "completed":
+        status[END] = "completed"
+    elif exec_row and exec_row.get("status") in ("failed", "cancelled"):
+        for s, v in list(status.items()):
+            if v in ("running", "retrying"):
+                status[s] = "cancelled" if exec_row["status"] == "cancelled" else "failed"
+    return status
+
+
+def token_lane(token: str, fork_targets: dict[str, list[str]] | None = None) -> str:
+    """A readable lane name for a token: 'main', 'branch 2 (south_sales)'…"""
+    if not token or token == "0":
+        return "main"
+    if token.endswith("~comp"):
+        return "compensation"
+    last = token.rsplit(".", 1)[-1]
+    fork_no, _, branch = last.partition("-")
+    name = ""
+    if fork_targets:
+        starts = fork_targets.get(token)
+        if starts:
+            name = f" ({starts[0]})"
+    depth = token.count(".")
+    prefix = "  " * (depth - 1)
+    return f"{prefix}branch {branch}{name}" if branch else f"{prefix}{token}"
+
+
+def timeline_rows(trans: list[dict], now: dt.datetime | None = None, exec_row: dict | None = None) -> list[dict]:
+    """One bar per recorded state run (attempts included): lane (token), state, start, end, status."""
+    rows = []
+    first_state: dict[str, str] = {}
+    for t in trans:
+        tok = t.get("token") or "0"
+        s = t["from_state"]
+        if t["status"] in ("decision",) or (s or "").startswith("[") or s == START:
+            continue
+        first_state.setdefault(tok, s)
+        start = t.get("started_at") or t.get("timestamp")
+        end = t.get("ended_at") or start
+        if start is None:
+            continue
+        if end is not None and start is not None and end <= start:
+            end = start + dt.timedelta(milliseconds=max(float(t.get("duration_ms") or 0), 2))
+        rows.append({"token": tok, "state": s, "start": start, "end": end, "status": t["status"],
+                     "attempt": t.get("attempt") or 1, "duration_ms": round(float(t.get("duration_ms") or 0), 1),
+                     "executed_on": t.get("executed_on") or "", "error": t.get("error_message") or ""})
+    lanes = {tok: token_lane(tok, {tok: [first_state[tok]]}) for tok in first_state}
+    for r in rows:
+        r["lane"] = lanes.get(r["token"], r["token"])
+    return rows
+
+
+def token_sort_key(tok: str):
+    """Numeric order of token ids (``0.1-2`` before ``0.1-10``): :func:`engine.merge.token_sort_key`."""
+    from engine.merge import token_sort_key as key
+
+    return key(tok)
+
+
+def context_steps(initial: dict | None, trans: list[dict]) -> list[dict]:
+    """The context after each recorded step, rebuilt by replaying the recorded updates per branch.
+
+    Uses :class:`engine.merge.ContextReplay`, the runner's own merge rule: each branch starts from a
+    copy of its parent's context at the fork; a join merges the keys the branches wrote in branch
+    order (the first branch's value is kept, conflicts listed in ``_conflicts``) plus the join's updates.
+    """
+    from engine.merge import ContextReplay
+
+    replay = ContextReplay(copy.deepcopy(initial or {}))
+    steps = []
+    for t in trans:
+        if replay.apply(t) is None:
+            continue
+        tok = t.get("token") or "0"
+        updates = records.loads(t.get("context_snapshot"), {}) or {}
+        steps.append({"step": len(steps) + 1, "state": t["from_state"], "token": tok, "status": t["status"],
+                      "to_state": t.get("to_state"), "updates": updates,
+                      "context": copy.deepcopy(replay.context(tok))})
+    return steps
+
+
+def last_initial_context(store, workflow_id: str | None) -> dict | None:
+    """The initial context of the newest run of a workflow (to prefill the next run)."""
+    return records.last_initial_context(store, workflow_id)
+
+
+def runs_needing_attention(store, limit: int = 20) -> list[dict]:
+    """Runs waiting for a person (approvals, low-confidence decisions, escalations)."""
+    return records.runs_needing_attention(store, limit)
+
+
+def answer_request(engine, execution_id: str, state: str, value: str, by: str = "app") -> str:
+    """Deliver a person's answer; resumes the run here when no live process drives it."""
+    info = engine.answer(execution_id, state, value, by=by)
+    if info.get("delivered") == "resume":
+        engine.resume(execution_id)
+        return "resumed"
+    return info.get("delivered", "stored")
+
+
+def recent_runs(store, ids: list[str]) -> list[dict]:
+    """Summary rows of the runs started in this session, newest first."""
+    return records.runs_by_id(store, ids)
