@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 # Starts a local Ray head outside the app (Ray dies with the thread that started it), unless
-# RAY_ADDRESS points at a cluster, then serves the workbench on http://localhost:$(PORT).
+# RAY_ADDRESS points at a cluster; the workbench service on 127.0.0.1:$(SERVICE_PORT) in the background
+# unless one answers there (pid and log in .run/; stop it with `python -m engine.service.launcher stop`),
+# then serves the app on http://localhost:$(PORT), which launches runs through that service.
+SERVICE_PORT ?= 8000
 run: install
 	@$(BIN)/python -m ray_tasks.cluster ensure
-	$(BIN)/streamlit run app/main.py --server.port $(PORT)
+	@$(BIN)/python -m engine.service.launcher ensure --port $(SERVICE_PORT)
+	WORKBENCH_SERVER=http://127.0.0.1:$(SERVICE_PORT) $(BIN)/streamlit run app/main.py --server.port $(PORT)
 
 ray-up: install
 	@$(BIN)/python -m ray_tasks.cluster ensure

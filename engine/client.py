@@ -30,6 +30,31 @@ def server_url() -> str:
     return (os.environ.get("WORKBENCH_SERVER") or DEFAULT_SERVER).rstrip("/")
 
 
+_REACHABLE: dict[str, tuple[float, bool]] = {}  # url -> (checked at, answered)
+REACHABLE_TTL_S = 5.0
+
+
+def reachable_server(timeout: float = 0.5) -> str | None:
+    """The ``WORKBENCH_SERVER`` address when it is set and a workbench service answers there (its
+    ``/health``), else None. The answer is remembered for a few seconds (pages ask on every rerun)."""
+    import time
+
+    url = os.environ.get("WORKBENCH_SERVER", "").strip().rstrip("/")
+    if not url:
+        return None
+    now = time.monotonic()
+    hit = _REACHABLE.get(url)
+    if hit is not None and now - hit[0] < REACHABLE_TTL_S:
+        return url if hit[1] else None
+    try:
+        r = httpx.get(url + "/health", timeout=timeout)
+        ok = r.status_code == 200 and r.json().get("status") == "ok"
+    except (httpx.HTTPError, ValueError, AttributeError):
+        ok = False
+    _REACHABLE[url] = (now, ok)
+    return url if ok else None
+
+
 class ServiceError(WorkbenchError):
     """The service answered with an error (``status``, ``code``, ``details``) or could not be reached."""
 
