@@ -18,11 +18,10 @@ import pytest
 from engine.analytics import utcnow
 from engine.store import Store
 from tests.analytics.conftest import build_alpha, build_gamma
-from tests.fixtures.app_server import AppServer
+from tests.browser.helpers import IDLE, choose, settle
+from tests.fixtures.app_server import AppServer, page_timeout_ms
 
 pytestmark = pytest.mark.browser
-
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +48,17 @@ def analytics_app(browser):
 def tab(browser, analytics_app):
     ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
     pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(page_timeout_ms())
     yield pg
     ctx.close()
 
 
 def idle(pg, charts: int = 0):
-    pg.wait_for_selector(IDLE)
+    """The script run is over and at least ``charts`` Plotly charts are drawn."""
+    settle(pg)
     if charts:
         pg.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}")
-    pg.wait_for_timeout(400)
-    pg.wait_for_selector(IDLE)
+    settle(pg)
 
 
 def shot(pg, path: Path):
@@ -69,15 +68,9 @@ def shot(pg, path: Path):
         "section.main, .main')).map(e => e.scrollHeight), document.body.scrollHeight)"
     )
     pg.set_viewport_size({"width": 1500, "height": min(int(height) + 50, 9000)})
-    pg.wait_for_timeout(800)
+    pg.wait_for_selector(IDLE, state="attached")
     pg.screenshot(path=str(path), full_page=True)
     pg.set_viewport_size({"width": 1500, "height": 1000})
-
-
-def choose(pg, label: str, option: str):
-    box = pg.locator("[data-testid='stSelectbox']").filter(has_text=label).first
-    box.click()
-    pg.locator("[role='option']").filter(has_text=option).first.click()
 
 
 def test_analytics_page_in_the_browser(tab, analytics_app, screenshots_dir):

@@ -123,7 +123,10 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     no_exception(page)
 
 
-def test_approve_a_waiting_state(page, app_server, screenshots_dir):
+def test_approve_a_waiting_state(page, browser, app_server, screenshots_dir):
+    """One session launches a run that waits for approval and approves it; a second session watches
+    that run with "Start a run" open, and it stays open when the watched run finishes (the page
+    redraws then: the expander used to snap shut under the analyst's cursor)."""
     name = unique("Order processing e2e")
     open_app(page, app_server.url)
     card = (
@@ -148,13 +151,33 @@ def test_approve_a_waiting_state(page, app_server, screenshots_dir):
     wait_text(page, "Approval needed", timeout=180)
     wait_text(page, "Ship the available part of order 3")
     shot(page, screenshots_dir, "20_run_waiting_for_approval")
-    click(page, "Approve")
-    expect(page.get_by_role("combobox", name="Watching")).to_have_value(
-        re.compile(rf"^{re.escape(name)} v1 · completed · "), timeout=120_000
-    )
-    main_text(page).get_by_text("completed").first.wait_for(timeout=60_000)
-    shot(page, screenshots_dir, "21_run_approved_completed")
-    no_exception(page)
+
+    watcher_ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
+    watcher = watcher_ctx.new_page()
+    watcher.set_default_timeout(page_timeout_ms())
+    try:
+        open_app(watcher, app_server.url)
+        nav(watcher, "Run")
+        open_expander(watcher, "Start a run", "Workflow")
+        choose(watcher, "Watching", f"{name} v1 · ")
+        start = watcher.locator("[data-testid='stExpander'] details").filter(has_text="Start a run").first
+        expect(start).to_have_js_property("open", True)
+
+        click(page, "Approve")
+        completed = re.compile(rf"^{re.escape(name)} v1 · completed · ")
+        expect(page.get_by_role("combobox", name="Watching")).to_have_value(completed, timeout=120_000)
+        main_text(page).get_by_text("completed").first.wait_for(timeout=60_000)
+        shot(page, screenshots_dir, "21_run_approved_completed")
+        no_exception(page)
+
+        # the watcher's page redrew with the finished run; its "Start a run" is still open and usable
+        expect(watcher.get_by_role("combobox", name="Watching")).to_have_value(completed, timeout=120_000)
+        settle(watcher)
+        expect(start).to_have_js_property("open", True)
+        expect(watcher.get_by_role("combobox", name="Workflow")).to_be_visible()
+        no_exception(watcher)
+    finally:
+        watcher_ctx.close()
 
 
 def test_dsl_error_shown_at_its_line(page, app_server, screenshots_dir):
