@@ -7,6 +7,7 @@ driver thread, so the first page is interactive at once and runs go on when a ta
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.components import ui  # noqa: E402
+from engine.client import reachable_server  # noqa: E402
 from engine.logging_setup import configure_logging  # noqa: E402
 
 configure_logging()  # workbench.* records on the app's stderr, once per process (idempotent on reruns)
@@ -84,6 +86,14 @@ with st.sidebar:
 
         _ray_status()
         st.caption(f"Records: `{Path(str(eng.store.path)).name}`", help=str(eng.store.path))
+    _server = reachable_server()
+    if _server:
+        st.caption(f"Connected to the workbench service at {_server}", help="Runs started here are driven by "
+                   "the service: they go on when this app stops.")
+    else:
+        _asked = os.environ.get("WORKBENCH_SERVER", "").strip()
+        st.caption("Runs in this app process", help=(f"No workbench service answers at {_asked}. " if _asked else
+                   "") + "Runs stop when this app stops (they can be resumed). `make run` starts the service.")
 
 try:
     nav.run()

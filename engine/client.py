@@ -231,3 +231,17 @@ class WorkbenchClient:
             if until_waiting and ev["type"] == "execution_status" and ev.get("status") == "waiting":
                 break
         return self.execution(execution_id)
+
+
+def start_saved_run(base_url: str, workflow_id: str, version: int | None, context: dict, options=None) -> str:
+    """Start a saved workflow version on the service at ``base_url`` with the engine's ``RunOptions``
+    (what the app's Run page does when the service answers); returns the execution id."""
+    opts: dict = {}
+    if options is not None:
+        pairs = (("timeout_seconds", options.timeout_s), ("max_steps", options.max_steps),
+                 ("enable_ai_decisions", options.ai_decisions), ("enable_auto_recovery", options.auto_recovery),
+                 ("decision_threshold", options.decision_threshold))
+        opts = {k: v for k, v in pairs if v is not None}
+        opts["execution"] = options.execution or "auto"
+    with WorkbenchClient(base_url, timeout=60) as c:
+        return c.execute(workflow_id, context, version=version, **opts)["execution_id"]

@@ -1,0 +1,73 @@
+"""The app with and without the workbench service: the sidebar says which mode it is in, and the Run
+page launches through the service when ``WORKBENCH_SERVER`` answers (a real ``workbench serve`` on the
+app's store)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import workbench_service as ws
+from engine.workflow_file import WorkflowSpec
+from tests.app.conftest import app_engine, page_test, texts, wait_for  # noqa: F401 - fixtures used below
+from tests.service.conftest import free_port, start_server, stop_server
+
+pytestmark = [pytest.mark.slow]
+APP = Path(__file__).resolve().parents[2] / "app"
+
+
+@pytest.fixture
+def served(store):
+    """``workbench serve --no-ray`` on the test's store (the app's engine uses the same files)."""
+    srv = start_server(Path(store.path).parent, args=["--no-ray"], ready_path="/health", ready_timeout=120)
+    yield srv
+    stop_server(srv)
+
+
+def _sidebar_captions(at) -> str:
+    return "\n".join(str(c.value) for c in at.sidebar.caption)
+
+
+def _main_page():
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(APP / "main.py"), default_timeout=60)
+
+
+def test_sidebar_says_connected_to_the_service_when_it_answers(app_engine, served, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("WORKBENCH_SERVER", served.url)
+    at = _main_page()
+    at.run()
+    assert not at.exception
+    assert f"Connected to the workbench service at {served.url}" in _sidebar_captions(at)
+
+
+def test_sidebar_says_runs_stay_in_the_app_without_a_service(app_engine, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("WORKBENCH_SERVER", raising=False)
+    at = _main_page()
+    at.run()
+    assert "Runs in this app process" in _sidebar_captions(at)
+    monkeypatch.setenv("WORKBENCH_SERVER", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    at = _main_page()
+    at.run()
+    captions = _sidebar_captions(at)
+    assert "Runs in this app process" in captions and "Connected" not in captions
+
+
+def test_run_page_launches_through_the_service(app_engine, page_test, served, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("WORKBENCH_SERVER", served.url)
+    spec = WorkflowSpec(name="Through the service", dsl="start->a; a->b; b->end;")
+    wid, ver = ws.save_workflow(app_engine.store, spec)
+    at = page_test("run")
+    at.session_state["wb.workflow_id"] = wid
+    at.run()
+    next(b for b in at.button if b.label == "Launch").click()
+    at.run()
+    assert not at.exception
+    eid = at.session_state["wb.run_id"]
+    assert eid not in app_engine.execs  # not driven by the app's process
+    wait_for(at, lambda a: any("completed" in m.value for m in a.markdown), timeout=60)
+    row = ws.execution(app_engine.store, eid)
+    assert row["status"] == "completed" and row["workflow_id"] == wid and row["version"] == ver
+    assert row["owner"] != app_engine.owner
+    assert "Steps done" in texts(at)
