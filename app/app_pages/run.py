@@ -99,8 +99,8 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                 st.session_state["run.timeout"] = float(s.timeout_s or 0)
                 st.session_state["run.threshold"] = int(st.session_state.get("wb.decision_threshold")
                                                         or s.decision_threshold)
-            l, r = st.columns([3, 2], gap="large")
-            with l:
+            left, right = st.columns([3, 2], gap="large")
+            with left:
                 st.text_area("Initial context (JSON)", key="run.context", height=180,
                              help="Prefilled with the inputs the workflow's steps read and the variables its "
                                   "conditions use. Fill in values shown as null.")
@@ -111,7 +111,7 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                         st.caption("Fill in: " + ", ".join(f"`{m}`" for m in missing))
                 except common.ServiceError as exc:
                     st.error(str(exc))
-            with r:
+            with right:
                 st.toggle("AI decisions", key="run.ai", help="Let the AI decide plain-language conditions")
                 st.toggle("Automatic recovery", key="run.recovery",
                           help="Retry, skip or fall back automatically when a step fails")
@@ -123,14 +123,15 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
 
 # ----------------------------------------------------------------------------- what to watch
 mine = st.session_state.get("run.mine", [])
+watch_default = st.session_state.get("wb.run_id")
+shown = ([watch_default] if watch_default else []) + mine + eng.live_executions()  # the watched run keeps its label
 choices: dict[str, str] = {}
 with ui.guard("list the runs"):
-    for r in runs.recent_runs(store, list(dict.fromkeys(mine + eng.live_executions()))[:30]):
+    for r in runs.recent_runs(store, list(dict.fromkeys(shown))[:30]):
         choices[r["execution_id"]] = f"{r['workflow_name']} v{r['version']} · {r['status']} · {r['execution_id']}"
     for r in runs.runs_needing_attention(store):
         choices.setdefault(r["execution_id"], f"{r['workflow_name']} v{r['version']} · waiting for you · "
                                                f"{r['execution_id']}")
-watch_default = st.session_state.get("wb.run_id")
 if watch_default and watch_default not in choices:
     choices[watch_default] = watch_default
 if not choices:
