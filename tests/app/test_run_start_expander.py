@@ -66,3 +66,19 @@ def test_start_a_run_opens_when_another_page_picks_a_workflow(page_test, app_eng
     at.run()
     assert _start_expander(at).proto.expanded
     assert at.selectbox(key="run.wid").value == b
+
+
+def test_a_run_watched_from_another_session_keeps_its_label_after_it_finishes(page_test, app_engine):
+    wid, _ = svc.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
+    launcher = page_test("run")
+    launcher.session_state["wb.workflow_id"] = wid
+    launcher.run()
+    _launch(launcher)
+    eid = launcher.session_state["wb.run_id"]
+
+    watcher = page_test("run")  # another session, watching a run it did not launch
+    watcher.session_state["wb.run_id"] = eid
+    wait_for(watcher, lambda a: svc.execution(app_engine.store, eid)["status"] == "completed")
+    watcher.run()
+    label = watcher.selectbox(key="run.watch").format_func(eid)
+    assert label == f"Regional sales report v1 · completed · {eid}", label
