@@ -102,6 +102,21 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     assert len(inline_engine.execs) <= 10_000  # finished runs past the cap were forgotten (pruned)
 
 
+def test_cli_cancel_of_a_run_driven_by_another_process_is_quiet_and_takes_effect(inline_engine, store):
+    """`workbench cancel` used to end with nanobind's leak report (DuckDB objects still alive when
+    the interpreter finalised): the CLI process must close everything it opened."""
+    eid = inline_engine.start(_spec(f"{FN}:sleep_for", params={"seconds": 60}), {})
+    deadline = time.time() + 30
+    while (inline_engine.execution_row(eid) or {}).get("status") != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    store.flush()
+    p = _cli(["cancel", eid], store.path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "cancel requested"
+    assert "nanobind" not in p.stderr + p.stdout and "leaked" not in p.stderr
+    assert inline_engine.wait(eid, 30).status == "cancelled"
+
+
 # --------------------------------------------------------------------- 3. a state cannot freeze the process
 @pytest.mark.parametrize("function,raised", [("sys:exit", "SystemExit"), (f"{FN}:keyboard_interrupt",
                                                                           "KeyboardInterrupt")])
