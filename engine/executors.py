@@ -8,88 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import time
-import traceback
 from typing import Protocol
 
-from engine.errors import WorkbenchError
+from engine.outcomes import (MAX_RESULT_DEPTH, DataError, StateExited, TaskCancelled, TaskTimeout, WorkerLost,
+                             check_storable, guarded)
 
-
-class TaskTimeout(WorkbenchError):
-    """The state ran longer than its timeout and was cancelled."""
-
-
-class WorkerLost(WorkbenchError):
-    """The worker process died (crash, os._exit, OOM kill) while running the state."""
-
-
-class TaskCancelled(WorkbenchError):
-    """The task was cancelled."""
-
-
-class DataError(WorkbenchError):
-    """A state's result is not storable JSON data (a non-string key, a cycle, nesting too deep, or a
-    value that cannot be sent back from the worker). Classified as a data error: retrying cannot help."""
-
-
-class StateExited(WorkbenchError):
-    """The state's code raised ``SystemExit``/``KeyboardInterrupt`` (it is a failure of the state,
-    never an exit of the worker or of the driver)."""
-
-
-MAX_RESULT_DEPTH = 200  # nesting levels a stored value may have (JSON encoders, pickle and deepcopy recurse)
-
-
-def _path_text(node) -> str:
-    keys = []
-    while node is not None:
-        node, key = node
-        keys.append(key)
-    shown = [f"[{k!r:.40}]" for k in reversed(keys)]
-    if len(shown) > 12:
-        shown = shown[:5] + ["…"] + shown[-5:]
-    return "".join(shown) or "the top level"
-
-
-def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_DEPTH) -> None:
-    """Raise :class:`DataError` unless ``value`` can be stored as JSON and replayed unchanged.
-
-    Rejects dict keys that are not strings, reference cycles and nesting deeper than ``max_depth``
-    (the message names where). Other leaf types are left to the store's encoder (text via ``str``).
-    Iterative: a 100k-deep value is refused without a ``RecursionError``.
-    """
-    on_path: set[int] = set()
-    checked: set[int] = set()
-    stack: list = [(value, None, 0, False)]  # (object, path node (parent node, key), depth, leaving)
-    while stack:
-        obj, path, depth, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(obj))
-            checked.add(id(obj))
-            continue
-        if not isinstance(obj, (dict, list, tuple)):
-            continue
-        oid = id(obj)
-        if oid in on_path:
-            raise DataError(f"{what} refers to itself at {_path_text(path)} (a reference cycle): "
-                            "it cannot be stored as JSON")
-        if oid in checked:
-            continue
-        if depth >= max_depth:
-            raise DataError(f"{what} is nested more than {max_depth} levels deep (at "
-                            f"{_path_text(path)}): store it flatter, e.g. as a list or a file")
-        on_path.add(oid)
-        stack.append((obj, path, depth, True))
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                if type(k) is not str and not isinstance(k, str):
-                    raise DataError(f"{what} has a dict key {k!r} of type {type(k).__name__} at "
-                                    f"{_path_text(path)}: keys must be strings to be stored as JSON")
-                stack.append((v, (path, k), depth + 1, False))
-        else:
-            for i, v in enumerate(obj):
-                stack.append((v, (path, i), depth + 1, False))
+__all__ = ["MAX_RESULT_DEPTH", "DataError", "StateExited", "TaskCancelled", "TaskTimeout", "WorkerLost",
+           "check_storable", "guarded", "TaskExecutor", "InlineExecutor", "ray_executor"]
 
 
 class TaskExecutor(Protocol):
@@ -102,26 +27,6 @@ class TaskExecutor(Protocol):
     async def result(self, handle, timeout: float | None) -> dict: ...
 
     def cancel(self, handle) -> None: ...
-
-
-def guarded(run, payload: dict) -> dict:
-    """``run(payload)`` with any escaping ``BaseException`` turned into a failed outcome.
-
-    ``execute_state`` already returns failures as data; this is the last line, so that
-    ``SystemExit``/``KeyboardInterrupt`` from a state's code can neither end a Ray worker (Ray takes
-    ``sys.exit`` in a task as "exit this worker") nor the inline driver's loop thread."""
-    t0 = time.time()
-    try:
-        return run(payload)
-    except BaseException as exc:  # noqa: BLE001 - the whole point: nothing escapes a state
-        if isinstance(exc, Exception):
-            name = type(exc).__name__
-        else:
-            name = StateExited.__name__
-        return {"status": "failed", "updates": {}, "error_type": name,
-                "error_message": (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:2000],
-                "traceback": traceback.format_exc(limit=8)[-4000:], "started_at": t0, "ended_at": time.time(),
-                "worker_pid": os.getpid()}
 
 
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None

@@ -9,7 +9,7 @@ import ray
 from ray.exceptions import (NodeDiedError, OutOfMemoryError, RayError, RayTaskError, TaskCancelledError,
                             WorkerCrashedError)
 
-from engine.executors import DataError, TaskCancelled, TaskTimeout, WorkerLost
+from engine.outcomes import DataError, TaskCancelled, TaskTimeout, WorkerLost
 from ray_tasks import cluster
 from ray_tasks.tasks import run_state_task
 
@@ -98,6 +98,10 @@ class RayExecutor:
     def dashboard_url(self) -> str | None:
         i = cluster.info()
         return i.dashboard_url if i else None
+
+    def cluster_info(self) -> cluster.ClusterInfo | None:
+        """Address, resources, nodes and mode of the connected cluster (``None`` when not connected)."""
+        return cluster.info()
 
     def submit(self, payload: dict, name: str):
         # _remote() skips the decorator's defaults (max_retries=0 …), so pass them explicitly;

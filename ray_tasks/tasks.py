@@ -11,6 +11,6 @@ def run_state_task(payload: dict) -> dict:
     Even ``SystemExit`` from the state's code is a failure here: Ray would otherwise take it as a
     request to exit the worker, and the driver would see a lost worker and retry."""
     from engine.actions import execute_state
-    from engine.executors import guarded
+    from engine.outcomes import guarded
 
     return guarded(execute_state, payload)

@@ -34,10 +34,10 @@ def run_python(binding: dict, ctx, meta: dict) -> Any:
     """Call the state's function; its result is checked to be storable JSON data.
 
     ``SystemExit``/``KeyboardInterrupt`` (e.g. ``function = "sys:exit"``) and other non-``Exception``
-    errors from user code become a :class:`~engine.executors.StateExited` failure of the state: they
+    errors from user code become a :class:`~engine.outcomes.StateExited` failure of the state: they
     must never end the worker process or the driver thread running it inline.
     """
-    from engine.executors import StateExited, check_storable
+    from engine.outcomes import StateExited, check_storable
 
     fn = resolve_function(binding["function"])
     try:

@@ -10,6 +10,8 @@ import operator
 from typing import Any, Mapping
 
 from engine.dsl.model import BoolOp, Compare, Condition, Expr, ListLit, Literal_, Name, Not
+from engine.dsl.model import variables_of as variables_of  # re-exported: part of this module's API
+from engine.dsl.printer import expr_text
 from engine.errors import ConditionError
 
 
@@ -45,8 +47,6 @@ def _value(node: Expr, context: Mapping[str, Any]) -> Any:
 
 
 def _describe(node: Expr) -> str:
-    from engine.dsl.printer import expr_text
-
     return expr_text(node)
 
 
@@ -151,23 +151,6 @@ def _reason(exc: BaseException) -> str:
     if "digits" in text and "integer" in text:
         return "a context value is an integer with too many digits (more than 4,300) to compare with a string"
     return f"{type(exc).__name__}: {text[:120]}"
-
-
-def variables_of(node: Expr) -> tuple[str, ...]:
-    """Dotted names read by an expression, first use first, without duplicates."""
-    seen: dict[str, None] = {}
-    stack: list[Expr] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Name):
-            seen.setdefault(n.dotted, None)
-        elif isinstance(n, Compare):
-            stack.extend(reversed((n.left, *n.rights)))
-        elif isinstance(n, BoolOp):
-            stack.extend(reversed(n.operands))
-        elif isinstance(n, Not):
-            stack.append(n.operand)
-    return tuple(seen)
 
 
 def literals_for(node: Expr) -> dict[str, list[Any]]:

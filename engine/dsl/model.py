@@ -75,6 +75,23 @@ class Not:
 Expr = Union[Literal_, Name, ListLit, Compare, BoolOp, Not]
 
 
+def variables_of(node: Expr) -> tuple[str, ...]:
+    """Dotted names read by an expression, first use first, without duplicates."""
+    seen: dict[str, None] = {}
+    stack: list[Expr] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Name):
+            seen.setdefault(n.dotted, None)
+        elif isinstance(n, Compare):
+            stack.extend(reversed((n.left, *n.rights)))
+        elif isinstance(n, BoolOp):
+            stack.extend(reversed(n.operands))
+        elif isinstance(n, Not):
+            stack.append(n.operand)
+    return tuple(seen)
+
+
 @dataclass(frozen=True)
 class Condition:
     """A transition guard.
@@ -95,8 +112,6 @@ class Condition:
         """Dotted context names the condition reads, in first-use order."""
         if self.expr is None:
             return ()
-        from engine.dsl.conditions import variables_of
-
         return variables_of(self.expr)
 
 
