@@ -68,6 +68,10 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     h1.markdown(ui.status_badge(ex.get("status")))
     if ex.get("duration_ms") is not None:
         h2.metric("Duration", ui.duration_text(ex["duration_ms"]))
+    elif ex.get("status") == "queued":
+        h2.metric("Queued for", ui.elapsed_text(ex.get("start_time")))
+        h1.caption("Waiting for a free slot (the workflow's max_concurrent_runs or the service's limit); "
+                   "it starts by itself.")
     else:
         h2.metric("Running for", ui.elapsed_text(ex.get("start_time")))
     done = sum(1 for s, v in statuses.items() if v in ("completed", "skipped") and s not in ("start", "end"))

@@ -202,6 +202,17 @@ class RunQueue:
             self._queued = kept
         return started
 
+    def _cancel_requested(self) -> None:
+        """Cancels asked for by other processes (the app, a CLI) through the records, for runs queued here."""
+        with self._lock:
+            ids = list(self._by_id)
+        if not ids:
+            return
+        rows = self.store.query("SELECT DISTINCT execution_id FROM control_requests WHERE command = 'cancel' "
+                                "AND execution_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        for r in rows:
+            self.cancel(r["execution_id"], "cancelled by request")
+
     def _dispatch_loop(self) -> None:
         while not self._stopped.is_set():
             self._wake.wait(DISPATCH_TICK_S)
@@ -209,6 +220,7 @@ class RunQueue:
             if self._stopped.is_set():
                 return
             try:
+                self._cancel_requested()
                 self.dispatch()
             except Exception as exc:  # the dispatcher must survive
                 log.error("run queue: %s", exc, exc_info=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import workbench_service as ws
+from engine.workbench import library as wb_library
+from engine.workbench import runs
 from engine.workflow_file import WorkflowSpec
 from tests.app.conftest import app_engine, page_test, texts, wait_for  # noqa: F401 - fixtures used below
 from tests.service.conftest import free_port, start_server, stop_server
@@ -57,7 +58,7 @@ def test_sidebar_says_runs_stay_in_the_app_without_a_service(app_engine, monkeyp
 def test_run_page_launches_through_the_service(app_engine, page_test, served, monkeypatch):  # noqa: F811
     monkeypatch.setenv("WORKBENCH_SERVER", served.url)
     spec = WorkflowSpec(name="Through the service", dsl="start->a; a->b; b->end;")
-    wid, ver = ws.save_workflow(app_engine.store, spec)
+    wid, ver = wb_library.save_workflow(app_engine.store, spec)
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -67,7 +68,39 @@ def test_run_page_launches_through_the_service(app_engine, page_test, served, mo
     eid = at.session_state["wb.run_id"]
     assert eid not in app_engine.execs  # not driven by the app's process
     wait_for(at, lambda a: any("completed" in m.value for m in a.markdown), timeout=60)
-    row = ws.execution(app_engine.store, eid)
+    row = runs.execution(app_engine.store, eid)
     assert row["status"] == "completed" and row["workflow_id"] == wid and row["version"] == ver
     assert row["owner"] != app_engine.owner
     assert "Steps done" in texts(at)
+
+
+def test_run_page_shows_a_queued_run_as_queued_until_it_starts(app_engine, page_test, store, monkeypatch):  # noqa: F811
+    from engine.client import WorkbenchClient
+
+    srv = start_server(Path(store.path).parent, args=["--no-ray", "--max-runs", "1"], ready_path="/health",
+                       ready_timeout=120)
+    try:
+        monkeypatch.setenv("WORKBENCH_SERVER", srv.url)
+        toml = '''
+name = "Slow one"
+dsl = "start->nap; nap->end;"
+[states.nap]
+action = "python"
+function = "tests.engine.functions:sleep_and_mark"
+params = { seconds = 3 }
+'''
+        with WorkbenchClient(srv.url) as c:
+            wf = c.create_workflow(toml=toml)
+            c.execute(wf["workflow_id"], {}, execution="inline")
+            queued = c.execute(wf["workflow_id"], {}, execution="inline")
+        assert queued["status"] == "queued"
+        at = page_test("run")
+        at.session_state["wb.run_id"] = queued["execution_id"]
+        at.run()
+        assert not at.exception
+        body = texts(at)
+        assert "queued" in body and "Queued for" in body and "Waiting for a free slot" in body
+        wait_for(at, lambda a: any("completed" in m.value for m in a.markdown), timeout=60)
+        assert "Queued for" not in texts(at)
+    finally:
+        stop_server(srv)

@@ -128,6 +128,31 @@ def test_priority_orders_the_queue_and_a_queued_run_can_be_cancelled(qclient):
     assert [r["execution_id"] for r in listed] == [dropped["execution_id"]]
 
 
+def test_a_queued_run_cancelled_by_another_process_through_the_records_never_starts(qclient, qserver):
+    import subprocess
+    import sys
+
+    from tests.service.conftest import REPO
+
+    wf = qclient.create_workflow(toml=sleeper_toml(f"Cancel queued {uuid.uuid4().hex[:6]}", 8, limit=1))
+    running = qclient.execute(wf["workflow_id"], {}, execution="inline")
+    queued = qclient.execute(wf["workflow_id"], {}, execution="inline")
+    assert queued["status"] == "queued"
+    env = dict(os.environ, WORKBENCH_DB=str(qserver.db), PYTHONPATH=str(REPO))
+    env.pop("WORKBENCH_SERVER", None)  # a local CLI on the same records, not a client of the service
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "cancel", queued["execution_id"]], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "cancel requested"  # the service holds it: asked through the records
+    gone = _wait_for(lambda: (lambda ex: ex if ex["status"] == "cancelled" else None)(
+        qclient.execution(queued["execution_id"])), 20, "the queued run to be cancelled")
+    assert "by request" in (gone.get("error_message") or "")
+    assert qclient.execution(running["execution_id"])["status"] == "running"  # it was still queued
+    assert qclient.wait(running["execution_id"], timeout=60)["status"] == "completed"
+    time.sleep(1.0)
+    assert qclient.history(queued["execution_id"])["transitions"] == []
+
+
 def test_service_limit_caps_runs_of_every_workflow(qclient):
     wf = qclient.create_workflow(toml=sleeper_toml(f"No own limit {uuid.uuid4().hex[:6]}", 0.8, limit=None))
     started = _submit(qclient, wf["workflow_id"], 5)
