@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from typing import Protocol
 
 from engine.outcomes import (MAX_RESULT_DEPTH, DataError, StateExited, TaskCancelled, TaskTimeout, WorkerLost,
@@ -30,13 +31,33 @@ class TaskExecutor(Protocol):
 
 
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOL_WORKERS = 8
+_POOL_LOCK = threading.Lock()
+_ABANDONED: list[concurrent.futures.Future] = []  # states of the current pool still running after a timeout/cancel
 
 
 def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The inline pool. Once half its threads are held by abandoned states (timed out or cancelled
+    but still running: a thread cannot be killed), later states get a fresh pool, so a few stuck
+    states can never stall every inline state of the process."""
     global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="workbench-inline")
-    return _POOL
+    with _POOL_LOCK:
+        _ABANDONED[:] = [f for f in _ABANDONED if not f.done()]
+        if _POOL is not None and len(_ABANDONED) >= _POOL_WORKERS // 2:
+            _POOL.shutdown(wait=False)  # its stuck threads end with their states
+            _POOL = None
+            _ABANDONED.clear()
+        if _POOL is None:
+            _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=_POOL_WORKERS,
+                                                          thread_name_prefix="workbench-inline")
+        return _POOL
+
+
+def _abandon(handle: concurrent.futures.Future) -> None:
+    """Stop waiting for an inline state; if it is already running, count its thread as held."""
+    if not handle.cancel():
+        with _POOL_LOCK:
+            _ABANDONED.append(handle)
 
 
 class InlineExecutor:
@@ -68,11 +89,14 @@ class InlineExecutor:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(handle), timeout)
         except asyncio.TimeoutError:
-            handle.cancel()
+            _abandon(handle)
             raise TaskTimeout(f"timed out after {timeout:g} s (in-process; the thread is abandoned)") from None
+        except asyncio.CancelledError:  # the run was cancelled or timed out while the state ran
+            _abandon(handle)
+            raise
 
     def cancel(self, handle) -> None:
-        handle.cancel()
+        _abandon(handle)
 
 
 def ray_executor(address: str | None = None) -> TaskExecutor:

@@ -28,10 +28,12 @@ FN = "tests.faults.runner_functions"
 
 
 def _spec(function: str, *, execution: str = "inline", params: dict | None = None, fallback: bool = False,
-          name: str = "fault"):
+          name: str = "fault", timeout_s: float | None = None):
     dsl = "start->a; a->end;" + (" a->oops:@error; oops->end;" if fallback else "")
     text = (f'name = "{name}"\ndsl = "{dsl}"\n[states.a]\naction = "python"\nfunction = "{function}"\n'
             f'execution = "{execution}"\n')
+    if timeout_s is not None:
+        text += f"timeout_s = {timeout_s}\n"
     if params:
         text += "params = {" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in params.items()) + "}\n"
     return parse_workflow_text(text)
@@ -85,7 +87,7 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     for eid in ids[-200:]:  # runs started last still finish
         assert inline_engine.wait(eid, 120).status == "completed"
 
-    slow = inline_engine.start(_spec(f"{FN}:sleep_for", params={"seconds": 60}), {})
+    slow = inline_engine.start(_spec(f"{FN}:sleep_for", params={"seconds": 30}), {})
     deadline = time.time() + 30
     while (inline_engine.execution_row(slow) or {}).get("status") != "running" and time.time() < deadline:
         time.sleep(0.1)
@@ -105,7 +107,7 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
 def test_cli_cancel_of_a_run_driven_by_another_process_is_quiet_and_takes_effect(inline_engine, store):
     """`workbench cancel` used to end with nanobind's leak report (DuckDB objects still alive when
     the interpreter finalised): the CLI process must close everything it opened."""
-    eid = inline_engine.start(_spec(f"{FN}:sleep_for", params={"seconds": 60}), {})
+    eid = inline_engine.start(_spec(f"{FN}:sleep_for", params={"seconds": 30}), {})
     deadline = time.time() + 30
     while (inline_engine.execution_row(eid) or {}).get("status") != "running" and time.time() < deadline:
         time.sleep(0.1)
@@ -170,6 +172,21 @@ def test_unstorable_result_on_ray_is_a_data_error_not_retried_as_a_crash(engine,
     assert message in attempts[0]["error_message"]
     rec = store.query("SELECT error_class FROM recovery_actions WHERE execution_id = ?", [res.execution_id])
     assert [r["error_class"] for r in rec] == ["data"]
+
+
+def test_inline_states_stuck_past_their_timeout_do_not_stall_later_inline_states(inline_engine):
+    """A thread running a timed-out state cannot be killed; ten of them used to hold every thread of
+    the inline pool, so every later inline state of the process waited for them."""
+    stuck = _spec(f"{FN}:sleep_for", params={"seconds": 15}, timeout_s=0.3)
+    ids = [inline_engine.start(stuck, {}, RunOptions(auto_recovery=False)) for _ in range(10)]
+    for eid in ids:
+        res = inline_engine.wait(eid, 60)
+        assert res.status == "failed" and "TaskTimeout" in res.error
+    t0 = time.monotonic()
+    eid = inline_engine.start(_spec("tests.engine.functions:add"), {"total": 41})
+    res = inline_engine.wait(eid, 10)  # before the fix: queued behind the stuck threads (~15 s)
+    assert res.status == "completed" and res.final_context["total"] == 42
+    assert time.monotonic() - t0 < 10
 
 
 def test_a_run_whose_records_cannot_be_written_still_ends(inline_engine, store):
