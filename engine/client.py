@@ -167,6 +167,10 @@ class WorkbenchClient:
         return self._request("GET", f"{API}/executions", params={"workflow": workflow, "status": status,
                                                                  "limit": limit})["executions"]
 
+    def queue(self) -> dict:
+        """{queued, running, max_runs, max_observed} of the service's run admission."""
+        return self._request("GET", f"{API}/queue")
+
     def execution(self, execution_id: str) -> dict:
         return self._request("GET", f"{API}/executions/{execution_id}")
 

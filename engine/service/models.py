@@ -337,6 +337,13 @@ class AnalyticsResponse(Response):
 
 
 # ------------------------------------------------------------------------------- health
+class QueueStatus(Response):
+    queued: int = Field(description="runs waiting for a slot in this service")
+    running: int = Field(description="runs holding a slot (runs waiting for a person hold none)")
+    max_runs: int | None = Field(None, description="the service's limit (--max-runs / WORKBENCH_MAX_RUNS)")
+    max_observed: int = Field(description="most runs that held a slot at once since the service started")
+
+
 class Health(Response):
     status: Literal["ok"]
 

@@ -1,7 +1,7 @@
 """The REST API under ``/api/v1`` (seed design §7.1): workflows, executions, live events, AI features.
 
 Every route calls the engine's own functions (``engine.api``, ``engine.library``,
-``engine.workbench_service``, ``engine.analytics``, ``engine.optimizer``); no SQL lives here.
+``engine.workbench``, ``engine.records``, ``engine.analytics``, ``engine.optimizer``); no SQL lives here.
 """
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from engine import library
-from engine import workbench_service as ws
 from engine.errors import DSLError
 from engine.schema import FINISHED_STATUSES
 from engine.service import models
 from engine.service.errors import ApiError, dsl_error, validation_details
+from engine.workbench import ai as wb_ai
+from engine.workbench import library as wb_library
+from engine.workbench import runs
 from engine.workflow_file import WorkflowFileError, WorkflowSpec, parse_workflow_text
 
 log = logging.getLogger("workbench.service")
@@ -102,7 +104,7 @@ def _listener(svc, workflow: str):
 
 
 def _execution_or_404(store, execution_id: str) -> dict:
-    ex = ws.execution(store, execution_id)
+    ex = runs.execution(store, execution_id)
     if ex is None:
         raise ApiError(404, "not_found", f"no execution {execution_id}", {"execution_id": execution_id})
     return ex
@@ -132,7 +134,7 @@ def _started(svc, request: Request, eid: str, workflow_id: str | None = None,
         status, start_time = ex.status, ex.start_time
         workflow_id, version = workflow_id or ex.workflow_id, version or ex.version
     else:
-        row = ws.execution(svc.store, eid) or {}
+        row = runs.execution(svc.store, eid) or {}
         status, start_time = row.get("status") or "running", row.get("start_time")
         workflow_id, version = workflow_id or row.get("workflow_id"), version or row.get("version")
     return models.ExecutionStarted(execution_id=eid, workflow_id=workflow_id, version=version, status=status,
@@ -147,12 +149,12 @@ def create_workflow(request: Request, body: models.WorkflowCreate):
     svc = _svc(request)
     fields = body.model_dump()
     if body.nl_description is not None:
-        tr = ws.translate(body.nl_description, store=svc.store)
+        tr = wb_ai.translate(body.nl_description, store=svc.store)
         if not tr["valid"]:
             raise ApiError(400, "invalid_workflow", "the translation did not give a valid workflow; "
                            "rephrase the description or send the DSL", {"dsl": tr.get("dsl"),
                                                                          "errors": tr["check"].errors})
-        spec = ws.spec_from_translation(tr, body.name or body.nl_description.strip().split("\n")[0][:80],
+        spec = wb_ai.spec_from_translation(tr, body.name or body.nl_description.strip().split("\n")[0][:80],
                                         body.description, body.tags, body.nl_description)
         if body.states or body.settings:
             spec = _spec_from({"states": body.states, "settings": body.settings}, spec)
@@ -171,7 +173,7 @@ def list_workflows(request: Request,
                    page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=200)):
     """Workflows (their current version), newest change first, with filters and paging."""
     wanted = [t for t in (tags or "").split(",") if t.strip()]
-    rows = ws.list_workflows(_svc(request).store, status=status, tag=wanted[0].strip() if wanted else None,
+    rows = wb_library.list_workflows(_svc(request).store, status=status, tag=wanted[0].strip() if wanted else None,
                              text=search)
     for t in wanted[1:]:
         rows = [r for r in rows if t.strip().lower() in {str(x).lower() for x in r.get("tags") or []}]
@@ -275,7 +277,7 @@ def run_definition(request: Request, body: models.RunDefinitionRequest):
 @router.post("/workflows/translate", tags=["ai"], response_model=models.TranslateResponse, responses=ERRORS)
 def translate(request: Request, body: models.TranslateRequest):
     """Plain language to DSL, with an explanation and suggestions (offline without a model)."""
-    tr = ws.translate(body.nl_description, store=_svc(request).store)
+    tr = wb_ai.translate(body.nl_description, store=_svc(request).store)
     chk = tr["check"]
     return {"dsl": tr.get("dsl") or "", "nl_explanation": tr.get("explanation"),
             "suggested_improvements": tr.get("suggestions") or [], "bindings": tr.get("bindings") or {},
@@ -330,8 +332,14 @@ def list_executions(request: Request, workflow: str | None = None,
                     status: str | None = Query(None, pattern="^(queued|pending|running|waiting|completed|failed|cancelled|recovering)$"),
                     search: str | None = None, limit: int = Query(50, ge=1, le=1000)):
     """Recent top-level executions, newest first."""
-    rows = ws.executions(_svc(request).store, workflow=workflow, status=status, text=search, limit=limit)
+    rows = runs.executions(_svc(request).store, workflow=workflow, status=status, text=search, limit=limit)
     return {"total": len(rows), "executions": rows}
+
+
+@router.get("/queue", tags=["executions"], response_model=models.QueueStatus)
+def queue_status(request: Request):
+    """Admission: runs queued and holding a slot now, the limit, the most in flight so far."""
+    return _svc(request).queue.stats()
 
 
 @router.get("/executions/{execution_id}", tags=["executions"], response_model=models.ExecutionDetail, responses=ERRORS)
@@ -339,8 +347,8 @@ def get_execution(request: Request, execution_id: str):
     """Status and details of one execution (open requests for a person included)."""
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
-    ex["open_requests"] = ws.open_requests(svc.store, execution_id)
-    ex["ai_decisions"] = ws.ai_decisions(svc.store, execution_id, ex)
+    ex["open_requests"] = runs.open_requests(svc.store, execution_id)
+    ex["ai_decisions"] = runs.ai_decisions(svc.store, execution_id, ex)
     return ex
 
 
@@ -350,10 +358,10 @@ def execution_history(request: Request, execution_id: str):
     """Every recorded transition, audit entry, recovery action and AI decision of the execution."""
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
-    return {"execution_id": execution_id, "transitions": ws.transitions(svc.store, execution_id),
-            "audit_logs": ws.audit_log(svc.store, execution_id, include_debug=True),
-            "recovery_actions": ws.recovery_actions(svc.store, execution_id),
-            "ai_decisions": ws.ai_decisions(svc.store, execution_id, ex)}
+    return {"execution_id": execution_id, "transitions": runs.transitions(svc.store, execution_id),
+            "audit_logs": runs.audit_log(svc.store, execution_id, include_debug=True),
+            "recovery_actions": runs.recovery_actions(svc.store, execution_id),
+            "ai_decisions": runs.ai_decisions(svc.store, execution_id, ex)}
 
 
 @router.get("/executions/{execution_id}/events", tags=["executions"], name="execution_events",
@@ -424,7 +432,7 @@ def cancel_execution(request: Request, execution_id: str):
             done.done.result(10)
         except Exception:  # still cancelling: report what we know
             pass
-    ex = ws.execution(svc.store, execution_id) or ex
+    ex = runs.execution(svc.store, execution_id) or ex
     return {"message": f"Execution {msg}", "execution_id": execution_id, "status": ex["status"],
             "final_state": ex.get("current_state") or ((ex.get("states_visited") or [None])[-1])}
 
@@ -437,14 +445,14 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
     if ex["status"] in FINISHED_STATUSES:
         raise ApiError(409, "conflict", f"execution {execution_id} is {ex['status']}: it takes no answers",
                        {"status": ex["status"]})
-    open_states = {r["state"] for r in ws.open_requests(svc.store, execution_id)}
+    open_states = {r["state"] for r in runs.open_requests(svc.store, execution_id)}
     if state not in open_states:
         raise ApiError(409, "conflict", f"execution {execution_id} is not waiting at '{state}'",
                        {"status": ex["status"], "waiting_at": sorted(open_states)})
     if execution_id not in svc.engine.execs:  # driven by no one here: it continues here after the answer
         svc.engine.subscribe(execution_id, _listener(svc, ex.get("workflow_name") or ""))
     try:
-        delivered = ws.answer_request(svc.engine, execution_id, state, value, by=by)
+        delivered = runs.answer_request(svc.engine, execution_id, state, value, by=by)
     except RunError as exc:
         if "not a valid answer" in str(exc):
             raise ApiError(400, "invalid_request", str(exc), {"field": "value"}) from None

@@ -161,6 +161,8 @@ def test_service_limit_caps_runs_of_every_workflow(qclient):
     assert [r["status"] for r in runs] == ["completed"] * 5
     assert _max_overlap([(_ts(r["start_time"]), _ts(r["end_time"])) for r in runs]) == 3  # --max-runs 3
     assert qclient.executions(status="queued") == []
+    q = qclient.queue()
+    assert q["max_runs"] == 3 and q["max_observed"] == 3 and q["queued"] == 0
 
 
 # ------------------------------------------------------------------------------ restarts
