@@ -938,8 +938,8 @@ class Engine:
                 cb({"execution_id": ex.id, "state": state, "status": status, "to_state": to_state, "token": token.id,
                     "attempt": attempt, "duration_ms": out.get("duration_ms", (ended - started) * 1000),
                     "error": out.get("error_message"), "executed_on": executed_on})
-            except Exception:  # a listener never breaks a run
-                pass
+            except BaseException as exc:  # noqa: BLE001 - a listener never breaks a run (not even SystemExit)
+                log.warning("on_step listener of %s raised %s: %s", ex.id, type(exc).__name__, exc)
 
     def _recovery_history(self, state: str, error_class: str) -> dict:
         key = (state, error_class)
@@ -991,8 +991,8 @@ class Engine:
         for cb in self._listeners.pop(ex.id, ()):
             try:
                 cb({"execution_id": ex.id, "state": None, "status": f"run_{ex.status}", "error": ex.error})
-            except Exception:  # a listener never breaks a run
-                pass
+            except BaseException as exc:  # noqa: BLE001 - a listener never keeps the end from being signalled
+                log.warning("on_step listener of %s raised %s: %s", ex.id, type(exc).__name__, exc)
         result = ex.result()
         if not ex.done.done():
             ex.done.set_result(result)

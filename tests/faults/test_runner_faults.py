@@ -199,6 +199,18 @@ def test_a_run_whose_records_cannot_be_written_still_ends(inline_engine, store):
     assert inline_engine._thread.is_alive()
 
 
+def test_a_listener_raising_system_exit_neither_hangs_the_run_nor_kills_the_driver(inline_engine, store):
+    def listener(event: dict) -> None:
+        raise SystemExit(f"listener quits at {event['status']}")
+
+    eid = inline_engine.start(_spec("tests.engine.functions:add"), {"total": 1}, on_step=listener)
+    res = inline_engine.wait(eid, 30)  # before the fix: the end was never signalled, the loop thread died
+    assert res.status == "completed" and res.final_context["total"] == 2
+    assert _final_record(store, eid)["status"] == "completed"
+    assert inline_engine._thread.is_alive()
+    assert inline_engine.run(_spec("tests.engine.functions:add"), {}).status == "completed"
+
+
 def test_unstorable_initial_context_is_refused_at_start(inline_engine):
     ctx: dict = {"a": {}}
     ctx["a"]["again"] = ctx
