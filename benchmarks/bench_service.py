@@ -9,10 +9,15 @@ For a 3-state chain (``noop``: states run in the driver; ``ray``: each state is 
   stream until ``execution_finished``, the stream reading the records every 20 ms; in process:
   ``api.start`` + ``api.wait``).
 
+Back-pressure (``burst``): 1,000 runs submitted at once by 8 client threads to a service started with
+``--max-runs 50``: time until every run completed, and the most runs in flight (the service's count
+and the recorded start/end times).
+
 The service is a real ``workbench serve`` subprocess with its own Ray and store; the in-process
 part runs after it stops, with its own Ray and store. Results: ``benchmarks/results/service.json``.
 
     python -m benchmarks.bench_service          # BENCH_SERVICE_RUNS (200), BENCH_SERVICE_LATENCY (30)
+    python -m benchmarks.bench_service burst    # only: BENCH_SERVICE_BURST (1,000) runs at once, --max-runs 50
 """
 from __future__ import annotations
 
@@ -61,23 +66,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(tmp: Path, args: list[str] | None = None, ready_path: str = "/ready",
+                  db_name: str = "svc.duckdb") -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = _free_port()
-    env = dict(os.environ, WORKBENCH_DB=str(tmp / "svc.duckdb"), RAY_ADDRESS="local", WORKBENCH_LOG_LEVEL="WARNING",
+    env = dict(os.environ, WORKBENCH_DB=str(tmp / db_name), RAY_ADDRESS="local", WORKBENCH_LOG_LEVEL="WARNING",
                WORKBENCH_RAY_CPUS=os.environ.get("WORKBENCH_RAY_CPUS", "2"),
                WORKBENCH_RAY_OBJECT_STORE_MB=os.environ.get("WORKBENCH_RAY_OBJECT_STORE_MB", "300"))
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    log = open(tmp / "server.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"workbench serve exited: {(tmp / 'server.log').read_text()[-2000:]}")
         try:
-            if httpx.get(url + "/ready", timeout=5).status_code == 200:
+            if httpx.get(url + ready_path, timeout=5).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass
@@ -141,6 +147,69 @@ def bench_service(url: str, kind: str) -> dict:
             "submit_to_completed": _latency(lat), "final_statuses": sorted(statuses)}
 
 
+# ------------------------------------------------------------------------------- back-pressure
+BURST_RUNS = int(os.environ.get("BENCH_SERVICE_BURST", 1000))
+BURST_LIMIT = 50
+BURST_STATE_S = 0.4  # > 8 pool threads / submit rate: the queue fills and the limit binds
+INLINE_THREADS = 8  # engine.executors' in-process pool
+
+
+def _max_overlap(spans: list[tuple[float, float]]) -> int:
+    points = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda p: (p[0], p[1]))
+    top = now = 0
+    for _, step in points:
+        now += step
+        top = max(top, now)
+    return top
+
+
+def bench_burst(tmp: Path) -> dict:
+    """BURST_RUNS runs submitted at once (8 client threads) to a service started with ``--max-runs 50``;
+    each run is one state sleeping 0.4 s in the service's process (inline, on its 8-thread pool: the
+    limit, not Ray, is measured; the pool bounds the rate at 20 runs/s, so 1,000 runs need ≥ 50 s). Time from the first submit to every run completed; most runs in flight, from the
+    service's own count and from the recorded start/end times."""
+    import datetime as dt
+
+    from engine.client import WorkbenchClient
+
+    proc, url = _start_server(tmp, ["--no-ray", "--max-runs", str(BURST_LIMIT)], ready_path="/health",
+                              db_name="burst.duckdb")
+    try:
+        client = WorkbenchClient(url, timeout=120)
+        toml = (f'name = "bench-burst"\ndsl = "start->nap; nap->end;"\n[states.nap]\naction = "python"\n'
+                f'function = "benchmarks.functions:slow_sometimes"\nparams = {{ p = 1.0, slow_s = {BURST_STATE_S} }}\n')
+        wid = client.create_workflow(toml=toml)["workflow_id"]
+        clients = [WorkbenchClient(url, timeout=120) for _ in range(THREADS)]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(THREADS) as pool:
+            started = list(pool.map(lambda i: clients[i % THREADS].execute(wid, execution="inline"),
+                                    range(BURST_RUNS)))
+        t_sub = time.perf_counter() - t0
+        ids = [s["execution_id"] for s in started]
+        _wait_all(client, wid, ids, timeout=1800)
+        t_all = time.perf_counter() - t0
+        rows = [r for r in client.executions(workflow=wid, limit=1000) if r["execution_id"] in set(ids)]
+        spans = [(dt.datetime.fromisoformat(str(r["start_time"])).timestamp(),
+                  dt.datetime.fromisoformat(str(r["end_time"])).timestamp()) for r in rows if r.get("end_time")]
+        q = client.queue()
+        for c in clients:
+            c.close()
+        client.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"runs": BURST_RUNS, "max_runs": BURST_LIMIT, "state_s": BURST_STATE_S,
+            "queued_at_submit": sum(1 for s in started if s["status"] == "queued"),
+            "submit_all_s": round(t_sub, 2), "all_completed_s": round(t_all, 2),
+            "completed_per_s": round(BURST_RUNS / t_all, 1),
+            "floor_s": round(BURST_RUNS * BURST_STATE_S / INLINE_THREADS, 1),
+            "max_in_flight_service": q["max_observed"], "max_in_flight_records": _max_overlap(spans),
+            "final_statuses": sorted({r["status"] for r in rows}), "runs_listed": len(rows)}
+
+
 # ------------------------------------------------------------------------------- in process
 def bench_in_process(kind: str) -> dict:
     from engine import api
@@ -201,9 +270,10 @@ def main() -> dict:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        burst = bench_burst(tmp)
         in_process = _in_process_all(tmp)
     out = {"runs": RUNS, "latency_runs": LATENCY_RUNS, "threads": THREADS, "cpus": os.cpu_count(),
-           "workflow": CHAIN, "service": service, "in_process": in_process,
+           "workflow": CHAIN, "service": service, "in_process": in_process, "burst": burst,
            "service_over_in_process": {
                k: {"submit_rate": round(service[k]["submitted_per_s"] / in_process[k]["submitted_per_s"], 3),
                    "median_latency": round(service[k]["submit_to_completed"]["median_ms"]
@@ -213,12 +283,33 @@ def main() -> dict:
     (HERE / "results" / "service.json").write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
     ok = all(set(v["final_statuses"]) == {"completed"} for part in (service, in_process) for v in part.values())
+    ok = ok and _burst_ok(burst)
     s, i = service["ray"], in_process["ray"]
     return {"ok": ok, "summary": f"ray 3-state: service {s['submitted_per_s']} submits/s, "
                                  f"median {s['submit_to_completed']['median_ms']} ms vs in-process "
                                  f"{i['submitted_per_s']}/s, {i['submit_to_completed']['median_ms']} ms"}
 
 
+def _burst_ok(burst: dict) -> bool:
+    return (burst["final_statuses"] == ["completed"] and burst["runs_listed"] == burst["runs"]
+            and burst["max_in_flight_records"] <= burst["max_runs"] and burst["max_in_flight_service"] <= burst["max_runs"])
+
+
+def main_burst() -> dict:
+    """Only the back-pressure part; its result replaces ``burst`` in results/service.json."""
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as d:
+        burst = bench_burst(Path(d))
+    path = HERE / "results" / "service.json"
+    out = json.loads(path.read_text()) if path.exists() else {}
+    out["burst"] = burst
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(burst, indent=2))
+    return {"ok": _burst_ok(burst), "summary": f"{burst['runs']} runs at once, --max-runs {burst['max_runs']}: "
+                                               f"all completed in {burst['all_completed_s']} s, max in flight "
+                                               f"{burst['max_in_flight_records']}"}
+
+
 if __name__ == "__main__":
-    res = main()
+    res = main_burst() if sys.argv[1:] == ["burst"] else main()
     sys.exit(0 if res["ok"] else 1)
