@@ -1,6 +1,6 @@
 """Fan-in: the one merge rule for parallel branches, branch token ids and their order.
 
-The runner (when a join completes), the History replay (``workbench_service.context_steps``) and
+The runner (when a join completes), the History replay (``engine.workbench.runs.context_steps``) and
 the optimizer (``optimizer.state_inputs``) all merge through :func:`merge_branches`, and the two
 replays rebuild contexts from recorded transitions through :class:`ContextReplay`, so the three
 agree on every value.

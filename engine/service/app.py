@@ -114,10 +114,10 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
 
 
 def _ray_check(svc: Service) -> dict:
-    from engine import workbench_service as ws
+    from engine.workbench import system
 
     try:
-        st = ws.cluster_details(svc.engine)
+        st = system.cluster_details(svc.engine)
     except Exception as exc:  # never fail the probe itself
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     ok = bool(st.get("ready")) and not st.get("error")

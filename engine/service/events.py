@@ -15,9 +15,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from engine import workbench_service as ws
+from engine import records
 from engine.dsl.model import END, START
 from engine.schema import FINISHED_STATUSES
+from engine.workbench import runs
 
 # audit events already reported through a more specific record
 _COVERED_AUDIT = {"state_failed", "ai_decision", "waiting", "human_answer", "recovery_chosen"}
@@ -51,7 +52,7 @@ class EventReader:
     def poll(self) -> list[dict]:
         """New events since the last call, oldest first (``execution_finished`` last)."""
         eid = self.execution_id
-        ex = ws.execution(self.store, eid)
+        ex = runs.execution(self.store, eid)
         if ex is None:
             return []
         found: list[tuple[Any, int, dict]] = []  # (timestamp, order, event)
@@ -59,7 +60,7 @@ class EventReader:
         def add(ts, kind: str, data: dict, order: int = 0) -> None:
             found.append((ts or dt.datetime.min, order, {"type": kind, "timestamp": _iso(ts), **data}))
 
-        for t in ws.transitions(self.store, eid):
+        for t in runs.transitions(self.store, eid):
             if not self._new(("t", t["id"])):
                 continue
             state, status, ts = t["from_state"], t["status"], t["timestamp"]
@@ -74,11 +75,11 @@ class EventReader:
                            "condition_result": t.get("condition_result"), "error": t.get("error_message"),
                            "error_type": t.get("error_type")}, 1)
             if status != "failed":
-                for target in ws._targets(t.get("to_state")):
+                for target in runs.targets(t.get("to_state")):
                     if target != END and target not in self.entered:  # a fan-in is entered once
                         self.entered.add(target)
                         add(ts, "state_started", {"state": target, "after": state}, 2)
-        for r in ws.recovery_actions(self.store, eid):
+        for r in runs.recovery_actions(self.store, eid):
             key = ("r", r["timestamp"], r["error_state"], r["recovery_strategy"], r.get("attempt"))
             if not self._new(key):
                 continue
@@ -88,7 +89,7 @@ class EventReader:
             add(r["timestamp"], "recovery_action", data, 3)
             if r["recovery_strategy"] == "retry":
                 add(r["timestamp"], "retrying", {"state": r["error_state"], "attempt": (r.get("attempt") or 1) + 1}, 4)
-        for d in ws.ai_decisions(self.store, eid, ex):
+        for d in runs.ai_decisions(self.store, eid, ex):
             key = ("d", str(d.get("timestamp")), d.get("state"), d.get("condition"))
             if self._new(key):
                 add(d.get("timestamp"), "decision", _clean(dict(d)), 2)
@@ -97,11 +98,11 @@ class EventReader:
             # the view keeps a request's newest row: an answered one was open before (a late reader sees both)
             if self._new(("h", h["request_id"], "open")):
                 add(h["created_at"], "waiting", {"state": h["state"], "kind": h["kind"], "prompt": h["prompt"],
-                                                 "options": ws.loads(h["options"], [])}, 4)
+                                                 "options": records.loads(h["options"], [])}, 4)
             if h["status"] == "answered" and self._new(("h", h["request_id"], "answered")):
                 add(h["updated_at"], "answered", {"state": h["state"], "kind": h["kind"], "answer": h["answer"],
                                                   "by": h["answered_by"]}, 4)
-        for a in ws.audit_log(self.store, eid):
+        for a in runs.audit_log(self.store, eid):
             if a["event_type"] in _COVERED_AUDIT:
                 continue
             key = ("a", str(a["timestamp"]), a["event_type"], a.get("state"), a["message"])

@@ -1,14 +1,14 @@
 """Graph layout logic of app.components.graph_view (what the browser draws is checked by screenshots)."""
 from __future__ import annotations
 
-from pathlib import Path
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from app.components import graph_view as gv
-from engine import workbench_service as svc
 from engine.dsl.examples import EXTENDED_EXAMPLES, SEED_EXAMPLES
+from engine.workbench import drafts
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
 CICD = SEED_EXAMPLES["Appendix C.2 CI/CD pipeline (parallel)"]
@@ -19,7 +19,7 @@ WIDE8 = (f"start->p;p->[{','.join(BRANCHES)}];[{','.join(BRANCHES)}]->m:all_ok==
 
 
 def _graph(dsl: str) -> dict:
-    chk = svc.check_dsl(dsl)
+    chk = drafts.check_dsl(dsl)
     assert chk.ok, chk.errors
     return chk.graph
 

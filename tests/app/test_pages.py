@@ -6,9 +6,8 @@ import json
 import socket
 from pathlib import Path
 
-import pytest
-
-from engine import workbench_service as svc
+from engine.workbench import library as wb_library
+from engine.workbench import runs
 from engine.workflow_file import WorkflowSpec, load_workflow
 from tests.app.conftest import texts, wait_for
 
@@ -25,7 +24,7 @@ def _save(store, path="order_processing.toml", **update):
     spec = load_workflow(TEMPLATES / path)
     if update:
         spec = spec.model_copy(update=update)
-    return svc.save_workflow(store, spec)
+    return wb_library.save_workflow(store, spec)
 
 
 # ----------------------------------------------------------------------------- Describe
@@ -45,11 +44,11 @@ def test_describe_translates_shows_provider_and_saves(page_test, app_engine):
     _button(at, "Save workflow").click()
     at.run()
     assert "Saved **Weekly sales** as version 1" in texts(at)
-    rows = svc.list_workflows(app_engine.store)
+    rows = wb_library.list_workflows(app_engine.store)
     assert [(r["name"], r["tags"]) for r in rows] == [("Weekly sales", ["sales", "weekly"])]
     _button(at, "Save workflow").click()  # unchanged: no duplicate
     at.run()
-    assert len(svc.list_workflows(app_engine.store)) == 1 and "Already saved" in texts(at)
+    assert len(wb_library.list_workflows(app_engine.store)) == 1 and "Already saved" in texts(at)
 
 
 def test_describe_shows_dsl_errors_at_their_line(page_test, app_engine):
@@ -78,8 +77,8 @@ def test_workflows_library_versions_diff_and_archive(page_test, app_engine):
     at.run()
     assert any("No workflows match" in i.value for i in at.info)
     wid, _ = _save(store)
-    spec, _ = svc.get_workflow(store, wid)
-    svc.save_workflow(store, spec.model_copy(update={"description": "changed"}), wid, "new description")
+    spec, _ = wb_library.get_workflow(store, wid)
+    wb_library.save_workflow(store, spec.model_copy(update={"description": "changed"}), wid, "new description")
     _save(store, "sales_report.toml")
     at = page_test("workflows")
     at.session_state["wb.workflow_id"] = wid
@@ -95,7 +94,7 @@ def test_workflows_library_versions_diff_and_archive(page_test, app_engine):
     at.run()
     _button(at, "Archive it").click()
     at.run()
-    assert [r["workflow_id"] for r in svc.list_workflows(store, status="archived")] == [wid]
+    assert [r["workflow_id"] for r in wb_library.list_workflows(store, status="archived")] == [wid]
     at.selectbox(key="wf.status").select("archived")
     at.run()
     assert "1 workflow(s)" in texts(at)
@@ -104,7 +103,7 @@ def test_workflows_library_versions_diff_and_archive(page_test, app_engine):
 # ----------------------------------------------------------------------------- Editor
 def test_editor_binding_transitions_and_versions(page_test, app_engine):
     store = app_engine.store
-    wid, _ = svc.save_workflow(store, WorkflowSpec(name="Edit me", dsl="start->greet;\ngreet->end;\n"))
+    wid, _ = wb_library.save_workflow(store, WorkflowSpec(name="Edit me", dsl="start->greet;\ngreet->end;\n"))
     at = page_test("editor")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -138,10 +137,10 @@ def test_editor_binding_transitions_and_versions(page_test, app_engine):
     _button(at, "Save version").click()
     at.run()
     assert not at.exception
-    spec, meta = svc.get_workflow(store, wid)
+    spec, meta = wb_library.get_workflow(store, wid)
     assert meta["version"] == 2 and spec.states["greet"].function == "orders:notify"
     assert "audit" in spec.model.states
-    assert [v["version"] for v in svc.list_versions(store, wid)] == [1, 2]
+    assert [v["version"] for v in wb_library.list_versions(store, wid)] == [1, 2]
 
 
 def test_editor_bad_binding_and_bad_dsl_are_messages(page_test, app_engine):
@@ -172,7 +171,7 @@ def test_editor_new_draft_saves_a_new_workflow(page_test, app_engine):
     at.run()
     _button(at, "Save version").click()
     at.run()
-    rows = svc.list_workflows(app_engine.store)
+    rows = wb_library.list_workflows(app_engine.store)
     assert [(r["name"], r["version"]) for r in rows] == [("Drafted", 1)]
 
 
@@ -188,7 +187,7 @@ def test_run_prefills_context_launches_and_monitors_to_completion(page_test, app
     _button(at, "Launch").click()
     at.run()
     eid = at.session_state["wb.run_id"]
-    row = svc.execution(app_engine.store, eid)
+    row = runs.execution(app_engine.store, eid)
     assert row["workflow_id"] == wid and row["version"] == ver  # pinned to the chosen version
     wait_for(at, lambda a: any("completed" in m.value for m in a.markdown))
     body = texts(at)
@@ -210,14 +209,14 @@ def test_run_approval_waits_and_approve_completes(page_test, app_engine):
     _button(at, "Approve").click()
     at.run()
     wait_for(at, lambda a: any("completed" in m.value for m in a.markdown))
-    res = svc.execution(app_engine.store, at.session_state["wb.run_id"])
+    res = runs.execution(app_engine.store, at.session_state["wb.run_id"])
     assert res["final_context"]["approved"] is True
 
 
 def test_run_escalation_answers_and_cancel(page_test, app_engine):
     spec = WorkflowSpec(name="Flaky", dsl="start->boom;boom->end;",
                         states={"boom": {"action": "python", "function": "nope_module:missing", "on_error": "escalate"}})
-    wid, _ = svc.save_workflow(app_engine.store, spec)
+    wid, _ = wb_library.save_workflow(app_engine.store, spec)
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -248,8 +247,8 @@ def test_run_bad_context_is_a_message(page_test, app_engine):
 def test_history_lists_drills_in_replays_context_and_reruns(page_test, app_engine):
     store = app_engine.store
     wid, ver = _save(store, "sales_report.toml")
-    spec, _ = svc.get_workflow(store, wid)
-    eid = svc.start_run(app_engine, spec, {}, svc.run_options(), wid, ver)
+    spec, _ = wb_library.get_workflow(store, wid)
+    eid = runs.start_run(app_engine, spec, {}, runs.run_options(), wid, ver)
     assert app_engine.wait(eid, 30).status == "completed"
     at = page_test("history")
     at.session_state["wb.run_id"] = eid
@@ -257,7 +256,7 @@ def test_history_lists_drills_in_replays_context_and_reruns(page_test, app_engin
     assert not at.exception
     body = texts(at)
     assert "1 run(s)" in body and "Step by step" in [s.value for s in at.subheader]
-    assert at.select_slider(key=f"hist.step.{eid}").value == len(svc.context_steps({}, svc.transitions(store, eid))) - 1
+    assert at.select_slider(key=f"hist.step.{eid}").value == len(runs.context_steps({}, runs.transitions(store, eid))) - 1
     at.selectbox(key="hist.status").select("failed")
     at.run()
     assert any("No runs match" in i.value for i in at.info)
@@ -272,14 +271,14 @@ def test_history_lists_drills_in_replays_context_and_reruns(page_test, app_engin
     assert new != eid
     res = app_engine.wait(new, 30)
     assert res.status == "completed"
-    assert svc.execution(store, new)["rerun_of"] == eid
+    assert runs.execution(store, new)["rerun_of"] == eid
 
 
 def test_history_lists_interrupted_runs_after_a_restart_and_resumes_them(page_test, app_engine):
     from engine.runner import _now
 
     store = app_engine.store
-    wid, ver = svc.save_workflow(store, WorkflowSpec(name="Left behind", dsl="start->a;a->b;b->end;"))
+    wid, ver = wb_library.save_workflow(store, WorkflowSpec(name="Left behind", dsl="start->a;a->b;b->end;"))
     store.append("workflow_executions", {
         "execution_id": "ghost2", "workflow_id": wid, "workflow_name": "Left behind", "version": ver,
         "status": "running", "current_state": "a", "initial_context": {}, "options": {},

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import workbench_service as svc
+from engine.workbench import library as wb_library
+from engine.workbench import runs
 from engine.workflow_file import load_workflow
 from tests.app.conftest import wait_for
 
@@ -25,7 +26,7 @@ def _launch(at):
 
 
 def test_start_a_run_stays_open_after_the_watched_run_finishes(page_test, app_engine):
-    wid, _ = svc.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
+    wid, _ = wb_library.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -40,7 +41,7 @@ def test_start_a_run_stays_open_after_the_watched_run_finishes(page_test, app_en
     wait_for(
         at,
         lambda a: (
-            svc.execution(app_engine.store, eid)["status"] == "completed"
+            runs.execution(app_engine.store, eid)["status"] == "completed"
             and any("completed" in m.value for m in a.markdown)
         ),
     )
@@ -55,8 +56,8 @@ def test_start_a_run_stays_open_after_the_watched_run_finishes(page_test, app_en
 
 
 def test_start_a_run_opens_when_another_page_picks_a_workflow(page_test, app_engine):
-    a, _ = svc.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
-    b, _ = svc.save_workflow(app_engine.store, load_workflow(TEMPLATES / "order_processing.toml"))
+    a, _ = wb_library.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
+    b, _ = wb_library.save_workflow(app_engine.store, load_workflow(TEMPLATES / "order_processing.toml"))
     at = page_test("run")
     at.session_state["wb.workflow_id"] = a
     at.run()
@@ -69,7 +70,7 @@ def test_start_a_run_opens_when_another_page_picks_a_workflow(page_test, app_eng
 
 
 def test_a_run_watched_from_another_session_keeps_its_label_after_it_finishes(page_test, app_engine):
-    wid, _ = svc.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
+    wid, _ = wb_library.save_workflow(app_engine.store, load_workflow(TEMPLATES / "sales_report.toml"))
     launcher = page_test("run")
     launcher.session_state["wb.workflow_id"] = wid
     launcher.run()
@@ -78,7 +79,7 @@ def test_a_run_watched_from_another_session_keeps_its_label_after_it_finishes(pa
 
     watcher = page_test("run")  # another session, watching a run it did not launch
     watcher.session_state["wb.run_id"] = eid
-    wait_for(watcher, lambda a: svc.execution(app_engine.store, eid)["status"] == "completed")
+    wait_for(watcher, lambda a: runs.execution(app_engine.store, eid)["status"] == "completed")
     watcher.run()
     label = watcher.selectbox(key="run.watch").format_func(eid)
     assert label == f"Regional sales report v1 · completed · {eid}", label

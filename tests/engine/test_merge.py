@@ -9,8 +9,8 @@ import pytest
 
 from engine import api, merge
 from engine import optimizer as O
-from engine import workbench_service as svc
 from engine.merge import Branch, ContextReplay, merge_branches
+from engine.workbench import runs
 from engine.workflow_file import parse_workflow_text
 
 
@@ -21,7 +21,7 @@ def test_tokens_are_ordered_numerically_by_component():
                                          "0.1-10", "0.1-11", "0.2-1"]
     assert merge.token_sort_key("0.1-2") < merge.token_sort_key("0.1-10")  # not as text
     assert merge.token_sort_key("0.9-1") < merge.token_sort_key("0.10-1")
-    assert svc.token_sort_key("0.1-2") < svc.token_sort_key("0.1-10")  # the app's timeline uses the same order
+    assert runs.token_sort_key("0.1-2") < runs.token_sort_key("0.1-10")  # the app's timeline uses the same order
 
 
 def test_token_ids_parents_and_positions():
@@ -103,7 +103,7 @@ def test_replay_merges_in_branch_order_whatever_the_record_order(order):
     assert ctx["_conflicts"] == {"pick": {"b2": "two", "b10": "ten", "b11": "eleven"}}
     assert ctx["init"] is True and ctx["a"] == 1 and ctx["own12"] == 12
     assert replay.tokens() == ["0"]  # the branches are joined
-    steps = svc.context_steps({"init": True}, _rows_for_conflicting_join(order))
+    steps = runs.context_steps({"init": True}, _rows_for_conflicting_join(order))
     assert steps[-1]["context"] == ctx
 
 
@@ -170,7 +170,7 @@ def test_conflicting_branches_agree_in_run_history_replay_and_optimizer(engine):
     assert len(warn) == 1 and "pick" in warn[0]["message"]
 
     # the History replay rebuilds the same context, step by step
-    steps = svc.context_steps({"seed": 1}, svc.transitions(store, res.execution_id))
+    steps = runs.context_steps({"seed": 1}, runs.transitions(store, res.execution_id))
     join = [s for s in steps if s["status"] == "join"]
     assert len(join) == 1
     assert join[0]["context"]["pick"] == 2 and join[0]["context"]["_conflicts"] == final["_conflicts"]
@@ -206,7 +206,7 @@ on_error = "abort"
     assert final["branch_status"] == {"a": "completed", "bad": "failed", "c": "completed"}
     assert final["any_failed"] is True and final["all_ok"] is False
     assert final["v"] == 1 and final["_conflicts"] == {"v": {"a": 1, "c": 3}}
-    steps = svc.context_steps({}, svc.transitions(inline_engine.store, res.execution_id))
+    steps = runs.context_steps({}, runs.transitions(inline_engine.store, res.execution_id))
     assert steps[-1]["context"] == final
 
 
@@ -225,6 +225,6 @@ def test_nested_fan_outs_keep_every_conflict_and_the_replay_agrees(inline_engine
     assert final["x"] == 1 and final["y"] == 5
     # the inner join's conflict (q1, q2) and the outer one (branch p carried q1's 1, r wrote 3)
     assert final["_conflicts"] == {"x": {"q1": 1, "q2": 2, "p": 1, "r": 3}}
-    trans = svc.transitions(inline_engine.store, res.execution_id)
+    trans = runs.transitions(inline_engine.store, res.execution_id)
     assert {t["token"] for t in trans} == {"0", "0.1-1", "0.1-2", "0.1-1.1-1", "0.1-1.1-2"}
-    assert svc.context_steps({"n": 0}, trans)[-1]["context"] == final
+    assert runs.context_steps({"n": 0}, trans)[-1]["context"] == final

@@ -122,8 +122,7 @@ def _sql_texts(path: Path) -> list[int]:
             and "SELECT " in n.value.upper() and " FROM " in n.value.upper()]
 
 
-@pytest.mark.parametrize("rel", ["engine/api.py", "engine/workbench", "engine/workbench_service.py",
-                                 "app", "engine/cli/run_cmds.py"])
+@pytest.mark.parametrize("rel", ["engine/api.py", "engine/workbench", "app", "engine/cli/run_cmds.py"])
 def test_read_queries_live_in_records(rel):
     target = ROOT / rel
     files = sorted(target.rglob("*.py")) if target.is_dir() else [target]

@@ -238,18 +238,18 @@ def test_cli_context_with_a_5000_digit_integer_or_bad_file_prints_a_clear_error(
 
 
 def test_app_context_parser_refuses_huge_integers():
-    from engine import workbench_service as svc
+    from engine.workbench import common
 
-    with pytest.raises(svc.ServiceError, match="integer with too many digits"):
-        svc.parse_context_json(BIG_INT_JSON)
+    with pytest.raises(common.ServiceError, match="integer with too many digits"):
+        common.parse_context_json(BIG_INT_JSON)
 
 
 def test_editor_binding_form_refuses_huge_integers_and_deep_params():
-    from engine import workbench_service as svc
+    from engine.workbench import common, drafts
 
     for raw in ('{"limit": 1' + "0" * 5000 + "}", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"):
-        with pytest.raises(svc.ServiceError, match="params must be a JSON object of usable values"):
-            svc.binding_from_form({"action": "noop", "params": raw})
+        with pytest.raises(common.ServiceError, match="params must be a JSON object of usable values"):
+            drafts.binding_from_form({"action": "noop", "params": raw})
 
 
 def test_engine_start_refuses_a_context_it_could_not_store(inline_engine):
