@@ -93,8 +93,7 @@ class EventReader:
             key = ("d", str(d.get("timestamp")), d.get("state"), d.get("condition"))
             if self._new(key):
                 add(d.get("timestamp"), "decision", _clean(dict(d)), 2)
-        for h in self.store.query("SELECT request_id, state, kind, prompt, options, status, answer, answered_by, "
-                                  "created_at, updated_at FROM human_requests WHERE execution_id = ?", [eid]):
+        for h in records.human_requests(self.store, eid):
             # the view keeps a request's newest row: an answered one was open before (a late reader sees both)
             if self._new(("h", h["request_id"], "open")):
                 add(h["created_at"], "waiting", {"state": h["state"], "kind": h["kind"], "prompt": h["prompt"],
