@@ -36,6 +36,7 @@ from engine.schema import FINISHED_STATUSES
 
 GRANULARITIES = ("hour", "day", "week", "month")
 FINISHED = tuple(sorted(FINISHED_STATUSES))
+_FINISHED_SQL = "(" + ", ".join(f"'{s}'" for s in FINISHED) + ")"  # the set as a SQL list, e.g. status IN (...)
 ATTEMPT_STATUSES = ("completed", "failed")
 GANTT_STATUSES = ("completed", "failed", "skipped", "fallback")
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -187,10 +188,10 @@ def execution_stats(store, scope: Scope) -> dict:
                count(*) FILTER (WHERE status = 'completed') AS completed,
                count(*) FILTER (WHERE status = 'failed') AS failed,
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-               count(*) FILTER (WHERE status NOT IN ('completed', 'failed', 'cancelled')) AS running,
-               avg(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS avg_ms,
+               count(*) FILTER (WHERE status NOT IN {_FINISHED_SQL}) AS running,
+               avg(duration_ms) FILTER (WHERE status IN {_FINISHED_SQL}) AS avg_ms,
                quantile_cont(duration_ms, [0.5, 0.95, 0.99])
-                   FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS q,
+                   FILTER (WHERE status IN {_FINISHED_SQL}) AS q,
                sum(error_count) AS errors, sum(retry_count) AS retries
             FROM workflow_executions WHERE {where}""", params)[0]
     finished = row["completed"] + row["failed"] + row["cancelled"]
@@ -227,14 +228,14 @@ def executions_over_time(store, scope: Scope, granularity: str = "day") -> pd.Da
                count(*) FILTER (WHERE status = 'failed') AS failed,
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                100.0 * count(*) FILTER (WHERE status = 'completed')
-                   / nullif(count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')), 0)
+                   / nullif(count(*) FILTER (WHERE status IN {_FINISHED_SQL}), 0)
                    AS success_rate,
-               avg(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS avg_ms,
-               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))
+               avg(duration_ms) FILTER (WHERE status IN {_FINISHED_SQL}) AS avg_ms,
+               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p50_ms,
-               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))
+               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p95_ms,
-               quantile_cont(duration_ms, 0.99) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))
+               quantile_cont(duration_ms, 0.99) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p99_ms
             FROM workflow_executions WHERE {where} AND start_time IS NOT NULL
             GROUP BY 1 ORDER BY 1""", params)
@@ -249,11 +250,11 @@ def workflow_summary(store, scope: Scope) -> pd.DataFrame:
                count(*) FILTER (WHERE status = 'completed') AS completed,
                count(*) FILTER (WHERE status = 'failed') AS failed,
                100.0 * count(*) FILTER (WHERE status = 'completed')
-                   / nullif(count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')), 0)
+                   / nullif(count(*) FILTER (WHERE status IN {_FINISHED_SQL}), 0)
                    AS success_rate,
-               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))
+               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p50_ms,
-               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))
+               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p95_ms,
                max(start_time) AS last_run
             FROM workflow_executions WHERE {where} GROUP BY workflow_id ORDER BY executions DESC""", params)

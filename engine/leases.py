@@ -14,12 +14,14 @@ import os
 import socket
 import time
 
+from engine import records
+
 TTL_S = float(os.environ.get("WORKBENCH_LEASE_TTL_S", "15"))
 RENEW_S = max(0.2, min(3.0, TTL_S / 4))
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 def renew(store, owner: str, ttl_s: float = TTL_S) -> None:

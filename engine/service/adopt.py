@@ -14,7 +14,7 @@ import logging
 import threading
 import uuid
 
-from engine import leases
+from engine import leases, records
 
 log = logging.getLogger("workbench.service")
 
@@ -23,7 +23,7 @@ ADOPTABLE = ("queued", "pending", "running", "recovering")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 def orphaned_runs(store, me: str) -> list[dict]:

@@ -40,11 +40,11 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from engine.records import store_time, utc_now
 from engine.schema import LATEST_BY, TABLES
 from engine.store.common import (
     RawJSON,
@@ -256,7 +256,7 @@ class Store(_Wal, _Views):
                 cols["seq"] = fresh if seqs is None else [s if s is not None else f for s, f in zip(seqs, fresh)]
             ups = cols.get("updated_at")
             if ups is None or None in ups:
-                now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+                now = store_time(utc_now()).isoformat()
                 cols["updated_at"] = [now] * n if ups is None else [u if u is not None else now for u in ups]
         return cols
 
