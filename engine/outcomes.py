@@ -79,15 +79,18 @@ def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_
                             f"{_path_text(path)}): store it flatter, e.g. as a list or a file")
         on_path.add(oid)
         stack.append((obj, path, depth, True))
+        containers = (dict, list, tuple)  # scalars need no visit: only containers are pushed
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if type(k) is not str and not isinstance(k, str):
                     raise DataError(f"{what} has a dict key {k!r} of type {type(k).__name__} at "
                                     f"{_path_text(path)}: keys must be strings to be stored as JSON")
-                stack.append((v, (path, k), depth + 1, False))
+                if isinstance(v, containers):
+                    stack.append((v, (path, k), depth + 1, False))
         else:
             for i, v in enumerate(obj):
-                stack.append((v, (path, i), depth + 1, False))
+                if isinstance(v, containers):
+                    stack.append((v, (path, i), depth + 1, False))
 
 
 def guarded(run, payload: dict) -> dict:
