@@ -55,7 +55,6 @@ from engine.schema import FINISHED_STATUSES
 from engine.workflow_file import RetryPolicy, WorkflowSpec
 
 log = logging.getLogger("workbench.optimizer")
-_FINISHED = sorted(FINISHED_STATUSES)  # as a list parameter: status IN (SELECT unnest(?))
 
 MIN_RUNS = 3  # finished runs of a version before the advisor scores it or proposes structural changes
 MIN_COMPARE = 5  # completed runs per version before a comparison states significance
@@ -227,11 +226,7 @@ class Target:
 
 
 def _latest_version_with_runs(store, wid: str) -> int | None:
-    rows = store.query(
-        "SELECT version, count(*) FILTER (WHERE status IN (SELECT unnest(?::VARCHAR[]))) AS finished, "
-        "max(start_time) AS last FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL "
-        "GROUP BY version ORDER BY finished > 0 DESC, version DESC LIMIT 1", [_FINISHED, wid])
-    return int(rows[0]["version"]) if rows else None
+    return records.latest_version_with_runs(store, wid)
 
 
 def load_spec(store, workflow_id: str, version: int | None) -> WorkflowSpec | None:
@@ -270,18 +265,14 @@ def resolve_target(store, workflow: str | WorkflowSpec, version: int | None = No
         raise OptimizerError(f"no recorded runs of '{name}' yet: run it a few times first "
                              f"(workbench run …), then ask for an optimization report")
     if len(ids) > 1:  # several ids share the name: take the one run most recently
-        rows = store.query(f"SELECT workflow_id FROM workflow_executions WHERE workflow_id IN "
-                           f"({', '.join('?' for _ in ids)}) ORDER BY start_time DESC LIMIT 1", list(ids))
-        wid = rows[0]["workflow_id"] if rows else ids[0]
+        wid = records.most_recently_run(store, list(ids)) or ids[0]
     else:
         wid = ids[0]
     if spec is not None and version is None:
-        rows = store.query("SELECT DISTINCT version FROM workflow_executions WHERE workflow_id = ? "
-                           "AND version IS NOT NULL ORDER BY version DESC", [wid])
-        for r in rows:
-            s = load_spec(store, wid, r["version"])
+        for ver in records.run_versions(store, wid):
+            s = load_spec(store, wid, ver)
             if s is not None and s.dsl.strip() == spec.dsl.strip():
-                version = int(r["version"])
+                version = ver
                 break
         if version is None:
             raise OptimizerError(f"no recorded runs of this definition of '{name}' (its DSL differs from every "
@@ -555,9 +546,7 @@ def predict_parallel_gain(rows: list[dict], states: list[str], slots: int) -> di
 
 
 def _run_stats(store, wid: str, version: int) -> dict:
-    rows = store.query(
-        "SELECT status, duration_ms FROM workflow_executions WHERE workflow_id = ? AND version = ?",
-        [wid, int(version)])
+    rows = records.run_outcomes(store, wid, version)
     finished = [r for r in rows if r["status"] in FINISHED_STATUSES]
     completed = [float(r["duration_ms"]) for r in rows if r["status"] == "completed" and r["duration_ms"] is not None]
     return {"runs": len(rows), "finished": len(finished),
@@ -771,19 +760,11 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
     """
     from engine.merge import ContextReplay
 
-    runs = store.query(
-        "SELECT execution_id, initial_context FROM workflow_executions WHERE workflow_id = ? AND version = ? "
-        "AND status IN ('completed', 'failed') ORDER BY start_time DESC LIMIT ?",
-        [workflow_id, int(version), int(limit_runs)])
-    if not runs:
+    init = records.initial_contexts(store, workflow_id, version, ("completed", "failed"), limit_runs)
+    if not init:
         return []
-    init = {r["execution_id"]: records.loads(r["initial_context"], {}) for r in runs}
-    ids = list(init)
     # every status: a branch is named by its first recorded state, even when that state failed
-    rows = store.query(
-        f"SELECT execution_id, token, from_state, status, keys_read, context_snapshot, duration_ms, error_type, "
-        f"error_message FROM state_transitions WHERE execution_id IN ({', '.join('?' for _ in ids)}) "
-        f"ORDER BY execution_id, timestamp", ids)
+    rows = records.transitions_of_runs(store, list(init))
     out: list[dict] = []
     replay = ContextReplay()
     current = None
@@ -1247,13 +1228,7 @@ def reject(store, suggestion_id: str) -> dict:
 # ====================================================================== comparing versions
 
 def version_sample(store, workflow_id: str, version: int, since: datetime | None = None) -> dict:
-    sql = ("SELECT status, duration_ms FROM workflow_executions WHERE workflow_id = ? AND version = ? "
-           "AND status IN (SELECT unnest(?::VARCHAR[]))")
-    params: list = [workflow_id, int(version), _FINISHED]
-    if since is not None:
-        sql += " AND start_time >= ?"
-        params.append(since)
-    rows = store.query(sql, params)
+    rows = records.run_outcomes(store, workflow_id, version, finished_only=True, since=since)
     durations = [float(r["duration_ms"]) for r in rows if r["status"] == "completed" and r["duration_ms"] is not None]
     completed = sum(1 for r in rows if r["status"] == "completed")
     return {"version": int(version), "finished": len(rows), "completed": completed, "failed": len(rows) - completed,

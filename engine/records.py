@@ -23,7 +23,9 @@ __all__ = ["FINISHED_STATUSES", "LIVE_STATUSES", "utc_now", "store_time", "slugi
            "execution", "executions", "workflow_names", "transitions", "audit_log", "recovery_actions",
            "human_requests", "ai_decisions", "unfinished_runs", "runs_needing_attention", "runs_by_id",
            "last_initial_context", "llm_spend_today", "finished_runs_per_version", "recorded_spec",
-           "optimization_records", "optimization_record"]
+           "optimization_records", "optimization_record", "run_versions",
+           "latest_version_with_runs", "most_recently_run", "run_outcomes", "initial_contexts", "transitions_of_runs",
+           "recovery_strategy_counts", "execution_count"]
 
 
 # ------------------------------------------------------------------------------------ small shared rules
@@ -176,6 +178,62 @@ def recorded_spec(store, workflow_id: str, version: int | None = None) -> dict |
     return (loads(rows[0]["options"], {}) or {}).get("_spec")
 
 
+def run_versions(store, workflow_id: str) -> list[int]:
+    """The versions of a workflow that have runs, newest first."""
+    return [int(r["version"]) for r in store.query(
+        "SELECT DISTINCT version FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL "
+        "ORDER BY version DESC", [workflow_id])]
+
+
+def latest_version_with_runs(store, workflow_id: str) -> int | None:
+    """The newest version that has finished runs, else the newest version with any run; ``None`` without runs."""
+    rows = store.query(
+        "SELECT version, count(*) FILTER (WHERE status IN (SELECT unnest(?::VARCHAR[]))) AS finished "
+        "FROM workflow_executions WHERE workflow_id = ? AND version IS NOT NULL "
+        "GROUP BY version ORDER BY finished > 0 DESC, version DESC LIMIT 1", [sorted(FINISHED_STATUSES), workflow_id])
+    return int(rows[0]["version"]) if rows else None
+
+
+def most_recently_run(store, workflow_ids: list[str]) -> str | None:
+    """Of the given workflow ids, the one whose newest run started last (``None`` when none has runs)."""
+    rows = store.query("SELECT workflow_id FROM workflow_executions WHERE workflow_id IN "
+                       "(SELECT unnest(?::VARCHAR[])) ORDER BY start_time DESC LIMIT 1", [list(workflow_ids)])
+    return rows[0]["workflow_id"] if rows else None
+
+
+def run_outcomes(store, workflow_id: str, version: int, *, finished_only: bool = False,
+                 since: datetime | None = None) -> list[dict]:
+    """{status, duration_ms} of a version's runs (only finished ones, and since a start time, when asked)."""
+    sql = "SELECT status, duration_ms FROM workflow_executions WHERE workflow_id = ? AND version = ?"
+    params: list[Any] = [workflow_id, int(version)]
+    if finished_only:
+        sql += " AND status IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(sorted(FINISHED_STATUSES))
+    if since is not None:
+        sql += " AND start_time >= ?"
+        params.append(store_time(since))
+    return store.query(sql, params)
+
+
+def initial_contexts(store, workflow_id: str, version: int, statuses: Iterable[str], limit: int) -> dict[str, dict]:
+    """execution_id -> decoded initial context of a version's newest runs with one of ``statuses``."""
+    rows = store.query(
+        "SELECT execution_id, initial_context FROM workflow_executions WHERE workflow_id = ? AND version = ? "
+        "AND status IN (SELECT unnest(?::VARCHAR[])) ORDER BY start_time DESC LIMIT ?",
+        [workflow_id, int(version), sorted(statuses), int(limit)])
+    return {r["execution_id"]: loads(r["initial_context"], {}) for r in rows}
+
+
+def transitions_of_runs(store, execution_ids: list[str]) -> list[dict]:
+    """The transitions of several runs, by run then in record order (JSON columns as stored)."""
+    if not execution_ids:
+        return []
+    return store.query("SELECT execution_id, token, from_state, status, keys_read, context_snapshot, duration_ms, "
+                       "error_type, error_message FROM state_transitions "
+                       "WHERE execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY execution_id, timestamp",
+                       [list(execution_ids)])
+
+
 # ------------------------------------------------------------------------------------ a run's records
 def transitions(store, execution_id: str) -> list[dict]:
     """A run's state transitions in record order (JSON columns as stored: decode with :func:`loads`)."""
@@ -223,6 +281,18 @@ def ai_decisions(store, execution_id: str) -> list[dict]:
     """The decision service's records for a run, oldest first."""
     return store.query("SELECT timestamp, state, condition, result, confidence, reasoning, provider, decided_by "
                        "FROM ai_decisions WHERE execution_id = ? ORDER BY timestamp", [execution_id])
+
+
+def recovery_strategy_counts(store, execution_id: str) -> dict[str, int]:
+    """Recovery strategy (``unknown`` when none) -> how many times a run's recovery chose it."""
+    return {r["s"]: int(r["n"]) for r in store.query(
+        "SELECT coalesce(nullif(recovery_strategy, ''), 'unknown') AS s, count(*) AS n FROM recovery_actions "
+        "WHERE execution_id = ? GROUP BY 1", [execution_id])}
+
+
+def execution_count(store) -> int:
+    """How many executions are recorded (also a cheap probe that the store answers queries)."""
+    return int(store.query("SELECT count(*) AS n FROM workflow_executions")[0]["n"])
 
 
 def llm_spend_today(store) -> dict:

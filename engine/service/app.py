@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from engine import records
 from engine.service import errors, routes
 from engine.service.metrics import ServiceMetrics
 from engine.service.middleware import AccessLog, BodyLimit, max_body_bytes
@@ -141,7 +142,7 @@ def _store_check(svc: Service) -> dict:
         finally:
             os.close(fd)
             probe.unlink(missing_ok=True)
-        store.query("SELECT count(*) AS n FROM workflow_executions")
+        records.execution_count(store)
     except Exception as exc:
         return {"ok": False, "path": str(store.path), "error": f"{type(exc).__name__}: {exc}"}
     return {"ok": True, "path": str(store.path), "log_dir": str(store.log_dir)}

@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from engine import records
 from engine.schema import FINISHED_STATUSES
 
 disable_created_metrics()  # no *_created series: one line per counter
@@ -98,10 +99,8 @@ class ServiceMetrics:
         while True:
             eid, workflow = self._todo.get()
             try:
-                rows = self.store.query("SELECT recovery_strategy AS s, count(*) AS n FROM recovery_actions "
-                                        "WHERE execution_id = ? GROUP BY 1", [eid])
-                for row in rows:
-                    self.recovery_actions.labels(workflow, row["s"] or "unknown").inc(row["n"])
+                for strategy, n in records.recovery_strategy_counts(self.store, eid).items():
+                    self.recovery_actions.labels(workflow, strategy).inc(n)
             except Exception as exc:  # metrics never break the service
                 log.warning("could not count recovery actions of %s: %s", eid, exc, extra={"execution_id": eid})
 

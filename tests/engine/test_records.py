@@ -170,3 +170,28 @@ def test_one_clock_one_slug_rule_one_finished_set():
                 if quoted == FINISHED_SET:
                     found.append(f"{rel}:{n.lineno} the finished set in SQL: build it from FINISHED_STATUSES")
     assert found == []
+
+
+def test_recovery_strategy_counts_and_execution_count(store):
+    store.append_many("recovery_actions", [
+        {"id": f"r{i}", "execution_id": "e1", "timestamp": T0, "recovery_strategy": s}
+        for i, s in enumerate(["retry", "retry", None, "", "skip"])])
+    store.append("workflow_executions", _execution("e1"))
+    store.flush()
+    assert records.recovery_strategy_counts(store, "e1") == {"retry": 2, "unknown": 2, "skip": 1}
+    assert records.recovery_strategy_counts(store, "none") == {}
+    assert records.execution_count(store) == 1
+
+
+def test_run_reads_for_the_optimizer(filled):
+    assert records.run_versions(filled, "wf-1") == [2, 1]
+    assert records.latest_version_with_runs(filled, "wf-1") == 2
+    assert records.most_recently_run(filled, ["wf-1", "other"]) == "wf-1"
+    assert records.most_recently_run(filled, ["other"]) is None
+    assert sorted(r["status"] for r in records.run_outcomes(filled, "wf-1", 1)) == ["completed", "waiting"]
+    assert [r["status"] for r in records.run_outcomes(filled, "wf-1", 1, finished_only=True)] == ["completed"]
+    later = (T0 + dt.timedelta(seconds=1)).replace(tzinfo=dt.UTC)
+    assert records.run_outcomes(filled, "wf-1", 1, finished_only=True, since=later) == []
+    assert records.initial_contexts(filled, "wf-1", 1, ("completed", "failed"), 10) == {"e1": {"order": 7}}
+    assert [t["from_state"] for t in records.transitions_of_runs(filled, ["e1", "e2"])] == ["check"]
+    assert records.transitions_of_runs(filled, []) == []
