@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import records
+
 log = logging.getLogger("workbench.service")
 
 MAX_RUNS_ENV = "WORKBENCH_MAX_RUNS"
@@ -40,7 +42,7 @@ def max_runs_from_env() -> int | None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return records.store_time(records.utc_now())
 
 
 @dataclass(order=True)
