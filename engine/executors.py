@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
 from typing import Protocol
 
@@ -30,13 +31,51 @@ class TaskExecutor(Protocol):
     def cancel(self, handle) -> None: ...
 
 
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+class _DaemonPool:
+    """A fixed set of daemon threads running submitted calls.
+
+    Not ``ThreadPoolExecutor``: its threads are joined when the interpreter exits, so a state
+    abandoned after its timeout or a cancel (a thread cannot be killed) kept a finished CLI process
+    alive until the state's code returned - forever for a state stuck in a loop."""
+
+    def __init__(self, workers: int, name: str):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
+                         for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, fn, *args) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((fut, fn, args))
+        return fut
+
+    def shutdown(self) -> None:
+        """Let each thread end once the calls queued so far are done (stuck ones end with their call)."""
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fut, fn, args = item
+            if not fut.set_running_or_notify_cancel():
+                continue  # cancelled while queued
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter, never ends the thread
+                fut.set_exception(exc)
+
+
+_POOL: _DaemonPool | None = None
 _POOL_WORKERS = 8
 _POOL_LOCK = threading.Lock()
 _ABANDONED: list[concurrent.futures.Future] = []  # states of the current pool still running after a timeout/cancel
 
 
-def _pool() -> concurrent.futures.ThreadPoolExecutor:
+def _pool() -> _DaemonPool:
     """The inline pool. Once half its threads are held by abandoned states (timed out or cancelled
     but still running: a thread cannot be killed), later states get a fresh pool, so a few stuck
     states can never stall every inline state of the process."""
@@ -44,12 +83,11 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
     with _POOL_LOCK:
         _ABANDONED[:] = [f for f in _ABANDONED if not f.done()]
         if _POOL is not None and len(_ABANDONED) >= _POOL_WORKERS // 2:
-            _POOL.shutdown(wait=False)  # its stuck threads end with their states
+            _POOL.shutdown()  # its stuck threads end with their states
             _POOL = None
             _ABANDONED.clear()
         if _POOL is None:
-            _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=_POOL_WORKERS,
-                                                          thread_name_prefix="workbench-inline")
+            _POOL = _DaemonPool(_POOL_WORKERS, "workbench-inline")
         return _POOL
 
 

@@ -189,6 +189,20 @@ def test_inline_states_stuck_past_their_timeout_do_not_stall_later_inline_states
     assert time.monotonic() - t0 < 10
 
 
+def test_cli_run_whose_inline_state_outlives_the_run_timeout_exits(tmp_path):
+    """The run fails at its --timeout; the abandoned state's thread must not keep the process alive
+    (it used to wait at interpreter exit for the state's code to return)."""
+    wf = tmp_path / "stuck.toml"
+    wf.write_text(f'name = "stuck"\ndsl = "start->a; a->end;"\n[states.a]\naction = "python"\n'
+                  f'function = "{FN}:sleep_for"\nparams = {{ seconds = 300 }}\nexecution = "inline"\n')
+    t0 = time.monotonic()
+    p = _cli(["run", str(wf), "--timeout", "2", "--json", "--no-recovery"], tmp_path / "w.duckdb", timeout=120)
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "failed" and "timed out after 2 s" in out["error"]
+    assert time.monotonic() - t0 < 100  # before the fix: ~300 s (subprocess timeout)
+
+
 def test_a_run_whose_records_cannot_be_written_still_ends(inline_engine, store):
     """Even the drive's own first record failing (here: the store is closed) ends the run."""
     spec = _spec("tests.engine.functions:add")
