@@ -225,6 +225,18 @@ def test_a_listener_raising_system_exit_neither_hangs_the_run_nor_kills_the_driv
     assert inline_engine.run(_spec("tests.engine.functions:add"), {}).status == "completed"
 
 
+def test_the_driver_loop_survives_a_base_exception_escaping_a_callback(inline_engine):
+    """Last line of defence: asyncio re-raises SystemExit/KeyboardInterrupt out of run_forever."""
+    def boom() -> None:
+        raise KeyboardInterrupt("escaped a callback on the driver loop")
+
+    inline_engine._loop.call_soon_threadsafe(boom)
+    time.sleep(0.5)
+    assert inline_engine._thread.is_alive()  # before the fix: the driver thread had ended
+    eid = inline_engine.start(_spec("tests.engine.functions:add"), {})
+    assert inline_engine.wait(eid, 30).status == "completed"
+
+
 def test_unstorable_initial_context_is_refused_at_start(inline_engine):
     ctx: dict = {"a": {}}
     ctx["a"]["again"] = ctx
