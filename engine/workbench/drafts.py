@@ -18,6 +18,7 @@ from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow
 
 @dataclass
 class DslCheck:
+    """The result of checking DSL text: ok, error and warning dicts, the model and its graph."""
     ok: bool
     errors: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
@@ -82,6 +83,7 @@ def templates() -> list[dict]:
 
 
 def parse_tags(text: str) -> list[str]:
+    """Tags typed as text, separated by commas or new lines."""
     return [t.strip() for t in re.split(r"[,\n]", text or "") if t.strip()]
 
 
@@ -161,6 +163,7 @@ def suggested_context(spec: WorkflowSpec, last_context: dict | None = None) -> d
 
 
 def model_with(model: WorkflowModel, transitions_: list[Transition]) -> str:
+    """DSL text of a model made of these transitions (states in order of first use)."""
     from engine.dsl.printer import to_dsl
 
     states = tuple(dict.fromkeys(s for t in transitions_ for s in (*t.sources, *t.targets)))
@@ -168,6 +171,7 @@ def model_with(model: WorkflowModel, transitions_: list[Transition]) -> str:
 
 
 def parse_endpoint(text: str) -> tuple[tuple[str, ...], bool]:
+    """A transition end typed in a form: ``state`` or ``[a,b]`` -> (names, is a group)."""
     text = (text or "").strip()
     if not text:
         raise ServiceError("a transition needs a source and a target state")
@@ -185,6 +189,7 @@ def parse_endpoint(text: str) -> tuple[tuple[str, ...], bool]:
 
 
 def make_transition(source: str, target: str, condition: str = "") -> Transition:
+    """A Transition from form fields (source, target, optional condition text)."""
     from engine.dsl.parser import parse_condition
 
     srcs, sg = parse_endpoint(source)
@@ -200,6 +205,7 @@ def make_transition(source: str, target: str, condition: str = "") -> Transition
 
 
 def add_transition(dsl: str, source: str, target: str, condition: str = "") -> str:
+    """The DSL with one more transition at the end."""
     from engine.dsl.parser import parse
 
     model = _parse_or_raise(dsl, parse)
@@ -207,6 +213,7 @@ def add_transition(dsl: str, source: str, target: str, condition: str = "") -> s
 
 
 def remove_transition(dsl: str, index: int) -> str:
+    """The DSL without the transition at ``index``."""
     from engine.dsl.parser import parse
 
     model = _parse_or_raise(dsl, parse)
@@ -218,6 +225,7 @@ def remove_transition(dsl: str, index: int) -> str:
 
 
 def replace_transition(dsl: str, index: int, source: str, target: str, condition: str = "") -> str:
+    """The DSL with the transition at ``index`` replaced."""
     from engine.dsl.parser import parse
 
     model = _parse_or_raise(dsl, parse)
@@ -249,6 +257,7 @@ def rename_state(spec: WorkflowSpec, old: str, new: str) -> WorkflowSpec:
 
 
 def transition_rows(model: WorkflowModel) -> list[dict]:
+    """One row per transition for the editor's table: index, text, source, target, condition."""
     from engine.dsl.printer import condition_text, transition_text
 
     out = []

@@ -15,6 +15,7 @@ def _lib():
 
 
 def list_workflows(store, status: str | None = None, tag: str | None = None, text: str | None = None) -> list[dict]:
+    """Library workflows (one row each, its current version) with tags decoded, filtered by status, tag or text."""
     rows = _lib().list_workflows(store, status=status or None, tag=tag or None, text=text or None)
     out = []
     for r in rows:
@@ -25,6 +26,7 @@ def list_workflows(store, status: str | None = None, tag: str | None = None, tex
 
 
 def save_workflow(store, spec: WorkflowSpec, workflow_id: str | None = None, change_note: str = "") -> tuple[str, int]:
+    """Save a new version; ServiceError naming the first validation error when the spec is invalid."""
     rep = spec.validate_all()
     if rep.errors:
         first = rep.errors[0]
@@ -34,22 +36,27 @@ def save_workflow(store, spec: WorkflowSpec, workflow_id: str | None = None, cha
 
 
 def get_workflow(store, id_or_name: str, version: int | None = None) -> tuple[WorkflowSpec, dict]:
+    """A workflow's spec and metadata by id or name (a given version, else the latest)."""
     return _lib().get_workflow(store, id_or_name, version)
 
 
 def list_versions(store, workflow_id: str) -> list[dict]:
+    """Every version of a workflow, oldest first."""
     return [dict(r) for r in _lib().list_versions(store, workflow_id)]
 
 
 def archive_workflow(store, workflow_id: str):
+    """Archive every version of a workflow."""
     return _lib().archive_workflow(store, workflow_id)
 
 
 def diff_versions(store, workflow_id: str, v1: int, v2: int) -> str:
+    """A unified diff of two versions' definitions."""
     return _lib().diff_versions(store, workflow_id, v1, v2)
 
 
 def all_tags(workflows: list[dict]) -> list[str]:
+    """Every tag used by these workflows, sorted."""
     return sorted({t for w in workflows for t in (w.get("tags") or [])})
 
 

@@ -14,6 +14,7 @@ from engine.workflow_file import WorkflowSpec
 
 def run_options(timeout_s: float | None = None, ai_decisions: bool | None = None, auto_recovery: bool | None = None,
                 decision_threshold: int | None = None, max_steps: int | None = None):
+    """RunOptions from the Run page's fields (empty values mean the workflow's settings)."""
     from engine.runner import RunOptions
 
     return RunOptions(timeout_s=timeout_s or None, max_steps=max_steps or None, ai_decisions=ai_decisions,
@@ -98,15 +99,18 @@ def interrupted_runs(engine, limit: int = 50) -> list[dict]:
 
 
 def can_resume(engine, exec_row: dict) -> bool:
+    """True when the run is unfinished and no live process drives it."""
     return (exec_row.get("status") in LIVE_STATUSES and exec_row["execution_id"] not in engine.live_executions()
             and not _owner_alive(engine, exec_row.get("owner")))
 
 
 def is_live(exec_row: dict | None) -> bool:
+    """True while the run may still change (not finished)."""
     return bool(exec_row) and exec_row.get("status") not in FINISHED_STATUSES
 
 
 def targets(text: str | None) -> list[str]:
+    """The state names of a transition's ``to_state`` text (``a`` or ``[a,b]``)."""
     if not text:
         return []
     if text.startswith("["):
