@@ -316,7 +316,8 @@ def optimization_record(store, record_id: str) -> list[dict]:
 def optimization_records(store, workflow_id: str | None = None, status: str | None = None,
                          ids: list[str] | None = None) -> list[dict]:
     """Suggestions (highest priority, then newest first), filtered by workflow, status or ids; decoded."""
-    sql, params = "SELECT * FROM optimization_records WHERE TRUE", []
+    sql = "SELECT * FROM optimization_records WHERE TRUE"
+    params: list[Any] = []
     if workflow_id:
         sql += " AND workflow_id = ?"
         params.append(workflow_id)

@@ -115,7 +115,8 @@ def _function_io(ref: str, search: list[Path]) -> tuple[set[str], set[str]]:
     if func is None or not func.args.args:
         return set(), set()
     ctx = func.args.args[0].arg
-    reads, writes = set(), set()
+    reads: set[str] = set()
+    writes: set[str] = set()
     for n in ast.walk(func):
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == ctx \
                 and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str):

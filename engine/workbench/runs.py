@@ -106,7 +106,7 @@ def can_resume(engine, exec_row: dict) -> bool:
 
 def is_live(exec_row: dict | None) -> bool:
     """True while the run may still change (not finished)."""
-    return bool(exec_row) and exec_row.get("status") not in FINISHED_STATUSES
+    return exec_row is not None and bool(exec_row) and exec_row.get("status") not in FINISHED_STATUSES
 
 
 def targets(text: str | None) -> list[str]:
@@ -230,7 +230,7 @@ def context_steps(initial: dict | None, trans: list[dict]) -> list[dict]:
     from engine.merge import ContextReplay
 
     replay = ContextReplay(copy.deepcopy(initial or {}))
-    steps = []
+    steps: list[dict] = []
     for t in trans:
         if replay.apply(t) is None:
             continue
