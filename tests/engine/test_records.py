@@ -135,7 +135,6 @@ def test_read_queries_live_in_records(rel):
 # files not converted yet, each with its reason (remove an entry when its file is converted)
 NOT_CONVERTED_YET = {
     "engine/runner.py": "its own _now(), _slug() (60 chars) and status literals: converted when the runner is split",
-    "engine/service/runqueue.py": "being changed by the service work in parallel",
 }
 FINISHED_SET = {"completed", "failed", "cancelled"}
 # literals that look like the finished set but are something else
