@@ -344,6 +344,9 @@ def _python_path(spec: WorkflowSpec) -> list[str]:
         paths.append(str(base))
         paths.append(str(base / "functions"))
     paths += [p for p in os.environ.get("WORKBENCH_PYTHONPATH", "").split(os.pathsep) if p]
+    from engine.sandbox import function_dirs  # admin-listed function folders (docs/security.md)
+
+    paths += [str(d) for d in function_dirs() if str(d) not in paths]
     return paths
 
 
@@ -1608,11 +1611,16 @@ class Engine:
     def _load_sub_workflow(self, workflow_dir: str | None, ref: str) -> WorkflowSpec:
         """The spec a ``workflow`` state names: a file (relative to the calling workflow's directory,
         as given, or under data/templates), else a library workflow; raises WorkbenchError."""
-        candidates = [Path(ref)]
-        if workflow_dir:
-            candidates.insert(0, Path(workflow_dir) / ref)
-        candidates.append(REPO_ROOT / "data" / "templates" / ref)
-        path = next((p for p in candidates if p.exists()), None)
+        from engine.sandbox import resolve_allowed_file  # only inside allowed folders (docs/security.md)
+        from engine.workflow_file import WorkflowFileError
+
+        try:
+            path = resolve_allowed_file(ref, workflow_dir, what="sub-workflow",
+                                        extra_bases=[REPO_ROOT / "data" / "templates", REPO_ROOT])
+        except FileNotFoundError:
+            path = None
+        except PermissionError as exc:
+            raise WorkflowFileError(str(exc)) from None
         if path is not None:
             return load_workflow(path)
         from engine.library import get_workflow

@@ -168,6 +168,14 @@ class WorkflowSpec(BaseModel):
                 rep.warnings.append(Issue("warning", "unused_binding",
                                           f"[states.{state}] is bound but the DSL has no state '{state}'",
                                           hint="rename the table or remove it"))
+            if b.action == "python" and b.function:  # code a run may call: only the allowed function folders
+                from engine.sandbox import function_problem
+
+                problem = function_problem(b.function)
+                if problem:
+                    (rep.errors if problem[0] == "error" else rep.warnings).append(
+                        Issue(problem[0], "function_not_allowed" if problem[0] == "error" else "function_not_found",
+                              f"state '{state}': {problem[1]}", hint="see docs/security.md, 'Code that may run'"))
             if b.action == "workflow" and self.calls_itself(b.workflow):
                 rep.warnings.append(Issue("warning", "recursive_sub_workflow",
                                           f"state '{state}' runs this workflow itself (direct recursion): each "

@@ -12,17 +12,26 @@ class FunctionImportError(ImportError):
 
 
 def resolve_function(ref: str) -> Callable:
-    """Import ``package.module:function``; a clear error says what is missing."""
+    """Import ``package.module:function`` from the allowed function folders (engine.sandbox);
+    a clear error says what is missing or refused. Standard-library modules are never imported."""
     fn = _CACHE.get(ref)
     if fn is not None:
         return fn
+    from engine.sandbox import SandboxError, function_problem
+
+    problem = function_problem(ref)
+    if problem and problem[0] == "error":
+        raise SandboxError(problem[1])
     module_name, _, attr = ref.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise FunctionImportError(
             f"cannot import module '{module_name}' for function '{ref}': {exc}. Put it on the Python path "
-            "(data/functions/, WORKBENCH_PYTHONPATH, or settings.python_path in the workflow file)") from None
+            "(data/functions/ or a folder listed in WORKBENCH_FUNCTION_DIRS; see docs/security.md)") from None
+    from engine.sandbox import check_loaded_function
+
+    check_loaded_function(ref, module)  # e.g. os:system, a stdlib module shadowing one in data/functions
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise FunctionImportError(f"module '{module_name}' has no function '{attr}'")

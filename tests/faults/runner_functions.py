@@ -4,6 +4,11 @@ from __future__ import annotations
 import time
 
 
+def system_exit(context: dict) -> dict:
+    """What sys.exit does (sys:exit itself is refused: standard-library functions never run in a state)."""
+    raise SystemExit(3)
+
+
 def keyboard_interrupt(context: dict) -> dict:
     raise KeyboardInterrupt("pressed Ctrl-C inside a state")
 

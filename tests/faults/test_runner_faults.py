@@ -98,6 +98,19 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     res = inline_engine.wait(slow, 30)  # before the fix: TimeoutError (the poller was dead)
     assert res.status == "cancelled" and res.error == "cancelled by request"
     assert inline_engine._thread.is_alive()
+    # an answer given in another process reaches a run waiting here the same way
+    asking = parse_workflow_text('name = "ask"\ndsl = "start->ask; ask->end;"\n[states.ask]\n'
+                                 'action = "approval"\nmessage = "go on?"\n')
+    waiting = inline_engine.start(asking, {})
+    deadline = time.time() + 30
+    while not store.query("SELECT 1 FROM human_requests WHERE execution_id = ? AND status = 'open'", [waiting]):
+        assert time.time() < deadline, "the approval request was never recorded"
+        time.sleep(0.1)
+    store.flush()
+    p = _cli(["approve", waiting, "ask", "--yes"], store.path)
+    assert p.returncode == 0 and "pick it up" in p.stdout, p.stdout + p.stderr
+    res = inline_engine.wait(waiting, 30)
+    assert res.status == "completed" and res.final_context["approved"] is True
     # before the fix: RuntimeError('dictionary changed size during iteration') from the pruning
     assert not errors, f"engine.start raised while other threads started runs: {errors[:3]}"
     assert len(ids) == 10_500
@@ -120,7 +133,7 @@ def test_cli_cancel_of_a_run_driven_by_another_process_is_quiet_and_takes_effect
 
 
 # --------------------------------------------------------------------- 3. a state cannot freeze the process
-@pytest.mark.parametrize("function,raised", [("sys:exit", "SystemExit"), (f"{FN}:keyboard_interrupt",
+@pytest.mark.parametrize("function,raised", [(f"{FN}:system_exit", "SystemExit"), (f"{FN}:keyboard_interrupt",
                                                                           "KeyboardInterrupt")])
 def test_inline_state_raising_system_exit_fails_the_state_and_the_driver_lives_on(inline_engine, store, function,
                                                                                    raised):
@@ -137,7 +150,7 @@ def test_inline_state_raising_system_exit_fails_the_state_and_the_driver_lives_o
 
 @pytest.mark.ray
 def test_system_exit_on_ray_is_one_failed_attempt_not_a_lost_worker(engine, store):
-    res = engine.wait(engine.start(_spec("sys:exit", execution="ray", fallback=True), {}), 300)
+    res = engine.wait(engine.start(_spec(f"{FN}:system_exit", execution="ray", fallback=True), {}), 300)
     assert res.status == "completed" and res.states_visited[-2] == "oops"  # took the @error path
     attempts = _failed_attempts(store, res.execution_id)
     # before the fix: Ray took sys.exit as "exit this worker": WorkerLost, retried 5 times as a crash
