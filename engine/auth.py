@@ -1,0 +1,228 @@
+"""Users, roles, permissions and API tokens (issue 13, seed design §9.1).
+
+Public API (the app and the service import these):
+
+- :class:`Role` — ``viewer`` (read), ``analyst`` (create; update/execute/approve/cancel its own
+  workflows and runs), ``operator`` (analyst + execute/approve/cancel anyone's), ``admin`` (everything:
+  settings, tokens, users).
+- :class:`Permission` — the names a 403 reports (``workflow:execute``, ``run:approve``…).
+- :func:`can(role, permission, owner=None, user=None) <can>` — whether ``role`` may do ``permission``;
+  with ``owner`` given (the owner of the workflow/run acted on) the "own only" rule of analysts applies.
+- :func:`require` raises :class:`PermissionDenied` (``.permission`` names what is missing).
+- :class:`Principal` — who is calling (user name, role, token id); :data:`LOCAL_ADMIN` is the caller in
+  single-user local mode.
+- Tokens: :func:`new_token` (the secret, shown once), :func:`hash_token` (what the store keeps),
+  :func:`looks_like_token`, :func:`parse_expiry`, :func:`token_from_environment`.
+
+Only a token's SHA-256 is ever stored; the secret itself is never logged or recorded.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+
+TOKEN_PREFIX = "wbt_"
+TOKEN_ENV = "WORKBENCH_TOKEN"
+TOKEN_FILE_ENV = "WORKBENCH_TOKEN_FILE"
+LOCAL_USER = "local"
+
+
+class Role(str, Enum):
+    """A user's role; each includes the rights of the roles before it."""
+
+    VIEWER = "viewer"
+    ANALYST = "analyst"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse(cls, value: "str | Role") -> "Role":
+        """The role named ``value`` (case-insensitive); ValueError listing the roles otherwise."""
+        if isinstance(value, Role):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise ValueError(f"unknown role {value!r}; one of: {', '.join(r.value for r in cls)}") from None
+
+
+class Permission(str, Enum):
+    """What a route or command needs; the value is the name a 403 reports."""
+
+    READ = "workflow:read"            # workflows, runs, analytics, events
+    CREATE = "workflow:create"        # new workflows (and one-off runs of a definition)
+    UPDATE = "workflow:update"        # edit / archive a workflow
+    DELETE = "workflow:delete"        # archive a workflow
+    EXECUTE = "workflow:execute"      # start, resume, rerun a run
+    APPROVE = "run:approve"           # approve / answer a run's human request
+    CANCEL = "run:cancel"             # cancel a run
+    AI = "ai:use"                     # translate / optimize through an AI model
+    SETTINGS = "settings:admin"       # service settings
+    TOKENS = "tokens:admin"           # create / list / revoke tokens, users
+
+
+# Permissions an analyst holds only on what they own (operators and admins hold them on anything).
+OWN_ONLY = frozenset({Permission.UPDATE, Permission.DELETE, Permission.EXECUTE, Permission.APPROVE,
+                      Permission.CANCEL})
+
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.ANALYST: frozenset({Permission.READ, Permission.CREATE, Permission.UPDATE, Permission.DELETE,
+                             Permission.EXECUTE, Permission.APPROVE, Permission.CANCEL, Permission.AI}),
+    Role.OPERATOR: frozenset({Permission.READ, Permission.CREATE, Permission.UPDATE, Permission.DELETE,
+                              Permission.EXECUTE, Permission.APPROVE, Permission.CANCEL, Permission.AI}),
+    Role.ADMIN: frozenset(Permission),
+}
+# Roles for which an OWN_ONLY permission is limited to their own workflows/runs.
+_OWN_SCOPED = frozenset({Role.ANALYST})
+
+
+def permissions_of(role: "Role | str") -> frozenset[Permission]:
+    """Every permission ``role`` holds (some only on its own things: see :data:`OWN_ONLY`)."""
+    return _GRANTS[Role.parse(role)]
+
+
+def can(role: "Role | str", permission: "Permission | str", owner: str | None = None,
+        user: str | None = None) -> bool:
+    """Whether ``role`` (acting as ``user``) may do ``permission``.
+
+    ``owner``: the owner of the workflow or run acted on (``None``: no specific object, e.g. listing or
+    creating). An analyst holds the :data:`OWN_ONLY` permissions only when ``owner == user``."""
+    role = Role.parse(role)
+    permission = Permission(permission)
+    if permission not in _GRANTS[role]:
+        return False
+    if owner is not None and role in _OWN_SCOPED and permission in OWN_ONLY:
+        return user is not None and owner == user
+    return True
+
+
+class PermissionDenied(PermissionError):
+    """Raised when the caller lacks ``permission``; the message names it."""
+
+    def __init__(self, permission: "Permission | str", user: str | None = None, role: "Role | str | None" = None,
+                 owner: str | None = None):
+        self.permission = Permission(permission)
+        self.user = user
+        self.role = Role.parse(role) if role is not None else None
+        self.owner = owner
+        who = f"{user} ({self.role.value})" if user and self.role else (user or "caller")
+        extra = f" on a workflow owned by {owner}" if owner is not None else ""
+        super().__init__(f"permission denied: {who} lacks {self.permission.value}{extra}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user with a role, through a token (``token_id``) or local mode (``None``)."""
+
+    user: str
+    role: Role
+    token_id: str | None = None
+
+    def can(self, permission: "Permission | str", owner: str | None = None) -> bool:
+        """:func:`can` for this caller."""
+        return can(self.role, permission, owner=owner, user=self.user)
+
+    def require(self, permission: "Permission | str", owner: str | None = None) -> None:
+        """Raise :class:`PermissionDenied` unless this caller may do ``permission``."""
+        require(self.role, permission, owner=owner, user=self.user)
+
+
+LOCAL_ADMIN = Principal(user=LOCAL_USER, role=Role.ADMIN, token_id=None)
+
+
+def require(role: "Role | str", permission: "Permission | str", owner: str | None = None,
+            user: str | None = None) -> None:
+    """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
+    if not can(role, permission, owner=owner, user=user):
+        raise PermissionDenied(permission, user=user, role=role, owner=owner)
+
+
+# ----------------------------------------------------------------------------------- tokens
+_TOKEN_RE = re.compile(r"^" + re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{40,}$")
+
+
+def new_token() -> str:
+    """A fresh secret token: ``wbt_`` + ``secrets.token_urlsafe(32)`` (shown once, never stored)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest the store keeps for ``token``."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def looks_like_token(value: str) -> bool:
+    """Whether ``value`` has the shape of a workbench token (prefix and length)."""
+    return bool(_TOKEN_RE.match(value or ""))
+
+
+def token_id_of(token_hash: str) -> str:
+    """The public id of a token: the first 12 hex digits of its hash (safe to show and log)."""
+    return token_hash[:12]
+
+
+_EXPIRY_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_expiry(text: str | None) -> timedelta | None:
+    """``30d``, ``12h``, ``45m``, ``2w``, ``90s`` → a timedelta; ``None``/``never`` → no expiry."""
+    if text is None or str(text).strip().lower() in ("", "never", "none"):
+        return None
+    m = _EXPIRY_RE.match(str(text).lower())
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"bad expiry {text!r}: use a number and a unit s/m/h/d/w, e.g. 30d")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+class TokenFileError(RuntimeError):
+    """The token file exists but may not be used (readable by group/others, or unreadable)."""
+
+
+def default_token_file() -> Path:
+    """``$WORKBENCH_TOKEN_FILE``, else ``$XDG_CONFIG_HOME/workbench/token`` (``~/.config/workbench/token``)."""
+    if os.environ.get(TOKEN_FILE_ENV):
+        return Path(os.environ[TOKEN_FILE_ENV]).expanduser()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "workbench" / "token"
+
+
+def read_token_file(path: Path) -> str | None:
+    """The token in ``path`` (``None`` if there is no such file); refused if group/world-readable."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TokenFileError(f"{path} is readable by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
+                             f"run: chmod 600 {path}")
+    text = path.read_text(encoding="utf-8").strip()
+    return text or None
+
+
+def write_token_file(path: Path, token: str) -> Path:
+    """Write ``token`` to ``path`` readable by its user only (0600; the folder 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (token + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return path
+
+
+def token_from_environment() -> str | None:
+    """The caller's token: ``$WORKBENCH_TOKEN``, else the user-only token file (see :func:`default_token_file`)."""
+    value = os.environ.get(TOKEN_ENV, "").strip()
+    if value:
+        return value
+    return read_token_file(default_token_file())
