@@ -28,6 +28,8 @@ from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 
+from engine.errors import WorkbenchError
+
 TOKEN_PREFIX = "wbt_"
 TOKEN_ENV = "WORKBENCH_TOKEN"
 TOKEN_FILE_ENV = "WORKBENCH_TOKEN_FILE"
@@ -183,7 +185,7 @@ def parse_expiry(text: str | None) -> timedelta | None:
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
-class TokenFileError(RuntimeError):
+class TokenFileError(WorkbenchError):
     """The token file exists but may not be used (readable by group/others, or unreadable)."""
 
 
@@ -226,3 +228,130 @@ def token_from_environment() -> str | None:
     if value:
         return value
     return read_token_file(default_token_file())
+
+
+# ------------------------------------------------------------------------- records (through the store)
+class TokenError(WorkbenchError):
+    """A token could not be created, found or revoked (the message never contains a secret)."""
+
+
+def _now():
+    from engine import records
+
+    return records.store_time(records.utc_now())
+
+
+def audit(store, event_type: str, message: str, *, actor: str | None = None, level: str = "info",
+          execution_id: str | None = None, state: str | None = None, metadata: dict | None = None) -> None:
+    """Append one ``audit_logs`` row naming ``actor`` (security events have no execution id)."""
+    import uuid
+
+    store.append("audit_logs", {"id": uuid.uuid4().hex, "execution_id": execution_id, "timestamp": _now(),
+                                "level": level, "state": state, "event_type": event_type,
+                                "message": message[:2000], "metadata": metadata, "stack_trace": None,
+                                "actor": actor})
+
+
+def create_token(store, role: "Role | str", *, user: str, name: str | None = None,
+                 expires: str | None = None, created_by: str | None = None) -> tuple[str, dict]:
+    """A new token for ``user`` with ``role``: returns ``(secret, record)``. Only the hash is stored;
+    the secret is returned once and cannot be shown again."""
+    role = Role.parse(role)
+    user = (user or "").strip()
+    if not user:
+        raise TokenError("a token needs a user name")
+    life = parse_expiry(expires)
+    secret = new_token()
+    digest = hash_token(secret)
+    now = _now()
+    row = {"token_id": token_id_of(digest), "token_hash": digest, "name": (name or user).strip(),
+           "user_name": user, "role": role.value, "status": "active", "created_by": created_by or LOCAL_USER,
+           "expires_at": (now + life) if life else None, "revoked_at": None, "revoked_by": None,
+           "created_at": now, "updated_at": now}
+    store.append("api_tokens", row)
+    store.flush()
+    audit(store, "security.token_created", f"token {row['token_id']} ({row['name']}) created for {user} "
+          f"as {role.value}", actor=row["created_by"],
+          metadata={"token_id": row["token_id"], "user": user, "role": role.value,
+                    "expires_at": str(row["expires_at"]) if row["expires_at"] else None})
+    store.flush()
+    return secret, _public(row)
+
+
+def _public(row: dict) -> dict:
+    """A token record without its hash (what list/create show)."""
+    return {k: v for k, v in row.items() if k not in ("token_hash", "seq")}
+
+
+def list_tokens(store, *, include_revoked: bool = False) -> list[dict]:
+    """Every token record (no hashes), newest first, with ``expired`` set."""
+    rows = store.query("SELECT * FROM api_tokens ORDER BY created_at DESC")
+    now = _now()
+    out = []
+    for r in rows:
+        if r["status"] != "active" and not include_revoked:
+            continue
+        item = _public(r)
+        item["expired"] = r["expires_at"] is not None and r["expires_at"] <= now
+        out.append(item)
+    return out
+
+
+def revoke_token(store, token_id: str, *, by: str | None = None) -> dict:
+    """Revoke the token whose id (or unique id prefix, or name) is ``token_id``; returns its record."""
+    key = (token_id or "").strip()
+    if looks_like_token(key):  # a secret pasted instead of the id
+        key = token_id_of(hash_token(key))
+    rows = [r for r in store.query("SELECT * FROM api_tokens WHERE status = 'active'")
+            if r["token_id"].startswith(key) or r["name"] == key] if key else []
+    if not rows:
+        raise TokenError(f"no active token with id or name {key!r}")
+    if len(rows) > 1:
+        raise TokenError(f"{key!r} matches {len(rows)} tokens: give more of the id "
+                         f"({', '.join(r['token_id'] for r in rows)})")
+    row = dict(rows[0])
+    now = _now()
+    row.update(status="revoked", revoked_at=now, revoked_by=by or LOCAL_USER, updated_at=now, seq=None)
+    store.append("api_tokens", row)
+    store.flush()
+    audit(store, "security.token_revoked", f"token {row['token_id']} ({row['name']}) of {row['user_name']} revoked",
+          actor=by or LOCAL_USER, metadata={"token_id": row["token_id"], "user": row["user_name"]})
+    store.flush()
+    return _public(row)
+
+
+def active_token_count(store) -> int:
+    """How many tokens are active and unexpired (0: a loopback service may run in local mode)."""
+    rows = store.query("SELECT count(*) AS n FROM api_tokens WHERE status = 'active' "
+                       "AND (expires_at IS NULL OR expires_at > ?)", [_now()])
+    return int(rows[0]["n"]) if rows else 0
+
+
+def find_token(store, secret: str) -> tuple[dict | None, str]:
+    """The token record of ``secret`` and ``"ok"``, or ``(record or None, reason)`` with reason one of
+    ``malformed``, ``unknown``, ``revoked``, ``expired``. Looked up by hash only."""
+    if not looks_like_token(secret):
+        return None, "malformed"
+    rows = store.query("SELECT * FROM api_tokens WHERE token_hash = ?", [hash_token(secret)])
+    if not rows:
+        return None, "unknown"
+    row = rows[0]
+    if row["status"] != "active":
+        return row, "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= _now():
+        return row, "expired"
+    return row, "ok"
+
+
+def record_run_start(store, execution_id: str, user: str, *, workflow_id: str | None = None,
+                     how: str = "execute") -> None:
+    """Remember who started ``execution_id`` (its owner for the role checks)."""
+    store.append("execution_starters", {"execution_id": execution_id, "workflow_id": workflow_id,
+                                        "started_by": user, "how": how, "created_at": _now()})
+
+
+def run_owner(store, execution_id: str, workflow_owner: str | None = None) -> str | None:
+    """The user who started ``execution_id`` through the service, else ``workflow_owner``."""
+    rows = store.query("SELECT started_by FROM execution_starters WHERE execution_id = ? "
+                       "ORDER BY created_at LIMIT 1", [execution_id])
+    return rows[0]["started_by"] if rows else workflow_owner

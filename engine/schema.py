@@ -53,6 +53,7 @@ TABLES: dict[str, dict[str, str]] = {
         "id": "VARCHAR", "execution_id": "VARCHAR", "timestamp": "TIMESTAMP", "level": "VARCHAR",
         "state": "VARCHAR", "event_type": "VARCHAR", "message": "VARCHAR", "metadata": "JSON",
         "stack_trace": "VARCHAR",
+        "actor": "VARCHAR",  # the user who asked (approve/answer/cancel/edit through the API; security events)
     },
     "recovery_actions": {
         "id": "VARCHAR", "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "timestamp": "TIMESTAMP",
@@ -105,6 +106,19 @@ TABLES: dict[str, dict[str, str]] = {
         "owner": "VARCHAR", "host": "VARCHAR", "pid": "INTEGER", "expires_at": "TIMESTAMP",
         "updated_at": "TIMESTAMP", "seq": "BIGINT",
     },
+    # API tokens (engine/auth.py): only the SHA-256 of the secret is kept; revoking appends a new row
+    "api_tokens": {
+        "token_id": "VARCHAR", "token_hash": "VARCHAR", "name": "VARCHAR", "user_name": "VARCHAR",
+        "role": "VARCHAR",  # viewer | analyst | operator | admin
+        "status": "VARCHAR",  # active | revoked
+        "created_by": "VARCHAR", "expires_at": "TIMESTAMP", "revoked_at": "TIMESTAMP", "revoked_by": "VARCHAR",
+        "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP", "seq": "BIGINT",
+    },
+    # who started a run through the service (the run's owner for the role checks of engine/auth.py)
+    "execution_starters": {
+        "execution_id": "VARCHAR", "workflow_id": "VARCHAR", "started_by": "VARCHAR", "how": "VARCHAR",
+        "created_at": "TIMESTAMP",
+    },
 }
 
 # tables whose view keeps only the newest row per key
@@ -114,6 +128,7 @@ LATEST_BY: dict[str, tuple[str, ...]] = {
     "optimization_records": ("id",),
     "human_requests": ("request_id",),
     "engine_leases": ("owner",),
+    "api_tokens": ("token_id",),
 }
 
 # queued: admitted by the service, waiting for a slot (its limits: max_concurrent_runs, --max-runs)
