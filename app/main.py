@@ -17,7 +17,8 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components import ui  # noqa: E402
+from app.components import auth_gate, ui  # noqa: E402
+from engine.auth import Permission  # noqa: E402
 from engine.client import reachable_server  # noqa: E402
 from engine.logging_setup import configure_logging  # noqa: E402
 
@@ -25,6 +26,8 @@ configure_logging()  # workbench.* records on the app's stderr, once per process
 
 st.set_page_config(page_title="AI workflow workbench", page_icon=":material/account_tree:", layout="wide",
                    initial_sidebar_state="expanded")
+# sign-in (or local mode) before any page: a session that may not use the app stops here
+principal = auth_gate.gate()
 
 pages = {
     "Build": [
@@ -43,6 +46,8 @@ pages = {
     ],
     "Admin": [st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:")],
 }
+if not principal.can(Permission.SETTINGS):  # signed-in users other than admins
+    pages.pop("Admin")
 nav = st.navigation(pages)
 
 # Streamlit forgets a widget's value when its page is not shown; keep the pages' inputs (drafts in the

@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.llm_server",
     "tests.fixtures.app_server",
+    "tests.fixtures.oidc_provider",
 ]

@@ -5,8 +5,9 @@ import json
 
 import streamlit as st
 
-from app.components import ui
+from app.components import auth_gate, ui
 from app.components.run_view import render_run
+from engine.auth import Permission
 from engine.client import reachable_server, start_saved_run
 from engine.workbench import common, drafts, runs
 from engine.workbench import library as wb_library
@@ -25,6 +26,9 @@ START_OPEN = "run.start_open"  # session key: is the "Start a run" expander open
 
 
 def _launch():
+    if not auth_gate.can(Permission.EXECUTE):
+        ui.flash("Your role cannot start runs.", "error")
+        return
     g = st.session_state.get
     wid, ver = g("run.wid"), g("run.version")
     try:
@@ -119,7 +123,10 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                                 key="run.timeout")
                 st.slider("Confidence an AI decision needs", 0, 100, key="run.threshold",
                           help="Below it the run waits for a person to decide")
-            st.button("Launch", type="primary", on_click=_launch, key="btn.run.launch")
+            if auth_gate.can(Permission.EXECUTE):
+                st.button("Launch", type="primary", on_click=_launch, key="btn.run.launch")
+            else:
+                st.caption(f"Your role ({auth_gate.principal().role.value}) can watch runs but not start them.")
 
 # ----------------------------------------------------------------------------- what to watch
 mine = st.session_state.get("run.mine", [])

@@ -6,9 +6,10 @@ import json
 
 import streamlit as st
 
-from app.components import ui
+from app.components import auth_gate, ui
 from app.components.graph_view import legend_markdown, render_graph
 from app.components.timeline import timeline_figure
+from engine.auth import Permission
 from engine.workbench import drafts, runs
 from engine.workbench import library as wb_library
 
@@ -21,7 +22,11 @@ ANSWERS = {
 
 
 def _answer(eid: str, state: str, value: str):
-    res = ui.run_guarded("send your answer", runs.answer_request, ui.engine(), eid, state, value)
+    if not auth_gate.can(Permission.APPROVE):
+        ui.flash("Your role cannot answer a run's requests.", "error")
+        return
+    res = ui.run_guarded("send your answer", runs.answer_request, ui.engine(), eid, state, value,
+                         by=auth_gate.principal().user)  # the approval records who gave it
     if res:
         ui.flash(f"Answer '{value}' for '{state}' sent" + (" and the run resumed." if res == "resumed" else "."))
 
@@ -86,7 +91,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     if controls:
         cl = ui.engine().cluster_status()
         with st.container(horizontal=True):
-            if runs.is_live(ex):
+            if runs.is_live(ex) and auth_gate.can(Permission.CANCEL):
                 st.button("Cancel run", key=f"btn.{key}.cancel.{eid}", on_click=_cancel, args=(eid,),
                           icon=":material/stop_circle:")
             if cl.get("dashboard_url"):
@@ -103,7 +108,9 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
             det = r.get("details") or {}
             if kind == "decision" and det.get("reasoning"):
                 st.caption(f"AI reasoning ({det.get('confidence', '?')}% confident): {det['reasoning']}")
-            if controls:
+            if controls and not auth_gate.can(Permission.APPROVE):
+                st.caption("Your role cannot answer this request.")
+            elif controls:
                 buttons = ANSWERS.get(kind) or [(o, o, "secondary") for o in r.get("options") or []]
                 cols = st.columns(len(buttons) + 2)
                 for col, (value, label, kind_) in zip(cols, buttons):

@@ -1,0 +1,156 @@
+"""Who uses the app: sign-in through Streamlit's ``st.login`` (OIDC), or single-user local mode.
+
+- **Local mode** (the default for ``make run``): no ``[auth]`` section in ``.streamlit/secrets.toml`` and the
+  app listens on a loopback address only. The one local user is :data:`engine.auth.LOCAL_ADMIN`.
+- **Sign-in**: an ``[auth]`` section is configured (any OIDC provider: Google, Microsoft, Okta,
+  Keycloak…). Every session signs in first; its role comes from ``[workbench.roles]`` in the same file
+  (role name → list of e-mails or ``group:<name>`` entries); an unknown signed-in user is a viewer.
+- **Refused**: the app listens on a non-loopback address (``server.address`` other than 127.0.0.1,
+  localhost, ::1, or unset = every interface) and no ``[auth]`` is configured: only an error page is shown.
+
+Pages ask :func:`principal` who is acting and :func:`can` whether to offer an action.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from engine.auth import LOCAL_ADMIN, Permission, Principal, Role
+
+log = logging.getLogger("workbench.app.auth")
+
+ROLES_SECTION = ("workbench", "roles")
+DEFAULT_ROLE = Role.VIEWER
+_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a ``server.address`` value keeps the app on this machine (unset = every interface: no)."""
+    host = (address or "").strip().strip("[]")
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def listening_address() -> str:
+    """The address the Streamlit server listens on (``server.address``; empty = every interface)."""
+    return str(st.get_option("server.address") or "")
+
+
+def _secrets() -> Mapping[str, Any]:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except StreamlitSecretNotFoundError:
+        return {}
+
+
+def auth_configured(secrets: Mapping[str, Any] | None = None) -> bool:
+    """Whether sign-in is configured: an ``[auth]`` section in the secrets."""
+    secrets = _secrets() if secrets is None else secrets
+    return isinstance(secrets.get("auth"), Mapping) and bool(secrets.get("auth"))
+
+
+def role_mapping(secrets: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """``[workbench.roles]``: role name → e-mails and ``group:<name>`` entries (lower-cased).
+
+    A ValueError names an unknown role, so a typo is reported instead of silently granting nothing."""
+    secrets = _secrets() if secrets is None else secrets
+    section: Any = secrets
+    for part in ROLES_SECTION:
+        section = section.get(part) if isinstance(section, Mapping) else None
+    if not isinstance(section, Mapping):
+        return {}
+    mapping: dict[str, list[str]] = {}
+    for role_name, members in section.items():
+        role = Role.parse(role_name)
+        if isinstance(members, str):
+            members = [members]
+        mapping[role.value] = [str(m).strip().lower() for m in members or []]
+    return mapping
+
+
+def role_for(email: str | None, groups: list[str] | None, mapping: Mapping[str, list[str]]) -> Role:
+    """The highest role whose list names the e-mail or one of the groups; :data:`DEFAULT_ROLE` otherwise."""
+    keys = {f"group:{g}".lower() for g in groups or []}
+    if email:
+        keys.add(email.strip().lower())
+    best = DEFAULT_ROLE
+    for role_name, members in mapping.items():
+        role = Role.parse(role_name)
+        if keys.intersection(members) and _RANK[role] > _RANK[best]:
+            best = role
+    return best
+
+
+def _signed_in_principal() -> Principal:
+    info = st.user.to_dict()
+    email = info.get("email")
+    groups = info.get("groups") or []
+    if isinstance(groups, str):
+        groups = [groups]
+    user = str(email or info.get("preferred_username") or info.get("name") or info.get("sub") or "unknown")
+    return Principal(user=user, role=role_for(email, list(groups), role_mapping()))
+
+
+def principal() -> Principal:
+    """Who acts in this session: the signed-in user with their role, or the local user (admin)."""
+    if not auth_configured():
+        return LOCAL_ADMIN
+    if not st.user.is_logged_in:  # the gate stops such sessions first; never grant anything here
+        return Principal(user="signed-out", role=Role.VIEWER)
+    return _signed_in_principal()
+
+
+def can(permission: Permission | str, owner: str | None = None) -> bool:
+    """Whether this session's user may do ``permission`` (see :func:`engine.auth.can`)."""
+    return principal().can(permission, owner=owner)
+
+
+def refusal_message(address: str) -> str:
+    """Why the app does not serve anything when it listens beyond this machine without sign-in."""
+    where = address or "every interface (server.address is not set)"
+    return (f"The workbench listens on {where}, so other machines can reach it, but sign-in is not "
+            "configured. Add an [auth] section to .streamlit/secrets.toml (see .streamlit/secrets.example.toml "
+            "and docs/security.md, 'Sign-in'), or listen on 127.0.0.1 only (server.address in "
+            ".streamlit/config.toml).")
+
+
+def gate() -> Principal:
+    """Run before the pages: stop the script unless this session may use the app; draw who is signed in.
+
+    Returns the session's principal when the pages may be shown."""
+    address = listening_address()
+    if not auth_configured():
+        if not is_loopback(address):
+            log.error(refusal_message(address))
+            st.error(refusal_message(address), icon=":material/lock:")
+            st.stop()
+        with st.sidebar:
+            st.caption("Local mode: one user, no sign-in", help=f"The app listens on {address} only, so only "
+                       "this machine can reach it. To share it, configure sign-in (docs/security.md).")
+        return LOCAL_ADMIN
+    if not st.user.is_logged_in:
+        st.title("AI workflow workbench")
+        st.info("Sign in to use the workbench.", icon=":material/lock:")
+        st.button("Log in", type="primary", on_click=st.login, key="btn.auth.login")
+        st.stop()
+    try:
+        who = _signed_in_principal()
+    except ValueError as exc:  # an unknown role name in [workbench.roles]
+        st.error(f"The role settings are wrong: {exc}", icon=":material/warning:")
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as **{who.user}** · {who.role.value}",
+                   help="Roles come from [workbench.roles] in .streamlit/secrets.toml; unknown users are viewers.")
+        st.button("Log out", on_click=st.logout, key="btn.auth.logout", icon=":material/logout:")
+    return who
