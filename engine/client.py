@@ -9,6 +9,8 @@ for event in c.events(run["execution_id"]):
     print(event["type"], event.get("state"))
 ```
 Errors of the API raise :class:`ServiceError` with the HTTP status, the error code, message and details.
+The API token (``Authorization: Bearer``) is ``token=``, else ``WORKBENCH_TOKEN``, else the user-only file
+``~/.config/workbench/token`` (see :mod:`engine.auth`); without one the service must be in local mode.
 """
 from __future__ import annotations
 
@@ -66,9 +68,17 @@ class ServiceError(WorkbenchError):
 class WorkbenchClient:
     """One method per endpoint of ``/api/v1`` plus ``health``, ``ready`` and ``metrics``."""
 
-    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, transport=None):
+    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, transport=None,
+                 token: str | None = None):
+        from engine import auth
+
         self.base_url = (base_url or server_url()).rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        secret = token if token is not None else auth.token_from_environment()
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, headers=headers)
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"WorkbenchClient({self.base_url!r})"
 
     def close(self) -> None:
         self._http.close()
@@ -237,9 +247,11 @@ class WorkbenchClient:
         return self.execution(execution_id)
 
 
-def start_saved_run(base_url: str, workflow_id: str, version: int | None, context: dict, options=None) -> str:
+def start_saved_run(base_url: str, workflow_id: str, version: int | None, context: dict, options=None,
+                    token: str | None = None) -> str:
     """Start a saved workflow version on the service at ``base_url`` with the engine's ``RunOptions``
-    (what the app's Run page does when the service answers); returns the execution id."""
+    (what the app's Run page does when the service answers); returns the execution id.
+    ``token``: the API token to send (default: the environment's, see :class:`WorkbenchClient`)."""
     opts: dict = {}
     if options is not None:
         pairs = (("timeout_seconds", options.timeout_s), ("max_steps", options.max_steps),
@@ -247,5 +259,5 @@ def start_saved_run(base_url: str, workflow_id: str, version: int | None, contex
                  ("decision_threshold", options.decision_threshold))
         opts = {k: v for k, v in pairs if v is not None}
         opts["execution"] = options.execution or "auto"
-    with WorkbenchClient(base_url, timeout=60) as c:
+    with WorkbenchClient(base_url, timeout=60, token=token) as c:
         return c.execute(workflow_id, context, version=version, **opts)["execution_id"]

@@ -72,8 +72,10 @@ def _spec_json(spec: WorkflowSpec) -> dict:
 # --- saving ---------------------------------------------------------------------------------
 
 def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = None, change_note: str = "",
-                  status: str = "active") -> tuple[str, int]:
+                  status: str = "active", owner: str | None = None) -> tuple[str, int]:
     """Save ``spec`` as a new version; returns ``(workflow_id, version)``.
+
+    ``owner``: the user the version belongs to (default ``WORKBENCH_USER`` or the OS user).
 
     Without ``workflow_id`` a new workflow is created (id = slug of the name + a short uuid).
     The DSL must parse; validation errors are refused unless ``status == 'draft'``.
@@ -115,7 +117,7 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
         store.append("workflows", {
             "workflow_id": workflow_id, "version": version, "name": spec.name, "description": spec.description,
             "dsl": spec.dsl, "nl_description": spec.nl_description or None, "parsed_definition": graph,
-            "spec": _spec_json(spec), "status": status, "tags": list(spec.tags), "owner": _owner(),
+            "spec": _spec_json(spec), "status": status, "tags": list(spec.tags), "owner": owner or _owner(),
             "change_note": change_note or None, "created_at": now, "updated_at": now,
         })
         _changed()

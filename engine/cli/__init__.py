@@ -18,6 +18,7 @@ _COMMAND_MODULES = [
     "engine.cli.ai_cmds",
     "engine.cli.analytics_cmds",
     "engine.cli.serve_cmds",
+    "engine.cli.token_cmds",
 ]
 
 

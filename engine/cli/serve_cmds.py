@@ -13,15 +13,56 @@ def cmd_serve(args) -> int:
     if args.log_level:
         os.environ["WORKBENCH_LOG_LEVEL"] = args.log_level
     logs.configure(args.log_format)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving on {args.host}: the API has no authentication, so anyone who can reach this "
-              "address can start, answer and cancel runs", file=sys.stderr)
-    app = create_app(connect_ray=not args.no_ray, max_runs=args.max_runs)
-    print(f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics)",
-          file=sys.stderr, flush=True)
+    mode, problem = auth_mode_for(args.host, "local" if args.local else args.auth)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    app = create_app(connect_ray=not args.no_ray, max_runs=args.max_runs, auth_mode=mode)
+    print(f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics; "
+          f"auth: {_describe(mode)})", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
                 log_level=logs.log_level(), timeout_graceful_shutdown=5)
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_mode_for(host: str, wanted: str | None) -> tuple[str, str | None]:
+    """The auth mode to serve ``host`` with, and why it may not start (None: it may).
+
+    Local mode (no token: every caller is the local admin) is only for loopback. Beyond loopback the
+    service requires tokens, and refuses to start while the store holds none (nobody could call it)."""
+    from engine import auth
+    from engine.service.auth import mode_from_env
+
+    mode = wanted or mode_from_env()
+    if is_loopback(host):
+        return mode, None
+    if mode == "local":
+        return mode, (f"local mode (no tokens) is only for 127.0.0.1; serving on {host} requires API tokens "
+                      "(drop --local / WORKBENCH_AUTH=local)")
+    from engine.store import get_store
+
+    if auth.active_token_count(get_store()) == 0:
+        return "required", (f"serving on {host} requires API tokens and the store has none: create one first "
+                            "with `workbench token create --role admin --name you`, then start again")
+    return "required", None
+
+
+def _describe(mode: str) -> str:
+    return {"local": "local mode, every caller is the local admin",
+            "required": "API token required",
+            "auto": "local mode while no token exists, tokens required once one does"}[mode]
 
 
 def register(sub) -> None:
@@ -33,6 +74,11 @@ def register(sub) -> None:
     p.add_argument("--log-level", help="debug|info|warning|error (default: WORKBENCH_LOG_LEVEL or info)")
     p.add_argument("--no-ray", action="store_true", help="do not connect Ray at start-up (it connects on the "
                    "first run that needs it)")
+    p.add_argument("--auth", choices=["auto", "required", "local"], default=None,
+                   help="auto (default; WORKBENCH_AUTH): on 127.0.0.1 callers without a token are the local admin "
+                   "until a token exists; required: every /api/v1 route and /metrics needs a token; local: "
+                   "single-user local mode (loopback only). Beyond loopback tokens are always required")
+    p.add_argument("--local", action="store_true", help="same as --auth local")
     p.add_argument("--max-runs", type=int, default=None, metavar="N",
                    help="runs driven at once; more wait as 'queued' (default: WORKBENCH_MAX_RUNS, else no limit)")
     p.set_defaults(func=cmd_serve)

@@ -13,7 +13,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from engine import records
@@ -29,7 +29,8 @@ API_PREFIX = "/api/v1"
 class Service:
     """What the routes share: the engine (and its store) and the metrics."""
 
-    def __init__(self, engine, max_runs: int | None = None):
+    def __init__(self, engine, max_runs: int | None = None, auth_mode: str = "auto"):
+        from engine.service.auth import Authenticator
         from engine.service.runqueue import RunQueue
 
         self.engine = engine
@@ -39,15 +40,20 @@ class Service:
         self.started_at = time.time()
         self.scores: dict[tuple[str, int], int | None] = {}  # (workflow_id, finished runs) -> advisor score
         self.lock = threading.Lock()
+        self.auth = Authenticator(engine.store, auth_mode)  # tokens, roles, rate limits (engine/service/auth.py)
 
 
 def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = None,
-               adopt_orphans: bool = True) -> FastAPI:
+               adopt_orphans: bool = True, auth_mode: str | None = None) -> FastAPI:
     """The FastAPI app. ``engine``: default the process-wide engine of ``$WORKBENCH_DB``.
 
     ``max_runs``: runs driven at once (more are queued; default ``WORKBENCH_MAX_RUNS``, else no limit).
-    ``adopt_orphans``: take over the runs whose driver's lease expired (at start-up, then periodically)."""
+    ``adopt_orphans``: take over the runs whose driver's lease expired (at start-up, then periodically).
+    ``auth_mode``: auto | required | local (default ``WORKBENCH_AUTH``, else auto; see engine/service/auth.py)."""
+    from engine.service.auth import mode_from_env, require_caller
     from engine.service.runqueue import max_runs_from_env
+
+    auth_mode = auth_mode or mode_from_env()
 
     holder: dict = {}
     limit_runs = max_runs if max_runs is not None else max_runs_from_env()
@@ -58,7 +64,7 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         from engine.service.adopt import Adopter
 
         eng = engine or get_engine()
-        service = Service(eng, limit_runs)
+        service = Service(eng, limit_runs, auth_mode)
         app.state.service = service
         holder["service"] = service
         if connect_ray:
@@ -86,7 +92,7 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         responses={400: {"model": routes.models.ErrorResponse}},
     )
     errors.install(app)
-    app.include_router(routes.router, prefix=API_PREFIX)
+    app.include_router(routes.router, prefix=API_PREFIX, dependencies=[Depends(require_caller)])
 
     @app.get("/health", tags=["observability"], response_model=routes.models.Health)
     def health():
@@ -102,7 +108,7 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         ok = all(c["ok"] for c in checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["observability"], response_class=Response)
+    @app.get("/metrics", tags=["observability"], response_class=Response, dependencies=[Depends(require_caller)])
     def metrics(request: Request):
         """Prometheus text format (the service's own registry)."""
         body, ctype = request.app.state.service.metrics.exposition()

@@ -18,9 +18,11 @@ log = logging.getLogger("workbench.service")
 class ApiError(Exception):
     """An error answered as JSON with ``status`` (400 bad input, 404, 409 wrong state, 413 …)."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None):
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers  # e.g. Retry-After on a 429, WWW-Authenticate on a 401
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
@@ -77,7 +79,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details)
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -122,6 +122,7 @@ class WorkflowDetail(Response):
     nl_description: str | None = None
     status: str | None = None
     tags: list[str] = []
+    owner: str | None = Field(None, description="the user it belongs to (the token's user who created it)")
     parsed_definition: dict | None = None
     spec: dict = Field(description="the whole workflow (DSL, bindings, settings)")
     states: list[StateInfo] = []

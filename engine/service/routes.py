@@ -13,10 +13,12 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from engine import library
+from engine import auth, library
+from engine.auth import Permission
 from engine.errors import DSLError
 from engine.schema import FINISHED_STATUSES
 from engine.service import models
+from engine.service.auth import authorize, caller
 from engine.service.errors import ApiError, dsl_error, validation_details
 from engine.workbench import ai as wb_ai
 from engine.workbench import library as wb_library
@@ -60,7 +62,8 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
             f"{d['field']}: {d['message']}" for d in details[:5]), details) from None
 
 
-def _save(store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, change_note: str) -> tuple[str, int]:
+def _save(store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, change_note: str,
+          owner: str | None = None) -> tuple[str, int]:
     """Validate fully, then save (nothing is recorded when the workflow is invalid)."""
     try:
         rep = spec.validate_all()  # raises DSLError on syntax errors
@@ -68,7 +71,8 @@ def _save(store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, ch
         raise dsl_error(exc) from None
     if rep.errors and status != "draft":
         raise dsl_error(DSLError(rep.errors))
-    return library.save_workflow(store, spec, workflow_id=workflow_id, change_note=change_note, status=status)
+    return library.save_workflow(store, spec, workflow_id=workflow_id, change_note=change_note, status=status,
+                                 owner=owner)
 
 
 def _get_workflow(store, workflow_id: str, version: int | None = None) -> tuple[WorkflowSpec, dict]:
@@ -108,6 +112,26 @@ def _execution_or_404(store, execution_id: str) -> dict:
     if ex is None:
         raise ApiError(404, "not_found", f"no execution {execution_id}", {"execution_id": execution_id})
     return ex
+
+
+def _run_owner(svc, execution_id: str, ex: dict | None = None) -> str | None:
+    """Who owns a run for the role checks: who started it through the service, else its workflow's owner."""
+    started_by = auth.run_owner(svc.store, execution_id)
+    if started_by is not None:
+        return started_by
+    ex = ex if ex is not None else _execution_or_404(svc.store, execution_id)
+    try:
+        return library.get_workflow(svc.store, ex["workflow_id"], ex.get("version"))[1].get("owner")
+    except (library.WorkflowNotFoundError, KeyError, TypeError):
+        return None
+
+
+def _acted(svc, who, event: str, message: str, *, execution_id: str | None = None, state: str | None = None,
+           workflow_id: str | None = None, extra: dict | None = None) -> None:
+    """One audit_logs row naming who did it (the token's user, or ``local`` in local mode)."""
+    auth.audit(svc.store, event, message, actor=who.user, execution_id=execution_id, state=state,
+               metadata={"role": who.role.value, "token_id": who.token_id, "workflow_id": workflow_id,
+                         **(extra or {})})
 
 
 def _submit(svc, spec, context: dict, options: models.ExecutionOptions | None, workflow_id: str,
@@ -160,8 +184,11 @@ def create_workflow(request: Request, body: models.WorkflowCreate):
             spec = _spec_from({"states": body.states, "settings": body.settings}, spec)
     else:
         spec = _spec_from(fields)
+    who = caller(request)
     wid, version = _save(svc.store, spec, workflow_id=None, status=body.status,
-                         change_note=body.change_note or "created through the API")
+                         change_note=body.change_note or "created through the API",
+                         owner=who.user if who.token_id else None)
+    _acted(svc, who, "api.workflow_created", f"workflow {wid} v{version} created by {who.user}", workflow_id=wid)
     return _detail(svc, wid, version)
 
 
@@ -222,9 +249,11 @@ def update_workflow(request: Request, workflow_id: str, body: models.WorkflowUpd
     """Save a new version: the given fields replace those of the current version."""
     svc = _svc(request)
     base, meta = _get_workflow(svc.store, workflow_id)
+    who = authorize(request, Permission.UPDATE, owner=meta.get("owner"))
     spec = _spec_from(body.model_dump(), base)
     wid, version = _save(svc.store, spec, workflow_id=meta["workflow_id"], status=body.status or "active",
-                         change_note=body.change_note or "updated through the API")
+                         change_note=body.change_note or "updated through the API", owner=meta.get("owner"))
+    _acted(svc, who, "api.workflow_updated", f"workflow {wid} v{version} saved by {who.user}", workflow_id=wid)
     return _detail(svc, wid, version)
 
 
@@ -233,7 +262,10 @@ def archive_workflow(request: Request, workflow_id: str):
     """Archive every version (a soft delete: runs keep referring to them)."""
     svc = _svc(request)
     _, meta = _get_workflow(svc.store, workflow_id)
+    who = authorize(request, Permission.DELETE, owner=meta.get("owner"))
     n = library.archive_workflow(svc.store, meta["workflow_id"])
+    _acted(svc, who, "api.workflow_archived", f"workflow {meta['workflow_id']} archived by {who.user}",
+           workflow_id=meta["workflow_id"])
     return {"message": "Workflow archived successfully", "workflow_id": meta["workflow_id"], "versions_archived": n}
 
 
@@ -243,10 +275,12 @@ def execute_workflow(request: Request, workflow_id: str, body: models.ExecuteReq
     """Start a run of a saved workflow version; follow it at ``events_url``."""
     svc = _svc(request)
     spec, meta = _get_workflow(svc.store, workflow_id, body.version)
+    who = authorize(request, Permission.EXECUTE, owner=meta.get("owner"))
     if meta.get("status") == "archived" and body.version is None:
         raise ApiError(409, "conflict", f"workflow {meta['workflow_id']} is archived")
     eid, status = _submit(svc, spec, body.initial_context, body.execution_options, meta["workflow_id"],
                           int(meta["version"]))
+    auth.record_run_start(svc.store, eid, who.user, workflow_id=meta["workflow_id"], how="execute")
     svc.metrics.started(spec.name, "execute")
     log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
     return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]), status=status)
@@ -269,6 +303,7 @@ def run_definition(request: Request, body: models.RunDefinitionRequest):
         raise dsl_error(DSLError(rep.errors))
     wid, version = api.ensure_version(spec, svc.store)
     eid, status = _submit(svc, spec, body.initial_context, body.execution_options, wid, version)
+    auth.record_run_start(svc.store, eid, caller(request).user, workflow_id=wid, how="definition")
     svc.metrics.started(spec.name, "definition")
     log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
     return _started(svc, request, eid, wid, version, status=status)
@@ -418,6 +453,8 @@ def execution_events(request: Request, execution_id: str, poll_ms: int = Query(2
 def cancel_execution(request: Request, execution_id: str):
     """Cancel a run (409 when it already ended)."""
     svc = _svc(request)
+    who = authorize(request, Permission.CANCEL, owner=_run_owner(svc, execution_id))
+    _acted(svc, who, "api.cancel", f"cancel asked by {who.user}", execution_id=execution_id)
     if svc.queue.cancel(execution_id, "cancelled through the API"):  # queued here: it never starts
         return {"message": "Execution cancelled", "execution_id": execution_id, "status": "cancelled",
                 "final_state": None}
@@ -442,6 +479,9 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
 
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
+    who = authorize(request, Permission.APPROVE, owner=_run_owner(svc, execution_id, ex))
+    if who.token_id is not None:  # a token's user is who answered, whatever the body says
+        by = who.user
     if ex["status"] in FINISHED_STATUSES:
         raise ApiError(409, "conflict", f"execution {execution_id} is {ex['status']}: it takes no answers",
                        {"status": ex["status"]})
@@ -457,6 +497,8 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
         if "not a valid answer" in str(exc):
             raise ApiError(400, "invalid_request", str(exc), {"field": "value"}) from None
         raise ApiError(409, "conflict", str(exc)) from None
+    _acted(svc, who, "api.answer", f"'{state}' answered '{value}' by {by}", execution_id=execution_id, state=state,
+           extra={"answer": value, "by": by})
     if delivered == "resumed":  # no process drove it: it continues here now
         svc.metrics.started(ex.get("workflow_name") or "", "resume")
     return {"execution_id": execution_id, "state": state, "answer": value, "delivered": delivered}
@@ -485,6 +527,8 @@ def resume(request: Request, execution_id: str,
 
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
+    who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
+    _acted(svc, who, "api.resume", f"resume asked by {who.user}", execution_id=execution_id)
     if ex["status"] in FINISHED_STATUSES:
         raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}; rerun it instead",
                        {"status": ex["status"]})
@@ -507,10 +551,12 @@ def rerun(request: Request, execution_id: str, body: models.RerunRequest):
 
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
+    who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
     try:
         eid = svc.engine.rerun(execution_id, body.from_state, _run_options(body.execution_options))
     except RunError as exc:
         raise ApiError(400, "invalid_request", str(exc), {"field": "from_state"}) from None
+    auth.record_run_start(svc.store, eid, who.user, workflow_id=ex.get("workflow_id"), how="rerun")
     svc.engine.subscribe(eid, _listener(svc, ex.get("workflow_name") or ""))
     svc.metrics.started(ex.get("workflow_name") or "", "rerun")
     return _started(svc, request, eid)

@@ -1,0 +1,103 @@
+"""``workbench token create|list|revoke``: API tokens of the service (engine/auth.py).
+
+Tokens are written to the store of ``WORKBENCH_DB`` directly: whoever can write that store is trusted
+as its administrator. The secret is printed once (stdout) and only its SHA-256 is kept.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _store():
+    from engine.store import get_store
+
+    return get_store()
+
+
+def _me() -> str:
+    import getpass
+    import os
+
+    try:
+        return os.environ.get("WORKBENCH_USER") or getpass.getuser()
+    except Exception:  # pragma: no cover - no user database entry
+        return "unknown"
+
+
+def cmd_create(args) -> int:
+    from engine import auth
+
+    user = args.user or args.name or _me()
+    secret, row = auth.create_token(_store(), args.role, user=user, name=args.name, expires=args.expires,
+                                    created_by=_me())
+    if args.save is not None:
+        path = auth.write_token_file(auth.default_token_file() if args.save == "" else _path(args.save), secret)
+        print(f"saved to {path} (mode 600): the CLI, client and app use it when WORKBENCH_TOKEN is not set",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps({**row, "token": secret}, default=str))
+    else:
+        print(secret)
+        until = f", expires {row['expires_at']:%Y-%m-%d %H:%M} UTC" if row["expires_at"] else ""
+        print(f"token {row['token_id']} for {row['user_name']} as {row['role']}{until}. It is shown only "
+              "this once: keep it in WORKBENCH_TOKEN or ~/.config/workbench/token (chmod 600)", file=sys.stderr)
+    return 0
+
+
+def _path(text: str):
+    from pathlib import Path
+
+    return Path(text).expanduser()
+
+
+def cmd_list(args) -> int:
+    from engine import auth
+
+    rows = auth.list_tokens(_store(), include_revoked=args.all)
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    if not rows:
+        print("no tokens" + ("" if args.all else " (active); --all shows revoked ones"))
+        return 0
+    print(f"{'ID':<13} {'NAME':<16} {'USER':<14} {'ROLE':<9} {'STATUS':<8} {'CREATED':<17} EXPIRES")
+    for r in rows:
+        status = "expired" if r["status"] == "active" and r["expired"] else r["status"]
+        exp = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
+        print(f"{r['token_id']:<13} {str(r['name'])[:16]:<16} {str(r['user_name'])[:14]:<14} {r['role']:<9} "
+              f"{status:<8} {r['created_at']:%Y-%m-%d %H:%M} {exp}")
+    return 0
+
+
+def cmd_revoke(args) -> int:
+    from engine import auth
+
+    row = auth.revoke_token(_store(), args.token_id, by=_me())
+    print(f"revoked token {row['token_id']} ({row['name']}, {row['user_name']})")
+    return 0
+
+
+def register(sub) -> None:
+    from engine.auth import Role
+
+    p = sub.add_parser("token", help="API tokens of the service: create, list, revoke")
+    tsub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    c = tsub.add_parser("create", help="create a token (printed once; only its hash is stored)")
+    c.add_argument("--role", required=True, choices=[r.value for r in Role],
+                   help="viewer: read; analyst: create, run and answer own workflows; operator: run, approve, "
+                   "cancel any; admin: everything")
+    c.add_argument("--name", help="a label (default: the user)")
+    c.add_argument("--user", help="the user the token acts as (default: --name, else your login)")
+    c.add_argument("--expires", help="lifetime: 30d, 12h, 45m, 2w (default: never)")
+    c.add_argument("--save", nargs="?", const="", default=None, metavar="PATH",
+                   help="also write it to a user-only file (default ~/.config/workbench/token)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_create)
+    ls = tsub.add_parser("list", help="tokens (never their secrets)")
+    ls.add_argument("--all", action="store_true", help="revoked ones too")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+    r = tsub.add_parser("revoke", help="revoke a token by its id (or a unique prefix, or its name)")
+    r.add_argument("token_id")
+    r.set_defaults(func=cmd_revoke)
