@@ -78,26 +78,36 @@ def cmd_revoke(args) -> int:
     return 0
 
 
+def cmd_token(args) -> int:
+    """Dispatch ``workbench token create|list|revoke``."""
+    if args.action == "create":
+        if not args.role:
+            print("workbench token create: --role is required (viewer, analyst, operator, admin)", file=sys.stderr)
+            return 2
+        return cmd_create(args)
+    if args.action == "list":
+        return cmd_list(args)
+    if not args.token_id:
+        print("workbench token revoke: give the token's id (or a unique prefix, or its name)", file=sys.stderr)
+        return 2
+    return cmd_revoke(args)
+
+
 def register(sub) -> None:
     from engine.auth import Role
 
-    p = sub.add_parser("token", help="API tokens of the service: create, list, revoke")
-    tsub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    c = tsub.add_parser("create", help="create a token (printed once; only its hash is stored)")
-    c.add_argument("--role", required=True, choices=[r.value for r in Role],
-                   help="viewer: read; analyst: create, run and answer own workflows; operator: run, approve, "
-                   "cancel any; admin: everything")
-    c.add_argument("--name", help="a label (default: the user)")
-    c.add_argument("--user", help="the user the token acts as (default: --name, else your login)")
-    c.add_argument("--expires", help="lifetime: 30d, 12h, 45m, 2w (default: never)")
-    c.add_argument("--save", nargs="?", const="", default=None, metavar="PATH",
-                   help="also write it to a user-only file (default ~/.config/workbench/token)")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_create)
-    ls = tsub.add_parser("list", help="tokens (never their secrets)")
-    ls.add_argument("--all", action="store_true", help="revoked ones too")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_list)
-    r = tsub.add_parser("revoke", help="revoke a token by its id (or a unique prefix, or its name)")
-    r.add_argument("token_id")
-    r.set_defaults(func=cmd_revoke)
+    p = sub.add_parser("token", help="API tokens of the service: create (printed once; only its hash is "
+                       "stored), list (never secrets), revoke")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("token_id", nargs="?", help="revoke: the token's id, a unique id prefix, or its name")
+    p.add_argument("--role", choices=[r.value for r in Role],
+                   help="create: viewer: read; analyst: create, run and answer own workflows; operator: run, "
+                   "approve, cancel any; admin: everything")
+    p.add_argument("--name", help="create: a label (default: the user)")
+    p.add_argument("--user", help="create: the user the token acts as (default: --name, else your login)")
+    p.add_argument("--expires", help="create: lifetime 30d, 12h, 45m, 2w (default: never)")
+    p.add_argument("--save", nargs="?", const="", default=None, metavar="PATH",
+                   help="create: also write it to a user-only file (default ~/.config/workbench/token)")
+    p.add_argument("--all", action="store_true", help="list: revoked tokens too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_token)

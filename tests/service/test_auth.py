@@ -220,3 +220,35 @@ def test_planted_token_is_nowhere_in_records_logs_or_errors(auth_server):
     assert srv.log.stat().st_size > 0
     assert "token" in srv.log.read_text()  # debug lines about token use were written…
     assert planted not in srv.log.read_text()  # …without the secret
+
+
+def _remote_cli(srv, token: str | None, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, WORKBENCH_SERVER=srv.url, PYTHONPATH=str(REPO),
+               WORKBENCH_TOKEN_FILE=str(srv.db.parent / "no-such-token-file"))
+    env.pop("WORKBENCH_TOKEN", None)
+    env.pop("WORKBENCH_DB", None)
+    if token is not None:
+        env["WORKBENCH_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_through_the_service_sends_the_token_and_reports_the_missing_permission(auth_server):
+    srv, tokens = auth_server
+    with _as(srv, tokens, "adam") as admin:
+        wid = admin.create_workflow(toml=APPROVAL_TOML.format(name="CLI target"))["workflow_id"]
+        eid = admin.execute(wid, {}, execution="inline")["execution_id"]
+        _wait_waiting(admin, eid)
+    out = _remote_cli(srv, None, "history", "--json")
+    assert out.returncode == 1 and "requires an API token" in out.stderr
+    out = _remote_cli(srv, tokens["vic"], "history", "--json")
+    assert out.returncode == 0, out.stderr
+    assert eid in out.stdout
+    out = _remote_cli(srv, tokens["vic"], "cancel", eid)
+    assert out.returncode == 1 and "run:cancel" in out.stderr and tokens["vic"] not in out.stderr
+    out = _remote_cli(srv, tokens["olga"], "cancel", eid)
+    assert out.returncode == 0, out.stderr
+    with _as(srv, tokens, "adam") as admin:
+        assert admin.execution(eid)["status"] == "cancelled"
+        cancels = [a for a in admin.history(eid)["audit_logs"] if a["event_type"] == "api.cancel"]
+    assert cancels and "olga" in cancels[-1]["message"]
