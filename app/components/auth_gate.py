@@ -121,7 +121,7 @@ def refusal_message(address: str) -> str:
     where = address or "every interface (server.address is not set)"
     return (f"The workbench listens on {where}, so other machines can reach it, but sign-in is not "
             "configured. Add an [auth] section to .streamlit/secrets.toml (see .streamlit/secrets.example.toml "
-            "and docs/security.md, 'Sign-in'), or listen on 127.0.0.1 only (server.address in "
+            "and docs/sign-in.md), or listen on 127.0.0.1 only (server.address in "
             ".streamlit/config.toml).")
 
 
@@ -137,7 +137,7 @@ def gate() -> Principal:
             st.stop()
         with st.sidebar:
             st.caption("Local mode: one user, no sign-in", help=f"The app listens on {address} only, so only "
-                       "this machine can reach it. To share it, configure sign-in (docs/security.md).")
+                       "this machine can reach it. To share it, configure sign-in (docs/sign-in.md).")
         return LOCAL_ADMIN
     if not st.user.is_logged_in:
         st.title("AI workflow workbench")
