@@ -98,6 +98,19 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     res = inline_engine.wait(slow, 30)  # before the fix: TimeoutError (the poller was dead)
     assert res.status == "cancelled" and res.error == "cancelled by request"
     assert inline_engine._thread.is_alive()
+    # an answer given in another process reaches a run waiting here the same way
+    asking = parse_workflow_text('name = "ask"\ndsl = "start->ask; ask->end;"\n[states.ask]\n'
+                                 'action = "approval"\nmessage = "go on?"\n')
+    waiting = inline_engine.start(asking, {})
+    deadline = time.time() + 30
+    while not store.query("SELECT 1 FROM human_requests WHERE execution_id = ? AND status = 'open'", [waiting]):
+        assert time.time() < deadline, "the approval request was never recorded"
+        time.sleep(0.1)
+    store.flush()
+    p = _cli(["approve", waiting, "ask", "--yes"], store.path)
+    assert p.returncode == 0 and "pick it up" in p.stdout, p.stdout + p.stderr
+    res = inline_engine.wait(waiting, 30)
+    assert res.status == "completed" and res.final_context["approved"] is True
     # before the fix: RuntimeError('dictionary changed size during iteration') from the pruning
     assert not errors, f"engine.start raised while other threads started runs: {errors[:3]}"
     assert len(ids) == 10_500
