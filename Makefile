@@ -24,6 +24,7 @@ install: $(STAMP)
 # then serves the app on http://localhost:$(PORT), which launches runs through that service.
 SERVICE_PORT ?= 8000
 run: install
+	@$(BIN)/python -m app.components.auth_gate  # refuses to serve beyond 127.0.0.1 without sign-in
 	@$(BIN)/python -m ray_tasks.cluster ensure
 	@$(BIN)/python -m engine.service.launcher ensure --port $(SERVICE_PORT)
 	WORKBENCH_SERVER=http://127.0.0.1:$(SERVICE_PORT) $(BIN)/streamlit run app/main.py --server.port $(PORT)

@@ -154,3 +154,42 @@ def gate() -> Principal:
                    help="Roles come from [workbench.roles] in .streamlit/secrets.toml; unknown users are viewers.")
         st.button("Log out", on_click=st.logout, key="btn.auth.logout", icon=":material/logout:")
     return who
+
+
+def preflight(argv: list[str] | None = None) -> int:
+    """``python -m app.components.auth_gate [--server.address A]``: before ``streamlit run`` (``make run``),
+    exit 2 with the refusal message when the app would listen beyond loopback without sign-in.
+
+    Reads the settings the way Streamlit does: ``.streamlit/config.toml`` here and in ``~``,
+    ``STREAMLIT_SERVER_ADDRESS``, and the ``[auth]`` section of the ``secrets.files`` (``.streamlit/secrets.toml``)."""
+    import argparse
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    from streamlit import config as st_config
+
+    parser = argparse.ArgumentParser(prog="python -m app.components.auth_gate", description=preflight.__doc__)
+    parser.add_argument("--server.address", dest="address", default=None,
+                        help="the address streamlit will be given on its command line, if any")
+    args = parser.parse_args(argv)
+    st_config.get_config_options()
+    address = args.address if args.address is not None else str(st_config.get_option("server.address") or "")
+    secrets: dict[str, Any] = {}
+    for path in st_config.get_option("secrets.files"):
+        if str(path).endswith(".toml") and Path(path).is_file():
+            with open(path, "rb") as fh:
+                secrets.update(tomllib.load(fh))
+    if auth_configured(secrets):
+        role_mapping(secrets)  # a wrong role name is reported now, not at the first sign-in
+        print(f"Sign-in required (OIDC, [auth] in the secrets); the app listens on {address or 'every interface'}.")
+        return 0
+    if not is_loopback(address):
+        print("Refusing to start: " + refusal_message(address), file=sys.stderr)
+        return 2
+    print(f"Local mode: one user, no sign-in; the app listens on {address} only.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(preflight())

@@ -4,6 +4,9 @@ The sign-in itself is tested end to end in tests/browser/test_sign_in.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -67,3 +70,36 @@ def test_example_secrets_file_configures_sign_in_and_real_secrets_are_ignored_by
     assert ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text().splitlines()
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert is_loopback(config["server"]["address"])  # local-only by default
+
+
+def _preflight(cwd: Path, *args: str, env_extra: dict | None = None):
+    """``python -m app.components.auth_gate`` as ``make run`` calls it, in a folder of our own (HOME too)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    env.update({"PYTHONPATH": str(ROOT), "HOME": str(cwd)}, **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "app.components.auth_gate", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_preflight_refuses_every_interface_without_sign_in(tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text('[server]\naddress = "0.0.0.0"\n')
+    res = _preflight(tmp_path)
+    assert res.returncode == 2, res
+    assert "Refusing to start" in res.stderr and "sign-in is not configured" in res.stderr
+    # no address at all binds every interface: refused too; the loopback given on the command line is fine
+    (tmp_path / ".streamlit" / "config.toml").unlink()
+    assert _preflight(tmp_path).returncode == 2
+    res = _preflight(tmp_path, "--server.address", "127.0.0.1")
+    assert res.returncode == 0 and "Local mode" in res.stdout, res
+
+
+def test_preflight_accepts_every_interface_with_sign_in(tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text('[server]\naddress = "0.0.0.0"\n')
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(SECRETS)
+    res = _preflight(tmp_path)
+    assert res.returncode == 0 and "Sign-in required" in res.stdout, res
+    res = _preflight(tmp_path, env_extra={"STREAMLIT_SERVER_ADDRESS": "10.1.2.3"})
+    assert res.returncode == 0, res
+    (tmp_path / ".streamlit" / "secrets.toml").write_text("[other]\nx = 1\n")
+    assert _preflight(tmp_path, env_extra={"STREAMLIT_SERVER_ADDRESS": "10.1.2.3"}).returncode == 2
