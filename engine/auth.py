@@ -25,7 +25,7 @@ import secrets
 import stat
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from engine.errors import WorkbenchError
@@ -36,7 +36,7 @@ TOKEN_FILE_ENV = "WORKBENCH_TOKEN_FILE"
 LOCAL_USER = "local"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """A user's role; each includes the rights of the roles before it."""
 
     VIEWER = "viewer"
@@ -45,7 +45,7 @@ class Role(str, Enum):
     ADMIN = "admin"
 
     @classmethod
-    def parse(cls, value: "str | Role") -> "Role":
+    def parse(cls, value: str | Role) -> Role:
         """The role named ``value`` (case-insensitive); ValueError listing the roles otherwise."""
         if isinstance(value, Role):
             return value
@@ -55,7 +55,7 @@ class Role(str, Enum):
             raise ValueError(f"unknown role {value!r}; one of: {', '.join(r.value for r in cls)}") from None
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     """What a route or command needs; the value is the name a 403 reports."""
 
     READ = "workflow:read"            # workflows, runs, analytics, events
@@ -86,12 +86,12 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 _OWN_SCOPED = frozenset({Role.ANALYST})
 
 
-def permissions_of(role: "Role | str") -> frozenset[Permission]:
+def permissions_of(role: Role | str) -> frozenset[Permission]:
     """Every permission ``role`` holds (some only on its own things: see :data:`OWN_ONLY`)."""
     return _GRANTS[Role.parse(role)]
 
 
-def can(role: "Role | str", permission: "Permission | str", owner: str | None = None,
+def can(role: Role | str, permission: Permission | str, owner: str | None = None,
         user: str | None = None) -> bool:
     """Whether ``role`` (acting as ``user``) may do ``permission``.
 
@@ -109,7 +109,7 @@ def can(role: "Role | str", permission: "Permission | str", owner: str | None = 
 class PermissionDenied(PermissionError):
     """Raised when the caller lacks ``permission``; the message names it."""
 
-    def __init__(self, permission: "Permission | str", user: str | None = None, role: "Role | str | None" = None,
+    def __init__(self, permission: Permission | str, user: str | None = None, role: Role | str | None = None,
                  owner: str | None = None):
         self.permission = Permission(permission)
         self.user = user
@@ -128,11 +128,11 @@ class Principal:
     role: Role
     token_id: str | None = None
 
-    def can(self, permission: "Permission | str", owner: str | None = None) -> bool:
+    def can(self, permission: Permission | str, owner: str | None = None) -> bool:
         """:func:`can` for this caller."""
         return can(self.role, permission, owner=owner, user=self.user)
 
-    def require(self, permission: "Permission | str", owner: str | None = None) -> None:
+    def require(self, permission: Permission | str, owner: str | None = None) -> None:
         """Raise :class:`PermissionDenied` unless this caller may do ``permission``."""
         require(self.role, permission, owner=owner, user=self.user)
 
@@ -140,7 +140,7 @@ class Principal:
 LOCAL_ADMIN = Principal(user=LOCAL_USER, role=Role.ADMIN, token_id=None)
 
 
-def require(role: "Role | str", permission: "Permission | str", owner: str | None = None,
+def require(role: Role | str, permission: Permission | str, owner: str | None = None,
             user: str | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(role, permission, owner=owner, user=user):
@@ -252,7 +252,7 @@ def audit(store, event_type: str, message: str, *, actor: str | None = None, lev
                                 "actor": actor})
 
 
-def create_token(store, role: "Role | str", *, user: str, name: str | None = None,
+def create_token(store, role: Role | str, *, user: str, name: str | None = None,
                  expires: str | None = None, created_by: str | None = None) -> tuple[str, dict]:
     """A new token for ``user`` with ``role``: returns ``(secret, record)``. Only the hash is stored;
     the secret is returned once and cannot be shown again."""

@@ -148,7 +148,8 @@ class Authenticator:
             hit = self._tokens.get(key)
         if key and hit is not None and now - hit[0] <= CACHE_TTL_S:
             row, reason = hit[1], hit[2]
-            if reason == "ok" and row.get("expires_at") is not None and row["expires_at"] <= auth._now():
+            if reason == "ok" and row is not None and row.get("expires_at") is not None \
+                    and row["expires_at"] <= auth._now():
                 reason = "expired"
             return row, reason
         row, reason = auth.find_token(self.store, secret)
@@ -186,10 +187,12 @@ class Authenticator:
                                  "unknown": "the token is not valid",
                                  "revoked": "the token was revoked",
                                  "expired": "the token has expired"}[reason], reason)
-        principal = Principal(user=row["user_name"], role=Role.parse(row["role"]), token_id=row["token_id"])
+        assert row is not None  # reason "ok" comes with the record
+        used_id: str = row["token_id"]
+        principal = Principal(user=row["user_name"], role=Role.parse(row["role"]), token_id=used_id)
         with self._lock:
-            first = principal.token_id not in self._seen
-            self._seen.add(principal.token_id)
+            first = used_id not in self._seen
+            self._seen.add(used_id)
         if first:
             auth.audit(self.store, "security.token_used", f"token {principal.token_id} of {principal.user} "
                        f"({principal.role.value}) first used by this service process", actor=principal.user,
