@@ -238,8 +238,7 @@ def authorize(request: Request, permission: Permission, owner: str | None = None
 def require_caller(request: Request) -> Principal:
     """FastAPI dependency of every protected route: authenticate, check the route's permission at role
     level, count the call against the caller's rate limit."""
-    svc = request.app.state.service
-    authn: Authenticator = svc.auth
+    authn: Authenticator = request.app.state.service.auth
     principal = authn.principal(request)
     request.state.principal = principal
     endpoint = getattr(request.scope.get("endpoint"), "__name__", "")
@@ -247,17 +246,28 @@ def require_caller(request: Request) -> Principal:
     if not principal.can(permission):
         raise forbidden(request, principal, permission)
     kind = RATE_KINDS.get(endpoint)
-    if kind is not None and principal.token_id is not None:
-        wait = authn.limiter.check(principal.user, kind)
-        if wait is not None:
-            calls, window = authn.limiter.limits[kind]  # type: ignore[misc]
-            retry = max(1, math.ceil(wait))
-            log.warning("rate limited", extra={"path": request.url.path, "user": principal.user, "kind": kind})
-            raise ApiError(429, "rate_limited", f"too many {kind} for {principal.user}: at most {calls} per "
-                           f"{window:g} s; retry in {retry} s",
-                           {"kind": kind, "limit": calls, "window_seconds": window, "retry_after": retry},
-                           headers={"Retry-After": str(retry)})
+    if kind is not None:
+        count_call(request, kind)
     return principal
+
+
+def count_call(request: Request, kind: str) -> None:
+    """Count one ``kind`` call of this request's caller; 429 with ``Retry-After`` over the limit.
+    Token callers only (the local admin of local mode is not limited)."""
+    principal = caller(request)
+    if principal.token_id is None:
+        return
+    limiter = request.app.state.service.auth.limiter
+    wait = limiter.check(principal.user, kind)
+    if wait is None:
+        return
+    calls, window = limiter.limits[kind]
+    retry = max(1, math.ceil(wait))
+    log.warning("rate limited", extra={"path": request.url.path, "user": principal.user, "kind": kind})
+    raise ApiError(429, "rate_limited", f"too many {kind} for {principal.user}: at most {calls} per "
+                   f"{window:g} s; retry in {retry} s",
+                   {"kind": kind, "limit": calls, "window_seconds": window, "retry_after": retry},
+                   headers={"Retry-After": str(retry)})
 
 
 def mode_from_env() -> str:

@@ -18,7 +18,7 @@ from engine.auth import Permission
 from engine.errors import DSLError
 from engine.schema import FINISHED_STATUSES
 from engine.service import models
-from engine.service.auth import authorize, caller
+from engine.service.auth import authorize, caller, count_call
 from engine.service.errors import ApiError, dsl_error, validation_details
 from engine.workbench import ai as wb_ai
 from engine.workbench import library as wb_library
@@ -173,6 +173,7 @@ def create_workflow(request: Request, body: models.WorkflowCreate):
     svc = _svc(request)
     fields = body.model_dump()
     if body.nl_description is not None:
+        count_call(request, "ai")  # a translation: an AI call as well as a creation
         tr = wb_ai.translate(body.nl_description, store=svc.store)
         if not tr["valid"]:
             raise ApiError(400, "invalid_workflow", "the translation did not give a valid workflow; "

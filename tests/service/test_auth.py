@@ -51,12 +51,13 @@ def auth_server():
     db = tmp / "workbench.duckdb"
     tokens = {name: _create(db, role, name) for name, role in
               [("adam", "admin"), ("olga", "operator"), ("ann", "analyst"), ("bob", "analyst"),
-               ("rita", "analyst"), ("vic", "viewer"), ("rob", "analyst"), ("ted", "analyst")]}
+               ("rita", "analyst"), ("vic", "viewer"), ("rob", "analyst"), ("ted", "analyst"), ("amy", "analyst")]}
     tokens["old"] = _create(db, "analyst", "old", "--expires", "1s")
     revoked = _cli(db, "token", "revoke", "ted")
     assert revoked.returncode == 0, revoked.stderr
     args = ["--no-ray", "--auth", "required"]
-    env = {"WORKBENCH_RATE_EXECUTIONS": f"{EXEC_LIMIT}/60s", "WORKBENCH_LOG_LEVEL": "DEBUG"}
+    env = {"WORKBENCH_RATE_EXECUTIONS": f"{EXEC_LIMIT}/60s", "WORKBENCH_RATE_AI": "2/60s",
+           "WORKBENCH_LOG_LEVEL": "DEBUG"}
     try:
         srv = start_server(tmp, env, args=args, ready_path="/health", ready_timeout=120)
     except ServerExited:
@@ -193,6 +194,20 @@ def test_rate_limit_answers_429_with_retry_after(auth_server):
         assert body["code"] == "rate_limited" and body["details"]["kind"] == "executions"
         assert body["details"]["limit"] == EXEC_LIMIT
         admin.execute(wid, {}, execution="inline")  # the limit is per user: others still run
+
+
+def test_ai_calls_are_limited_including_creations_from_a_description(auth_server):
+    srv, tokens = auth_server
+    with _as(srv, tokens, "amy") as amy:
+        for _ in range(2):
+            amy.translate("fetch the orders then email a summary")
+        with pytest.raises(ServiceError) as err:
+            amy.create_workflow(nl_description="fetch the orders then email a summary")
+        assert err.value.status == 429 and err.value.details["kind"] == "ai"
+        with pytest.raises(ServiceError) as err:
+            amy.translate("fetch the orders")
+        assert err.value.status == 429
+        amy.create_workflow(dsl="start->a; a->end;", name="Amy's DSL one")  # creations have their own limit
 
 
 def test_planted_token_is_nowhere_in_records_logs_or_errors(auth_server):
