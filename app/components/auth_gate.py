@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from engine.auth import LOCAL_ADMIN, Permission, Principal, Role
+from engine.errors import WorkbenchError
 
 log = logging.getLogger("workbench.app.auth")
 
@@ -125,6 +126,22 @@ def refusal_message(address: str) -> str:
             ".streamlit/config.toml).")
 
 
+def _audit_sign_in(who: Principal) -> None:
+    """One ``security.app_sign_in`` audit row per browser session and user (who, with which role)."""
+    if st.session_state.get("_auth.audited") == (who.user, who.role.value):
+        return
+    from app.components import ui
+    from engine import auth
+
+    try:
+        auth.audit(ui.store(), "security.app_sign_in", f"{who.user} signed in to the app as {who.role.value}",
+                   actor=who.user, metadata={"role": who.role.value})
+    except WorkbenchError as exc:  # the records cannot be opened: the pages will say so; sign-in goes on
+        log.error("could not record the sign-in of %s: %s", who.user, exc)
+        return
+    st.session_state["_auth.audited"] = (who.user, who.role.value)
+
+
 def gate() -> Principal:
     """Run before the pages: stop the script unless this session may use the app; draw who is signed in.
 
@@ -149,6 +166,7 @@ def gate() -> Principal:
     except ValueError as exc:  # an unknown role name in [workbench.roles]
         st.error(f"The role settings are wrong: {exc}", icon=":material/warning:")
         st.stop()
+    _audit_sign_in(who)
     with st.sidebar:
         st.caption(f"Signed in as **{who.user}** · {who.role.value}",
                    help="Roles come from [workbench.roles] in .streamlit/secrets.toml; unknown users are viewers.")

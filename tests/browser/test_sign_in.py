@@ -147,6 +147,11 @@ def test_operator_approves_and_is_recorded_viewer_cannot_launch_or_approve(brows
         assert [(r["answer"], r["answered_by"]) for r in answered] == [("yes", "operator@example.com")]
         audit = " ".join(a["message"] or "" for a in records.audit_log(store, execution_id))
         assert "by operator@example.com" in audit
+        sign_ins = store.query("SELECT actor, message FROM audit_logs WHERE event_type = 'security.app_sign_in'")
+        assert {(r["actor"], r["message"]) for r in sign_ins} >= {
+            ("operator@example.com", "operator@example.com signed in to the app as operator"),
+            ("viewer@example.com", "viewer@example.com signed in to the app as viewer"),
+        }
     finally:
         store.close()
 
