@@ -22,16 +22,28 @@ def _sleepers(n: int, seconds: float) -> str:
 
 
 def test_fan_out_branches_overlap_in_time(engine):
+    """Two 1 s branches run at the same time on two Ray workers.
+
+    Ray starts a worker process for a task when no idle one is left; on a loaded 2-core machine that
+    start alone can take over a second, and the branches then run one after the other through no
+    fault of the engine. So the runs repeat (up to 5) until Ray has two warm workers; a serialising
+    engine still fails every attempt.
+    """
     spec = parse_workflow_text(_sleepers(2, 1.0))
     engine.run(spec, {})  # warm the workers
-    t0 = time.perf_counter()
-    res = engine.run(spec, {})
-    wall = time.perf_counter() - t0
-    assert res.status == "completed", res.error
-    (a0, a1), (b0, b1) = res.final_context["s0_window"], res.final_context["s1_window"]
-    overlap = min(a1, b1) - max(a0, b0)
-    assert overlap > 0.8, f"branches did not overlap: {overlap:.2f}s"
-    assert wall < 1.9, f"2 x 1 s branches took {wall:.2f}s"
+    attempts = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        res = engine.run(spec, {})
+        wall = time.perf_counter() - t0
+        assert res.status == "completed", res.error
+        (a0, a1), (b0, b1) = res.final_context["s0_window"], res.final_context["s1_window"]
+        overlap = min(a1, b1) - max(a0, b0)
+        attempts.append((round(overlap, 2), round(wall, 2)))
+        if overlap > 0.8 and wall < 1.9:
+            break
+    else:
+        pytest.fail(f"2 x 1 s branches never overlapped in 5 runs: (overlap s, wall s) = {attempts}")
     rows = engine.store.query("SELECT DISTINCT executed_on, worker_pid FROM state_transitions WHERE "
                               "execution_id = ? AND from_state IN ('s0','s1')", [res.execution_id])
     assert {r["executed_on"] for r in rows} == {"ray"}
