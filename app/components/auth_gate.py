@@ -94,13 +94,12 @@ def role_for(email: str | None, groups: list[str] | None, mapping: Mapping[str, 
 
 
 def _signed_in_principal() -> Principal:
-    info = st.user.to_dict()
-    email = info.get("email")
-    groups = info.get("groups") or []
-    if isinstance(groups, str):
-        groups = [groups]
+    info: dict[str, Any] = dict(st.user.to_dict())
+    email = str(info["email"]) if isinstance(info.get("email"), str) else None
+    claim = info.get("groups") or []  # a list of names, or one name, when the provider sends groups
+    groups = [claim] if isinstance(claim, str) else [str(g) for g in claim] if isinstance(claim, list) else []
     user = str(email or info.get("preferred_username") or info.get("name") or info.get("sub") or "unknown")
-    return Principal(user=user, role=role_for(email, list(groups), role_mapping()))
+    return Principal(user=user, role=role_for(email, groups, role_mapping()))
 
 
 def principal() -> Principal:

@@ -178,3 +178,14 @@ def test_listening_beyond_loopback_without_sign_in_is_refused(browser, screensho
             ctx.close()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_group_member_signs_in_as_admin_and_sees_settings(browser, signed_in_app, oidc_provider):
+    """Roles also come from the ID token's ``groups`` claim (``group:workbench-admins`` in ROLES)."""
+    ctx, pg = _signed_in(browser, signed_in_app, oidc_provider, "ada", "ada@example.com", "admin",
+                         groups=["workbench-admins"])
+    try:
+        nav(pg, "Settings")
+        no_exception(pg)
+    finally:
+        ctx.close()
