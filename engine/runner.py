@@ -50,6 +50,7 @@ log = logging.getLogger("workbench.runner")
 
 DRIVER_ACTIONS = ("approval", "workflow")
 MAX_RETAINED_RUNS = 10_000  # runs kept in Engine.execs (finished ones as small summaries)
+MAX_FINISHED_SUMMARIES = 1_000  # finished runs' summaries kept; older ones are read back from the store
 RECENT_RESULTS = 64  # full results of the latest finished runs kept for wait() …
 RECENT_RESULTS_BYTES = 8 << 20  # … within this many bytes of JSON (older ones are read from the store)
 HUMAN_POLL_S = 0.4
@@ -365,6 +366,7 @@ class Engine:
         self.recovery = recovery or RecoveryEngine(history=self._recovery_history, advisor=self._recovery_advice)
         self.owner = owner_tag or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.execs: dict[str, _Exec | _FinishedRun] = {}  # mutated under _execs_lock (callers' threads + loop)
+        self._retired: collections.deque[str] = collections.deque()  # finished ids, oldest first
         self._execs_lock = threading.Lock()
         self._recent_results: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
         self._recent_bytes = 0
@@ -507,7 +509,10 @@ class Engine:
         """The full result of a run started here, once its drive ends (final context included)."""
         ex = self.execs.get(execution_id)
         if ex is None:
-            raise RunError(f"execution {execution_id} is not running in this process")
+            row = self.execution_row(execution_id)
+            if row is None or row.get("status") not in FINISHED_STATUSES:
+                raise RunError(f"execution {execution_id} is not running in this process")
+            return self._result_from_row(row)
         res = ex.done.result(timeout)
         return res if res.final_context is not None else self._full_result(res)
 
@@ -523,6 +528,19 @@ class Engine:
             visited = json.loads(row["states_visited"]) if row.get("states_visited") else []
             context = json.loads(row["final_context"]) if row.get("final_context") else {}
         return ExecutionResult(**{**summary.__dict__, "states_visited": visited, "final_context": context})
+
+    @staticmethod
+    def _result_from_row(row: dict) -> ExecutionResult:
+        """A finished run's result rebuilt from its execution record."""
+        def decoded(name: str, default):
+            value = row.get(name)
+            return json.loads(value) if isinstance(value, str) else (default if value is None else value)
+
+        return ExecutionResult(row["execution_id"], row["status"], decoded("states_visited", []),
+                               decoded("final_context", {}), int(row.get("duration_ms") or 0),
+                               int(row.get("error_count") or 0), int(row.get("retry_count") or 0),
+                               row.get("error_message"), decoded("waiting_for", []), row.get("workflow_id"),
+                               row.get("version"))
 
     def _register(self, ex: _Exec) -> None:
         """Add a run to ``execs`` (any thread); past the cap, the oldest finished half is forgotten."""
@@ -554,6 +572,11 @@ class Engine:
                     self._recent_bytes -= len(dropped)
             if self.execs.get(ex.id) is ex:
                 self.execs[ex.id] = _FinishedRun(result, ex.parent_id)
+                self._retired.append(ex.id)
+                while len(self._retired) > MAX_FINISHED_SUMMARIES:  # wait() reads older ones from the store
+                    old_id = self._retired.popleft()
+                    if isinstance(self.execs.get(old_id), _FinishedRun):
+                        del self.execs[old_id]
 
     def cancel(self, execution_id: str, reason: str = "cancelled by user") -> str:
         """Cancel a run driven here, or ask the process driving it (via the store)."""

@@ -321,3 +321,23 @@ def test_finished_runs_keep_a_small_summary_and_wait_still_returns_the_full_resu
     old = inline_engine.wait(early[0])  # long retired: read back from the store
     assert old.final_context["n"] == 0 and len(old.final_context["blob"]) == 200_000
     assert old.states_visited == ["start", "a", "end"]
+
+
+def test_finished_summaries_are_bounded_and_older_runs_are_read_back_from_the_store(inline_engine, store,
+                                                                                    monkeypatch):
+    """Driver memory is flat after warm-up: past MAX_FINISHED_SUMMARIES, the oldest finished runs leave
+    ``Engine.execs`` (their records stay in the store) and ``wait`` still answers for them."""
+    from engine import runner
+
+    monkeypatch.setattr(runner, "MAX_FINISHED_SUMMARIES", 20)
+    spec = _spec(f"{FN}:big_context", params={"size": 1_000})
+    ids = [inline_engine.run(spec, {"n": i}).execution_id for i in range(50)]
+    finished = [k for k, e in inline_engine.execs.items() if isinstance(e, runner._FinishedRun)]
+    assert len(finished) <= 20, f"{len(finished)} finished summaries kept"
+    assert ids[0] not in inline_engine.execs and ids[-1] in inline_engine.execs
+    store.flush()
+    old = inline_engine.wait(ids[0])
+    assert old.status == "completed" and old.final_context["n"] == 0
+    assert old.states_visited == ["start", "a", "end"]
+    with pytest.raises(runner.RunError):
+        inline_engine.wait("no-such-run")
