@@ -125,10 +125,8 @@ def function_problem(ref: str) -> tuple[str, str] | None:
     if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
         return ("error", f"function '{ref}' is refused: '{top}' is a Python standard-library module; python "
                          f"states may only call functions from the allowed function folders ({where})")
-    loaded = sys.modules.get(module)
-    found: Path | None = None
-    if loaded is not None and getattr(loaded, "__file__", None):
-        found = Path(loaded.__file__)
+    loaded_file = getattr(sys.modules.get(module), "__file__", None)
+    found: Path | None = Path(loaded_file) if loaded_file else None
     if found is None:
         roots = [*allowed, *(d.parent for d in allowed), *(p or os.getcwd() for p in sys.path)]
         found = _locate_module(module, roots)
@@ -235,6 +233,7 @@ def check_http_host(host: str, port: int | None, binding_hosts) -> None:
     except OSError as exc:
         raise ConnectionError(f"cannot resolve {host}: {exc}") from None
     for info in infos:
-        if _internal(info[4][0]):
-            raise SandboxError(f"host '{host}' resolves to the internal address {info[4][0]} (loopback, private "
+        address = str(info[4][0])
+        if _internal(address):
+            raise SandboxError(f"host '{host}' resolves to the internal address {address} (loopback, private "
                                "or link-local); only an administrator can allow it (WORKBENCH_HTTP_ALLOWED_HOSTS)")

@@ -18,8 +18,14 @@ import time
 from urllib.parse import urljoin, urlparse
 
 from engine.actions.templating import fill
-from engine.sandbox import (DEFAULT_HTTP_MAX_BYTES, DEFAULT_HTTP_MAX_REDIRECTS, SandboxError, admin_http_hosts,
-                            check_http_host, setting)
+from engine.sandbox import (
+    DEFAULT_HTTP_MAX_BYTES,
+    DEFAULT_HTTP_MAX_REDIRECTS,
+    SandboxError,
+    admin_http_hosts,
+    check_http_host,
+    setting,
+)
 
 DEFAULT_TIMEOUT_S = 30.0
 _REDIRECTS = (301, 302, 303, 307, 308)

@@ -16,7 +16,7 @@ import pytest
 
 from engine.actions import execute_state
 from engine.errors import DSLError
-from engine.workflow_file import WorkflowSpec, parse_workflow_text
+from engine.workflow_file import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSED = ["os:system", "subprocess:run", "builtins:eval", "posix:system", "importlib:import_module",

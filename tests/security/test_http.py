@@ -20,7 +20,7 @@ MB = 1_000_000
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         path = self.path
         if path.startswith("/redirect-to/"):
             self.send_response(302)
