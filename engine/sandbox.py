@@ -167,6 +167,21 @@ def allowed_file_roots(workflow_dir: str | None) -> list[Path]:
     return roots
 
 
+def _store_files(path: Path) -> bool:
+    """Whether ``path`` is the workbench's own store (database, WAL, log segments) or security settings."""
+    p = path.resolve()
+    if p == settings_file().resolve():
+        return True
+    dbs = {DATA_DIR / "workbench.duckdb"}
+    if os.environ.get("WORKBENCH_DB"):
+        dbs.add(Path(os.environ["WORKBENCH_DB"]).expanduser())
+    for db in (d.resolve() for d in dbs):
+        log_dir = db.parent / f"{db.stem}_log"
+        if (p.parent == db.parent and p.name.startswith(db.name)) or p == log_dir or log_dir in p.parents:
+            return True
+    return False
+
+
 def resolve_allowed_file(ref: str, workflow_dir: str | None, what: str = "file",
                          extra_bases=()) -> Path:
     """The existing file ``ref`` names, looked up next to the workflow, under data/ and ``extra_bases``.
@@ -187,6 +202,8 @@ def resolve_allowed_file(ref: str, workflow_dir: str | None, what: str = "file",
         if not c.exists():
             continue
         if inside(c, roots):
+            if _store_files(c):
+                raise SandboxError(f"{what} '{ref}' is the workbench's own store or settings; workflows cannot read it")
             if not c.is_file():
                 raise FileNotFoundError(f"{what} '{ref}' is not a file")
             return c.resolve()

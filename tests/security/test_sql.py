@@ -94,3 +94,18 @@ def test_a_long_query_is_stopped_at_its_time_limit(tmp_path):
 def test_too_many_rows_is_an_error_not_a_silent_cut(tmp_path):
     out = _sql("SELECT range AS i FROM range(20000)", tmp_path, output="rows")
     assert out["status"] == "failed" and "more than 10000 rows" in out["error_message"]
+
+
+@pytest.mark.parametrize("name", ["wb.duckdb", "wb.duckdb.wal", "wb_log/wal/writer.jsonl", "security.toml"])
+def test_the_workbench_store_and_settings_are_not_data_files(tmp_path, name, monkeypatch):
+    """Even inside an allowed folder, the store (database, WAL, log) and the security settings stay closed."""
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "wb.duckdb"))
+    monkeypatch.setenv("WORKBENCH_SECURITY_FILE", str(tmp_path / "security.toml"))
+    target = tmp_path / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("a = 1\n" if name == "security.toml" else "a\n1\n")
+    (tmp_path / "plain.csv").write_text("a\n1\n")
+    out = _sql("SELECT * FROM f", tmp_path, files={"f": str(target)})
+    assert out["status"] == "failed" and out["error_type"] == "PermissionError", out
+    assert "the workbench's own store or settings" in out["error_message"]
+    assert _sql("SELECT * FROM f", tmp_path, files={"f": str(tmp_path / "plain.csv")})["status"] == "completed"
