@@ -71,6 +71,8 @@ def _start_server(tmp: Path, args: list[str] | None = None, ready_path: str = "/
     import httpx
 
     port = _free_port()
+    # the states call benchmarks.* modules: the repo root is a function folder for the served process
+    os.environ.setdefault("WORKBENCH_FUNCTION_DIRS", str(REPO))
     env = dict(os.environ, WORKBENCH_DB=str(tmp / db_name), RAY_ADDRESS="local", WORKBENCH_LOG_LEVEL="WARNING",
                WORKBENCH_RAY_CPUS=os.environ.get("WORKBENCH_RAY_CPUS", "2"),
                WORKBENCH_RAY_OBJECT_STORE_MB=os.environ.get("WORKBENCH_RAY_OBJECT_STORE_MB", "300"))
@@ -163,6 +165,71 @@ def _max_overlap(spans: list[tuple[float, float]]) -> int:
     return top
 
 
+class _Prober:
+    """Samples ``/health`` and a read (the latest 20 runs, the queue) every ``every_s`` from its own
+    thread while a burst is in flight: latency of each answer and the requests that failed or were slow."""
+
+    PATHS = {"health": "/health", "executions": "/api/v1/executions?limit=20", "queue": "/api/v1/queue"}
+
+    def __init__(self, url: str, every_s: float = 0.5, timeout_s: float = 10.0):
+        import threading
+
+        import httpx
+
+        self.url, self.every_s = url, every_s
+        self.http = httpx.Client(base_url=url, timeout=timeout_s, headers=self._auth_headers())
+        self.samples: dict[str, list[float]] = {k: [] for k in self.PATHS}
+        self.failures: dict[str, list[str]] = {k: [] for k in self.PATHS}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="burst-prober", daemon=True)
+
+    @staticmethod
+    def _auth_headers() -> dict:
+        from engine import auth
+
+        secret = auth.token_from_environment()  # the token the benchmark's WorkbenchClients send
+        return {"Authorization": f"Bearer {secret}"} if secret else {}
+
+    def _loop(self) -> None:
+        import httpx
+
+        while not self._stop.is_set():
+            tick = time.perf_counter()
+            for name, path in self.PATHS.items():
+                t0 = time.perf_counter()
+                try:
+                    r = self.http.get(path)
+                    ms = (time.perf_counter() - t0) * 1000
+                    if r.status_code == 200:
+                        self.samples[name].append(ms)
+                    else:
+                        self.failures[name].append(f"HTTP {r.status_code} after {ms:.0f} ms")
+                except httpx.HTTPError as exc:
+                    self.failures[name].append(f"{type(exc).__name__} after {(time.perf_counter() - t0) * 1000:.0f} ms")
+            self._stop.wait(max(0.0, self.every_s - (time.perf_counter() - tick)))
+
+    def __enter__(self) -> _Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self.http.close()
+
+    def report(self) -> dict:
+        """Per endpoint: samples, failures (first 5 reasons), p50/p95/max latency in ms."""
+        out: dict = {"every_s": self.every_s}
+        for name, path in self.PATHS.items():
+            xs = self.samples[name]
+            out[name] = {"path": path, "n": len(xs), "failures": len(self.failures[name]),
+                         "failure_examples": self.failures[name][:5]}
+            if xs:
+                out[name].update(p50_ms=round(_pct(xs, 0.5), 1), p95_ms=round(_pct(xs, 0.95), 1),
+                                 max_ms=round(max(xs), 1))
+        return out
+
+
 def bench_burst(tmp: Path) -> dict:
     """BURST_RUNS runs submitted at once (8 client threads) to a service started with ``--max-runs 50``;
     each run is one state sleeping 0.4 s in the service's process (inline, on its 8-thread pool: the
@@ -180,14 +247,16 @@ def bench_burst(tmp: Path) -> dict:
                 f'function = "benchmarks.functions:slow_sometimes"\nparams = {{ p = 1.0, slow_s = {BURST_STATE_S} }}\n')
         wid = client.create_workflow(toml=toml)["workflow_id"]
         clients = [WorkbenchClient(url, timeout=120) for _ in range(THREADS)]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(THREADS) as pool:
-            started = list(pool.map(lambda i: clients[i % THREADS].execute(wid, execution="inline"),
-                                    range(BURST_RUNS)))
-        t_sub = time.perf_counter() - t0
-        ids = [s["execution_id"] for s in started]
-        _wait_all(client, wid, ids, timeout=1800)
-        t_all = time.perf_counter() - t0
+        prober = _Prober(url)
+        with prober:  # /health and reads sampled every 0.5 s from submit until the last run ended
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(THREADS) as pool:
+                started = list(pool.map(lambda i: clients[i % THREADS].execute(wid, execution="inline"),
+                                        range(BURST_RUNS)))
+            t_sub = time.perf_counter() - t0
+            ids = [s["execution_id"] for s in started]
+            _wait_all(client, wid, ids, timeout=1800)
+            t_all = time.perf_counter() - t0
         rows = [r for r in client.executions(workflow=wid, limit=1000) if r["execution_id"] in set(ids)]
         spans = [(dt.datetime.fromisoformat(str(r["start_time"])).timestamp(),
                   dt.datetime.fromisoformat(str(r["end_time"])).timestamp()) for r in rows if r.get("end_time")]
@@ -207,7 +276,8 @@ def bench_burst(tmp: Path) -> dict:
             "completed_per_s": round(BURST_RUNS / t_all, 1),
             "floor_s": round(BURST_RUNS * BURST_STATE_S / INLINE_THREADS, 1),
             "max_in_flight_service": q["max_observed"], "max_in_flight_records": _max_overlap(spans),
-            "final_statuses": sorted({r["status"] for r in rows}), "runs_listed": len(rows)}
+            "final_statuses": sorted({r["status"] for r in rows}), "runs_listed": len(rows),
+            "answers_during_burst": prober.report()}
 
 
 # ------------------------------------------------------------------------------- in process
