@@ -5,6 +5,7 @@ through ``engine.workbench``, ``engine.api`` and the engine object). The engine 
 once per process (``st.cache_resource``) and connects Ray in the background on its own long-lived
 driver thread, so the first page is interactive at once and runs go on when a tab closes.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ from engine.logging_setup import configure_logging  # noqa: E402
 
 configure_logging()  # workbench.* records on the app's stderr, once per process (idempotent on reruns)
 
-st.set_page_config(page_title="AI workflow workbench", page_icon=":material/account_tree:", layout="wide",
-                   initial_sidebar_state="expanded")
+st.set_page_config(
+    page_title="AI workflow workbench",
+    page_icon=":material/account_tree:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
 # sign-in (or local mode) before any page: a session that may not use the app stops here
 principal = auth_gate.gate()
 
@@ -79,8 +84,11 @@ with st.sidebar:
         @st.fragment(run_every=None if st.session_state.get("_ray_was_ready") else 2)
         def _ray_status():
             status = eng.cluster_status()
-            st.caption(_cluster_line(status), help=status.get("error") or "Ray runs the workflow states in parallel. "
-                       "It connects in the background when the app starts.")
+            st.caption(
+                _cluster_line(status),
+                help=status.get("error")
+                or "Ray runs the workflow states in parallel. It connects in the background when the app starts.",
+            )
             if status.get("error"):
                 st.caption(f"⚠ {status['error'][:200]}")
             if status.get("dashboard_url"):
@@ -93,12 +101,17 @@ with st.sidebar:
         st.caption(f"Records: `{Path(str(eng.store.path)).name}`", help=str(eng.store.path))
     _server = reachable_server()
     if _server:
-        st.caption(f"Connected to the workbench service at {_server}", help="Runs started here are driven by "
-                   "the service: they go on when this app stops.")
+        st.caption(
+            f"Connected to the workbench service at {_server}",
+            help="Runs started here are driven by the service: they go on when this app stops.",
+        )
     else:
         _asked = os.environ.get("WORKBENCH_SERVER", "").strip()
-        st.caption("Runs in this app process", help=(f"No workbench service answers at {_asked}. " if _asked else
-                   "") + "Runs stop when this app stops (they can be resumed). `make run` starts the service.")
+        st.caption(
+            "Runs in this app process",
+            help=(f"No workbench service answers at {_asked}. " if _asked else "")
+            + "Runs stop when this app stops (they can be resumed). `make run` starts the service.",
+        )
 
 try:
     nav.run()

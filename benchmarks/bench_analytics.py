@@ -3,6 +3,7 @@ LLM calls) in a temporary store, then every query the Analytics page runs, timed
 
 Run: ``.venv/bin/python -m benchmarks.bench_analytics`` (writes benchmarks/results/analytics.json).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import analytics as A  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine import analytics as A
+from engine.store import Store
 
 TRANSITIONS = 1_000_000
 STATES_PER_RUN = 10
@@ -39,12 +40,22 @@ def generate(store: Store, transitions: int = TRANSITIONS, seed: int = 7, now: d
     runs = int(transitions / (STATES_PER_RUN + 1) * 1.01) + 1  # + the start row; a failed run stops early
     span_s = DAYS * 86400
     ex_rows, tr_rows, rec_rows, dec_rows, llm_rows = [], [], [], [], []
-    counts = {"workflow_executions": 0, "state_transitions": 0, "recovery_actions": 0, "ai_decisions": 0,
-              "llm_calls": 0}
+    counts = {
+        "workflow_executions": 0,
+        "state_transitions": 0,
+        "recovery_actions": 0,
+        "ai_decisions": 0,
+        "llm_calls": 0,
+    }
 
     def flush(force: bool = False):
-        for table, rows in (("workflow_executions", ex_rows), ("state_transitions", tr_rows),
-                            ("recovery_actions", rec_rows), ("ai_decisions", dec_rows), ("llm_calls", llm_rows)):
+        for table, rows in (
+            ("workflow_executions", ex_rows),
+            ("state_transitions", tr_rows),
+            ("recovery_actions", rec_rows),
+            ("ai_decisions", dec_rows),
+            ("llm_calls", llm_rows),
+        ):
             if rows and (force or len(rows) >= BATCH):
                 store.append_many(table, rows)
                 counts[table] += len(rows)
@@ -64,19 +75,43 @@ def generate(store: Store, transitions: int = TRANSITIONS, seed: int = 7, now: d
             while True:
                 d = base * rnd.lognormvariate(0, 0.35)
                 fails = rnd.random() < (0.03 if s != 6 else 0.12)
-                tr_rows.append(_tr(eid, wid, state, None if fails else f"s{s + 1}", t, d,
-                                   "failed" if fails else "completed", attempt, "ray",
-                                   rnd.choice(ERRORS) if fails else None))
+                tr_rows.append(
+                    _tr(
+                        eid,
+                        wid,
+                        state,
+                        None if fails else f"s{s + 1}",
+                        t,
+                        d,
+                        "failed" if fails else "completed",
+                        attempt,
+                        "ray",
+                        rnd.choice(ERRORS) if fails else None,
+                    )
+                )
                 t += timedelta(milliseconds=d + 2)
                 if not fails:
                     break
                 ok = attempt < 3 and rnd.random() < 0.8
-                rec_rows.append({"id": f"{eid}-{s}-{attempt}", "execution_id": eid, "workflow_id": wid, "timestamp": t,
-                                 "error_type": "ConnectionError", "error_class": "transient",
-                                 "error_message": "reset", "error_state": state,
-                                 "error_context": {"token": "0"}, "recovery_strategy": "retry" if ok else "abort",
-                                 "chosen_by": "rules", "ai_suggested": False, "attempt": attempt, "success": ok,
-                                 "recovery_duration_ms": 5.0})
+                rec_rows.append(
+                    {
+                        "id": f"{eid}-{s}-{attempt}",
+                        "execution_id": eid,
+                        "workflow_id": wid,
+                        "timestamp": t,
+                        "error_type": "ConnectionError",
+                        "error_class": "transient",
+                        "error_message": "reset",
+                        "error_state": state,
+                        "error_context": {"token": "0"},
+                        "recovery_strategy": "retry" if ok else "abort",
+                        "chosen_by": "rules",
+                        "ai_suggested": False,
+                        "attempt": attempt,
+                        "success": ok,
+                        "recovery_duration_ms": 5.0,
+                    }
+                )
                 if not ok:
                     failed_run = True
                     break
@@ -84,19 +119,57 @@ def generate(store: Store, transitions: int = TRANSITIONS, seed: int = 7, now: d
             if failed_run:
                 break
         if i % 7 == 0:
-            dec_rows.append({"id": f"d-{eid}", "execution_id": eid, "workflow_id": wid, "state": "s3",
-                             "condition": '"looks fine"', "context_hash": f"h{i % 500}", "result": rnd.random() < 0.7,
-                             "confidence": rnd.randint(40, 100), "decided_by": rnd.choice(["ai", "ai", "cache", "rule"]),
-                             "timestamp": t0})
-            llm_rows.append({"id": f"l-{eid}", "timestamp": t0, "operation": "decision", "provider": "openai",
-                             "model": "gpt-4o-mini", "prompt_tokens": 300, "completion_tokens": 40,
-                             "total_tokens": 340, "cost_usd": 0.00007, "latency_ms": 400.0,
-                             "cache_hit": rnd.random() < 0.3, "success": True, "workflow_id": wid, "execution_id": eid})
+            dec_rows.append(
+                {
+                    "id": f"d-{eid}",
+                    "execution_id": eid,
+                    "workflow_id": wid,
+                    "state": "s3",
+                    "condition": '"looks fine"',
+                    "context_hash": f"h{i % 500}",
+                    "result": rnd.random() < 0.7,
+                    "confidence": rnd.randint(40, 100),
+                    "decided_by": rnd.choice(["ai", "ai", "cache", "rule"]),
+                    "timestamp": t0,
+                }
+            )
+            llm_rows.append(
+                {
+                    "id": f"l-{eid}",
+                    "timestamp": t0,
+                    "operation": "decision",
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "prompt_tokens": 300,
+                    "completion_tokens": 40,
+                    "total_tokens": 340,
+                    "cost_usd": 0.00007,
+                    "latency_ms": 400.0,
+                    "cache_hit": rnd.random() < 0.3,
+                    "success": True,
+                    "workflow_id": wid,
+                    "execution_id": eid,
+                }
+            )
         dur = (t - t0).total_seconds() * 1000
-        ex_rows.append({"execution_id": eid, "workflow_id": wid, "workflow_name": f"Workflow {i % WORKFLOWS}",
-                        "version": 1 + (i // (runs // 3 + 1)), "status": "failed" if failed_run else "completed",
-                        "initial_context": {"n": i}, "states_visited": [], "error_count": 0, "retry_count": 0,
-                        "start_time": t0, "end_time": t, "duration_ms": int(dur), "updated_at": t, "seq": 2})
+        ex_rows.append(
+            {
+                "execution_id": eid,
+                "workflow_id": wid,
+                "workflow_name": f"Workflow {i % WORKFLOWS}",
+                "version": 1 + (i // (runs // 3 + 1)),
+                "status": "failed" if failed_run else "completed",
+                "initial_context": {"n": i},
+                "states_visited": [],
+                "error_count": 0,
+                "retry_count": 0,
+                "start_time": t0,
+                "end_time": t,
+                "duration_ms": int(dur),
+                "updated_at": t,
+                "seq": 2,
+            }
+        )
         flush()
     flush(force=True)
     store.flush()
@@ -104,12 +177,30 @@ def generate(store: Store, transitions: int = TRANSITIONS, seed: int = 7, now: d
 
 
 def _tr(eid, wid, state, to, t, d, status, attempt, on, err=None) -> dict:
-    return {"id": f"{eid}-{state}-{attempt}", "execution_id": eid, "workflow_id": wid, "version": 1,
-            "from_state": state, "to_state": to, "transition_type": "normal", "token": "0", "visit": 0,
-            "attempt": attempt, "status": status, "context_snapshot": {"v": 1}, "keys_read": ["n"],
-            "keys_written": ["v"], "action": "python", "executed_on": on, "error_type": err,
-            "error_message": f"{err}: boom" if err else None, "started_at": t,
-            "ended_at": t + timedelta(milliseconds=d), "timestamp": t + timedelta(milliseconds=d), "duration_ms": d}
+    return {
+        "id": f"{eid}-{state}-{attempt}",
+        "execution_id": eid,
+        "workflow_id": wid,
+        "version": 1,
+        "from_state": state,
+        "to_state": to,
+        "transition_type": "normal",
+        "token": "0",
+        "visit": 0,
+        "attempt": attempt,
+        "status": status,
+        "context_snapshot": {"v": 1},
+        "keys_read": ["n"],
+        "keys_written": ["v"],
+        "action": "python",
+        "executed_on": on,
+        "error_type": err,
+        "error_message": f"{err}: boom" if err else None,
+        "started_at": t,
+        "ended_at": t + timedelta(milliseconds=d),
+        "timestamp": t + timedelta(milliseconds=d),
+        "duration_ms": d,
+    }
 
 
 def page_queries(store: Store, workflow: str | None, since: str | None = "30d") -> list[tuple[str, callable]]:
@@ -150,8 +241,11 @@ def time_page(store: Store, workflow: str | None, repeats: int = 3, since: str |
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
-        out[name] = {"first_s": round(times[0], 4), "median_s": round(statistics.median(times), 4),
-                     "max_s": round(max(times), 4)}
+        out[name] = {
+            "first_s": round(times[0], 4),
+            "median_s": round(statistics.median(times), 4),
+            "max_s": round(max(times), 4),
+        }
     return out
 
 
@@ -163,8 +257,7 @@ def run(transitions: int = TRANSITIONS, workdir: str | None = None) -> dict:
         counts = generate(store, transitions)
         gen_s = time.perf_counter() - t0
         segs = len(list((store.log_dir / "state_transitions").glob("seg-*.parquet")))
-        result = {"rows": counts, "generate_s": round(gen_s, 1), "segments_before_compact": segs,
-                  "views": {}}
+        result = {"rows": counts, "generate_s": round(gen_s, 1), "segments_before_compact": segs, "views": {}}
         result["views"]["all_workflows_30d"] = time_page(store, None)
         result["views"]["one_workflow_30d"] = time_page(store, "Workflow 3")
         c0 = time.perf_counter()
@@ -174,12 +267,20 @@ def run(transitions: int = TRANSITIONS, workdir: str | None = None) -> dict:
         result["views"]["one_workflow_30d_compacted"] = time_page(store, "Workflow 3")
         result["views"]["all_workflows_all_time_compacted"] = time_page(store, None, since=None)
         worst = max(q["max_s"] for v in result["views"].values() for q in v.values())
-        slowest = max(((vn, qn, q["max_s"]) for vn, v in result["views"].items() for qn, q in v.items()),
-                      key=lambda x: x[2])
+        slowest = max(
+            ((vn, qn, q["max_s"]) for vn, v in result["views"].items() for qn, q in v.items()), key=lambda x: x[2]
+        )
         page_total = {vn: round(sum(q["median_s"] for q in v.values()), 3) for vn, v in result["views"].items()}
-        result.update(worst_query_s=worst, slowest=f"{slowest[1]} ({slowest[0]})", page_total_median_s=page_total,
-                      target_s=TARGET_S, ok=worst < TARGET_S, python=sys.version.split()[0], cpus=os.cpu_count(),
-                      measured_at=datetime.now().isoformat(timespec="seconds"))
+        result.update(
+            worst_query_s=worst,
+            slowest=f"{slowest[1]} ({slowest[0]})",
+            page_total_median_s=page_total,
+            target_s=TARGET_S,
+            ok=worst < TARGET_S,
+            python=sys.version.split()[0],
+            cpus=os.cpu_count(),
+            measured_at=datetime.now().isoformat(timespec="seconds"),
+        )
         store.close()
         return result
     finally:
@@ -196,10 +297,14 @@ def main(argv: list[str] | None = None) -> dict:
     for view, qs in res["views"].items():
         print(f"{view}: page total {res['page_total_median_s'][view]:.3f} s (median per query summed)")
         for name, q in qs.items():
-            print(f"  {name:<22} first {q['first_s'] * 1000:8.1f} ms  median {q['median_s'] * 1000:8.1f} ms  "
-                  f"max {q['max_s'] * 1000:8.1f} ms")
-    summary = (f"{res['rows']['state_transitions']:,} transitions: slowest page query {res['worst_query_s']:.2f} s "
-               f"({res['slowest']}), target < {TARGET_S:g} s")
+            print(
+                f"  {name:<22} first {q['first_s'] * 1000:8.1f} ms  median {q['median_s'] * 1000:8.1f} ms  "
+                f"max {q['max_s'] * 1000:8.1f} ms"
+            )
+    summary = (
+        f"{res['rows']['state_transitions']:,} transitions: slowest page query {res['worst_query_s']:.2f} s "
+        f"({res['slowest']}), target < {TARGET_S:g} s"
+    )
     print(summary)
     return {"ok": res["ok"], "summary": summary, **res}
 

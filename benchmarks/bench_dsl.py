@@ -16,6 +16,7 @@ linear, 4 quadratic.
 
 Prints one line per measurement and writes ``benchmarks/results/dsl.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import lark
@@ -38,8 +39,8 @@ from engine.dsl.validate import analyze, validate
 from engine.errors import DSLError
 
 TARGET_MS = 100.0
-LARGE_TARGET_S = 10.0      # parse + validate + render of one ~1 MB input (it took 60-140 s or more)
-LARGE_MAX_SCALING = 2.6    # time(full size) / time(half size); 4 would be quadratic
+LARGE_TARGET_S = 10.0  # parse + validate + render of one ~1 MB input (it took 60-140 s or more)
+LARGE_MAX_SCALING = 2.6  # time(full size) / time(half size); 4 would be quadratic
 RESULTS = Path(__file__).resolve().parent / "results" / "dsl.json"
 
 
@@ -49,9 +50,9 @@ def generate(n_transitions: int = 1000) -> str:
     cur, k = "s0", 0
     # each block adds a fixed number of transitions; pick blocks while they fit, then pad with a chain
     blocks = [
-        (7, "fan"),       # cur->[a,b,c]; a->a2; a2->a3; [a3,b,c]->j (+ b retry loop, c error path)
+        (7, "fan"),  # cur->[a,b,c]; a->a2; a2->a3; [a3,b,c]->j (+ b retry loop, c error path)
         (5, "decision"),  # cur->x:cond; cur->y:"nl"; cur->z; x->z; y->z
-        (3, "guarded"),   # cur->w; cur->f:@error; f->end (reachable fallback)
+        (3, "guarded"),  # cur->w; cur->f:@error; f->end (reachable fallback)
         (1, "chain"),
     ]
     count = 1
@@ -62,16 +63,25 @@ def generate(n_transitions: int = 1000) -> str:
             break
         if kind == "fan":
             a, b, c, j = f"fan{k}_a", f"fan{k}_b", f"fan{k}_c", f"join{k}"
-            lines += [f"{cur}->[{a},{b},{c}];", f"{a}->{a}2;", f"{a}2->{a}3;",
-                      f"{b}->{b}:retries<3 and status in ['timeout','busy'];",
-                      f"{c}->{c}_fix:@error;", f"{c}_fix->{c};",
-                      f"[{a}3,{b},{c}]->{j};"]
+            lines += [
+                f"{cur}->[{a},{b},{c}];",
+                f"{a}->{a}2;",
+                f"{a}2->{a}3;",
+                f"{b}->{b}:retries<3 and status in ['timeout','busy'];",
+                f"{c}->{c}_fix:@error;",
+                f"{c}_fix->{c};",
+                f"[{a}3,{b},{c}]->{j};",
+            ]
             cur = j
         elif kind == "decision":
             x, y, z = f"dec{k}_x", f"dec{k}_y", f"dec{k}_z"
-            lines += [f"{cur}->{x}:order.total>100 and not (customer.tier=='basic' or 600<=score<700);",
-                      f"{cur}->{y}:\"the customer sounds angry\";",
-                      f"{cur}->{z};", f"{x}->{z};", f"{y}->{z};"]
+            lines += [
+                f"{cur}->{x}:order.total>100 and not (customer.tier=='basic' or 600<=score<700);",
+                f'{cur}->{y}:"the customer sounds angry";',
+                f"{cur}->{z};",
+                f"{x}->{z};",
+                f"{y}->{z};",
+            ]
             cur = z
         elif kind == "guarded":
             w, f = f"step{k}", f"fallback{k}"
@@ -107,10 +117,15 @@ def measure(text: str, runs: int) -> dict:
         validate_t.append((t2 - t1) * 1000)
     assert not report.errors, report.errors[:3]
     return {
-        "states": len(model.states), "transitions": len(model.transitions),
-        "parallel_groups": len(analyze(model).groups), "warnings": len(report.warnings),
-        "runs": runs, "median_ms": round(statistics.median(total), 2), "min_ms": round(min(total), 2),
-        "max_ms": round(max(total), 2), "parse_median_ms": round(statistics.median(parse_t), 2),
+        "states": len(model.states),
+        "transitions": len(model.transitions),
+        "parallel_groups": len(analyze(model).groups),
+        "warnings": len(report.warnings),
+        "runs": runs,
+        "median_ms": round(statistics.median(total), 2),
+        "min_ms": round(min(total), 2),
+        "max_ms": round(max(total), 2),
+        "parse_median_ms": round(statistics.median(parse_t), 2),
         "validate_median_ms": round(statistics.median(validate_t), 2),
     }
 
@@ -128,11 +143,15 @@ def large_inputs(scale: float = 1.0) -> dict[str, str]:
         "fan_out_60k_states": f"start->[{fan}];\n[{fan}]->end;\n",
         "dead_ends_60k_states": f"start->[{fan}];\n",
         "syntax_error_at_the_end": f"start->[{fan}];\n[{fan}]->end;\nb->c d;\n",
-        "long_chain": f"start->s0{pad};\n" + "".join(f"s{i}{pad}->s{i + 1}{pad};\n" for i in range(n_chain - 2))
+        "long_chain": f"start->s0{pad};\n"
+        + "".join(f"s{i}{pad}->s{i + 1}{pad};\n" for i in range(n_chain - 2))
         + f"s{n_chain - 2}{pad}->end;\n",
-        "many_conditions": "start->s0;\n" + "".join(
+        "many_conditions": "start->s0;\n"
+        + "".join(
             f"s{i}->s{i + 1}:order.total>{i} and status in ['new','open','held'] and "
-            f"not (customer.tier=='basic' or 600<=score<700);\ns{i}->end;\n" for i in range(n_cond - 1))
+            f"not (customer.tier=='basic' or 600<=score<700);\ns{i}->end;\n"
+            for i in range(n_cond - 1)
+        )
         + f"s{n_cond - 1}->end;\n",
     }
 
@@ -145,8 +164,13 @@ def measure_large(text: str) -> dict:
     try:
         model = parse(text)
     except DSLError as exc:
-        out.update(parse_s=round(time.perf_counter() - t0, 3), validate_s=0.0, render_s=0.0,
-                   issues=len(exc.issues), first_issue=exc.issues[0].message[:120])
+        out.update(
+            parse_s=round(time.perf_counter() - t0, 3),
+            validate_s=0.0,
+            render_s=0.0,
+            issues=len(exc.issues),
+            first_issue=exc.issues[0].message[:120],
+        )
         out["total_s"] = out["parse_s"]
         return out
     t1 = time.perf_counter()
@@ -155,9 +179,15 @@ def measure_large(text: str) -> dict:
     to_graph(model)
     to_dsl(model)
     t3 = time.perf_counter()
-    out.update(states=len(model.states), transitions=len(model.transitions), parse_s=round(t1 - t0, 3),
-               validate_s=round(t2 - t1, 3), render_s=round(t3 - t2, 3), total_s=round(t3 - t0, 3),
-               issues=len(report.errors) + len(report.warnings))
+    out.update(
+        states=len(model.states),
+        transitions=len(model.transitions),
+        parse_s=round(t1 - t0, 3),
+        validate_s=round(t2 - t1, 3),
+        render_s=round(t3 - t2, 3),
+        total_s=round(t3 - t0, 3),
+        issues=len(report.errors) + len(report.warnings),
+    )
     if report.errors:
         out["first_issue"] = report.errors[0].message[:120]
     return out
@@ -173,11 +203,15 @@ def run_large() -> list[dict]:
         full["name"] = name
         full["half_total_s"] = half["total_s"]
         full["scaling"] = round(full["total_s"] / half["total_s"], 2) if half["total_s"] > 0.001 else None
-        full["ok"] = full["total_s"] < LARGE_TARGET_S and (full["scaling"] is None
-                                                           or full["scaling"] < LARGE_MAX_SCALING)
-        print(f"dsl large: {name}: {full['bytes']:,} bytes in {full['total_s']:.2f} s (parse {full['parse_s']:.2f}"
-              f" + validate {full['validate_s']:.2f} + render {full['render_s']:.2f}), {full['issues']:,} issues, "
-              f"x{full['scaling']} for twice the input — {'OK' if full['ok'] else 'TOO SLOW'}", flush=True)
+        full["ok"] = full["total_s"] < LARGE_TARGET_S and (
+            full["scaling"] is None or full["scaling"] < LARGE_MAX_SCALING
+        )
+        print(
+            f"dsl large: {name}: {full['bytes']:,} bytes in {full['total_s']:.2f} s (parse {full['parse_s']:.2f}"
+            f" + validate {full['validate_s']:.2f} + render {full['render_s']:.2f}), {full['issues']:,} issues, "
+            f"x{full['scaling']} for twice the input — {'OK' if full['ok'] else 'TOO SLOW'}",
+            flush=True,
+        )
         rows.append(full)
     return rows
 
@@ -190,24 +224,39 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--no-large", action="store_true", help="skip the ~1 MB inputs")
     args = ap.parse_args(argv)
     text = generate(args.transitions)
-    result = {"benchmark": "dsl_parse_validate", "bytes": len(text.encode()), **measure(text, args.runs),
-              "target_ms": TARGET_MS}
+    result = {
+        "benchmark": "dsl_parse_validate",
+        "bytes": len(text.encode()),
+        **measure(text, args.runs),
+        "target_ms": TARGET_MS,
+    }
     result["ok"] = result["median_ms"] < TARGET_MS
     if not args.no_large:
         result["large"] = run_large()
         result["large_target_s"], result["large_max_scaling"] = LARGE_TARGET_S, LARGE_MAX_SCALING
         result["ok"] = result["ok"] and all(r["ok"] for r in result["large"])
-    result.update({"python": platform.python_version(), "lark": lark.__version__, "cpus": os.cpu_count(),
-                   "machine": platform.machine(), "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-    line = (f"dsl: parse+validate {result['transitions']:,} transitions / {result['states']:,} states "
-            f"({result['parallel_groups']} parallel groups): median {result['median_ms']:.1f} ms "
-            f"(parse {result['parse_median_ms']:.1f} + validate {result['validate_median_ms']:.1f}; "
-            f"min {result['min_ms']:.1f}, {result['runs']} runs) — target < {TARGET_MS:.0f} ms: "
-            f"{'OK' if result['ok'] else 'TOO SLOW'}")
+    result.update(
+        {
+            "python": platform.python_version(),
+            "lark": lark.__version__,
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    line = (
+        f"dsl: parse+validate {result['transitions']:,} transitions / {result['states']:,} states "
+        f"({result['parallel_groups']} parallel groups): median {result['median_ms']:.1f} ms "
+        f"(parse {result['parse_median_ms']:.1f} + validate {result['validate_median_ms']:.1f}; "
+        f"min {result['min_ms']:.1f}, {result['runs']} runs) — target < {TARGET_MS:.0f} ms: "
+        f"{'OK' if result['ok'] else 'TOO SLOW'}"
+    )
     if result.get("large"):
         slowest = max(result["large"], key=lambda r: r["total_s"])
-        line += (f"; 1 MB inputs: slowest {slowest['name']} {slowest['total_s']:.1f} s, scaling "
-                 f"x{max(r['scaling'] or 0 for r in result['large']):.2f} per doubling")
+        line += (
+            f"; 1 MB inputs: slowest {slowest['name']} {slowest['total_s']:.1f} s, scaling "
+            f"x{max(r['scaling'] or 0 for r in result['large']):.2f} per doubling"
+        )
     print(line)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

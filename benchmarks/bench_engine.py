@@ -6,6 +6,7 @@ of a 10-state chain. Two engine modes, recording on (real Store on a temp DuckDB
 * ``auto`` — no-op and recorded-cheap states run inline in the driver (the stretch goal).
 Goal: engine(ray) <= 1.25 x raw Ray.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ def _spec(dsl: str, states: list[str], execution: str):
     from engine.workflow_file import StateBinding, WorkflowSpec
 
     binding = StateBinding(action="python", function="benchmarks.functions:noop", execution=execution)
-    return WorkflowSpec(name=f"bench-{execution}", dsl=dsl, states={s: binding for s in states},
-                        settings={"max_steps": 100_000})
+    return WorkflowSpec(
+        name=f"bench-{execution}", dsl=dsl, states={s: binding for s in states}, settings={"max_steps": 100_000}
+    )
 
 
 def workloads():
@@ -49,8 +51,13 @@ def raw_ray(name: str, states: list[str], runs: int) -> float:
 
     from ray_tasks.tasks import run_state_task
 
-    payload = {"action": "python", "binding": {"action": "python", "function": "benchmarks.functions:noop"},
-               "context": {}, "state": "x", "python_path": [str(HERE.parent)]}
+    payload = {
+        "action": "python",
+        "binding": {"action": "python", "function": "benchmarks.functions:noop"},
+        "context": {},
+        "state": "x",
+        "python_path": [str(HERE.parent)],
+    }
     t0 = time.perf_counter()
     if name.startswith("W1"):
         ray.get([run_state_task.remote(payload) for _ in states])
@@ -58,6 +65,7 @@ def raw_ray(name: str, states: list[str], runs: int) -> float:
         for _ in states:
             ray.get(run_state_task.remote(payload))
     else:
+
         async def chain():
             for _ in states:
                 await run_state_task.remote(payload)
@@ -106,10 +114,21 @@ def main() -> dict:
             eng_ray = [engine_time(engine, specs["ray"], runs) for _ in range(REPEATS)]
             eng_auto = [engine_time(engine, specs["auto"], runs) for _ in range(REPEATS)]
             r, e, a = statistics.median(raw), statistics.median(eng_ray), statistics.median(eng_auto)
-            rows.append({"workload": name, "raw_ray_s": round(r, 3), "engine_ray_s": round(e, 3),
-                         "ratio_ray": round(e / r, 2), "engine_auto_s": round(a, 3), "ratio_auto": round(a / r, 2)})
-            print(f"{name:<24} raw Ray {r:6.3f} s | engine (every state on Ray) {e:6.3f} s = {e / r:4.2f}x | "
-                  f"engine (auto: cheap states inline) {a:6.3f} s = {a / r:4.2f}x", flush=True)
+            rows.append(
+                {
+                    "workload": name,
+                    "raw_ray_s": round(r, 3),
+                    "engine_ray_s": round(e, 3),
+                    "ratio_ray": round(e / r, 2),
+                    "engine_auto_s": round(a, 3),
+                    "ratio_auto": round(a / r, 2),
+                }
+            )
+            print(
+                f"{name:<24} raw Ray {r:6.3f} s | engine (every state on Ray) {e:6.3f} s = {e / r:4.2f}x | "
+                f"engine (auto: cheap states inline) {a:6.3f} s = {a / r:4.2f}x",
+                flush=True,
+            )
         # W4: 1,000 executions in flight at once in one process (3 Ray states each)
         import threading
 
@@ -122,11 +141,21 @@ def main() -> dict:
         done = [engine.wait(i, timeout=600) for i in ids]
         w4 = time.perf_counter() - t0
         ok4 = sum(r.status == "completed" for r in done)
-        rows.append({"workload": "W4 1000 concurrent runs", "runs": 1000, "completed": ok4,
-                     "peak_live_executions": peak_live, "extra_threads": threads_during - threads_before,
-                     "seconds": round(w4, 2)})
-        print(f"W4 1000 concurrent runs: {ok4}/1000 completed in {w4:.1f} s; {peak_live} live at once; "
-              f"{threads_during - threads_before} extra threads (one driver thread for all)", flush=True)
+        rows.append(
+            {
+                "workload": "W4 1000 concurrent runs",
+                "runs": 1000,
+                "completed": ok4,
+                "peak_live_executions": peak_live,
+                "extra_threads": threads_during - threads_before,
+                "seconds": round(w4, 2),
+            }
+        )
+        print(
+            f"W4 1000 concurrent runs: {ok4}/1000 completed in {w4:.1f} s; {peak_live} live at once; "
+            f"{threads_during - threads_before} extra threads (one driver thread for all)",
+            flush=True,
+        )
         recorded = store.query("SELECT count(*) AS n FROM state_transitions")[0]["n"]
     finally:
         engine.shutdown()

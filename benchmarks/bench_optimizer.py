@@ -9,6 +9,7 @@ RUNS times, and the measured speed-up is compared with the predicted one. Target
 Run: ``.venv/bin/python -m benchmarks.bench_optimizer`` (writes benchmarks/results/optimizer.json).
 The state functions below are imported by the Ray workers (the repository root is on their path).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "optimizer.json"
 
 
 # --- state functions (run on Ray workers) ------------------------------------------------------
+
 
 def produce(context: dict, seconds: float = PAIR_S) -> dict:
     time.sleep(seconds)
@@ -102,9 +104,19 @@ def run(runs: int = RUNS) -> dict:
     engine = Engine(store=store, executor=ray_executor())
     try:
         # warm both worker processes so no measured run pays for a worker start
-        warm = WorkflowSpec(name="warm-up", dsl=WARMUP_DSL, states={
-            s: StateBinding(action="python", function="benchmarks.bench_optimizer:fetch", execution="ray",
-                            params={"seconds": 0.2, "key": s}) for s in ("w1", "w2")})
+        warm = WorkflowSpec(
+            name="warm-up",
+            dsl=WARMUP_DSL,
+            states={
+                s: StateBinding(
+                    action="python",
+                    function="benchmarks.bench_optimizer:fetch",
+                    execution="ray",
+                    params={"seconds": 0.2, "key": s},
+                )
+                for s in ("w1", "w2")
+            },
+        )
         wwid, wver = library.save_workflow(store, warm)
         for _ in range(2):
             engine.run(warm, {}, workflow_id=wwid, version=wver)
@@ -120,8 +132,12 @@ def run(runs: int = RUNS) -> dict:
         dependent_grouped = any({"produce", "consume"} <= set(g) for g in groups)
         fetch_grouped = any({"fetch_a", "fetch_b", "fetch_c"} <= set(g) for g in groups)
         if not par or dependent_grouped or not fetch_grouped:
-            return {"ok": False, "summary": f"unexpected suggestions: {groups}", "groups": groups,
-                    "not_suggested": report.not_suggested}
+            return {
+                "ok": False,
+                "summary": f"unexpected suggestions: {groups}",
+                "groups": groups,
+                "not_suggested": report.not_suggested,
+            }
         sugg = next(s for s in par if {"fetch_a", "fetch_b", "fetch_c"} <= set(s.proposed_changes["states"]))
         accepted = O.accept(store, sugg.id)
         v2 = accepted["version"]
@@ -137,22 +153,39 @@ def run(runs: int = RUNS) -> dict:
         error = abs(measured_speedup - predicted_speedup) / predicted_speedup
         saved = med1 - med2
         res = {
-            "runs_per_version": runs, "ray_cpus": info.resources.get("CPU"), "parallel_slots": report.slots,
+            "runs_per_version": runs,
+            "ray_cpus": info.resources.get("CPU"),
+            "parallel_slots": report.slots,
             "ray_start_s": round(ray_s, 1),
-            "suggested_groups": groups, "dependent_pair_grouped": dependent_grouped,
+            "suggested_groups": groups,
+            "dependent_pair_grouped": dependent_grouped,
             "kept_sequential": report.not_suggested,
-            "suggestion": {"id": sugg.id, "title": sugg.title, "estimated_improvement_pct": sugg.estimated_improvement,
-                           "prediction": sugg.evidence["prediction"], "dsl": sugg.proposed_changes["dsl"]},
-            "score_before": report.score, "potential_score": report.potential_score,
+            "suggestion": {
+                "id": sugg.id,
+                "title": sugg.title,
+                "estimated_improvement_pct": sugg.estimated_improvement,
+                "prediction": sugg.evidence["prediction"],
+                "dsl": sugg.proposed_changes["dsl"],
+            },
+            "score_before": report.score,
+            "potential_score": report.potential_score,
             "new_version": v2,
-            "durations_v1_ms": measured["a"]["durations_ms"], "durations_v2_ms": measured["b"]["durations_ms"],
-            "median_v1_ms": med1, "median_v2_ms": med2,
-            "predicted_gain_ms": round(gain, 1), "measured_gain_ms": round(saved, 1),
-            "predicted_speedup": round(predicted_speedup, 3), "measured_speedup": round(measured_speedup, 3),
-            "speedup_error": round(error, 3), "gain_error": round(abs(saved - gain) / gain, 3) if gain else None,
-            "significance": measured["statement"], "actual_improvement_pct": measured["actual_improvement"],
-            "tolerance": TOLERANCE, "ok": error <= TOLERANCE and not dependent_grouped,
-            "python": sys.version.split()[0], "cpus": os.cpu_count(),
+            "durations_v1_ms": measured["a"]["durations_ms"],
+            "durations_v2_ms": measured["b"]["durations_ms"],
+            "median_v1_ms": med1,
+            "median_v2_ms": med2,
+            "predicted_gain_ms": round(gain, 1),
+            "measured_gain_ms": round(saved, 1),
+            "predicted_speedup": round(predicted_speedup, 3),
+            "measured_speedup": round(measured_speedup, 3),
+            "speedup_error": round(error, 3),
+            "gain_error": round(abs(saved - gain) / gain, 3) if gain else None,
+            "significance": measured["statement"],
+            "actual_improvement_pct": measured["actual_improvement"],
+            "tolerance": TOLERANCE,
+            "ok": error <= TOLERANCE and not dependent_grouped,
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
             "measured_at": datetime.now().isoformat(timespec="seconds"),
         }
         return res
@@ -174,12 +207,16 @@ def main(argv: list[str] | None = None) -> dict:
     for k in res["kept_sequential"]:
         print(f"  kept sequential: {k['first']} -> {k['second']}: {k['reason']}")
     print(f"new DSL (v{res['new_version']}):\n" + res["suggestion"]["dsl"])
-    print(f"v1 median {res['median_v1_ms'] / 1000:.3f} s -> v2 median {res['median_v2_ms'] / 1000:.3f} s "
-          f"({res['runs_per_version']} runs each, {res['parallel_slots']} parallel slots)")
+    print(
+        f"v1 median {res['median_v1_ms'] / 1000:.3f} s -> v2 median {res['median_v2_ms'] / 1000:.3f} s "
+        f"({res['runs_per_version']} runs each, {res['parallel_slots']} parallel slots)"
+    )
     print(f"predicted gain {res['predicted_gain_ms'] / 1000:.3f} s, measured {res['measured_gain_ms'] / 1000:.3f} s")
     print(res["significance"])
-    summary = (f"speed-up predicted x{res['predicted_speedup']:.2f}, measured x{res['measured_speedup']:.2f} "
-               f"({100 * res['speedup_error']:.1f}% off, target <= {100 * TOLERANCE:.0f}%)")
+    summary = (
+        f"speed-up predicted x{res['predicted_speedup']:.2f}, measured x{res['measured_speedup']:.2f} "
+        f"({100 * res['speedup_error']:.1f}% off, target <= {100 * TOLERANCE:.0f}%)"
+    )
     print(summary)
     res["summary"] = summary
     return res

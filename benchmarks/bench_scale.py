@@ -19,6 +19,7 @@ Environment: ``BENCH_SCALE_CONCURRENT`` (1000), ``BENCH_SCALE_SEQUENTIAL`` (1000
 ``BENCH_SCALE_SAMPLE_EVERY`` (500), ``BENCH_SCALE_LABEL`` (a note kept with the result). Each run
 is appended to ``benchmarks/results/scale.json`` (``latest`` plus the ``history`` of earlier runs).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,10 +46,14 @@ def tiny(context: dict, size: int = 200) -> dict:
 def _spec(name: str):
     from engine.workflow_file import StateBinding, WorkflowSpec
 
-    return WorkflowSpec(name=name, dsl="start->a; a->b; b->end;", states={
-        "a": StateBinding(action="python", function="benchmarks.bench_scale:tiny", execution="auto"),
-        "b": StateBinding(action="python", function="benchmarks.functions:noop", execution="auto"),
-    })
+    return WorkflowSpec(
+        name=name,
+        dsl="start->a; a->b; b->end;",
+        states={
+            "a": StateBinding(action="python", function="benchmarks.bench_scale:tiny", execution="auto"),
+            "b": StateBinding(action="python", function="benchmarks.functions:noop", execution="auto"),
+        },
+    )
 
 
 def rss_bytes() -> int:
@@ -102,11 +107,18 @@ def concurrent_starts(api, store, spec, n: int, uncached: bool = False) -> dict:
     results = [api.wait(i, timeout=900, store=store) for i in ids]  # then collect the full results
     t_done = time.perf_counter()
     ok = sum(r.status == "completed" for r in results)
-    return {"runs": n, "completed": ok, "start_s": round(t_started - t0, 3),
-            "run_s": round(t_finished - t_started, 3), "collect_results_s": round(t_done - t_finished, 3),
-            "total_s": round(t_done - t0, 3), "start_ms_mean": round(statistics.fmean(per_start), 3),
-            "start_ms_p50": round(_pct(per_start, 0.5), 3), "start_ms_p95": round(_pct(per_start, 0.95), 3),
-            "runs_per_s": round(n / (t_finished - t0), 1)}
+    return {
+        "runs": n,
+        "completed": ok,
+        "start_s": round(t_started - t0, 3),
+        "run_s": round(t_finished - t_started, 3),
+        "collect_results_s": round(t_done - t_finished, 3),
+        "total_s": round(t_done - t0, 3),
+        "start_ms_mean": round(statistics.fmean(per_start), 3),
+        "start_ms_p50": round(_pct(per_start, 0.5), 3),
+        "start_ms_p95": round(_pct(per_start, 0.95), 3),
+        "runs_per_s": round(n / (t_finished - t0), 1),
+    }
 
 
 def ensure_version_cost(api, store, spec, n: int = 200) -> tuple[float, float]:
@@ -138,30 +150,47 @@ def sequential_memory(api, store, spec, n: int, every: int) -> dict:
                 store.flush()  # rows waiting for the next flush are transient, not retained
                 gc.collect()
                 cur, peak = tracemalloc.get_traced_memory()
-                samples.append({"runs": i, "rss_mb": round(rss_bytes() / 2**20, 2),
-                                "traced_mb": round(cur / 2**20, 3), "seconds": round(time.perf_counter() - t0, 2)})
-                print(f"  {i:>6} runs  rss {samples[-1]['rss_mb']:8.1f} MB  traced {samples[-1]['traced_mb']:8.2f} MB"
-                      f"  {samples[-1]['seconds']:7.1f} s", flush=True)
+                samples.append(
+                    {
+                        "runs": i,
+                        "rss_mb": round(rss_bytes() / 2**20, 2),
+                        "traced_mb": round(cur / 2**20, 3),
+                        "seconds": round(time.perf_counter() - t0, 2),
+                    }
+                )
+                print(
+                    f"  {i:>6} runs  rss {samples[-1]['rss_mb']:8.1f} MB  traced {samples[-1]['traced_mb']:8.2f} MB"
+                    f"  {samples[-1]['seconds']:7.1f} s",
+                    flush=True,
+                )
     finally:
         tracemalloc.stop()
     elapsed = time.perf_counter() - t0
     warm = [s for s in samples if s["runs"] > n * 0.2] or samples
     traced_slope = slope_per_run([(s["runs"], s["traced_mb"] * 2**20) for s in warm])
     rss_slope = slope_per_run([(s["runs"], s["rss_mb"] * 2**20) for s in warm])
-    return {"runs": n, "failed": failed, "seconds": round(elapsed, 1), "runs_per_s": round(n / elapsed, 1),
-            "sample_every": every, "warmup_runs": int(n * 0.2), "samples": samples,
-            "traced_bytes_per_run_after_warmup": round(traced_slope, 1),
-            "rss_bytes_per_run_after_warmup": round(rss_slope, 1),
-            "traced_kb_per_1000_runs": round(traced_slope * 1000 / 1024, 1),
-            "rss_kb_per_1000_runs": round(rss_slope * 1000 / 1024, 1),
-            "flat": traced_slope < FLAT_BYTES_PER_RUN,
-            "note": "tracemalloc is on during S2 (1 frame), which slows the runs"}
+    return {
+        "runs": n,
+        "failed": failed,
+        "seconds": round(elapsed, 1),
+        "runs_per_s": round(n / elapsed, 1),
+        "sample_every": every,
+        "warmup_runs": int(n * 0.2),
+        "samples": samples,
+        "traced_bytes_per_run_after_warmup": round(traced_slope, 1),
+        "rss_bytes_per_run_after_warmup": round(rss_slope, 1),
+        "traced_kb_per_1000_runs": round(traced_slope * 1000 / 1024, 1),
+        "rss_kb_per_1000_runs": round(rss_slope * 1000 / 1024, 1),
+        "flat": traced_slope < FLAT_BYTES_PER_RUN,
+        "note": "tracemalloc is on during S2 (1 frame), which slows the runs",
+    }
 
 
 def _git_head() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -204,34 +233,55 @@ def main() -> dict:
             api.run(spec, {}, store=store)
         engine._cheap_cache.clear()
         ev_ms, ev_uncached_ms = ensure_version_cost(api, store, spec)
-        print(f"ensure_version (unchanged spec): {ev_ms:.3f} ms per call cached, {ev_uncached_ms:.2f} ms "
-              f"for the library lookup it saves", flush=True)
+        print(
+            f"ensure_version (unchanged spec): {ev_ms:.3f} ms per call cached, {ev_uncached_ms:.2f} ms "
+            f"for the library lookup it saves",
+            flush=True,
+        )
         s1 = concurrent_starts(api, store, spec, n_conc)
-        print(f"S1 {n_conc} concurrent runs from the API: {s1['completed']}/{n_conc} completed; start {s1['start_s']} s "
-              f"({s1['start_ms_mean']} ms per start, p95 {s1['start_ms_p95']} ms), run {s1['run_s']} s, "
-              f"then api.wait for every result {s1['collect_results_s']} s; total {s1['total_s']} s", flush=True)
+        print(
+            f"S1 {n_conc} concurrent runs from the API: {s1['completed']}/{n_conc} completed; start {s1['start_s']} s "
+            f"({s1['start_ms_mean']} ms per start, p95 {s1['start_ms_p95']} ms), run {s1['run_s']} s, "
+            f"then api.wait for every result {s1['collect_results_s']} s; total {s1['total_s']} s",
+            flush=True,
+        )
         n_unc = max(1, n_conc // 5)
         s1u = concurrent_starts(api, store, spec, n_unc, uncached=True)
-        print(f"S1 (comparison) {n_unc} runs started with the uncached library lookup: start {s1u['start_s']} s "
-              f"({s1u['start_ms_mean']} ms per start), run {s1u['run_s']} s", flush=True)
+        print(
+            f"S1 (comparison) {n_unc} runs started with the uncached library lookup: start {s1u['start_s']} s "
+            f"({s1u['start_ms_mean']} ms per start), run {s1u['run_s']} s",
+            flush=True,
+        )
         print(f"S2 {n_seq} sequential runs, memory sampled every {every}:", flush=True)
         s2 = sequential_memory(api, store, spec, n_seq, every)
-        print(f"S2 after warm-up: traced {s2['traced_kb_per_1000_runs']} KB / 1,000 runs, "
-              f"RSS {s2['rss_kb_per_1000_runs']} KB / 1,000 runs; flat={s2['flat']}", flush=True)
+        print(
+            f"S2 after warm-up: traced {s2['traced_kb_per_1000_runs']} KB / 1,000 runs, "
+            f"RSS {s2['rss_kb_per_1000_runs']} KB / 1,000 runs; flat={s2['flat']}",
+            flush=True,
+        )
     finally:
         engine.shutdown()
         store.close()
-    result = {"when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "git_head": _git_head(),
-              "label": os.environ.get("BENCH_SCALE_LABEL", ""), "execution": "auto (python states inline after "
-              "their first Ray runs)", "workflow": "start->a; a->b; b->end; (a tiny python, b no-op)",
-              "ensure_version_ms": round(ev_ms, 3), "ensure_version_uncached_ms": round(ev_uncached_ms, 3),
-              "S1_concurrent_from_api": s1,
-              "S1_uncached_lookup_comparison": s1u, "S2_sequential_memory": s2}
+    result = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_head": _git_head(),
+        "label": os.environ.get("BENCH_SCALE_LABEL", ""),
+        "execution": "auto (python states inline after their first Ray runs)",
+        "workflow": "start->a; a->b; b->end; (a tiny python, b no-op)",
+        "ensure_version_ms": round(ev_ms, 3),
+        "ensure_version_uncached_ms": round(ev_uncached_ms, 3),
+        "S1_concurrent_from_api": s1,
+        "S1_uncached_lookup_comparison": s1u,
+        "S2_sequential_memory": s2,
+    }
     _write(result)
     ok = s1["completed"] == n_conc and s2["failed"] == 0 and s2["flat"]
-    return {"ok": ok, "summary": f"S1 {n_conc} runs: start {s1['start_s']} s + run {s1['run_s']} s; "
-                                 f"S2 {n_seq} runs: traced {s2['traced_kb_per_1000_runs']} KB/1k runs, "
-                                 f"RSS {s2['rss_kb_per_1000_runs']} KB/1k runs after warm-up"}
+    return {
+        "ok": ok,
+        "summary": f"S1 {n_conc} runs: start {s1['start_s']} s + run {s1['run_s']} s; "
+        f"S2 {n_seq} runs: traced {s2['traced_kb_per_1000_runs']} KB/1k runs, "
+        f"RSS {s2['rss_kb_per_1000_runs']} KB/1k runs after warm-up",
+    }
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Metrics per split (dev / heldout) and overall:
   min_states share of cases with at least the expected number of states
 Writes benchmarks/results/translator_eval.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,17 @@ def score_case(case: dict, dsl: str) -> dict:
         model, rep = check(dsl)
         valid = not rep.errors
     except DSLError:
-        return {"id": case["id"], "split": case["split"], "valid": False, "recall": 0.0, "decision_ok": False,
-                "parallel_ok": False, "min_states_ok": False, "missing": [" ".join(k) for k in case["key_states"]],
-                "dsl": dsl}
+        return {
+            "id": case["id"],
+            "split": case["split"],
+            "valid": False,
+            "recall": 0.0,
+            "decision_ok": False,
+            "parallel_ok": False,
+            "min_states_ok": False,
+            "missing": [" ".join(k) for k in case["key_states"]],
+            "dsl": dsl,
+        }
     states = [s for s in model.states if s not in (START, END)]
     found, missing = 0, []
     for key in case["key_states"]:
@@ -56,12 +65,16 @@ def score_case(case: dict, dsl: str) -> dict:
     has_decision = any(t.is_conditional for t in model.transitions)
     has_parallel = any(t.is_fan_out for t in model.transitions)
     return {
-        "id": case["id"], "split": case["split"], "valid": valid,
+        "id": case["id"],
+        "split": case["split"],
+        "valid": valid,
         "recall": found / len(case["key_states"]) if case["key_states"] else 1.0,
         "decision_ok": has_decision == case["has_decision"],
         "parallel_ok": has_parallel == case["has_parallel"],
         "min_states_ok": len(states) >= case["min_states"],
-        "states": len(states), "missing": missing, "dsl": dsl,
+        "states": len(states),
+        "missing": missing,
+        "dsl": dsl,
     }
 
 
@@ -89,15 +102,19 @@ def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     print(f"{'case':34} {'valid':>5} {'recall':>6} {'dec':>4} {'par':>4} {'min':>4}  missing")
     for r in rows:
-        print(f"{r['id']:34} {'yes' if r['valid'] else 'NO':>5} {r['recall']:6.2f} "
-              f"{'ok' if r['decision_ok'] else 'X':>4} {'ok' if r['parallel_ok'] else 'X':>4} "
-              f"{'ok' if r['min_states_ok'] else 'X':>4}  {', '.join(r['missing'])}")
+        print(
+            f"{r['id']:34} {'yes' if r['valid'] else 'NO':>5} {r['recall']:6.2f} "
+            f"{'ok' if r['decision_ok'] else 'X':>4} {'ok' if r['parallel_ok'] else 'X':>4} "
+            f"{'ok' if r['min_states_ok'] else 'X':>4}  {', '.join(r['missing'])}"
+        )
     print(f"{'split':10} {'cases':>5} {'valid':>6} {'recall':>6} {'decision':>8} {'parallel':>8} {'min_states':>10}")
     for split in ("dev", "heldout", "blind", "all"):
         sel = [r for r in rows if split == "all" or r["split"] == split]
         a = aggregate(sel)
-        print(f"{split:10} {a['cases']:5d} {a['valid']:6.2f} {a['recall']:6.2f} {a['decision']:8.2f} "
-              f"{a['parallel']:8.2f} {a['min_states']:10.2f}")
+        print(
+            f"{split:10} {a['cases']:5d} {a['valid']:6.2f} {a['recall']:6.2f} {a['decision']:8.2f} "
+            f"{a['parallel']:8.2f} {a['min_states']:10.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     print_table("offline translator", offline_rows)
     results["runs"]["offline"] = {
         "seconds": round(secs, 3),
-        "summary": {s: aggregate([r for r in offline_rows if s == "all" or r["split"] == s])
-                    for s in ("dev", "heldout", "blind", "all")},
-        "cases": offline_rows}
+        "summary": {
+            s: aggregate([r for r in offline_rows if s == "all" or r["split"] == s])
+            for s in ("dev", "heldout", "blind", "all")
+        },
+        "cases": offline_rows,
+    }
     if os.environ.get("OPENAI_BASE_URL") and not args.offline:
         from engine.ai.settings import AISettings
         from engine.ai.translator import get_ai
@@ -133,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         llm_rows, secs = run(llm_translate, cases)
         print_table(f"LLM translator ({ai.settings.model} at {ai.settings.base_url})", llm_rows)
         results["runs"]["llm"] = {
-            "model": ai.settings.model, "seconds": round(secs, 3),
+            "model": ai.settings.model,
+            "seconds": round(secs, 3),
             "fell_back_offline": sum(p == "offline" for p in providers),
-            "summary": {s: aggregate([r for r in llm_rows if s == "all" or r["split"] == s])
-                        for s in ("dev", "heldout", "blind", "all")},
-            "cases": llm_rows}
+            "summary": {
+                s: aggregate([r for r in llm_rows if s == "all" or r["split"] == s])
+                for s in ("dev", "heldout", "blind", "all")
+            },
+            "cases": llm_rows,
+        }
     if args.show:
         for r in offline_rows:
             if args.show in r["id"]:

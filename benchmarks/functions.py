@@ -1,4 +1,5 @@
 """Functions the engine benchmarks run as states (importable on Ray workers via the repo root)."""
+
 from __future__ import annotations
 
 

@@ -12,6 +12,7 @@ A generated block sits between two markers; everything between them is replaced:
 ``benchmarks/run_all.py`` calls it after the benchmarks, and ``tests/test_docs.py`` fails when a
 results file changed and the docs were not re-rendered.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,7 @@ def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- formatting helpers
 
+
 def _n(value: float) -> str:
     """An integer with thousands separators."""
     return f"{value:,.0f}"
@@ -57,8 +59,7 @@ def _pct(value: float, digits: int = 0) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
-           ["| " + " | ".join(r) + " |" for r in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
 def _need(results: dict, name: str) -> dict:
@@ -76,41 +77,78 @@ def engine_block(results: dict) -> list[str]:
     """Engine against raw Ray (bench_engine): the table, W4 and the verdict against the 1.25× goal."""
     data = _need(results, "engine")
     table = [r for r in data["rows"] if "raw_ray_s" in r]
-    lines = _table(["workload", "raw Ray", "engine, every state a Ray task", "ratio",
-                    "engine, `auto` (cheap states inline)", "ratio"],
-                   [[r["workload"], _s(r["raw_ray_s"]), _s(r["engine_ray_s"]), f"{r['ratio_ray']:.2f}×",
-                     _s(r["engine_auto_s"]), f"{r['ratio_auto']:.2f}×"] for r in table])
+    lines = _table(
+        [
+            "workload",
+            "raw Ray",
+            "engine, every state a Ray task",
+            "ratio",
+            "engine, `auto` (cheap states inline)",
+            "ratio",
+        ],
+        [
+            [
+                r["workload"],
+                _s(r["raw_ray_s"]),
+                _s(r["engine_ray_s"]),
+                f"{r['ratio_ray']:.2f}×",
+                _s(r["engine_auto_s"]),
+                f"{r['ratio_auto']:.2f}×",
+            ]
+            for r in table
+        ],
+    )
     for r in data["rows"]:
         if "runs" in r:
-            lines += ["", f"W4: {r['completed']:,}/{r['runs']:,} executions completed, {r['peak_live_executions']:,} in "
-                          f"flight at once in one process (3 Ray states each), {r['extra_threads']} extra threads — "
-                          f"one driver thread for all — in {r['seconds']:.2f} s."]
+            lines += [
+                "",
+                f"W4: {r['completed']:,}/{r['runs']:,} executions completed, {r['peak_live_executions']:,} in "
+                f"flight at once in one process (3 Ray states each), {r['extra_threads']} extra threads — "
+                f"one driver thread for all — in {r['seconds']:.2f} s.",
+            ]
     met = [f"{r['workload'].split()[0]} ({r['ratio_ray']:.2f}×)" for r in table if r["ratio_ray"] <= ENGINE_GOAL]
     missed = [f"{r['workload'].split()[0]} ({r['ratio_ray']:.2f}×)" for r in table if r["ratio_ray"] > ENGINE_GOAL]
     fastest = max(r["ratio_auto"] for r in table)
-    lines += ["", f"Median of {data['repeats']} repeats, recording on ({_n(data['recorded_transitions'])} "
-                  f"transitions recorded). Goal ≤ {ENGINE_GOAL}× raw Ray with every state on Ray: "
-                  f"met for {', '.join(met) or 'none'}; missed for {', '.join(missed) or 'none'}. "
-                  f"Stretch goal (faster than raw Ray with `execution = \"auto\"`): "
-                  f"{'met' if fastest < 1 else 'missed'}, every workload at ≤ {fastest:.2f}× raw Ray "
-                  f"({1 / fastest:.1f}–{1 / min(r['ratio_auto'] for r in table):.0f}× faster)."]
+    lines += [
+        "",
+        f"Median of {data['repeats']} repeats, recording on ({_n(data['recorded_transitions'])} "
+        f"transitions recorded). Goal ≤ {ENGINE_GOAL}× raw Ray with every state on Ray: "
+        f"met for {', '.join(met) or 'none'}; missed for {', '.join(missed) or 'none'}. "
+        f'Stretch goal (faster than raw Ray with `execution = "auto"`): '
+        f"{'met' if fastest < 1 else 'missed'}, every workload at ≤ {fastest:.2f}× raw Ray "
+        f"({1 / fastest:.1f}–{1 / min(r['ratio_auto'] for r in table):.0f}× faster).",
+    ]
     return lines
 
 
 def recovery_block(results: dict) -> list[str]:
     """Fault injection (bench_recovery): outcome per fault class and per strategy."""
     data = _need(results, "recovery")
-    lines = _table(["fault class", "runs", "ended correctly", "needed a person", "retries"],
-                   [[r["class"] + ("" if r["recoverable"] else " (unrecoverable)"), str(r["runs"]),
-                     f"{r['correct']} ({_pct(r['rate'])})", str(r["needed_a_person"]), str(r["retries"])]
-                    for r in data["rows"]])
-    lines += ["", f"Recoverable runs recovered without a person: **{_pct(data['recoverable_rate'], 1)}**. "
-                  f"Every unrecoverable run ended compensated or escalated: "
-                  f"{'yes' if data['unrecoverable_all_handled'] else 'no'}. Lost records {data['lost_records']}, "
-                  f"stuck runs {data['stuck_runs']}; {data['seconds']:.1f} s in all.", ""]
-    lines += _table(["error class", "strategy", "actions", "succeeded"],
-                    [[s["error_class"], s["recovery_strategy"], str(s["n"]), str(s["ok"])]
-                     for s in data.get("strategies", [])])
+    lines = _table(
+        ["fault class", "runs", "ended correctly", "needed a person", "retries"],
+        [
+            [
+                r["class"] + ("" if r["recoverable"] else " (unrecoverable)"),
+                str(r["runs"]),
+                f"{r['correct']} ({_pct(r['rate'])})",
+                str(r["needed_a_person"]),
+                str(r["retries"]),
+            ]
+            for r in data["rows"]
+        ],
+    )
+    lines += [
+        "",
+        f"Recoverable runs recovered without a person: **{_pct(data['recoverable_rate'], 1)}**. "
+        f"Every unrecoverable run ended compensated or escalated: "
+        f"{'yes' if data['unrecoverable_all_handled'] else 'no'}. Lost records {data['lost_records']}, "
+        f"stuck runs {data['stuck_runs']}; {data['seconds']:.1f} s in all.",
+        "",
+    ]
+    lines += _table(
+        ["error class", "strategy", "actions", "succeeded"],
+        [[s["error_class"], s["recovery_strategy"], str(s["n"]), str(s["ok"])] for s in data.get("strategies", [])],
+    )
     return lines
 
 
@@ -118,11 +156,13 @@ def dsl_block(results: dict) -> list[str]:
     """Parse + validate speed (bench_dsl)."""
     d = _need(results, "dsl")
     verdict = "met" if d["median_ms"] < d["target_ms"] else "missed"
-    return [f"Parse and validate a generated {_n(d['transitions'])}-transition workflow ({d['states']} states, "
-            f"{d['parallel_groups']} fan-out/fan-in pairs, {_n(d['bytes'])} bytes): median **{d['median_ms']:.1f} ms** "
-            f"(parse {d['parse_median_ms']:.1f} ms + validate {d['validate_median_ms']:.1f} ms; min "
-            f"{d['min_ms']:.1f}, max {d['max_ms']:.1f} over {d['runs']} runs). Target < {d['target_ms']:.0f} ms: "
-            f"{verdict}. Python {d['python']}, lark {d['lark']}, {d['cpus']} CPUs, measured {d['measured_at'][:10]}."]
+    return [
+        f"Parse and validate a generated {_n(d['transitions'])}-transition workflow ({d['states']} states, "
+        f"{d['parallel_groups']} fan-out/fan-in pairs, {_n(d['bytes'])} bytes): median **{d['median_ms']:.1f} ms** "
+        f"(parse {d['parse_median_ms']:.1f} ms + validate {d['validate_median_ms']:.1f} ms; min "
+        f"{d['min_ms']:.1f}, max {d['max_ms']:.1f} over {d['runs']} runs). Target < {d['target_ms']:.0f} ms: "
+        f"{verdict}. Python {d['python']}, lark {d['lark']}, {d['cpus']} CPUs, measured {d['measured_at'][:10]}."
+    ]
 
 
 STORE_TARGET_ROWS_PER_S = 50_000
@@ -132,18 +172,28 @@ def store_block(results: dict) -> list[str]:
     """Store throughput and query times (bench_store)."""
     d = _need(results, "store")
     verdict = "met" if d["rows_per_s"] >= STORE_TARGET_ROWS_PER_S else "missed"
-    lines = _table(["workload", "result"], [
-        [f"{_n(d['rows'])} `state_transitions` rows, `append_many` batches of {d['batch']}, then `flush`",
-         f"**{_n(d['rows_per_s'])} rows/s** wall clock ({d['append_flush_s']:.2f} s); "
-         f"{_n(d['rows_per_cpu_s'])} rows per CPU-second"],
-        ["single-row `append`", f"{d['single_append_us']:.0f} µs"],
-        [f"`count(*)` / group-by over the rows, {d['segments_before_compact']} segments",
-         f"{d['count_query_ms']:.1f} ms / {d['groupby_query_ms']:.1f} ms"],
-        [f"`compact()` ({d['compact_s']:.2f} s), then the group-by", f"{d['groupby_after_compact_ms']:.1f} ms"],
-    ])
-    lines += ["", f"Target ≥ {_n(STORE_TARGET_ROWS_PER_S)} rows/s: {verdict}. Load average {d['load_avg_1m']} "
-                  f"during the run (wall clock depends on it, CPU time does not); Python {d['python']}, "
-                  f"{d['cpus']} CPUs, measured {d['measured_at'][:10]}."]
+    lines = _table(
+        ["workload", "result"],
+        [
+            [
+                f"{_n(d['rows'])} `state_transitions` rows, `append_many` batches of {d['batch']}, then `flush`",
+                f"**{_n(d['rows_per_s'])} rows/s** wall clock ({d['append_flush_s']:.2f} s); "
+                f"{_n(d['rows_per_cpu_s'])} rows per CPU-second",
+            ],
+            ["single-row `append`", f"{d['single_append_us']:.0f} µs"],
+            [
+                f"`count(*)` / group-by over the rows, {d['segments_before_compact']} segments",
+                f"{d['count_query_ms']:.1f} ms / {d['groupby_query_ms']:.1f} ms",
+            ],
+            [f"`compact()` ({d['compact_s']:.2f} s), then the group-by", f"{d['groupby_after_compact_ms']:.1f} ms"],
+        ],
+    )
+    lines += [
+        "",
+        f"Target ≥ {_n(STORE_TARGET_ROWS_PER_S)} rows/s: {verdict}. Load average {d['load_avg_1m']} "
+        f"during the run (wall clock depends on it, CPU time does not); Python {d['python']}, "
+        f"{d['cpus']} CPUs, measured {d['measured_at'][:10]}.",
+    ]
     return lines
 
 
@@ -159,22 +209,34 @@ def analytics_block(results: dict) -> list[str]:
     rows = []
     for view, queries in d["views"].items():
         slowest = max(queries, key=lambda q: queries[q]["max_s"])
-        rows.append([_view_label(view), "after" if view.endswith("_compacted") else
-                     f"before ({d['segments_before_compact']} segments per table)",
-                     f"{queries[slowest]['max_s']:.2f} s (`{slowest}`)",
-                     f"{d['page_total_median_s'][view]:.2f} s"])
+        rows.append(
+            [
+                _view_label(view),
+                "after"
+                if view.endswith("_compacted")
+                else f"before ({d['segments_before_compact']} segments per table)",
+                f"{queries[slowest]['max_s']:.2f} s (`{slowest}`)",
+                f"{d['page_total_median_s'][view]:.2f} s",
+            ]
+        )
     r = d["rows"]
-    lines = [f"{_n(r['state_transitions'])} `state_transitions` rows ({_n(r['workflow_executions'])} runs, plus "
-             f"{_n(r['recovery_actions'])} recovery actions, {_n(r['ai_decisions'])} AI decisions and "
-             f"{_n(r['llm_calls'])} LLM calls) written with `append_many` in {d['generate_s']:.0f} s; then every "
-             f"query the Analytics page runs, repeated:", ""]
+    lines = [
+        f"{_n(r['state_transitions'])} `state_transitions` rows ({_n(r['workflow_executions'])} runs, plus "
+        f"{_n(r['recovery_actions'])} recovery actions, {_n(r['ai_decisions'])} AI decisions and "
+        f"{_n(r['llm_calls'])} LLM calls) written with `append_many` in {d['generate_s']:.0f} s; then every "
+        f"query the Analytics page runs, repeated:",
+        "",
+    ]
     lines += _table(["view", "`compact()`", "slowest query (worst repeat)", "whole page (sum of medians)"], rows)
     verdict = "met" if d["worst_query_s"] < d["target_s"] else "missed"
     m = re.fullmatch(r"(\w+) \((\w+)\)", d["slowest"])
     slowest = f"`{m.group(1)}`, {_view_label(m.group(2))}" if m else d["slowest"]
-    lines += ["", f"Target < {d['target_s']:.0f} s per query: {verdict} (worst {d['worst_query_s']:.2f} s, "
-                  f"{slowest}). `compact()` took {d['compact_s']:.2f} s; {d['cpus']} CPUs, measured "
-                  f"{d['measured_at'][:10]}."]
+    lines += [
+        "",
+        f"Target < {d['target_s']:.0f} s per query: {verdict} (worst {d['worst_query_s']:.2f} s, "
+        f"{slowest}). `compact()` took {d['compact_s']:.2f} s; {d['cpus']} CPUs, measured "
+        f"{d['measured_at'][:10]}.",
+    ]
     return lines
 
 
@@ -209,10 +271,23 @@ def translator_block(results: dict) -> list[str]:
         for key, label in SPLITS:
             s = run["summary"].get(key)
             if s:
-                rows.append([provider, label, str(s["cases"])] +
-                            [f"{s[k]:.2f}" for k in ("valid", "recall", "decision", "parallel", "min_states")])
-    return _table(["translator", "split", "cases", "valid", "key-state recall", "decision structure",
-                   "parallel structure", "min states"], rows)
+                rows.append(
+                    [provider, label, str(s["cases"])]
+                    + [f"{s[k]:.2f}" for k in ("valid", "recall", "decision", "parallel", "min_states")]
+                )
+    return _table(
+        [
+            "translator",
+            "split",
+            "cases",
+            "valid",
+            "key-state recall",
+            "decision structure",
+            "parallel structure",
+            "min states",
+        ],
+        rows,
+    )
 
 
 def headline_block(results: dict) -> list[str]:
@@ -223,7 +298,7 @@ def headline_block(results: dict) -> list[str]:
     ratios = ", ".join(f"{r['workload'].split()[0]} {r['ratio_ray']:.2f}×" for r in eng["rows"] if "ratio_ray" in r)
     autos = max(r["ratio_auto"] for r in eng["rows"] if "ratio_auto" in r)
     return [
-        f"- Engine vs raw Ray, every state a Ray task: {ratios}; with `execution = \"auto\"` ≤ {autos:.2f}×.",
+        f'- Engine vs raw Ray, every state a Ray task: {ratios}; with `execution = "auto"` ≤ {autos:.2f}×.',
         f"- Auto-recovery under injected faults: {_pct(rec['recoverable_rate'], 1)} of recoverable runs "
         f"recovered without a person; lost records {rec['lost_records']}, stuck runs {rec['stuck_runs']}.",
         f"- DSL: parse + validate {_n(dsl['transitions'])} transitions in {dsl['median_ms']:.1f} ms (median).",
@@ -236,16 +311,23 @@ def headline_block(results: dict) -> list[str]:
 
 
 BLOCKS: dict[str, Callable[[dict], list[str]]] = {
-    "engine": engine_block, "recovery": recovery_block, "dsl": dsl_block, "store": store_block,
-    "analytics": analytics_block, "optimizer": optimizer_block, "translator": translator_block,
+    "engine": engine_block,
+    "recovery": recovery_block,
+    "dsl": dsl_block,
+    "store": store_block,
+    "analytics": analytics_block,
+    "optimizer": optimizer_block,
+    "translator": translator_block,
     "headline": headline_block,
 }
 
 
 # ---------------------------------------------------------------- rendering
 
+
 def render_text(text: str, results: dict) -> str:
     """``text`` with every ``<!-- bench:NAME -->`` block regenerated from ``results``."""
+
     def replace(m: re.Match) -> str:
         name = m.group("name")
         if name not in BLOCKS:

@@ -6,6 +6,7 @@ A benchmark's ``main()`` may return a dict with ``ok`` (bool) and ``summary`` (o
 else counts as ran-without-verdict. An exception is reported and the others still run. Exit status:
 1 when a benchmark raised or returned ``ok: False``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,8 +41,14 @@ def run(names: list[str]) -> list[dict]:
         except Exception as exc:  # keep going: one broken benchmark must not hide the others
             traceback.print_exc()
             status, summary = "ERROR", f"{type(exc).__name__}: {exc}"
-        rows.append({"name": name.removeprefix("bench_"), "status": status, "seconds": time.perf_counter() - t0,
-                     "summary": summary})
+        rows.append(
+            {
+                "name": name.removeprefix("bench_"),
+                "status": status,
+                "seconds": time.perf_counter() - t0,
+                "summary": summary,
+            }
+        )
     return rows
 
 

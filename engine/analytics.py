@@ -20,6 +20,7 @@ Definitions (the tests check each against hand-computed values):
   auto_recovery_rate = recovered automatic incidents / automatic incidents × 100.
 * **LLM cache-hit rate** = calls answered from the cache / calls × 100.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,9 @@ def parse_time(value: Any, *, now: datetime | None = None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise AnalyticsError(f"cannot read the time {text!r}: use an ISO date such as 2026-11-01, "
-                             "or a span such as 24h, 7d, 2w, 3mo") from None
+        raise AnalyticsError(
+            f"cannot read the time {text!r}: use an ISO date such as 2026-11-01, or a span such as 24h, 7d, 2w, 3mo"
+        ) from None
     return store_time(dt)
 
 
@@ -106,8 +108,14 @@ class Scope:
     end: datetime | None = None
     label: str = "all workflows"
 
-    def clause(self, ts: str | None, *, wf: str | None = "workflow_id", version: str | None = "version",
-               execution: str | None = None) -> tuple[str, list]:
+    def clause(
+        self,
+        ts: str | None,
+        *,
+        wf: str | None = "workflow_id",
+        version: str | None = "version",
+        execution: str | None = None,
+    ) -> tuple[str, list]:
         """``WHERE``-ready SQL (starting with ``TRUE``) and its parameters.
 
         For tables without a version column pass ``version=None, execution="execution_id"``: the version
@@ -125,8 +133,7 @@ class Scope:
                 parts.append(f"{version} = ?")
                 params.append(int(self.version))
             elif execution:
-                parts.append(f"{execution} IN (SELECT execution_id FROM workflow_executions_history "
-                             "WHERE version = ?)")
+                parts.append(f"{execution} IN (SELECT execution_id FROM workflow_executions_history WHERE version = ?)")
                 params.append(int(self.version))
         if ts and self.start is not None:
             parts.append(f"{ts} >= ?")
@@ -137,8 +144,15 @@ class Scope:
         return " AND ".join(parts), params
 
 
-def resolve_scope(store, workflow: str | None = None, *, since: Any = None, until: Any = None,
-                  version: int | None = None, now: datetime | None = None) -> Scope:
+def resolve_scope(
+    store,
+    workflow: str | None = None,
+    *,
+    since: Any = None,
+    until: Any = None,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Scope:
     """A :class:`Scope` for a workflow name or id (``None`` = all workflows) and a time range."""
     start, end = parse_time(since, now=now), parse_time(until, now=now)
     if start and end and end <= start:
@@ -154,7 +168,9 @@ def workflow_ids(store, name_or_id: str) -> tuple[str, ...]:
         "SELECT DISTINCT workflow_id FROM workflow_executions_history "
         "WHERE (workflow_name = ? OR workflow_id = ?) AND workflow_id IS NOT NULL "
         "UNION SELECT DISTINCT workflow_id FROM workflows_history WHERE (name = ? OR workflow_id = ?) "
-        "AND workflow_id IS NOT NULL", [name_or_id, name_or_id, name_or_id, name_or_id])
+        "AND workflow_id IS NOT NULL",
+        [name_or_id, name_or_id, name_or_id, name_or_id],
+    )
     return tuple(sorted(r["workflow_id"] for r in rows))
 
 
@@ -163,7 +179,8 @@ def list_workflows(store) -> pd.DataFrame:
     return store.query_df(
         "SELECT workflow_id, arg_max(workflow_name, start_time) AS name, count(*) AS runs, "
         "max(start_time) AS last_run, list(DISTINCT version ORDER BY version) AS versions "
-        "FROM workflow_executions WHERE workflow_id IS NOT NULL GROUP BY workflow_id ORDER BY last_run DESC")
+        "FROM workflow_executions WHERE workflow_id IS NOT NULL GROUP BY workflow_id ORDER BY last_run DESC"
+    )
 
 
 def _num(v, digits: int | None = 1):
@@ -180,6 +197,7 @@ def _num(v, digits: int | None = 1):
 
 # ---------------------------------------------------------------------- run statistics
 
+
 def execution_stats(store, scope: Scope) -> dict:
     """Totals, rates and duration percentiles of the runs in scope (see the module docstring)."""
     where, params = scope.clause("start_time")
@@ -193,7 +211,9 @@ def execution_stats(store, scope: Scope) -> dict:
                quantile_cont(duration_ms, [0.5, 0.95, 0.99])
                    FILTER (WHERE status IN {_FINISHED_SQL}) AS q,
                sum(error_count) AS errors, sum(retry_count) AS retries
-            FROM workflow_executions WHERE {where}""", params)[0]
+            FROM workflow_executions WHERE {where}""",
+        params,
+    )[0]
     finished = row["completed"] + row["failed"] + row["cancelled"]
     q = row["q"] or [None, None, None]
     return {
@@ -222,7 +242,7 @@ def executions_over_time(store, scope: Scope, granularity: str = "day") -> pd.Da
     """Per time bucket: executions, completed, failed, cancelled, success_rate, avg/p50/p95/p99 ms."""
     where, params = scope.clause("start_time")
     df = store.query_df(
-        f"""SELECT {_bucket(granularity, 'start_time')} AS bucket,
+        f"""SELECT {_bucket(granularity, "start_time")} AS bucket,
                count(*) AS executions,
                count(*) FILTER (WHERE status = 'completed') AS completed,
                count(*) FILTER (WHERE status = 'failed') AS failed,
@@ -238,7 +258,9 @@ def executions_over_time(store, scope: Scope, granularity: str = "day") -> pd.Da
                quantile_cont(duration_ms, 0.99) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p99_ms
             FROM workflow_executions WHERE {where} AND start_time IS NOT NULL
-            GROUP BY 1 ORDER BY 1""", params)
+            GROUP BY 1 ORDER BY 1""",
+        params,
+    )
     return df
 
 
@@ -257,7 +279,9 @@ def workflow_summary(store, scope: Scope) -> pd.DataFrame:
                quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {_FINISHED_SQL})
                    AS p95_ms,
                max(start_time) AS last_run
-            FROM workflow_executions WHERE {where} GROUP BY workflow_id ORDER BY executions DESC""", params)
+            FROM workflow_executions WHERE {where} GROUP BY workflow_id ORDER BY executions DESC""",
+        params,
+    )
 
 
 def run_durations(store, scope: Scope, *, status: str | tuple[str, ...] = FINISHED) -> pd.DataFrame:
@@ -268,12 +292,13 @@ def run_durations(store, scope: Scope, *, status: str | tuple[str, ...] = FINISH
     return store.query_df(
         f"SELECT execution_id, workflow_id, version, status, start_time, duration_ms FROM workflow_executions "
         f"WHERE {where} AND status IN ({marks}) AND duration_ms IS NOT NULL ORDER BY start_time",
-        params + list(statuses))
+        params + list(statuses),
+    )
 
 
 # ---------------------------------------------------------------------- states
 
-_STATE_ROWS = ("from_state <> 'start' AND from_state NOT LIKE '[%' AND status IN ('completed', 'failed')")
+_STATE_ROWS = "from_state <> 'start' AND from_state NOT LIKE '[%' AND status IN ('completed', 'failed')"
 
 
 def state_performance(store, scope: Scope) -> pd.DataFrame:
@@ -293,15 +318,50 @@ def state_performance(store, scope: Scope) -> pd.DataFrame:
                count(DISTINCT execution_id) AS executions,
                arg_max(executed_on, started_at) AS executed_on
             FROM state_transitions WHERE {where} AND {_STATE_ROWS}
-            GROUP BY from_state ORDER BY total_ms DESC, state""", params)
+            GROUP BY from_state ORDER BY total_ms DESC, state""",
+        params,
+    )
     if df.empty:
-        return pd.DataFrame(columns=["state", "attempts", "completed", "failed", "error_rate", "avg_ms", "min_ms",
-                                     "q1_ms", "p50_ms", "q3_ms", "p95_ms", "p99_ms", "max_ms", "total_ms",
-                                     "executions", "executed_on"])
+        return pd.DataFrame(
+            columns=[
+                "state",
+                "attempts",
+                "completed",
+                "failed",
+                "error_rate",
+                "avg_ms",
+                "min_ms",
+                "q1_ms",
+                "p50_ms",
+                "q3_ms",
+                "p95_ms",
+                "p99_ms",
+                "max_ms",
+                "total_ms",
+                "executions",
+                "executed_on",
+            ]
+        )
     qs = pd.DataFrame(df.pop("q").tolist(), columns=["q1_ms", "p50_ms", "q3_ms", "p95_ms", "p99_ms"], index=df.index)
     df = pd.concat([df, qs], axis=1)
-    cols = ["state", "attempts", "completed", "failed", "error_rate", "avg_ms", "min_ms", "q1_ms", "p50_ms", "q3_ms",
-            "p95_ms", "p99_ms", "max_ms", "total_ms", "executions", "executed_on"]
+    cols = [
+        "state",
+        "attempts",
+        "completed",
+        "failed",
+        "error_rate",
+        "avg_ms",
+        "min_ms",
+        "q1_ms",
+        "p50_ms",
+        "q3_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "total_ms",
+        "executions",
+        "executed_on",
+    ]
     return df[cols]
 
 
@@ -312,7 +372,9 @@ def state_outcomes(store, scope: Scope) -> pd.DataFrame:
         f"""SELECT from_state AS state, status, count(*) AS n FROM state_transitions
             WHERE {where} AND from_state <> 'start' AND from_state NOT LIKE '[%'
               AND status IN ('completed', 'failed', 'skipped', 'fallback')
-            GROUP BY 1, 2 ORDER BY 1, 2""", params)
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        params,
+    )
 
 
 def common_errors(store, scope: Scope, limit: int = 10) -> pd.DataFrame:
@@ -323,7 +385,9 @@ def common_errors(store, scope: Scope, limit: int = 10) -> pd.DataFrame:
                count(DISTINCT execution_id) AS executions, max(started_at) AS last_seen,
                arg_max(error_message, started_at) AS example
             FROM state_transitions WHERE {where} AND status = 'failed' AND from_state <> 'start'
-            GROUP BY 1, 2 ORDER BY count DESC, state, error_type LIMIT ?""", params + [int(limit)])
+            GROUP BY 1, 2 ORDER BY count DESC, state, error_type LIMIT ?""",
+        params + [int(limit)],
+    )
 
 
 def errors_by_type(store, scope: Scope, limit: int = 10) -> list[dict]:
@@ -333,11 +397,14 @@ def errors_by_type(store, scope: Scope, limit: int = 10) -> list[dict]:
         f"""SELECT coalesce(error_type, 'Error') AS error_type, count(*) AS count,
                list(DISTINCT from_state ORDER BY from_state) AS states
             FROM state_transitions WHERE {where} AND status = 'failed' AND from_state <> 'start'
-            GROUP BY 1 ORDER BY count DESC, error_type LIMIT ?""", params + [int(limit)])
+            GROUP BY 1 ORDER BY count DESC, error_type LIMIT ?""",
+        params + [int(limit)],
+    )
     return [{"error_type": r["error_type"], "count": int(r["count"]), "states": list(r["states"])} for r in rows]
 
 
 # ---------------------------------------------------------------------- recovery, AI, LLM
+
 
 def recovery_stats(store, scope: Scope) -> dict:
     """Incidents, automatic incidents recovered, the auto-recovery rate and per-strategy results."""
@@ -353,18 +420,24 @@ def recovery_stats(store, scope: Scope) -> dict:
                    count(*) FILTER (WHERE NOT human AND recovered) AS auto_recovered,
                    count(*) FILTER (WHERE recovered) AS recovered,
                    coalesce(sum(actions), 0) AS actions
-            FROM incidents""", params)[0]
+            FROM incidents""",
+        params,
+    )[0]
     by = store.query_df(
         f"""SELECT recovery_strategy AS strategy, count(*) AS actions,
                count(*) FILTER (WHERE success) AS succeeded,
                100.0 * count(*) FILTER (WHERE success) / count(*) AS success_rate,
                count(*) FILTER (WHERE ai_suggested) AS ai_suggested,
                avg(recovery_duration_ms) AS avg_ms
-            FROM recovery_actions WHERE {where} GROUP BY 1 ORDER BY actions DESC, strategy""", params)
+            FROM recovery_actions WHERE {where} GROUP BY 1 ORDER BY actions DESC, strategy""",
+        params,
+    )
     auto = int(inc["automatic"])
     return {
-        "incidents": int(inc["incidents"]), "automatic_incidents": auto,
-        "auto_recovered": int(inc["auto_recovered"]), "recovered": int(inc["recovered"]),
+        "incidents": int(inc["incidents"]),
+        "automatic_incidents": auto,
+        "auto_recovered": int(inc["auto_recovered"]),
+        "recovered": int(inc["recovered"]),
         "actions": int(inc["actions"]),
         "auto_recovery_rate": _num(100.0 * inc["auto_recovered"] / auto, 2) if auto else None,
         "by_strategy": by,
@@ -378,30 +451,43 @@ def ai_decision_stats(store, scope: Scope, granularity: str = "day") -> dict:
         f"""SELECT coalesce(decided_by, 'unknown') AS decided_by, count(*) AS decisions,
                avg(confidence) AS avg_confidence,
                count(*) FILTER (WHERE result) AS true_results
-            FROM ai_decisions WHERE {where} GROUP BY 1 ORDER BY decisions DESC, decided_by""", params)
+            FROM ai_decisions WHERE {where} GROUP BY 1 ORDER BY decisions DESC, decided_by""",
+        params,
+    )
     hist = store.query_df(
         f"""SELECT least(floor(confidence / 10) * 10, 90)::INTEGER AS confidence_from, count(*) AS decisions
-            FROM ai_decisions WHERE {where} AND confidence IS NOT NULL GROUP BY 1 ORDER BY 1""", params)
+            FROM ai_decisions WHERE {where} AND confidence IS NOT NULL GROUP BY 1 ORDER BY 1""",
+        params,
+    )
     over = store.query_df(
-        f"""SELECT {_bucket(granularity, 'timestamp')} AS bucket, coalesce(decided_by, 'unknown') AS decided_by,
+        f"""SELECT {_bucket(granularity, "timestamp")} AS bucket, coalesce(decided_by, 'unknown') AS decided_by,
                count(*) AS decisions, avg(confidence) AS avg_confidence
-            FROM ai_decisions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""", params)
+            FROM ai_decisions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
+        params,
+    )
     tot = store.query(f"SELECT count(*) AS n, avg(confidence) AS c FROM ai_decisions WHERE {where}", params)[0]
-    return {"decisions": int(tot["n"]), "avg_confidence": _num(tot["c"]), "by_decider": by,
-            "confidence_histogram": hist, "over_time": over}
+    return {
+        "decisions": int(tot["n"]),
+        "avg_confidence": _num(tot["c"]),
+        "by_decider": by,
+        "confidence_histogram": hist,
+        "over_time": over,
+    }
 
 
 def llm_usage(store, scope: Scope, granularity: str = "day") -> pd.DataFrame:
     """Per time bucket: calls, cache hits, cache_hit_rate (%), failures, tokens, cost_usd, avg latency."""
     where, params = scope.clause("timestamp", version=None, execution="execution_id")
     return store.query_df(
-        f"""SELECT {_bucket(granularity, 'timestamp')} AS bucket, count(*) AS calls,
+        f"""SELECT {_bucket(granularity, "timestamp")} AS bucket, count(*) AS calls,
                count(*) FILTER (WHERE cache_hit) AS cache_hits,
                100.0 * count(*) FILTER (WHERE cache_hit) / count(*) AS cache_hit_rate,
                count(*) FILTER (WHERE NOT coalesce(success, TRUE)) AS failures,
                coalesce(sum(total_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0) AS cost_usd,
                avg(latency_ms) FILTER (WHERE NOT coalesce(cache_hit, FALSE)) AS avg_latency_ms
-            FROM llm_calls WHERE {where} GROUP BY 1 ORDER BY 1""", params)
+            FROM llm_calls WHERE {where} GROUP BY 1 ORDER BY 1""",
+        params,
+    )
 
 
 def llm_totals(store, scope: Scope) -> dict:
@@ -409,26 +495,38 @@ def llm_totals(store, scope: Scope) -> dict:
     r = store.query(
         f"""SELECT count(*) AS calls, count(*) FILTER (WHERE cache_hit) AS hits,
                coalesce(sum(cost_usd), 0) AS cost, coalesce(sum(total_tokens), 0) AS tokens
-            FROM llm_calls WHERE {where}""", params)[0]
+            FROM llm_calls WHERE {where}""",
+        params,
+    )[0]
     by_op = store.query_df(
         f"""SELECT coalesce(operation, 'unknown') AS operation, coalesce(model, '') AS model, count(*) AS calls,
                count(*) FILTER (WHERE cache_hit) AS cache_hits, coalesce(sum(cost_usd), 0) AS cost_usd,
                coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
                coalesce(sum(completion_tokens), 0) AS completion_tokens
-            FROM llm_calls WHERE {where} GROUP BY 1, 2 ORDER BY cost_usd DESC, calls DESC""", params)
+            FROM llm_calls WHERE {where} GROUP BY 1, 2 ORDER BY cost_usd DESC, calls DESC""",
+        params,
+    )
     calls = int(r["calls"])
-    return {"calls": calls, "cache_hits": int(r["hits"]),
-            "cache_hit_rate": _num(100.0 * r["hits"] / calls, 2) if calls else None,
-            "cost_usd": _num(r["cost"], 6), "tokens": int(r["tokens"]), "by_operation": by_op}
+    return {
+        "calls": calls,
+        "cache_hits": int(r["hits"]),
+        "cache_hit_rate": _num(100.0 * r["hits"] / calls, 2) if calls else None,
+        "cost_usd": _num(r["cost"], 6),
+        "tokens": int(r["tokens"]),
+        "by_operation": by_op,
+    }
 
 
 # ---------------------------------------------------------------------- one run
+
 
 def recent_executions(store, scope: Scope, limit: int = 50) -> pd.DataFrame:
     where, params = scope.clause("start_time")
     return store.query_df(
         f"SELECT execution_id, workflow_name, version, status, start_time, duration_ms FROM workflow_executions "
-        f"WHERE {where} ORDER BY start_time DESC LIMIT ?", params + [int(limit)])
+        f"WHERE {where} ORDER BY start_time DESC LIMIT ?",
+        params + [int(limit)],
+    )
 
 
 def gantt(store, execution_id: str) -> pd.DataFrame:
@@ -440,8 +538,10 @@ def gantt(store, execution_id: str) -> pd.DataFrame:
         f"""SELECT from_state AS state, token, attempt, status, started_at AS start, ended_at AS finish,
                duration_ms, executed_on, error_type, error_message, visit
             FROM state_transitions WHERE execution_id = ? AND from_state <> 'start'
-              AND status IN ({', '.join(repr(s) for s in GANTT_STATUSES)})
-            ORDER BY started_at, timestamp""", [execution_id])
+              AND status IN ({", ".join(repr(s) for s in GANTT_STATUSES)})
+            ORDER BY started_at, timestamp""",
+        [execution_id],
+    )
     if not df.empty:
         df["lane"] = [s if t == "0" else f"{s} ({t})" for s, t in zip(df["state"], df["token"])]
         # a bar needs a visible width; instant states (noop, skipped) get 1 ms
@@ -452,8 +552,17 @@ def gantt(store, execution_id: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------- the whole report
 
-def report(store, workflow: str | None = None, *, since: Any = "30d", until: Any = None, version: int | None = None,
-           granularity: str | None = None, now: datetime | None = None) -> dict:
+
+def report(
+    store,
+    workflow: str | None = None,
+    *,
+    since: Any = "30d",
+    until: Any = None,
+    version: int | None = None,
+    granularity: str | None = None,
+    now: datetime | None = None,
+) -> dict:
     """Everything the Analytics page shows, in the seed §7.1 analytics response shape (JSON-ready)."""
     scope = resolve_scope(store, workflow, since=since, until=until, version=version, now=now)
     gran = check_granularity(granularity or default_granularity(scope.start, scope.end))
@@ -466,26 +575,39 @@ def report(store, workflow: str | None = None, *, since: Any = "30d", until: Any
         "workflow": scope.label,
         "workflow_ids": list(scope.workflow_ids) if scope.workflow_ids is not None else None,
         "version": scope.version,
-        "time_range": {"start": scope.start.isoformat() if scope.start else None,
-                       "end": (scope.end or now or utcnow()).isoformat()},
+        "time_range": {
+            "start": scope.start.isoformat() if scope.start else None,
+            "end": (scope.end or now or utcnow()).isoformat(),
+        },
         "granularity": gran,
         "statistics": stats,
-        "error_analysis": {"most_common_errors": errors_by_type(store, scope),
-                           "by_state": _records(common_errors(store, scope)),
-                           "auto_recovery_rate": rec["auto_recovery_rate"],
-                           "recovery": {k: v for k, v in rec.items() if k != "by_strategy"},
-                           "recovery_by_strategy": _records(rec["by_strategy"])},
+        "error_analysis": {
+            "most_common_errors": errors_by_type(store, scope),
+            "by_state": _records(common_errors(store, scope)),
+            "auto_recovery_rate": rec["auto_recovery_rate"],
+            "recovery": {k: v for k, v in rec.items() if k != "by_strategy"},
+            "recovery_by_strategy": _records(rec["by_strategy"]),
+        },
         "state_performance": [
-            {"state": r["state"], "attempts": int(r["attempts"]), "avg_duration_ms": _num(r["avg_ms"]),
-             "p50_duration_ms": _num(r["p50_ms"]), "p95_duration_ms": _num(r["p95_ms"]),
-             "p99_duration_ms": _num(r["p99_ms"]), "error_rate": _num(r["error_rate"], 2)}
-            for r in perf.to_dict("records")],
+            {
+                "state": r["state"],
+                "attempts": int(r["attempts"]),
+                "avg_duration_ms": _num(r["avg_ms"]),
+                "p50_duration_ms": _num(r["p50_ms"]),
+                "p95_duration_ms": _num(r["p95_ms"]),
+                "p99_duration_ms": _num(r["p99_ms"]),
+                "error_rate": _num(r["error_rate"], 2),
+            }
+            for r in perf.to_dict("records")
+        ],
         "timeline": _records(executions_over_time(store, scope, gran)),
-        "ai_decisions": {"decisions": ai["decisions"], "avg_confidence": ai["avg_confidence"],
-                         "by_decider": _records(ai["by_decider"])},
-        "llm": {k: v for k, v in llm.items() if k != "by_operation"} | {
-            "by_operation": _records(llm["by_operation"]),
-            "over_time": _records(llm_usage(store, scope, gran))},
+        "ai_decisions": {
+            "decisions": ai["decisions"],
+            "avg_confidence": ai["avg_confidence"],
+            "by_decider": _records(ai["by_decider"]),
+        },
+        "llm": {k: v for k, v in llm.items() if k != "by_operation"}
+        | {"by_operation": _records(llm["by_operation"]), "over_time": _records(llm_usage(store, scope, gran))},
         "ai_insights": insights(stats, perf, rec),
     }
     if scope.workflow_ids is None:
@@ -499,20 +621,28 @@ def insights(stats: dict, perf: pd.DataFrame, rec: dict) -> list[str]:
     if not stats["total_executions"]:
         return ["No runs in this range yet."]
     if stats["success_rate"] is not None:
-        out.append(f"{stats['successful_executions']} of {stats['finished_executions']} finished runs completed "
-                   f"({stats['success_rate']:.1f}%).")
+        out.append(
+            f"{stats['successful_executions']} of {stats['finished_executions']} finished runs completed "
+            f"({stats['success_rate']:.1f}%)."
+        )
     if not perf.empty:
         slow = perf.sort_values("total_ms", ascending=False).iloc[0]
-        out.append(f"'{slow['state']}' takes the most time: {slow['total_ms'] / 1000:.1f} s in total over "
-                   f"{int(slow['attempts'])} attempts (p95 {slow['p95_ms']:.0f} ms).")
+        out.append(
+            f"'{slow['state']}' takes the most time: {slow['total_ms'] / 1000:.1f} s in total over "
+            f"{int(slow['attempts'])} attempts (p95 {slow['p95_ms']:.0f} ms)."
+        )
         bad = perf[perf["failed"] > 0].sort_values(["error_rate", "failed"], ascending=False)
         if not bad.empty:
             b = bad.iloc[0]
-            out.append(f"'{b['state']}' has the highest error rate: {int(b['failed'])} of {int(b['attempts'])} "
-                       f"attempts failed ({b['error_rate']:.1f}%).")
+            out.append(
+                f"'{b['state']}' has the highest error rate: {int(b['failed'])} of {int(b['attempts'])} "
+                f"attempts failed ({b['error_rate']:.1f}%)."
+            )
     if rec["auto_recovery_rate"] is not None:
-        out.append(f"Automatic recovery fixed {rec['auto_recovered']} of {rec['automatic_incidents']} failing states "
-                   f"({rec['auto_recovery_rate']:.1f}%).")
+        out.append(
+            f"Automatic recovery fixed {rec['auto_recovered']} of {rec['automatic_incidents']} failing states "
+            f"({rec['auto_recovery_rate']:.1f}%)."
+        )
     return out
 
 

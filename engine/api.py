@@ -7,6 +7,7 @@ print(res.status, res.states_visited)
 api.history(workflow="Order processing")
 ```
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,12 +18,26 @@ import time
 from pathlib import Path
 
 from engine import records
-from engine.errors import WorkbenchError
 from engine.runner import Engine, ExecutionResult, RunError, RunOptions, get_engine
 from engine.workflow_file import WorkflowSpec, load_workflow, parse_workflow_text
 
-__all__ = ["load", "run", "start", "wait", "resume", "rerun", "cancel", "approve", "answer", "history", "show",
-           "engine", "ensure_version", "RunOptions", "ExecutionResult"]
+__all__ = [
+    "load",
+    "run",
+    "start",
+    "wait",
+    "resume",
+    "rerun",
+    "cancel",
+    "approve",
+    "answer",
+    "history",
+    "show",
+    "engine",
+    "ensure_version",
+    "RunOptions",
+    "ExecutionResult",
+]
 
 
 def engine(store=None) -> Engine:
@@ -116,8 +131,15 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
         return found
 
 
-def start(workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None,
-          version: tuple[str, int] | None = None, on_step=None) -> str:
+def start(
+    workflow,
+    context: dict | None = None,
+    options: RunOptions | None = None,
+    *,
+    store=None,
+    version: tuple[str, int] | None = None,
+    on_step=None,
+) -> str:
     """Start a run; returns the execution id at once."""
     spec = load(workflow)
     eng = get_engine(store)
@@ -125,8 +147,9 @@ def start(workflow, context: dict | None = None, options: RunOptions | None = No
     return eng.start(spec, context or {}, options, workflow_id=wid, version=ver, on_step=on_step)
 
 
-def run(workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None,
-        on_step=None) -> ExecutionResult:
+def run(
+    workflow, context: dict | None = None, options: RunOptions | None = None, *, store=None, on_step=None
+) -> ExecutionResult:
     """Run to the end (or until only a person can continue, with ``options.detach_when_waiting``)."""
     eng = get_engine(store)
     return eng.wait(start(workflow, context, options, store=store, on_step=on_step))
@@ -143,8 +166,9 @@ def resume(execution_id: str, *, store=None, wait_result: bool = True, options: 
     return eng.wait(eid) if wait_result else eid
 
 
-def rerun(execution_id: str, from_state: str, *, store=None, wait_result: bool = True,
-          options: RunOptions | None = None):
+def rerun(
+    execution_id: str, from_state: str, *, store=None, wait_result: bool = True, options: RunOptions | None = None
+):
     """Start a new run reusing the recorded results of the states before ``from_state``."""
     eng = get_engine(store)
     eid = eng.rerun(execution_id, from_state, options)
@@ -155,8 +179,16 @@ def cancel(execution_id: str, *, store=None) -> str:
     return get_engine(store).cancel(execution_id)
 
 
-def answer(execution_id: str, state: str, value: str, *, by: str = "api", store=None,
-           continue_run: bool = True, options: RunOptions | None = None) -> dict:
+def answer(
+    execution_id: str,
+    state: str,
+    value: str,
+    *,
+    by: str = "api",
+    store=None,
+    continue_run: bool = True,
+    options: RunOptions | None = None,
+) -> dict:
     """Answer an approval (yes/no), a decision (true/false) or an escalation (retry/skip/abort).
 
     When no live process drives the run, it is resumed here (and waited for when ``continue_run``).

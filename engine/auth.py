@@ -16,6 +16,7 @@ Public API (the app and the service import these):
 
 Only a token's SHA-256 is ever stored; the secret itself is never logged or recorded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,28 +59,47 @@ class Role(StrEnum):
 class Permission(StrEnum):
     """What a route or command needs; the value is the name a 403 reports."""
 
-    READ = "workflow:read"            # workflows, runs, analytics, events
-    CREATE = "workflow:create"        # new workflows (and one-off runs of a definition)
-    UPDATE = "workflow:update"        # edit / archive a workflow
-    DELETE = "workflow:delete"        # archive a workflow
-    EXECUTE = "workflow:execute"      # start, resume, rerun a run
-    APPROVE = "run:approve"           # approve / answer a run's human request
-    CANCEL = "run:cancel"             # cancel a run
-    AI = "ai:use"                     # translate / optimize through an AI model
-    SETTINGS = "settings:admin"       # service settings
-    TOKENS = "tokens:admin"           # create / list / revoke tokens, users
+    READ = "workflow:read"  # workflows, runs, analytics, events
+    CREATE = "workflow:create"  # new workflows (and one-off runs of a definition)
+    UPDATE = "workflow:update"  # edit / archive a workflow
+    DELETE = "workflow:delete"  # archive a workflow
+    EXECUTE = "workflow:execute"  # start, resume, rerun a run
+    APPROVE = "run:approve"  # approve / answer a run's human request
+    CANCEL = "run:cancel"  # cancel a run
+    AI = "ai:use"  # translate / optimize through an AI model
+    SETTINGS = "settings:admin"  # service settings
+    TOKENS = "tokens:admin"  # create / list / revoke tokens, users
 
 
 # Permissions an analyst holds only on what they own (operators and admins hold them on anything).
-OWN_ONLY = frozenset({Permission.UPDATE, Permission.DELETE, Permission.EXECUTE, Permission.APPROVE,
-                      Permission.CANCEL})
+OWN_ONLY = frozenset({Permission.UPDATE, Permission.DELETE, Permission.EXECUTE, Permission.APPROVE, Permission.CANCEL})
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
-    Role.ANALYST: frozenset({Permission.READ, Permission.CREATE, Permission.UPDATE, Permission.DELETE,
-                             Permission.EXECUTE, Permission.APPROVE, Permission.CANCEL, Permission.AI}),
-    Role.OPERATOR: frozenset({Permission.READ, Permission.CREATE, Permission.UPDATE, Permission.DELETE,
-                              Permission.EXECUTE, Permission.APPROVE, Permission.CANCEL, Permission.AI}),
+    Role.ANALYST: frozenset(
+        {
+            Permission.READ,
+            Permission.CREATE,
+            Permission.UPDATE,
+            Permission.DELETE,
+            Permission.EXECUTE,
+            Permission.APPROVE,
+            Permission.CANCEL,
+            Permission.AI,
+        }
+    ),
+    Role.OPERATOR: frozenset(
+        {
+            Permission.READ,
+            Permission.CREATE,
+            Permission.UPDATE,
+            Permission.DELETE,
+            Permission.EXECUTE,
+            Permission.APPROVE,
+            Permission.CANCEL,
+            Permission.AI,
+        }
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 # Roles for which an OWN_ONLY permission is limited to their own workflows/runs.
@@ -91,8 +111,7 @@ def permissions_of(role: Role | str) -> frozenset[Permission]:
     return _GRANTS[Role.parse(role)]
 
 
-def can(role: Role | str, permission: Permission | str, owner: str | None = None,
-        user: str | None = None) -> bool:
+def can(role: Role | str, permission: Permission | str, owner: str | None = None, user: str | None = None) -> bool:
     """Whether ``role`` (acting as ``user``) may do ``permission``.
 
     ``owner``: the owner of the workflow or run acted on (``None``: no specific object, e.g. listing or
@@ -109,8 +128,13 @@ def can(role: Role | str, permission: Permission | str, owner: str | None = None
 class PermissionDenied(PermissionError):
     """Raised when the caller lacks ``permission``; the message names it."""
 
-    def __init__(self, permission: Permission | str, user: str | None = None, role: Role | str | None = None,
-                 owner: str | None = None):
+    def __init__(
+        self,
+        permission: Permission | str,
+        user: str | None = None,
+        role: Role | str | None = None,
+        owner: str | None = None,
+    ):
         self.permission = Permission(permission)
         self.user = user
         self.role = Role.parse(role) if role is not None else None
@@ -140,8 +164,7 @@ class Principal:
 LOCAL_ADMIN = Principal(user=LOCAL_USER, role=Role.ADMIN, token_id=None)
 
 
-def require(role: Role | str, permission: Permission | str, owner: str | None = None,
-            user: str | None = None) -> None:
+def require(role: Role | str, permission: Permission | str, owner: str | None = None, user: str | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(role, permission, owner=owner, user=user):
         raise PermissionDenied(permission, user=user, role=role, owner=owner)
@@ -204,8 +227,9 @@ def read_token_file(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise TokenFileError(f"{path} is readable by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
-                             f"run: chmod 600 {path}")
+        raise TokenFileError(
+            f"{path} is readable by group or others (mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}"
+        )
     text = path.read_text(encoding="utf-8").strip()
     return text or None
 
@@ -241,19 +265,46 @@ def _now():
     return records.store_time(records.utc_now())
 
 
-def audit(store, event_type: str, message: str, *, actor: str | None = None, level: str = "info",
-          execution_id: str | None = None, state: str | None = None, metadata: dict | None = None) -> None:
+def audit(
+    store,
+    event_type: str,
+    message: str,
+    *,
+    actor: str | None = None,
+    level: str = "info",
+    execution_id: str | None = None,
+    state: str | None = None,
+    metadata: dict | None = None,
+) -> None:
     """Append one ``audit_logs`` row naming ``actor`` (security events have no execution id)."""
     import uuid
 
-    store.append("audit_logs", {"id": uuid.uuid4().hex, "execution_id": execution_id, "timestamp": _now(),
-                                "level": level, "state": state, "event_type": event_type,
-                                "message": message[:2000], "metadata": metadata, "stack_trace": None,
-                                "actor": actor})
+    store.append(
+        "audit_logs",
+        {
+            "id": uuid.uuid4().hex,
+            "execution_id": execution_id,
+            "timestamp": _now(),
+            "level": level,
+            "state": state,
+            "event_type": event_type,
+            "message": message[:2000],
+            "metadata": metadata,
+            "stack_trace": None,
+            "actor": actor,
+        },
+    )
 
 
-def create_token(store, role: Role | str, *, user: str, name: str | None = None,
-                 expires: str | None = None, created_by: str | None = None) -> tuple[str, dict]:
+def create_token(
+    store,
+    role: Role | str,
+    *,
+    user: str,
+    name: str | None = None,
+    expires: str | None = None,
+    created_by: str | None = None,
+) -> tuple[str, dict]:
     """A new token for ``user`` with ``role``: returns ``(secret, record)``. Only the hash is stored;
     the secret is returned once and cannot be shown again."""
     role = Role.parse(role)
@@ -264,16 +315,34 @@ def create_token(store, role: Role | str, *, user: str, name: str | None = None,
     secret = new_token()
     digest = hash_token(secret)
     now = _now()
-    row = {"token_id": token_id_of(digest), "token_hash": digest, "name": (name or user).strip(),
-           "user_name": user, "role": role.value, "status": "active", "created_by": created_by or LOCAL_USER,
-           "expires_at": (now + life) if life else None, "revoked_at": None, "revoked_by": None,
-           "created_at": now, "updated_at": now}
+    row = {
+        "token_id": token_id_of(digest),
+        "token_hash": digest,
+        "name": (name or user).strip(),
+        "user_name": user,
+        "role": role.value,
+        "status": "active",
+        "created_by": created_by or LOCAL_USER,
+        "expires_at": (now + life) if life else None,
+        "revoked_at": None,
+        "revoked_by": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     store.append("api_tokens", row)
     store.flush()
-    audit(store, "security.token_created", f"token {row['token_id']} ({row['name']}) created for {user} "
-          f"as {role.value}", actor=row["created_by"],
-          metadata={"token_id": row["token_id"], "user": user, "role": role.value,
-                    "expires_at": str(row["expires_at"]) if row["expires_at"] else None})
+    audit(
+        store,
+        "security.token_created",
+        f"token {row['token_id']} ({row['name']}) created for {user} as {role.value}",
+        actor=row["created_by"],
+        metadata={
+            "token_id": row["token_id"],
+            "user": user,
+            "role": role.value,
+            "expires_at": str(row["expires_at"]) if row["expires_at"] else None,
+        },
+    )
     store.flush()
     return secret, _public(row)
 
@@ -302,28 +371,43 @@ def revoke_token(store, token_id: str, *, by: str | None = None) -> dict:
     key = (token_id or "").strip()
     if looks_like_token(key):  # a secret pasted instead of the id
         key = token_id_of(hash_token(key))
-    rows = [r for r in store.query("SELECT * FROM api_tokens WHERE status = 'active'")
-            if r["token_id"].startswith(key) or r["name"] == key] if key else []
+    rows = (
+        [
+            r
+            for r in store.query("SELECT * FROM api_tokens WHERE status = 'active'")
+            if r["token_id"].startswith(key) or r["name"] == key
+        ]
+        if key
+        else []
+    )
     if not rows:
         raise TokenError(f"no active token with id or name {key!r}")
     if len(rows) > 1:
-        raise TokenError(f"{key!r} matches {len(rows)} tokens: give more of the id "
-                         f"({', '.join(r['token_id'] for r in rows)})")
+        raise TokenError(
+            f"{key!r} matches {len(rows)} tokens: give more of the id ({', '.join(r['token_id'] for r in rows)})"
+        )
     row = dict(rows[0])
     now = _now()
     row.update(status="revoked", revoked_at=now, revoked_by=by or LOCAL_USER, updated_at=now, seq=None)
     store.append("api_tokens", row)
     store.flush()
-    audit(store, "security.token_revoked", f"token {row['token_id']} ({row['name']}) of {row['user_name']} revoked",
-          actor=by or LOCAL_USER, metadata={"token_id": row["token_id"], "user": row["user_name"]})
+    audit(
+        store,
+        "security.token_revoked",
+        f"token {row['token_id']} ({row['name']}) of {row['user_name']} revoked",
+        actor=by or LOCAL_USER,
+        metadata={"token_id": row["token_id"], "user": row["user_name"]},
+    )
     store.flush()
     return _public(row)
 
 
 def active_token_count(store) -> int:
     """How many tokens are active and unexpired (0: a loopback service may run in local mode)."""
-    rows = store.query("SELECT count(*) AS n FROM api_tokens WHERE status = 'active' "
-                       "AND (expires_at IS NULL OR expires_at > ?)", [_now()])
+    rows = store.query(
+        "SELECT count(*) AS n FROM api_tokens WHERE status = 'active' AND (expires_at IS NULL OR expires_at > ?)",
+        [_now()],
+    )
     return int(rows[0]["n"]) if rows else 0
 
 
@@ -343,15 +427,25 @@ def find_token(store, secret: str) -> tuple[dict | None, str]:
     return row, "ok"
 
 
-def record_run_start(store, execution_id: str, user: str, *, workflow_id: str | None = None,
-                     how: str = "execute") -> None:
+def record_run_start(
+    store, execution_id: str, user: str, *, workflow_id: str | None = None, how: str = "execute"
+) -> None:
     """Remember who started ``execution_id`` (its owner for the role checks)."""
-    store.append("execution_starters", {"execution_id": execution_id, "workflow_id": workflow_id,
-                                        "started_by": user, "how": how, "created_at": _now()})
+    store.append(
+        "execution_starters",
+        {
+            "execution_id": execution_id,
+            "workflow_id": workflow_id,
+            "started_by": user,
+            "how": how,
+            "created_at": _now(),
+        },
+    )
 
 
 def run_owner(store, execution_id: str, workflow_owner: str | None = None) -> str | None:
     """The user who started ``execution_id`` through the service, else ``workflow_owner``."""
-    rows = store.query("SELECT started_by FROM execution_starters WHERE execution_id = ? "
-                       "ORDER BY created_at LIMIT 1", [execution_id])
+    rows = store.query(
+        "SELECT started_by FROM execution_starters WHERE execution_id = ? ORDER BY created_at LIMIT 1", [execution_id]
+    )
     return rows[0]["started_by"] if rows else workflow_owner

@@ -12,6 +12,7 @@ Errors of the API raise :class:`ServiceError` with the HTTP status, the error co
 The API token (``Authorization: Bearer``) is ``token=``, else ``WORKBENCH_TOKEN``, else the user-only file
 ``~/.config/workbench/token`` (see :mod:`engine.auth`); without one the service must be in local mode.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,7 @@ class ServiceError(WorkbenchError):
 class WorkbenchClient:
     """One method per endpoint of ``/api/v1`` plus ``health``, ``ready`` and ``metrics``."""
 
-    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, transport=None,
-                 token: str | None = None):
+    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, transport=None, token: str | None = None):
         from engine import auth
 
         self.base_url = (base_url or server_url()).rstrip("/")
@@ -90,21 +90,24 @@ class WorkbenchClient:
         self.close()
 
     # ------------------------------------------------------------------ plumbing
-    def _request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
-                 raw: bool = False):
+    def _request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None, raw: bool = False):
         try:
-            r = self._http.request(method, path, json=json_body,
-                                   params={k: v for k, v in (params or {}).items() if v is not None})
+            r = self._http.request(
+                method, path, json=json_body, params={k: v for k, v in (params or {}).items() if v is not None}
+            )
         except httpx.TransportError as exc:
-            raise ServiceError(f"cannot reach the workbench service at {self.base_url}: {exc}. Start it with "
-                               "`workbench serve` or set WORKBENCH_SERVER") from None
+            raise ServiceError(
+                f"cannot reach the workbench service at {self.base_url}: {exc}. Start it with "
+                "`workbench serve` or set WORKBENCH_SERVER"
+            ) from None
         if r.status_code >= 400:
             try:
                 err = r.json()["error"]
             except (ValueError, KeyError, TypeError):
                 err = {"code": "http_error", "message": r.text[:500] or r.reason_phrase}
-            raise ServiceError(err.get("message") or f"HTTP {r.status_code}", r.status_code, err.get("code"),
-                               err.get("details"))
+            raise ServiceError(
+                err.get("message") or f"HTTP {r.status_code}", r.status_code, err.get("code"), err.get("details")
+            )
         return r if raw else r.json()
 
     # ------------------------------------------------------------------ observability
@@ -119,17 +122,34 @@ class WorkbenchClient:
         return self._request("GET", "/metrics", raw=True).text
 
     # ------------------------------------------------------------------ workflows
-    def create_workflow(self, *, name: str | None = None, dsl: str | None = None, toml: str | None = None,
-                        nl_description: str | None = None, **fields) -> dict:
+    def create_workflow(
+        self,
+        *,
+        name: str | None = None,
+        dsl: str | None = None,
+        toml: str | None = None,
+        nl_description: str | None = None,
+        **fields,
+    ) -> dict:
         """Create from exactly one of ``dsl``, ``toml`` or ``nl_description``."""
         body = {"name": name, "dsl": dsl, "toml": toml, "nl_description": nl_description, **fields}
         return self._request("POST", f"{API}/workflows", json_body={k: v for k, v in body.items() if v is not None})
 
-    def list_workflows(self, *, status: str | None = None, tags: list[str] | str | None = None,
-                       search: str | None = None, page: int = 1, page_size: int = 20) -> dict:
+    def list_workflows(
+        self,
+        *,
+        status: str | None = None,
+        tags: list[str] | str | None = None,
+        search: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> dict:
         tags = ",".join(tags) if isinstance(tags, (list, tuple)) else tags
-        return self._request("GET", f"{API}/workflows", params={"status": status, "tags": tags, "search": search,
-                                                                "page": page, "page_size": page_size})
+        return self._request(
+            "GET",
+            f"{API}/workflows",
+            params={"status": status, "tags": tags, "search": search, "page": page, "page_size": page_size},
+        )
 
     def get_workflow(self, workflow_id: str, version: int | None = None) -> dict:
         return self._request("GET", f"{API}/workflows/{workflow_id}", params={"version": version})
@@ -141,8 +161,9 @@ class WorkbenchClient:
     def archive_workflow(self, workflow_id: str) -> dict:
         return self._request("DELETE", f"{API}/workflows/{workflow_id}")
 
-    def execute(self, workflow_id: str, initial_context: dict | None = None, *, version: int | None = None,
-                **execution_options) -> dict:
+    def execute(
+        self, workflow_id: str, initial_context: dict | None = None, *, version: int | None = None, **execution_options
+    ) -> dict:
         """Start a run; returns ``{execution_id, status, events_url, …}`` at once."""
         body: dict = {"initial_context": initial_context or {}}
         if version is not None:
@@ -151,8 +172,15 @@ class WorkbenchClient:
             body["execution_options"] = execution_options
         return self._request("POST", f"{API}/workflows/{workflow_id}/execute", json_body=body)
 
-    def run_definition(self, *, toml: str | None = None, dsl: str | None = None, name: str | None = None,
-                       initial_context: dict | None = None, **execution_options) -> dict:
+    def run_definition(
+        self,
+        *,
+        toml: str | None = None,
+        dsl: str | None = None,
+        name: str | None = None,
+        initial_context: dict | None = None,
+        **execution_options,
+    ) -> dict:
         """Start a run of a workflow definition (saved as a library version first, like ``api.run``)."""
         body: dict = {"toml": toml, "dsl": dsl, "name": name, "initial_context": initial_context or {}}
         if execution_options:
@@ -166,16 +194,24 @@ class WorkbenchClient:
     def optimize(self, workflow_id: str, version: int | None = None) -> dict:
         return self._request("POST", f"{API}/workflows/{workflow_id}/optimize", params={"version": version})
 
-    def analytics(self, workflow_id: str | None = None, *, start_date: str | None = None,
-                  end_date: str | None = None, granularity: str | None = None) -> dict:
+    def analytics(
+        self,
+        workflow_id: str | None = None,
+        *,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        granularity: str | None = None,
+    ) -> dict:
         path = f"{API}/workflows/{workflow_id}/analytics" if workflow_id else f"{API}/analytics"
-        return self._request("GET", path, params={"start_date": start_date, "end_date": end_date,
-                                                  "granularity": granularity})
+        return self._request(
+            "GET", path, params={"start_date": start_date, "end_date": end_date, "granularity": granularity}
+        )
 
     # ------------------------------------------------------------------ executions
     def executions(self, *, workflow: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
-        return self._request("GET", f"{API}/executions", params={"workflow": workflow, "status": status,
-                                                                 "limit": limit})["executions"]
+        return self._request(
+            "GET", f"{API}/executions", params={"workflow": workflow, "status": status, "limit": limit}
+        )["executions"]
 
     def queue(self) -> dict:
         """{queued, running, max_runs, max_observed} of the service's run admission."""
@@ -191,12 +227,16 @@ class WorkbenchClient:
         return self._request("POST", f"{API}/executions/{execution_id}/cancel")
 
     def approve(self, execution_id: str, state: str, approved: bool = True, by: str = "api") -> dict:
-        return self._request("POST", f"{API}/executions/{execution_id}/approve",
-                             json_body={"state": state, "approved": approved, "by": by})
+        return self._request(
+            "POST",
+            f"{API}/executions/{execution_id}/approve",
+            json_body={"state": state, "approved": approved, "by": by},
+        )
 
     def answer(self, execution_id: str, state: str, value: str, by: str = "api") -> dict:
-        return self._request("POST", f"{API}/executions/{execution_id}/answer",
-                             json_body={"state": state, "value": value, "by": by})
+        return self._request(
+            "POST", f"{API}/executions/{execution_id}/answer", json_body={"state": state, "value": value, "by": by}
+        )
 
     def resume(self, execution_id: str, **execution_options) -> dict:
         body = {"execution_options": execution_options} if execution_options else {}
@@ -214,8 +254,12 @@ class WorkbenchClient:
         ``poll_ms``: how often the service reads the records for this stream (default 200)."""
         params = {"poll_ms": poll_ms} if poll_ms else None
         try:
-            with self._http.stream("GET", f"{API}/executions/{execution_id}/events", params=params,
-                                   timeout=httpx.Timeout(timeout, connect=10.0)) as r:
+            with self._http.stream(
+                "GET",
+                f"{API}/executions/{execution_id}/events",
+                params=params,
+                timeout=httpx.Timeout(timeout, connect=10.0),
+            ) as r:
                 if r.status_code >= 400:
                     r.read()
                     try:
@@ -233,8 +277,15 @@ class WorkbenchClient:
         except httpx.TransportError as exc:
             raise ServiceError(f"lost the event stream of {execution_id} at {self.base_url}: {exc}") from None
 
-    def wait(self, execution_id: str, *, timeout: float | None = None, on_event=None,
-             until_waiting: bool = False, poll_ms: int | None = None) -> dict:
+    def wait(
+        self,
+        execution_id: str,
+        *,
+        timeout: float | None = None,
+        on_event=None,
+        until_waiting: bool = False,
+        poll_ms: int | None = None,
+    ) -> dict:
         """Follow the events until the run ends (or, with ``until_waiting``, waits for a person);
         returns the execution."""
         for ev in self.events(execution_id, timeout=timeout, poll_ms=poll_ms):
@@ -247,16 +298,21 @@ class WorkbenchClient:
         return self.execution(execution_id)
 
 
-def start_saved_run(base_url: str, workflow_id: str, version: int | None, context: dict, options=None,
-                    token: str | None = None) -> str:
+def start_saved_run(
+    base_url: str, workflow_id: str, version: int | None, context: dict, options=None, token: str | None = None
+) -> str:
     """Start a saved workflow version on the service at ``base_url`` with the engine's ``RunOptions``
     (what the app's Run page does when the service answers); returns the execution id.
     ``token``: the API token to send (default: the environment's, see :class:`WorkbenchClient`)."""
     opts: dict = {}
     if options is not None:
-        pairs = (("timeout_seconds", options.timeout_s), ("max_steps", options.max_steps),
-                 ("enable_ai_decisions", options.ai_decisions), ("enable_auto_recovery", options.auto_recovery),
-                 ("decision_threshold", options.decision_threshold))
+        pairs = (
+            ("timeout_seconds", options.timeout_s),
+            ("max_steps", options.max_steps),
+            ("enable_ai_decisions", options.ai_decisions),
+            ("enable_auto_recovery", options.auto_recovery),
+            ("decision_threshold", options.decision_threshold),
+        )
         opts = {k: v for k, v in pairs if v is not None}
         opts["execution"] = options.execution or "auto"
     with WorkbenchClient(base_url, timeout=60, token=token) as c:

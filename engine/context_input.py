@@ -6,6 +6,7 @@ nesting deeper than :data:`MAX_DEPTH`, ``NaN``/``Infinity`` (not JSON, and not s
 strings that are not valid Unicode (lone surrogates), texts larger than :data:`MAX_BYTES`, and
 ``@file`` paths that cannot be read as UTF-8 text.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from typing import Any
 from engine.errors import WorkbenchError
 
 MAX_BYTES = 16_000_000  # a context is data for conditions and actions, not a dataset
-MAX_DEPTH = 100         # nesting of objects/lists inside the context
+MAX_DEPTH = 100  # nesting of objects/lists inside the context
 
 
 class ContextInputError(WorkbenchError, ValueError):
@@ -24,7 +25,7 @@ class ContextInputError(WorkbenchError, ValueError):
 
 
 def _refuse_constant(name: str):
-    raise ContextInputError(f"{name} is not a JSON number; write a number or a string such as \"{name}\"")
+    raise ContextInputError(f'{name} is not a JSON number; write a number or a string such as "{name}"')
 
 
 def parse_context_text(text: str, *, what: str = "the context") -> dict:
@@ -36,21 +37,25 @@ def parse_context_text(text: str, *, what: str = "the context") -> dict:
         return {}
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_BYTES:
-        raise ContextInputError(f"{what} is {size:,} bytes; the limit is {MAX_BYTES:,} bytes "
-                                "(put large data in a file and pass its path instead)")
+        raise ContextInputError(
+            f"{what} is {size:,} bytes; the limit is {MAX_BYTES:,} bytes "
+            "(put large data in a file and pass its path instead)"
+        )
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except ContextInputError as exc:
         raise ContextInputError(f"{what} is not valid: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ContextInputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                f"column {exc.colno}") from None
+        raise ContextInputError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
     except RecursionError:
         raise ContextInputError(f"{what} is nested too deeply (the limit is {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
         if "digits" in str(exc):
-            raise ContextInputError(f"{what} holds an integer with too many digits (the limit is "
-                                    "4,300 digits); write it as a string") from None
+            raise ContextInputError(
+                f"{what} holds an integer with too many digits (the limit is 4,300 digits); write it as a string"
+            ) from None
         raise ContextInputError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ContextInputError(f'{what} must be a JSON object, e.g. {{"order_id": 3}}')
@@ -74,7 +79,9 @@ def read_context_argument(raw: str | None, *, what: str = "--context") -> dict:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ContextInputError(f"context file {path} is not UTF-8 text (byte {exc.start:,} is not valid)") from None
+            raise ContextInputError(
+                f"context file {path} is not UTF-8 text (byte {exc.start:,} is not valid)"
+            ) from None
         return parse_context_text(text, what=f"context file {path}")
     return parse_context_text(raw, what=what)
 
@@ -86,7 +93,7 @@ def check_context_value(value: Any, *, what: str = "the context") -> None:
     """
     stack: list[tuple[Any, int, str] | int] = [(value, 0, "")]
     active: set[int] = set()  # containers on the current path (a repeat means a cycle)
-    done: set[int] = set()    # containers already checked (shared references are checked once)
+    done: set[int] = set()  # containers already checked (shared references are checked once)
     while stack:
         entry = stack.pop()
         if isinstance(entry, int):  # leaving a container
@@ -117,10 +124,12 @@ def check_context_value(value: Any, *, what: str = "the context") -> None:
             _check_text(item, what, where)
         elif isinstance(item, float) and not math.isfinite(item):
             raise ContextInputError(f"{what} holds {item}{at}, which is not a JSON number")
-        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > 14_000 \
-                and not _fits_text(item):
-            raise ContextInputError(f"{what} holds an integer with too many digits{at} "
-                                    "(the limit is 4,300 digits); write it as a string")
+        elif (
+            isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > 14_000 and not _fits_text(item)
+        ):
+            raise ContextInputError(
+                f"{what} holds an integer with too many digits{at} (the limit is 4,300 digits); write it as a string"
+            )
 
 
 def _fits_text(number: int) -> bool:

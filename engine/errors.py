@@ -1,4 +1,5 @@
 """Error types shared by the workbench. Every message is meant to be read by a user."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,8 +38,12 @@ class Issue:
 
     def to_dict(self) -> dict:
         return {
-            "severity": self.severity, "code": self.code, "message": self.message,
-            "line": self.line, "column": self.column, "hint": self.hint,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint,
         }
 
 

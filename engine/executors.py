@@ -4,6 +4,7 @@
 ``cancel(handle)``. The Ray implementation lives in :mod:`ray_tasks.executor` (the only place that
 imports ``ray``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,11 +13,30 @@ import queue
 import threading
 from typing import Protocol
 
-from engine.outcomes import (MAX_RESULT_DEPTH, DataError, StateExited, TaskCancelled, TaskTimeout, WorkerLost,
-                             check_storable, guarded)
+from engine.outcomes import (
+    MAX_RESULT_DEPTH,
+    DataError,
+    StateExited,
+    TaskCancelled,
+    TaskTimeout,
+    WorkerLost,
+    check_storable,
+    guarded,
+)
 
-__all__ = ["MAX_RESULT_DEPTH", "DataError", "StateExited", "TaskCancelled", "TaskTimeout", "WorkerLost",
-           "check_storable", "guarded", "TaskExecutor", "InlineExecutor", "ray_executor"]
+__all__ = [
+    "MAX_RESULT_DEPTH",
+    "DataError",
+    "StateExited",
+    "TaskCancelled",
+    "TaskTimeout",
+    "WorkerLost",
+    "check_storable",
+    "guarded",
+    "TaskExecutor",
+    "InlineExecutor",
+    "ray_executor",
+]
 
 
 class TaskExecutor(Protocol):
@@ -40,8 +60,7 @@ class _DaemonPool:
 
     def __init__(self, workers: int, name: str):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
-                         for i in range(workers)]
+        self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(workers)]
         for t in self._threads:
             t.start()
 
@@ -65,7 +84,7 @@ class _DaemonPool:
                 continue  # cancelled while queued
             try:
                 fut.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter, never ends the thread
+            except BaseException as exc:
                 fut.set_exception(exc)
 
 
@@ -126,7 +145,7 @@ class InlineExecutor:
     async def result(self, handle: concurrent.futures.Future, timeout: float | None) -> dict:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(handle), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             _abandon(handle)
             raise TaskTimeout(f"timed out after {timeout:g} s (in-process; the thread is abandoned)") from None
         except asyncio.CancelledError:  # the run was cancelled or timed out while the state ran

@@ -7,6 +7,7 @@ orphaned once that owner's lease expired, so this works across machines sharing 
 On the owner's own machine a dead process is also noticed at once (its PID is gone). Records
 written before leases existed (no lease row for the owner) fall back to that PID check.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,16 +30,23 @@ def renew(store, owner: str, ttl_s: float = TTL_S) -> None:
     host, _, rest = owner.partition(":")
     pid = rest.split(":")[0]
     now = _now()
-    store.append("engine_leases", {"owner": owner, "host": host, "pid": int(pid) if pid.isdigit() else None,
-                                   "expires_at": now + dt.timedelta(seconds=ttl_s), "updated_at": now,
-                                   "seq": time.monotonic_ns()})
+    store.append(
+        "engine_leases",
+        {
+            "owner": owner,
+            "host": host,
+            "pid": int(pid) if pid.isdigit() else None,
+            "expires_at": now + dt.timedelta(seconds=ttl_s),
+            "updated_at": now,
+            "seq": time.monotonic_ns(),
+        },
+    )
 
 
 def release(store, owner: str) -> None:
     """End ``owner``'s lease now (a clean shutdown: its unfinished runs may be taken over at once)."""
     now = _now()
-    store.append("engine_leases", {"owner": owner, "expires_at": now, "updated_at": now,
-                                   "seq": time.monotonic_ns()})
+    store.append("engine_leases", {"owner": owner, "expires_at": now, "updated_at": now, "seq": time.monotonic_ns()})
 
 
 class LeaseKeeper:

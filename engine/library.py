@@ -5,6 +5,7 @@ row per state to ``workflow_states``. Nothing is deleted: archiving appends the 
 with ``status = 'archived'`` (the ``workflows`` view shows the newest row per version), and restoring
 appends them again with the status they had before.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -28,8 +29,10 @@ STATUSES = ("draft", "active", "archived", "deprecated")
 _VERSIONS_LOCK = "library-versions"  # Store.exclusive() lock around look-ups and saves of versions
 _changes = 0  # writes to the workflows table by this process (see changes())
 _changes_lock = threading.Lock()
-_LIST_COLUMNS = ("workflow_id, version, name, description, status, tags, owner, change_note, "
-                 "nl_description, created_at, updated_at, seq")
+_LIST_COLUMNS = (
+    "workflow_id, version, name, description, status, tags, owner, change_note, "
+    "nl_description, created_at, updated_at, seq"
+)
 
 
 class LibraryError(WorkbenchError):
@@ -71,8 +74,15 @@ def _spec_json(spec: WorkflowSpec) -> dict:
 
 # --- saving ---------------------------------------------------------------------------------
 
-def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = None, change_note: str = "",
-                  status: str = "active", owner: str | None = None) -> tuple[str, int]:
+
+def save_workflow(
+    store: Store,
+    spec: WorkflowSpec,
+    workflow_id: str | None = None,
+    change_note: str = "",
+    status: str = "active",
+    owner: str | None = None,
+) -> tuple[str, int]:
     """Save ``spec`` as a new version; returns ``(workflow_id, version)``.
 
     ``owner``: the user the version belongs to (default ``WORKBENCH_USER`` or the OS user).
@@ -81,8 +91,9 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
     The DSL must parse; validation errors are refused unless ``status == 'draft'``.
     """
     if status not in STATUSES or status == "archived":
-        raise LibraryError(f"status must be one of draft, active, deprecated (got {status!r}); "
-                           "use archive_workflow() to archive")
+        raise LibraryError(
+            f"status must be one of draft, active, deprecated (got {status!r}); use archive_workflow() to archive"
+        )
     model = spec.model  # raises DSLError on syntax errors
     report = spec.validate_all()
     if report.errors and status != "draft":
@@ -104,22 +115,47 @@ def save_workflow(store: Store, spec: WorkflowSpec, workflow_id: str | None = No
         states = []
         for name in model.states:
             b = spec.binding(name)
-            config = b.model_dump(mode="json", exclude_defaults=True, exclude_none=True,
-                                  exclude={"description", "timeout_s", "retry", "compensate"})
-            states.append({
-                "workflow_id": workflow_id, "version": version, "state_name": name,
-                "state_type": kinds.get(name, "state"), "description": b.description or None,
-                "callback_type": b.action, "callback_config": config, "timeout_seconds": b.timeout_s,
-                "retry_policy": b.retry.model_dump(mode="json") if b.retry else None,
-                "compensate": b.compensate, "created_at": now,
-            })
+            config = b.model_dump(
+                mode="json",
+                exclude_defaults=True,
+                exclude_none=True,
+                exclude={"description", "timeout_s", "retry", "compensate"},
+            )
+            states.append(
+                {
+                    "workflow_id": workflow_id,
+                    "version": version,
+                    "state_name": name,
+                    "state_type": kinds.get(name, "state"),
+                    "description": b.description or None,
+                    "callback_type": b.action,
+                    "callback_config": config,
+                    "timeout_seconds": b.timeout_s,
+                    "retry_policy": b.retry.model_dump(mode="json") if b.retry else None,
+                    "compensate": b.compensate,
+                    "created_at": now,
+                }
+            )
         store.append_many("workflow_states", states)
-        store.append("workflows", {
-            "workflow_id": workflow_id, "version": version, "name": spec.name, "description": spec.description,
-            "dsl": spec.dsl, "nl_description": spec.nl_description or None, "parsed_definition": graph,
-            "spec": _spec_json(spec), "status": status, "tags": list(spec.tags), "owner": owner or _owner(),
-            "change_note": change_note or None, "created_at": now, "updated_at": now,
-        })
+        store.append(
+            "workflows",
+            {
+                "workflow_id": workflow_id,
+                "version": version,
+                "name": spec.name,
+                "description": spec.description,
+                "dsl": spec.dsl,
+                "nl_description": spec.nl_description or None,
+                "parsed_definition": graph,
+                "spec": _spec_json(spec),
+                "status": status,
+                "tags": list(spec.tags),
+                "owner": owner or _owner(),
+                "change_note": change_note or None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         _changed()
     return workflow_id, version
 
@@ -143,8 +179,9 @@ def import_workflow_file(store: Store, path: str | os.PathLike, status: str = "a
     return ensure_saved(store, spec, new_note=note, changed_note=note, status=status)
 
 
-def ensure_saved(store: Store, spec: WorkflowSpec, *, new_note: str = "", changed_note: str = "",
-                 status: str = "active") -> tuple[str, int]:
+def ensure_saved(
+    store: Store, spec: WorkflowSpec, *, new_note: str = "", changed_note: str = "", status: str = "active"
+) -> tuple[str, int]:
     """``(id, version)`` of the current version of the workflow named ``spec.name`` when it holds
     exactly ``spec``; else ``spec`` saved as a new version of it (``changed_note``), or as a new
     workflow when no workflow has that name (``new_note``). The look-up and the save are one step for
@@ -161,6 +198,7 @@ def ensure_saved(store: Store, spec: WorkflowSpec, *, new_note: str = "", change
 
 # --- reading --------------------------------------------------------------------------------
 
+
 def _versions(store: Store, workflow_id: str, columns: str = "*") -> list[dict]:
     return store.query(f"SELECT {columns} FROM workflows WHERE workflow_id = ? ORDER BY version", [workflow_id])
 
@@ -174,8 +212,9 @@ def _current(rows: list[dict]) -> dict:
 def _resolve_id(store: Store, id_or_name: str, include_archived: bool) -> str:
     if store.query("SELECT 1 FROM workflows WHERE workflow_id = ? LIMIT 1", [id_or_name]):
         return id_or_name
-    rows = store.query(f"SELECT {_LIST_COLUMNS} FROM workflows WHERE name = ? OR lower(name) = lower(?)",
-                       [id_or_name, id_or_name])
+    rows = store.query(
+        f"SELECT {_LIST_COLUMNS} FROM workflows WHERE name = ? OR lower(name) = lower(?)", [id_or_name, id_or_name]
+    )
     by_id: dict[str, list[dict]] = {}
     for r in rows:
         by_id.setdefault(r["workflow_id"], []).append(r)
@@ -205,8 +244,10 @@ def _not_found_message(store: Store, wanted: str) -> str:
         return f"no workflow {wanted!r} in the library; did you mean: {', '.join(repr(c) for c in close)}?"
     if not names:
         return f"no workflow {wanted!r}: the library is empty (save or import one first)"
-    return f"no workflow {wanted!r} in the library ({len(set(r['workflow_id'] for r in rows))} workflows; " \
-           f"list them with `workbench list` or library.list_workflows())"
+    return (
+        f"no workflow {wanted!r} in the library ({len(set(r['workflow_id'] for r in rows))} workflows; "
+        f"list them with `workbench list` or library.list_workflows())"
+    )
 
 
 def _meta(row: dict, n_versions: int | None = None) -> dict:
@@ -219,8 +260,9 @@ def _meta(row: dict, n_versions: int | None = None) -> dict:
     return meta
 
 
-def get_workflow(store: Store, id_or_name: str, version: int | None = None, *,
-                 include_archived: bool = False) -> tuple[WorkflowSpec, dict]:
+def get_workflow(
+    store: Store, id_or_name: str, version: int | None = None, *, include_archived: bool = False
+) -> tuple[WorkflowSpec, dict]:
     """``(spec, meta)`` of a workflow by id or exact name (case-insensitive as a fallback).
 
     Without ``version``: the newest version that is not archived. A specific ``version`` is returned
@@ -240,8 +282,10 @@ def get_workflow(store: Store, id_or_name: str, version: int | None = None, *,
     else:
         row = _current(rows)
         if row["status"] == "archived" and not include_archived:
-            raise WorkflowNotFoundError(f"workflow {wid!r} is archived; restore it with "
-                                        f"library.restore_workflow(store, {wid!r}) or ask for a version")
+            raise WorkflowNotFoundError(
+                f"workflow {wid!r} is archived; restore it with "
+                f"library.restore_workflow(store, {wid!r}) or ask for a version"
+            )
     try:
         spec = WorkflowSpec.model_validate(json.loads(row["spec"]))
     except (TypeError, ValueError) as exc:
@@ -249,8 +293,9 @@ def get_workflow(store: Store, id_or_name: str, version: int | None = None, *,
     return spec, _meta(row, len(rows))
 
 
-def list_workflows(store: Store, status: str | None = None, tag: str | None = None,
-                   text: str | None = None) -> list[dict]:
+def list_workflows(
+    store: Store, status: str | None = None, tag: str | None = None, text: str | None = None
+) -> list[dict]:
     """One row per workflow (its current version), newest change first.
 
     ``status``: None = every workflow that is not archived, ``"all"``, or one status
@@ -269,9 +314,16 @@ def list_workflows(store: Store, status: str | None = None, tag: str | None = No
         cur = _current(vs)
         tags = _loads(cur["tags"], []) or []
         item = {
-            "workflow_id": wid, "name": cur["name"], "description": cur["description"],
-            "version": cur["version"], "latest_version": max(v["version"] for v in vs), "versions": len(vs),
-            "status": cur["status"], "tags": tags, "owner": cur["owner"], "change_note": cur["change_note"],
+            "workflow_id": wid,
+            "name": cur["name"],
+            "description": cur["description"],
+            "version": cur["version"],
+            "latest_version": max(v["version"] for v in vs),
+            "versions": len(vs),
+            "status": cur["status"],
+            "tags": tags,
+            "owner": cur["owner"],
+            "change_note": cur["change_note"],
             "created_at": min((v["created_at"] for v in vs if v["created_at"]), default=None),
             "updated_at": max((v["updated_at"] for v in vs if v["updated_at"]), default=None),
         }
@@ -282,8 +334,9 @@ def list_workflows(store: Store, status: str | None = None, tag: str | None = No
         if tag and tag.lower() not in {str(t).lower() for t in tags}:
             continue
         if needle:
-            hay = " ".join(str(x) for x in (wid, cur["name"], cur["description"], cur["nl_description"], *tags)
-                           if x).lower()
+            hay = " ".join(
+                str(x) for x in (wid, cur["name"], cur["description"], cur["nl_description"], *tags) if x
+            ).lower()
             if needle not in hay:
                 continue
         out.append(item)
@@ -297,13 +350,29 @@ def list_versions(store: Store, workflow_id: str) -> list[dict]:
     rows = _versions(store, workflow_id, _LIST_COLUMNS + ", dsl")
     if not rows:
         raise WorkflowNotFoundError(_not_found_message(store, workflow_id))
-    counts = {r["version"]: r["n"] for r in store.query(
-        "SELECT version, count(DISTINCT state_name) AS n FROM workflow_states WHERE workflow_id = ? GROUP BY version",
-        [workflow_id])}
+    counts = {
+        r["version"]: r["n"]
+        for r in store.query(
+            "SELECT version, count(DISTINCT state_name) AS n FROM workflow_states WHERE workflow_id = ? GROUP BY version",
+            [workflow_id],
+        )
+    }
     out = []
     for r in rows:
-        item = {k: r[k] for k in ("workflow_id", "version", "name", "status", "change_note", "owner",
-                                  "created_at", "updated_at", "dsl")}
+        item = {
+            k: r[k]
+            for k in (
+                "workflow_id",
+                "version",
+                "name",
+                "status",
+                "change_note",
+                "owner",
+                "created_at",
+                "updated_at",
+                "dsl",
+            )
+        }
         item["tags"] = _loads(r["tags"], [])
         item["states"] = counts.get(r["version"], 0)
         out.append(item)
@@ -312,8 +381,10 @@ def list_versions(store: Store, workflow_id: str) -> list[dict]:
 
 def get_states(store: Store, workflow_id: str, version: int) -> list[dict]:
     """The ``workflow_states`` rows of one version (callback_config and retry_policy decoded)."""
-    rows = store.query("SELECT * FROM workflow_states WHERE workflow_id = ? AND version = ? ORDER BY state_name",
-                       [workflow_id, int(version)])
+    rows = store.query(
+        "SELECT * FROM workflow_states WHERE workflow_id = ? AND version = ? ORDER BY state_name",
+        [workflow_id, int(version)],
+    )
     for r in rows:
         r["callback_config"] = _loads(r["callback_config"], {})
         r["retry_policy"] = _loads(r["retry_policy"])
@@ -321,6 +392,7 @@ def get_states(store: Store, workflow_id: str, version: int) -> list[dict]:
 
 
 # --- archive / restore ----------------------------------------------------------------------
+
 
 def _reappend(store: Store, rows: list[dict], status: str) -> None:
     now = _now()
@@ -354,8 +426,11 @@ def archive_workflow(store: Store, workflow_id: str, version: int | None = None,
     todo = [r for r in rows if r["status"] == "archived"]
     if not todo:
         return 0
-    hist = store.query("SELECT version, status FROM workflows_history WHERE workflow_id = ? "
-                       "ORDER BY updated_at DESC NULLS LAST, seq DESC NULLS LAST", [workflow_id])
+    hist = store.query(
+        "SELECT version, status FROM workflows_history WHERE workflow_id = ? "
+        "ORDER BY updated_at DESC NULLS LAST, seq DESC NULLS LAST",
+        [workflow_id],
+    )
     previous: dict[int, str] = {}
     for h in hist:
         if h["status"] != "archived":
@@ -381,6 +456,7 @@ def set_status(store: Store, workflow_id: str, version: int, status: str) -> Non
 
 
 # --- diff -----------------------------------------------------------------------------------
+
 
 def _value(v: Any) -> str:
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
@@ -412,6 +488,12 @@ def diff_versions(store: Store, workflow_id: str, v1: int, v2: int) -> str:
     Empty string when they are the same."""
     a, _ = get_workflow(store, workflow_id, v1)
     b, _ = get_workflow(store, workflow_id, v2)
-    diff = difflib.unified_diff(canonical_text(a), canonical_text(b), fromfile=f"{workflow_id} v{v1}",
-                                tofile=f"{workflow_id} v{v2}", lineterm="", n=3)
+    diff = difflib.unified_diff(
+        canonical_text(a),
+        canonical_text(b),
+        fromfile=f"{workflow_id} v{v1}",
+        tofile=f"{workflow_id} v{v2}",
+        lineterm="",
+        n=3,
+    )
     return "\n".join(diff)

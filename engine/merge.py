@@ -16,12 +16,14 @@ branch's value is listed in ``_conflicts[key][branch]`` (the runner also writes 
 The join adds ``all_ok``, ``any_failed`` and ``branch_status``; when a branch failed only
 conditional fan-in transitions are considered (the runner's choice of transition).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 MAIN_TOKEN = "0"
 COMPENSATION_SUFFIX = "~comp"
@@ -83,6 +85,7 @@ def sort_tokens(tokens: Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class Branch:
     """One finished branch at a join: its name (start state), context, the keys it wrote, status."""
+
     name: str
     context: Mapping[str, Any]
     written: Iterable[str]
@@ -170,8 +173,11 @@ def merge_branches(base: Mapping[str, Any], branches: Sequence[Branch]) -> Merge
 
 def conflict_message(conflicts: Mapping[str, Mapping]) -> str:
     """The audit warning for a join whose branches disagreed."""
-    return ("branches wrote different values for " + ", ".join(sorted(conflicts)) +
-            "; the first branch's value is kept and all values are in _conflicts")
+    return (
+        "branches wrote different values for "
+        + ", ".join(sorted(conflicts))
+        + "; the first branch's value is kept and all values are in _conflicts"
+    )
 
 
 # --------------------------------------------------------------------------------- replay

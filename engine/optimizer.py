@@ -33,6 +33,7 @@ overlap only while waiting) are counted as serial: a conservative prediction.
 continuity corrections), success rates by Fisher's exact test; two-sided, 5% level; fewer than
 :data:`MIN_COMPARE` runs per version: "not enough runs".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import records
-from engine.analytics import Scope, workflow_ids
+from engine.analytics import workflow_ids
 from engine.dsl.model import END, START, Transition
 from engine.dsl.printer import transition_text
 from engine.dsl.validate import check
@@ -69,10 +70,21 @@ MAX_CONTEXT_RUNS = 300  # runs replayed to reconstruct state inputs (cache analy
 STATUSES = ("suggested", "accepted", "rejected", "implemented")
 AUTOMATIC_KINDS = ("parallelize", "retry", "timeout")
 CHEAPER_MODEL = {  # same family, cheaper: (from prefix, to model)
-    "gpt-4o-mini": None, "gpt-4.1-nano": None, "gpt-5-nano": None, "gpt-3.5-turbo": None,
-    "gpt-4o": "gpt-4o-mini", "gpt-4.1-mini": "gpt-4.1-nano", "gpt-4.1": "gpt-4.1-mini",
-    "gpt-4-turbo": "gpt-4o-mini", "gpt-4": "gpt-4o-mini", "gpt-5-mini": "gpt-5-nano", "gpt-5": "gpt-5-mini",
-    "o1-mini": "o4-mini", "o1": "o3", "o3-mini": "o4-mini", "o3": "o4-mini",
+    "gpt-4o-mini": None,
+    "gpt-4.1-nano": None,
+    "gpt-5-nano": None,
+    "gpt-3.5-turbo": None,
+    "gpt-4o": "gpt-4o-mini",
+    "gpt-4.1-mini": "gpt-4.1-nano",
+    "gpt-4.1": "gpt-4.1-mini",
+    "gpt-4-turbo": "gpt-4o-mini",
+    "gpt-4": "gpt-4o-mini",
+    "gpt-5-mini": "gpt-5-nano",
+    "gpt-5": "gpt-5-mini",
+    "o1-mini": "o4-mini",
+    "o1": "o3",
+    "o3-mini": "o4-mini",
+    "o3": "o4-mini",
 }
 
 
@@ -81,6 +93,7 @@ class OptimizerError(WorkbenchError):
 
 
 # ====================================================================== statistics
+
 
 def _quantile(xs: list[float], q: float) -> float | None:
     """Linear interpolation between order statistics (numpy's default, DuckDB's quantile_cont)."""
@@ -154,7 +167,7 @@ def mann_whitney_u(x: list[float], y: list[float]) -> dict:
     else:
         n = n1 + n2
         mu = n1 * n2 / 2
-        tie_term = sum(t ** 3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
+        tie_term = sum(t**3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
         var = n1 * n2 / 12 * ((n + 1) - tie_term)
         if var <= 0:
             p = 1.0
@@ -163,8 +176,16 @@ def mann_whitney_u(x: list[float], y: list[float]) -> dict:
             p = min(1.0, math.erfc(z / math.sqrt(2)))
         method = "normal"
     diffs = sorted(b - a for a in x for b in y)
-    return {"u": u1, "u_y": u2, "p_value": p, "method": method, "n_x": n1, "n_y": n2,
-            "effect": 1 - 2 * u2 / (n1 * n2), "hodges_lehmann": median(diffs)}
+    return {
+        "u": u1,
+        "u_y": u2,
+        "p_value": p,
+        "method": method,
+        "n_x": n1,
+        "n_y": n2,
+        "effect": 1 - 2 * u2 / (n1 * n2),
+        "hodges_lehmann": median(diffs),
+    }
 
 
 def fisher_exact(a: int, b: int, c: int, d: int) -> float:
@@ -217,6 +238,7 @@ def parallel_slots() -> int:
 
 # ====================================================================== loading the target
 
+
 @dataclass
 class Target:
     workflow_id: str
@@ -232,7 +254,7 @@ def _latest_version_with_runs(store, wid: str) -> int | None:
 def load_spec(store, workflow_id: str, version: int | None) -> WorkflowSpec | None:
     """The spec of a saved version (the library), else the spec recorded with its latest run."""
     try:
-        from engine import library  # noqa: PLC0415
+        from engine import library
 
         spec, _meta = library.get_workflow(store, workflow_id, version)
         return spec
@@ -262,8 +284,10 @@ def resolve_target(store, workflow: str | WorkflowSpec, version: int | None = No
     name = spec.name if spec is not None else str(workflow)
     ids = workflow_ids(store, name)
     if not ids:
-        raise OptimizerError(f"no recorded runs of '{name}' yet: run it a few times first "
-                             f"(workbench run …), then ask for an optimization report")
+        raise OptimizerError(
+            f"no recorded runs of '{name}' yet: run it a few times first "
+            f"(workbench run …), then ask for an optimization report"
+        )
     if len(ids) > 1:  # several ids share the name: take the one run most recently
         wid = records.most_recently_run(store, list(ids)) or ids[0]
     else:
@@ -275,8 +299,10 @@ def resolve_target(store, workflow: str | WorkflowSpec, version: int | None = No
                 version = ver
                 break
         if version is None:
-            raise OptimizerError(f"no recorded runs of this definition of '{name}' (its DSL differs from every "
-                                 "version that has runs): run it a few times first")
+            raise OptimizerError(
+                f"no recorded runs of this definition of '{name}' (its DSL differs from every "
+                "version that has runs): run it a few times first"
+            )
     if version is None:
         version = _latest_version_with_runs(store, wid)
         if version is None:
@@ -290,6 +316,7 @@ def resolve_target(store, workflow: str | WorkflowSpec, version: int | None = No
 
 
 # ====================================================================== suggestions
+
 
 @dataclass
 class Suggestion:
@@ -316,7 +343,7 @@ class Suggestion:
     def automatic(self) -> bool:
         return self.kind in AUTOMATIC_KINDS
 
-    def finalize(self, workflow_id: str, version: int) -> "Suggestion":
+    def finalize(self, workflow_id: str, version: int) -> Suggestion:
         self.workflow_id, self.version = workflow_id, int(version)
         self.id = hashlib.sha1(f"{workflow_id}:{version}:{self.kind}:{self.key}".encode()).hexdigest()[:12]
         self.proposed_changes = {"kind": self.kind, "automatic": self.automatic, **self.proposed_changes}
@@ -344,10 +371,17 @@ def state_io(store, workflow_id: str, version: int) -> dict[str, StateIO]:
     rows = store.query(
         "SELECT from_state, keys_read, keys_written, count(*) AS n, count(DISTINCT execution_id) AS runs "
         "FROM state_transitions WHERE workflow_id = ? AND version = ? AND status = 'completed' "
-        "AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY ALL", [workflow_id, int(version)])
-    runs = {r["from_state"]: r["runs"] for r in store.query(
-        "SELECT from_state, count(DISTINCT execution_id) AS runs FROM state_transitions WHERE workflow_id = ? "
-        "AND version = ? AND status = 'completed' GROUP BY 1", [workflow_id, int(version)])}
+        "AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY ALL",
+        [workflow_id, int(version)],
+    )
+    runs = {
+        r["from_state"]: r["runs"]
+        for r in store.query(
+            "SELECT from_state, count(DISTINCT execution_id) AS runs FROM state_transitions WHERE workflow_id = ? "
+            "AND version = ? AND status = 'completed' GROUP BY 1",
+            [workflow_id, int(version)],
+        )
+    }
     out: dict[str, StateIO] = {}
     for r in rows:
         io = out.setdefault(r["from_state"], StateIO(r["from_state"], runs=int(runs.get(r["from_state"], 0))))
@@ -455,8 +489,14 @@ def segments(chain: Chain, io: dict[str, StateIO], min_runs: int = MIN_RUNS) -> 
     for s in chain.states:
         b = io.get(s)
         if b is None or b.runs < min_runs:
-            notes.append({"first": None, "second": s, "reason": f"'{s}' has {0 if b is None else b.runs} recorded "
-                          f"run(s), fewer than {min_runs}: its reads and writes are not proven yet"})
+            notes.append(
+                {
+                    "first": None,
+                    "second": s,
+                    "reason": f"'{s}' has {0 if b is None else b.runs} recorded "
+                    f"run(s), fewer than {min_runs}: its reads and writes are not proven yet",
+                }
+            )
             if current:
                 segs.append(current)
             current = []
@@ -482,8 +522,10 @@ def parallel_dsl(spec: WorkflowSpec, states: list[str]) -> str:
     model = spec.model
     chain = next((c for c in find_chains(spec) if _is_sub(states, c.states)), None)
     if chain is None:
-        raise OptimizerError(f"{', '.join(states)} are no longer consecutive plain states of '{spec.name}'; "
-                             "analyse the current version again")
+        raise OptimizerError(
+            f"{', '.join(states)} are no longer consecutive plain states of '{spec.name}'; "
+            "analyse the current version again"
+        )
     i = chain.states.index(states[0])
     entry = chain.entry if i == 0 else model.outgoing(chain.states[i - 1])[0]
     last = states[-1]
@@ -507,7 +549,7 @@ def parallel_dsl(spec: WorkflowSpec, states: list[str]) -> str:
 
 def _is_sub(part: list[str], whole: list[str]) -> bool:
     n = len(part)
-    return any(whole[i:i + n] == part for i in range(len(whole) - n + 1))
+    return any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 
 def _completion_rows(store, workflow_id: str, version: int, states: list[str]) -> list[dict]:
@@ -516,7 +558,9 @@ def _completion_rows(store, workflow_id: str, version: int, states: list[str]) -
         f"SELECT execution_id, token, visit, from_state, sum(duration_ms) AS ms, "
         f"arg_max(executed_on, ended_at) AS executed_on FROM state_transitions "
         f"WHERE workflow_id = ? AND version = ? AND status = 'completed' AND from_state IN ({marks}) "
-        f"GROUP BY ALL", [workflow_id, int(version)] + list(states))
+        f"GROUP BY ALL",
+        [workflow_id, int(version)] + list(states),
+    )
 
 
 def predict_parallel_gain(rows: list[dict], states: list[str], slots: int) -> dict:
@@ -529,7 +573,9 @@ def predict_parallel_gain(rows: list[dict], states: list[str], slots: int) -> di
     by_run: dict[tuple, dict[str, tuple[float, str]]] = {}
     for r in rows:
         by_run.setdefault((r["execution_id"], r["token"], r["visit"]), {})[r["from_state"]] = (
-            float(r["ms"] or 0.0), r["executed_on"] or "ray")
+            float(r["ms"] or 0.0),
+            r["executed_on"] or "ray",
+        )
     seq, par, gains = [], [], []
     for d in by_run.values():
         if any(s not in d for s in states):
@@ -541,24 +587,36 @@ def predict_parallel_gain(rows: list[dict], states: list[str], slots: int) -> di
         seq.append(total)
         par.append(p)
         gains.append(total - p)
-    return {"runs": len(gains), "sequential_ms": median(seq), "parallel_ms": median(par), "gain_ms": median(gains),
-            "slots": slots}
+    return {
+        "runs": len(gains),
+        "sequential_ms": median(seq),
+        "parallel_ms": median(par),
+        "gain_ms": median(gains),
+        "slots": slots,
+    }
 
 
 def _run_stats(store, wid: str, version: int) -> dict:
     rows = records.run_outcomes(store, wid, version)
     finished = [r for r in rows if r["status"] in FINISHED_STATUSES]
     completed = [float(r["duration_ms"]) for r in rows if r["status"] == "completed" and r["duration_ms"] is not None]
-    return {"runs": len(rows), "finished": len(finished),
-            "completed": sum(1 for r in finished if r["status"] == "completed"),
-            "failed": sum(1 for r in finished if r["status"] == "failed"),
-            "success_rate": (sum(1 for r in finished if r["status"] == "completed") / len(finished))
-            if finished else None,
-            "durations": completed, "median_ms": median(completed), "p50_ms": median(completed),
-            "p95_ms": _quantile(completed, 0.95), "p99_ms": _quantile(completed, 0.99)}
+    return {
+        "runs": len(rows),
+        "finished": len(finished),
+        "completed": sum(1 for r in finished if r["status"] == "completed"),
+        "failed": sum(1 for r in finished if r["status"] == "failed"),
+        "success_rate": (sum(1 for r in finished if r["status"] == "completed") / len(finished)) if finished else None,
+        "durations": completed,
+        "median_ms": median(completed),
+        "p50_ms": median(completed),
+        "p95_ms": _quantile(completed, 0.95),
+        "p99_ms": _quantile(completed, 0.99),
+    }
 
 
-def suggest_parallel(store, target: Target, io: dict[str, StateIO], run: dict, slots: int) -> tuple[list[Suggestion], list[dict]]:
+def suggest_parallel(
+    store, target: Target, io: dict[str, StateIO], run: dict, slots: int
+) -> tuple[list[Suggestion], list[dict]]:
     out: list[Suggestion] = []
     rejected: list[dict] = []
     base = run["median_ms"] or 0.0
@@ -573,8 +631,13 @@ def suggest_parallel(store, target: Target, io: dict[str, StateIO], run: dict, s
             pred = predict_parallel_gain(_completion_rows(store, target.workflow_id, target.version, seg), seg, slots)
             gain = pred["gain_ms"] or 0.0
             if pred["runs"] < MIN_RUNS or gain < MIN_GAIN_MS or (base and gain < MIN_GAIN_SHARE * base):
-                rejected.append({"first": seg[0], "second": seg[-1], "reason":
-                                 f"independent, but the predicted gain ({gain:.0f} ms per run) is too small"})
+                rejected.append(
+                    {
+                        "first": seg[0],
+                        "second": seg[-1],
+                        "reason": f"independent, but the predicted gain ({gain:.0f} ms per run) is too small",
+                    }
+                )
                 continue
             try:
                 new_dsl = parallel_dsl(target.spec, seg)
@@ -588,22 +651,45 @@ def suggest_parallel(store, target: Target, io: dict[str, StateIO], run: dict, s
             reads = {s: sorted(io[s].reads) for s in seg}
             writes = {s: sorted(io[s].writes) for s in seg}
             runs_n = min(io[s].runs for s in seg)
-            desc = (f"{_names(seg)} run one after another but are independent: across {runs_n} recorded runs "
-                    f"none of them read or wrote a key another of them wrote. Running them in parallel "
-                    f"({slots} parallel slot{'s' if slots != 1 else ''}) is predicted to save "
-                    f"{gain / 1000:.2f} s per run ({pct:.0f}% of the median {base / 1000:.2f} s). "
-                    "Side effects outside the context (files, e-mails, APIs) are not visible in the records: "
-                    "check that their order does not matter.")
-            out.append(Suggestion(
-                "parallelize", "performance", f"Run {_names(seg)} in parallel", desc,
-                {"runs": runs_n, "keys_read": reads, "keys_written": writes, "prediction": pred,
-                 "median_run_ms": base, "per_state_median_ms": _state_medians(store, target, seg)},
-                round(pct, 1), "low" if len(seg) <= 3 else "medium", 5 if pct >= 20 else 4 if pct >= 10 else 3,
-                {"add_parallel_group": {"states": seg, "fork_from": fork, "join_at": join},
-                 "states": seg, "dsl": new_dsl, "dsl_before": target.spec.dsl},
-                reasoning=("independence proven from keys_read/keys_written of every recorded completion; "
-                           "gain = median over runs of (sum of durations − makespan on the parallel slots)"),
-                key=",".join(seg), gain_ms=gain))
+            desc = (
+                f"{_names(seg)} run one after another but are independent: across {runs_n} recorded runs "
+                f"none of them read or wrote a key another of them wrote. Running them in parallel "
+                f"({slots} parallel slot{'s' if slots != 1 else ''}) is predicted to save "
+                f"{gain / 1000:.2f} s per run ({pct:.0f}% of the median {base / 1000:.2f} s). "
+                "Side effects outside the context (files, e-mails, APIs) are not visible in the records: "
+                "check that their order does not matter."
+            )
+            out.append(
+                Suggestion(
+                    "parallelize",
+                    "performance",
+                    f"Run {_names(seg)} in parallel",
+                    desc,
+                    {
+                        "runs": runs_n,
+                        "keys_read": reads,
+                        "keys_written": writes,
+                        "prediction": pred,
+                        "median_run_ms": base,
+                        "per_state_median_ms": _state_medians(store, target, seg),
+                    },
+                    round(pct, 1),
+                    "low" if len(seg) <= 3 else "medium",
+                    5 if pct >= 20 else 4 if pct >= 10 else 3,
+                    {
+                        "add_parallel_group": {"states": seg, "fork_from": fork, "join_at": join},
+                        "states": seg,
+                        "dsl": new_dsl,
+                        "dsl_before": target.spec.dsl,
+                    },
+                    reasoning=(
+                        "independence proven from keys_read/keys_written of every recorded completion; "
+                        "gain = median over runs of (sum of durations − makespan on the parallel slots)"
+                    ),
+                    key=",".join(seg),
+                    gain_ms=gain,
+                )
+            )
     return out, rejected
 
 
@@ -616,7 +702,9 @@ def _state_medians(store, target: Target, states: list[str]) -> dict:
     marks = ", ".join("?" for _ in states)
     rows = store.query(
         f"SELECT from_state, median(duration_ms) AS m FROM state_transitions WHERE workflow_id = ? AND version = ? "
-        f"AND status = 'completed' AND from_state IN ({marks}) GROUP BY 1", [target.workflow_id, target.version, *states])
+        f"AND status = 'completed' AND from_state IN ({marks}) GROUP BY 1",
+        [target.workflow_id, target.version, *states],
+    )
     return {r["from_state"]: round(float(r["m"]), 1) for r in rows}
 
 
@@ -630,18 +718,27 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
         """SELECT from_state AS state, count(*) AS attempts, count(*) FILTER (WHERE status = 'failed') AS failed,
                count(DISTINCT (execution_id, token, visit)) AS visits
            FROM state_transitions WHERE workflow_id = ? AND version = ? AND status IN ('completed', 'failed')
-             AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY 1""", [wid, ver])
-    ultimately = {r["state"]: int(r["n"]) for r in store.query(
-        """WITH v AS (SELECT from_state AS state, execution_id, token, visit,
+             AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY 1""",
+        [wid, ver],
+    )
+    ultimately = {
+        r["state"]: int(r["n"])
+        for r in store.query(
+            """WITH v AS (SELECT from_state AS state, execution_id, token, visit,
                        bool_or(status IN ('completed', 'skipped', 'fallback')) AS ok,
                        bool_or(status = 'failed') AS any_failed
                      FROM state_transitions WHERE workflow_id = ? AND version = ? GROUP BY ALL)
-           SELECT state, count(*) FILTER (WHERE any_failed AND NOT ok) AS n FROM v GROUP BY 1""", [wid, ver])}
+           SELECT state, count(*) FILTER (WHERE any_failed AND NOT ok) AS n FROM v GROUP BY 1""",
+            [wid, ver],
+        )
+    }
     errors = store.query(
         """SELECT from_state AS state, coalesce(error_type, 'Error') AS error_type, count(*) AS n,
                arg_max(error_message, started_at) AS example
            FROM state_transitions WHERE workflow_id = ? AND version = ? AND status = 'failed'
-           GROUP BY 1, 2 ORDER BY n DESC""", [wid, ver])
+           GROUP BY 1, 2 ORDER BY n DESC""",
+        [wid, ver],
+    )
     by_state: dict[str, list[dict]] = {}
     for e in errors:
         by_state.setdefault(e["state"], []).append(e)
@@ -660,25 +757,42 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
         visits = int(r["visits"])
         lost = ultimately.get(s, 0)
         f_now = lost / visits if visits else 0.0
-        evidence = {"attempts": attempts, "failed_attempts": failed, "attempt_failure_rate": round(100 * p, 2),
-                    "visits": visits, "visits_failed_after_recovery": lost,
-                    "errors": [{"error_type": e["error_type"], "count": int(e["n"]), "example": (e["example"] or "")[:200]}
-                               for e in errs[:5]], "error_classes": classes}
+        evidence = {
+            "attempts": attempts,
+            "failed_attempts": failed,
+            "attempt_failure_rate": round(100 * p, 2),
+            "visits": visits,
+            "visits_failed_after_recovery": lost,
+            "errors": [
+                {"error_type": e["error_type"], "count": int(e["n"]), "example": (e["example"] or "")[:200]}
+                for e in errs[:5]
+            ],
+            "error_classes": classes,
+        }
         binding = target.spec.binding(s)
         current = binding.retry.max_attempts if binding.retry else 1
         if main_class == "data":
             has_error_path = any(t.is_error for t in target.spec.model.outgoing(s))
             if has_error_path or lost == 0:
                 continue
-            out.append(Suggestion(
-                "fix_errors", "reliability", f"Handle the data errors of '{s}'",
-                f"'{s}' failed {failed} of {attempts} attempts with data errors "
-                f"({', '.join(e['error_type'] for e in errs[:3])}); retrying will not help. {lost} run(s) stopped "
-                f"there. Validate the input earlier or add an error path such as '{s}->handle_{s}_error:@error;'.",
-                evidence, round(100.0 * lost / finished, 1), "medium", 4 if lost / finished > 0.05 else 3,
-                {"state": s, "add_error_transition": f"{s}->handle_{s}_error:@error;"},
-                reasoning="data errors (ValueError, KeyError…) repeat on retry", key=s,
-                success_gain=0.0))
+            out.append(
+                Suggestion(
+                    "fix_errors",
+                    "reliability",
+                    f"Handle the data errors of '{s}'",
+                    f"'{s}' failed {failed} of {attempts} attempts with data errors "
+                    f"({', '.join(e['error_type'] for e in errs[:3])}); retrying will not help. {lost} run(s) stopped "
+                    f"there. Validate the input earlier or add an error path such as '{s}->handle_{s}_error:@error;'.",
+                    evidence,
+                    round(100.0 * lost / finished, 1),
+                    "medium",
+                    4 if lost / finished > 0.05 else 3,
+                    {"state": s, "add_error_transition": f"{s}->handle_{s}_error:@error;"},
+                    reasoning="data errors (ValueError, KeyError…) repeat on retry",
+                    key=s,
+                    success_gain=0.0,
+                )
+            )
             continue
         if p >= 0.9:
             continue  # a state that almost always fails needs fixing, not retries
@@ -686,27 +800,43 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
         if current >= k:
             continue
         backoff = 1.0 if any(w in json.dumps(evidence["errors"]).lower() for w in ("timeout", "rate", "429")) else 0.5
-        f_new = p ** k
+        f_new = p**k
         gain_points = max(0.0, (f_now - f_new) * 100.0) * (visits / finished)
-        out.append(Suggestion(
-            "retry", "reliability", f"Retry '{s}' with exponential backoff",
-            f"'{s}' failed {failed} of {attempts} attempts ({100 * p:.1f}%), mostly {main_class} errors "
-            f"({', '.join(e['error_type'] for e in errs[:3])}); {lost} of {visits} visits still failed after "
-            f"recovery. With up to {k} attempts and a {backoff:g} s backoff doubling each time, the chance that "
-            f"all attempts fail is {100 * f_new:.2f}% if failures are independent (now {100 * f_now:.1f}%).",
-            evidence, round(gain_points, 1), "low", 5 if f_now >= 0.05 else 4 if f_now > 0 else 3,
-            {"state": s, "retry": {"max_attempts": k, "backoff_s": backoff, "backoff_factor": 2.0},
-             "before": binding.retry.model_dump() if binding.retry else None},
-            reasoning=("max_attempts = smallest k with p^k ≤ 1% (2..6), p = observed attempt failure rate; "
-                       "predicted success gain = (visit failure rate now − p^k) × visits per run"),
-            key=s, success_gain=gain_points))
+        out.append(
+            Suggestion(
+                "retry",
+                "reliability",
+                f"Retry '{s}' with exponential backoff",
+                f"'{s}' failed {failed} of {attempts} attempts ({100 * p:.1f}%), mostly {main_class} errors "
+                f"({', '.join(e['error_type'] for e in errs[:3])}); {lost} of {visits} visits still failed after "
+                f"recovery. With up to {k} attempts and a {backoff:g} s backoff doubling each time, the chance that "
+                f"all attempts fail is {100 * f_new:.2f}% if failures are independent (now {100 * f_now:.1f}%).",
+                evidence,
+                round(gain_points, 1),
+                "low",
+                5 if f_now >= 0.05 else 4 if f_now > 0 else 3,
+                {
+                    "state": s,
+                    "retry": {"max_attempts": k, "backoff_s": backoff, "backoff_factor": 2.0},
+                    "before": binding.retry.model_dump() if binding.retry else None,
+                },
+                reasoning=(
+                    "max_attempts = smallest k with p^k ≤ 1% (2..6), p = observed attempt failure rate; "
+                    "predicted success gain = (visit failure rate now − p^k) × visits per run"
+                ),
+                key=s,
+                success_gain=gain_points,
+            )
+        )
     # timeouts from observed p99
     dur = store.query(
         """SELECT from_state AS state, count(*) AS n, quantile_cont(duration_ms, 0.5) AS p50,
                quantile_cont(duration_ms, 0.95) AS p95, quantile_cont(duration_ms, 0.99) AS p99,
                max(duration_ms) AS mx, count(*) FILTER (WHERE executed_on = 'ray') AS on_ray
            FROM state_transitions WHERE workflow_id = ? AND version = ? AND status = 'completed'
-             AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY 1 ORDER BY p99 DESC""", [wid, ver])
+             AND from_state <> 'start' AND from_state NOT LIKE '[%' GROUP BY 1 ORDER BY p99 DESC""",
+        [wid, ver],
+    )
     for r in dur:
         s = r["state"]
         if s not in target.spec.model.states:
@@ -718,16 +848,29 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
             continue  # auto-inlined cheap states: a timeout would move them to Ray for nothing
         p99, mx = float(r["p99"]), float(r["mx"])
         timeout_s = _nice_ceil(max(2 * p99, p99 + 1000.0, 1.2 * mx) / 1000.0)
-        out.append(Suggestion(
-            "timeout", "reliability", f"Give '{s}' a timeout of {timeout_s:g} s",
-            f"'{s}' has no timeout: a hung call would hold the run forever. Over {int(r['n'])} completions "
-            f"its p99 was {p99 / 1000:.2f} s (max {mx / 1000:.2f} s); a {timeout_s:g} s timeout (≥ 2 × p99 and "
-            f"above every observed duration) would have stopped none of them.",
-            {"completions": int(r["n"]), "p50_ms": round(float(r["p50"]), 1), "p95_ms": round(float(r["p95"]), 1),
-             "p99_ms": round(p99, 1), "max_ms": round(mx, 1)},
-            0.0, "low", 2, {"state": s, "timeout_s": timeout_s},
-            reasoning="timeout = max(2 × p99, p99 + 1 s, 1.2 × max), rounded up to a round number",
-            key=s))
+        out.append(
+            Suggestion(
+                "timeout",
+                "reliability",
+                f"Give '{s}' a timeout of {timeout_s:g} s",
+                f"'{s}' has no timeout: a hung call would hold the run forever. Over {int(r['n'])} completions "
+                f"its p99 was {p99 / 1000:.2f} s (max {mx / 1000:.2f} s); a {timeout_s:g} s timeout (≥ 2 × p99 and "
+                f"above every observed duration) would have stopped none of them.",
+                {
+                    "completions": int(r["n"]),
+                    "p50_ms": round(float(r["p50"]), 1),
+                    "p95_ms": round(float(r["p95"]), 1),
+                    "p99_ms": round(p99, 1),
+                    "max_ms": round(mx, 1),
+                },
+                0.0,
+                "low",
+                2,
+                {"state": s, "timeout_s": timeout_s},
+                reasoning="timeout = max(2 × p99, p99 + 1 s, 1.2 × max), rounded up to a round number",
+                key=s,
+            )
+        )
     return out
 
 
@@ -779,9 +922,16 @@ def state_inputs(store, workflow_id: str, version: int, limit_runs: int = MAX_CO
                 ctx = replay.context(tok)
                 snap = records.loads(r["context_snapshot"], {}) if r["context_snapshot"] else {}
                 inputs = {k: ctx.get(k, _MISSING) for k in sorted(reads)}
-                out.append({"state": r["from_state"], "execution_id": current, "token": tok,
-                            "input_hash": _hash(inputs), "output_hash": _hash(snap if isinstance(snap, dict) else {}),
-                            "duration_ms": float(r["duration_ms"] or 0.0)})
+                out.append(
+                    {
+                        "state": r["from_state"],
+                        "execution_id": current,
+                        "token": tok,
+                        "input_hash": _hash(inputs),
+                        "output_hash": _hash(snap if isinstance(snap, dict) else {}),
+                        "duration_ms": float(r["duration_ms"] or 0.0),
+                    }
+                )
         replay.apply(r)
     return out
 
@@ -820,30 +970,57 @@ def suggest_caching(store, target: Target, run: dict) -> list[Suggestion]:
             # in a parallel branch the run is only faster when the slowest branch is: count work saved instead
             state_ms = _total_state_ms(rows)
             pct = 100.0 * saved / state_ms if state_ms else 0.0
-            kind_type, gain, effect = "cost", 0.0, (
-                f"It runs in a parallel branch, so the run gets faster only if the slowest branch does; it "
-                f"would have saved {pct:.0f}% of the recorded state time (work, not wall-clock time).")
+            kind_type, gain, effect = (
+                "cost",
+                0.0,
+                (
+                    f"It runs in a parallel branch, so the run gets faster only if the slowest branch does; it "
+                    f"would have saved {pct:.0f}% of the recorded state time (work, not wall-clock time)."
+                ),
+            )
         else:
             pct = 100.0 * per_run / base if base else 0.0
-            kind_type, gain, effect = ("performance" if b.action != "llm" else "cost"), per_run, (
-                f"{per_run / 1000:.2f} s per run on average ({pct:.0f}% of the median run).")
+            kind_type, gain, effect = (
+                ("performance" if b.action != "llm" else "cost"),
+                per_run,
+                (f"{per_run / 1000:.2f} s per run on average ({pct:.0f}% of the median run)."),
+            )
         n_sets = len(repeated)
-        out.append(Suggestion(
-            "cache_state", kind_type, f"Cache the results of '{s}'",
-            f"'{s}' is deterministic in the records: {repeats} completions repeated inputs seen before "
-            f"({n_sets} distinct input set{'s' if n_sets != 1 else ''}) and every repeat returned the same output. "
-            f"It takes {med / 1000:.2f} s (median); a cache keyed on the values of {keys} would have saved "
-            f"{saved / 1000:.2f} s in total: {effect} Only cache it if it has no side effects and reads nothing "
-            "outside the context that changes (files, tables, services).",
-            {"completions": len(items), "distinct_inputs": len(groups), "repeated_inputs": n_sets,
-             "repeat_calls": repeats, "identical_outputs": True, "median_ms": round(med, 1),
-             "saved_ms_total": round(saved, 1), "runs_replayed": n_runs, "parallel_branch": on_branch},
-            round(pct, 1), "medium", 3,
-            {"state": s, "cache_key": sorted(_reads_of(store, target, s)),
-             "note": "the engine has no state cache yet: memoize inside the function or its service"},
-            reasoning="hash of the values of keys_read (reconstructed by replaying the run) vs hash of the "
-                      "updates returned; deterministic when every repeated input gave one output",
-            key=s, gain_ms=gain))
+        out.append(
+            Suggestion(
+                "cache_state",
+                kind_type,
+                f"Cache the results of '{s}'",
+                f"'{s}' is deterministic in the records: {repeats} completions repeated inputs seen before "
+                f"({n_sets} distinct input set{'s' if n_sets != 1 else ''}) and every repeat returned the same output. "
+                f"It takes {med / 1000:.2f} s (median); a cache keyed on the values of {keys} would have saved "
+                f"{saved / 1000:.2f} s in total: {effect} Only cache it if it has no side effects and reads nothing "
+                "outside the context that changes (files, tables, services).",
+                {
+                    "completions": len(items),
+                    "distinct_inputs": len(groups),
+                    "repeated_inputs": n_sets,
+                    "repeat_calls": repeats,
+                    "identical_outputs": True,
+                    "median_ms": round(med, 1),
+                    "saved_ms_total": round(saved, 1),
+                    "runs_replayed": n_runs,
+                    "parallel_branch": on_branch,
+                },
+                round(pct, 1),
+                "medium",
+                3,
+                {
+                    "state": s,
+                    "cache_key": sorted(_reads_of(store, target, s)),
+                    "note": "the engine has no state cache yet: memoize inside the function or its service",
+                },
+                reasoning="hash of the values of keys_read (reconstructed by replaying the run) vs hash of the "
+                "updates returned; deterministic when every repeated input gave one output",
+                key=s,
+                gain_ms=gain,
+            )
+        )
     return out
 
 
@@ -852,8 +1029,11 @@ def _total_state_ms(rows: list[dict]) -> float:
 
 
 def _reads_of(store, target: Target, state: str) -> set:
-    rows = store.query("SELECT DISTINCT keys_read FROM state_transitions WHERE workflow_id = ? AND version = ? "
-                       "AND from_state = ? AND status = 'completed'", [target.workflow_id, target.version, state])
+    rows = store.query(
+        "SELECT DISTINCT keys_read FROM state_transitions WHERE workflow_id = ? AND version = ? "
+        "AND from_state = ? AND status = 'completed'",
+        [target.workflow_id, target.version, state],
+    )
     keys: set = set()
     for r in rows:
         if r["keys_read"]:
@@ -863,44 +1043,67 @@ def _reads_of(store, target: Target, state: str) -> set:
 
 # --- LLM calls ----------------------------------------------------------------------------------
 
+
 def suggest_llm(store, target: Target) -> list[Suggestion]:
     wid = target.workflow_id
     out: list[Suggestion] = []
     dup = store.query(
         """SELECT state, condition, context_hash, count(*) AS n FROM ai_decisions
            WHERE workflow_id = ? AND decided_by = 'ai' AND context_hash IS NOT NULL
-           GROUP BY 1, 2, 3 HAVING count(*) > 1""", [wid])
+           GROUP BY 1, 2, 3 HAVING count(*) > 1""",
+        [wid],
+    )
     costs = store.query(
         """SELECT coalesce(sum(cost_usd), 0) AS cost, count(*) FILTER (WHERE NOT coalesce(cache_hit, FALSE)) AS calls,
                coalesce(sum(cost_usd) FILTER (WHERE operation ILIKE '%decision%' OR operation ILIKE '%condition%'), 0)
                    AS decision_cost,
                count(*) FILTER (WHERE (operation ILIKE '%decision%' OR operation ILIKE '%condition%')
                    AND NOT coalesce(cache_hit, FALSE)) AS decision_calls
-           FROM llm_calls WHERE workflow_id = ?""", [wid])[0]
+           FROM llm_calls WHERE workflow_id = ?""",
+        [wid],
+    )[0]
     if dup:
         repeats = sum(int(d["n"]) - 1 for d in dup)
         per_call = (costs["decision_cost"] / costs["decision_calls"]) if costs["decision_calls"] else 0.0
         saving = repeats * per_call
         total = float(costs["cost"] or 0.0)
-        out.append(Suggestion(
-            "llm_cache", "cost", "Cache repeated AI decisions",
-            f"{repeats} AI decisions repeated a question already answered for exactly the same context "
-            f"({len(dup)} distinct condition/context pairs) and were sent to the model again. A longer decision-cache "
-            f"TTL (or a rule for these conditions) would have saved about ${saving:.4f}"
-            + (f" of ${total:.4f} spent" if total else "") + ".",
-            {"repeated_decisions": repeats, "pairs": [{"state": d["state"], "condition": d["condition"],
-                                                        "times": int(d["n"])} for d in dup[:10]],
-             "avg_cost_per_decision_usd": round(per_call, 6), "llm_cost_usd": round(total, 6)},
-            round(100.0 * saving / total, 1) if total else 0.0, "low", 3,
-            {"decision_cache": {"conditions": sorted({d["condition"] for d in dup})[:10]},
-             "note": "raise the decision cache TTL in the AI settings, or turn the condition into an expression"},
-            reasoning="ai_decisions with the same (state, condition, context_hash) decided by the model more than once",
-            key="decisions", cost_saving_usd=saving))
+        out.append(
+            Suggestion(
+                "llm_cache",
+                "cost",
+                "Cache repeated AI decisions",
+                f"{repeats} AI decisions repeated a question already answered for exactly the same context "
+                f"({len(dup)} distinct condition/context pairs) and were sent to the model again. A longer decision-cache "
+                f"TTL (or a rule for these conditions) would have saved about ${saving:.4f}"
+                + (f" of ${total:.4f} spent" if total else "")
+                + ".",
+                {
+                    "repeated_decisions": repeats,
+                    "pairs": [
+                        {"state": d["state"], "condition": d["condition"], "times": int(d["n"])} for d in dup[:10]
+                    ],
+                    "avg_cost_per_decision_usd": round(per_call, 6),
+                    "llm_cost_usd": round(total, 6),
+                },
+                round(100.0 * saving / total, 1) if total else 0.0,
+                "low",
+                3,
+                {
+                    "decision_cache": {"conditions": sorted({d["condition"] for d in dup})[:10]},
+                    "note": "raise the decision cache TTL in the AI settings, or turn the condition into an expression",
+                },
+                reasoning="ai_decisions with the same (state, condition, context_hash) decided by the model more than once",
+                key="decisions",
+                cost_saving_usd=saving,
+            )
+        )
     models = store.query(
         """SELECT model, provider, count(*) AS calls, coalesce(sum(prompt_tokens), 0) AS pt,
                coalesce(sum(completion_tokens), 0) AS ct, coalesce(sum(cost_usd), 0) AS cost
            FROM llm_calls WHERE workflow_id = ? AND NOT coalesce(cache_hit, FALSE) AND model IS NOT NULL
-           GROUP BY 1, 2 ORDER BY cost DESC""", [wid])
+           GROUP BY 1, 2 ORDER BY cost DESC""",
+        [wid],
+    )
     try:
         from engine.ai.prices import cost_usd as price_cost
     except ImportError:  # pragma: no cover - the AI package is part of the engine
@@ -913,19 +1116,32 @@ def suggest_llm(store, target: Target) -> list[Suggestion]:
         saving = float(m["cost"]) - new_cost
         if saving <= 0 or saving < 0.2 * float(m["cost"]):
             continue
-        out.append(Suggestion(
-            "llm_model", "cost", f"Use {cheaper} instead of {m['model']}",
-            f"{int(m['calls'])} calls to {m['model']} cost ${float(m['cost']):.4f} for {int(m['pt'])} prompt and "
-            f"{int(m['ct'])} completion tokens; the same tokens on {cheaper} would cost ${new_cost:.4f} "
-            f"(−{100 * saving / float(m['cost']):.0f}%). Check the answers' quality first (e.g. with the "
-            "translator eval set) before switching.",
-            {"model": m["model"], "calls": int(m["calls"]), "prompt_tokens": int(m["pt"]),
-             "completion_tokens": int(m["ct"]), "cost_usd": round(float(m["cost"]), 6),
-             "cost_with_cheaper_usd": round(new_cost, 6)},
-            round(100 * saving / float(m["cost"]), 1), "low", 2,
-            {"model": {"from": m["model"], "to": cheaper}, "note": "change the model in the AI settings"},
-            reasoning="the recorded token counts repriced with the price table (engine/ai/prices.py)",
-            key=f"model:{m['model']}", cost_saving_usd=saving))
+        out.append(
+            Suggestion(
+                "llm_model",
+                "cost",
+                f"Use {cheaper} instead of {m['model']}",
+                f"{int(m['calls'])} calls to {m['model']} cost ${float(m['cost']):.4f} for {int(m['pt'])} prompt and "
+                f"{int(m['ct'])} completion tokens; the same tokens on {cheaper} would cost ${new_cost:.4f} "
+                f"(−{100 * saving / float(m['cost']):.0f}%). Check the answers' quality first (e.g. with the "
+                "translator eval set) before switching.",
+                {
+                    "model": m["model"],
+                    "calls": int(m["calls"]),
+                    "prompt_tokens": int(m["pt"]),
+                    "completion_tokens": int(m["ct"]),
+                    "cost_usd": round(float(m["cost"]), 6),
+                    "cost_with_cheaper_usd": round(new_cost, 6),
+                },
+                round(100 * saving / float(m["cost"]), 1),
+                "low",
+                2,
+                {"model": {"from": m["model"], "to": cheaper}, "note": "change the model in the AI settings"},
+                reasoning="the recorded token counts repriced with the price table (engine/ai/prices.py)",
+                key=f"model:{m['model']}",
+                cost_saving_usd=saving,
+            )
+        )
     return out
 
 
@@ -939,6 +1155,7 @@ def _cheaper(model: str | None) -> str | None:
 
 
 # ====================================================================== the report
+
 
 @dataclass
 class OptimizationReport:
@@ -960,12 +1177,20 @@ class OptimizationReport:
     def to_dict(self) -> dict:
         runs = {k: v for k, v in self.runs.items() if k != "durations"}
         return {
-            "workflow_id": self.workflow_id, "workflow_name": self.workflow_name, "version": self.version,
-            "runs": runs, "current_optimization_score": self.score, "potential_score": self.potential_score,
-            "score_components": self.score_components, "score_formula": SCORE_FORMULA,
+            "workflow_id": self.workflow_id,
+            "workflow_name": self.workflow_name,
+            "version": self.version,
+            "runs": runs,
+            "current_optimization_score": self.score,
+            "potential_score": self.potential_score,
+            "score_components": self.score_components,
+            "score_formula": SCORE_FORMULA,
             "suggested_optimizations": [s.to_dict() for s in self.suggestions],
-            "not_suggested": self.not_suggested, "narrative": self.narrative,
-            "narrative_source": self.narrative_source, "notes": self.notes, "parallel_slots": self.slots,
+            "not_suggested": self.not_suggested,
+            "narrative": self.narrative,
+            "narrative_source": self.narrative_source,
+            "notes": self.notes,
+            "parallel_slots": self.slots,
         }
 
 
@@ -990,12 +1215,22 @@ def score_parts(run: dict, suggestions: list[Suggestion], llm_cost: float) -> di
     s_gain = sum(x.success_gain for x in suggestions if x.optimization_type == "reliability") / 100.0
     s_pot = min(1.0, s + s_gain)
     potential = 40 * s_pot + 30 + 15 * t + 15
-    return {"S_success_rate": round(s, 4), "P_performance_savings_share": round(p, 4),
-            "T_tail_factor": round(t, 4), "p95_over_p50": round(ratio, 3) if ratio else None,
-            "C_avoidable_llm_cost_share": round(c, 4), "llm_cost_usd": round(llm_cost, 6),
-            "points": {"success": round(40 * s, 2), "performance": round(30 * (1 - p), 2),
-                       "tail_latency": round(15 * t, 2), "cost": round(15 * (1 - c), 2)},
-            "score": _round(score), "potential_score": _round(max(score, potential))}
+    return {
+        "S_success_rate": round(s, 4),
+        "P_performance_savings_share": round(p, 4),
+        "T_tail_factor": round(t, 4),
+        "p95_over_p50": round(ratio, 3) if ratio else None,
+        "C_avoidable_llm_cost_share": round(c, 4),
+        "llm_cost_usd": round(llm_cost, 6),
+        "points": {
+            "success": round(40 * s, 2),
+            "performance": round(30 * (1 - p), 2),
+            "tail_latency": round(15 * t, 2),
+            "cost": round(15 * (1 - c), 2),
+        },
+        "score": _round(score),
+        "potential_score": _round(max(score, potential)),
+    }
 
 
 def _round(x: float) -> int:
@@ -1003,8 +1238,15 @@ def _round(x: float) -> int:
     return int(math.floor(x + 0.5))
 
 
-def analyze(store, workflow: str | WorkflowSpec, *, version: int | None = None, slots: int | None = None,
-            llm: Any = None, save: bool = True) -> OptimizationReport:
+def analyze(
+    store,
+    workflow: str | WorkflowSpec,
+    *,
+    version: int | None = None,
+    slots: int | None = None,
+    llm: Any = None,
+    save: bool = True,
+) -> OptimizationReport:
     """Analyse one workflow version's records and return the report (and store its suggestions).
 
     ``llm``: an LLMService to write the narrative; None = the default service when a model is configured;
@@ -1017,8 +1259,10 @@ def analyze(store, workflow: str | WorkflowSpec, *, version: int | None = None, 
     suggestions: list[Suggestion] = []
     rejected: list[dict] = []
     if run["finished"] < MIN_RUNS:
-        notes.append(f"Not enough runs: version {target.version} has {run['finished']} finished run(s); the advisor "
-                     f"needs at least {MIN_RUNS} before it scores the workflow or proposes changes.")
+        notes.append(
+            f"Not enough runs: version {target.version} has {run['finished']} finished run(s); the advisor "
+            f"needs at least {MIN_RUNS} before it scores the workflow or proposes changes."
+        )
     else:
         io = state_io(store, target.workflow_id, target.version)
         par, rejected = suggest_parallel(store, target, io, run, slots)
@@ -1029,8 +1273,11 @@ def analyze(store, workflow: str | WorkflowSpec, *, version: int | None = None, 
     for s in suggestions:
         s.finalize(target.workflow_id, target.version)
     suggestions.sort(key=lambda s: (-s.priority, -s.estimated_improvement, s.title))
-    llm_cost = float(store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM llm_calls WHERE workflow_id = ?",
-                                 [target.workflow_id])[0]["c"])
+    llm_cost = float(
+        store.query(
+            "SELECT coalesce(sum(cost_usd), 0) AS c FROM llm_calls WHERE workflow_id = ?", [target.workflow_id]
+        )[0]["c"]
+    )
     if run["finished"] >= MIN_RUNS:
         parts = score_parts(run, suggestions, llm_cost)
         score, potential = parts["score"], parts["potential_score"]
@@ -1039,8 +1286,22 @@ def analyze(store, workflow: str | WorkflowSpec, *, version: int | None = None, 
     narrative, source = offline_narrative(target, run, suggestions, notes), "offline"
     if llm is not False and suggestions:
         narrative, source = _model_narrative(store, target, run, suggestions, llm, narrative)
-    report = OptimizationReport(target.workflow_id, target.name, target.version, run, score, potential, parts,
-                                suggestions, rejected, narrative, source, notes, target.spec.dsl, slots)
+    report = OptimizationReport(
+        target.workflow_id,
+        target.name,
+        target.version,
+        run,
+        score,
+        potential,
+        parts,
+        suggestions,
+        rejected,
+        narrative,
+        source,
+        notes,
+        target.spec.dsl,
+        slots,
+    )
     if save:
         save_suggestions(store, report)
     return report
@@ -1049,19 +1310,24 @@ def analyze(store, workflow: str | WorkflowSpec, *, version: int | None = None, 
 def offline_narrative(target: Target, run: dict, suggestions: list[Suggestion], notes: list[str]) -> str:
     lines = []
     if run["finished"]:
-        lines.append(f"'{target.name}' v{target.version}: {run['finished']} finished runs, "
-                     f"{100 * (run['success_rate'] or 0):.0f}% completed, median {(run['median_ms'] or 0) / 1000:.2f} s.")
+        lines.append(
+            f"'{target.name}' v{target.version}: {run['finished']} finished runs, "
+            f"{100 * (run['success_rate'] or 0):.0f}% completed, median {(run['median_ms'] or 0) / 1000:.2f} s."
+        )
     lines += notes
     if not suggestions and run["finished"] >= MIN_RUNS:
-        lines.append("The records show nothing to improve: no independent sequential states worth parallelizing, "
-                     "no error-prone or hung states, no repeated deterministic work, no avoidable LLM spending.")
+        lines.append(
+            "The records show nothing to improve: no independent sequential states worth parallelizing, "
+            "no error-prone or hung states, no repeated deterministic work, no avoidable LLM spending."
+        )
     for s in suggestions:
         lines.append(f"- [{s.optimization_type}] {s.title}: {s.description}")
     return "\n".join(lines)
 
 
-def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggestion], llm: Any,
-                     fallback_text: str) -> tuple[str, str]:
+def _model_narrative(
+    store, target: Target, run: dict, suggestions: list[Suggestion], llm: Any, fallback_text: str
+) -> tuple[str, str]:
     """Ask the configured model to write the narrative from the statistics; offline text on any problem."""
     try:
         from pydantic import BaseModel
@@ -1084,7 +1350,8 @@ def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggest
         class _Answer(BaseModel):
             optimizations: list[_Opt] = []
 
-        from engine.analytics import Scope as _Scope, common_errors, state_performance
+        from engine.analytics import Scope as _Scope
+        from engine.analytics import common_errors, state_performance
 
         scope = _Scope((target.workflow_id,), target.version)
         perf = state_performance(store, scope)
@@ -1097,14 +1364,19 @@ def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggest
             "error_rate": round(100 * (1 - (run["success_rate"] or 0)), 1),
             "state_performance": "\n".join(
                 f"- {r['state']}: avg {r['avg_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, error rate {r['error_rate']:.1f}%"
-                for r in perf.to_dict("records")) or "(none)",
-            "error_analysis": ("\n".join(f"- {r['state']}: {r['error_type']} × {r['count']}"
-                                         for r in errs.to_dict("records")) or "(no errors)") +
-            "\n\nEvidence-based suggestions already found (explain them; do not invent numbers):\n" +
-            "\n".join(f"- {s.title}: {s.description}" for s in suggestions),
+                for r in perf.to_dict("records")
+            )
+            or "(none)",
+            "error_analysis": (
+                "\n".join(f"- {r['state']}: {r['error_type']} × {r['count']}" for r in errs.to_dict("records"))
+                or "(no errors)"
+            )
+            + "\n\nEvidence-based suggestions already found (explain them; do not invent numbers):\n"
+            + "\n".join(f"- {s.title}: {s.description}" for s in suggestions),
         }
-        res = llm.complete_json("optimize", "optimize_workflow", variables, _Answer, workflow_id=target.workflow_id,
-                                fallback=lambda: None)
+        res = llm.complete_json(
+            "optimize", "optimize_workflow", variables, _Answer, workflow_id=target.workflow_id, fallback=lambda: None
+        )
         if res.value is None or not res.from_model or not res.value.optimizations:
             return fallback_text, "offline"
         text = "\n".join(f"- [{o.type}] {o.title}: {o.description}" for o in res.value.optimizations[:5])
@@ -1115,6 +1387,7 @@ def _model_narrative(store, target: Target, run: dict, suggestions: list[Suggest
 
 
 # ====================================================================== records
+
 
 def _now() -> datetime:
     return records.utc_now()
@@ -1134,10 +1407,28 @@ def list_records(store, workflow_id: str | None = None, status: str | None = Non
 
 
 def _append(store, rec: dict, **changes) -> dict:
-    row = {k: rec.get(k) for k in ("id", "workflow_id", "version", "optimization_type", "title", "description",
-                                   "ai_reasoning", "evidence", "estimated_improvement", "implementation_effort",
-                                   "priority", "proposed_changes", "status", "implemented_at", "implemented_version",
-                                   "actual_improvement", "created_at")}
+    row = {
+        k: rec.get(k)
+        for k in (
+            "id",
+            "workflow_id",
+            "version",
+            "optimization_type",
+            "title",
+            "description",
+            "ai_reasoning",
+            "evidence",
+            "estimated_improvement",
+            "implementation_effort",
+            "priority",
+            "proposed_changes",
+            "status",
+            "implemented_at",
+            "implemented_version",
+            "actual_improvement",
+            "created_at",
+        )
+    }
     row.update(changes)
     row["updated_at"] = _now()
     row["seq"] = int(rec.get("seq") or 0) + 1
@@ -1160,14 +1451,30 @@ def save_suggestions(store, report: OptimizationReport) -> None:
         evidence = json.loads(json.dumps(s.evidence, default=str))
         if old is not None and old["evidence"] == evidence and old["title"] == s.title:
             continue
-        store.append("optimization_records", {
-            "id": s.id, "workflow_id": s.workflow_id, "version": s.version, "optimization_type": s.optimization_type,
-            "title": s.title, "description": s.description, "ai_reasoning": s.reasoning, "evidence": evidence,
-            "estimated_improvement": s.estimated_improvement, "implementation_effort": s.implementation_effort,
-            "priority": s.priority, "proposed_changes": s.proposed_changes, "status": "suggested",
-            "implemented_at": None, "implemented_version": None, "actual_improvement": None,
-            "created_at": old["created_at"] if old else now, "updated_at": now,
-            "seq": int(old["seq"] or 0) + 1 if old else 1})
+        store.append(
+            "optimization_records",
+            {
+                "id": s.id,
+                "workflow_id": s.workflow_id,
+                "version": s.version,
+                "optimization_type": s.optimization_type,
+                "title": s.title,
+                "description": s.description,
+                "ai_reasoning": s.reasoning,
+                "evidence": evidence,
+                "estimated_improvement": s.estimated_improvement,
+                "implementation_effort": s.implementation_effort,
+                "priority": s.priority,
+                "proposed_changes": s.proposed_changes,
+                "status": "suggested",
+                "implemented_at": None,
+                "implemented_version": None,
+                "actual_improvement": None,
+                "created_at": old["created_at"] if old else now,
+                "updated_at": now,
+                "seq": int(old["seq"] or 0) + 1 if old else 1,
+            },
+        )
 
 
 def apply_change(spec: WorkflowSpec, changes: dict) -> WorkflowSpec:
@@ -1186,7 +1493,9 @@ def apply_change(spec: WorkflowSpec, changes: dict) -> WorkflowSpec:
         else:
             b["timeout_s"] = float(changes["timeout_s"])
     else:
-        raise OptimizerError(f"a '{kind}' suggestion needs a manual change: {changes.get('note', 'see its description')}")
+        raise OptimizerError(
+            f"a '{kind}' suggestion needs a manual change: {changes.get('note', 'see its description')}"
+        )
     new = WorkflowSpec.model_validate(data)
     rep = new.validate_all()
     if rep.errors:
@@ -1199,24 +1508,42 @@ def accept(store, suggestion_id: str, *, note: str = "") -> dict:
     (status ``implemented``); a manual one is only marked ``accepted``."""
     rec = get_record(store, suggestion_id)
     if rec["status"] == "implemented":
-        return {"id": rec["id"], "status": "implemented", "version": rec["implemented_version"],
-                "message": f"already implemented as version {rec['implemented_version']}"}
+        return {
+            "id": rec["id"],
+            "status": "implemented",
+            "version": rec["implemented_version"],
+            "message": f"already implemented as version {rec['implemented_version']}",
+        }
     changes = rec["proposed_changes"] or {}
     if not changes.get("automatic"):
         _append(store, rec, status="accepted")
-        return {"id": rec["id"], "status": "accepted", "version": None,
-                "message": "accepted; this change is not automatic: " + changes.get("note", "see the description")}
+        return {
+            "id": rec["id"],
+            "status": "accepted",
+            "version": None,
+            "message": "accepted; this change is not automatic: " + changes.get("note", "see the description"),
+        }
     from engine import library
 
     spec, meta = library.get_workflow(store, rec["workflow_id"])
     new_spec = apply_change(spec, changes)
-    wid, ver = library.save_workflow(store, new_spec, workflow_id=rec["workflow_id"],
-                                     change_note=(note or f"optimization {rec['id']}: {rec['title']}"))
+    wid, ver = library.save_workflow(
+        store,
+        new_spec,
+        workflow_id=rec["workflow_id"],
+        change_note=(note or f"optimization {rec['id']}: {rec['title']}"),
+    )
     _append(store, rec, status="implemented", implemented_at=_now(), implemented_version=int(ver))
-    return {"id": rec["id"], "status": "implemented", "workflow_id": wid, "version": int(ver),
-            "base_version": int(meta.get("version") or rec["version"]), "dsl": new_spec.dsl,
-            "message": f"saved as version {ver} of '{new_spec.name}'; run it a few times, then compare versions "
-                       f"{rec['version']} and {ver}"}
+    return {
+        "id": rec["id"],
+        "status": "implemented",
+        "workflow_id": wid,
+        "version": int(ver),
+        "base_version": int(meta.get("version") or rec["version"]),
+        "dsl": new_spec.dsl,
+        "message": f"saved as version {ver} of '{new_spec.name}'; run it a few times, then compare versions "
+        f"{rec['version']} and {ver}",
+    }
 
 
 def reject(store, suggestion_id: str) -> dict:
@@ -1227,18 +1554,27 @@ def reject(store, suggestion_id: str) -> dict:
 
 # ====================================================================== comparing versions
 
+
 def version_sample(store, workflow_id: str, version: int, since: datetime | None = None) -> dict:
     rows = records.run_outcomes(store, workflow_id, version, finished_only=True, since=since)
     durations = [float(r["duration_ms"]) for r in rows if r["status"] == "completed" and r["duration_ms"] is not None]
     completed = sum(1 for r in rows if r["status"] == "completed")
-    return {"version": int(version), "finished": len(rows), "completed": completed, "failed": len(rows) - completed,
-            "success_rate": round(100.0 * completed / len(rows), 2) if rows else None,
-            "durations_ms": durations, "median_ms": median(durations), "mean_ms": (sum(durations) / len(durations))
-            if durations else None, "p95_ms": _quantile(durations, 0.95)}
+    return {
+        "version": int(version),
+        "finished": len(rows),
+        "completed": completed,
+        "failed": len(rows) - completed,
+        "success_rate": round(100.0 * completed / len(rows), 2) if rows else None,
+        "durations_ms": durations,
+        "median_ms": median(durations),
+        "mean_ms": (sum(durations) / len(durations)) if durations else None,
+        "p95_ms": _quantile(durations, 0.95),
+    }
 
 
-def compare_versions(store, workflow_id: str, version_a: int, version_b: int, *, alpha: float = ALPHA,
-                     min_runs: int = MIN_COMPARE) -> dict:
+def compare_versions(
+    store, workflow_id: str, version_a: int, version_b: int, *, alpha: float = ALPHA, min_runs: int = MIN_COMPARE
+) -> dict:
     """Durations (completed runs) and success rates (finished runs) of two versions, with significance."""
     a, b = version_sample(store, workflow_id, version_a), version_sample(store, workflow_id, version_b)
     out: dict[str, Any] = {"workflow_id": workflow_id, "a": a, "b": b, "alpha": alpha, "min_runs": min_runs}
@@ -1250,11 +1586,15 @@ def compare_versions(store, workflow_id: str, version_a: int, version_b: int, *,
     if min(na, nb) < min_runs:
         out["duration_test"] = None
         out["enough_runs"] = False
-        lines.append(f"Not enough runs to judge durations: version {version_a} has {na} and version {version_b} has "
-                     f"{nb} completed run(s); run each at least {min_runs} times.")
+        lines.append(
+            f"Not enough runs to judge durations: version {version_a} has {na} and version {version_b} has "
+            f"{nb} completed run(s); run each at least {min_runs} times."
+        )
         if na and nb:
-            lines.append(f"So far the medians are {a['median_ms'] / 1000:.2f} s vs {b['median_ms'] / 1000:.2f} s "
-                         "(not a conclusion).")
+            lines.append(
+                f"So far the medians are {a['median_ms'] / 1000:.2f} s vs {b['median_ms'] / 1000:.2f} s "
+                "(not a conclusion)."
+            )
     else:
         out["enough_runs"] = True
         t = mann_whitney_u(a["durations_ms"], b["durations_ms"])
@@ -1266,17 +1606,26 @@ def compare_versions(store, workflow_id: str, version_a: int, version_b: int, *,
             f"Median duration {b['median_ms'] / 1000:.2f} s (v{version_b}) vs {a['median_ms'] / 1000:.2f} s "
             f"(v{version_a}): {abs(change):.1f}% {direction}, ×{out['speedup']:.2f}. Mann–Whitney U = {t['u']:g}, "
             f"{t['method']} two-sided p = {t['p_value']:.4f} (n = {na} vs {nb}): "
-            + (f"significant at the {alpha:.0%} level." if sig else
-               f"not significant at the {alpha:.0%} level; the difference may be noise."))
+            + (
+                f"significant at the {alpha:.0%} level."
+                if sig
+                else f"not significant at the {alpha:.0%} level; the difference may be noise."
+            )
+        )
         out["duration_significant"] = sig
     fa, fb = a["finished"], b["finished"]
     if fa and fb:
         p = fisher_exact(a["completed"], a["failed"], b["completed"], b["failed"])
         out["success_test"] = {"test": "fisher_exact", "p_value": p, "n_a": fa, "n_b": fb}
-        verdict = ("not enough runs to judge" if min(fa, fb) < min_runs else
-                   ("significant" if p < alpha else "not significant") + f" at the {alpha:.0%} level")
-        lines.append(f"Success rate {b['success_rate']:.0f}% ({b['completed']}/{fb}) vs {a['success_rate']:.0f}% "
-                     f"({a['completed']}/{fa}); Fisher's exact p = {p:.3f}: {verdict}.")
+        verdict = (
+            "not enough runs to judge"
+            if min(fa, fb) < min_runs
+            else ("significant" if p < alpha else "not significant") + f" at the {alpha:.0%} level"
+        )
+        lines.append(
+            f"Success rate {b['success_rate']:.0f}% ({b['completed']}/{fb}) vs {a['success_rate']:.0f}% "
+            f"({a['completed']}/{fa}); Fisher's exact p = {p:.3f}: {verdict}."
+        )
     out["statement"] = " ".join(lines)
     return out
 
@@ -1297,11 +1646,17 @@ def record_actual_improvement(store, suggestion_id: str) -> dict:
     else:
         actual = -cmp["duration_change_pct"] if "duration_change_pct" in cmp else None
     evidence = dict(rec["evidence"] or {})
-    evidence["measured"] = {"statement": cmp["statement"], "n_a": len(cmp["a"]["durations_ms"]),
-                            "n_b": len(cmp["b"]["durations_ms"]), "median_a_ms": cmp["a"]["median_ms"],
-                            "median_b_ms": cmp["b"]["median_ms"], "speedup": cmp.get("speedup"),
-                            "p_value": (cmp.get("duration_test") or {}).get("p_value"),
-                            "enough_runs": cmp.get("enough_runs"), "measured_at": _now().isoformat()}
+    evidence["measured"] = {
+        "statement": cmp["statement"],
+        "n_a": len(cmp["a"]["durations_ms"]),
+        "n_b": len(cmp["b"]["durations_ms"]),
+        "median_a_ms": cmp["a"]["median_ms"],
+        "median_b_ms": cmp["b"]["median_ms"],
+        "speedup": cmp.get("speedup"),
+        "p_value": (cmp.get("duration_test") or {}).get("p_value"),
+        "enough_runs": cmp.get("enough_runs"),
+        "measured_at": _now().isoformat(),
+    }
     _append(store, rec, actual_improvement=actual, evidence=evidence)
     cmp["actual_improvement"] = actual
     cmp["estimated_improvement"] = rec["estimated_improvement"]

@@ -5,6 +5,7 @@ the guard that turns anything a state raises into a failed outcome.
 A leaf of the import graph (only :mod:`engine.errors`), so the Ray side can use it without importing
 the engine's executors (which import the Ray side).
 """
+
 from __future__ import annotations
 
 import os
@@ -70,21 +71,26 @@ def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_
             continue
         oid = id(obj)
         if oid in on_path:
-            raise DataError(f"{what} refers to itself at {_path_text(path)} (a reference cycle): "
-                            "it cannot be stored as JSON")
+            raise DataError(
+                f"{what} refers to itself at {_path_text(path)} (a reference cycle): it cannot be stored as JSON"
+            )
         if oid in checked:
             continue
         if depth >= max_depth:
-            raise DataError(f"{what} is nested more than {max_depth} levels deep (at "
-                            f"{_path_text(path)}): store it flatter, e.g. as a list or a file")
+            raise DataError(
+                f"{what} is nested more than {max_depth} levels deep (at "
+                f"{_path_text(path)}): store it flatter, e.g. as a list or a file"
+            )
         on_path.add(oid)
         stack.append((obj, path, depth, True))
         containers = (dict, list, tuple)  # scalars need no visit: only containers are pushed
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if type(k) is not str and not isinstance(k, str):
-                    raise DataError(f"{what} has a dict key {k!r} of type {type(k).__name__} at "
-                                    f"{_path_text(path)}: keys must be strings to be stored as JSON")
+                    raise DataError(
+                        f"{what} has a dict key {k!r} of type {type(k).__name__} at "
+                        f"{_path_text(path)}: keys must be strings to be stored as JSON"
+                    )
                 if isinstance(v, containers):
                     stack.append((v, (path, k), depth + 1, False))
         else:
@@ -102,12 +108,18 @@ def guarded(run, payload: dict) -> dict:
     t0 = time.time()
     try:
         return run(payload)
-    except BaseException as exc:  # noqa: BLE001 - the whole point: nothing escapes a state
+    except BaseException as exc:
         if isinstance(exc, Exception):
             name = type(exc).__name__
         else:
             name = StateExited.__name__
-        return {"status": "failed", "updates": {}, "error_type": name,
-                "error_message": (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:2000],
-                "traceback": traceback.format_exc(limit=8)[-4000:], "started_at": t0, "ended_at": time.time(),
-                "worker_pid": os.getpid()}
+        return {
+            "status": "failed",
+            "updates": {},
+            "error_type": name,
+            "error_message": (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:2000],
+            "traceback": traceback.format_exc(limit=8)[-4000:],
+            "started_at": t0,
+            "ended_at": time.time(),
+            "worker_pid": os.getpid(),
+        }

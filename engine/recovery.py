@@ -10,6 +10,7 @@ Order of precedence:
 Strategies: retry (exponential backoff + jitter), skip, fallback (an ``@error`` transition),
 compensate (saga: undo completed steps in reverse order), abort, escalate (wait for a human).
 """
+
 from __future__ import annotations
 
 import random
@@ -25,19 +26,62 @@ STRATEGIES = ("retry", "skip", "fallback", "compensate", "abort", "escalate")
 ERROR_CLASSES = ("transient", "data", "resource", "unknown")
 
 _TRANSIENT_TYPES = {
-    "TimeoutError", "TaskTimeout", "ConnectionError", "ConnectionResetError", "ConnectionRefusedError",
-    "ConnectionAbortedError", "BrokenPipeError", "timeout", "ReadTimeout", "ConnectTimeout", "APITimeoutError",
-    "APIConnectionError", "RateLimitError", "InternalServerError", "ServiceUnavailable", "TransientError",
-    "TemporaryFailure", "socket.timeout", "IncompleteRead", "RemoteDisconnected",
+    "TimeoutError",
+    "TaskTimeout",
+    "ConnectionError",
+    "ConnectionResetError",
+    "ConnectionRefusedError",
+    "ConnectionAbortedError",
+    "BrokenPipeError",
+    "timeout",
+    "ReadTimeout",
+    "ConnectTimeout",
+    "APITimeoutError",
+    "APIConnectionError",
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransientError",
+    "TemporaryFailure",
+    "socket.timeout",
+    "IncompleteRead",
+    "RemoteDisconnected",
 }
-_RESOURCE_TYPES = {"WorkerLost", "MemoryError", "OutOfMemoryError", "WorkerCrashedError", "NodeDiedError",
-                   "ResourceError"}
-_DATA_TYPES = {"ValueError", "KeyError", "TypeError", "IndexError", "ValidationError", "JSONDecodeError",
-               "ZeroDivisionError", "AssertionError", "UnicodeDecodeError", "ConditionError", "AttributeError",
-               "DataError", "LookupError", "ArithmeticError", "FileNotFoundError", "PermissionError",
-               "FunctionImportError", "ModuleNotFoundError", "ImportError", "NoTransition"}
-_TRANSIENT_WORDS = re.compile(r"time(d)? ?out|temporar|unavailable|rate.?limit|too many requests|try again|"
-                              r"connection (reset|refused|aborted)|\b(429|502|503|504)\b|http 5\d\d", re.I)
+_RESOURCE_TYPES = {
+    "WorkerLost",
+    "MemoryError",
+    "OutOfMemoryError",
+    "WorkerCrashedError",
+    "NodeDiedError",
+    "ResourceError",
+}
+_DATA_TYPES = {
+    "ValueError",
+    "KeyError",
+    "TypeError",
+    "IndexError",
+    "ValidationError",
+    "JSONDecodeError",
+    "ZeroDivisionError",
+    "AssertionError",
+    "UnicodeDecodeError",
+    "ConditionError",
+    "AttributeError",
+    "DataError",
+    "LookupError",
+    "ArithmeticError",
+    "FileNotFoundError",
+    "PermissionError",
+    "FunctionImportError",
+    "ModuleNotFoundError",
+    "ImportError",
+    "NoTransition",
+}
+_TRANSIENT_WORDS = re.compile(
+    r"time(d)? ?out|temporar|unavailable|rate.?limit|too many requests|try again|"
+    r"connection (reset|refused|aborted)|\b(429|502|503|504)\b|http 5\d\d",
+    re.I,
+)
 _RESOURCE_WORDS = re.compile(r"out of memory|\boom\b|worker (process )?died|\bkilled\b|no space left", re.I)
 
 
@@ -114,11 +158,17 @@ class RecoveryEngine:
         if f.has_fallback:
             return RecoveryDecision("fallback", f"{why}; taking the @error path", "rules")
         if f.compensable:
-            return RecoveryDecision("compensate", f"{why}; undoing completed steps "
-                                    f"({', '.join(reversed(f.compensable))}) in reverse order", "rules")
+            return RecoveryDecision(
+                "compensate",
+                f"{why}; undoing completed steps ({', '.join(reversed(f.compensable))}) in reverse order",
+                "rules",
+            )
         if self.escalate_unrecoverable:
-            return RecoveryDecision("escalate", f"{why}; no fallback path or compensation is defined, "
-                                    "so a person decides (retry, skip or abort)", "rules")
+            return RecoveryDecision(
+                "escalate",
+                f"{why}; no fallback path or compensation is defined, so a person decides (retry, skip or abort)",
+                "rules",
+            )
         return RecoveryDecision("abort", f"{why}; nothing else can be done automatically", "rules")
 
     def decide(self, f: Failure, auto: bool = True) -> RecoveryDecision:
@@ -127,11 +177,13 @@ class RecoveryEngine:
         # 1. the policy written in the workflow file
         if b.on_error and b.on_error != "retry":
             if b.on_error == "fallback" and not f.has_fallback:
-                return RecoveryDecision("escalate", "on_error = fallback but the DSL has no "
-                                        f"'{f.state}->…:@error' transition", "policy")
+                return RecoveryDecision(
+                    "escalate", f"on_error = fallback but the DSL has no '{f.state}->…:@error' transition", "policy"
+                )
             if b.on_error == "compensate" and not f.compensable:
-                return RecoveryDecision("abort", "on_error = compensate but no completed step has a compensation",
-                                        "policy")
+                return RecoveryDecision(
+                    "abort", "on_error = compensate but no completed step has a compensation", "policy"
+                )
             if b.retry is None or f.attempt >= b.retry.max_attempts:
                 return RecoveryDecision(b.on_error, f"the workflow file says on_error = {b.on_error}", "policy")
         policy = b.retry
@@ -140,9 +192,13 @@ class RecoveryEngine:
         if policy is not None:
             if f.attempt < policy.max_attempts:
                 d = backoff_delay(policy, f.attempt)
-                return RecoveryDecision("retry", f"retry policy of '{f.state}': attempt {f.attempt + 1} of "
-                                        f"{policy.max_attempts} after {d:.2f} s", "policy", d,
-                                        {"max_attempts": policy.max_attempts})
+                return RecoveryDecision(
+                    "retry",
+                    f"retry policy of '{f.state}': attempt {f.attempt + 1} of {policy.max_attempts} after {d:.2f} s",
+                    "policy",
+                    d,
+                    {"max_attempts": policy.max_attempts},
+                )
             why = f"'{f.state}' still failed after {policy.max_attempts} attempts ({cls} error)"
             if not auto:
                 return RecoveryDecision("fallback" if f.has_fallback else "abort", why, "policy")
@@ -164,20 +220,29 @@ class RecoveryEngine:
         decision: RecoveryDecision
         if f.attempt < max_attempts:
             d = backoff_delay(AUTO_BACKOFF, f.attempt)
-            decision = RecoveryDecision("retry", f"{cls} error ({f.error_type}): retry {f.attempt + 1} of "
-                                        f"{max_attempts} after {d:.2f} s{history_note}",
-                                        "history" if history_note else "rules", d, {"max_attempts": max_attempts})
+            decision = RecoveryDecision(
+                "retry",
+                f"{cls} error ({f.error_type}): retry {f.attempt + 1} of {max_attempts} after {d:.2f} s{history_note}",
+                "history" if history_note else "rules",
+                d,
+                {"max_attempts": max_attempts},
+            )
         elif cls == "data" and not f.has_fallback and not f.compensable:
             skip_ok, skip_n = hist.get("skip", (0, 0))
             if skip_n >= 3 and skip_ok / skip_n >= 0.8:
-                decision = RecoveryDecision("skip", f"data error; skipping '{f.state}' worked {skip_ok}/{skip_n} "
-                                            "times before", "history")
+                decision = RecoveryDecision(
+                    "skip", f"data error; skipping '{f.state}' worked {skip_ok}/{skip_n} times before", "history"
+                )
             else:
-                decision = self._after_retries(f, f"data error ({f.error_type}) in '{f.state}': retrying would "
-                                               "give the same result" + history_note)
+                decision = self._after_retries(
+                    f, f"data error ({f.error_type}) in '{f.state}': retrying would give the same result" + history_note
+                )
         else:
-            why = (f"{cls} error ({f.error_type}) in '{f.state}'" +
-                   (f" after {f.attempt} attempts" if f.attempt > 1 else "") + history_note)
+            why = (
+                f"{cls} error ({f.error_type}) in '{f.state}'"
+                + (f" after {f.attempt} attempts" if f.attempt > 1 else "")
+                + history_note
+            )
             decision = self._after_retries(f, why)
         # 3. the model's suggestion, when one is configured
         if self.advisor is not None:
@@ -187,17 +252,26 @@ class RecoveryEngine:
                 s = None
             if s and s.get("strategy") in STRATEGIES:
                 conf = int(s.get("confidence") or 0)
-                feasible = not ((s["strategy"] == "fallback" and not f.has_fallback) or
-                                (s["strategy"] == "compensate" and not f.compensable) or
-                                (s["strategy"] == "retry" and f.attempt >= 5))
+                feasible = not (
+                    (s["strategy"] == "fallback" and not f.has_fallback)
+                    or (s["strategy"] == "compensate" and not f.compensable)
+                    or (s["strategy"] == "retry" and f.attempt >= 5)
+                )
                 decision.ai_suggested = True
                 decision.ai_reasoning = str(s.get("reasoning") or "")[:1000]
                 decision.ai_confidence = conf
                 if feasible and conf >= 70 and s["strategy"] != decision.strategy:
                     delay = float((s.get("parameters") or {}).get("backoff_seconds") or decision.delay_s or 0.5)
-                    return RecoveryDecision(s["strategy"], f"AI suggestion ({conf}% confident): "
-                                            f"{decision.ai_reasoning}", "ai", min(delay, 30.0),
-                                            s.get("parameters") or {}, True, decision.ai_reasoning, conf)
+                    return RecoveryDecision(
+                        s["strategy"],
+                        f"AI suggestion ({conf}% confident): {decision.ai_reasoning}",
+                        "ai",
+                        min(delay, 30.0),
+                        s.get("parameters") or {},
+                        True,
+                        decision.ai_reasoning,
+                        conf,
+                    )
         return decision
 
 
@@ -226,16 +300,34 @@ def llm_advisor(ai_services):
         if not getattr(llm, "online", False):
             return None
         res = llm.complete_json(
-            "suggest_recovery", "suggest_recovery",
-            {"error_type": f.error_type, "error_message": f.message[:500], "error_state": f.state,
-             "context": ", ".join(f.context_keys[:40]), "retry_success_rate": rate(hist, "retry"),
-             "skip_success_rate": rate(hist, "skip"), "fallback_success_rate": rate(hist, "fallback")},
-            RecoverySuggestion, workflow_id=f.workflow_id, state=f.state, fallback=lambda: None)
+            "suggest_recovery",
+            "suggest_recovery",
+            {
+                "error_type": f.error_type,
+                "error_message": f.message[:500],
+                "error_state": f.state,
+                "context": ", ".join(f.context_keys[:40]),
+                "retry_success_rate": rate(hist, "retry"),
+                "skip_success_rate": rate(hist, "skip"),
+                "fallback_success_rate": rate(hist, "fallback"),
+            },
+            RecoverySuggestion,
+            workflow_id=f.workflow_id,
+            state=f.state,
+            fallback=lambda: None,
+        )
         if res.value is None:
             return None
         v = res.value
-        return {"strategy": v.strategy, "reasoning": v.reasoning, "confidence": v.confidence,
-                "parameters": {k: x for k, x in (("retry_count", v.retry_count),
-                                                 ("backoff_seconds", v.backoff_seconds)) if x is not None}}
+        return {
+            "strategy": v.strategy,
+            "reasoning": v.reasoning,
+            "confidence": v.confidence,
+            "parameters": {
+                k: x
+                for k, x in (("retry_count", v.retry_count), ("backoff_seconds", v.backoff_seconds))
+                if x is not None
+            },
+        }
 
     return advise

@@ -17,6 +17,7 @@ different values the first branch's value is kept and every value is listed unde
 merged context also gets ``all_ok``, ``any_failed`` and ``branch_status`` (branch -> status).
 When any branch failed only *conditional* fan-in transitions are considered.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -133,11 +134,11 @@ class _Outcome:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _ts(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).replace(tzinfo=None)
 
 
 def _jsonable(value: Any) -> Any:
@@ -162,8 +163,16 @@ def _jsonable(value: Any) -> Any:
 class _Exec:
     """In-memory state of one execution (lives on the driver thread)."""
 
-    def __init__(self, engine: "Engine", execution_id: str, spec: WorkflowSpec, context: dict,
-                 options: RunOptions, workflow_id: str | None, version: int | None):
+    def __init__(
+        self,
+        engine: Engine,
+        execution_id: str,
+        spec: WorkflowSpec,
+        context: dict,
+        options: RunOptions,
+        workflow_id: str | None,
+        version: int | None,
+    ):
         self.engine = engine
         self.id = execution_id
         self.spec = spec
@@ -221,8 +230,11 @@ class _Exec:
     def options_record(self) -> dict:
         """Run options plus the exact spec, so a resume works even without the library (dumped once)."""
         if self._options_record is None:
-            self._options_record = {**self.options.to_dict(), "_spec": self.spec.model_dump(mode="json"),
-                                    "_source_path": self.spec.source_path}
+            self._options_record = {
+                **self.options.to_dict(),
+                "_spec": self.spec.model_dump(mode="json"),
+                "_source_path": self.spec.source_path,
+            }
         return self._options_record
 
     def encoded(self, name: str, value):
@@ -243,9 +255,19 @@ class _Exec:
         self.cheap = set()
 
     def result(self) -> ExecutionResult:
-        return ExecutionResult(self.id, self.status, list(self.visited), self.final_context,
-                               int((time.perf_counter() - self.t0) * 1000), self.error_count, self.retry_count,
-                               self.error, list(self.waiting.values()), self.workflow_id, self.version)
+        return ExecutionResult(
+            self.id,
+            self.status,
+            list(self.visited),
+            self.final_context,
+            int((time.perf_counter() - self.t0) * 1000),
+            self.error_count,
+            self.retry_count,
+            self.error,
+            list(self.waiting.values()),
+            self.workflow_id,
+            self.version,
+        )
 
 
 class _FinishedRun:
@@ -260,11 +282,22 @@ class _FinishedRun:
     waiters: dict = {}  # never written: a finished run waits for nobody
 
     def __init__(self, result: ExecutionResult, parent_id: str | None):
-        self.id, self.status, self.error, self.parent_id = (result.execution_id, result.status, result.error,
-                                                            parent_id)
-        self.done = _Resolved(ExecutionResult(result.execution_id, result.status, None, None, result.duration_ms,
-                                              result.error_count, result.retry_count, result.error,
-                                              result.waiting_for, result.workflow_id, result.version))
+        self.id, self.status, self.error, self.parent_id = (result.execution_id, result.status, result.error, parent_id)
+        self.done = _Resolved(
+            ExecutionResult(
+                result.execution_id,
+                result.status,
+                None,
+                None,
+                result.duration_ms,
+                result.error_count,
+                result.retry_count,
+                result.error,
+                result.waiting_for,
+                result.workflow_id,
+                result.version,
+            )
+        )
 
 
 class _Resolved:
@@ -320,13 +353,15 @@ def _depth_error(chain: list[tuple[str, str]], limit: int) -> str:
     msg = f"sub-workflow depth limit of {limit} reached: " + " → ".join(shown)
     keys = [key for key, _ in chain]
     for i, key in enumerate(keys):
-        if key in keys[i + 1:]:
+        if key in keys[i + 1 :]:
             j = keys.index(key, i + 1)
-            via = names[i + 1:j]
+            via = names[i + 1 : j]
             msg += f" ('{names[i]}' calls itself" + (f" through {' → '.join(via)})" if via else ")")
             break
-    return (msg + ". Raise settings.max_subworkflow_depth (or RunOptions.max_subworkflow_depth) if the nesting "
-            "is intended, or add a condition that ends the recursion")
+    return (
+        msg + ". Raise settings.max_subworkflow_depth (or RunOptions.max_subworkflow_depth) if the nesting "
+        "is intended, or add a condition that ends the recursion"
+    )
 
 
 def _stopped_by_parent(parent: _Exec) -> str:
@@ -354,8 +389,14 @@ def _python_path(spec: WorkflowSpec) -> list[str]:
 class Engine:
     """Starts, drives, resumes and controls executions; one per process (see :func:`get_engine`)."""
 
-    def __init__(self, store=None, executor=None, decisions=None, recovery: RecoveryEngine | None = None,
-                 owner_tag: str | None = None):
+    def __init__(
+        self,
+        store=None,
+        executor=None,
+        decisions=None,
+        recovery: RecoveryEngine | None = None,
+        owner_tag: str | None = None,
+    ):
         if store is None:
             from engine.store import get_store
 
@@ -368,7 +409,7 @@ class Engine:
         self.execs: dict[str, _Exec | _FinishedRun] = {}  # mutated under _execs_lock (callers' threads + loop)
         self._retired: collections.deque[str] = collections.deque()  # finished ids, oldest first
         self._execs_lock = threading.Lock()
-        self._recent_results: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
+        self._recent_results: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self._recent_bytes = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="workbench-driver", daemon=True)
@@ -397,9 +438,10 @@ class Engine:
             try:
                 self._loop.run_forever()
                 return  # stopped by shutdown()
-            except BaseException as exc:  # noqa: BLE001 - the driver thread must survive
-                log.error("driver loop: %s escaped a task (%s); the loop continues", type(exc).__name__, exc,
-                          exc_info=True)
+            except BaseException as exc:
+                log.error(
+                    "driver loop: %s escaped a task (%s); the loop continues", type(exc).__name__, exc, exc_info=True
+                )
 
     def _call(self, coro, timeout: float | None = None):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -426,11 +468,13 @@ class Engine:
 
     def start_cluster(self) -> None:
         """Connect/start Ray in the background (returns at once); see :meth:`cluster_status`."""
+
         def go():
             try:
                 self._ensure_executor()
             except WorkbenchError:
                 pass
+
         self._loop.call_soon_threadsafe(go)
 
     def cluster_status(self) -> dict:
@@ -441,8 +485,12 @@ class Engine:
                 url = self.executor.dashboard_url()
             except Exception:
                 url = None
-        return {"ready": self._executor_ready, "error": self._executor_error, "dashboard_url": url,
-                "kind": getattr(self._executor, "kind", "ray")}
+        return {
+            "ready": self._executor_ready,
+            "error": self._executor_error,
+            "dashboard_url": url,
+            "kind": getattr(self._executor, "kind", "ray"),
+        }
 
     def _recovery_advice(self, failure, history: dict):
         """The LLM's recovery suggestion when a model is configured (None offline)."""
@@ -470,9 +518,17 @@ class Engine:
         return self._decisions or None
 
     # ----------------------------------------------------------------- public API
-    def start(self, spec: WorkflowSpec, context: dict | None = None, options: RunOptions | None = None, *,
-              workflow_id: str | None = None, version: int | None = None, execution_id: str | None = None,
-              on_step=None) -> str:
+    def start(
+        self,
+        spec: WorkflowSpec,
+        context: dict | None = None,
+        options: RunOptions | None = None,
+        *,
+        workflow_id: str | None = None,
+        version: int | None = None,
+        execution_id: str | None = None,
+        on_step=None,
+    ) -> str:
         """Validate and start a run; returns its execution id at once.
 
         ``on_step(event: dict)`` is called on the driver thread after each recorded step.
@@ -489,8 +545,15 @@ class Engine:
         from engine.context_input import check_context_value
 
         check_context_value(context or {}, what="the initial context")  # too deep, cyclic, huge ints: a clear error
-        ex = _Exec(self, execution_id or uuid.uuid4().hex[:16], spec, context or {}, options or RunOptions(),
-                   workflow_id, version)
+        ex = _Exec(
+            self,
+            execution_id or uuid.uuid4().hex[:16],
+            spec,
+            context or {},
+            options or RunOptions(),
+            workflow_id,
+            version,
+        )
         if on_step is not None:
             self._listeners.setdefault(ex.id, []).append(on_step)
         self._launch(ex)
@@ -500,8 +563,9 @@ class Engine:
         """Call ``on_step(event)`` for each step recorded by this process for the execution."""
         self._listeners.setdefault(execution_id, []).append(on_step)
 
-    def run(self, spec: WorkflowSpec, context: dict | None = None, options: RunOptions | None = None,
-            **kwargs) -> ExecutionResult:
+    def run(
+        self, spec: WorkflowSpec, context: dict | None = None, options: RunOptions | None = None, **kwargs
+    ) -> ExecutionResult:
         """Start a run and wait for it to finish (or to wait for a person when detaching)."""
         return self.wait(self.start(spec, context, options, **kwargs))
 
@@ -532,22 +596,31 @@ class Engine:
     @staticmethod
     def _result_from_row(row: dict) -> ExecutionResult:
         """A finished run's result rebuilt from its execution record."""
+
         def decoded(name: str, default):
             value = row.get(name)
             return json.loads(value) if isinstance(value, str) else (default if value is None else value)
 
-        return ExecutionResult(row["execution_id"], row["status"], decoded("states_visited", []),
-                               decoded("final_context", {}), int(row.get("duration_ms") or 0),
-                               int(row.get("error_count") or 0), int(row.get("retry_count") or 0),
-                               row.get("error_message"), decoded("waiting_for", []), row.get("workflow_id"),
-                               row.get("version"))
+        return ExecutionResult(
+            row["execution_id"],
+            row["status"],
+            decoded("states_visited", []),
+            decoded("final_context", {}),
+            int(row.get("duration_ms") or 0),
+            int(row.get("error_count") or 0),
+            int(row.get("retry_count") or 0),
+            row.get("error_message"),
+            decoded("waiting_for", []),
+            row.get("workflow_id"),
+            row.get("version"),
+        )
 
     def _register(self, ex: _Exec) -> None:
         """Add a run to ``execs`` (any thread); past the cap, the oldest finished half is forgotten."""
         with self._execs_lock:
             if len(self.execs) >= MAX_RETAINED_RUNS:  # their records stay in the store
                 finished = [k for k, e in self.execs.items() if e.done.done()]
-                for k in finished[:max(1, len(self.execs) // 2)]:
+                for k in finished[: max(1, len(self.execs) // 2)]:
                     del self.execs[k]
             self.execs[ex.id] = ex
             stale = self._recent_results.pop(ex.id, None)  # a resumed run's old result
@@ -594,8 +667,10 @@ class Engine:
             self._audit(execution_id, "warning", None, "run_cancelled", reason)
             self._cancel_recorded_children(execution_id, reason)
             return "cancelled"
-        self.store.append("control_requests", {"id": uuid.uuid4().hex, "execution_id": execution_id,
-                                               "command": "cancel", "created_at": _now()})
+        self.store.append(
+            "control_requests",
+            {"id": uuid.uuid4().hex, "execution_id": execution_id, "command": "cancel", "created_at": _now()},
+        )
         return "cancel requested"
 
     def _unfinished_top(self, row: dict) -> dict:
@@ -613,14 +688,19 @@ class Engine:
         """Open requests for ``state`` in the sub-workflow runs under an execution (nearest level first)."""
         frontier = [execution_id]
         for _ in range(1000):  # bounded: the depth limit keeps real chains far shorter
-            kids = self.store.query("SELECT execution_id FROM workflow_executions WHERE parent_execution_id IN "
-                                    "(SELECT unnest(?::VARCHAR[]))", [frontier])
+            kids = self.store.query(
+                "SELECT execution_id FROM workflow_executions WHERE parent_execution_id IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [frontier],
+            )
             frontier = [k["execution_id"] for k in kids]
             if not frontier:
                 return []
-            reqs = self.store.query("SELECT * FROM human_requests WHERE state = ? AND status = 'open' AND "
-                                    "execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY created_at",
-                                    [state, frontier])
+            reqs = self.store.query(
+                "SELECT * FROM human_requests WHERE state = ? AND status = 'open' AND "
+                "execution_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY created_at",
+                [state, frontier],
+            )
             if reqs:
                 return reqs
         return []
@@ -629,8 +709,10 @@ class Engine:
         """A run cancelled in the store only (nobody drives it): its unfinished sub-workflow runs too."""
         frontier = [parent_id]
         while frontier:
-            kids = self.store.query("SELECT * FROM workflow_executions WHERE parent_execution_id IN "
-                                    "(SELECT unnest(?::VARCHAR[]))", [frontier])
+            kids = self.store.query(
+                "SELECT * FROM workflow_executions WHERE parent_execution_id IN (SELECT unnest(?::VARCHAR[]))",
+                [frontier],
+            )
             for kid in kids:
                 if kid["status"] not in FINISHED_STATUSES:
                     why = f"cancelled: its parent run {kid['parent_execution_id']} was cancelled — {reason}"
@@ -640,13 +722,16 @@ class Engine:
 
     def answer(self, execution_id: str, state: str, answer: str, by: str = "user") -> dict:
         """Answer an open request (approval yes/no, decision true/false, escalation retry/skip/abort)."""
-        reqs = self.store.query("SELECT * FROM human_requests WHERE execution_id = ? AND state = ? AND status = 'open' "
-                                "ORDER BY created_at", [execution_id, state])
+        reqs = self.store.query(
+            "SELECT * FROM human_requests WHERE execution_id = ? AND state = ? AND status = 'open' ORDER BY created_at",
+            [execution_id, state],
+        )
         if not reqs:  # a person is asked inside a sub-workflow: answering through the parent run works too
             reqs = self._open_requests_below(execution_id, state)
         if not reqs:
-            open_reqs = self.store.query("SELECT state, kind FROM human_requests WHERE execution_id = ? AND status = 'open'",
-                                         [execution_id])
+            open_reqs = self.store.query(
+                "SELECT state, kind FROM human_requests WHERE execution_id = ? AND status = 'open'", [execution_id]
+            )
             hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
             raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")
         req = reqs[0]
@@ -657,15 +742,23 @@ class Engine:
         row["options"] = options
         row["details"] = json.loads(req["details"]) if req.get("details") else None
         self.store.append("human_requests", row)
-        self._audit(req["execution_id"], "info", state, "human_answer",
-                    f"{req['kind']} of '{state}' answered '{answer}' by {by}")
+        self._audit(
+            req["execution_id"],
+            "info",
+            state,
+            "human_answer",
+            f"{req['kind']} of '{state}' answered '{answer}' by {by}",
+        )
         ex = self.execs.get(req["execution_id"])  # the run that asked (a sub-workflow run, or this one)
         if ex is not None and ex.task is not None and not ex.task.done():
             self._loop.call_soon_threadsafe(self._deliver_answer, ex, req["request_id"], answer)
             return {"request": req["request_id"], "delivered": "live"}
         exec_row = self.execution_row(execution_id)
-        if exec_row and exec_row["status"] == "waiting" and (
-                exec_row.get("owner") == self.owner or not self._owner_alive(exec_row.get("owner"))):
+        if (
+            exec_row
+            and exec_row["status"] == "waiting"
+            and (exec_row.get("owner") == self.owner or not self._owner_alive(exec_row.get("owner")))
+        ):
             return {"request": req["request_id"], "delivered": "resume"}
         return {"request": req["request_id"], "delivered": "store"}
 
@@ -683,20 +776,43 @@ class Engine:
         if top["execution_id"] != execution_id:  # a sub-workflow run continues through the run that awaits it
             return self.resume(top["execution_id"], options)
         if row.get("owner") != self.owner and self._owner_alive(row.get("owner")):
-            raise RunError(f"execution {execution_id} is still being driven by process {row['owner']}; "
-                           "it continues there (answers and cancels reach it through the store)")
+            raise RunError(
+                f"execution {execution_id} is still being driven by process {row['owner']}; "
+                "it continues there (answers and cancels reach it through the store)"
+            )
         spec, _ = self._spec_for(row)
-        opts = options or RunOptions(**{k: v for k, v in (json.loads(row["options"]) if row.get("options") else {}).items()
-                                        if k in RunOptions.__dataclass_fields__})
+        opts = options or RunOptions(
+            **{
+                k: v
+                for k, v in (json.loads(row["options"]) if row.get("options") else {}).items()
+                if k in RunOptions.__dataclass_fields__
+            }
+        )
         if options is None:
             opts.detach_when_waiting = False
-        ex = _Exec(self, execution_id, spec, json.loads(row["initial_context"] or "{}"), opts,
-                   row["workflow_id"], row["version"])
+        ex = _Exec(
+            self,
+            execution_id,
+            spec,
+            json.loads(row["initial_context"] or "{}"),
+            opts,
+            row["workflow_id"],
+            row["version"],
+        )
         ex.start_time = row["start_time"] or ex.start_time
-        ex.parent_id, ex.rerun_of, ex.rerun_from = row.get("parent_execution_id"), row.get("rerun_of"), row.get("rerun_from")
+        ex.parent_id, ex.rerun_of, ex.rerun_from = (
+            row.get("parent_execution_id"),
+            row.get("rerun_of"),
+            row.get("rerun_from"),
+        )
         self._load_replay(ex, execution_id)
-        self._audit(execution_id, "info", None, "run_resumed", f"resumed by {self.owner}; "
-                    f"{len(ex.replay)} recorded state results will be reused")
+        self._audit(
+            execution_id,
+            "info",
+            None,
+            "run_resumed",
+            f"resumed by {self.owner}; {len(ex.replay)} recorded state results will be reused",
+        )
         self._launch(ex)
         return execution_id
 
@@ -708,15 +824,25 @@ class Engine:
         spec, _ = self._spec_for(row)
         if from_state not in spec.model.states:
             raise RunError(f"workflow has no state '{from_state}'; states: {', '.join(spec.model.states)}")
-        rows = self.store.query("SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp",
-                                [execution_id])
+        rows = self.store.query(
+            "SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp", [execution_id]
+        )
         firsts = [r for r in rows if r["from_state"] == from_state]
         if not firsts:
-            raise RunError(f"'{from_state}' never ran in execution {execution_id}; choose a state it reached: "
-                           + ", ".join(dict.fromkeys(r["from_state"] for r in rows)))
+            raise RunError(
+                f"'{from_state}' never ran in execution {execution_id}; choose a state it reached: "
+                + ", ".join(dict.fromkeys(r["from_state"] for r in rows))
+            )
         cut = min(r["started_at"] or r["timestamp"] for r in firsts)
-        ex = _Exec(self, uuid.uuid4().hex[:16], spec, json.loads(row["initial_context"] or "{}"),
-                   options or RunOptions(), row["workflow_id"], row["version"])
+        ex = _Exec(
+            self,
+            uuid.uuid4().hex[:16],
+            spec,
+            json.loads(row["initial_context"] or "{}"),
+            options or RunOptions(),
+            row["workflow_id"],
+            row["version"],
+        )
         ex.rerun_of, ex.rerun_from = execution_id, from_state
         self._load_replay(ex, execution_id, before=cut)
         self._launch(ex)
@@ -737,10 +863,12 @@ class Engine:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the driver loop (executions still running are left resumable)."""
+
         def stop():
             for t in asyncio.all_tasks(self._loop):
                 t.cancel()
             self._loop.call_later(0.05, self._loop.stop)
+
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(stop)
             self._thread.join(timeout)
@@ -762,12 +890,15 @@ class Engine:
                 spec = WorkflowSpec.model_validate(opts["_spec"])
                 spec.source_path = opts.get("_source_path")
                 return spec, {}
-            raise RunError(f"the workflow of execution {row['execution_id']} ({row['workflow_id']} "
-                           f"v{row['version']}) is no longer available") from None
+            raise RunError(
+                f"the workflow of execution {row['execution_id']} ({row['workflow_id']} "
+                f"v{row['version']}) is no longer available"
+            ) from None
 
     def _load_replay(self, ex: _Exec, source_id: str, before: Any = None) -> None:
-        rows = self.store.query("SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp",
-                                [source_id])
+        rows = self.store.query(
+            "SELECT * FROM state_transitions WHERE execution_id = ? ORDER BY timestamp", [source_id]
+        )
         for r in rows:
             if before is not None and (r["ended_at"] or r["timestamp"]) > before:
                 continue
@@ -778,12 +909,18 @@ class Engine:
             if r["status"] == "decision":
                 rec["to_state"] = r["to_state"]
                 continue
-            rec.update(status=r["status"], updates=json.loads(r["context_snapshot"]) if r["context_snapshot"] else {},
-                       to_state=r["to_state"] or rec.get("to_state"), transition_type=r["transition_type"],
-                       error=r["error_message"])
+            rec.update(
+                status=r["status"],
+                updates=json.loads(r["context_snapshot"]) if r["context_snapshot"] else {},
+                to_state=r["to_state"] or rec.get("to_state"),
+                transition_type=r["transition_type"],
+                error=r["error_message"],
+            )
         if before is None:
-            for h in self.store.query("SELECT request_id, answer FROM human_requests WHERE execution_id = ? "
-                                      "AND status = 'answered'", [source_id]):
+            for h in self.store.query(
+                "SELECT request_id, answer FROM human_requests WHERE execution_id = ? AND status = 'answered'",
+                [source_id],
+            ):
                 ex.answers[h["request_id"]] = h["answer"]
         if source_id == ex.id:  # driving the same execution again: its record numbers continue
             ex.seq = max(ex.seq, self._max_recorded_seq(ex.id, rows))
@@ -794,11 +931,12 @@ class Engine:
         prefix = f"{execution_id}-"
         top = 0
         for r in transitions:
-            tail = (r.get("id") or "")[len(prefix):]
+            tail = (r.get("id") or "")[len(prefix) :]
             if (r.get("id") or "").startswith(prefix) and tail.isdigit():
                 top = max(top, int(tail))
-        rows = self.store.query("SELECT max(seq) AS s FROM workflow_executions_history WHERE execution_id = ?",
-                                [execution_id])
+        rows = self.store.query(
+            "SELECT max(seq) AS s FROM workflow_executions_history WHERE execution_id = ?", [execution_id]
+        )
         if rows and rows[0]["s"] is not None:
             top = max(top, int(rows[0]["s"]))
         return top
@@ -808,6 +946,7 @@ class Engine:
 
         def go():
             ex.task = self._loop.create_task(self._drive(ex))
+
         self._loop.call_soon_threadsafe(go)
 
     def _cancel_local(self, ex: _Exec, reason: str, timed_out: bool = False) -> None:
@@ -868,7 +1007,7 @@ class Engine:
                 if "shutdown" in str(exc):  # interpreter shutting down
                     return
                 log.warning("poller: %s", exc, exc_info=True)
-            except Exception as exc:  # noqa: BLE001 - never let the poller die
+            except Exception as exc:
                 log.warning("poller: %s", exc, exc_info=True)
 
     async def _poll_once(self) -> None:
@@ -878,19 +1017,27 @@ class Engine:
         if not live:
             return
         ids = [e.id for e in live]
-        ctrl = await loop.run_in_executor(None, self.store.query,
-                                          "SELECT DISTINCT execution_id FROM control_requests WHERE command = "
-                                          "'cancel' AND execution_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        ctrl = await loop.run_in_executor(
+            None,
+            self.store.query,
+            "SELECT DISTINCT execution_id FROM control_requests WHERE command = "
+            "'cancel' AND execution_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        )
         for r in ctrl:
             ex = self.execs.get(r["execution_id"])
             if ex is not None and not ex.done.done() and not ex.cancel_requested:
                 self._cancel_local(ex, "cancelled by request")
         waiting_ids = [e.id for e in live if e.waiters]
         if waiting_ids:
-            ans = await loop.run_in_executor(None, self.store.query,
-                                             "SELECT execution_id, request_id, answer FROM human_requests WHERE "
-                                             "status = 'answered' AND execution_id IN "
-                                             "(SELECT unnest(?::VARCHAR[]))", [waiting_ids])
+            ans = await loop.run_in_executor(
+                None,
+                self.store.query,
+                "SELECT execution_id, request_id, answer FROM human_requests WHERE "
+                "status = 'answered' AND execution_id IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [waiting_ids],
+            )
             for r in ans:
                 ex = self.execs.get(r["execution_id"])
                 if ex is not None and r["request_id"] in ex.waiters:
@@ -900,17 +1047,32 @@ class Engine:
     def _exec_row(self, ex: _Exec, **over) -> dict:
         ex.seq += 1
         row = {
-            "execution_id": ex.id, "workflow_id": ex.workflow_id, "workflow_name": ex.spec.name,
-            "version": ex.version, "status": ex.status, "current_state": over.pop("current_state", None),
+            "execution_id": ex.id,
+            "workflow_id": ex.workflow_id,
+            "workflow_name": ex.spec.name,
+            "version": ex.version,
+            "status": ex.status,
+            "current_state": over.pop("current_state", None),
             "initial_context": ex.encoded("initial_context", ex.initial_context),
             "final_context": ex.final_context or None,
-            "states_visited": ex.visited, "error_count": ex.error_count, "retry_count": ex.retry_count,
-            "recovery_actions": ex.recovery_log or None, "ai_decisions": ex.ai_log or None,
-            "anomaly_detected": False, "error_message": ex.error, "waiting_for": list(ex.waiting.values()) or None,
+            "states_visited": ex.visited,
+            "error_count": ex.error_count,
+            "retry_count": ex.retry_count,
+            "recovery_actions": ex.recovery_log or None,
+            "ai_decisions": ex.ai_log or None,
+            "anomaly_detected": False,
+            "error_message": ex.error,
+            "waiting_for": list(ex.waiting.values()) or None,
             "options": ex.encoded("options", ex.options_record()),
-            "parent_execution_id": ex.parent_id, "rerun_of": ex.rerun_of, "rerun_from": ex.rerun_from,
-            "owner": self.owner, "start_time": ex.start_time, "end_time": None, "duration_ms": None,
-            "updated_at": _now(), "seq": ex.seq,
+            "parent_execution_id": ex.parent_id,
+            "rerun_of": ex.rerun_of,
+            "rerun_from": ex.rerun_from,
+            "owner": self.owner,
+            "start_time": ex.start_time,
+            "end_time": None,
+            "duration_ms": None,
+            "updated_at": _now(),
+            "seq": ex.seq,
         }
         row.update(over)
         return row
@@ -922,49 +1084,117 @@ class Engine:
 
     def _append_exec_row_raw(self, row: dict, **over) -> None:
         new = dict(row)
-        for k in ("initial_context", "final_context", "states_visited", "recovery_actions", "ai_decisions",
-                  "waiting_for", "options"):
+        for k in (
+            "initial_context",
+            "final_context",
+            "states_visited",
+            "recovery_actions",
+            "ai_decisions",
+            "waiting_for",
+            "options",
+        ):
             if isinstance(new.get(k), str):
                 new[k] = json.loads(new[k])
         new.update(over, updated_at=_now(), seq=(row.get("seq") or 0) + 1)
         self.store.append("workflow_executions", new)
 
-    def _audit(self, execution_id: str, level: str, state: str | None, event: str, message: str,
-               metadata: dict | None = None, stack: str | None = None) -> None:
-        self.store.append("audit_logs", {"id": uuid.uuid4().hex, "execution_id": execution_id, "timestamp": _now(),
-                                         "level": level, "state": state, "event_type": event,
-                                         "message": message[:2000], "metadata": metadata, "stack_trace": stack})
+    def _audit(
+        self,
+        execution_id: str,
+        level: str,
+        state: str | None,
+        event: str,
+        message: str,
+        metadata: dict | None = None,
+        stack: str | None = None,
+    ) -> None:
+        self.store.append(
+            "audit_logs",
+            {
+                "id": uuid.uuid4().hex,
+                "execution_id": execution_id,
+                "timestamp": _now(),
+                "level": level,
+                "state": state,
+                "event_type": event,
+                "message": message[:2000],
+                "metadata": metadata,
+                "stack_trace": stack,
+            },
+        )
 
-    def _record_step(self, ex: _Exec, token: _Token, state: str, visit: int, *, status: str, to_state: str | None,
-                     ttype: str, out: dict | None = None, attempt: int = 1, cond: str | None = None,
-                     cond_result: bool | None = None, ai: dict | None = None, action: str = "noop",
-                     executed_on: str = "inline", updates: dict | None = None) -> None:
+    def _record_step(
+        self,
+        ex: _Exec,
+        token: _Token,
+        state: str,
+        visit: int,
+        *,
+        status: str,
+        to_state: str | None,
+        ttype: str,
+        out: dict | None = None,
+        attempt: int = 1,
+        cond: str | None = None,
+        cond_result: bool | None = None,
+        ai: dict | None = None,
+        action: str = "noop",
+        executed_on: str = "inline",
+        updates: dict | None = None,
+    ) -> None:
         out = out or {}
         now = time.time()
         started = out.get("started_at") or now
         ended = out.get("ended_at") or now
         ex.seq += 1
         row = {
-            "id": f"{ex.id}-{ex.seq}", "execution_id": ex.id, "workflow_id": ex.workflow_id, "version": ex.version,
-            "from_state": state, "to_state": to_state, "transition_type": ttype, "token": token.id, "visit": visit,
-            "attempt": attempt, "status": status,
+            "id": f"{ex.id}-{ex.seq}",
+            "execution_id": ex.id,
+            "workflow_id": ex.workflow_id,
+            "version": ex.version,
+            "from_state": state,
+            "to_state": to_state,
+            "transition_type": ttype,
+            "token": token.id,
+            "visit": visit,
+            "attempt": attempt,
+            "status": status,
             "context_snapshot": updates if updates is not None else out.get("updates"),
-            "condition_evaluated": cond, "condition_result": cond_result,
-            "ai_decision_used": bool(ai), "ai_decision_reasoning": (ai or {}).get("reasoning"),
+            "condition_evaluated": cond,
+            "condition_result": cond_result,
+            "ai_decision_used": bool(ai),
+            "ai_decision_reasoning": (ai or {}).get("reasoning"),
             "ai_confidence_score": (ai or {}).get("confidence"),
-            "keys_read": out.get("keys_read"), "keys_written": out.get("keys_written"), "action": action,
-            "executed_on": executed_on, "node_id": out.get("node_id"), "worker_pid": out.get("worker_pid"),
-            "error_type": out.get("error_type"), "error_message": out.get("error_message"),
-            "started_at": _ts(started), "ended_at": _ts(ended), "timestamp": _now(),
+            "keys_read": out.get("keys_read"),
+            "keys_written": out.get("keys_written"),
+            "action": action,
+            "executed_on": executed_on,
+            "node_id": out.get("node_id"),
+            "worker_pid": out.get("worker_pid"),
+            "error_type": out.get("error_type"),
+            "error_message": out.get("error_message"),
+            "started_at": _ts(started),
+            "ended_at": _ts(ended),
+            "timestamp": _now(),
             "duration_ms": out.get("duration_ms", (ended - started) * 1000),
         }
         self.store.append("state_transitions", row)  # NULL values are left out by the store
         for cb in self._listeners.get(ex.id, ()):
             try:
-                cb({"execution_id": ex.id, "state": state, "status": status, "to_state": to_state, "token": token.id,
-                    "attempt": attempt, "duration_ms": out.get("duration_ms", (ended - started) * 1000),
-                    "error": out.get("error_message"), "executed_on": executed_on})
-            except BaseException as exc:  # noqa: BLE001 - a listener never breaks a run (not even SystemExit)
+                cb(
+                    {
+                        "execution_id": ex.id,
+                        "state": state,
+                        "status": status,
+                        "to_state": to_state,
+                        "token": token.id,
+                        "attempt": attempt,
+                        "duration_ms": out.get("duration_ms", (ended - started) * 1000),
+                        "error": out.get("error_message"),
+                        "executed_on": executed_on,
+                    }
+                )
+            except BaseException as exc:
                 log.warning("on_step listener of %s raised %s: %s", ex.id, type(exc).__name__, exc)
 
     def _recovery_history(self, state: str, error_class: str) -> dict:
@@ -973,9 +1203,11 @@ class Engine:
         if hit and time.monotonic() - hit[0] < 30:
             return hit[1]
         try:
-            rows = self.store.query("SELECT recovery_strategy AS s, count(*) FILTER (WHERE success) AS ok, count(*) AS n "
-                                    "FROM recovery_actions WHERE error_state = ? AND error_class = ? GROUP BY 1",
-                                    [state, error_class])
+            rows = self.store.query(
+                "SELECT recovery_strategy AS s, count(*) FILTER (WHERE success) AS ok, count(*) AS n "
+                "FROM recovery_actions WHERE error_state = ? AND error_class = ? GROUP BY 1",
+                [state, error_class],
+            )
             hist = {r["s"]: (int(r["ok"]), int(r["n"])) for r in rows}
         except Exception:
             hist = {}
@@ -989,7 +1221,7 @@ class Engine:
         record, its listeners hear the end, and its done-signal is set: nobody waits forever."""
         try:
             await self._drive_run(ex)
-        except BaseException as exc:  # noqa: BLE001 - including CancelledError arriving at the very end
+        except BaseException as exc:
             self._record_drive_failure(ex, exc)
         finally:
             self._signal_done(ex)
@@ -1006,10 +1238,16 @@ class Engine:
         for final_context in (ex.final_context, None):  # without the context if that cannot be stored
             try:
                 self._record_exec(ex, **fields, final_context=final_context or None)
-                self._audit(ex.id, "critical", None, "internal_error", ex.error,
-                            stack="".join(traceback.format_exception(exc))[-4000:])
+                self._audit(
+                    ex.id,
+                    "critical",
+                    None,
+                    "internal_error",
+                    ex.error,
+                    stack="".join(traceback.format_exception(exc))[-4000:],
+                )
                 return
-            except Exception as record_exc:  # noqa: BLE001 - try the smaller record, then give up
+            except Exception as record_exc:
                 log.error("run %s: could not record its end: %s", ex.id, record_exc)
 
     def _signal_done(self, ex: _Exec) -> None:
@@ -1017,7 +1255,7 @@ class Engine:
         for cb in self._listeners.pop(ex.id, ()):
             try:
                 cb({"execution_id": ex.id, "state": None, "status": f"run_{ex.status}", "error": ex.error})
-            except BaseException as exc:  # noqa: BLE001 - a listener never keeps the end from being signalled
+            except BaseException as exc:
                 log.warning("on_step listener of %s raised %s: %s", ex.id, type(exc).__name__, exc)
         result = ex.result()
         if not ex.done.done():
@@ -1028,8 +1266,14 @@ class Engine:
     async def _drive_run(self, ex: _Exec) -> None:
         ex.status = "running"
         self._record_exec(ex)
-        self._audit(ex.id, "info", None, "run_started", f"run of '{ex.spec.name}' started by {self.owner}",
-                    {"options": ex.options.to_dict()})
+        self._audit(
+            ex.id,
+            "info",
+            None,
+            "run_started",
+            f"run of '{ex.spec.name}' started by {self.owner}",
+            {"options": ex.options.to_dict()},
+        )
         root = _Token("0", START, dict(ex.initial_context), frozenset())
         try:
             # sub-workflows count: Ray starting inside a child would block the loop after the run's
@@ -1049,7 +1293,7 @@ class Engine:
         except _Detach:
             ex.status = "waiting"
             ex.final_context = _jsonable(root.context)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ex.status, ex.error = "failed", f"the run timed out after {ex.timeout_s:g} s"
             ex.final_context = _jsonable(root.context)
             self._cancel_handles(ex)
@@ -1068,11 +1312,19 @@ class Engine:
             ex.status, ex.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._audit(ex.id, "critical", None, "internal_error", ex.error, stack=traceback.format_exc()[-4000:])
         end = _now()
-        fields = {"end_time": end, "duration_ms": int((time.perf_counter() - ex.t0) * 1000)} \
-            if ex.status in FINISHED_STATUSES else {}
+        fields = (
+            {"end_time": end, "duration_ms": int((time.perf_counter() - ex.t0) * 1000)}
+            if ex.status in FINISHED_STATUSES
+            else {}
+        )
         self._record_exec(ex, **fields)  # if this raises, _drive records what it can (and signals the end)
-        self._audit(ex.id, "info" if ex.status == "completed" else "warning", None, f"run_{ex.status}",
-                    f"run {ex.status}" + (f": {ex.error}" if ex.error else ""))
+        self._audit(
+            ex.id,
+            "info" if ex.status == "completed" else "warning",
+            None,
+            f"run_{ex.status}",
+            f"run {ex.status}" + (f": {ex.error}" if ex.error else ""),
+        )
 
     def _cancel_handles(self, ex: _Exec) -> None:
         for h in list(ex.handles):
@@ -1084,8 +1336,13 @@ class Engine:
     async def _cheap_states(self, ex: _Exec) -> set[str]:
         """States whose recorded p95 is a few ms: run inline instead of paying Ray's ~2 ms overhead."""
         # a timeout must stay enforceable (a worker can be killed, a driver thread cannot)
-        candidates = [s for s in ex.model.states if ex.spec.binding(s).action == "python"
-                      and ex.spec.binding(s).execution == "auto" and ex.spec.binding(s).timeout_s is None]
+        candidates = [
+            s
+            for s in ex.model.states
+            if ex.spec.binding(s).action == "python"
+            and ex.spec.binding(s).execution == "auto"
+            and ex.spec.binding(s).timeout_s is None
+        ]
         if not candidates or ex.options.execution != "auto":
             return set()
         key = (ex.workflow_id, ex.version)
@@ -1093,12 +1350,25 @@ class Engine:
         if hit and time.monotonic() - hit[0] < 60:
             return hit[1]
         try:
-            rows = await asyncio.get_running_loop().run_in_executor(None, self.store.query, (
-                "SELECT from_state, count(*) AS n, quantile_cont(duration_ms, 0.95) AS p95, "
-                "bool_and(status = 'completed') AS ok FROM state_transitions WHERE workflow_id = ? "
-                "AND executed_on = 'ray' GROUP BY 1"), [ex.workflow_id])
-            cheap = {r["from_state"] for r in rows if r["n"] >= 5 and r["ok"] and r["p95"] is not None
-                     and r["p95"] < CHEAP_STATE_MS and r["from_state"] in candidates}
+            rows = await asyncio.get_running_loop().run_in_executor(
+                None,
+                self.store.query,
+                (
+                    "SELECT from_state, count(*) AS n, quantile_cont(duration_ms, 0.95) AS p95, "
+                    "bool_and(status = 'completed') AS ok FROM state_transitions WHERE workflow_id = ? "
+                    "AND executed_on = 'ray' GROUP BY 1"
+                ),
+                [ex.workflow_id],
+            )
+            cheap = {
+                r["from_state"]
+                for r in rows
+                if r["n"] >= 5
+                and r["ok"]
+                and r["p95"] is not None
+                and r["p95"] < CHEAP_STATE_MS
+                and r["from_state"] in candidates
+            }
         except Exception:
             cheap = set()
         self._cheap_cache[key] = (time.monotonic(), cheap)
@@ -1117,9 +1387,12 @@ class Engine:
                     raise asyncio.CancelledError()
                 ex.steps += 1
                 if ex.steps > ex.max_steps:
-                    raise _Failed(f"stopped after {ex.max_steps} steps: the workflow may loop forever "
-                                  f"(last state '{state}'); raise settings.max_steps if the loop is intended",
-                                  "MaxStepsExceeded", state)
+                    raise _Failed(
+                        f"stopped after {ex.max_steps} steps: the workflow may loop forever "
+                        f"(last state '{state}'); raise settings.max_steps if the loop is intended",
+                        "MaxStepsExceeded",
+                        state,
+                    )
                 visit = token.visits.get(state, 0)
                 token.visits[state] = visit + 1
                 rec = ex.replay.get((token.id, state, visit))
@@ -1142,10 +1415,20 @@ class Engine:
                 replayed = rec is not None and rec.get("status")
                 if state in token.stop_at:
                     if not replayed:
-                        self._record_step(ex, token, state, visit, status=outcome.status, to_state=None,
-                                          ttype="parallel", updates=outcome.updates, action=binding.action,
-                                          out=outcome.out, attempt=outcome.attempt,
-                                          executed_on=outcome.executed_on)
+                        self._record_step(
+                            ex,
+                            token,
+                            state,
+                            visit,
+                            status=outcome.status,
+                            to_state=None,
+                            ttype="parallel",
+                            updates=outcome.updates,
+                            action=binding.action,
+                            out=outcome.out,
+                            attempt=outcome.attempt,
+                            executed_on=outcome.executed_on,
+                        )
                     token.status = "completed"
                     return
                 chosen, info = await self._choose(ex, token, state, visit, outcome, rec, replayed, binding)
@@ -1160,25 +1443,53 @@ class Engine:
     def _target_text(self, t: Transition) -> str:
         return "[" + ",".join(t.targets) + "]" if t.target_is_group else t.target
 
-    async def _choose(self, ex: _Exec, token: _Token, state: str, visit: int, outcome: _Outcome, rec: dict | None,
-                      replayed: bool, binding: StateBinding) -> tuple[Transition, dict]:
+    async def _choose(
+        self,
+        ex: _Exec,
+        token: _Token,
+        state: str,
+        visit: int,
+        outcome: _Outcome,
+        rec: dict | None,
+        replayed: bool,
+        binding: StateBinding,
+    ) -> tuple[Transition, dict]:
         """Pick the next transition, record the completion with it, and return it."""
         outs = [t for t in ex.model.outgoing(state)]
         if outcome.status == "fallback":
             chosen = next(t for t in outs if t.is_error)
             if not replayed:
-                self._record_step(ex, token, state, visit, status="fallback", to_state=self._target_text(chosen),
-                                  ttype="error", updates={}, action=binding.action,
-                                  out={"error_type": (outcome.error or {}).get("type"),
-                                       "error_message": (outcome.error or {}).get("message")})
+                self._record_step(
+                    ex,
+                    token,
+                    state,
+                    visit,
+                    status="fallback",
+                    to_state=self._target_text(chosen),
+                    ttype="error",
+                    updates={},
+                    action=binding.action,
+                    out={
+                        "error_type": (outcome.error or {}).get("type"),
+                        "error_message": (outcome.error or {}).get("message"),
+                    },
+                )
             return chosen, {}
         normal = [t for t in outs if not t.is_error]
         if rec is not None and rec.get("to_state"):
             for t in normal:
                 if self._target_text(t) == rec["to_state"]:
                     if not replayed:  # decision recorded, state result not (cannot happen) - keep consistent
-                        self._record_step(ex, token, state, visit, status=outcome.status, to_state=rec["to_state"],
-                                          ttype="conditional" if t.condition else "normal", updates=outcome.updates)
+                        self._record_step(
+                            ex,
+                            token,
+                            state,
+                            visit,
+                            status=outcome.status,
+                            to_state=rec["to_state"],
+                            ttype="conditional" if t.condition else "normal",
+                            updates=outcome.updates,
+                        )
                     return t, {}
         tried: list[str] = []
         ai_info: dict | None = None
@@ -1193,16 +1504,35 @@ class Engine:
                     ok = evaluate_condition(cond.expr, token.context)
                 except ConditionError as exc:
                     if pending_record:
-                        self._record_step(ex, token, state, visit, status=outcome.status, to_state=None,
-                                          ttype="conditional", updates=outcome.updates, cond=cond.text,
-                                          action=binding.action)
+                        self._record_step(
+                            ex,
+                            token,
+                            state,
+                            visit,
+                            status=outcome.status,
+                            to_state=None,
+                            ttype="conditional",
+                            updates=outcome.updates,
+                            cond=cond.text,
+                            action=binding.action,
+                        )
                     ex.error_count += 1
-                    raise _Failed(f"condition '{cond.text}' on '{state}' could not be evaluated: {exc}",
-                                  "ConditionError", state) from None
+                    raise _Failed(
+                        f"condition '{cond.text}' on '{state}' could not be evaluated: {exc}", "ConditionError", state
+                    ) from None
             else:
                 if pending_record:  # the state is done; record it before a possibly long decision
-                    self._record_step(ex, token, state, visit, status=outcome.status, to_state=None,
-                                      ttype="conditional", updates=outcome.updates, action=binding.action)
+                    self._record_step(
+                        ex,
+                        token,
+                        state,
+                        visit,
+                        status=outcome.status,
+                        to_state=None,
+                        ttype="conditional",
+                        updates=outcome.updates,
+                        action=binding.action,
+                    )
                     pending_record = False
                 ok, ai_info = await self._decide_natural(ex, token, state, visit, cond.text)
             tried.append(f"{condition_text(cond)} → {ok}")
@@ -1215,25 +1545,63 @@ class Engine:
                 chosen = defaults[0]
         if chosen is None:
             if pending_record:
-                self._record_step(ex, token, state, visit, status=outcome.status, to_state=None, ttype="conditional",
-                                  updates=outcome.updates, cond="; ".join(tried), cond_result=False,
-                                  action=binding.action)
+                self._record_step(
+                    ex,
+                    token,
+                    state,
+                    visit,
+                    status=outcome.status,
+                    to_state=None,
+                    ttype="conditional",
+                    updates=outcome.updates,
+                    cond="; ".join(tried),
+                    cond_result=False,
+                    action=binding.action,
+                )
             ex.error_count += 1
-            raise _Failed(f"no transition from '{state}' matched and there is no default: tried "
-                          + "; ".join(tried) + f". Add a default such as '{state}->end;' or fix the context",
-                          "NoTransition", state)
+            raise _Failed(
+                f"no transition from '{state}' matched and there is no default: tried "
+                + "; ".join(tried)
+                + f". Add a default such as '{state}->end;' or fix the context",
+                "NoTransition",
+                state,
+            )
         ttype = "parallel" if chosen.is_fan_out else "conditional" if chosen.condition else "normal"
         cond_text = "; ".join(tried) if tried else None
         if pending_record:
-            self._record_step(ex, token, state, visit, status=outcome.status, to_state=self._target_text(chosen),
-                              ttype=ttype, updates=outcome.updates, cond=cond_text,
-                              cond_result=True if chosen.condition else None, ai=ai_info, action=binding.action,
-                              executed_on=outcome.executed_on, out=outcome.out, attempt=outcome.attempt)
+            self._record_step(
+                ex,
+                token,
+                state,
+                visit,
+                status=outcome.status,
+                to_state=self._target_text(chosen),
+                ttype=ttype,
+                updates=outcome.updates,
+                cond=cond_text,
+                cond_result=True if chosen.condition else None,
+                ai=ai_info,
+                action=binding.action,
+                executed_on=outcome.executed_on,
+                out=outcome.out,
+                attempt=outcome.attempt,
+            )
         else:
             # the completion was recorded before the decision (or replayed without one): record the decision
-            self._record_step(ex, token, state, visit, status="decision", to_state=self._target_text(chosen),
-                              ttype=ttype, updates={}, cond=cond_text, cond_result=True if chosen.condition else None,
-                              ai=ai_info, action=binding.action)
+            self._record_step(
+                ex,
+                token,
+                state,
+                visit,
+                status="decision",
+                to_state=self._target_text(chosen),
+                ttype=ttype,
+                updates={},
+                cond=cond_text,
+                cond_result=True if chosen.condition else None,
+                ai=ai_info,
+                action=binding.action,
+            )
         return chosen, ai_info or {}
 
     async def _fan_out(self, ex: _Exec, token: _Token, t: Transition) -> None:
@@ -1241,8 +1609,9 @@ class Engine:
         group = ex.groups.get(idx)
         ends = frozenset(group.branch_ends) if group and group.branch_ends else frozenset()
         base = dict(token.context)
-        children = [_Token(f"{token.id}.{token.forks}-{i + 1}", b, copy.deepcopy(base), ends)
-                    for i, b in enumerate(t.targets)]
+        children = [
+            _Token(f"{token.id}.{token.forks}-{i + 1}", b, copy.deepcopy(base), ends) for i, b in enumerate(t.targets)
+        ]
         ex.busy -= 1
         try:
             results = await asyncio.gather(*(self._walk(ex, c) for c in children), return_exceptions=True)
@@ -1266,10 +1635,16 @@ class Engine:
         token.context = merged
         token.written.update(k for c in children for k in c.written)
         if conflicts:
-            self._audit(ex.id, "warning", None, "merge_conflict",
-                        "branches wrote different values for " + ", ".join(sorted(conflicts)) +
-                        "; the first branch's value is kept and all values are in _conflicts",
-                        {"conflicts": _jsonable(conflicts)})
+            self._audit(
+                ex.id,
+                "warning",
+                None,
+                "merge_conflict",
+                "branches wrote different values for "
+                + ", ".join(sorted(conflicts))
+                + "; the first branch's value is kept and all values are in _conflicts",
+                {"conflicts": _jsonable(conflicts)},
+            )
         join_key = "[" + ",".join(group.branch_ends) + "]" if group and group.branch_ends else None
         if join_key is None:  # fan-out without fan-in: branches ran to end
             if any(c.status == "failed" for c in children):
@@ -1293,8 +1668,11 @@ class Engine:
                     try:
                         ok = evaluate_condition(f.condition.expr, merged)
                     except ConditionError as exc:
-                        raise _Failed(f"fan-in condition '{f.condition.text}' could not be evaluated: {exc}",
-                                      "ConditionError", join_key) from None
+                        raise _Failed(
+                            f"fan-in condition '{f.condition.text}' could not be evaluated: {exc}",
+                            "ConditionError",
+                            join_key,
+                        ) from None
                 else:
                     ok, _ = await self._decide_natural(ex, token, join_key, visit, f.condition.text)
                 tried.append(f"{condition_text(f.condition)} → {ok}")
@@ -1306,12 +1684,29 @@ class Engine:
             if chosen is None:
                 errs = [f"{c.id} ({c.error})" for c in children if c.status == "failed"]
                 why = ("branches failed: " + "; ".join(errs)) if errs else "no fan-in condition matched"
-                raise _Failed(f"join {join_key}: {why}" + (f"; tried {'; '.join(tried)}" if tried else "") +
-                              (". Add a conditional fan-in such as '" + join_key + "->handle_failure:any_failed==True;'"
-                               if errs else ""), "BranchFailed" if errs else "NoTransition", join_key)
-            self._record_step(ex, token, join_key, visit, status="join", to_state=chosen.target, ttype="parallel",
-                              updates={k: merged[k] for k in ("all_ok", "any_failed", "branch_status")},
-                              cond="; ".join(tried) or None, cond_result=True if chosen.condition else None)
+                raise _Failed(
+                    f"join {join_key}: {why}"
+                    + (f"; tried {'; '.join(tried)}" if tried else "")
+                    + (
+                        ". Add a conditional fan-in such as '" + join_key + "->handle_failure:any_failed==True;'"
+                        if errs
+                        else ""
+                    ),
+                    "BranchFailed" if errs else "NoTransition",
+                    join_key,
+                )
+            self._record_step(
+                ex,
+                token,
+                join_key,
+                visit,
+                status="join",
+                to_state=chosen.target,
+                ttype="parallel",
+                updates={k: merged[k] for k in ("all_ok", "any_failed", "branch_status")},
+                cond="; ".join(tried) or None,
+                cond_result=True if chosen.condition else None,
+            )
         token.state = chosen.target
 
     @staticmethod
@@ -1328,11 +1723,20 @@ class Engine:
         if hit is None:  # (the cache holds the binding, so its id cannot be reused meanwhile)
             hit = ex.binding_dumps[id(binding)] = (binding, binding.model_dump(mode="json"))
         dumped = hit[1]
-        return {"action": binding.action, "binding": dumped, "context": token.context,
-                "state": state, "execution_id": ex.id, "workflow_id": ex.workflow_id, "attempt": attempt,
-                "python_path": ex.python_path, "workflow_dir": ex.workflow_dir,
-                "data_dir": _DATA_DIR, "artifacts_dir": _ARTIFACTS_DIR,
-                "timeout_s": binding.timeout_s}
+        return {
+            "action": binding.action,
+            "binding": dumped,
+            "context": token.context,
+            "state": state,
+            "execution_id": ex.id,
+            "workflow_id": ex.workflow_id,
+            "attempt": attempt,
+            "python_path": ex.python_path,
+            "workflow_dir": ex.workflow_dir,
+            "data_dir": _DATA_DIR,
+            "artifacts_dir": _ARTIFACTS_DIR,
+            "timeout_s": binding.timeout_s,
+        }
 
     def _where(self, ex: _Exec, state: str, binding: StateBinding) -> str:
         if state == START or binding.action == "noop" or binding.action in DRIVER_ACTIONS:
@@ -1345,8 +1749,9 @@ class Engine:
             return binding.execution
         return "inline" if state in ex.cheap else "ray"
 
-    async def _run_once(self, ex: _Exec, token: _Token, state: str, visit: int, binding: StateBinding,
-                        attempt: int) -> tuple[dict, str]:
+    async def _run_once(
+        self, ex: _Exec, token: _Token, state: str, visit: int, binding: StateBinding, attempt: int
+    ) -> tuple[dict, str]:
         """One attempt; returns (outcome dict, where). Never raises for task failures."""
         if binding.action == "approval":
             return await self._approval(ex, token, state, visit, binding), "inline"
@@ -1365,8 +1770,14 @@ class Engine:
             try:
                 return await inline.result(inline.submit(payload, state), binding.timeout_s), "inline"
             except TaskTimeout as exc:
-                return {"status": "failed", "updates": {}, "error_type": "TaskTimeout", "error_message": str(exc),
-                        "started_at": t0, "ended_at": time.time()}, "inline"
+                return {
+                    "status": "failed",
+                    "updates": {},
+                    "error_type": "TaskTimeout",
+                    "error_message": str(exc),
+                    "started_at": t0,
+                    "ended_at": time.time(),
+                }, "inline"
         if not self._executor_ready:
             self._ensure_executor()
         name = f"{ex.spec.name[:40]} · {state} · {ex.id[:8]}"
@@ -1380,13 +1791,21 @@ class Engine:
         try:
             return await self.executor.result(handle, backstop), "ray"
         except (TaskTimeout, WorkerLost, TaskCancelled, DataError) as exc:
-            return {"status": "failed", "updates": {}, "error_type": type(exc).__name__, "error_message": str(exc),
-                    "started_at": t0, "ended_at": time.time(), "duration_ms": (time.time() - t0) * 1000}, "ray"
+            return {
+                "status": "failed",
+                "updates": {},
+                "error_type": type(exc).__name__,
+                "error_message": str(exc),
+                "started_at": t0,
+                "ended_at": time.time(),
+                "duration_ms": (time.time() - t0) * 1000,
+            }, "ray"
         finally:
             ex.handles.discard(handle)
 
-    async def _execute_with_recovery(self, ex: _Exec, token: _Token, state: str, visit: int,
-                                     binding: StateBinding) -> _Outcome:
+    async def _execute_with_recovery(
+        self, ex: _Exec, token: _Token, state: str, visit: int, binding: StateBinding
+    ) -> _Outcome:
         attempt = 1
         # on replay: escalations a person already answered are applied, not asked again
         while ex.answers:
@@ -1394,20 +1813,42 @@ class Engine:
             answer = ex.answers.get(key)
             if answer is None:
                 break
-            self.store.append("recovery_actions", {
-                "id": uuid.uuid4().hex, "execution_id": ex.id, "workflow_id": ex.workflow_id, "timestamp": _now(),
-                "error_state": state, "recovery_strategy": answer, "chosen_by": "human", "attempt": attempt,
-                "reasoning": f"a person chose {answer} for the escalated failure", "success": answer != "abort",
-                "ai_suggested": False})
-            ex.recovery_log.append({"state": state, "strategy": answer, "chosen_by": "human",
-                                    "reasoning": f"a person chose {answer}"})
+            self.store.append(
+                "recovery_actions",
+                {
+                    "id": uuid.uuid4().hex,
+                    "execution_id": ex.id,
+                    "workflow_id": ex.workflow_id,
+                    "timestamp": _now(),
+                    "error_state": state,
+                    "recovery_strategy": answer,
+                    "chosen_by": "human",
+                    "attempt": attempt,
+                    "reasoning": f"a person chose {answer} for the escalated failure",
+                    "success": answer != "abort",
+                    "ai_suggested": False,
+                },
+            )
+            ex.recovery_log.append(
+                {"state": state, "strategy": answer, "chosen_by": "human", "reasoning": f"a person chose {answer}"}
+            )
             if answer == "retry":
                 ex.retry_count += 1
                 attempt += 1
                 continue
             if answer == "skip":
-                self._record_step(ex, token, state, visit, status="skipped", to_state=None, ttype="recovery",
-                                  updates={}, attempt=attempt, action=binding.action)
+                self._record_step(
+                    ex,
+                    token,
+                    state,
+                    visit,
+                    status="skipped",
+                    to_state=None,
+                    ttype="recovery",
+                    updates={},
+                    attempt=attempt,
+                    action=binding.action,
+                )
                 return _Outcome("skipped", {}, attempt)
             raise _Failed(f"'{state}' failed and a person chose to abort the run", "Aborted", state)
         while True:
@@ -1426,18 +1867,45 @@ class Engine:
             ex.error_count += 1
             if attempt > 1:
                 self._finish_recovery(ex, success=False)
-            self._record_step(ex, token, state, visit, status="failed", to_state=None, ttype="error", out=out,
-                              attempt=attempt, action=binding.action, executed_on=where)
+            self._record_step(
+                ex,
+                token,
+                state,
+                visit,
+                status="failed",
+                to_state=None,
+                ttype="error",
+                out=out,
+                attempt=attempt,
+                action=binding.action,
+                executed_on=where,
+            )
             err_type, msg = out.get("error_type") or "Error", out.get("error_message") or "failed"
-            self._audit(ex.id, "error", state, "state_failed", f"'{state}' failed (attempt {attempt}): {err_type}: {msg}",
-                        {"token": token.id, "attempt": attempt, "error_class": classify(err_type, msg)},
-                        out.get("traceback"))
+            self._audit(
+                ex.id,
+                "error",
+                state,
+                "state_failed",
+                f"'{state}' failed (attempt {attempt}): {err_type}: {msg}",
+                {"token": token.id, "attempt": attempt, "error_class": classify(err_type, msg)},
+                out.get("traceback"),
+            )
             has_fallback = any(t.is_error for t in ex.model.outgoing(state))
-            failure = Failure(state, err_type, msg, attempt, binding, has_fallback,
-                              [c[1] for c in ex.compensable], ex.workflow_id, sorted(token.context))
+            failure = Failure(
+                state,
+                err_type,
+                msg,
+                attempt,
+                binding,
+                has_fallback,
+                [c[1] for c in ex.compensable],
+                ex.workflow_id,
+                sorted(token.context),
+            )
             if self.recovery.advisor is not None and ex.auto_recovery:  # may call a model: off the loop
                 decision = await asyncio.get_running_loop().run_in_executor(
-                    None, self.recovery.decide, failure, ex.auto_recovery)
+                    None, self.recovery.decide, failure, ex.auto_recovery
+                )
             else:
                 decision = self.recovery.decide(failure, auto=ex.auto_recovery)
             t_start = time.perf_counter()
@@ -1460,34 +1928,80 @@ class Engine:
                 self._start_recovery(ex, failure, decision, token)
             if decision.strategy == "skip":
                 self._finish_recovery(ex, success=True)
-                self._record_step(ex, token, state, visit, status="skipped", to_state=None, ttype="recovery",
-                                  updates={}, attempt=attempt, action=binding.action)
+                self._record_step(
+                    ex,
+                    token,
+                    state,
+                    visit,
+                    status="skipped",
+                    to_state=None,
+                    ttype="recovery",
+                    updates={},
+                    attempt=attempt,
+                    action=binding.action,
+                )
                 return _Outcome("skipped", {}, attempt)
             if decision.strategy == "fallback":
                 self._finish_recovery(ex, success=True)
-                return _Outcome("fallback", {}, attempt, {"state": state, "type": err_type, "message": msg,
-                                                          "class": failure.error_class})
+                return _Outcome(
+                    "fallback",
+                    {},
+                    attempt,
+                    {"state": state, "type": err_type, "message": msg, "class": failure.error_class},
+                )
             if decision.strategy == "compensate":
                 done = await self._compensate(ex, token)
                 self._finish_recovery(ex, success=True, duration_ms=(time.perf_counter() - t_start) * 1000)
-                raise _Failed(f"'{state}' failed ({err_type}: {msg}); compensated by running "
-                              f"{', '.join(done) or 'nothing'} in reverse order", err_type, state, status="failed")
+                raise _Failed(
+                    f"'{state}' failed ({err_type}: {msg}); compensated by running "
+                    f"{', '.join(done) or 'nothing'} in reverse order",
+                    err_type,
+                    state,
+                    status="failed",
+                )
             self._finish_recovery(ex, success=False)
             raise _Failed(f"'{state}' failed after {attempt} attempt(s): {err_type}: {msg}", err_type, state)
 
     def _start_recovery(self, ex: _Exec, f: Failure, d: RecoveryDecision, token: _Token) -> None:
-        row = {"id": uuid.uuid4().hex, "execution_id": ex.id, "workflow_id": ex.workflow_id, "timestamp": _now(),
-               "error_type": f.error_type, "error_class": f.error_class, "error_message": f.message[:1000],
-               "error_state": f.state, "error_context": {"keys": f.context_keys[:50], "token": token.id},
-               "recovery_strategy": d.strategy, "chosen_by": d.chosen_by, "ai_suggested": d.ai_suggested,
-               "ai_reasoning": d.ai_reasoning or None, "reasoning": d.reasoning,
-               "parameters": {**d.parameters, "delay_s": round(d.delay_s, 3)}, "attempt": f.attempt,
-               "success": None, "recovery_duration_ms": None, "_t0": time.perf_counter()}
-        ex.recovery_log.append({"state": f.state, "strategy": d.strategy, "reasoning": d.reasoning,
-                                "error": f"{f.error_type}: {f.message[:200]}", "chosen_by": d.chosen_by})
+        row = {
+            "id": uuid.uuid4().hex,
+            "execution_id": ex.id,
+            "workflow_id": ex.workflow_id,
+            "timestamp": _now(),
+            "error_type": f.error_type,
+            "error_class": f.error_class,
+            "error_message": f.message[:1000],
+            "error_state": f.state,
+            "error_context": {"keys": f.context_keys[:50], "token": token.id},
+            "recovery_strategy": d.strategy,
+            "chosen_by": d.chosen_by,
+            "ai_suggested": d.ai_suggested,
+            "ai_reasoning": d.ai_reasoning or None,
+            "reasoning": d.reasoning,
+            "parameters": {**d.parameters, "delay_s": round(d.delay_s, 3)},
+            "attempt": f.attempt,
+            "success": None,
+            "recovery_duration_ms": None,
+            "_t0": time.perf_counter(),
+        }
+        ex.recovery_log.append(
+            {
+                "state": f.state,
+                "strategy": d.strategy,
+                "reasoning": d.reasoning,
+                "error": f"{f.error_type}: {f.message[:200]}",
+                "chosen_by": d.chosen_by,
+            }
+        )
         ex.__dict__.setdefault("_open_recovery", []).append(row)
-        self._audit(ex.id, "warning", f.state, "recovery_chosen", f"{d.strategy}: {d.reasoning}",
-                    {"strategy": d.strategy, "chosen_by": d.chosen_by, "error_class": f.error_class})
+        self._audit(
+            ex.id,
+            "warning",
+            f.state,
+            "recovery_chosen",
+            f"{d.strategy}: {d.reasoning}",
+            {"strategy": d.strategy, "chosen_by": d.chosen_by, "error_class": f.error_class},
+        )
 
     def _finish_recovery(self, ex: _Exec, success: bool | None, duration_ms: float | None = None) -> None:
         pending = ex.__dict__.get("_open_recovery") or []
@@ -1509,11 +2023,26 @@ class Engine:
             rec = ex.replay.get((ctoken.id, comp, visit))
             if rec is None:
                 out, where = await self._run_once(ex, ctoken, comp, visit, binding, 1)
-                self._record_step(ex, ctoken, comp, visit, status=out.get("status", "failed"), to_state=None,
-                                  ttype="recovery", out=out, action=binding.action, executed_on=where)
+                self._record_step(
+                    ex,
+                    ctoken,
+                    comp,
+                    visit,
+                    status=out.get("status", "failed"),
+                    to_state=None,
+                    ttype="recovery",
+                    out=out,
+                    action=binding.action,
+                    executed_on=where,
+                )
                 if out.get("status") != "completed":
-                    self._audit(ex.id, "error", comp, "compensation_failed",
-                                f"compensation '{comp}' for '{state}' failed: {out.get('error_message')}")
+                    self._audit(
+                        ex.id,
+                        "error",
+                        comp,
+                        "compensation_failed",
+                        f"compensation '{comp}' for '{state}' failed: {out.get('error_message')}",
+                    )
                     continue
             done.append(comp)
             self._audit(ex.id, "info", comp, "compensated", f"ran '{comp}' to undo '{state}'")
@@ -1523,24 +2052,52 @@ class Engine:
         return done
 
     # ----------------------------------------------------------------- people and AI
-    async def _wait_human(self, ex: _Exec, token: _Token, kind: str, state: str, visit: int, prompt: str,
-                          options: list[str], details: dict | None = None, key_suffix: str = "") -> str:
+    async def _wait_human(
+        self,
+        ex: _Exec,
+        token: _Token,
+        kind: str,
+        state: str,
+        visit: int,
+        prompt: str,
+        options: list[str],
+        details: dict | None = None,
+        key_suffix: str = "",
+    ) -> str:
         request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}{key_suffix}"
         if request_id in ex.answers:
             return ex.answers[request_id]
         loop = asyncio.get_running_loop()
-        existing = await loop.run_in_executor(None, self.store.query,
-                                              "SELECT status, answer FROM human_requests WHERE request_id = ?",
-                                              [request_id])
+        existing = await loop.run_in_executor(
+            None, self.store.query, "SELECT status, answer FROM human_requests WHERE request_id = ?", [request_id]
+        )
         if existing and existing[0]["status"] == "answered":
             return existing[0]["answer"]
         if not existing or existing[0]["status"] != "open":
-            self.store.append("human_requests", {
-                "request_id": request_id, "execution_id": ex.id, "state": state, "kind": kind, "prompt": prompt,
-                "options": options, "details": _jsonable(details or {}), "status": "open", "answer": None,
-                "answered_by": None, "created_at": _now(), "updated_at": _now()})
-        ex.waiting[request_id] = {"request_id": request_id, "state": state, "kind": kind, "prompt": prompt,
-                                  "options": options}
+            self.store.append(
+                "human_requests",
+                {
+                    "request_id": request_id,
+                    "execution_id": ex.id,
+                    "state": state,
+                    "kind": kind,
+                    "prompt": prompt,
+                    "options": options,
+                    "details": _jsonable(details or {}),
+                    "status": "open",
+                    "answer": None,
+                    "answered_by": None,
+                    "created_at": _now(),
+                    "updated_at": _now(),
+                },
+            )
+        ex.waiting[request_id] = {
+            "request_id": request_id,
+            "state": state,
+            "kind": kind,
+            "prompt": prompt,
+            "options": options,
+        }
         fut = loop.create_future()
         ex.waiters[request_id] = fut
         ex.status = "waiting"
@@ -1554,7 +2111,7 @@ class Engine:
                 try:
                     answer = await asyncio.wait_for(asyncio.shield(fut), 0.25)
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
         finally:
             ex.busy += 1
@@ -1574,60 +2131,121 @@ class Engine:
             prompt = binding.message or f"Approve '{state}'?"
         answer = await self._wait_human(ex, token, "approval", state, visit, prompt, ["yes", "no"])
         approved = answer == "yes"
-        return {"status": "completed", "updates": {"approved": approved, f"{state}_approved": approved},
-                "started_at": t0, "ended_at": time.time(), "keys_read": [], "keys_written": ["approved"]}
+        return {
+            "status": "completed",
+            "updates": {"approved": approved, f"{state}_approved": approved},
+            "started_at": t0,
+            "ended_at": time.time(),
+            "keys_read": [],
+            "keys_written": ["approved"],
+        }
 
-    async def _escalate(self, ex: _Exec, token: _Token, state: str, visit: int, f: Failure,
-                        d: RecoveryDecision) -> str:
+    async def _escalate(self, ex: _Exec, token: _Token, state: str, visit: int, f: Failure, d: RecoveryDecision) -> str:
         # one request per failed attempt, so a replay after a crash finds the same answers again
         suffix = "" if f.attempt <= 1 else f"#{f.attempt}"
-        return await self._wait_human(ex, token, "escalation", state, visit,
-                                      f"'{state}' failed: {f.error_type}: {f.message[:300]}. {d.reasoning}. "
-                                      "Retry, skip the state, or abort the run?", ["retry", "skip", "abort"],
-                                      {"error_type": f.error_type, "error_class": f.error_class}, suffix)
+        return await self._wait_human(
+            ex,
+            token,
+            "escalation",
+            state,
+            visit,
+            f"'{state}' failed: {f.error_type}: {f.message[:300]}. {d.reasoning}. "
+            "Retry, skip the state, or abort the run?",
+            ["retry", "skip", "abort"],
+            {"error_type": f.error_type, "error_class": f.error_class},
+            suffix,
+        )
 
-    async def _decide_natural(self, ex: _Exec, token: _Token, state: str, visit: int, sentence: str) -> tuple[bool, dict]:
+    async def _decide_natural(
+        self, ex: _Exec, token: _Token, state: str, visit: int, sentence: str
+    ) -> tuple[bool, dict]:
         """Natural-language condition: the decision service decides, or a person when unsure."""
         service = self.decisions if ex.ai_decisions else None
         info: dict = {}
         if service is not None:
             loop = asyncio.get_running_loop()
             try:
-                d = await loop.run_in_executor(None, lambda: service.evaluate_condition(
-                    sentence, token.context, workflow_id=ex.workflow_id, execution_id=ex.id, state=state,
-                    workflow_budget_usd=ex.spec.settings.budget_usd))
-                info = {"result": bool(d.result), "reasoning": d.reasoning, "confidence": int(d.confidence),
-                        "provider": getattr(d, "provider", None), "decided_by": getattr(d, "decided_by", "ai")}
+                d = await loop.run_in_executor(
+                    None,
+                    lambda: service.evaluate_condition(
+                        sentence,
+                        token.context,
+                        workflow_id=ex.workflow_id,
+                        execution_id=ex.id,
+                        state=state,
+                        workflow_budget_usd=ex.spec.settings.budget_usd,
+                    ),
+                )
+                info = {
+                    "result": bool(d.result),
+                    "reasoning": d.reasoning,
+                    "confidence": int(d.confidence),
+                    "provider": getattr(d, "provider", None),
+                    "decided_by": getattr(d, "decided_by", "ai"),
+                }
             except Exception as exc:
                 info = {"result": None, "reasoning": f"decision service failed: {exc}", "confidence": 0}
         else:
-            info = {"result": None, "confidence": 0,
-                    "reasoning": "AI decisions are off for this run" if not ex.ai_decisions else
-                    "no decision service is available"}
+            info = {
+                "result": None,
+                "confidence": 0,
+                "reasoning": "AI decisions are off for this run"
+                if not ex.ai_decisions
+                else "no decision service is available",
+            }
         entry = {"state": state, "condition": sentence, **info}
         if info.get("result") is not None and info["confidence"] >= ex.threshold:
             ex.ai_log.append({**entry, "decided_by": info.get("decided_by", "ai")})
-            self._audit(ex.id, "info", state, "ai_decision", f'"{sentence}" → {info["result"]} '
-                        f'({info["confidence"]}%): {info["reasoning"]}', info)
+            self._audit(
+                ex.id,
+                "info",
+                state,
+                "ai_decision",
+                f'"{sentence}" → {info["result"]} ({info["confidence"]}%): {info["reasoning"]}',
+                info,
+            )
             return bool(info["result"]), info
         # below the threshold: a person decides, and sees the reasoning
         answer = await self._wait_human(
-            ex, token, "decision", state, visit,
-            f'Is this true: "{sentence}"? ' + (f'AI: {info.get("result")} at {info.get("confidence")}% '
-                                               f'(threshold {ex.threshold}%): {info.get("reasoning")}'
-                                               if info.get("result") is not None else info.get("reasoning", "")),
-            ["true", "false"], info)
+            ex,
+            token,
+            "decision",
+            state,
+            visit,
+            f'Is this true: "{sentence}"? '
+            + (
+                f"AI: {info.get('result')} at {info.get('confidence')}% "
+                f"(threshold {ex.threshold}%): {info.get('reasoning')}"
+                if info.get("result") is not None
+                else info.get("reasoning", "")
+            ),
+            ["true", "false"],
+            info,
+        )
         result = answer == "true"
         if service is not None and hasattr(service, "record_human"):
             ctx = dict(token.context)
             try:  # later decisions on this condition see the person's answer as history and cache
-                await asyncio.get_running_loop().run_in_executor(None, lambda: service.record_human(
-                    condition_text(Condition("natural", sentence)), ctx, result, by="person", workflow_id=ex.workflow_id, execution_id=ex.id,
-                    state=state))
+                await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    lambda: service.record_human(
+                        condition_text(Condition("natural", sentence)),
+                        ctx,
+                        result,
+                        by="person",
+                        workflow_id=ex.workflow_id,
+                        execution_id=ex.id,
+                        state=state,
+                    ),
+                )
             except Exception as exc:
                 log.warning("could not record the human decision: %s", exc)
-        human = {"result": result, "confidence": 100, "reasoning": f"decided by a person (AI said: "
-                 f"{info.get('reasoning', 'n/a')})", "decided_by": "human"}
+        human = {
+            "result": result,
+            "confidence": 100,
+            "reasoning": f"decided by a person (AI said: {info.get('reasoning', 'n/a')})",
+            "decided_by": "human",
+        }
         ex.ai_log.append({**entry, **human, "ai_confidence": info.get("confidence")})
         return result, human
 
@@ -1638,8 +2256,9 @@ class Engine:
         from engine.workflow_file import WorkflowFileError
 
         try:
-            path = resolve_allowed_file(ref, workflow_dir, what="sub-workflow",
-                                        extra_bases=[REPO_ROOT / "data" / "templates", REPO_ROOT])
+            path = resolve_allowed_file(
+                ref, workflow_dir, what="sub-workflow", extra_bases=[REPO_ROOT / "data" / "templates", REPO_ROOT]
+            )
         except FileNotFoundError:
             path = None
         except PermissionError as exc:
@@ -1676,8 +2295,14 @@ class Engine:
         try:
             child_spec = self._load_sub_workflow(ex.workflow_dir, ref)
         except WorkbenchError as exc:
-            return {"status": "failed", "updates": {}, "error_type": "FileNotFoundError",
-                    "error_message": f"sub-workflow '{ref}' not found: {exc}", "started_at": t0, "ended_at": time.time()}
+            return {
+                "status": "failed",
+                "updates": {},
+                "error_type": "FileNotFoundError",
+                "error_message": f"sub-workflow '{ref}' not found: {exc}",
+                "started_at": t0,
+                "ended_at": time.time(),
+            }
         above = ex.chain or ((_workflow_key(ex.spec), ex.spec.name),)
         chain = [*above, (_workflow_key(child_spec), child_spec.name)]
         if ex.depth + 1 > ex.max_depth:  # e.g. a workflow that calls itself: refuse, never retry
@@ -1686,11 +2311,21 @@ class Engine:
         rows = await asyncio.get_running_loop().run_in_executor(None, self.execution_row, child_id)
         params = binding.params or {}
         child_ctx = {**token.context, **params}
-        child = _Exec(self, child_id, child_spec, child_ctx,
-                      RunOptions(execution=ex.options.execution, ai_decisions=ex.ai_decisions,
-                                 auto_recovery=ex.auto_recovery, max_subworkflow_depth=ex.max_depth,
-                                 detach_when_waiting=ex.options.detach_when_waiting),
-                      None, None)
+        child = _Exec(
+            self,
+            child_id,
+            child_spec,
+            child_ctx,
+            RunOptions(
+                execution=ex.options.execution,
+                ai_decisions=ex.ai_decisions,
+                auto_recovery=ex.auto_recovery,
+                max_subworkflow_depth=ex.max_depth,
+                detach_when_waiting=ex.options.detach_when_waiting,
+            ),
+            None,
+            None,
+        )
         child.parent_id = ex.id
         child.depth, child.chain = ex.depth + 1, tuple(chain)
         if rows and rows["status"] == "completed":
@@ -1713,8 +2348,14 @@ class Engine:
             # else only the child's task ended cancelled: handled below as a cancelled child
         res = child.result()
         if res.status == "completed":
-            return {"status": "completed", "updates": res.final_context, "started_at": t0, "ended_at": time.time(),
-                    "keys_read": sorted(child_ctx), "keys_written": sorted(res.final_context)}
+            return {
+                "status": "completed",
+                "updates": res.final_context,
+                "started_at": t0,
+                "ended_at": time.time(),
+                "keys_read": sorted(child_ctx),
+                "keys_written": sorted(res.final_context),
+            }
         if res.status == "waiting":  # the child stopped driving until a person answers: so does this run
             for request_id, waiting in child.waiting.items():  # listed here too (answer through either run)
                 ex.waiting[request_id] = waiting
@@ -1724,21 +2365,39 @@ class Engine:
         if res.status == "cancelled" and not child.timed_out:
             # the child alone was cancelled (by its id): a cancellation is never retried, so the
             # whole run stops as cancelled too
-            self._cancel_local(ex, f"cancelled: its sub-workflow run {child_id} ('{child_spec.name}') was "
-                               f"cancelled ({res.error})")
+            self._cancel_local(
+                ex, f"cancelled: its sub-workflow run {child_id} ('{child_spec.name}') was cancelled ({res.error})"
+            )
             raise asyncio.CancelledError()
-        return {"status": "failed", "updates": {}, "error_type": "SubWorkflowFailed",
-                "error_message": f"sub-workflow '{child_spec.name}' ({child_id}) {res.status}: {res.error}",
-                "started_at": t0, "ended_at": time.time()}
+        return {
+            "status": "failed",
+            "updates": {},
+            "error_type": "SubWorkflowFailed",
+            "error_message": f"sub-workflow '{child_spec.name}' ({child_id}) {res.status}: {res.error}",
+            "started_at": t0,
+            "ended_at": time.time(),
+        }
 
-    def _sub_workflow_fatal(self, ex: _Exec, token: _Token, state: str, visit: int, message: str,
-                            t0: float) -> _Failed:
+    def _sub_workflow_fatal(self, ex: _Exec, token: _Token, state: str, visit: int, message: str, t0: float) -> _Failed:
         """Record the sub-workflow state as failed and return the error that ends the whole run."""
         ex.error_count += 1
         ex.depth_exceeded = message
-        self._record_step(ex, token, state, visit, status="failed", to_state=None, ttype="error", action="workflow",
-                          out={"error_type": "SubWorkflowDepthExceeded", "error_message": message,
-                               "started_at": t0, "ended_at": time.time()})
+        self._record_step(
+            ex,
+            token,
+            state,
+            visit,
+            status="failed",
+            to_state=None,
+            ttype="error",
+            action="workflow",
+            out={
+                "error_type": "SubWorkflowDepthExceeded",
+                "error_message": message,
+                "started_at": t0,
+                "ended_at": time.time(),
+            },
+        )
         self._audit(ex.id, "error", state, "state_failed", message, {"token": token.id})
         return _Failed(message, "SubWorkflowDepthExceeded", state)
 

@@ -15,6 +15,7 @@ checked here against folders and hosts an administrator chose:
 
 The settings file is ``data/security.toml`` (``WORKBENCH_SECURITY_FILE`` names another one).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -85,8 +86,13 @@ def _unique_resolved(paths) -> list[Path]:
 
 def function_dirs() -> list[Path]:
     """Folders whose modules ``python`` states may call (data/functions first)."""
-    return _unique_resolved([FUNCTIONS_DIR, *_env_dirs("WORKBENCH_FUNCTION_DIRS", "WORKBENCH_PYTHONPATH"),
-                             *(setting("function_dirs", []) or [])])
+    return _unique_resolved(
+        [
+            FUNCTIONS_DIR,
+            *_env_dirs("WORKBENCH_FUNCTION_DIRS", "WORKBENCH_PYTHONPATH"),
+            *(setting("function_dirs", []) or []),
+        ]
+    )
 
 
 def data_dirs() -> list[Path]:
@@ -123,19 +129,28 @@ def function_problem(ref: str) -> tuple[str, str] | None:
     allowed = function_dirs()
     where = ", ".join(str(d) for d in allowed)
     if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
-        return ("error", f"function '{ref}' is refused: '{top}' is a Python standard-library module; python "
-                         f"states may only call functions from the allowed function folders ({where})")
+        return (
+            "error",
+            f"function '{ref}' is refused: '{top}' is a Python standard-library module; python "
+            f"states may only call functions from the allowed function folders ({where})",
+        )
     loaded_file = getattr(sys.modules.get(module), "__file__", None)
     found: Path | None = Path(loaded_file) if loaded_file else None
     if found is None:
         roots = [*allowed, *(d.parent for d in allowed), *(p or os.getcwd() for p in sys.path)]
         found = _locate_module(module, roots)
     if found is None:
-        return ("warning", f"function '{ref}': module '{module}' is not in the allowed function folders "
-                           f"({where}); the state fails until it is added there")
+        return (
+            "warning",
+            f"function '{ref}': module '{module}' is not in the allowed function folders "
+            f"({where}); the state fails until it is added there",
+        )
     if not inside(found, allowed):
-        return ("error", f"function '{ref}' is refused: module '{module}' ({found}) is outside the allowed "
-                         f"function folders ({where})")
+        return (
+            "error",
+            f"function '{ref}' is refused: module '{module}' ({found}) is outside the allowed "
+            f"function folders ({where})",
+        )
     return None
 
 
@@ -144,8 +159,10 @@ def check_loaded_function(ref: str, module, extra_dirs=()) -> None:
     file = getattr(module, "__file__", None)
     allowed = [*function_dirs(), *extra_dirs]
     if not file or not inside(Path(file), allowed):
-        raise SandboxError(f"function '{ref}' is refused: its module is outside the allowed function folders "
-                           f"({', '.join(str(d) for d in _unique_resolved(allowed))})")
+        raise SandboxError(
+            f"function '{ref}' is refused: its module is outside the allowed function folders "
+            f"({', '.join(str(d) for d in _unique_resolved(allowed))})"
+        )
 
 
 # ----------------------------------------------------------------------------------------- paths
@@ -182,8 +199,7 @@ def _store_files(path: Path) -> bool:
     return False
 
 
-def resolve_allowed_file(ref: str, workflow_dir: str | None, what: str = "file",
-                         extra_bases=()) -> Path:
+def resolve_allowed_file(ref: str, workflow_dir: str | None, what: str = "file", extra_bases=()) -> Path:
     """The existing file ``ref`` names, looked up next to the workflow, under data/ and ``extra_bases``.
 
     Raises :class:`SandboxError` when the path leads outside the allowed folders and
@@ -209,9 +225,11 @@ def resolve_allowed_file(ref: str, workflow_dir: str | None, what: str = "file",
             return c.resolve()
         outside = outside or c
     if outside is not None or (p.is_absolute() and not inside(p, roots)) or ".." in p.parts:
-        raise SandboxError(f"{what} '{ref}' is outside the allowed folders "
-                           f"({', '.join(str(r) for r in roots)}); an administrator can add folders with "
-                           "WORKBENCH_DATA_DIRS or data_dirs in the security settings")
+        raise SandboxError(
+            f"{what} '{ref}' is outside the allowed folders "
+            f"({', '.join(str(r) for r in roots)}); an administrator can add folders with "
+            "WORKBENCH_DATA_DIRS or data_dirs in the security settings"
+        )
     raise FileNotFoundError(f"{what} '{ref}' not found (looked in: {', '.join(str(c.parent) for c in candidates)})")
 
 
@@ -240,9 +258,11 @@ def check_http_host(host: str, port: int | None, binding_hosts) -> None:
     admin = admin_http_hosts()
     hosts = admin | {str(h).lower() for h in (binding_hosts or ())}
     if not host or not _host_listed(host, hosts):
-        raise SandboxError(f"host '{host}' is not in the allowlist ({', '.join(sorted(hosts)) or 'empty'}); add it "
-                           "to allowed_hosts in the state binding (public hosts) or ask an administrator "
-                           "(WORKBENCH_HTTP_ALLOWED_HOSTS)")
+        raise SandboxError(
+            f"host '{host}' is not in the allowlist ({', '.join(sorted(hosts)) or 'empty'}); add it "
+            "to allowed_hosts in the state binding (public hosts) or ask an administrator "
+            "(WORKBENCH_HTTP_ALLOWED_HOSTS)"
+        )
     if _host_listed(host, admin):
         return
     try:
@@ -252,5 +272,7 @@ def check_http_host(host: str, port: int | None, binding_hosts) -> None:
     for info in infos:
         address = str(info[4][0])
         if _internal(address):
-            raise SandboxError(f"host '{host}' resolves to the internal address {address} (loopback, private "
-                               "or link-local); only an administrator can allow it (WORKBENCH_HTTP_ALLOWED_HOSTS)")
+            raise SandboxError(
+                f"host '{host}' resolves to the internal address {address} (loopback, private "
+                "or link-local); only an administrator can allow it (WORKBENCH_HTTP_ALLOWED_HOSTS)"
+            )

@@ -9,6 +9,7 @@ function = "mypkg.orders:validate_order"
 ```
 A bare ``.dsl`` file is a workflow whose states are all ``noop``.
 """
+
 from __future__ import annotations
 
 import re
@@ -165,27 +166,47 @@ class WorkflowSpec(BaseModel):
         names = set(model.states)
         for state, b in self.states.items():
             if state not in names:
-                rep.warnings.append(Issue("warning", "unused_binding",
-                                          f"[states.{state}] is bound but the DSL has no state '{state}'",
-                                          hint="rename the table or remove it"))
+                rep.warnings.append(
+                    Issue(
+                        "warning",
+                        "unused_binding",
+                        f"[states.{state}] is bound but the DSL has no state '{state}'",
+                        hint="rename the table or remove it",
+                    )
+                )
             if b.action == "python" and b.function:  # code a run may call: only the allowed function folders
                 from engine.sandbox import function_problem
 
                 problem = function_problem(b.function)
                 if problem:
                     (rep.errors if problem[0] == "error" else rep.warnings).append(
-                        Issue(problem[0], "function_not_allowed" if problem[0] == "error" else "function_not_found",
-                              f"state '{state}': {problem[1]}", hint="see docs/security.md, 'Code that may run'"))
+                        Issue(
+                            problem[0],
+                            "function_not_allowed" if problem[0] == "error" else "function_not_found",
+                            f"state '{state}': {problem[1]}",
+                            hint="see docs/security.md, 'Code that may run'",
+                        )
+                    )
             if b.action == "workflow" and self.calls_itself(b.workflow):
-                rep.warnings.append(Issue("warning", "recursive_sub_workflow",
-                                          f"state '{state}' runs this workflow itself (direct recursion): each "
-                                          "call nests one level deeper and the run fails at settings."
-                                          f"max_subworkflow_depth ({self.settings.max_subworkflow_depth})",
-                                          hint="make sure a condition ends the recursion before that depth"))
+                rep.warnings.append(
+                    Issue(
+                        "warning",
+                        "recursive_sub_workflow",
+                        f"state '{state}' runs this workflow itself (direct recursion): each "
+                        "call nests one level deeper and the run fails at settings."
+                        f"max_subworkflow_depth ({self.settings.max_subworkflow_depth})",
+                        hint="make sure a condition ends the recursion before that depth",
+                    )
+                )
             if b.compensate and b.compensate not in self.states and b.compensate not in names:
-                rep.warnings.append(Issue("warning", "compensate_unbound",
-                                          f"state '{state}' compensates with '{b.compensate}', which has no binding",
-                                          hint=f"add [states.{b.compensate}]"))
+                rep.warnings.append(
+                    Issue(
+                        "warning",
+                        "compensate_unbound",
+                        f"state '{state}' compensates with '{b.compensate}', which has no binding",
+                        hint=f"add [states.{b.compensate}]",
+                    )
+                )
         return rep
 
     def calls_itself(self, workflow_ref: str | None) -> bool:
@@ -231,7 +252,9 @@ def parse_workflow_text(text: str, source: str = "<workflow>", fmt: str | None =
     if fmt is None:
         fmt = "toml" if re.search(r"^\s*dsl\s*=", text, re.M) else "dsl"
     if fmt == "dsl":
-        return WorkflowSpec(dsl=text, name=Path(source).stem if source not in ("<workflow>", "-") else "Untitled workflow")
+        return WorkflowSpec(
+            dsl=text, name=Path(source).stem if source not in ("<workflow>", "-") else "Untitled workflow"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

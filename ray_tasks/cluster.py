@@ -7,6 +7,7 @@ script thread dies about a minute later. Two ways round it are supported:
   ``ray start --head`` unless one is reachable; the app then connects with ``address="auto"``.
 * :func:`connect` called from one long-lived thread (the engine's driver thread) that never exits.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,12 @@ from pathlib import Path
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-import ray  # noqa: E402
+import ray
 
-from engine.errors import WorkbenchError  # noqa: E402
+from engine.errors import WorkbenchError
 
 _LOCK = threading.RLock()
-_INFO: "ClusterInfo | None" = None
+_INFO: ClusterInfo | None = None
 
 
 class ClusterError(WorkbenchError):
@@ -94,7 +95,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
                 if not _reachable(address):
                     raise ClusterError(
                         f"cannot reach the Ray cluster at {address}. Check that it is running "
-                        f"(`ray status --address {address}`) or unset RAY_ADDRESS to use a local Ray.")
+                        f"(`ray status --address {address}`) or unset RAY_ADDRESS to use a local Ray."
+                    )
                 os.environ.pop("RAY_ADDRESS", None) if address.startswith("ray://") else None
                 ray.init(address=address, **kwargs)
                 mode = "existing"
@@ -102,16 +104,23 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
                 ray.init(address="auto", **kwargs)
                 mode = "existing"
             else:
-                ray.init(address="local", num_cpus=num_cpus or _default_cpus(),
-                         object_store_memory=_object_store_bytes(), include_dashboard=True,
-                         dashboard_host="127.0.0.1", **kwargs)
+                ray.init(
+                    address="local",
+                    num_cpus=num_cpus or _default_cpus(),
+                    object_store_memory=_object_store_bytes(),
+                    include_dashboard=True,
+                    dashboard_host="127.0.0.1",
+                    **kwargs,
+                )
                 mode = "local"
         except ClusterError:
             raise
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError…
-            raise ClusterError(f"could not start or connect to Ray ({address or 'local'}): "
-                               f"{str(exc).splitlines()[0][:300]}. Try `ray stop --force` and retry, "
-                               "or set RAY_ADDRESS to a running cluster.") from None
+            raise ClusterError(
+                f"could not start or connect to Ray ({address or 'local'}): "
+                f"{str(exc).splitlines()[0][:300]}. Try `ray stop --force` and retry, "
+                "or set RAY_ADDRESS to a running cluster."
+            ) from None
         _INFO = _describe(mode)
         return _INFO
 
@@ -136,8 +145,13 @@ def _describe(mode: str) -> ClusterInfo:
         gcs = ctx.gcs_address
     except Exception:
         gcs = "local"
-    return ClusterInfo(address=gcs, mode=mode, dashboard_url=url, resources=dict(ray.cluster_resources()),
-                       nodes=len([n for n in ray.nodes() if n.get("Alive")]))
+    return ClusterInfo(
+        address=gcs,
+        mode=mode,
+        dashboard_url=url,
+        resources=dict(ray.cluster_resources()),
+        nodes=len([n for n in ray.nodes() if n.get("Alive")]),
+    )
 
 
 def info() -> ClusterInfo | None:
@@ -173,9 +187,16 @@ def ensure_local_head() -> str:
     if local_head_running():
         return "a local Ray head is already running"
     ray_bin = str(Path(sys.executable).with_name("ray"))
-    cmd = [ray_bin, "start", "--head", f"--num-cpus={_default_cpus()}",
-           f"--object-store-memory={_object_store_bytes()}", "--include-dashboard=true",
-           "--dashboard-host=127.0.0.1", "--disable-usage-stats"]
+    cmd = [
+        ray_bin,
+        "start",
+        "--head",
+        f"--num-cpus={_default_cpus()}",
+        f"--object-store-memory={_object_store_bytes()}",
+        "--include-dashboard=true",
+        "--dashboard-host=127.0.0.1",
+        "--disable-usage-stats",
+    ]
     env = dict(os.environ, **_python_path_env())
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:

@@ -1,4 +1,5 @@
 """The Ray implementation of the engine's small :class:`engine.executors.TaskExecutor` interface."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,13 +7,18 @@ import pickle
 import threading
 
 import ray
-from ray.exceptions import (NodeDiedError, OutOfMemoryError, RayError, RayTaskError, TaskCancelledError,
-                            WorkerCrashedError)
+from ray.exceptions import (
+    NodeDiedError,
+    OutOfMemoryError,
+    RayError,
+    RayTaskError,
+    TaskCancelledError,
+    WorkerCrashedError,
+)
 
 from engine.outcomes import DataError, TaskCancelled, TaskTimeout, WorkerLost
 from ray_tasks import cluster
 from ray_tasks.tasks import run_state_task
-
 
 _TASK_OPTIONS = {k: v for k, v in run_state_task._default_options.items() if k != "name"}
 _TASK_OPTIONS.update(max_retries=0, retry_exceptions=False)
@@ -59,6 +65,7 @@ class _Completions:
                     self.loop.call_soon_threadsafe(self._deliver)
                 except RuntimeError:  # the loop is closed: nobody waits any more
                     pass
+
         ref._on_completed(done)
         return fut
 
@@ -114,7 +121,7 @@ class RayExecutor:
             if timeout is None:
                 return await fut
             return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.cancel(handle)
             raise TaskTimeout(f"timed out after {timeout:g} s; the task was cancelled") from None
         except asyncio.CancelledError:
@@ -128,11 +135,15 @@ class RayExecutor:
             raise WorkerLost(f"the worker process died while running the state ({type(exc).__name__})") from None
         except RayTaskError as exc:  # the task body never raises: its result could not be sent back
             if _is_data_error(exc):
-                raise DataError("the state's result could not be sent back from the worker (it is not plain "
-                                f"data): {_cause_text(exc)}") from None
+                raise DataError(
+                    "the state's result could not be sent back from the worker (it is not plain "
+                    f"data): {_cause_text(exc)}"
+                ) from None
             raise WorkerLost(f"the task raised inside Ray: {_cause_text(exc)}") from None
         except RayError as exc:
-            raise WorkerLost(f"Ray could not run the task: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+            raise WorkerLost(
+                f"Ray could not run the task: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            ) from None
 
     def cancel(self, handle) -> None:
         try:

@@ -1,4 +1,5 @@
 """Ray remote functions, defined once at module level (re-wrapping per call is ~5x slower)."""
+
 from __future__ import annotations
 
 import ray

@@ -2,6 +2,7 @@
 
 No Ray, no store: these read README.md, docs/*.md, the results JSON and the CLI's argparse parser.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,12 @@ def _code(text: str) -> list[str]:
 
 # ---------------------------------------------------------------- generated figures
 
+
 def test_docs_are_rendered_from_the_benchmark_results():
     stale = [str(p.relative_to(ROOT)) for p in render_docs.stale_files(ROOT)]
-    assert not stale, (f"{', '.join(stale)} out of date with "
-                       "benchmarks/results/*.json: run `python -m benchmarks.render_docs`")
+    assert not stale, (
+        f"{', '.join(stale)} out of date with benchmarks/results/*.json: run `python -m benchmarks.render_docs`"
+    )
 
 
 def test_every_results_file_feeds_a_block_in_the_docs():
@@ -93,6 +96,7 @@ def test_check_mode_exits_1_on_stale_docs(tmp_path, monkeypatch, capsys):
 
 
 # ---------------------------------------------------------------- README shape
+
 
 def test_readme_is_short_and_starts_with_the_two_commands():
     text = _text(README)
@@ -151,6 +155,7 @@ def test_readme_links_every_doc():
 
 # ---------------------------------------------------------------- facts that must match the code
 
+
 def _env_vars_read_by_the_code() -> dict[str, str]:
     """Environment variables engine/, ray_tasks/ and app/ read: name → a file that reads it."""
     names: dict[str, str] = {}
@@ -158,16 +163,31 @@ def _env_vars_read_by_the_code() -> dict[str, str]:
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = str(path.relative_to(ROOT))
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
-                        re.fullmatch(r"(WORKBENCH|OPENAI|RAY)_[A-Z0-9_]+", node.value):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and re.fullmatch(r"(WORKBENCH|OPENAI|RAY)_[A-Z0-9_]+", node.value)
+                ):
                     names.setdefault(node.value, rel)
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
-                        and isinstance(node.args[0], ast.Constant) and (
-                            node.func.attr == "getenv" or (node.func.attr in ("get", "setdefault", "pop")
-                                                           and ast.unparse(node.func.value).endswith("environ"))):
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and (
+                        node.func.attr == "getenv"
+                        or (
+                            node.func.attr in ("get", "setdefault", "pop")
+                            and ast.unparse(node.func.value).endswith("environ")
+                        )
+                    )
+                ):
                     names.setdefault(str(node.args[0].value), rel)
-                elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("environ") \
-                        and isinstance(node.slice, ast.Constant):
+                elif (
+                    isinstance(node, ast.Subscript)
+                    and ast.unparse(node.value).endswith("environ")
+                    and isinstance(node.slice, ast.Constant)
+                ):
                     names.setdefault(str(node.slice.value), rel)
     return names
 
@@ -177,8 +197,11 @@ def test_every_environment_variable_the_code_reads_is_in_the_readme():
     assert {"WORKBENCH_DB", "RAY_ADDRESS", "OPENAI_API_KEY", "WORKBENCH_FSYNC"} <= set(found)
     text = _text(README)
     # a name ending in "_" is the constant prefix of an f-string (WORKBENCH_RATE_{kind}): any full name counts
-    missing = {name: where for name, where in found.items()
-               if not re.search(rf"`{name}[A-Z]" if name.endswith("_") else rf"`{name}[`=]", text)}
+    missing = {
+        name: where
+        for name, where in found.items()
+        if not re.search(rf"`{name}[A-Z]" if name.endswith("_") else rf"`{name}[`=]", text)
+    }
     assert not missing, f"add these to README's Configuration: {missing}"
 
 

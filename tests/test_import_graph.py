@@ -16,6 +16,7 @@ Rules checked:
 
 Each check is a function over ``{module: source}`` so the tests below can show it catches a bad graph.
 """
+
 from __future__ import annotations
 
 import ast
@@ -70,7 +71,7 @@ def imports_of(name: str, source: str, is_pkg: bool) -> list[tuple[str, bool, in
             elif isinstance(child, ast.ImportFrom):
                 base = child.module or ""
                 if child.level:
-                    up = package[:len(package) - (child.level - 1)]
+                    up = package[: len(package) - (child.level - 1)]
                     base = ".".join([*up, base] if base else up)
                 found.extend((f"{base}.{a.name}", deferred, child.lineno) for a in child.names)
             else:
@@ -82,6 +83,7 @@ def imports_of(name: str, source: str, is_pkg: bool) -> list[tuple[str, bool, in
 
 def build_graph(sources: dict[str, tuple[str, bool]]):
     """(module-level edges, all edges, raw imports) among the given modules."""
+
     def resolve(target: str) -> str | None:
         while target and target not in sources:
             target = target.rpartition(".")[0]
@@ -150,8 +152,13 @@ def find_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def ray_imports_outside_ray_tasks(raw) -> list[str]:
     """'module:line' for each import of ``ray`` (or ``ray.*``) outside ``ray_tasks``."""
-    return [f"{m}:{line}" for m, imps in sorted(raw.items()) if not m.startswith("ray_tasks")
-            for target, _d, line in imps if target == "ray" or target.startswith("ray.")]
+    return [
+        f"{m}:{line}"
+        for m, imps in sorted(raw.items())
+        if not m.startswith("ray_tasks")
+        for target, _d, line in imps
+        if target == "ray" or target.startswith("ray.")
+    ]
 
 
 def app_sql(sources: dict[str, tuple[str, bool]], raw) -> list[str]:
@@ -160,8 +167,11 @@ def app_sql(sources: dict[str, tuple[str, bool]], raw) -> list[str]:
     for name, (source, _pkg) in sorted(sources.items()):
         if not name.startswith("app"):
             continue
-        bad += [f"{name}:{line} imports duckdb" for target, _d, line in raw[name]
-                if target == "duckdb" or target.startswith("duckdb.")]
+        bad += [
+            f"{name}:{line} imports duckdb"
+            for target, _d, line in raw[name]
+            if target == "duckdb" or target.startswith("duckdb.")
+        ]
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
                 bad.append(f"{name}:{node.lineno} calls .{node.func.attr}()")
@@ -216,34 +226,42 @@ def _fake(modules: dict[str, str]) -> dict[str, tuple[str, bool]]:
 
 
 def test_checker_finds_a_module_level_cycle_and_a_deferred_one():
-    sources = _fake({
-        "engine": "",
-        "engine.a": "from engine import b\n",
-        "engine.b": "import engine.a\n",
-        "engine.c": "def f():\n    from engine.d import x\n",
-        "engine.d": "from engine.c import y\nx = 1\n",
-        "engine.e": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from engine.f import z\n",
-        "engine.f": "from engine.e import w\n",
-    })
+    sources = _fake(
+        {
+            "engine": "",
+            "engine.a": "from engine import b\n",
+            "engine.b": "import engine.a\n",
+            "engine.c": "def f():\n    from engine.d import x\n",
+            "engine.d": "from engine.c import y\nx = 1\n",
+            "engine.e": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from engine.f import z\n",
+            "engine.f": "from engine.e import w\n",
+        }
+    )
     module_level, everything, _raw = build_graph(sources)
     assert find_cycles(module_level) == [["engine.a", "engine.b"]]
     assert find_cycles(everything) == [["engine.a", "engine.b"], ["engine.c", "engine.d"]]  # not e/f
 
 
 def test_checker_resolves_relative_imports():
-    sources = _fake({"engine": "", "engine.p": "", "engine.p.x": "from . import y\n",
-                     "engine.p.y": "from .x import thing\n"})
+    sources = _fake(
+        {"engine": "", "engine.p": "", "engine.p.x": "from . import y\n", "engine.p.y": "from .x import thing\n"}
+    )
     module_level, _everything, _raw = build_graph(sources)
     assert find_cycles(module_level) == [["engine.p.x", "engine.p.y"]]
 
 
 def test_checker_finds_ray_outside_ray_tasks_and_sql_in_the_app():
-    sources = _fake({
-        "engine": "", "engine.x": "def f():\n    import ray\n",
-        "ray_tasks": "", "ray_tasks.t": "import ray\n",
-        "app": "", "app.p": "import duckdb\nrows = store.query('select 1')\n",
-        "app.q": "TEXT = 'SELECT a FROM t'\n",
-    })
+    sources = _fake(
+        {
+            "engine": "",
+            "engine.x": "def f():\n    import ray\n",
+            "ray_tasks": "",
+            "ray_tasks.t": "import ray\n",
+            "app": "",
+            "app.p": "import duckdb\nrows = store.query('select 1')\n",
+            "app.q": "TEXT = 'SELECT a FROM t'\n",
+        }
+    )
     _m, _e, raw = build_graph(sources)
     assert ray_imports_outside_ray_tasks(raw) == ["engine.x:2"]
     assert app_sql(sources, raw) == ["app.p:1 imports duckdb", "app.p:2 calls .query()", "app.q:1 holds SQL text"]

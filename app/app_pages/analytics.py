@@ -1,4 +1,5 @@
 """Analytics: run statistics over the DuckDB records (all aggregation in engine.analytics), as Plotly charts."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,18 +11,29 @@ from app.components import ui
 from engine import analytics as A
 from engine.store import get_store
 
-COLORS = {"completed": "#16a34a", "failed": "#dc2626", "cancelled": "#9ca3af", "skipped": "#9ca3af",
-          "fallback": "#f59e0b", "p50": "#2563eb", "p95": "#f59e0b", "p99": "#dc2626"}
-RANGES = {"Last 24 hours": "24h", "Last 7 days": "7d", "Last 30 days": "30d", "Last 90 days": "90d",
-          "All time": None}
+COLORS = {
+    "completed": "#16a34a",
+    "failed": "#dc2626",
+    "cancelled": "#9ca3af",
+    "skipped": "#9ca3af",
+    "fallback": "#f59e0b",
+    "p50": "#2563eb",
+    "p95": "#f59e0b",
+    "p99": "#dc2626",
+}
+RANGES = {"Last 24 hours": "24h", "Last 7 days": "7d", "Last 30 days": "30d", "Last 90 days": "90d", "All time": None}
 
 
 def _layout(fig: go.Figure, height: int = 320, **kw) -> go.Figure:
     title = kw.pop("title", None)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=64, b=10), plot_bgcolor="#ffffff",
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
-                      title=dict(text=title, y=0.98, yanchor="top", x=0.01, font=dict(size=15)) if title else None,
-                      **kw)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=64, b=10),
+        plot_bgcolor="#ffffff",
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        title=dict(text=title, y=0.98, yanchor="top", x=0.01, font=dict(size=15)) if title else None,
+        **kw,
+    )
     fig.update_xaxes(showgrid=True, gridcolor="#eef2f7")
     fig.update_yaxes(showgrid=True, gridcolor="#eef2f7")
     return fig
@@ -47,21 +59,34 @@ def runs_figure(df: pd.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for status in ("completed", "failed", "cancelled"):
         fig.add_trace(go.Bar(x=df["bucket"], y=df[status], name=status, marker_color=COLORS[status]))
-    fig.add_trace(go.Scatter(x=df["bucket"], y=df["success_rate"], name="success rate %", mode="lines+markers",
-                             line=dict(color="#111827", width=2)), secondary_y=True)
+    fig.add_trace(
+        go.Scatter(
+            x=df["bucket"],
+            y=df["success_rate"],
+            name="success rate %",
+            mode="lines+markers",
+            line=dict(color="#111827", width=2),
+        ),
+        secondary_y=True,
+    )
     fig.update_yaxes(title_text="runs", secondary_y=False)
-    fig.update_yaxes(title_text="success %", range=[0, 105], tickmode="linear", tick0=0, dtick=25,
-                     secondary_y=True, showgrid=False)
+    fig.update_yaxes(
+        title_text="success %", range=[0, 105], tickmode="linear", tick0=0, dtick=25, secondary_y=True, showgrid=False
+    )
     return _layout(fig, title="Executions and success rate", barmode="stack")
 
 
 def durations_figure(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for q in ("p50", "p95", "p99"):
-        fig.add_trace(go.Scatter(x=df["bucket"], y=df[f"{q}_ms"] / 1000, name=q, mode="lines+markers",
-                                 line=dict(color=COLORS[q])))
-    fig.add_trace(go.Scatter(x=df["bucket"], y=df["avg_ms"] / 1000, name="average", mode="lines",
-                             line=dict(color="#6b7280", dash="dot")))
+        fig.add_trace(
+            go.Scatter(x=df["bucket"], y=df[f"{q}_ms"] / 1000, name=q, mode="lines+markers", line=dict(color=COLORS[q]))
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=df["bucket"], y=df["avg_ms"] / 1000, name="average", mode="lines", line=dict(color="#6b7280", dash="dot")
+        )
+    )
     return _layout(fig, title="Run duration (finished runs)", yaxis_title="seconds")
 
 
@@ -69,37 +94,79 @@ def state_box_figure(perf: pd.DataFrame) -> go.Figure:
     """Box plots drawn from the SQL quantiles (min, q1, median, q3, max): no raw rows needed."""
     fig = go.Figure()
     top = perf.head(25)
-    fig.add_trace(go.Box(
-        y=top["state"], q1=top["q1_ms"], median=top["p50_ms"], q3=top["q3_ms"], lowerfence=top["min_ms"],
-        upperfence=top["max_ms"], mean=top["avg_ms"], orientation="h", name="duration", marker_color="#2563eb",
-        hoverinfo="y+x"))
-    fig.add_trace(go.Scatter(y=top["state"], x=top["p95_ms"], mode="markers", name="p95",
-                             marker=dict(symbol="diamond", color=COLORS["p95"], size=9)))
-    return _layout(fig, height=max(260, 60 + 34 * len(top)), title="Duration per state (ms)",
-                   yaxis=dict(autorange="reversed"), xaxis_title="ms")
+    fig.add_trace(
+        go.Box(
+            y=top["state"],
+            q1=top["q1_ms"],
+            median=top["p50_ms"],
+            q3=top["q3_ms"],
+            lowerfence=top["min_ms"],
+            upperfence=top["max_ms"],
+            mean=top["avg_ms"],
+            orientation="h",
+            name="duration",
+            marker_color="#2563eb",
+            hoverinfo="y+x",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=top["state"],
+            x=top["p95_ms"],
+            mode="markers",
+            name="p95",
+            marker=dict(symbol="diamond", color=COLORS["p95"], size=9),
+        )
+    )
+    return _layout(
+        fig,
+        height=max(260, 60 + 34 * len(top)),
+        title="Duration per state (ms)",
+        yaxis=dict(autorange="reversed"),
+        xaxis_title="ms",
+    )
 
 
 def state_error_figure(perf: pd.DataFrame) -> go.Figure:
     top = perf.head(25)
-    fig = go.Figure(go.Bar(y=top["state"], x=top["error_rate"], orientation="h", marker_color=COLORS["failed"],
-                           text=[f"{f}/{a}" for f, a in zip(top["failed"], top["attempts"])], textposition="auto",
-                           name="error rate"))
-    return _layout(fig, height=max(260, 60 + 34 * len(top)), title="Error rate per state (% of attempts)",
-                   yaxis=dict(autorange="reversed"), xaxis=dict(title="%", rangemode="tozero"))
+    fig = go.Figure(
+        go.Bar(
+            y=top["state"],
+            x=top["error_rate"],
+            orientation="h",
+            marker_color=COLORS["failed"],
+            text=[f"{f}/{a}" for f, a in zip(top["failed"], top["attempts"])],
+            textposition="auto",
+            name="error rate",
+        )
+    )
+    return _layout(
+        fig,
+        height=max(260, 60 + 34 * len(top)),
+        title="Error rate per state (% of attempts)",
+        yaxis=dict(autorange="reversed"),
+        xaxis=dict(title="%", rangemode="tozero"),
+    )
 
 
 def errors_figure(errs: pd.DataFrame) -> go.Figure:
     labels = [f"{s} · {e}" for s, e in zip(errs["state"], errs["error_type"])]
     fig = go.Figure(go.Bar(y=labels, x=errs["count"], orientation="h", marker_color=COLORS["failed"]))
-    return _layout(fig, height=max(220, 60 + 30 * len(errs)), title="Most common errors (state · type)",
-                   yaxis=dict(autorange="reversed"), xaxis_title="failed attempts")
+    return _layout(
+        fig,
+        height=max(220, 60 + 30 * len(errs)),
+        title="Most common errors (state · type)",
+        yaxis=dict(autorange="reversed"),
+        xaxis_title="failed attempts",
+    )
 
 
 def recovery_figure(by: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Bar(x=by["strategy"], y=by["succeeded"], name="succeeded", marker_color=COLORS["completed"]))
-    fig.add_trace(go.Bar(x=by["strategy"], y=by["actions"] - by["succeeded"], name="did not help",
-                         marker_color=COLORS["failed"]))
+    fig.add_trace(
+        go.Bar(x=by["strategy"], y=by["actions"] - by["succeeded"], name="did not help", marker_color=COLORS["failed"])
+    )
     return _layout(fig, height=280, title="Recovery actions by strategy", barmode="stack", yaxis_title="actions")
 
 
@@ -108,19 +175,43 @@ def decisions_figure(over: pd.DataFrame, hist: pd.DataFrame) -> go.Figure:
     for who in over["decided_by"].unique():
         d = over[over["decided_by"] == who]
         fig.add_trace(go.Bar(x=d["bucket"], y=d["decisions"], name=str(who)), row=1, col=1)
-    fig.add_trace(go.Bar(x=[f"{c}–{c + 10}" for c in hist["confidence_from"]], y=hist["decisions"],
-                         name="confidence", marker_color="#7c3aed", showlegend=False), row=1, col=2)
+    fig.add_trace(
+        go.Bar(
+            x=[f"{c}–{c + 10}" for c in hist["confidence_from"]],
+            y=hist["decisions"],
+            name="confidence",
+            marker_color="#7c3aed",
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
     return _layout(fig, height=300, barmode="stack")
 
 
 def llm_figure(df: pd.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Bar(x=df["bucket"], y=df["cost_usd"], name="cost (USD)", marker_color="#0ea5e9"))
-    fig.add_trace(go.Scatter(x=df["bucket"], y=df["cache_hit_rate"], name="cache hit rate %", mode="lines+markers",
-                             line=dict(color="#16a34a")), secondary_y=True)
+    fig.add_trace(
+        go.Scatter(
+            x=df["bucket"],
+            y=df["cache_hit_rate"],
+            name="cache hit rate %",
+            mode="lines+markers",
+            line=dict(color="#16a34a"),
+        ),
+        secondary_y=True,
+    )
     fig.update_yaxes(title_text="USD", secondary_y=False)
-    fig.update_yaxes(title_text="cache hits %", range=[0, 105], tickmode="linear", tick0=0, dtick=25,
-                     secondary_y=True, showgrid=False)
+    fig.update_yaxes(
+        title_text="cache hits %",
+        range=[0, 105],
+        tickmode="linear",
+        tick0=0,
+        dtick=25,
+        secondary_y=True,
+        showgrid=False,
+    )
     return _layout(fig, height=300, title="LLM cost and cache hit rate")
 
 
@@ -129,16 +220,29 @@ def gantt_figure(g: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for status in g["status"].unique():
         d = g[g["status"] == status]
-        fig.add_trace(go.Bar(
-            base=(d["start"] - t0).dt.total_seconds(), x=((d["finish"] - d["start"]).dt.total_seconds()).clip(lower=0.002),
-            y=d["lane"], orientation="h", name=status, marker_color=COLORS.get(status, "#2563eb"),
-            text=[s + (f" (try {a})" if a > 1 else "") for s, a in zip(d["state"], d["attempt"])],
-            textposition="auto", customdata=d[["duration_ms", "executed_on"]].values,
-            hovertemplate="%{y}: %{customdata[0]:.0f} ms on %{customdata[1]}<extra>%{fullData.name}</extra>"))
+        fig.add_trace(
+            go.Bar(
+                base=(d["start"] - t0).dt.total_seconds(),
+                x=((d["finish"] - d["start"]).dt.total_seconds()).clip(lower=0.002),
+                y=d["lane"],
+                orientation="h",
+                name=status,
+                marker_color=COLORS.get(status, "#2563eb"),
+                text=[s + (f" (try {a})" if a > 1 else "") for s, a in zip(d["state"], d["attempt"])],
+                textposition="auto",
+                customdata=d[["duration_ms", "executed_on"]].values,
+                hovertemplate="%{y}: %{customdata[0]:.0f} ms on %{customdata[1]}<extra>%{fullData.name}</extra>",
+            )
+        )
     lanes = list(dict.fromkeys(g["lane"]))
-    return _layout(fig, height=max(220, 80 + 38 * len(lanes)), title="Timeline of the run", barmode="overlay",
-                   xaxis_title="seconds since the first state started",
-                   yaxis=dict(categoryorder="array", categoryarray=list(reversed(lanes))))
+    return _layout(
+        fig,
+        height=max(220, 80 + 38 * len(lanes)),
+        title="Timeline of the run",
+        barmode="overlay",
+        xaxis_title="seconds since the first state started",
+        yaxis=dict(categoryorder="array", categoryarray=list(reversed(lanes))),
+    )
 
 
 def _ms(v) -> str:
@@ -147,8 +251,10 @@ def _ms(v) -> str:
 
 # =============================================================================== the page
 st.title("Analytics")
-st.caption("Statistics from the recorded runs (DuckDB over the run records). Percentiles interpolate linearly; "
-           "rates are over finished runs.")
+st.caption(
+    "Statistics from the recorded runs (DuckDB over the run records). Percentiles interpolate linearly; "
+    "rates are over finished runs."
+)
 ui.show_flash()
 
 store = None
@@ -159,18 +265,24 @@ if store is None:
 
 wfs = A.list_workflows(store)
 if wfs.empty:
-    st.info("**No runs recorded yet.** Analytics appear here once a workflow has run: pick a template on the "
-            "**Run** page (or `workbench run data/templates/order_processing.toml`) and run it a few times. "
-            "Every run is recorded with its states, errors, recoveries and AI decisions.", icon=":material/insights:")
+    st.info(
+        "**No runs recorded yet.** Analytics appear here once a workflow has run: pick a template on the "
+        "**Run** page (or `workbench run data/templates/order_processing.toml`) and run it a few times. "
+        "Every run is recorded with its states, errors, recoveries and AI decisions.",
+        icon=":material/insights:",
+    )
     st.stop()
 
 labels = {r["workflow_id"]: (r["name"] or r["workflow_id"]) for r in wfs.to_dict("records")}
 dupes = {n for n in labels.values() if list(labels.values()).count(n) > 1}
 options = ["All workflows"] + list(labels)
 c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-wf = c1.selectbox("Workflow", options, key="an.workflow",
-                  format_func=lambda k: k if k == "All workflows" else
-                  (f"{labels[k]} ({k})" if labels[k] in dupes else labels[k]))
+wf = c1.selectbox(
+    "Workflow",
+    options,
+    key="an.workflow",
+    format_func=lambda k: k if k == "All workflows" else (f"{labels[k]} ({k})" if labels[k] in dupes else labels[k]),
+)
 rng = c2.selectbox("Time range", list(RANGES), index=2, key="an.range")
 gran_choice = c3.selectbox("Granularity", ["auto", "hour", "day", "week", "month"], key="an.gran")
 version = None
@@ -189,23 +301,38 @@ gran = A.default_granularity(scope.start) if gran_choice == "auto" else gran_cho
 stats = A.execution_stats(store, scope)
 if not stats["total_executions"]:
     total = int(wfs["runs"].sum()) if wf == "All workflows" else int(wfs.loc[wfs["workflow_id"] == wf, "runs"].iloc[0])
-    st.info(f"No runs in this range ({rng.lower()}). {total} run(s) are recorded in total: choose a longer "
-            "range such as **All time**.", icon=":material/history:")
+    st.info(
+        f"No runs in this range ({rng.lower()}). {total} run(s) are recorded in total: choose a longer "
+        "range such as **All time**.",
+        icon=":material/history:",
+    )
     st.stop()
 
 rec = A.recovery_stats(store, scope)
 k = st.columns(7)
-k[0].metric("Executions", f"{stats['total_executions']:,}",
-            help=f"{stats['finished_executions']} finished, {stats['running_executions']} not finished")
-k[1].metric("Success rate", f"{stats['success_rate']:.1f}%" if stats["success_rate"] is not None else "—",
-            help="completed / finished runs")
-k[2].metric("Failed", f"{stats['failed_executions']:,}",
-            help=f"{stats['failure_rate']:.1f}% of finished runs" if stats["failure_rate"] is not None else None)
+k[0].metric(
+    "Executions",
+    f"{stats['total_executions']:,}",
+    help=f"{stats['finished_executions']} finished, {stats['running_executions']} not finished",
+)
+k[1].metric(
+    "Success rate",
+    f"{stats['success_rate']:.1f}%" if stats["success_rate"] is not None else "—",
+    help="completed / finished runs",
+)
+k[2].metric(
+    "Failed",
+    f"{stats['failed_executions']:,}",
+    help=f"{stats['failure_rate']:.1f}% of finished runs" if stats["failure_rate"] is not None else None,
+)
 k[3].metric("p50 duration", _ms(stats["p50_duration_ms"]), help=f"average {_ms(stats['avg_duration_ms'])}")
 k[4].metric("p95 duration", _ms(stats["p95_duration_ms"]))
 k[5].metric("p99 duration", _ms(stats["p99_duration_ms"]))
-k[6].metric("Auto-recovery", f"{rec['auto_recovery_rate']:.0f}%" if rec["auto_recovery_rate"] is not None else "—",
-            help=f"{rec['auto_recovered']} of {rec['automatic_incidents']} failing states recovered without a person")
+k[6].metric(
+    "Auto-recovery",
+    f"{rec['auto_recovery_rate']:.0f}%" if rec["auto_recovery_rate"] is not None else "—",
+    help=f"{rec['auto_recovered']} of {rec['automatic_incidents']} failing states recovered without a person",
+)
 
 over = A.executions_over_time(store, scope, gran)
 g1, g2 = st.columns(2)
@@ -215,10 +342,16 @@ g2.plotly_chart(_time_axis(durations_figure(over), gran, over["bucket"]), key="a
 if scope.workflow_ids is None:
     st.subheader("Workflows")
     summary = A.workflow_summary(store, scope)
-    st.dataframe(summary.drop(columns=["workflow_id"]), hide_index=True, key="an.tbl.workflows",
-                 column_config={"success_rate": st.column_config.NumberColumn("success %", format="%.1f"),
-                                "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
-                                "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f")})
+    st.dataframe(
+        summary.drop(columns=["workflow_id"]),
+        hide_index=True,
+        key="an.tbl.workflows",
+        column_config={
+            "success_rate": st.column_config.NumberColumn("success %", format="%.1f"),
+            "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
+            "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
+        },
+    )
 
 st.subheader("States")
 perf = A.state_performance(store, scope)
@@ -238,14 +371,19 @@ if errs.empty:
     e1.success("No failed attempts in this range.", icon=":material/check_circle:")
 else:
     e1.plotly_chart(errors_figure(errs), key="an.fig.errors")
-    e1.dataframe(errs[["state", "error_type", "count", "executions", "last_seen", "example"]], hide_index=True,
-                 key="an.tbl.errors")
+    e1.dataframe(
+        errs[["state", "error_type", "count", "executions", "last_seen", "example"]],
+        hide_index=True,
+        key="an.tbl.errors",
+    )
 if rec["by_strategy"].empty:
     e2.caption("No recovery actions in this range.")
 else:
     e2.plotly_chart(recovery_figure(rec["by_strategy"]), key="an.fig.recovery")
-    e2.caption(f"{rec['incidents']} failing state(s); {rec['automatic_incidents']} handled automatically, "
-               f"{rec['auto_recovered']} of them recovered.")
+    e2.caption(
+        f"{rec['incidents']} failing state(s); {rec['automatic_incidents']} handled automatically, "
+        f"{rec['auto_recovered']} of them recovered."
+    )
 
 st.subheader("AI decisions and LLM usage")
 ai = A.ai_decision_stats(store, scope, gran)
@@ -258,15 +396,20 @@ if ai["decisions"]:
     a1.plotly_chart(fig, key="an.fig.decisions")
     a1.caption(f"{ai['decisions']} decisions, average confidence {ai['avg_confidence']:.0f}.")
 else:
-    a1.caption("No AI decisions in this range: natural-language conditions (\"…\") are decided here when a run "
-               "reaches them.")
+    a1.caption(
+        'No AI decisions in this range: natural-language conditions ("…") are decided here when a run reaches them.'
+    )
 if llm.empty:
-    a2.caption("No LLM calls in this range. With a model configured in **Settings**, translation, explanations "
-               "and decisions are recorded with their cost.")
+    a2.caption(
+        "No LLM calls in this range. With a model configured in **Settings**, translation, explanations "
+        "and decisions are recorded with their cost."
+    )
 else:
     a2.plotly_chart(_time_axis(llm_figure(llm), gran, llm["bucket"]), key="an.fig.llm")
-    a2.caption(f"{int(llm['calls'].sum())} calls, ${llm['cost_usd'].sum():.4f}, "
-               f"{100 * llm['cache_hits'].sum() / llm['calls'].sum():.0f}% from the cache.")
+    a2.caption(
+        f"{int(llm['calls'].sum())} calls, ${llm['cost_usd'].sum():.4f}, "
+        f"{100 * llm['cache_hits'].sum() / llm['calls'].sum():.0f}% from the cache."
+    )
 
 st.subheader("Timeline of one run")
 recent = A.recent_executions(store, scope, 50)
@@ -276,9 +419,16 @@ else:
     ids = list(recent["execution_id"])
     info = {r["execution_id"]: r for r in recent.to_dict("records")}
     first_finished = next((i for i, e in enumerate(ids) if info[e]["status"] in ("completed", "failed")), 0)
-    eid = st.selectbox("Run", ids, index=first_finished, key="an.run", format_func=lambda e: (
-        f"{ui.short_time(info[e]['start_time'])} · {info[e]['workflow_name']} v{info[e]['version']} · "
-        f"{info[e]['status']} · {_ms(info[e]['duration_ms'])} · {e}"))
+    eid = st.selectbox(
+        "Run",
+        ids,
+        index=first_finished,
+        key="an.run",
+        format_func=lambda e: (
+            f"{ui.short_time(info[e]['start_time'])} · {info[e]['workflow_name']} v{info[e]['version']} · "
+            f"{info[e]['status']} · {_ms(info[e]['duration_ms'])} · {e}"
+        ),
+    )
     g = A.gantt(store, eid)
     if g.empty:
         st.caption("This run has no recorded state yet.")
@@ -288,5 +438,7 @@ else:
 with st.expander("Insights"):
     for line in A.insights(stats, perf, rec):
         st.markdown(f"- {line}")
-st.caption("Also from the command line: `workbench analytics --workflow NAME --since 30d`; "
-           "for notebooks: `notebooks/run_history.ipynb` or `workbench export --parquet DIR`.")
+st.caption(
+    "Also from the command line: `workbench analytics --workflow NAME --since 30d`; "
+    "for notebooks: `notebooks/run_history.ipynb` or `workbench export --parquet DIR`."
+)

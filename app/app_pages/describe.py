@@ -1,4 +1,5 @@
 """Describe: plain language -> DSL, explanation, suggestions, graph preview; templates; save."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,20 +11,28 @@ from engine.workbench import drafts
 from engine.workbench import library as wb_library
 
 EXAMPLES = {
-    "Order handling": ("When an order arrives, validate it. If it is valid, check the inventory; otherwise "
-                       "send a rejection email. If everything is in stock, reserve the items, charge the card "
-                       "and send a confirmation. If not, notify the customer."),
-    "Weekly sales report": ("Load the weekly sales. Then, in parallel, compute the totals for the north, south, "
-                            "east and west regions. After that, combine them into a report and email it to the "
-                            "sales team."),
-    "Loan review": ("Receive the loan application and check the credit score. Approve when the score is above "
-                    "700, send to manual review between 600 and 700, and decline otherwise. Finally notify "
-                    "the applicant."),
+    "Order handling": (
+        "When an order arrives, validate it. If it is valid, check the inventory; otherwise "
+        "send a rejection email. If everything is in stock, reserve the items, charge the card "
+        "and send a confirmation. If not, notify the customer."
+    ),
+    "Weekly sales report": (
+        "Load the weekly sales. Then, in parallel, compute the totals for the north, south, "
+        "east and west regions. After that, combine them into a report and email it to the "
+        "sales team."
+    ),
+    "Loan review": (
+        "Receive the loan application and check the credit score. Approve when the score is above "
+        "700, send to manual review between 600 and 700, and decline otherwise. Finally notify "
+        "the applicant."
+    ),
 }
 
 st.title("Describe a workflow")
-st.caption("Say what should happen in plain words. The workbench turns it into a workflow you can check, "
-           "edit and run — or start from a template below.")
+st.caption(
+    "Say what should happen in plain words. The workbench turns it into a workflow you can check, "
+    "edit and run — or start from a template below."
+)
 ui.show_flash()
 
 
@@ -33,8 +42,9 @@ def _settings():
         over["daily_budget_usd"] = float(st.session_state["wb.budget_daily"])
     if st.session_state.get("wb.budget_workflow") is not None:
         over["workflow_budget_usd"] = float(st.session_state["wb.budget_workflow"])
-    return wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"),
-                           _secrets(), **over)
+    return wb_ai.ai_settings(
+        st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"), _secrets(), **over
+    )
 
 
 def _secrets() -> dict:
@@ -57,16 +67,22 @@ def _translate():
         st.session_state["desc.source"] = {"kind": "description", "text": text}
         st.session_state["desc.dsl"] = res["dsl"]
         first = next((ln for ln in text.strip().splitlines() if ln.strip()), "").strip()
-        st.session_state["desc.name"] = (first[:50].rstrip(". ") or "New workflow")
+        st.session_state["desc.name"] = first[:50].rstrip(". ") or "New workflow"
 
 
 def _use_template(t: dict):
     spec = t["spec"]
-    st.session_state["desc.result"] = {"dsl": spec.dsl.strip() + "\n", "explanation": "", "suggestions": [],
-                                       "bindings": {k: b.model_dump(mode="json", exclude_defaults=True,
-                                                                    exclude_none=True)
-                                                    for k, b in spec.states.items()},
-                                       "provider": "template", "warnings": [], "valid": True}
+    st.session_state["desc.result"] = {
+        "dsl": spec.dsl.strip() + "\n",
+        "explanation": "",
+        "suggestions": [],
+        "bindings": {
+            k: b.model_dump(mode="json", exclude_defaults=True, exclude_none=True) for k, b in spec.states.items()
+        },
+        "provider": "template",
+        "warnings": [],
+        "valid": True,
+    }
     st.session_state["desc.source"] = {"kind": "template", "path": t["path"], "name": t["name"]}
     st.session_state["desc.dsl"] = spec.dsl.strip() + "\n"
     st.session_state["desc.name"] = t["name"]
@@ -77,12 +93,22 @@ def _use_template(t: dict):
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.text_area("What should the workflow do?", key="desc.text", height=170,
-                 placeholder="e.g. Validate the order. If it is valid check the stock, otherwise reject it. "
-                             "If everything is in stock reserve it and charge the card…")
+    st.text_area(
+        "What should the workflow do?",
+        key="desc.text",
+        height=170,
+        placeholder="e.g. Validate the order. If it is valid check the stock, otherwise reject it. "
+        "If everything is in stock reserve it and charge the card…",
+    )
     b1, b2 = st.columns([1, 3])
-    b1.button("Translate", type="primary", on_click=_translate, width="stretch",
-              disabled=not st.session_state.get("desc.text", "").strip(), key="btn.desc.translate")
+    b1.button(
+        "Translate",
+        type="primary",
+        on_click=_translate,
+        width="stretch",
+        disabled=not st.session_state.get("desc.text", "").strip(),
+        key="btn.desc.translate",
+    )
     with b2:
         st.caption("Try an example:")
         cols = st.columns(len(EXAMPLES))
@@ -92,18 +118,27 @@ with right:
     with ui.guard("read the AI settings"):
         s = _settings()
         if s.online:
-            st.info(f"Translations use **{s.provider}** model `{s.model}`. Change it in Settings.", icon=":material/smart_toy:")
+            st.info(
+                f"Translations use **{s.provider}** model `{s.model}`. Change it in Settings.",
+                icon=":material/smart_toy:",
+            )
         else:
-            st.info("No language model is configured, so the built-in **offline translator** is used: "
-                    "deterministic, free, and good with numbered steps, *if/otherwise* and *in parallel*. "
-                    "Add a model in Settings for freer descriptions.", icon=":material/lightbulb:")
+            st.info(
+                "No language model is configured, so the built-in **offline translator** is used: "
+                "deterministic, free, and good with numbered steps, *if/otherwise* and *in parallel*. "
+                "Add a model in Settings for freer descriptions.",
+                icon=":material/lightbulb:",
+            )
 
 res = st.session_state.get("desc.result")
 if res:
     st.divider()
     provider = res.get("provider") or "offline"
-    head = ("From the template" if provider == "template" else f"Translated by **{provider}**"
-            + (" (no model configured)" if provider == "offline" else ""))
+    head = (
+        "From the template"
+        if provider == "template"
+        else f"Translated by **{provider}**" + (" (no model configured)" if provider == "offline" else "")
+    )
     st.subheader("Your workflow")
     st.markdown(head)
     for w in res.get("warnings") or []:
@@ -118,7 +153,10 @@ if res:
                 msg = f"Line {e['line']}, column {e['column']}: {e['message']}" if e["line"] else e["message"]
                 st.error(msg + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""))
         else:
-            st.success(f"Valid: {len(chk.model.states) - 2} steps, {len(chk.model.transitions)} transitions", icon=":material/check_circle:")
+            st.success(
+                f"Valid: {len(chk.model.states) - 2} steps, {len(chk.model.transitions)} transitions",
+                icon=":material/check_circle:",
+            )
         for w in chk.warnings:
             st.caption(f"⚠ {w['message']}" + (f" — {w['hint']}" if w.get("hint") else ""))
     with gcol:
@@ -144,9 +182,18 @@ if res:
             st.caption("No suggestions.")
         if res.get("bindings"):
             st.markdown("**Proposed actions** (edit them in the Editor)")
-            st.dataframe([{"step": k, "action": v.get("action"),
-                           "does": v.get("function") or v.get("query") or v.get("url") or v.get("message") or ""}
-                          for k, v in res["bindings"].items()], hide_index=True, width="stretch")
+            st.dataframe(
+                [
+                    {
+                        "step": k,
+                        "action": v.get("action"),
+                        "does": v.get("function") or v.get("query") or v.get("url") or v.get("message") or "",
+                    }
+                    for k, v in res["bindings"].items()
+                ],
+                hide_index=True,
+                width="stretch",
+            )
 
     st.divider()
     st.subheader("Save to the library")
@@ -155,15 +202,20 @@ if res:
         c1, c2 = st.columns([1, 1])
         name = c1.text_input("Name", key="desc.name")
         tags = c2.text_input("Tags (comma-separated)", key="desc.tags", placeholder="sales, reporting")
-        description = st.text_area("Description", key="desc.description", height=80,
-                                   placeholder="What this workflow is for, in one or two sentences")
+        description = st.text_area(
+            "Description",
+            key="desc.description",
+            height=80,
+            placeholder="What this workflow is for, in one or two sentences",
+        )
         submitted = st.form_submit_button("Save workflow", type="primary", disabled=not chk.ok)
     if submitted:
         with ui.guard("save the workflow"):
             result = dict(res, dsl=st.session_state["desc.dsl"])
             src = st.session_state.get("desc.source") or {}
-            spec = wb_ai.spec_from_translation(result, name or "New workflow", description, drafts.parse_tags(tags),
-                                             nl_description=src.get("text", ""))
+            spec = wb_ai.spec_from_translation(
+                result, name or "New workflow", description, drafts.parse_tags(tags), nl_description=src.get("text", "")
+            )
             if src.get("kind") == "template":
                 spec.source_path = src.get("path")
             fp = drafts.spec_fingerprint(spec)
@@ -171,8 +223,12 @@ if res:
                 st.info("Already saved — nothing changed since.", icon=":material/info:")
             else:
                 wid, ver = wb_library.save_workflow(ui.store(), spec, change_note="created on the Describe page")
-                st.session_state["desc.saved"] = {"workflow_id": wid, "version": ver, "name": spec.name,
-                                                  "fingerprint": fp}
+                st.session_state["desc.saved"] = {
+                    "workflow_id": wid,
+                    "version": ver,
+                    "name": spec.name,
+                    "fingerprint": fp,
+                }
                 saved = st.session_state["desc.saved"]
     if saved:
         st.success(f"Saved **{saved['name']}** as version {saved['version']}.", icon=":material/save:")
@@ -194,7 +250,9 @@ with ui.guard("list the templates"):
         with cols[i % 3].container(border=True):
             st.markdown(f"**{t['name']}**")
             st.caption(t["description"] or f"{t['states']} steps")
-            st.caption(" ".join(f"`{tg}`" for tg in t["tags"]) + f" · {t['states']} steps"
-                       + ("" if t["bound"] else " · no actions bound"))
-            st.button("Use this template", key=f"btn.desc.tpl.{i}", on_click=_use_template, args=(t,),
-                      width="stretch")
+            st.caption(
+                " ".join(f"`{tg}`" for tg in t["tags"])
+                + f" · {t['states']} steps"
+                + ("" if t["bound"] else " · no actions bound")
+            )
+            st.button("Use this template", key=f"btn.desc.tpl.{i}", on_click=_use_template, args=(t,), width="stretch")

@@ -1,4 +1,5 @@
 """DSL playground: type or paste a workflow, see errors (line:column, caret, hint), a summary and the graph."""
+
 from __future__ import annotations
 
 import logging
@@ -43,14 +44,20 @@ def _summary(model, report) -> None:
     cols[2].metric("Parallel groups", len(an.groups))
     cols[3].metric("Decisions", decisions)
     if report.errors:
-        st.error(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the workflow cannot run yet.",
-                 icon=":material/block:")
+        st.error(
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the workflow cannot run yet.",
+            icon=":material/block:",
+        )
     elif report.warnings:
-        st.success(f"Valid — {len(model.states)} states, {len(model.transitions)} transitions "
-                   f"({len(report.warnings)} warning(s) below).", icon=":material/check_circle:")
+        st.success(
+            f"Valid — {len(model.states)} states, {len(model.transitions)} transitions "
+            f"({len(report.warnings)} warning(s) below).",
+            icon=":material/check_circle:",
+        )
     else:
-        st.success(f"Valid — {len(model.states)} states, {len(model.transitions)} transitions.",
-                   icon=":material/check_circle:")
+        st.success(
+            f"Valid — {len(model.states)} states, {len(model.transitions)} transitions.", icon=":material/check_circle:"
+        )
 
 
 def _state_details(model, state: str) -> None:
@@ -64,16 +71,22 @@ def _state_details(model, state: str) -> None:
 
 def main() -> None:
     st.title("DSL playground")
-    st.caption("Write a workflow as `a->b;` transitions. Conditions follow `:` — `a->b:total>100;`, "
-               "`a->b:\"a sentence for the decision engine\";`, `a->fallback:@error;`. "
-               "`a->[x,y];` runs branches in parallel and `[x,y]->next;` joins them.")
+    st.caption(
+        "Write a workflow as `a->b;` transitions. Conditions follow `:` — `a->b:total>100;`, "
+        '`a->b:"a sentence for the decision engine";`, `a->fallback:@error;`. '
+        "`a->[x,y];` runs branches in parallel and `[x,y]->next;` joins them."
+    )
     _init_state()
     st.html("<style>.stTextArea textarea {font-family: 'Source Code Pro', monospace; font-size: 0.85rem;}</style>")
     left, right = st.columns([5, 7], gap="large")
     with left:
         st.selectbox("Start from an example", list(EXAMPLES), key="dsl_example", on_change=_load_example)
-        text = st.text_area("Workflow DSL", key="dsl_text", height=420,
-                            help="Statements end with ';'. '#' starts a comment. start and end are reserved.")
+        text = st.text_area(
+            "Workflow DSL",
+            key="dsl_text",
+            height=420,
+            help="Statements end with ';'. '#' starts a comment. start and end are reserved.",
+        )
     try:
         model, report = check(text)
     except DSLError as exc:
@@ -107,5 +120,7 @@ try:
     main()
 except Exception as exc:  # never a traceback in the UI; the log keeps the details
     log.exception("DSL playground failed")
-    st.error(f"Something went wrong while checking this workflow ({type(exc).__name__}: {exc}). "
-             "The details are in the server log.")
+    st.error(
+        f"Something went wrong while checking this workflow ({type(exc).__name__}: {exc}). "
+        "The details are in the server log."
+    )

@@ -1,6 +1,7 @@
 """Editor: the graph (click a step to edit what it does), transitions as forms, the DSL beside it
 with live validation. Graph and DSL are drawn from the same text, so they never disagree; each save
 is a new version."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,15 @@ ACTION_HELP = {
     "approval": "waits for a person to approve or reject",
     "workflow": "runs another workflow as a sub-workflow",
 }
-ACTION_SHORT = {"noop": "noop — do nothing", "python": "python — run a Python function",
-                "sql": "sql — query data files", "llm": "llm — ask the language model",
-                "http": "http — call a web API", "approval": "approval — ask a person",
-                "workflow": "workflow — run another workflow"}
+ACTION_SHORT = {
+    "noop": "noop — do nothing",
+    "python": "python — run a Python function",
+    "sql": "sql — query data files",
+    "llm": "llm — ask the language model",
+    "http": "http — call a web API",
+    "approval": "approval — ask a person",
+    "workflow": "workflow — run another workflow",
+}
 RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
 DRAFT = "__draft__"
 NEW_DSL = "start->first_step;\nfirst_step->end;\n"
@@ -64,15 +70,19 @@ labels = wb_library.workflow_labels(workflows)
 options = [DRAFT] + list(by_id)
 
 wanted = st.session_state.get("wb.workflow_id")
-if "ed.pick" not in st.session_state or (wanted in by_id and st.session_state.get("ed.loaded", (None,))[0] != wanted
-                                         and st.session_state.get("ed.pick") != wanted):
+if "ed.pick" not in st.session_state or (
+    wanted in by_id
+    and st.session_state.get("ed.loaded", (None,))[0] != wanted
+    and st.session_state.get("ed.pick") != wanted
+):
     st.session_state["ed.pick"] = wanted if wanted in by_id else (st.session_state.get("ed.pick") or DRAFT)
 if st.session_state.get("ed.pick") not in options:
     st.session_state["ed.pick"] = DRAFT
 
 top = st.columns([3, 1, 3])
-pick = top[0].selectbox("Workflow", options, key="ed.pick",
-                        format_func=lambda w: "+ New draft" if w == DRAFT else labels.get(w, w))
+pick = top[0].selectbox(
+    "Workflow", options, key="ed.pick", format_func=lambda w: "+ New draft" if w == DRAFT else labels.get(w, w)
+)
 version = None
 if pick != DRAFT:
     st.session_state["wb.workflow_id"] = pick
@@ -105,8 +115,9 @@ spec_data = st.session_state["ed.spec"]
 dsl_text = st.session_state.get("ed.dsl", "")
 chk = drafts.check_dsl(dsl_text)
 states = [s for s in (chk.model.states if chk.model else []) if s not in ("start", "end")]
-dirty = (dsl_text != st.session_state.get("ed.saved_dsl")
-         or json.dumps(spec_data, sort_keys=True) != st.session_state.get("ed.saved_spec"))
+dirty = dsl_text != st.session_state.get("ed.saved_dsl") or json.dumps(
+    spec_data, sort_keys=True
+) != st.session_state.get("ed.saved_spec")
 
 
 def _current_spec() -> WorkflowSpec:
@@ -141,6 +152,8 @@ with top[2]:
         st.markdown(":orange-badge[● unsaved changes]")
     elif pick != DRAFT:
         st.markdown(f":green-badge[saved · v{version}]")
+
+
 # ----------------------------------------------------------------------------- state panel callbacks
 def _bkey(state: str, field: str) -> str:
     return f"ed.b.{state}.{field}"
@@ -151,30 +164,52 @@ def _init_binding_keys(state: str):
         return
     b = StateBinding.model_validate(st.session_state["ed.spec"]["states"].get(state) or {})
     vals = {
-        "action": b.action, "description": b.description, "function": b.function or "", "query": b.query or "",
-        "files": json.dumps(b.files) if b.files else "", "into": b.into or "", "output": b.output or "(default)",
-        "prompt": b.prompt or "", "system": b.system or "", "url": b.url or "", "method": b.method,
-        "body": json.dumps(b.body) if b.body else "", "headers": json.dumps(b.headers) if b.headers else "",
-        "allowed_hosts": ", ".join(b.allowed_hosts), "message": b.message or "", "workflow": b.workflow or "",
-        "params": json.dumps(b.params) if b.params else "", "timeout_s": float(b.timeout_s or 0),
+        "action": b.action,
+        "description": b.description,
+        "function": b.function or "",
+        "query": b.query or "",
+        "files": json.dumps(b.files) if b.files else "",
+        "into": b.into or "",
+        "output": b.output or "(default)",
+        "prompt": b.prompt or "",
+        "system": b.system or "",
+        "url": b.url or "",
+        "method": b.method,
+        "body": json.dumps(b.body) if b.body else "",
+        "headers": json.dumps(b.headers) if b.headers else "",
+        "allowed_hosts": ", ".join(b.allowed_hosts),
+        "message": b.message or "",
+        "workflow": b.workflow or "",
+        "params": json.dumps(b.params) if b.params else "",
+        "timeout_s": float(b.timeout_s or 0),
         "max_attempts": int(b.retry.max_attempts if b.retry else 1),
         "backoff_s": float(b.retry.backoff_s if b.retry else 0.5),
         "backoff_factor": float(b.retry.backoff_factor if b.retry else 2.0),
-        "on_error": b.on_error or "(automatic)", "compensate": b.compensate or "(none)", "execution": b.execution,
+        "on_error": b.on_error or "(automatic)",
+        "compensate": b.compensate or "(none)",
+        "execution": b.execution,
     }
     for k, v in vals.items():
         st.session_state[_bkey(state, k)] = v
 
 
 def _apply_binding(state: str):
-    g = lambda f: st.session_state.get(_bkey(state, f))  # noqa: E731
+    g = lambda f: st.session_state.get(_bkey(state, f))
     action = g("action")
-    values = {"action": action, "description": g("description"), "params": g("params") or "",
-              "timeout_s": g("timeout_s") or None, "execution": g("execution"),
-              "on_error": None if g("on_error") == "(automatic)" else g("on_error"),
-              "compensate": None if g("compensate") == "(none)" else g("compensate"),
-              "retry": {"max_attempts": int(g("max_attempts") or 1), "backoff_s": float(g("backoff_s") or 0),
-                        "backoff_factor": float(g("backoff_factor") or 1)}}
+    values = {
+        "action": action,
+        "description": g("description"),
+        "params": g("params") or "",
+        "timeout_s": g("timeout_s") or None,
+        "execution": g("execution"),
+        "on_error": None if g("on_error") == "(automatic)" else g("on_error"),
+        "compensate": None if g("compensate") == "(none)" else g("compensate"),
+        "retry": {
+            "max_attempts": int(g("max_attempts") or 1),
+            "backoff_s": float(g("backoff_s") or 0),
+            "backoff_factor": float(g("backoff_factor") or 1),
+        },
+    }
     if action == "python":
         values["function"] = (g("function") or "").strip()
     elif action == "sql":
@@ -182,9 +217,14 @@ def _apply_binding(state: str):
     elif action == "llm":
         values.update(prompt=g("prompt"), system=g("system"), into=g("into"))
     elif action == "http":
-        values.update(url=(g("url") or "").strip(), method=g("method"), body=g("body") or "",
-                      headers=g("headers") or "", into=g("into"),
-                      allowed_hosts=[h.strip() for h in (g("allowed_hosts") or "").split(",") if h.strip()])
+        values.update(
+            url=(g("url") or "").strip(),
+            method=g("method"),
+            body=g("body") or "",
+            headers=g("headers") or "",
+            into=g("into"),
+            allowed_hosts=[h.strip() for h in (g("allowed_hosts") or "").split(",") if h.strip()],
+        )
     elif action == "approval":
         values["message"] = g("message")
     elif action == "workflow":
@@ -225,14 +265,25 @@ def _set_dsl(fn, *args, doing: str):
 
 def _add_transition():
     g = st.session_state.get
-    _set_dsl(drafts.add_transition, g("ed.t.add.src", ""), g("ed.t.add.dst", ""), g("ed.t.add.cond", ""),
-             doing="add the transition")
+    _set_dsl(
+        drafts.add_transition,
+        g("ed.t.add.src", ""),
+        g("ed.t.add.dst", ""),
+        g("ed.t.add.cond", ""),
+        doing="add the transition",
+    )
 
 
 def _update_transition(i: int):
     g = st.session_state.get
-    _set_dsl(drafts.replace_transition, i, g(f"ed.t.{i}.src", ""), g(f"ed.t.{i}.dst", ""), g(f"ed.t.{i}.cond", ""),
-             doing="change the transition")
+    _set_dsl(
+        drafts.replace_transition,
+        i,
+        g(f"ed.t.{i}.src", ""),
+        g(f"ed.t.{i}.dst", ""),
+        g(f"ed.t.{i}.cond", ""),
+        doing="change the transition",
+    )
 
 
 def _delete_transition(i: int):
@@ -243,11 +294,19 @@ def _apply_workflow_settings():
     g = st.session_state.get
     data = dict(st.session_state["ed.spec"])
     settings = dict(data.get("settings") or {})
-    settings.update(max_steps=int(g("ed.w.max_steps") or 1000), timeout_s=(g("ed.w.timeout_s") or None),
-                    decision_threshold=int(g("ed.w.threshold")), ai_decisions=bool(g("ed.w.ai")),
-                    auto_recovery=bool(g("ed.w.recovery")))
-    data.update(name=(g("ed.w.name") or "").strip() or "Untitled workflow", description=g("ed.w.description") or "",
-                tags=drafts.parse_tags(g("ed.w.tags") or ""), settings=settings)
+    settings.update(
+        max_steps=int(g("ed.w.max_steps") or 1000),
+        timeout_s=(g("ed.w.timeout_s") or None),
+        decision_threshold=int(g("ed.w.threshold")),
+        ai_decisions=bool(g("ed.w.ai")),
+        auto_recovery=bool(g("ed.w.recovery")),
+    )
+    data.update(
+        name=(g("ed.w.name") or "").strip() or "Untitled workflow",
+        description=g("ed.w.description") or "",
+        tags=drafts.parse_tags(g("ed.w.tags") or ""),
+        settings=settings,
+    )
     try:
         WorkflowSpec.model_validate({**data, "dsl": g("ed.dsl", "")})
     except Exception as exc:  # pydantic message, shortened
@@ -262,8 +321,9 @@ gcol, pcol = st.columns([7, 5], gap="large")
 with gcol:
     st.markdown("**Graph** — click a step to edit it")
     if chk.graph:
-        clicked = render_graph(chk.graph, selected=st.session_state.get("ed.selected"),
-                               bindings=spec_data.get("states") or {})
+        clicked = render_graph(
+            chk.graph, selected=st.session_state.get("ed.selected"), bindings=spec_data.get("states") or {}
+        )
         if clicked and clicked != st.session_state.get("ed.last_click"):
             st.session_state["ed.last_click"] = clicked
             if clicked in states:
@@ -273,19 +333,23 @@ with gcol:
     else:
         st.info("The graph appears when the DSL parses. Fix the error shown below.", icon=":material/edit:")
 
-    st.markdown("**DSL** — the same workflow as text; changes apply when you click outside the box "
-                "(or press Ctrl+Enter)")
+    st.markdown(
+        "**DSL** — the same workflow as text; changes apply when you click outside the box (or press Ctrl+Enter)"
+    )
     st.text_area("DSL", key="ed.dsl", height=260, label_visibility="collapsed")
     if chk.errors:
         for e in chk.errors:
             where = f"Line {e['line']}, column {e['column']}: " if e.get("line") else ""
-            st.error(f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""),
-                     icon=":material/error:")
+            st.error(
+                f"{where}{e['message']}" + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""),
+                icon=":material/error:",
+            )
             if e.get("excerpt"):
                 st.code(e["excerpt"], language=None)
     else:
-        st.success(f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions",
-                   icon=":material/check_circle:")
+        st.success(
+            f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions", icon=":material/check_circle:"
+        )
     for w in chk.warnings:
         where = f"line {w['line']}: " if w.get("line") else ""
         st.caption(f"⚠ {where}{w['message']}")
@@ -297,8 +361,15 @@ with pcol:
     with st.container(border=True):
         n1, n2 = st.columns([3, 2], vertical_alignment="bottom")
         n1.text_input("What changed?", key="ed.note", placeholder="e.g. retry the payment 3 times")
-        n2.button("Save version", type="primary", on_click=_save, key="btn.ed.save", width="stretch",
-                  disabled=not chk.ok, icon=":material/save:")
+        n2.button(
+            "Save version",
+            type="primary",
+            on_click=_save,
+            key="btn.ed.save",
+            width="stretch",
+            disabled=not chk.ok,
+            icon=":material/save:",
+        )
         if not chk.ok:
             st.caption("Fix the DSL errors to save.")
     tab_step, tab_tr, tab_wf = st.tabs(["Step", "Transitions", "Workflow"])
@@ -311,27 +382,40 @@ with pcol:
             sel = st.session_state.get("ed.selected")
             if sel not in states:
                 sel = None
-            picked = st.selectbox("Step", states, index=states.index(sel) if sel else None,
-                                  placeholder="Click a step in the graph or choose it here", key=f"ed.stepbox.{sel}")
+            picked = st.selectbox(
+                "Step",
+                states,
+                index=states.index(sel) if sel else None,
+                placeholder="Click a step in the graph or choose it here",
+                key=f"ed.stepbox.{sel}",
+            )
             if picked != sel:
                 st.session_state["ed.selected"] = picked
                 st.rerun()
             if sel:
                 _init_binding_keys(sel)
-                k = lambda f: _bkey(sel, f)  # noqa: E731
-                action = st.selectbox("What this step does", ACTIONS, key=k("action"),
-                                      format_func=ACTION_SHORT.get)
+                k = lambda f: _bkey(sel, f)
+                action = st.selectbox("What this step does", ACTIONS, key=k("action"), format_func=ACTION_SHORT.get)
                 st.caption(ACTION_HELP[action])
                 if action == "python":
-                    st.text_input("Function (module:function)", key=k("function"),
-                                  placeholder="orders:validate_order",
-                                  help="Looked up in data/functions and next to the workflow file. "
-                                       "It gets the context and the parameters and returns new values.")
+                    st.text_input(
+                        "Function (module:function)",
+                        key=k("function"),
+                        placeholder="orders:validate_order",
+                        help="Looked up in data/functions and next to the workflow file. "
+                        "It gets the context and the parameters and returns new values.",
+                    )
                 elif action == "sql":
-                    st.text_area("Query (DuckDB SQL; $name takes a value from the parameters or the context)",
-                                 key=k("query"), height=100)
-                    st.text_input("Files (JSON: table → path under data/)", key=k("files"),
-                                  placeholder='{"sales": "samples/sales.csv"}')
+                    st.text_area(
+                        "Query (DuckDB SQL; $name takes a value from the parameters or the context)",
+                        key=k("query"),
+                        height=100,
+                    )
+                    st.text_input(
+                        "Files (JSON: table → path under data/)",
+                        key=k("files"),
+                        placeholder='{"sales": "samples/sales.csv"}',
+                    )
                 elif action == "llm":
                     st.text_area("Prompt ({name} takes a value from the context)", key=k("prompt"), height=100)
                     st.text_input("System message (optional)", key=k("system"))
@@ -342,36 +426,57 @@ with pcol:
                     st.text_input("Body (JSON, POST only)", key=k("body"))
                     st.text_input("Headers (JSON)", key=k("headers"))
                 elif action == "approval":
-                    st.text_input("Question for the approver ({name} takes a value from the context)",
-                                  key=k("message"), placeholder="Ship order {order.order_id}?")
+                    st.text_input(
+                        "Question for the approver ({name} takes a value from the context)",
+                        key=k("message"),
+                        placeholder="Ship order {order.order_id}?",
+                    )
                 elif action == "workflow":
                     st.text_input("Workflow (library name or .toml file)", key=k("workflow"))
                 if action in ("sql", "llm", "http"):
                     c1, c2 = st.columns(2)
                     c1.text_input("Store the result as", key=k("into"), placeholder="result")
-                    c2.selectbox("Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"],
-                                 key=k("output"))
+                    c2.selectbox(
+                        "Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"], key=k("output")
+                    )
                 if action != "noop":
                     st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
                 with st.expander("Timeout, retries, errors", expanded=False):
                     c1, c2 = st.columns(2)
-                    c1.number_input("Timeout (s, 0 = none)", min_value=0.0, max_value=86400.0, step=5.0,
-                                    key=k("timeout_s"))
-                    c2.selectbox("Runs on", ["auto", "ray", "inline"], key=k("execution"),
-                                 help="auto: Ray, or in the driver when the step is known to take a few ms")
+                    c1.number_input(
+                        "Timeout (s, 0 = none)", min_value=0.0, max_value=86400.0, step=5.0, key=k("timeout_s")
+                    )
+                    c2.selectbox(
+                        "Runs on",
+                        ["auto", "ray", "inline"],
+                        key=k("execution"),
+                        help="auto: Ray, or in the driver when the step is known to take a few ms",
+                    )
                     c1, c2, c3 = st.columns(3)
                     c1.number_input("Attempts", min_value=1, max_value=100, step=1, key=k("max_attempts"))
                     c2.number_input("First wait (s)", min_value=0.0, max_value=3600.0, step=0.5, key=k("backoff_s"))
-                    c3.number_input("Wait × per retry", min_value=1.0, max_value=10.0, step=0.5,
-                                    key=k("backoff_factor"))
+                    c3.number_input(
+                        "Wait × per retry", min_value=1.0, max_value=10.0, step=0.5, key=k("backoff_factor")
+                    )
                     c1, c2 = st.columns(2)
-                    c1.selectbox("When it still fails", RECOVERY, key=k("on_error"),
-                                 help="automatic: the recovery engine picks retry/skip/fallback/… from the error")
-                    c2.selectbox("Undo with (compensation)", ["(none)"] + [s for s in states if s != sel],
-                                 key=k("compensate"))
+                    c1.selectbox(
+                        "When it still fails",
+                        RECOVERY,
+                        key=k("on_error"),
+                        help="automatic: the recovery engine picks retry/skip/fallback/… from the error",
+                    )
+                    c2.selectbox(
+                        "Undo with (compensation)", ["(none)"] + [s for s in states if s != sel], key=k("compensate")
+                    )
                     st.text_input("Description", key=k("description"))
-                st.button("Apply to this step", type="primary", on_click=_apply_binding, args=(sel,),
-                          key=f"btn.ed.apply.{sel}", width="stretch")
+                st.button(
+                    "Apply to this step",
+                    type="primary",
+                    on_click=_apply_binding,
+                    args=(sel,),
+                    key=f"btn.ed.apply.{sel}",
+                    width="stretch",
+                )
                 with st.popover("Rename this step"):
                     st.text_input("New name", key=f"ed.rename.{sel}", value=sel)
                     st.button("Rename", on_click=_rename, args=(sel,), key=f"btn.ed.rename.{sel}")
@@ -379,20 +484,28 @@ with pcol:
         if chk.model is None:
             st.info("Fix the DSL first: transitions are edited on a DSL that parses.")
         else:
-            st.caption("Conditions are tried in the order written; a transition without one is the default. "
-                       "`a->[b,c]` runs b and c in parallel, `[b,c]->d` joins them.")
+            st.caption(
+                "Conditions are tried in the order written; a transition without one is the default. "
+                "`a->[b,c]` runs b and c in parallel, `[b,c]->d` joins them."
+            )
             for r in drafts.transition_rows(chk.model):
                 i = r["index"]
                 with st.expander(f"`{r['text']}`"):
                     st.text_input("From", value=r["source"], key=f"ed.t.{i}.src")
                     st.text_input("To", value=r["target"], key=f"ed.t.{i}.dst")
-                    st.text_input("Condition (optional)", value=r["condition"], key=f"ed.t.{i}.cond",
-                                  placeholder="amount > 100   or   \"the customer sounds angry\"")
+                    st.text_input(
+                        "Condition (optional)",
+                        value=r["condition"],
+                        key=f"ed.t.{i}.cond",
+                        placeholder='amount > 100   or   "the customer sounds angry"',
+                    )
                     c1, c2 = st.columns(2)
-                    c1.button("Update", key=f"btn.ed.t.{i}.upd", on_click=_update_transition, args=(i,),
-                              width="stretch")
-                    c2.button("Remove", key=f"btn.ed.t.{i}.del", on_click=_delete_transition, args=(i,),
-                              width="stretch")
+                    c1.button(
+                        "Update", key=f"btn.ed.t.{i}.upd", on_click=_update_transition, args=(i,), width="stretch"
+                    )
+                    c2.button(
+                        "Remove", key=f"btn.ed.t.{i}.del", on_click=_delete_transition, args=(i,), width="stretch"
+                    )
             st.markdown("**Add a transition**")
             choices = ["start"] + states + ["end"]
             st.text_input("From", key="ed.t.add.src", placeholder=" / ".join(choices[:3]) + " …")

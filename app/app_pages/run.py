@@ -1,4 +1,5 @@
 """Run: choose a workflow and version, the initial context and options; launch; watch it live."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ def _launch():
     except common.ServiceError as exc:
         ui.flash(str(exc), "error")
         return
-    opts = runs.run_options(timeout_s=g("run.timeout") or None, ai_decisions=g("run.ai"),
-                           auto_recovery=g("run.recovery"), decision_threshold=g("run.threshold"))
+    opts = runs.run_options(
+        timeout_s=g("run.timeout") or None,
+        ai_decisions=g("run.ai"),
+        auto_recovery=g("run.recovery"),
+        decision_threshold=g("run.threshold"),
+    )
 
     def go():
         server = reachable_server()
@@ -45,6 +50,7 @@ def _launch():
             return start_saved_run(server, wid, ver, ctx, opts)
         spec, _ = wb_library.get_workflow(store, wid, ver)
         return runs.start_run(eng, spec, ctx, opts, wid, ver)
+
     eid = ui.run_guarded("start the run", go)
     if eid:
         st.session_state["wb.run_id"] = eid
@@ -66,7 +72,9 @@ elif want in by_id and st.session_state.get("run.last_want") != want:
 
 with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
     if not by_id:
-        st.info("No workflows yet. Create one on the **Describe** page (or pick a template there).", icon=":material/inbox:")
+        st.info(
+            "No workflows yet. Create one on the **Describe** page (or pick a template there).", icon=":material/inbox:"
+        )
     else:
         ids = list(by_id)
         if st.session_state.get("run.wid") not in ids:
@@ -84,8 +92,9 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
             st.session_state["run.version_for"] = wid
             wv = st.session_state.get("wb.version")
             st.session_state["run.version"] = wv if wv in vers else vers[0]
-        ver = c2.selectbox("Version", vers, key="run.version", format_func=lambda v: f"v{v}"
-                           + (" (latest)" if v == vers[0] else ""))
+        ver = c2.selectbox(
+            "Version", vers, key="run.version", format_func=lambda v: f"v{v}" + (" (latest)" if v == vers[0] else "")
+        )
         spec = None
         with ui.guard("load the workflow"):
             spec, _ = wb_library.get_workflow(store, wid, ver)
@@ -101,13 +110,18 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                 st.session_state["run.ai"] = s.ai_decisions
                 st.session_state["run.recovery"] = s.auto_recovery
                 st.session_state["run.timeout"] = float(s.timeout_s or 0)
-                st.session_state["run.threshold"] = int(st.session_state.get("wb.decision_threshold")
-                                                        or s.decision_threshold)
+                st.session_state["run.threshold"] = int(
+                    st.session_state.get("wb.decision_threshold") or s.decision_threshold
+                )
             left, right = st.columns([3, 2], gap="large")
             with left:
-                st.text_area("Initial context (JSON)", key="run.context", height=180,
-                             help="Prefilled with the inputs the workflow's steps read and the variables its "
-                                  "conditions use. Fill in values shown as null.")
+                st.text_area(
+                    "Initial context (JSON)",
+                    key="run.context",
+                    height=180,
+                    help="Prefilled with the inputs the workflow's steps read and the variables its "
+                    "conditions use. Fill in values shown as null.",
+                )
                 try:
                     ctx_ok = common.parse_context_json(st.session_state.get("run.context", ""))
                     missing = [k for k, v in ctx_ok.items() if v is None]
@@ -117,12 +131,19 @@ with st.expander("Start a run", key=START_OPEN, on_change="rerun"):
                     st.error(str(exc))
             with right:
                 st.toggle("AI decisions", key="run.ai", help="Let the AI decide plain-language conditions")
-                st.toggle("Automatic recovery", key="run.recovery",
-                          help="Retry, skip or fall back automatically when a step fails")
-                st.number_input("Timeout for the whole run (s, 0 = none)", min_value=0.0, step=30.0,
-                                key="run.timeout")
-                st.slider("Confidence an AI decision needs", 0, 100, key="run.threshold",
-                          help="Below it the run waits for a person to decide")
+                st.toggle(
+                    "Automatic recovery",
+                    key="run.recovery",
+                    help="Retry, skip or fall back automatically when a step fails",
+                )
+                st.number_input("Timeout for the whole run (s, 0 = none)", min_value=0.0, step=30.0, key="run.timeout")
+                st.slider(
+                    "Confidence an AI decision needs",
+                    0,
+                    100,
+                    key="run.threshold",
+                    help="Below it the run waits for a person to decide",
+                )
             if auth_gate.can(Permission.EXECUTE):
                 st.button("Launch", type="primary", on_click=_launch, key="btn.run.launch")
             else:
@@ -137,8 +158,9 @@ with ui.guard("list the runs"):
     for r in runs.recent_runs(store, list(dict.fromkeys(shown))[:30]):
         choices[r["execution_id"]] = f"{r['workflow_name']} v{r['version']} · {r['status']} · {r['execution_id']}"
     for r in runs.runs_needing_attention(store):
-        choices.setdefault(r["execution_id"], f"{r['workflow_name']} v{r['version']} · waiting for you · "
-                                               f"{r['execution_id']}")
+        choices.setdefault(
+            r["execution_id"], f"{r['workflow_name']} v{r['version']} · waiting for you · {r['execution_id']}"
+        )
 if watch_default and watch_default not in choices:
     choices[watch_default] = watch_default
 if not choices:

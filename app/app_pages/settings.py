@@ -1,5 +1,6 @@
 """Settings: LLM provider (the key comes from the environment or secrets, never shown or stored),
 Ray status/address/dashboard/resources, database, budgets, decision threshold."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -30,23 +31,32 @@ if base is not None:
     st.session_state.setdefault("wb.llm_base_url", base.base_url or "")
     st.session_state.setdefault("wb.llm_model", base.model)
     c1, c2 = st.columns(2)
-    c1.text_input("Server base URL (OpenAI-compatible; empty = OpenAI when a key is set)", key="wb.llm_base_url",
-                  placeholder="http://localhost:11434/v1")
+    c1.text_input(
+        "Server base URL (OpenAI-compatible; empty = OpenAI when a key is set)",
+        key="wb.llm_base_url",
+        placeholder="http://localhost:11434/v1",
+    )
     c2.text_input("Model", key="wb.llm_model", placeholder="gpt-4o-mini")
     cur = wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"), secrets)
     src = wb_ai.key_source(secrets)
-    st.markdown(f"API key: **{'set, from ' + src if cur.api_key else 'not set'}**. "
-                "The key is read from the `OPENAI_API_KEY` environment variable or `.streamlit/secrets.toml`; "
-                "it is never shown here or stored.")
+    st.markdown(
+        f"API key: **{'set, from ' + src if cur.api_key else 'not set'}**. "
+        "The key is read from the `OPENAI_API_KEY` environment variable or `.streamlit/secrets.toml`; "
+        "it is never shown here or stored."
+    )
     if cur.online:
         st.success(f"Provider: **{cur.provider}** · model `{cur.model}`", icon=":material/smart_toy:")
     else:
-        st.info("Provider: **offline** — translations, explanations and decisions use the built-in "
-                "deterministic implementations. Set a base URL (e.g. a local Ollama) or an API key to use a model.",
-                icon=":material/lightbulb:")
-    st.caption("The server, model and budgets chosen here apply to this browser session's translations and "
-               "explanations. Runs use the app server's environment (OPENAI_BASE_URL, WORKBENCH_LLM_MODEL, "
-               "WORKBENCH_LLM_*_BUDGET_USD); the confidence below is the default on the Run page.")
+        st.info(
+            "Provider: **offline** — translations, explanations and decisions use the built-in "
+            "deterministic implementations. Set a base URL (e.g. a local Ollama) or an API key to use a model.",
+            icon=":material/lightbulb:",
+        )
+    st.caption(
+        "The server, model and budgets chosen here apply to this browser session's translations and "
+        "explanations. Runs use the app server's environment (OPENAI_BASE_URL, WORKBENCH_LLM_MODEL, "
+        "WORKBENCH_LLM_*_BUDGET_USD); the confidence below is the default on the Run page."
+    )
 
     st.markdown("**Budgets and AI decisions**")
     b1, b2, b3 = st.columns(3)
@@ -55,12 +65,19 @@ if base is not None:
     st.session_state.setdefault("wb.decision_threshold", int(base.decision_threshold))
     b1.number_input("Daily LLM budget (USD, all workflows)", min_value=0.0, step=1.0, key="wb.budget_daily")
     b2.number_input("Daily budget per workflow (USD)", min_value=0.0, step=0.5, key="wb.budget_workflow")
-    b3.slider("Default confidence an AI decision needs", 0, 100, key="wb.decision_threshold",
-              help="Below it a run waits for a person. Used as the default on the Run page.")
+    b3.slider(
+        "Default confidence an AI decision needs",
+        0,
+        100,
+        key="wb.decision_threshold",
+        help="Below it a run waits for a person. Used as the default on the Run page.",
+    )
     spend = wb_ai.llm_spend(store=eng.store)
     if spend:
-        st.caption(f"Today: ${float(spend.get('usd') or 0):.4f} spent in {spend.get('calls', 0)} model calls "
-                   f"({spend.get('hits', 0)} answered from the cache).")
+        st.caption(
+            f"Today: ${float(spend.get('usd') or 0):.4f} spent in {spend.get('calls', 0)} model calls "
+            f"({spend.get('hits', 0)} answered from the cache)."
+        )
 
 st.divider()
 # ----------------------------------------------------------------------------- Ray
@@ -72,11 +89,17 @@ def ray_panel():
     with ui.guard("read the Ray status"):
         d = system.cluster_details(eng)
         if d.get("ready"):
-            st.success(f"Connected ({d.get('mode') or d.get('kind')}) · {d.get('nodes') or 1} node(s)", icon=":material/check_circle:")
+            st.success(
+                f"Connected ({d.get('mode') or d.get('kind')}) · {d.get('nodes') or 1} node(s)",
+                icon=":material/check_circle:",
+            )
         elif d.get("error"):
             st.error(f"Ray is not available: {d['error']}", icon=":material/error:")
         else:
-            st.warning("Ray is starting in the background (10–20 s). Steps that need it wait for it.", icon=":material/hourglass_top:")
+            st.warning(
+                "Ray is starting in the background (10–20 s). Steps that need it wait for it.",
+                icon=":material/hourglass_top:",
+            )
         c1, c2 = st.columns(2)
         c1.markdown(f"Configured address: `{d['configured_address']}`")
         if d.get("address"):
@@ -89,8 +112,10 @@ def ray_panel():
             m1.metric("CPUs", f"{res.get('CPU', 0):g}")
             m2.metric("Memory", f"{res.get('memory', 0) / 2**30:.1f} GiB")
             m3.metric("Object store", f"{res.get('object_store_memory', 0) / 2**30:.2f} GiB")
-        st.caption("Set `RAY_ADDRESS` before starting the app to use another cluster; `make run` starts a "
-                   "local head outside the app.")
+        st.caption(
+            "Set `RAY_ADDRESS` before starting the app to use another cluster; `make run` starts a "
+            "local head outside the app."
+        )
 
 
 ray_panel()
@@ -106,5 +131,4 @@ with ui.guard("read the database details"):
     if "error" in counts:
         st.error(counts["error"])
     else:
-        st.dataframe([{"table": k, "rows": v} for k, v in counts.items()], hide_index=True,
-                     width="content")
+        st.dataframe([{"table": k, "rows": v} for k, v in counts.items()], hide_index=True, width="content")

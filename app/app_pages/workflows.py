@@ -1,4 +1,5 @@
 """Workflows: the library — filter, open, archive, versions with a readable diff."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -29,12 +30,21 @@ if not rows:
     st.info("No workflows match. Create one on the **Describe** page, or change the filters.", icon=":material/inbox:")
     st.stop()
 
-table = [{"name": r.get("name"), "version": r.get("version"), "status": r.get("status"),
-          "tags": ", ".join(r.get("tags") or []), "updated": ui.short_time(r.get("updated_at") or r.get("created_at")),
-          "description": (r.get("description") or "")[:120]} for r in rows]
+table = [
+    {
+        "name": r.get("name"),
+        "version": r.get("version"),
+        "status": r.get("status"),
+        "tags": ", ".join(r.get("tags") or []),
+        "updated": ui.short_time(r.get("updated_at") or r.get("created_at")),
+        "description": (r.get("description") or "")[:120],
+    }
+    for r in rows
+]
 st.caption(f"{len(rows)} workflow(s) — select one to see its versions")
-event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                     selection_mode="single-row", key="tbl.wf")
+event = st.dataframe(
+    table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="tbl.wf"
+)
 sel = event.selection.rows if event and event.selection else []
 if not sel:
     preselect = st.session_state.get("wb.workflow_id")
@@ -64,8 +74,10 @@ if c3.button("Run", key="btn.wf.run", width="stretch"):
     st.switch_page("app_pages/run.py")
 if row.get("status") != "archived":
     with c4.popover("Archive…", width="stretch"):
-        st.write("Archiving hides the workflow from the library and the Run page. Its versions and run "
-                 "history are kept; you can still find it under status *archived*.")
+        st.write(
+            "Archiving hides the workflow from the library and the Run page. Its versions and run "
+            "history are kept; you can still find it under status *archived*."
+        )
         if st.button("Archive it", type="primary", key="btn.wf.archive"):
             with ui.guard("archive the workflow"):
                 wb_library.archive_workflow(ui.store(), wid)
@@ -88,10 +100,19 @@ if spec is not None:
     with t2:
         st.code(spec.to_toml(), language="toml")
     with t3:
-        st.dataframe([{"version": v.get("version"), "status": v.get("status"),
-                       "saved": ui.short_time(v.get("created_at")), "note": v.get("change_note") or ""}
-                      for v in sorted(versions, key=lambda v: -int(v["version"]))],
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            [
+                {
+                    "version": v.get("version"),
+                    "status": v.get("status"),
+                    "saved": ui.short_time(v.get("created_at")),
+                    "note": v.get("change_note") or "",
+                }
+                for v in sorted(versions, key=lambda v: -int(v["version"]))
+            ],
+            hide_index=True,
+            width="stretch",
+        )
         if len(vnums) > 1:
             d1, d2 = st.columns(2)
             older = d1.selectbox("Compare version", vnums, index=min(1, len(vnums) - 1), key=f"wf.d1.{wid}")

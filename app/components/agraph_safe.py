@@ -6,6 +6,7 @@ build in which that call is removed, declared as our own component. If the copy 
 (read-only temp dir, a different build), we fall back to the stock component and give nodes a
 title that the browser turns into an empty string, so the handler opens nothing either.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -10,6 +10,7 @@
 
 Pages ask :func:`principal` who is acting and :func:`can` whether to offer an action.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -119,10 +120,12 @@ def can(permission: Permission | str, owner: str | None = None) -> bool:
 def refusal_message(address: str) -> str:
     """Why the app does not serve anything when it listens beyond this machine without sign-in."""
     where = address or "every interface (server.address is not set)"
-    return (f"The workbench listens on {where}, so other machines can reach it, but sign-in is not "
-            "configured. Add an [auth] section to .streamlit/secrets.toml (see .streamlit/secrets.example.toml "
-            "and docs/sign-in.md), or listen on 127.0.0.1 only (server.address in "
-            ".streamlit/config.toml).")
+    return (
+        f"The workbench listens on {where}, so other machines can reach it, but sign-in is not "
+        "configured. Add an [auth] section to .streamlit/secrets.toml (see .streamlit/secrets.example.toml "
+        "and docs/sign-in.md), or listen on 127.0.0.1 only (server.address in "
+        ".streamlit/config.toml)."
+    )
 
 
 def _audit_sign_in(who: Principal) -> None:
@@ -133,8 +136,13 @@ def _audit_sign_in(who: Principal) -> None:
     from engine import auth
 
     try:
-        auth.audit(ui.store(), "security.app_sign_in", f"{who.user} signed in to the app as {who.role.value}",
-                   actor=who.user, metadata={"role": who.role.value})
+        auth.audit(
+            ui.store(),
+            "security.app_sign_in",
+            f"{who.user} signed in to the app as {who.role.value}",
+            actor=who.user,
+            metadata={"role": who.role.value},
+        )
     except WorkbenchError as exc:  # the records cannot be opened: the pages will say so; sign-in goes on
         log.error("could not record the sign-in of %s: %s", who.user, exc)
         return
@@ -152,8 +160,11 @@ def gate() -> Principal:
             st.error(refusal_message(address), icon=":material/lock:")
             st.stop()
         with st.sidebar:
-            st.caption("Local mode: one user, no sign-in", help=f"The app listens on {address} only, so only "
-                       "this machine can reach it. To share it, configure sign-in (docs/sign-in.md).")
+            st.caption(
+                "Local mode: one user, no sign-in",
+                help=f"The app listens on {address} only, so only "
+                "this machine can reach it. To share it, configure sign-in (docs/sign-in.md).",
+            )
         return LOCAL_ADMIN
     if not st.user.is_logged_in:
         st.title("AI workflow workbench")
@@ -167,8 +178,10 @@ def gate() -> Principal:
         st.stop()
     _audit_sign_in(who)
     with st.sidebar:
-        st.caption(f"Signed in as **{who.user}** · {who.role.value}",
-                   help="Roles come from [workbench.roles] in .streamlit/secrets.toml; unknown users are viewers.")
+        st.caption(
+            f"Signed in as **{who.user}** · {who.role.value}",
+            help="Roles come from [workbench.roles] in .streamlit/secrets.toml; unknown users are viewers.",
+        )
         st.button("Log out", on_click=st.logout, key="btn.auth.logout", icon=":material/logout:")
     return who
 
@@ -187,8 +200,12 @@ def preflight(argv: list[str] | None = None) -> int:
     from streamlit import config as st_config
 
     parser = argparse.ArgumentParser(prog="python -m app.components.auth_gate", description=preflight.__doc__)
-    parser.add_argument("--server.address", dest="address", default=None,
-                        help="the address streamlit will be given on its command line, if any")
+    parser.add_argument(
+        "--server.address",
+        dest="address",
+        default=None,
+        help="the address streamlit will be given on its command line, if any",
+    )
     args = parser.parse_args(argv)
     st_config.get_config_options()
     address = args.address if args.address is not None else str(st_config.get_option("server.address") or "")

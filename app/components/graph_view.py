@@ -8,6 +8,7 @@ arrow, next to the state it leaves; waypoints on long arrows so nothing is drawn
 ``order_levels`` (few crossings). ``graph_elements`` turns that into vis-network dicts (plain
 Python, tested without a browser); ``render_graph`` draws it in a canvas sized by ``graph_height``.
 """
+
 from __future__ import annotations
 
 import html
@@ -23,8 +24,14 @@ STATUS_COLORS = {
     "cancelled": ("#e5e7eb", "#6b7280", "#374151"),
 }
 STATUS_LABELS = {
-    "pending": "not reached", "running": "running", "retrying": "retrying", "waiting": "waiting for you",
-    "completed": "done", "failed": "failed", "skipped": "skipped", "cancelled": "cancelled",
+    "pending": "not reached",
+    "running": "running",
+    "retrying": "retrying",
+    "waiting": "waiting for you",
+    "completed": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
 }
 KIND_STYLE = {  # background, border, font, shape
     "start": ("#0f172a", "#0f172a", "#ffffff", "ellipse"),
@@ -34,10 +41,21 @@ KIND_STYLE = {  # background, border, font, shape
     "join": ("#ede9fe", "#7c3aed", "#3b0764", "box"),
     "state": ("#eff6ff", "#3b82f6", "#0f172a", "box"),
 }
-EDGE_COLORS = {"normal": "#64748b", "conditional": "#b45309", "error": "#dc2626", "fan_out": "#7c3aed",
-               "fan_in": "#7c3aed"}
-KIND_HELP = {"start": "start", "end": "end", "decision": "decision (conditions on its arrows)",
-             "fork": "starts parallel branches", "join": "joins parallel branches", "state": "step"}
+EDGE_COLORS = {
+    "normal": "#64748b",
+    "conditional": "#b45309",
+    "error": "#dc2626",
+    "fan_out": "#7c3aed",
+    "fan_in": "#7c3aed",
+}
+KIND_HELP = {
+    "start": "start",
+    "end": "end",
+    "decision": "decision (conditions on its arrows)",
+    "fork": "starts parallel branches",
+    "join": "joins parallel branches",
+    "state": "step",
+}
 
 
 AUX_PREFIX = "#"  # ids of drawing helpers (join markers, waypoints); '#' starts a comment in the DSL
@@ -51,7 +69,9 @@ def is_aux(node_id: str | None) -> bool:
     return bool(node_id) and str(node_id).startswith(AUX_PREFIX)
 
 
-def layout_levels(node_ids: list[str], edges: list[tuple[str, str]], root: str = "start") -> tuple[dict[str, int], set[int]]:
+def layout_levels(
+    node_ids: list[str], edges: list[tuple[str, str]], root: str = "start"
+) -> tuple[dict[str, int], set[int]]:
     """Levels for a top-down drawing and the indices of the back edges.
 
     Back edges (loops such as ``a->a``, retries back to an earlier state) are the edges closing a
@@ -106,7 +126,7 @@ def wrap_label(text: str, width: int = EDGE_LABEL_WIDTH) -> str:
     out = []
     for line in lines:
         m = re.search(r"(==|!=|<=|>=|<|>)", line) if len(line) > width else None
-        out.extend([line[:m.start()], line[m.start():]] if m and m.start() > 0 else [line])
+        out.extend([line[: m.start()], line[m.start() :]] if m and m.start() > 0 else [line])
     return "\n".join(out)
 
 
@@ -140,22 +160,51 @@ def display_graph(graph: dict) -> dict:
         order = [e["from"] for e in groups[0]]
         mid = f"{AUX_PREFIX}join{groups[0][0].get('transition')}"
         targets = [es[0]["to"] for es in groups]
-        nodes.append({"id": mid, "label": f"all {len(order)} done", "kind": "join_marker", "group": None,
-                      "waits_for": order, "targets": targets})
+        nodes.append(
+            {
+                "id": mid,
+                "label": f"all {len(order)} done",
+                "kind": "join_marker",
+                "group": None,
+                "waits_for": order,
+                "targets": targets,
+            }
+        )
         for s in order:
-            segs.append({"from": s, "to": mid, "kind": "fan_in", "label": "", "srcs": [s], "dsts": targets,
-                         "arrow": False})
+            segs.append(
+                {"from": s, "to": mid, "kind": "fan_in", "label": "", "srcs": [s], "dsts": targets, "arrow": False}
+            )
         for es in groups:
             e = es[0]
-            segs.append({"from": mid, "to": e["to"], "kind": "fan_in", "label": e.get("label") or "",
-                         "srcs": order, "dsts": [e["to"]], "arrow": True, "transition": e.get("transition")})
+            segs.append(
+                {
+                    "from": mid,
+                    "to": e["to"],
+                    "kind": "fan_in",
+                    "label": e.get("label") or "",
+                    "srcs": order,
+                    "dsts": [e["to"]],
+                    "arrow": True,
+                    "transition": e.get("transition"),
+                }
+            )
             for x in es:
                 marked[(x.get("transition"), x["from"], x["to"])] = mid
     for e in graph["edges"]:
         if (e.get("transition"), e["from"], e["to"]) in marked:
             continue
-        segs.append({"from": e["from"], "to": e["to"], "kind": e["kind"], "label": e.get("label") or "",
-                     "srcs": [e["from"]], "dsts": [e["to"]], "arrow": True, "transition": e.get("transition")})
+        segs.append(
+            {
+                "from": e["from"],
+                "to": e["to"],
+                "kind": e["kind"],
+                "label": e.get("label") or "",
+                "srcs": [e["from"]],
+                "dsts": [e["to"]],
+                "arrow": True,
+                "transition": e.get("transition"),
+            }
+        )
     ids = [n["id"] for n in nodes]
     _, back = layout_levels(ids, [(x["from"], x["to"]) for x in segs])
     # stations of each edge: from, [its condition box], to. A node whose arrows carry conditions gets
@@ -164,8 +213,11 @@ def display_graph(graph: dict) -> dict:
     for x in segs:
         if x["kind"] == "error":
             x["label"] = "on error"
-    labelled = {x["from"] for i, x in enumerate(segs)
-                if x["label"] and x["kind"] != "error" and i not in back and x["from"] != x["to"]}
+    labelled = {
+        x["from"]
+        for i, x in enumerate(segs)
+        if x["label"] and x["kind"] != "error" and i not in back and x["from"] != x["to"]
+    }
     for i, x in enumerate(segs):
         x["back"] = i in back
         x["stations"] = [x["from"], x["to"]]
@@ -190,8 +242,13 @@ def display_graph(graph: dict) -> dict:
         for nxt in x["stations"][1:]:
             cur = chain[-1]
             span = level[nxt] - level[cur]
-            steps = range(level[cur] + 1, level[nxt]) if span > 1 else range(level[cur] - 1, level[nxt], -1) \
-                if span < -1 else ()
+            steps = (
+                range(level[cur] + 1, level[nxt])
+                if span > 1
+                else range(level[cur] - 1, level[nxt], -1)
+                if span < -1
+                else ()
+            )
             for lv in steps:  # waypoints keep a lane free for long arrows
                 w = f"{AUX_PREFIX}via{i}.{len(chain)}"
                 nodes.append({"id": w, "label": "", "kind": "waypoint", "group": None})
@@ -260,9 +317,11 @@ def order_levels(dg: dict, sweeps: int = 12) -> dict[str, int]:
         nbrs = up if sweep % 2 == 0 else down
         for li in rng:
             cur = {n: i for i, n in enumerate(layers[li])}
+
             def key(n, cur=cur):
                 ns = nbrs.get(n, [])
                 return (sum(pos[m] for m in ns) / len(ns)) if ns else cur[n]
+
             layers[li].sort(key=lambda n: (key(n), cur[n]))
             pos.update({n: i for i, n in enumerate(layers[li])})
         c = _crossings(layers, pos, links)
@@ -298,12 +357,23 @@ def _sizes(dg: dict, width_hint: int) -> dict:
     box_h = max((len(b) for b in boxes), default=0) * 15 + 8
     box_w = max((len(line) * 6.8 + 16 for b in boxes for line in b), default=0)
     plain = any(e["label"] for e in dg["edges"])  # loop labels drawn on the arrow itself
-    return {"widest": widest, "node_w": node_w, "node_spacing": int(max(node_w, box_w) + 26), "label_chars": label_chars,
-            "level_sep": int(max(80, node_h + 34, box_h + 50, 110 if plain else 0)), "node_h": node_h}
+    return {
+        "widest": widest,
+        "node_w": node_w,
+        "node_spacing": int(max(node_w, box_w) + 26),
+        "label_chars": label_chars,
+        "level_sep": int(max(80, node_h + 34, box_h + 50, 110 if plain else 0)),
+        "node_h": node_h,
+    }
 
 
-def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected: str | None = None,
-                   bindings: dict | None = None, width_hint: int = 560) -> tuple[list[dict], list[dict]]:
+def graph_elements(
+    graph: dict,
+    statuses: dict[str, str] | None = None,
+    selected: str | None = None,
+    bindings: dict | None = None,
+    width_hint: int = 560,
+) -> tuple[list[dict], list[dict]]:
     """vis-network nodes and edges (dicts) for a ``to_graph`` graph, each node with its ``level``.
 
     With ``statuses`` (state -> status) nodes are filled by status; without, by kind.
@@ -316,32 +386,69 @@ def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected
         kind = n["kind"]
         x = order[n["id"]] * sizes["node_spacing"]  # vis-network keeps this left-to-right order per level
         if kind == "waypoint":
-            nodes.append({"id": n["id"], "level": n["level"], "x": x, "shape": "dot", "size": 1, "label": " ",
-                          "color": {"background": "rgba(0,0,0,0)", "border": "rgba(0,0,0,0)"}, "borderWidth": 0,
-                          "chosen": False, "font": {"size": 1}})
+            nodes.append(
+                {
+                    "id": n["id"],
+                    "level": n["level"],
+                    "x": x,
+                    "shape": "dot",
+                    "size": 1,
+                    "label": " ",
+                    "color": {"background": "rgba(0,0,0,0)", "border": "rgba(0,0,0,0)"},
+                    "borderWidth": 0,
+                    "chosen": False,
+                    "font": {"size": 1},
+                }
+            )
             continue
         if kind == "condition":
             color = EDGE_COLORS.get(n.get("edge_kind"), "#64748b")
-            nodes.append({"id": n["id"], "level": n["level"], "x": x, "label": wrap_label(n["label"], sizes["label_chars"]), "shape": "box",
-                          "title": html.escape(f"condition: {n['label']}"),
-                          "color": {"background": "#ffffff", "border": color,
-                                    "highlight": {"background": "#ffffff", "border": color}},
-                          "font": {"color": "#1e293b", "size": 12, "face": "Inter, sans-serif"},
-                          "borderWidth": 1, "margin": {"top": 3, "bottom": 3, "left": 6, "right": 6},
-                          "shapeProperties": {"borderRadius": 4}, "chosen": False})
+            nodes.append(
+                {
+                    "id": n["id"],
+                    "level": n["level"],
+                    "x": x,
+                    "label": wrap_label(n["label"], sizes["label_chars"]),
+                    "shape": "box",
+                    "title": html.escape(f"condition: {n['label']}"),
+                    "color": {
+                        "background": "#ffffff",
+                        "border": color,
+                        "highlight": {"background": "#ffffff", "border": color},
+                    },
+                    "font": {"color": "#1e293b", "size": 12, "face": "Inter, sans-serif"},
+                    "borderWidth": 1,
+                    "margin": {"top": 3, "bottom": 3, "left": 6, "right": 6},
+                    "shapeProperties": {"borderRadius": 4},
+                    "chosen": False,
+                }
+            )
             continue
         if kind == "join_marker":
             done = statuses is not None and any(statuses.get(t) not in (None, "pending") for t in n["targets"])
             bg = "#7c3aed" if statuses is None or done else "#f8fafc"
             fg = "#ffffff" if statuses is None or done else "#5b21b6"
             waits = ", ".join(w.replace("_", " ") for w in n["waits_for"])
-            nodes.append({"id": n["id"], "level": n["level"], "x": x, "label": n["label"], "shape": "box",
-                          "title": html.escape(f"waits until all parallel branches are done: {waits}"),
-                          "color": {"background": bg, "border": "#7c3aed",
-                                    "highlight": {"background": bg, "border": "#7c3aed"}},
-                          "font": {"color": fg, "size": 11, "face": "Inter, sans-serif"},
-                          "borderWidth": 2, "margin": {"top": 3, "bottom": 3, "left": 8, "right": 8},
-                          "shapeProperties": {"borderRadius": 10}, "chosen": False})
+            nodes.append(
+                {
+                    "id": n["id"],
+                    "level": n["level"],
+                    "x": x,
+                    "label": n["label"],
+                    "shape": "box",
+                    "title": html.escape(f"waits until all parallel branches are done: {waits}"),
+                    "color": {
+                        "background": bg,
+                        "border": "#7c3aed",
+                        "highlight": {"background": bg, "border": "#7c3aed"},
+                    },
+                    "font": {"color": fg, "size": 11, "face": "Inter, sans-serif"},
+                    "borderWidth": 2,
+                    "margin": {"top": 3, "bottom": 3, "left": 8, "right": 8},
+                    "shapeProperties": {"borderRadius": 10},
+                    "chosen": False,
+                }
+            )
             continue
         bg, border, font, shape = KIND_STYLE.get(kind, KIND_STYLE["state"])
         status = None
@@ -360,12 +467,17 @@ def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected
         if action:
             tip.append(f"action: {action}")
         node = {
-            "id": n["id"], "level": n["level"], "x": x, "label": label, "title": html.escape(" · ".join(tip)),
+            "id": n["id"],
+            "level": n["level"],
+            "x": x,
+            "label": label,
+            "title": html.escape(" · ".join(tip)),
             "shape": shape,
-            "color": {"background": bg, "border": border,
-                      "highlight": {"background": bg, "border": "#1d4ed8"}},
+            "color": {"background": bg, "border": border, "highlight": {"background": bg, "border": "#1d4ed8"}},
             "font": {"color": font, "size": NODE_FONT, "face": "Inter, sans-serif", "multi": False},
-            "borderWidth": 2, "size": 25, "margin": 10,
+            "borderWidth": 2,
+            "size": 25,
+            "margin": 10,
             "widthConstraint": {"maximum": sizes["node_w"]},
         }
         if kind in ("start", "end"):
@@ -389,13 +501,24 @@ def graph_elements(graph: dict, statuses: dict[str, str] | None = None, selected
         nodes.append(node)
     for i, e in enumerate(dg["edges"]):
         color = EDGE_COLORS.get(e["kind"], "#64748b")
-        edge = {"id": f"e{i}", "from": e["from"], "to": e["to"], "label": wrap_label(e["label"], sizes["label_chars"]) if e["label"] else "",
-                "color": {"color": color, "highlight": color},
-                "arrows": {"to": {"enabled": bool(e["arrow"]), "scaleFactor": 0.7}},
-                "font": {"size": 12, "color": "#1e293b", "strokeWidth": 0, "background": "#ffffff",
-                         "align": "horizontal", "face": "Inter, sans-serif"},
-                "width": 2.5 if e["kind"] in ("fan_out", "fan_in") else 1.5,
-                "smooth": {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical", "roundness": 0.4}}
+        edge = {
+            "id": f"e{i}",
+            "from": e["from"],
+            "to": e["to"],
+            "label": wrap_label(e["label"], sizes["label_chars"]) if e["label"] else "",
+            "color": {"color": color, "highlight": color},
+            "arrows": {"to": {"enabled": bool(e["arrow"]), "scaleFactor": 0.7}},
+            "font": {
+                "size": 12,
+                "color": "#1e293b",
+                "strokeWidth": 0,
+                "background": "#ffffff",
+                "align": "horizontal",
+                "face": "Inter, sans-serif",
+            },
+            "width": 2.5 if e["kind"] in ("fan_out", "fan_in") else 1.5,
+            "smooth": {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical", "roundness": 0.4},
+        }
         if e["direct_loop"]:  # a short loop back up: bowed to the side so it does not lie on the way down
             edge["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.35}
         if e["from"] == e["to"]:
@@ -417,15 +540,32 @@ def graph_config(height: int = 560, levels: int | None = None, sizes: dict | Non
     """vis-network options: top-down hierarchy on the levels we computed, no physics, nothing draggable."""
     sizes = sizes or {"node_spacing": 160, "level_sep": 100}
     return {
-        "height": f"{height}px", "width": "100%", "directed": True,
+        "height": f"{height}px",
+        "width": "100%",
+        "directed": True,
         "physics": {"enabled": False},
-        "layout": {"hierarchical": {"enabled": True, "direction": "UD", "sortMethod": "directed",
-                                    "levelSeparation": sizes["level_sep"], "nodeSpacing": sizes["node_spacing"],
-                                    "treeSpacing": sizes["node_spacing"] + 20,
-                                    "blockShifting": True, "edgeMinimization": True,
-                                    "parentCentralization": True, "shakeTowards": "roots"}},
-        "interaction": {"hover": True, "tooltipDelay": 150, "dragNodes": False, "zoomView": True,
-                        "navigationButtons": False, "selectConnectedEdges": False},
+        "layout": {
+            "hierarchical": {
+                "enabled": True,
+                "direction": "UD",
+                "sortMethod": "directed",
+                "levelSeparation": sizes["level_sep"],
+                "nodeSpacing": sizes["node_spacing"],
+                "treeSpacing": sizes["node_spacing"] + 20,
+                "blockShifting": True,
+                "edgeMinimization": True,
+                "parentCentralization": True,
+                "shakeTowards": "roots",
+            }
+        },
+        "interaction": {
+            "hover": True,
+            "tooltipDelay": 150,
+            "dragNodes": False,
+            "zoomView": True,
+            "navigationButtons": False,
+            "selectConnectedEdges": False,
+        },
         "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.7}}},
         "nodes": {"font": {"size": NODE_FONT}},
     }
@@ -446,8 +586,14 @@ def graph_height(graph: dict, width_hint: int = 560, minimum: int = 200) -> int:
     return int(max(minimum, 1.1 * draw_h * scale + 24))
 
 
-def render_graph(graph: dict, statuses: dict[str, str] | None = None, selected: str | None = None,
-                 bindings: dict | None = None, height: int | None = None, width_hint: int = 560):
+def render_graph(
+    graph: dict,
+    statuses: dict[str, str] | None = None,
+    selected: str | None = None,
+    bindings: dict | None = None,
+    height: int | None = None,
+    width_hint: int = 560,
+):
     """Draw the graph; returns the clicked state id (or None; clicks on drawing helpers are ignored)."""
     from app.components.agraph_safe import agraph
 
@@ -460,16 +606,21 @@ def render_graph(graph: dict, statuses: dict[str, str] | None = None, selected: 
 def legend_markdown(with_status: bool) -> str:
     """A one-line legend matching the colors (for st.caption)."""
     if with_status:
-        parts = [f"<span style='background:{bg};border:2px solid {bd};border-radius:4px;padding:0 6px;"
-                 f"color:{fg}'>{STATUS_LABELS[s]}</span>" for s, (bg, bd, fg) in STATUS_COLORS.items()
-                 if s not in ("cancelled", "skipped")]
+        parts = [
+            f"<span style='background:{bg};border:2px solid {bd};border-radius:4px;padding:0 6px;"
+            f"color:{fg}'>{STATUS_LABELS[s]}</span>"
+            for s, (bg, bd, fg) in STATUS_COLORS.items()
+            if s not in ("cancelled", "skipped")
+        ]
     else:
-        parts = ["<span style='background:#eff6ff;border:2px solid #3b82f6;border-radius:4px;padding:0 6px'>step</span>",
-                 "<span style='background:#fef3c7;border:2px solid #d97706;padding:0 6px'>◆ decision</span>",
-                 "<span style='background:#ede9fe;border:3px solid #7c3aed;padding:0 6px'>fork / join</span>",
-                 "<span style='border:2px dashed #3b82f6;padding:0 6px'>parallel branch</span>",
-                 "<span style='background:#7c3aed;color:#fff;border-radius:8px;padding:0 6px'>all 3 done</span>"
-                 " waits for every branch",
-                 "<span style='border:1px solid #b45309;border-radius:4px;padding:0 4px'>x==1</span> condition",
-                 "<span style='color:#dc2626'>- - → on error</span>"]
+        parts = [
+            "<span style='background:#eff6ff;border:2px solid #3b82f6;border-radius:4px;padding:0 6px'>step</span>",
+            "<span style='background:#fef3c7;border:2px solid #d97706;padding:0 6px'>◆ decision</span>",
+            "<span style='background:#ede9fe;border:3px solid #7c3aed;padding:0 6px'>fork / join</span>",
+            "<span style='border:2px dashed #3b82f6;padding:0 6px'>parallel branch</span>",
+            "<span style='background:#7c3aed;color:#fff;border-radius:8px;padding:0 6px'>all 3 done</span>"
+            " waits for every branch",
+            "<span style='border:1px solid #b45309;border-radius:4px;padding:0 4px'>x==1</span> condition",
+            "<span style='color:#dc2626'>- - → on error</span>",
+        ]
     return " ".join(parts)

@@ -1,7 +1,8 @@
 """Show DSL errors and warnings: line:column, the excerpt with a caret, and the hint — never a traceback."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from engine.errors import Issue
 

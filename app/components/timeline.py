@@ -1,5 +1,6 @@
 """The run timeline (Plotly Gantt): one row per step, in the order the steps started; steps of
 parallel branches are labelled with their branch and their bars overlap in time, side by side."""
+
 from __future__ import annotations
 
 from engine.workbench.runs import timeline_rows, token_sort_key
@@ -29,20 +30,38 @@ def timeline_figure(trans: list[dict], height: int | None = None):
     fig = go.Figure()
     for status in dict.fromkeys(r["status"] for r in rows):
         sel = [r for r in rows if r["status"] == status]
-        fig.add_trace(go.Bar(
-            base=[(r["start"] - t0).total_seconds() for r in sel],
-            x=[max((r["end"] - r["start"]).total_seconds(), min_bar) for r in sel],
-            y=[r["label"] for r in sel], orientation="h", name=status,
-            marker=dict(color=BAR_COLORS.get(status, "#2563eb")),
-            customdata=[[r["state"], r["duration_ms"], r["executed_on"] or "driver", r["attempt"],
-                         (r["error"] or "")[:160], r["lane"].strip()] for r in sel],
-            hovertemplate="<b>%{customdata[0]}</b> · %{customdata[5]}<br>%{customdata[1]} ms on %{customdata[2]}"
-                          "<br>attempt %{customdata[3]}<br>%{customdata[4]}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                base=[(r["start"] - t0).total_seconds() for r in sel],
+                x=[max((r["end"] - r["start"]).total_seconds(), min_bar) for r in sel],
+                y=[r["label"] for r in sel],
+                orientation="h",
+                name=status,
+                marker=dict(color=BAR_COLORS.get(status, "#2563eb")),
+                customdata=[
+                    [
+                        r["state"],
+                        r["duration_ms"],
+                        r["executed_on"] or "driver",
+                        r["attempt"],
+                        (r["error"] or "")[:160],
+                        r["lane"].strip(),
+                    ]
+                    for r in sel
+                ],
+                hovertemplate="<b>%{customdata[0]}</b> · %{customdata[5]}<br>%{customdata[1]} ms on %{customdata[2]}"
+                "<br>attempt %{customdata[3]}<br>%{customdata[4]}<extra></extra>",
+            )
+        )
     fig.update_layout(
-        barmode="overlay", height=height or max(200, 80 + 26 * len(order)),
-        margin=dict(l=10, r=20, t=36, b=40), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+        barmode="overlay",
+        height=height or max(200, 80 + 26 * len(order)),
+        margin=dict(l=10, r=20, t=36, b=40),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
         xaxis=dict(title="seconds since the first step started", range=[-span * 0.01, span * 1.03]),
         yaxis=dict(categoryorder="array", categoryarray=list(reversed(order)), title=None, automargin=True),
-        bargap=0.35, plot_bgcolor="#ffffff")
+        bargap=0.35,
+        plot_bgcolor="#ffffff",
+    )
     fig.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
     return fig

@@ -1,4 +1,5 @@
 """Small UI helpers shared by the pages: errors as messages, status badges, shared handles."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,12 +13,26 @@ from engine.errors import WorkbenchError
 
 log = logging.getLogger("workbench.app")
 
-STATUS_ICONS = {"completed": "✓", "failed": "✗", "cancelled": "■", "running": "▸", "waiting": "?",
-                "recovering": "↻", "pending": "…", "queued": "⋯"}
-MATERIAL = {"completed": ":material/check_circle:", "failed": ":material/cancel:", "cancelled": ":material/stop_circle:",
-            "running": ":material/progress_activity:", "waiting": ":material/front_hand:",
-            "recovering": ":material/autorenew:", "pending": ":material/schedule:",
-            "queued": ":material/hourglass_top:"}
+STATUS_ICONS = {
+    "completed": "✓",
+    "failed": "✗",
+    "cancelled": "■",
+    "running": "▸",
+    "waiting": "?",
+    "recovering": "↻",
+    "pending": "…",
+    "queued": "⋯",
+}
+MATERIAL = {
+    "completed": ":material/check_circle:",
+    "failed": ":material/cancel:",
+    "cancelled": ":material/stop_circle:",
+    "running": ":material/progress_activity:",
+    "waiting": ":material/front_hand:",
+    "recovering": ":material/autorenew:",
+    "pending": ":material/schedule:",
+    "queued": ":material/hourglass_top:",
+}
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,12 +75,18 @@ def guard(doing: str):
         st.error(f"Could not {doing}: {exc}", icon=":material/warning:")
     except ImportError as exc:
         log.warning("%s: %s", doing, exc)
-        st.error(f"Could not {doing}: a part of the workbench is not installed ({exc.name or exc}). "
-                 "Run `make install` and restart the app.", icon=":material/warning:")
+        st.error(
+            f"Could not {doing}: a part of the workbench is not installed ({exc.name or exc}). "
+            "Run `make install` and restart the app.",
+            icon=":material/warning:",
+        )
     except Exception as exc:  # a bug: say what happened, log the traceback for developers
         log.error("%s failed:\n%s", doing, traceback.format_exc())
-        st.error(f"Could not {doing}: {type(exc).__name__}: {str(exc)[:300]}. The details are in the app's "
-                 "log; try again, or reload the page.", icon=":material/warning:")
+        st.error(
+            f"Could not {doing}: {type(exc).__name__}: {str(exc)[:300]}. The details are in the app's "
+            "log; try again, or reload the page.",
+            icon=":material/warning:",
+        )
 
 
 def run_guarded(doing: str, fn, *args, **kwargs):
@@ -91,8 +112,16 @@ def show_flash() -> None:
 
 def status_badge(status: str | None) -> str:
     status = status or "unknown"
-    color = {"completed": "green", "failed": "red", "cancelled": "gray", "running": "blue", "waiting": "orange",
-             "recovering": "orange", "pending": "blue", "queued": "violet"}.get(status, "gray")
+    color = {
+        "completed": "green",
+        "failed": "red",
+        "cancelled": "gray",
+        "running": "blue",
+        "waiting": "orange",
+        "recovering": "orange",
+        "pending": "blue",
+        "queued": "violet",
+    }.get(status, "gray")
     return f":{color}-badge[{MATERIAL.get(status, '')} {status}]"
 
 

@@ -1,4 +1,5 @@
 """Order-processing checks over data/samples/orders.csv and inventory.csv (template functions)."""
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,12 @@ def check_inventory(context: dict) -> dict:
     stock = {r["sku"]: int(r["in_stock"]) for r in _rows("inventory.csv")}
     have = stock.get(order["sku"], 0)
     want = order["quantity"]
-    return {"in_stock": have, "all_available": have >= want, "some_available": 0 < have < want,
-            "none_available": have == 0}
+    return {
+        "in_stock": have,
+        "all_available": have >= want,
+        "some_available": 0 < have < want,
+        "none_available": have == 0,
+    }
 
 
 def reserve_inventory(context: dict) -> dict:
@@ -54,8 +59,11 @@ def process_payment(context: dict) -> dict:
     prices = {r["sku"]: float(r["unit_price"]) for r in _rows("inventory.csv")}
     amount = round(prices[order["sku"]] * context.get("reserved_quantity", order["quantity"]), 2)
     ok = order["card_status"] == "ok"
-    return {"amount_charged": amount if ok else 0.0, "payment_success": ok,
-            "payment_error": None if ok else f"card {order['card_status']}"}
+    return {
+        "amount_charged": amount if ok else 0.0,
+        "payment_success": ok,
+        "payment_error": None if ok else f"card {order['card_status']}",
+    }
 
 
 def release_inventory(context: dict) -> dict:
@@ -65,8 +73,11 @@ def release_inventory(context: dict) -> dict:
 def notify(context: dict, template: str = "") -> dict:
     """Render a customer message (the 'send' is the recorded message itself)."""
     order = context.get("order") or {}
-    msg = template.format(customer=order.get("customer", "customer"), order_id=order.get("order_id", "?"),
-                          amount=context.get("amount_charged", 0))
+    msg = template.format(
+        customer=order.get("customer", "customer"),
+        order_id=order.get("order_id", "?"),
+        amount=context.get("amount_charged", 0),
+    )
     sent = list(context.get("messages_sent", []))
     sent.append(msg)
     return {"messages_sent": sent}

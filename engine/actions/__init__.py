@@ -4,6 +4,7 @@ traceback, started_at, ended_at, duration_ms, node_id, worker_pid}``.
 
 Driver-side actions (``approval``, ``workflow``) are handled by the runner, not here.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,6 +64,7 @@ def _alarm(seconds: float | None):
     def disarm():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
     return disarm
 
 
@@ -89,9 +91,14 @@ def execute_state(payload: dict) -> dict:
     except Exception as exc:  # failures are data; the driver decides what to do
         tb = traceback.format_exc(limit=8)
         name = "TaskTimeout" if isinstance(exc, StateTimeout) else type(exc).__name__
-        out.update(status="failed", updates={}, error_type=name,
-                   error_message=str(exc)[:2000] or type(exc).__name__, traceback=tb[-4000:],
-                   error_module=type(exc).__module__)
+        out.update(
+            status="failed",
+            updates={},
+            error_type=name,
+            error_message=str(exc)[:2000] or type(exc).__name__,
+            traceback=tb[-4000:],
+            error_module=type(exc).__module__,
+        )
     out["keys_read"] = sorted(ctx.keys_read)
     out["keys_written"] = sorted(out.get("updates", {}).keys())
     out["started_at"] = started

@@ -11,6 +11,7 @@
 5xx/429 answers and connection problems raise ``ConnectionError`` (transient, retried by recovery);
 4xx raise ``ValueError`` (data error); the deadline raises ``TimeoutError``.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def _checked_url(url: str, binding: dict) -> str:
         port = parsed.port
     except ValueError:
         raise ValueError(f"the URL '{url}' has an invalid port") from None
-    check_http_host(parsed.hostname or "", port or (443 if parsed.scheme == "https" else 80),
-                    binding.get("allowed_hosts") or ())
+    check_http_host(
+        parsed.hostname or "", port or (443 if parsed.scheme == "https" else 80), binding.get("allowed_hosts") or ()
+    )
     return parsed.hostname or ""
 
 
@@ -59,15 +61,19 @@ def _remaining(deadline: float, limit: float, host: str) -> float:
 def _read_body(resp, deadline: float, limit: float, host: str, max_bytes: int) -> bytes:
     declared = resp.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise ValueError(f"the answer from {host} is {int(declared):,} bytes, over the limit of {max_bytes:,} "
-                         "(http_max_bytes); refused rather than cut")
+        raise ValueError(
+            f"the answer from {host} is {int(declared):,} bytes, over the limit of {max_bytes:,} "
+            "(http_max_bytes); refused rather than cut"
+        )
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise ValueError(f"the answer from {host} is over the limit of {max_bytes:,} bytes (http_max_bytes); "
-                             "refused rather than cut")
+            raise ValueError(
+                f"the answer from {host} is over the limit of {max_bytes:,} bytes (http_max_bytes); "
+                "refused rather than cut"
+            )
         chunks.append(chunk)
         _remaining(deadline, limit, host)
     return b"".join(chunks)
@@ -96,8 +102,7 @@ def run_http(binding: dict, ctx, meta: dict) -> dict:
         while True:
             left = _remaining(deadline, limit, host)
             try:
-                with client.stream(method, url, content=content, headers=headers,
-                                   timeout=httpx.Timeout(left)) as resp:
+                with client.stream(method, url, content=content, headers=headers, timeout=httpx.Timeout(left)) as resp:
                     if resp.status_code in _REDIRECTS and resp.headers.get("location"):
                         nxt = urljoin(url, resp.headers["location"])
                         hops += 1

@@ -1,4 +1,5 @@
 """``python`` action: ``function(context: dict, **params) -> dict | None``."""
+
 from __future__ import annotations
 
 import importlib
@@ -29,7 +30,8 @@ def resolve_function(ref: str) -> Callable:
     except ModuleNotFoundError as exc:
         raise FunctionImportError(
             f"cannot import module '{module_name}' for function '{ref}': {exc}. Put it on the Python path "
-            "(data/functions/ or a folder listed in WORKBENCH_FUNCTION_DIRS; see docs/security.md)") from None
+            "(data/functions/ or a folder listed in WORKBENCH_FUNCTION_DIRS; see docs/security.md)"
+        ) from None
     from engine.sandbox import check_loaded_function
 
     check_loaded_function(ref, module)  # e.g. os:system, a stdlib module shadowing one in data/functions
@@ -55,9 +57,12 @@ def run_python(binding: dict, ctx, meta: dict) -> Any:
     except Exception:
         raise
     except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit raised by user code
-        raise StateExited(f"'{binding['function']}' raised {type(exc).__name__}"
-                          + (f"({exc})" if str(exc) else "") + ": a state cannot exit its process; "
-                          "raise an exception or return a result instead") from None
+        raise StateExited(
+            f"'{binding['function']}' raised {type(exc).__name__}"
+            + (f"({exc})" if str(exc) else "")
+            + ": a state cannot exit its process; "
+            "raise an exception or return a result instead"
+        ) from None
     if result is not None:
         check_storable(result, f"the result of '{binding['function']}'")
     return result

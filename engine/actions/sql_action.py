@@ -4,6 +4,7 @@ Values are never formatted into SQL: ``$region`` in the query is bound from ``co
 Output shapes: ``scalar``, ``row`` (dict), ``rows`` (list of dicts, capped) or ``table`` (a Parquet
 artifact; its path goes into the context).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -85,9 +86,11 @@ def sandboxed_connection(readable: list[Path], writable_dir: Path | None):
 def _refusal(exc: Exception) -> Exception:
     """A DuckDB permission/lock error as a clear PermissionError (first line of DuckDB's message)."""
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return PermissionError(f"refused by the SQL sandbox: {first}. A sql state reads only the files its binding "
-                           "names under 'files' and writes only to its run's artifacts folder; it cannot install, "
-                           "load or attach anything nor change settings (docs/security.md)")
+    return PermissionError(
+        f"refused by the SQL sandbox: {first}. A sql state reads only the files its binding "
+        "names under 'files' and writes only to its run's artifacts folder; it cannot install, "
+        "load or attach anything nor change settings (docs/security.md)"
+    )
 
 
 def _deadline(con, seconds: float):
@@ -99,6 +102,7 @@ def _deadline(con, seconds: float):
     def stop():
         fired.set()
         con.interrupt()
+
     timer = threading.Timer(seconds, stop)
     timer.daemon = True
     timer.start()
@@ -132,7 +136,9 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
             raise ValueError(f"file alias '{alias}' must be an identifier")
         files[alias] = resolve_path(path, meta)
     out_dir = Path(meta.get("artifacts_dir") or "data/artifacts").resolve() / (meta.get("execution_id") or "adhoc")
-    limit_s = float(binding.get("timeout_s") or meta.get("timeout_s") or setting("sql_timeout_s", DEFAULT_SQL_TIMEOUT_S))
+    limit_s = float(
+        binding.get("timeout_s") or meta.get("timeout_s") or setting("sql_timeout_s", DEFAULT_SQL_TIMEOUT_S)
+    )
     max_table_rows = int(setting("sql_max_table_rows", DEFAULT_SQL_MAX_TABLE_ROWS))
     con = sandboxed_connection(list(files.values()), out_dir)
     cancel, fired = _deadline(con, limit_s)
@@ -155,7 +161,7 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
         if shape == "table":  # straight to Arrow, without a copy through the DB-API cursor
             rel = con.sql(query, params=params or None)
             if rel is None:
-                raise ValueError("output = \"table\" needs a query that returns rows")
+                raise ValueError('output = "table" needs a query that returns rows')
             table = rel.limit(max_table_rows + 1).to_arrow_table()
             if table.num_rows > max_table_rows:
                 raise ValueError(f"query returned more than {max_table_rows} rows (sql_max_table_rows)")
@@ -170,7 +176,7 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
             return {into: {c: _jsonable(v) for c, v in zip(cols, row)} if row else None}
         rows = rel.fetchmany(MAX_ROWS + 1)
         if len(rows) > MAX_ROWS:
-            raise ValueError(f"query returned more than {MAX_ROWS} rows; use output = \"table\" for large results")
+            raise ValueError(f'query returned more than {MAX_ROWS} rows; use output = "table" for large results')
         return {into: [{c: _jsonable(v) for c, v in zip(cols, r)} for r in rows]}
     except duckdb.InterruptException:
         if fired.is_set():

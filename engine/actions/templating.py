@@ -1,15 +1,18 @@
 """Fill ``{name}`` / ``{order.total}`` placeholders from the context — no attribute access, no eval."""
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 
 
 def fill(template: str, context: Mapping[str, Any]) -> str:
     """Replace placeholders with context values (dicts/lists as JSON). Missing names raise KeyError."""
+
     def sub(m: re.Match) -> str:
         if m.group(0) == "{{":
             return "{"

@@ -1,4 +1,5 @@
 """A dict that remembers which keys were read (the optimizer proves independence with it)."""
+
 from __future__ import annotations
 
 

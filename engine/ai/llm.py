@@ -14,6 +14,7 @@
   and the caller's offline ``fallback`` value (provider ``offline``).
 - The API key never reaches the store, logs, warnings or exceptions (:func:`LLMService.scrub`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,9 +24,10 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -130,8 +132,12 @@ class LLMService:
             from openai import OpenAI
 
             key = self.settings.api_key.get_secret_value() or "not-needed"
-            self._client = OpenAI(api_key=key, base_url=self.settings.base_url or None,
-                                  timeout=self.settings.timeout_s, max_retries=self.settings.max_retries)
+            self._client = OpenAI(
+                api_key=key,
+                base_url=self.settings.base_url or None,
+                timeout=self.settings.timeout_s,
+                max_retries=self.settings.max_retries,
+            )
         return self._client
 
     def scrub(self, text: Any) -> str:
@@ -146,8 +152,9 @@ class LLMService:
 
     # --- cache -------------------------------------------------------------------------------
     def cache_key(self, messages: list[dict], params: dict) -> str:
-        blob = json.dumps({"model": self.settings.model, "messages": messages, "params": params},
-                          sort_keys=True, default=str)
+        blob = json.dumps(
+            {"model": self.settings.model, "messages": messages, "params": params}, sort_keys=True, default=str
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _cache_get(self, key: str) -> Any:
@@ -163,8 +170,9 @@ class LLMService:
         if store is None:
             return None
         try:
-            rows = store.query("SELECT response, expires_at FROM llm_cache WHERE cache_key = ? "
-                               "ORDER BY created_at DESC LIMIT 1", [key])
+            rows = store.query(
+                "SELECT response, expires_at FROM llm_cache WHERE cache_key = ? ORDER BY created_at DESC LIMIT 1", [key]
+            )
         except Exception as exc:
             log.debug("llm_cache lookup failed: %s", self.scrub(exc))
             return None
@@ -196,8 +204,17 @@ class LLMService:
         expires = now + timedelta(seconds=ttl)
         with self._lock:
             self._cache[key] = (expires, value)
-        self._append("llm_cache", {"cache_key": key, "operation": operation, "model": self.settings.model,
-                                   "response": value, "created_at": now, "expires_at": expires})
+        self._append(
+            "llm_cache",
+            {
+                "cache_key": key,
+                "operation": operation,
+                "model": self.settings.model,
+                "response": value,
+                "created_at": now,
+                "expires_at": expires,
+            },
+        )
 
     def clear_memory_cache(self) -> None:
         with self._lock:
@@ -213,18 +230,36 @@ class LLMService:
         except Exception as exc:
             log.warning("could not record %s: %s", table, self.scrub(exc))
 
-    def _record_call(self, operation: str, *, started: float, usage: dict, cache_hit: bool, success: bool,
-                     error: str | None, ids: dict) -> float:
+    def _record_call(
+        self,
+        operation: str,
+        *,
+        started: float,
+        usage: dict,
+        cache_hit: bool,
+        success: bool,
+        error: str | None,
+        ids: dict,
+    ) -> float:
         prompt_t = int(usage.get("prompt_tokens") or 0)
         completion_t = int(usage.get("completion_tokens") or 0)
         cost = 0.0 if cache_hit else cost_usd(self.settings.model, self.provider, prompt_t, completion_t)
         row = {
-            "id": uuid.uuid4().hex, "timestamp": _utcnow(), "operation": operation, "provider": self.provider,
-            "model": self.settings.model, "prompt_tokens": prompt_t, "completion_tokens": completion_t,
-            "total_tokens": prompt_t + completion_t, "cost_usd": cost,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3), "cache_hit": cache_hit,
-            "success": success, "error": self.scrub(error)[:2000] if error else None,
-            "workflow_id": ids.get("workflow_id"), "execution_id": ids.get("execution_id"),
+            "id": uuid.uuid4().hex,
+            "timestamp": _utcnow(),
+            "operation": operation,
+            "provider": self.provider,
+            "model": self.settings.model,
+            "prompt_tokens": prompt_t,
+            "completion_tokens": completion_t,
+            "total_tokens": prompt_t + completion_t,
+            "cost_usd": cost,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "cache_hit": cache_hit,
+            "success": success,
+            "error": self.scrub(error)[:2000] if error else None,
+            "workflow_id": ids.get("workflow_id"),
+            "execution_id": ids.get("execution_id"),
             "state": ids.get("state"),
         }
         if cost:
@@ -238,7 +273,9 @@ class LLMService:
         """USD recorded in ``llm_calls`` since 00:00 UTC (for one workflow when given)."""
         day = _utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._lock:
-            local = sum(c for ts, wf, c in self._local_spend if ts >= day and (workflow_id is None or wf == workflow_id))
+            local = sum(
+                c for ts, wf, c in self._local_spend if ts >= day and (workflow_id is None or wf == workflow_id)
+            )
         store = self.store
         stored = 0.0
         if store is not None:
@@ -259,8 +296,9 @@ class LLMService:
         p_in, p_out = price_for(self.settings.model, self.provider)
         return ((chars / 4) * p_in + (max_tokens or self.settings.max_tokens) * p_out) / 1_000_000
 
-    def budget_problem(self, estimate: float, workflow_id: str | None = None,
-                       workflow_budget_usd: float | None = None) -> str | None:
+    def budget_problem(
+        self, estimate: float, workflow_id: str | None = None, workflow_budget_usd: float | None = None
+    ) -> str | None:
         """A message when a call costing ``estimate`` would pass a budget, else None."""
         if estimate <= 0:
             return None
@@ -268,58 +306,106 @@ class LLMService:
         if daily is not None:
             spent = self.spent_today()
             if spent + estimate > daily:
-                return (f"daily AI budget reached: ${spent:.4f} spent today of ${daily:.2f} "
-                        f"(this call would cost about ${estimate:.4f})")
+                return (
+                    f"daily AI budget reached: ${spent:.4f} spent today of ${daily:.2f} "
+                    f"(this call would cost about ${estimate:.4f})"
+                )
         wf_budget = workflow_budget_usd if workflow_budget_usd is not None else self.settings.workflow_budget_usd
         if workflow_id is not None and wf_budget is not None:
             spent = self.spent_today(workflow_id)
             if spent + estimate > wf_budget:
-                return (f"AI budget of workflow '{workflow_id}' reached: ${spent:.4f} spent today of "
-                        f"${wf_budget:.2f} (this call would cost about ${estimate:.4f})")
+                return (
+                    f"AI budget of workflow '{workflow_id}' reached: ${spent:.4f} spent today of "
+                    f"${wf_budget:.2f} (this call would cost about ${estimate:.4f})"
+                )
         return None
 
     # --- the calls ---------------------------------------------------------------------------
-    def complete_json(self, operation: str, prompt_name: str, variables: dict, schema: type[M], *,
-                      workflow_id: str | None = None, execution_id: str | None = None, state: str | None = None,
-                      fallback: Callable[[], M] | None = None, use_cache: bool = True,
-                      workflow_budget_usd: float | None = None, messages: list[dict] | None = None,
-                      ) -> LLMResult[M]:
+    def complete_json(
+        self,
+        operation: str,
+        prompt_name: str,
+        variables: dict,
+        schema: type[M],
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+        state: str | None = None,
+        fallback: Callable[[], M] | None = None,
+        use_cache: bool = True,
+        workflow_budget_usd: float | None = None,
+        messages: list[dict] | None = None,
+    ) -> LLMResult[M]:
         """Ask the model for an object of type ``schema``; on any failure return ``fallback()``."""
         msgs = messages if messages is not None else prompts.render(prompt_name, variables)
-        params = {"kind": "json", "schema": schema.__name__, "fields": sorted(schema.model_fields),
-                  "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
-                  "prompt": prompt_name, "version": prompts.get(prompt_name).version if prompt_name in
-                  prompts.TEMPLATES else 0}
+        params = {
+            "kind": "json",
+            "schema": schema.__name__,
+            "fields": sorted(schema.model_fields),
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+            "prompt": prompt_name,
+            "version": prompts.get(prompt_name).version if prompt_name in prompts.TEMPLATES else 0,
+        }
 
         def parse_value(raw: Any) -> M:
             return schema.model_validate(raw)
 
-        return self._run(operation, msgs, params, parse_value, self._call_json(schema),
-                         ids={"workflow_id": workflow_id, "execution_id": execution_id, "state": state},
-                         fallback=fallback, use_cache=use_cache, workflow_budget_usd=workflow_budget_usd,
-                         dump=lambda v: v.model_dump(mode="json"))
+        return self._run(
+            operation,
+            msgs,
+            params,
+            parse_value,
+            self._call_json(schema),
+            ids={"workflow_id": workflow_id, "execution_id": execution_id, "state": state},
+            fallback=fallback,
+            use_cache=use_cache,
+            workflow_budget_usd=workflow_budget_usd,
+            dump=lambda v: v.model_dump(mode="json"),
+        )
 
-    def complete_text(self, operation: str, prompt_name: str | None, variables: dict | None = None, *,
-                      workflow_id: str | None = None, execution_id: str | None = None, state: str | None = None,
-                      fallback: Callable[[], str] | None = None, use_cache: bool = True,
-                      workflow_budget_usd: float | None = None, messages: list[dict] | None = None,
-                      ) -> LLMResult[str]:
+    def complete_text(
+        self,
+        operation: str,
+        prompt_name: str | None,
+        variables: dict | None = None,
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+        state: str | None = None,
+        fallback: Callable[[], str] | None = None,
+        use_cache: bool = True,
+        workflow_budget_usd: float | None = None,
+        messages: list[dict] | None = None,
+    ) -> LLMResult[str]:
         """Plain-text completion (explanations, the ``llm`` action with its own ``messages``); on any
         failure return ``fallback()``."""
         msgs = messages if messages is not None else prompts.render(prompt_name, variables or {})
-        params = {"kind": "text", "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
-                  "prompt": prompt_name or "custom",
-                  "version": prompts.get(prompt_name).version if prompt_name in prompts.TEMPLATES else 0}
+        params = {
+            "kind": "text",
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+            "prompt": prompt_name or "custom",
+            "version": prompts.get(prompt_name).version if prompt_name in prompts.TEMPLATES else 0,
+        }
 
         def parse_value(raw: Any) -> str:
             if not isinstance(raw, str) or not raw.strip():
                 raise ValueError("the model returned an empty answer")
             return raw.strip()
 
-        return self._run(operation, msgs, params, parse_value, self._call_text,
-                         ids={"workflow_id": workflow_id, "execution_id": execution_id, "state": state},
-                         fallback=fallback, use_cache=use_cache, workflow_budget_usd=workflow_budget_usd,
-                         dump=lambda v: v)
+        return self._run(
+            operation,
+            msgs,
+            params,
+            parse_value,
+            self._call_text,
+            ids={"workflow_id": workflow_id, "execution_id": execution_id, "state": state},
+            fallback=fallback,
+            use_cache=use_cache,
+            workflow_budget_usd=workflow_budget_usd,
+            dump=lambda v: v,
+        )
 
     def _offline(self, fallback, warnings: list[str]) -> LLMResult:
         value = None
@@ -331,8 +417,9 @@ class LLMService:
                 warnings.append(f"the offline fallback failed too: {self.scrub(exc)}")
         return LLMResult(value, "offline", False, warnings, None, False)
 
-    def _run(self, operation, msgs, params, parse_value, call, *, ids, fallback, use_cache, workflow_budget_usd,
-             dump) -> LLMResult:
+    def _run(
+        self, operation, msgs, params, parse_value, call, *, ids, fallback, use_cache, workflow_budget_usd, dump
+    ) -> LLMResult:
         if not self.online:
             return self._offline(fallback, [])
         started = time.perf_counter()
@@ -345,15 +432,23 @@ class LLMService:
                 except (ValidationError, ValueError):
                     value = None
                 if value is not None:
-                    self._record_call(operation, started=started, usage={}, cache_hit=True, success=True,
-                                      error=None, ids=ids)
+                    self._record_call(
+                        operation, started=started, usage={}, cache_hit=True, success=True, error=None, ids=ids
+                    )
                     return LLMResult(value, self.provider, True, [], self.settings.model, True)
         problem = self.budget_problem(self.estimate_cost(msgs), ids.get("workflow_id"), workflow_budget_usd)
         if problem:
             warning = f"{problem}; used the offline default instead (raise the budget in the AI settings)"
             log.warning("%s (%s)", warning, operation)
-            self._record_call(operation, started=started, usage={}, cache_hit=False, success=False,
-                              error=f"not sent: {problem}", ids=ids)
+            self._record_call(
+                operation,
+                started=started,
+                usage={},
+                cache_hit=False,
+                success=False,
+                error=f"not sent: {problem}",
+                ids=ids,
+            )
             return self._offline(fallback, [warning])
         try:
             raw, usage = call(msgs)
@@ -362,27 +457,33 @@ class LLMService:
             return self._failed(operation, exc.message, exc.usage, started, ids, fallback)
         except ValidationError as exc:
             detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()[:3])
-            return self._failed(operation, f"the model's answer did not match the expected fields ({detail})",
-                                {}, started, ids, fallback)
+            return self._failed(
+                operation,
+                f"the model's answer did not match the expected fields ({detail})",
+                {},
+                started,
+                ids,
+                fallback,
+            )
         except ValueError as exc:
             return self._failed(operation, f"the model's answer was unusable: {exc}", {}, started, ids, fallback)
         except Exception as exc:  # pragma: no cover - defensive: never raise to the user
             log.exception("unexpected error in an AI call")
-            return self._failed(operation, f"unexpected error: {type(exc).__name__}: {exc}", {}, started, ids,
-                                fallback)
-        self._record_call(operation, started=started, usage=usage, cache_hit=False, success=True, error=None,
-                          ids=ids)
+            return self._failed(operation, f"unexpected error: {type(exc).__name__}: {exc}", {}, started, ids, fallback)
+        self._record_call(operation, started=started, usage=usage, cache_hit=False, success=True, error=None, ids=ids)
         if use_cache:
             self._cache_put(key, operation, dump(value))
         return LLMResult(value, self.provider, False, [], self.settings.model, True, usage)
 
     def _failed(self, operation, message, usage, started, ids, fallback) -> LLMResult:
         message = self.scrub(message)
-        self._record_call(operation, started=started, usage=usage, cache_hit=False, success=False, error=message,
-                          ids=ids)
+        self._record_call(
+            operation, started=started, usage=usage, cache_hit=False, success=False, error=message, ids=ids
+        )
         where = self.settings.base_url or "api.openai.com"
-        warning = self.scrub(f"AI model unavailable for {operation} ({message}; server {where}); "
-                             "used the offline default instead")
+        warning = self.scrub(
+            f"AI model unavailable for {operation} ({message}; server {where}); used the offline default instead"
+        )
         log.warning("%s", warning)
         return self._offline(fallback, [warning])
 
@@ -414,11 +515,18 @@ class LLMService:
         if usage is None:
             return {}
         get = (lambda k: usage.get(k)) if isinstance(usage, dict) else (lambda k: getattr(usage, k, None))
-        return {"prompt_tokens": int(get("prompt_tokens") or 0), "completion_tokens": int(get("completion_tokens") or 0)}
+        return {
+            "prompt_tokens": int(get("prompt_tokens") or 0),
+            "completion_tokens": int(get("completion_tokens") or 0),
+        }
 
     def _create_kwargs(self, msgs) -> dict:
-        return {"model": self.settings.model, "messages": msgs, "temperature": self.settings.temperature,
-                "max_tokens": self.settings.max_tokens}
+        return {
+            "model": self.settings.model,
+            "messages": msgs,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+        }
 
     def _call_json(self, schema: type[BaseModel]):
         def call(msgs):
@@ -436,6 +544,7 @@ class LLMService:
                     if not exc.retry_other_mode:
                         raise
             raise last  # type: ignore[misc]
+
         return call
 
     def _call_mode(self, mode: str, msgs: list[dict], schema: type[BaseModel]) -> tuple[Any, dict]:
@@ -450,8 +559,12 @@ class LLMService:
                 if mode == "json_object":
                     kwargs["response_format"] = {"type": "json_object"}
                 else:
-                    kwargs["messages"] = msgs[:-1] + [{"role": msgs[-1]["role"], "content": msgs[-1]["content"] +
-                                                       "\n\nReply with the JSON object only."}]
+                    kwargs["messages"] = msgs[:-1] + [
+                        {
+                            "role": msgs[-1]["role"],
+                            "content": msgs[-1]["content"] + "\n\nReply with the JSON object only.",
+                        }
+                    ]
                 raw_resp = client.chat.completions.with_raw_response.create(**kwargs)
         except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError) as exc:
             # the server may not know response_format / json_schema: try the next, simpler mode

@@ -4,20 +4,75 @@ Covers: purpose, the steps in order, each decision point and what decides it (co
 in words: ``credit_score>700`` -> "when credit score is above 700"), parallel work, loops, error
 paths and how the workflow ends.
 """
+
 from __future__ import annotations
 
-from engine.dsl.model import (END, START, BoolOp, Compare, Condition, ListLit, Literal_, Name, Not, Transition,
-                              WorkflowModel)
+from engine.dsl.model import (
+    END,
+    START,
+    BoolOp,
+    Compare,
+    Condition,
+    ListLit,
+    Literal_,
+    Name,
+    Not,
+    Transition,
+    WorkflowModel,
+)
 from engine.dsl.printer import literal_text
 from engine.errors import DSLError
 
-_ADJ_ENDINGS = {"valid", "approved", "passed", "found", "complete", "completed", "eligible", "active", "available",
-                "accepted", "paid", "verified", "authorized", "confirmed", "correct", "resolved", "healthy", "clean",
-                "safe", "compliant", "duplicate", "signed", "ready", "urgent", "late", "returned", "responded",
-                "arrived", "reproduced", "fraudulent", "suspicious", "spam", "empty", "overdue", "present", "ok",
-                "in_stock", "match"}
-_OPS = {">": "is above", ">=": "is at least", "<": "is below", "<=": "is at most", "==": "is", "!=": "is not",
-        "in": "is one of", "not in": "is not one of"}
+_ADJ_ENDINGS = {
+    "valid",
+    "approved",
+    "passed",
+    "found",
+    "complete",
+    "completed",
+    "eligible",
+    "active",
+    "available",
+    "accepted",
+    "paid",
+    "verified",
+    "authorized",
+    "confirmed",
+    "correct",
+    "resolved",
+    "healthy",
+    "clean",
+    "safe",
+    "compliant",
+    "duplicate",
+    "signed",
+    "ready",
+    "urgent",
+    "late",
+    "returned",
+    "responded",
+    "arrived",
+    "reproduced",
+    "fraudulent",
+    "suspicious",
+    "spam",
+    "empty",
+    "overdue",
+    "present",
+    "ok",
+    "in_stock",
+    "match",
+}
+_OPS = {
+    ">": "is above",
+    ">=": "is at least",
+    "<": "is below",
+    "<=": "is at most",
+    "==": "is",
+    "!=": "is not",
+    "in": "is one of",
+    "not in": "is not one of",
+}
 
 
 def words(name: str) -> str:
@@ -72,11 +127,20 @@ def expr_words(node) -> str:
     """A condition expression in words, without the leading "when"."""
     if isinstance(node, Compare):
         # chains like 600<=score<=700
-        if len(node.ops) == 2 and isinstance(node.rights[0], Name) and node.ops[0] in ("<", "<=") and \
-                node.ops[1] in ("<", "<="):
+        if (
+            len(node.ops) == 2
+            and isinstance(node.rights[0], Name)
+            and node.ops[0] in ("<", "<=")
+            and node.ops[1] in ("<", "<=")
+        ):
             return f"{_value(node.rights[0])} is between {_value(node.left)} and {_value(node.rights[1])}"
-        if len(node.ops) == 1 and isinstance(node.left, Name) and isinstance(node.rights[0], Literal_) and \
-                isinstance(node.rights[0].value, bool) and node.ops[0] in ("==", "!="):
+        if (
+            len(node.ops) == 1
+            and isinstance(node.left, Name)
+            and isinstance(node.rights[0], Literal_)
+            and isinstance(node.rights[0].value, bool)
+            and node.ops[0] in ("==", "!=")
+        ):
             truth = node.rights[0].value if node.ops[0] == "==" else not node.rights[0].value
             return _bool_phrase(node.left, truth)
         parts = [_value(node.left)]
@@ -96,7 +160,7 @@ def expr_words(node) -> str:
 
 
 def condition_words(cond: Condition | None) -> str:
-    """"when credit score is above 700" / "otherwise" / "if it fails" / "when the decision engine judges …"."""
+    """ "when credit score is above 700" / "otherwise" / "if it fails" / "when the decision engine judges …"."""
     if cond is None:
         return "otherwise"
     if cond.kind == "error":
@@ -157,18 +221,23 @@ def explain_model(model: WorkflowModel, name: str | None = None) -> str:
     errors = [t for t in model.transitions if t.is_error]
     first = model.outgoing(START)
     first_steps = [x for t in first for x in t.targets if x != END]
-    enders = sorted({s for t in model.transitions if END in t.targets for s in t.sources if s != START},
-                    key=lambda s: order.index(s) if s in order else 0)
+    enders = sorted(
+        {s for t in model.transitions if END in t.targets for s in t.sources if s != START},
+        key=lambda s: order.index(s) if s in order else 0,
+    )
     lines: list[str] = []
     title = f"“{name}” " if name else "This workflow "
-    purpose = (f"{title}{'starts with' if name else 'starts with'} {_and([step_phrase(s) for s in first_steps]) or 'nothing'}"
-               f" and ends after {_and([step_phrase(s) for s in enders]) or 'its last step'}.")
+    purpose = (
+        f"{title}{'starts with' if name else 'starts with'} {_and([step_phrase(s) for s in first_steps]) or 'nothing'}"
+        f" and ends after {_and([step_phrase(s) for s in enders]) or 'its last step'}."
+    )
     facts = [f"{len(steps)} step{'s' if len(steps) != 1 else ''}"]
     if decisions:
         facts.append(f"{len(decisions)} decision point{'s' if len(decisions) != 1 else ''}")
     if forks:
-        facts.append(f"{len(forks)} part{'s' if len(forks) != 1 else ''} that run{'' if len(forks) != 1 else 's'} "
-                     "in parallel")
+        facts.append(
+            f"{len(forks)} part{'s' if len(forks) != 1 else ''} that run{'' if len(forks) != 1 else 's'} in parallel"
+        )
     if errors:
         facts.append(f"{len(errors)} error path{'s' if len(errors) != 1 else ''}")
     lines.append(purpose + " It has " + _and(facts) + ".")
@@ -200,8 +269,10 @@ def explain_model(model: WorkflowModel, name: str | None = None) -> str:
                 text += f" Then it continues with {step_phrase(t.target)} (step {index.get(t.target, '?')})."
         for t in model.transitions:
             if t.is_fan_in and s in t.sources and s == t.sources[-1]:
-                text += (f" When {_and([step_phrase(x) for x in t.sources])} have all finished, it continues with "
-                         f"{_target_text(t)}.")
+                text += (
+                    f" When {_and([step_phrase(x) for x in t.sources])} have all finished, it continues with "
+                    f"{_target_text(t)}."
+                )
         for t in err:
             text += f" If this step fails, it goes to {_target_text(t)}."
         lines.append(text)
@@ -210,13 +281,17 @@ def explain_model(model: WorkflowModel, name: str | None = None) -> str:
         lines.append("")
         lines.append("What decides the path: " + _decides(model, decisions) + ".")
     if natural:
-        lines.append("Judgement calls (" + _and([f'“{t.condition.text}”' for t in natural]) + ") are made by the "
-                     "decision engine, which shows its reasoning and confidence; when it is not confident enough, "
-                     "the run waits for a person.")
+        lines.append(
+            "Judgement calls (" + _and([f"“{t.condition.text}”" for t in natural]) + ") are made by the "
+            "decision engine, which shows its reasoning and confidence; when it is not confident enough, "
+            "the run waits for a person."
+        )
     if forks:
         for t in forks:
-            lines.append(f"After {step_phrase(t.source)}, {_and([step_phrase(x) for x in t.targets])} happen in "
-                         "parallel; the workflow waits for all of them before going on.")
+            lines.append(
+                f"After {step_phrase(t.source)}, {_and([step_phrase(x) for x in t.targets])} happen in "
+                "parallel; the workflow waits for all of them before going on."
+            )
     lines.append("")
     lines.append(f"The workflow is complete after {_and([step_phrase(s) for s in enders]) or 'its last step'}.")
     return "\n".join(lines).strip() + "\n"

@@ -16,6 +16,7 @@ Understands (in any mix):
 The text is only ever turned into identifiers and condition literals, never executed. The result is
 checked with :func:`engine.dsl.validate.check` and repaired structurally if needed.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,7 +52,7 @@ class Goto:
 @dataclass
 class Until:
     act: Act
-    cond: "Cond"
+    cond: Cond
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Cond:
     op: str | None = None
     threshold: float | None = None
 
-    def negated(self) -> "Cond | None":
+    def negated(self) -> Cond | None:
         if self.kind == "bool" and self.var:
             return Cond("bool", f"{self.var}=={not self.value}", self.var, not self.value, self.subject)
         return None
@@ -106,7 +107,9 @@ class Ctx:
 _PREAMBLE = re.compile(
     r"^\s*(?:please\s+)?(?:(?:create|build|make|design|write|generate|set up|i (?:want|need)|we (?:want|need)|"
     r"give me)\s+(?:me\s+)?(?:a|an|the)?\s*(?:new\s+)?(?:simple\s+)?(?:workflow|process|pipeline|flow|automation)"
-    r"(?:\s+(?:that|which|to|for|where|in which))?\s*[:,-]?\s*)", re.I)
+    r"(?:\s+(?:that|which|to|for|where|in which))?\s*[:,-]?\s*)",
+    re.I,
+)
 _ARROWS = re.compile(r"\s*->\s*")
 _NUM_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
 
@@ -122,16 +125,23 @@ def _prepare(text: str) -> str:
     t = re.sub(r"\?\s*->\s*", "?: ", t)
     t = re.sub(r"\b((?:the |a |an )?[A-Za-z_]+(?: [A-Za-z_]+)?) then (?=[a-z]+s\b)", r"\1 ", t)
     t = re.sub(r"\bIT\b", "IT_team", t)
-    t = re.sub(r"\(\s*((?:in parallel|at the same time|simultaneously|concurrently|optional|optionally))\s*\)", r"\1", t,
-               flags=re.I)
+    t = re.sub(
+        r"\(\s*((?:in parallel|at the same time|simultaneously|concurrently|optional|optionally))\s*\)",
+        r"\1",
+        t,
+        flags=re.I,
+    )
     return t.strip()
 
 
 # ---------------------------------------------------------------------------------------------
 # lists
 
-_ITEM = re.compile(r"^(?P<indent>\s*)(?:(?P<num>\d{1,3})[.):]|(?P<bul>[-*•+▪◦·])|(?:step|phase|stage)\s+"
-                   r"(?P<step>\d{1,3})\s*[:.)-]|(?P<let>[a-hA-H])[.)])\s+(?P<text>.+)$", re.I)
+_ITEM = re.compile(
+    r"^(?P<indent>\s*)(?:(?P<num>\d{1,3})[.):]|(?P<bul>[-*•+▪◦·])|(?:step|phase|stage)\s+"
+    r"(?P<step>\d{1,3})\s*[:.)-]|(?P<let>[a-hA-H])[.)])\s+(?P<text>.+)$",
+    re.I,
+)
 
 
 @dataclass
@@ -139,7 +149,7 @@ class Item:
     text: str
     indent: int
     number: int | None = None
-    children: list["Item"] = field(default_factory=list)
+    children: list[Item] = field(default_factory=list)
 
 
 def _split_inline_steps(text: str) -> str:
@@ -172,8 +182,13 @@ def _parse_lines(text: str) -> tuple[list[str], list[Item], list[str]]:
                 header.append(raw.strip())
             continue
         indent = len(m.group("indent").expandtabs(4))
-        if m.group("bul") and stack and indent == stack[-1].indent and stack[-1].number is not None and \
-                stack[-1].text.rstrip().endswith(":"):
+        if (
+            m.group("bul")
+            and stack
+            and indent == stack[-1].indent
+            and stack[-1].number is not None
+            and stack[-1].text.rstrip().endswith(":")
+        ):
             indent += 1  # "- x" directly under "3. If …:" at the same indent is a child
         num = m.group("num") or m.group("step")
         item = Item(m.group("text").strip(), indent, int(num) if num else None)
@@ -187,6 +202,7 @@ def _parse_lines(text: str) -> tuple[list[str], list[Item], list[str]]:
 
 # ---------------------------------------------------------------------------------------------
 # sentences and clauses
+
 
 def _split_sentences(text: str) -> list[str]:
     t = re.sub(r"\s+[—–]\s+|\s+--\s+|\s+-\s+", "; ", text)
@@ -209,30 +225,51 @@ def _split_sentences(text: str) -> list[str]:
     return out
 
 
-_COLON_KEEP = re.compile(r"^(?:if|when|whenever|unless|in case|provided|otherwise|else|for\s+\S+\s+(?:over|above|under|"
-                         r"below|between|more|less)|should|once|as long as)\b|^[^:]{0,40}\d", re.I)
-_COLON_SPLIT = re.compile(r"^(?:when(?:ever)?|for (?:every|each|all|any)|each time|every time|once|on|upon|as soon as|"
-                          r"note|here is|here's|steps?|process|workflow|the following|do the following|as follows)\b|"
-                          r".*\b(?:following|as follows|steps|process|workflow)$", re.I)
-_META = re.compile(r"^(?:note|nb|n\.b\.|fyi|remark|ps|p\.s\.)\b\s*:?|^(?:this|it|the (?:whole )?(?:workflow|process|"
-                   r"pipeline|job|flow|automation))\s+(?:runs|should run|will run|is run|happens|is triggered|executes|"
-                   r"starts|kicks off|repeats|is scheduled)\b", re.I)
-_SO = re.compile(r"^(?:if so|if yes|if it does|if they do|if it is|if they are|if that's the case|if that is the case|"
-                 r"if this is the case|if true|if that's true|if that is true|if it did|if they did|if it has|"
-                 r"if they have|when it does|if positive)\s*(?:[,:]|$)\s*(.*)$", re.I)
-_OTHERS = re.compile(r"^(?:the\s+)?(?:smaller|larger|bigger|cheaper|lower|higher|other|remaining|rest of the|all other)"
-                     r"\s+(?:ones?|\w+s)\b|^(?:the rest|the others|everything else|anything else|all others|others|"
-                     r"(?:everything|anything|all|those|the ones|ones) (?:in between|in the middle|between|left|"
-                     r"remaining|else))\b", re.I)
-_SCHEDULE = re.compile(r"^(?:(?:every|each)\s+(?:\d+\s+)?(?:night|day|morning|evening|afternoon|hour|minute|week|month|"
-                       r"quarter|year|weekday|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|"
-                       r"(?:daily|nightly|hourly|weekly|monthly|quarterly|yearly)|(?:once|twice) (?:a|per) \w+|"
-                       r"at \d{1,2}(?::\d\d)?\s*(?:am|pm)?|on (?:mondays|tuesdays|wednesdays|thursdays|fridays|"
-                       r"saturdays|sundays|weekdays|weekends)|at (?:midnight|noon|the end of (?:the|each|every) \w+))"
-                       r"\b[\s,:]*", re.I)
-_DEPENDING = re.compile(r"^(?:depending on|based on|according to|route (?:it |them )?(?:by|based on|according to)|"
-                        r"branch (?:on|by)|switch on|decide (?:by|based on)|depending upon)\s+(?:the\s+|its\s+|their\s+)?"
-                        r"([\w\s-]+?)\s*(?:[:,]\s*(.*))?$", re.I)
+_COLON_KEEP = re.compile(
+    r"^(?:if|when|whenever|unless|in case|provided|otherwise|else|for\s+\S+\s+(?:over|above|under|"
+    r"below|between|more|less)|should|once|as long as)\b|^[^:]{0,40}\d",
+    re.I,
+)
+_COLON_SPLIT = re.compile(
+    r"^(?:when(?:ever)?|for (?:every|each|all|any)|each time|every time|once|on|upon|as soon as|"
+    r"note|here is|here's|steps?|process|workflow|the following|do the following|as follows)\b|"
+    r".*\b(?:following|as follows|steps|process|workflow)$",
+    re.I,
+)
+_META = re.compile(
+    r"^(?:note|nb|n\.b\.|fyi|remark|ps|p\.s\.)\b\s*:?|^(?:this|it|the (?:whole )?(?:workflow|process|"
+    r"pipeline|job|flow|automation))\s+(?:runs|should run|will run|is run|happens|is triggered|executes|"
+    r"starts|kicks off|repeats|is scheduled)\b",
+    re.I,
+)
+_SO = re.compile(
+    r"^(?:if so|if yes|if it does|if they do|if it is|if they are|if that's the case|if that is the case|"
+    r"if this is the case|if true|if that's true|if that is true|if it did|if they did|if it has|"
+    r"if they have|when it does|if positive)\s*(?:[,:]|$)\s*(.*)$",
+    re.I,
+)
+_OTHERS = re.compile(
+    r"^(?:the\s+)?(?:smaller|larger|bigger|cheaper|lower|higher|other|remaining|rest of the|all other)"
+    r"\s+(?:ones?|\w+s)\b|^(?:the rest|the others|everything else|anything else|all others|others|"
+    r"(?:everything|anything|all|those|the ones|ones) (?:in between|in the middle|between|left|"
+    r"remaining|else))\b",
+    re.I,
+)
+_SCHEDULE = re.compile(
+    r"^(?:(?:every|each)\s+(?:\d+\s+)?(?:night|day|morning|evening|afternoon|hour|minute|week|month|"
+    r"quarter|year|weekday|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|"
+    r"(?:daily|nightly|hourly|weekly|monthly|quarterly|yearly)|(?:once|twice) (?:a|per) \w+|"
+    r"at \d{1,2}(?::\d\d)?\s*(?:am|pm)?|on (?:mondays|tuesdays|wednesdays|thursdays|fridays|"
+    r"saturdays|sundays|weekdays|weekends)|at (?:midnight|noon|the end of (?:the|each|every) \w+))"
+    r"\b[\s,:]*",
+    re.I,
+)
+_DEPENDING = re.compile(
+    r"^(?:depending on|based on|according to|route (?:it |them )?(?:by|based on|according to)|"
+    r"branch (?:on|by)|switch on|decide (?:by|based on)|depending upon)\s+(?:the\s+|its\s+|their\s+)?"
+    r"([\w\s-]+?)\s*(?:[:,]\s*(.*))?$",
+    re.I,
+)
 _CONNECTOR = re.compile(
     r"^(?:and then|and|then|next|after that|afterwards|afterward|after this|subsequently|finally|lastly|"
     r"last of all|at last|first of all|first|firstly|to start|to begin(?: with)?|initially|second|secondly|"
@@ -245,14 +282,25 @@ _CONNECTOR = re.compile(
     r" (?:done|finished|complete|completed|ready|over|through)|"
     r"once (?:done|finished|complete|completed|resolved|approved|ready|fixed|that's done)|"
     r"when (?:done|finished|complete|completed|resolved|ready)|"
-    r"once \w+(?:ed|en)|we|you|i|please|the system should|the system will|it should)\b[\s,:]*", re.I)
-_CONT = re.compile(r"^(?:in (?:both|either|all|any) cases?|either way|regardless|in any case|no matter what|"
-                   r"whatever happens|in every case)\b[\s,:]*", re.I)
-_PAR_LEAD = re.compile(r"^(?:meanwhile|in the meantime|at the same time|simultaneously|concurrently|in parallel|"
-                       r"parallel to (?:this|that)|alongside(?: this| that)?|while (?:this|that) (?:is )?happens?)"
-                       r"\b[\s,:]*", re.I)
-_PAR_WORDS = re.compile(r",?\s*\b(?:in parallel|at the same time|simultaneously|concurrently|at once|in tandem|"
-                        r"side by side|all together|independently(?: and in parallel)?|parallel)\b,?", re.I)
+    r"once \w+(?:ed|en)|we|you|i|please|the system should|the system will|it should)\b[\s,:]*",
+    re.I,
+)
+_CONT = re.compile(
+    r"^(?:in (?:both|either|all|any) cases?|either way|regardless|in any case|no matter what|"
+    r"whatever happens|in every case)\b[\s,:]*",
+    re.I,
+)
+_PAR_LEAD = re.compile(
+    r"^(?:meanwhile|in the meantime|at the same time|simultaneously|concurrently|in parallel|"
+    r"parallel to (?:this|that)|alongside(?: this| that)?|while (?:this|that) (?:is )?happens?)"
+    r"\b[\s,:]*",
+    re.I,
+)
+_PAR_WORDS = re.compile(
+    r",?\s*\b(?:in parallel|at the same time|simultaneously|concurrently|at once|in tandem|"
+    r"side by side|all together|independently(?: and in parallel)?|parallel)\b,?",
+    re.I,
+)
 _AFTER_GERUND = re.compile(r"^(?:after|upon|on)\s+(\w+ing\b[^,]*),\s*(.+)$", re.I)
 _BEFORE = re.compile(r"^before\s+[^,]+,\s*(.+)$", re.I)
 _AFTER_NOUN = re.compile(r"^(?:after|following)\s+(?:the\s+)?[^,]{1,40},\s*(.+)$", re.I)
@@ -260,35 +308,84 @@ _ELSE_LEAD = re.compile(
     r"^(?:otherwise|else|or else|if not|if no|if neither|if none|in (?:all|any|every|each)? ?other cases?|"
     r"in (?:all|any) remaining cases|for (?:everything|anything|all) else|for (?:all )?others|for the rest|failing that|"
     r"if that fails|if this fails|in the other case|when not|for the remaining ones|or)\b(?:\s*[,:]|\s*$|\s+)(.*)$",
-    re.I)
-_ELSE_TAIL = re.compile(r"^(.+?)[\s,]+(?:otherwise|else|in all other cases|in any other case|in other cases|"
-                        r"if not|for (?:everything|all) else|for the rest)$", re.I)
+    re.I,
+)
+_ELSE_TAIL = re.compile(
+    r"^(.+?)[\s,]+(?:otherwise|else|in all other cases|in any other case|in other cases|"
+    r"if not|for (?:everything|all) else|for the rest)$",
+    re.I,
+)
 _COND_LEAD = re.compile(
     r"^(?:if|when|whenever|in case|in the event that|in the event of|provided that|provided|assuming(?: that)?|"
-    r"as long as|should|unless|only if|for|where|with|once|given that|whether)\s+(.+)$", re.I)
-_POSTFIX = re.compile(r"^(.+?)\s+(if|when|whenever|unless|only if|in case|provided that|provided|as long as|"
-                      r"once|until|but only if)\s+(.+)$", re.I)
+    r"as long as|should|unless|only if|for|where|with|once|given that|whether)\s+(.+)$",
+    re.I,
+)
+_POSTFIX = re.compile(
+    r"^(.+?)\s+(if|when|whenever|unless|only if|in case|provided that|provided|as long as|"
+    r"once|until|but only if)\s+(.+)$",
+    re.I,
+)
 
 _NUM = r"(?P<cur>[$€£])?\s*(?P<num>-?\d+(?:\.\d+)?)(?:\s*(?P<mult>k|m|bn|thousand|million|billion)(?![a-z]))?\s*(?P<pct>%|percent)?"
-_UNITS = r"(?:\s*(?P<unit>days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|years?|degrees?|items?|points?|" \
-         r"units?|users?|employees?|people|orders?|times?|percent|mb|gb|kb|kg|km|miles?|pages?|requests?|" \
-         r"tickets?|attempts?|stars?|reviews?|votes?|words?|characters?|lines?|files?|rows?|records?|dollars?|" \
-         r"euros?|usd|eur|gbp)(?![a-z]))?"
+_UNITS = (
+    r"(?:\s*(?P<unit>days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|years?|degrees?|items?|points?|"
+    r"units?|users?|employees?|people|orders?|times?|percent|mb|gb|kb|kg|km|miles?|pages?|requests?|"
+    r"tickets?|attempts?|stars?|reviews?|votes?|words?|characters?|lines?|files?|rows?|records?|dollars?|"
+    r"euros?|usd|eur|gbp)(?![a-z]))?"
+)
 _CMP_PATTERNS = [
-    ("between", re.compile(r"\bbetween\s+" + _NUM + r"\s*(?:and|to|-|&and&)\s*(?P<cur2>[$€£])?\s*(?P<num2>-?\d+(?:\.\d+)?)"
-                           r"(?:\s*(?P<mult2>k|m|thousand|million)(?![a-z]))?" + _UNITS.replace("unit>", "unit2>"), re.I)),
-    (">=", re.compile(r"(?:\bat least|\bno less than|\bnot less than|\ba minimum of|\bminimum of|\bmin\.?|>=|≥)\s*"
-                      + _NUM + _UNITS, re.I)),
-    ("<=", re.compile(r"(?:\bat most|\bno more than|\bnot more than|\bup to|\ba maximum of|\bmaximum of|\bmax\.?|<=|≤)\s*"
-                      + _NUM + _UNITS, re.I)),
-    (">=", re.compile(_NUM + _UNITS + r"\s+(?:or more|or higher|or above|or greater|and above|and up|or over|or later)\b",
-                      re.I)),
-    ("<=", re.compile(_NUM + _UNITS + r"\s+(?:or less|or fewer|or lower|or below|and below|or under|or earlier)\b", re.I)),
-    (">", re.compile(r"(?:\babove|\bover|\bmore than|\bgreater than|\bhigher than|\blarger than|\bbigger than|"
-                     r"\blonger than|\bolder than|\bexceeds?|\bexceeding|\bexceeded|\bbeyond|\bpast|>)\s*" + _NUM + _UNITS,
-                     re.I)),
-    ("<", re.compile(r"(?:\bbelow|\bunder|\bless than|\bfewer than|\blower than|\bsmaller than|\bshorter than|"
-                     r"\byounger than|\bnewer than|\bwithin|<)\s*" + _NUM + _UNITS, re.I)),
+    (
+        "between",
+        re.compile(
+            r"\bbetween\s+" + _NUM + r"\s*(?:and|to|-|&and&)\s*(?P<cur2>[$€£])?\s*(?P<num2>-?\d+(?:\.\d+)?)"
+            r"(?:\s*(?P<mult2>k|m|thousand|million)(?![a-z]))?" + _UNITS.replace("unit>", "unit2>"),
+            re.I,
+        ),
+    ),
+    (
+        ">=",
+        re.compile(
+            r"(?:\bat least|\bno less than|\bnot less than|\ba minimum of|\bminimum of|\bmin\.?|>=|≥)\s*"
+            + _NUM
+            + _UNITS,
+            re.I,
+        ),
+    ),
+    (
+        "<=",
+        re.compile(
+            r"(?:\bat most|\bno more than|\bnot more than|\bup to|\ba maximum of|\bmaximum of|\bmax\.?|<=|≤)\s*"
+            + _NUM
+            + _UNITS,
+            re.I,
+        ),
+    ),
+    (
+        ">=",
+        re.compile(
+            _NUM + _UNITS + r"\s+(?:or more|or higher|or above|or greater|and above|and up|or over|or later)\b", re.I
+        ),
+    ),
+    (
+        "<=",
+        re.compile(_NUM + _UNITS + r"\s+(?:or less|or fewer|or lower|or below|and below|or under|or earlier)\b", re.I),
+    ),
+    (
+        ">",
+        re.compile(
+            r"(?:\babove|\bover|\bmore than|\bgreater than|\bhigher than|\blarger than|\bbigger than|"
+            r"\blonger than|\bolder than|\bexceeds?|\bexceeding|\bexceeded|\bbeyond|\bpast|>)\s*" + _NUM + _UNITS,
+            re.I,
+        ),
+    ),
+    (
+        "<",
+        re.compile(
+            r"(?:\bbelow|\bunder|\bless than|\bfewer than|\blower than|\bsmaller than|\bshorter than|"
+            r"\byounger than|\bnewer than|\bwithin|<)\s*" + _NUM + _UNITS,
+            re.I,
+        ),
+    ),
     ("==", re.compile(r"(?:\bequals?|\bequal to|\bis exactly|\bexactly|==|=)\s*" + _NUM + _UNITS, re.I)),
 ]
 _AGE_WORDS = re.compile(r"\b(older|younger|newer)\b", re.I)
@@ -306,7 +403,9 @@ def _number(m: re.Match, suffix: str = "") -> tuple[float, bool, str | None]:
     if unit in ("dollars", "dollar", "euros", "euro", "usd", "eur", "gbp"):
         cur, unit = True, None
     if unit:
-        unit = {"mins": "minute", "min": "minute", "secs": "second", "sec": "second", "people": "person"}.get(unit, unit)
+        unit = {"mins": "minute", "min": "minute", "secs": "second", "sec": "second", "people": "person"}.get(
+            unit, unit
+        )
         if unit.endswith("s") and unit not in ("percent",):
             unit = unit[:-1]
     return num, cur, unit
@@ -329,19 +428,57 @@ def _find_cmp(text: str):
 # ---------------------------------------------------------------------------------------------
 # naming
 
-_FILLER = re.compile(r"^(?:we|you|i|please|then|just|also|and|so|now|should|must|will|can|let's|lets|"
-                     r"go ahead and|make sure to|make sure we|be sure to|try to|need to|needs to|have to|has to|"
-                     r"want to|the system (?:should|will|must)?|system|it should|simply|first|finally|next|"
-                     r"automatically|immediately|manually|we'll|we will|you'll|to)\s+", re.I)
-_EVERY = re.compile(r"\b(?:every|each|once an?|once per|per)\s+(?:\d+\s+)?(?:second|minute|hour|day|week|month|"
-                    r"morning|night|evening)s?\b|\b(?:daily|hourly|weekly|nightly)\b(?!\s+\w+\s+(?:file|report))",
-                    re.I)
-_TRAILING = re.compile(r"[\s,]+(?:at the end|in the end|at last|again|as well|too|afterwards|afterward|right away|"
-                       r"asap|as soon as possible|at once|immediately|first|then|now|later|once|only|instead|"
-                       r"if needed|if necessary|if required|where needed|as needed|manually|automatically)\s*$", re.I)
-_PREPS = {"to", "for", "from", "with", "by", "via", "on", "in", "into", "onto", "at", "about", "against",
-          "using", "through", "within", "per", "after", "before", "until", "over", "under", "of", "across",
-          "toward", "towards", "as", "like", "inside", "around", "without"}
+_FILLER = re.compile(
+    r"^(?:we|you|i|please|then|just|also|and|so|now|should|must|will|can|let's|lets|"
+    r"go ahead and|make sure to|make sure we|be sure to|try to|need to|needs to|have to|has to|"
+    r"want to|the system (?:should|will|must)?|system|it should|simply|first|finally|next|"
+    r"automatically|immediately|manually|we'll|we will|you'll|to)\s+",
+    re.I,
+)
+_EVERY = re.compile(
+    r"\b(?:every|each|once an?|once per|per)\s+(?:\d+\s+)?(?:second|minute|hour|day|week|month|"
+    r"morning|night|evening)s?\b|\b(?:daily|hourly|weekly|nightly)\b(?!\s+\w+\s+(?:file|report))",
+    re.I,
+)
+_TRAILING = re.compile(
+    r"[\s,]+(?:at the end|in the end|at last|again|as well|too|afterwards|afterward|right away|"
+    r"asap|as soon as possible|at once|immediately|first|then|now|later|once|only|instead|"
+    r"if needed|if necessary|if required|where needed|as needed|manually|automatically)\s*$",
+    re.I,
+)
+_PREPS = {
+    "to",
+    "for",
+    "from",
+    "with",
+    "by",
+    "via",
+    "on",
+    "in",
+    "into",
+    "onto",
+    "at",
+    "about",
+    "against",
+    "using",
+    "through",
+    "within",
+    "per",
+    "after",
+    "before",
+    "until",
+    "over",
+    "under",
+    "of",
+    "across",
+    "toward",
+    "towards",
+    "as",
+    "like",
+    "inside",
+    "around",
+    "without",
+}
 _MEANS = {"with", "using", "via", "by", "through"}
 _AUX = {"is", "are", "was", "were", "be", "been", "being", "gets", "get", "got"}
 
@@ -374,8 +511,12 @@ class Namer:
         content = [w for w in _content(words) if w not in W.PRONOUNS and not w.isdigit()]
         if content and content[-1] in W.PEOPLE:
             self.ctx.person = W.singular(content[-1])
-        if content and not all(w in W.PEOPLE for w in content) and content[-1] not in W.PEOPLE and \
-                content[-1] not in W.INSTRUMENTS:
+        if (
+            content
+            and not all(w in W.PEOPLE for w in content)
+            and content[-1] not in W.PEOPLE
+            and content[-1] not in W.INSTRUMENTS
+        ):
             self.ctx.topic = content[-3:]
             self.ctx.topics.append(content[-3:])
             if not self.ctx.entity and content[-1] not in W.QUANTITY and content[-1] not in W.ATTRIBUTES:
@@ -385,7 +526,7 @@ class Namer:
                 self.ctx.attributes.append(w)
         for i, w in enumerate(content):
             if w in W.QUANTITY:
-                self.ctx.quantity_var = W.snake(content[max(0, i - 1):i + 1])
+                self.ctx.quantity_var = W.snake(content[max(0, i - 1) : i + 1])
 
     def analyse(self, text: str) -> tuple[str | None, list[str], list[str], list[str]]:
         """(verb, particle words, object words, subject words) of an action phrase."""
@@ -418,8 +559,13 @@ class Namer:
             return verb, particle, rest, []
         if first.endswith("ing") and W.lemma(first):  # gerund: "sending the email"
             return W.lemma(first), [], toks[1:], []
-        if first.endswith("s") and W.lemma(first) and first not in W.QUANTITY and len(toks) > 1 and \
-                toks[1] in ("the", "a", "an", "their", "its", "his", "her", "our", "them", "it", "all", "any"):
+        if (
+            first.endswith("s")
+            and W.lemma(first)
+            and first not in W.QUANTITY
+            and len(toks) > 1
+            and toks[1] in ("the", "a", "an", "their", "its", "his", "her", "our", "them", "it", "all", "any")
+        ):
             verb = W.lemma(first)  # "collects the laptop" (subject left out)
             rest = toks[1:]
             particle = []
@@ -433,10 +579,10 @@ class Namer:
         # passive: "the employee is notified", "requests are approved automatically"
         for i, w in enumerate(toks[:-1]):
             if w in _AUX and i > 0:
-                nxt = [x for x in toks[i + 1:] if not W.is_noise(x)]
+                nxt = [x for x in toks[i + 1 :] if not W.is_noise(x)]
                 if nxt and W.lemma(nxt[0]) and (nxt[0].endswith(("ed", "en")) or nxt[0] in W.IRREGULAR):
                     j = toks.index(nxt[0], i + 1)
-                    return W.lemma(nxt[0]), [], toks[:i] + toks[j + 1:], []
+                    return W.lemma(nxt[0]), [], toks[:i] + toks[j + 1 :], []
                 break
         # declarative: "the manager reviews it", "unit tests and integration tests run"
         for i in range(1, min(len(toks), 8)):
@@ -445,13 +591,20 @@ class Namer:
             if lem is None and w not in ("go", "goes", "need", "needs", "require", "requires"):
                 continue
             nxt = toks[i + 1] if i + 1 < len(toks) else None
-            if w.endswith("s") and not w.endswith("ss") and (nxt in (None, "and", "or") or (nxt and W.is_base_verb(nxt))):
+            if (
+                w.endswith("s")
+                and not w.endswith("ss")
+                and (nxt in (None, "and", "or") or (nxt and W.is_base_verb(nxt)))
+            ):
                 if not (nxt is None and toks[i - 1] in W.PEOPLE | {"team", "system", "it", "he", "she"}):
                     continue
             if w in W.STOP:
                 continue
-            if _find_cmp(" ".join(toks[i + 1:i + 5])) and _find_cmp(" ".join(toks[i + 1:i + 5]))[2] == 0 and \
-                    any(W.lemma(x) for x in toks[i + 2:]):
+            if (
+                _find_cmp(" ".join(toks[i + 1 : i + 5]))
+                and _find_cmp(" ".join(toks[i + 1 : i + 5]))[2] == 0
+                and any(W.lemma(x) for x in toks[i + 2 :])
+            ):
                 continue  # "purchase requests over $5000 need …": 'requests' is the subject
             lem = lem or {"goes": "go", "needs": "need", "requires": "require"}.get(w, w)
             if lem in ("be", "have", "do"):
@@ -461,7 +614,7 @@ class Namer:
             if lem == "go":
                 lem = "route"
             subject = toks[:i]
-            rest = toks[i + 1:]
+            rest = toks[i + 1 :]
             particle = []
             if rest and (lem, rest[0]) in W.PHRASAL:
                 particle, rest = [rest[0]], rest[1:]
@@ -482,15 +635,29 @@ class Namer:
     def name(self, text: str) -> tuple[str, bool, bool]:
         """(state name, terminal?, uses AI?) for an action phrase."""
         low = text.lower()
-        ai = bool(re.search(r"\b(?:with|using|via|by|through|from)\s+(?:an?\s+|the\s+)?(?:ai|llm|gpt|chatgpt|"
-                            r"language model|machine learning|ml model|model)\b|\bai[- ](?:powered|based)\b", low))
+        ai = bool(
+            re.search(
+                r"\b(?:with|using|via|by|through|from)\s+(?:an?\s+|the\s+)?(?:ai|llm|gpt|chatgpt|"
+                r"language model|machine learning|ml model|model)\b|\bai[- ](?:powered|based)\b",
+                low,
+            )
+        )
         text = _TRAILING.sub("", re.sub(r"[,;]?\s+\b(?:who|which|whose)\b.*$", "", text.strip()))
         verb, particle, obj, subject = self.analyse(text)
-        if obj and obj[0] in ("whether", "if", "that") and verb in ("check", "verify", "determine", "see", "confirm",
-                                                                    "find", "ensure", "test", "ask", "decide"):
+        if (
+            obj
+            and obj[0] in ("whether", "if", "that")
+            and verb in ("check", "verify", "determine", "see", "confirm", "find", "ensure", "test", "ask", "decide")
+        ):
             obj = obj[1:]
-            cut = next((i for i, w in enumerate(obj) if i > 0 and W.lemma(w) and W.lemma(w) != w and
-                        not W.is_noise(w) and w not in W.QUANTITY), None)
+            cut = next(
+                (
+                    i
+                    for i, w in enumerate(obj)
+                    if i > 0 and W.lemma(w) and W.lemma(w) != w and not W.is_noise(w) and w not in W.QUANTITY
+                ),
+                None,
+            )
             if cut is not None:
                 obj = obj[:cut]
         # split object into core and tail at the first preposition
@@ -549,15 +716,95 @@ class Namer:
         return name, terminal, ai
 
 
-_ENTITY_VERBS = {"approve", "reject", "decline", "deny", "accept", "publish", "archive", "close", "cancel", "escalate",
-                 "hide", "fund", "process", "validate", "verify", "store", "save", "flag", "route", "assign", "sign",
-                 "file", "hold", "release", "refund", "quarantine", "submit", "complete", "finalize", "block",
-                 "return", "discard", "delete", "resubmit"}
-_TOPIC_VERBS = {"retry", "review", "check", "classify", "summarize", "score", "track", "monitor", "send", "pack",
-                "ship", "enrich", "investigate", "fix", "rerun", "restart", "analyze", "inspect", "translate",
-                "extract", "tag", "label", "clean", "log", "record", "update", "export", "upload", "download"}
-_INTRANSITIVE = {"wait", "stop", "start", "finish", "continue", "proceed", "pause", "sleep", "retry", "escalate",
-                 "respond", "reply", "go", "come", "end", "begin", "resume", "repeat", "restart", "run"}
+_ENTITY_VERBS = {
+    "approve",
+    "reject",
+    "decline",
+    "deny",
+    "accept",
+    "publish",
+    "archive",
+    "close",
+    "cancel",
+    "escalate",
+    "hide",
+    "fund",
+    "process",
+    "validate",
+    "verify",
+    "store",
+    "save",
+    "flag",
+    "route",
+    "assign",
+    "sign",
+    "file",
+    "hold",
+    "release",
+    "refund",
+    "quarantine",
+    "submit",
+    "complete",
+    "finalize",
+    "block",
+    "return",
+    "discard",
+    "delete",
+    "resubmit",
+}
+_TOPIC_VERBS = {
+    "retry",
+    "review",
+    "check",
+    "classify",
+    "summarize",
+    "score",
+    "track",
+    "monitor",
+    "send",
+    "pack",
+    "ship",
+    "enrich",
+    "investigate",
+    "fix",
+    "rerun",
+    "restart",
+    "analyze",
+    "inspect",
+    "translate",
+    "extract",
+    "tag",
+    "label",
+    "clean",
+    "log",
+    "record",
+    "update",
+    "export",
+    "upload",
+    "download",
+}
+_INTRANSITIVE = {
+    "wait",
+    "stop",
+    "start",
+    "finish",
+    "continue",
+    "proceed",
+    "pause",
+    "sleep",
+    "retry",
+    "escalate",
+    "respond",
+    "reply",
+    "go",
+    "come",
+    "end",
+    "begin",
+    "resume",
+    "repeat",
+    "restart",
+    "run",
+}
 _KEYWORDS = {"in", "not", "and", "or", "true", "false", "none", "start", "end", "if", "else", "is"}
 
 
@@ -576,12 +823,15 @@ def _valid_name(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # conditions
 
-_ERROR_COND = re.compile(r"^(?:(?:any|a|some|one)\s+(?:of\s+(?:the|these|those)\s+)?(?:step|task|stage|part|action|"
-                         r"check|job|operation)s?(?:\s+of\s+(?:these|them|the steps))?|anything|something|any of "
-                         r"(?:these|them|the above|those)|there (?:is|are) an? (?:error|failure|problem|exception)s?)"
-                         r"(?:\s+(?:fails?|failed|errors?|goes wrong|breaks|crashes|times out))?$|"
-                         r"^(?:an? |any )?(?:error|failure|exception|problem)s?(?: occurs?| happens?| is raised)?$|"
-                         r"^(?:anything|something) goes wrong$", re.I)
+_ERROR_COND = re.compile(
+    r"^(?:(?:any|a|some|one)\s+(?:of\s+(?:the|these|those)\s+)?(?:step|task|stage|part|action|"
+    r"check|job|operation)s?(?:\s+of\s+(?:these|them|the steps))?|anything|something|any of "
+    r"(?:these|them|the above|those)|there (?:is|are) an? (?:error|failure|problem|exception)s?)"
+    r"(?:\s+(?:fails?|failed|errors?|goes wrong|breaks|crashes|times out))?$|"
+    r"^(?:an? |any )?(?:error|failure|exception|problem)s?(?: occurs?| happens?| is raised)?$|"
+    r"^(?:anything|something) goes wrong$",
+    re.I,
+)
 
 
 def _subject_var(words: list[str], n: int = 2) -> list[str]:
@@ -616,16 +866,24 @@ class CondParser:
         toks = W.tokens(t)
         if any(w in W.SUBJECTIVE for w in toks) or re.search(r"\blike (?:a|an)\b", t, re.I):
             return self._nl(t)
-        t2 = re.sub(r"\b(?:within|in|for|after|before|by)\s+(?:a|an|one|the next|\d+)\s+(?:minute|hour|day|week|month|"
-                    r"year|business day|working day)s?\b|\b(?:still|yet|already|ever|anymore|any more|by then|in time)\b",
-                    " ", t, flags=re.I)
+        t2 = re.sub(
+            r"\b(?:within|in|for|after|before|by)\s+(?:a|an|one|the next|\d+)\s+(?:minute|hour|day|week|month|"
+            r"year|business day|working day)s?\b|\b(?:still|yet|already|ever|anymore|any more|by then|in time)\b",
+            " ",
+            t,
+            flags=re.I,
+        )
         return self._boolean(W.tokens(t2), siblings, t)
 
     def _relation(self, t: str) -> Cond | None:
-        """"the repair cost exceeds the car's value" -> repair_cost>car_value (two named values compared)."""
-        m = re.match(r"^(.+?)\s+(?:is\s+|are\s+)?(exceeds?|exceeding|(?:greater|more|higher|larger|bigger) than|"
-                     r"(?:less|lower|smaller|fewer) than|(?:is\s+)?(?:above|below|over|under)|equals?|"
-                     r"is equal to)\s+(.+)$", t, re.I)
+        """ "the repair cost exceeds the car's value" -> repair_cost>car_value (two named values compared)."""
+        m = re.match(
+            r"^(.+?)\s+(?:is\s+|are\s+)?(exceeds?|exceeding|(?:greater|more|higher|larger|bigger) than|"
+            r"(?:less|lower|smaller|fewer) than|(?:is\s+)?(?:above|below|over|under)|equals?|"
+            r"is equal to)\s+(.+)$",
+            t,
+            re.I,
+        )
         if not m or re.search(r"\d", m.group(3)):
             return None
         left = _subject_var(W.tokens(m.group(1)), 3)
@@ -633,8 +891,13 @@ class CondParser:
         if not left or not right or len(_content(W.tokens(m.group(3)))) > 4:
             return None
         word = m.group(2).lower()
-        op = ">" if re.search(r"exceed|greater|more|higher|larger|bigger|above|over", word) else \
-            "<" if re.search(r"less|lower|smaller|fewer|below|under", word) else "=="
+        op = (
+            ">"
+            if re.search(r"exceed|greater|more|higher|larger|bigger|above|over", word)
+            else "<"
+            if re.search(r"less|lower|smaller|fewer|below|under", word)
+            else "=="
+        )
         a, b = _valid_var(W.snake(left)), _valid_var(W.snake(right))
         if a == b:
             return None
@@ -676,17 +939,49 @@ class CondParser:
         after = W.tokens(t[end:])
         num, cur, unit = _number(m)
         extra: list[str] = []
-        verb_noun = {"scores": "score", "score": "score", "costs": "cost", "cost": "cost", "weighs": "weight",
-                     "totals": "total", "earns": "earnings", "rates": "rating", "takes": "duration",
-                     "lasts": "duration", "has": None, "have": None, "contains": None, "includes": None}
+        verb_noun = {
+            "scores": "score",
+            "score": "score",
+            "costs": "cost",
+            "cost": "cost",
+            "weighs": "weight",
+            "totals": "total",
+            "earns": "earnings",
+            "rates": "rating",
+            "takes": "duration",
+            "lasts": "duration",
+            "has": None,
+            "have": None,
+            "contains": None,
+            "includes": None,
+        }
         subj: list[str] = []
         for w in before:
             if w in verb_noun:
                 if verb_noun[w]:
                     extra = [verb_noun[w]]
                 continue
-            if w in _AUX or w in ("is", "are", "does", "do", "reaches", "reach", "hits", "exceed", "goes",
-                                  "go", "falls", "fall", "drops", "rises", "stays", "remains", "comes", "if", "when"):
+            if w in _AUX or w in (
+                "is",
+                "are",
+                "does",
+                "do",
+                "reaches",
+                "reach",
+                "hits",
+                "exceed",
+                "goes",
+                "go",
+                "falls",
+                "fall",
+                "drops",
+                "rises",
+                "stays",
+                "remains",
+                "comes",
+                "if",
+                "when",
+            ):
                 continue
             subj.append(w)
         subj = _subject_var(subj, 3)
@@ -727,15 +1022,17 @@ class CondParser:
                 var_words = var_words + ["percent"]
             elif unit:
                 var_words = var_words + [unit + "s"]
-            elif var_words and (var_words[-1] in W.PEOPLE or re.search(
-                    r"\b(?:scor|grad|rat|rank|mark|evaluat|assess)", self.ctx.prev_action, re.I)):
+            elif var_words and (
+                var_words[-1] in W.PEOPLE
+                or re.search(r"\b(?:scor|grad|rat|rank|mark|evaluat|assess)", self.ctx.prev_action, re.I)
+            ):
                 var_words = var_words + ["score"]
             elif var_words:
                 var_words = var_words + ["value"]
             elif not var_words:
                 var_words = ["value"]
         if len(var_words) > len(subj):
-            var_words = [W.singular(w) for w in var_words[:len(subj)]] + var_words[len(subj):]
+            var_words = [W.singular(w) for w in var_words[: len(subj)]] + var_words[len(subj) :]
         var = _valid_var(W.snake(var_words[-3:]))
         if subj and not any(w in W.QUANTITY for w in subj):
             self.namer.set_topic(subj)
@@ -759,12 +1056,26 @@ class CondParser:
                 continue
             words.append(w)
         joined = " ".join(words)
-        for phrase, rep in (("out of stock", "out_of_stock"), ("in stock", "in_stock"), ("on time", "on_time"),
-                            ("goes through", "succeeds"), ("go through", "succeeds"), ("went through", "succeeds"),
-                            ("goes wrong", "fails"), ("signed off", "approved"), ("signs off", "approves"),
-                            ("is ok", "succeeds"), ("are ok", "succeeds"), ("checks out", "passes"),
-                            ("check out", "pass"), ("turns out", ""), ("shows up", "arrives"), ("show up", "arrive"),
-                            ("comes back", "returns"), ("come back", "return")):
+        for phrase, rep in (
+            ("out of stock", "out_of_stock"),
+            ("in stock", "in_stock"),
+            ("on time", "on_time"),
+            ("goes through", "succeeds"),
+            ("go through", "succeeds"),
+            ("went through", "succeeds"),
+            ("goes wrong", "fails"),
+            ("signed off", "approved"),
+            ("signs off", "approves"),
+            ("is ok", "succeeds"),
+            ("are ok", "succeeds"),
+            ("checks out", "passes"),
+            ("check out", "pass"),
+            ("turns out", ""),
+            ("shows up", "arrives"),
+            ("show up", "arrive"),
+            ("comes back", "returns"),
+            ("come back", "return"),
+        ):
             joined = re.sub(rf"\b{phrase}\b", rep, joined)
         words = joined.split()
         # "there are discrepancies" -> has_discrepancies
@@ -778,7 +1089,7 @@ class CondParser:
         # "the employee has unused vacation days" -> has_unused_vacation_days
         for i, w in enumerate(words):
             if w in ("has", "have", "had", "contains", "contain", "includes", "include") and i + 1 < len(words):
-                obj = [x for x in _content(words[i + 1:]) if x not in ("any", "some")][:3]
+                obj = [x for x in _content(words[i + 1 :]) if x not in ("any", "some")][:3]
                 if obj:
                     verb = "has" if w.startswith("ha") else ("contains" if w.startswith("contain") else "includes")
                     subj = [x for x in _content(words[:i]) if x not in W.PRONOUNS]
@@ -792,7 +1103,7 @@ class CondParser:
         # "the inspection finds damage" / "a solution is found"
         for i, w in enumerate(words):
             if W.lemma(w) == "find" or w == "found":
-                obj = [x for x in _content(words[i + 1:]) if x not in ("any",)]
+                obj = [x for x in _content(words[i + 1 :]) if x not in ("any",)]
                 subj = [x for x in _content(words[:i]) if x not in ("any",) and x not in W.PRONOUNS]
                 target = obj if obj and w != "found" else (subj or obj)
                 if not target:
@@ -809,8 +1120,11 @@ class CondParser:
         idx = next((i for i, w in enumerate(words) if w in W.PREDICATES), None)
         if idx is not None:
             canon, truth = W.PREDICATES[words[idx]]
-            subj_words = [w for w in words[:idx] if w not in _AUX and w not in ("does", "do", "did", "has", "have",
-                                                                               "had", "will", "can", "could")]
+            subj_words = [
+                w
+                for w in words[:idx]
+                if w not in _AUX and w not in ("does", "do", "did", "has", "have", "had", "will", "can", "could")
+            ]
             canon = self._pair(canon, words[idx], subj_words, siblings)
             return self._bool_from(subj_words, canon, truth != neg, siblings, words[idx])
         # generic: "the email contains an attachment" -> email_contains_attachment
@@ -843,8 +1157,11 @@ class CondParser:
         # "<attribute> is <value>"
         for i, w in enumerate(words):
             if w in W.ATTRIBUTES and i + 1 < len(words):
-                rest = [x for x in words[i + 1:] if x not in _AUX and x not in ("a", "an", "the", "set", "to", "marked",
-                                                                                 "as", "equal")]
+                rest = [
+                    x
+                    for x in words[i + 1 :]
+                    if x not in _AUX and x not in ("a", "an", "the", "set", "to", "marked", "as", "equal")
+                ]
                 if len(rest) == 1 and rest[0] not in W.PREDICATES:
                     var = w
                     return Cond("cat", f"{var}=='{rest[0]}'", var, rest[0], (w,))
@@ -871,8 +1188,10 @@ class CondParser:
                 if dim is None:
                     dim = next((a for a in reversed(self.ctx.attributes)), "priority")
                 elif dim in ("urgency", "priority", "severity") and self.ctx.attributes:
-                    dim = next((a for a in reversed(self.ctx.attributes) if a in ("urgency", "priority", "severity",
-                                                                                    "risk")), dim)
+                    dim = next(
+                        (a for a in reversed(self.ctx.attributes) if a in ("urgency", "priority", "severity", "risk")),
+                        dim,
+                    )
                 var = W.snake(subj[-1:] + [dim]) if subj and dim in ("tier", "type", "size") else dim
                 return Cond("cat", f"{var}=='{last}'", var, last, (dim,))
         return None
@@ -883,15 +1202,34 @@ class CondParser:
         if canon == "success":
             if any(v.endswith("passed") for v in sib_vars):
                 return "passed"
-            testy = {"test", "tests", "check", "checks", "scan", "inspection", "review", "validation", "audit",
-                     "lint", "quality", "build", "exam", "smoke", "both", "all", "they", "suite"}
+            testy = {
+                "test",
+                "tests",
+                "check",
+                "checks",
+                "scan",
+                "inspection",
+                "review",
+                "validation",
+                "audit",
+                "lint",
+                "quality",
+                "build",
+                "exam",
+                "smoke",
+                "both",
+                "all",
+                "they",
+                "suite",
+            }
             if any(w in testy for w in subj) or (not _content(subj) and any(w in testy for w in self.ctx.topic)):
                 return "passed"
         if canon == "accepted":
             if any(v.endswith("approved") for v in sib_vars):
                 return "approved"
-            if any(v.endswith("success") for v in sib_vars) or any(w in ("card", "payment", "charge", "transaction")
-                                                                   for w in subj):
+            if any(v.endswith("success") for v in sib_vars) or any(
+                w in ("card", "payment", "charge", "transaction") for w in subj
+            ):
                 return "success"
         if canon == "passed" and any(v.endswith("success") for v in sib_vars):
             return "success"
@@ -908,12 +1246,17 @@ class CondParser:
             if same:
                 var = same[-1].var
                 return Cond("bool", f"{var}=={truth}", var, truth, same[-1].subject)
-            if pronoun and canon in _PERSON_CANON and self.ctx.person and word not in ("approved", "rejected",
-                                                                                       "accepted", "declined"):
+            if (
+                pronoun
+                and canon in _PERSON_CANON
+                and self.ctx.person
+                and word not in ("approved", "rejected", "accepted", "declined")
+            ):
                 subj = [self.ctx.person]
             elif pronoun and self.ctx.topic:
-                subj = self.namer.topic_words(2 if canon in ("approved", "complete", "valid") else 1,
-                                              _pronoun_plural(subj_words))
+                subj = self.namer.topic_words(
+                    2 if canon in ("approved", "complete", "valid") else 1, _pronoun_plural(subj_words)
+                )
         subj = [W.singular(w) if i < len(subj) - 1 else w for i, w in enumerate(subj)][-2:]
         if subj and subj[-1] in ("both", "all", "everything"):
             subj = subj[:-1]
@@ -936,8 +1279,24 @@ def _pronoun_plural(words: list[str]) -> bool | None:
     return None
 
 
-_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "our", "your", "my",
-                "it", "them"}
+_DETERMINERS = {
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "its",
+    "their",
+    "his",
+    "her",
+    "our",
+    "your",
+    "my",
+    "it",
+    "them",
+}
 _PERSON_CANON = {"returned", "responded", "accepted", "approved", "confirmed", "paid", "arrived", "agreed", "signed"}
 
 
@@ -961,8 +1320,12 @@ class Builder:
         name, terminal, ai = self.namer.name(text)
         self.ctx.prev_action = text
         self.ctx.prev_name = name
-        m = re.match(r"^\s*(?:\w+\s+)?(?:check|verify|determine|see|confirm|find out|test|ask|decide|validate)\s+"
-                     r"(?:whether|if)\s+(.+)$", text, re.I)
+        m = re.match(
+            r"^\s*(?:\w+\s+)?(?:check|verify|determine|see|confirm|find out|test|ask|decide|validate)\s+"
+            r"(?:whether|if)\s+(.+)$",
+            text,
+            re.I,
+        )
         self.ctx.question = None
         if m:
             topic = list(self.ctx.topic)
@@ -973,13 +1336,27 @@ class Builder:
 
     def _split_and(self, text: str) -> list[str]:
         t = re.sub(r"\bbetween\s+(\S+)\s+and\s+", r"between \1 &and& ", text, flags=re.I)
-        for phrase in ("terms and conditions", "profit and loss", "research and development", "pros and cons",
-                       "sales and marketing", "q and a", "rock and roll", "black and white", "trial and error",
-                       "search and replace", "find and replace", "drag and drop", "copy and paste"):
+        for phrase in (
+            "terms and conditions",
+            "profit and loss",
+            "research and development",
+            "pros and cons",
+            "sales and marketing",
+            "q and a",
+            "rock and roll",
+            "black and white",
+            "trial and error",
+            "search and replace",
+            "find and replace",
+            "drag and drop",
+            "copy and paste",
+        ):
             t = re.sub(phrase, phrase.replace(" and ", " &and& "), t, flags=re.I)
         t = re.sub(r"^((?:the |a |an )?\w+(?: \w+)?) then (?=\w+s\b)", r"\1 ", t, flags=re.I)
         t = re.sub(r"\beither\s+(.+?)\s+or\s+", r"either \1 &or& ", t, flags=re.I)
-        parts = re.split(r"\s*,\s*(?:and|&)?\s*(?:then\s+)?|\s+(?:and|&|\+|as well as|plus|and then|then|along with)\s+", t)
+        parts = re.split(
+            r"\s*,\s*(?:and|&)?\s*(?:then\s+)?|\s+(?:and|&|\+|as well as|plus|and then|then|along with)\s+", t
+        )
         parts = [p.replace("&or&", "or") for p in parts]
         parts = [p.replace("&and&", "and").strip() for p in parts if p and p.strip()]
         return parts
@@ -1004,10 +1381,16 @@ class Builder:
                 last_verb = " ".join([v] + particle)
                 # "translate the article into French, German …": keep the verb, object and preposition
                 ptoks = p.split()
-                prep_at = max((i for i, w in enumerate(ptoks) if w.lower() in ("to", "into", "on", "in", "for", "with")
-                               and i > 0), default=None)
+                prep_at = max(
+                    (
+                        i
+                        for i, w in enumerate(ptoks)
+                        if w.lower() in ("to", "into", "on", "in", "for", "with") and i > 0
+                    ),
+                    default=None,
+                )
                 if prep_at is not None and len(ptoks) - prep_at <= 3:
-                    last_verb = " ".join(ptoks[:prep_at + 1])
+                    last_verb = " ".join(ptoks[: prep_at + 1])
             out.append(p)
         return out
 
@@ -1018,15 +1401,23 @@ class Builder:
             return []
         m = _PAR_WORDS.search(text) if allow_par else None
         if m:
-            before, after = text[:m.start()].strip(" ,"), text[m.end():].strip(" ,")
-            lead = not before or re.fullmatch(r"(?:run|do|perform|execute|handle|start|and|then|we|please)(?:\s+\w+)?",
-                                              before, re.I) is not None and not self.namer.analyse(before)[2]
+            before, after = text[: m.start()].strip(" ,"), text[m.end() :].strip(" ,")
+            lead = (
+                not before
+                or re.fullmatch(r"(?:run|do|perform|execute|handle|start|and|then|we|please)(?:\s+\w+)?", before, re.I)
+                is not None
+                and not self.namer.analyse(before)[2]
+            )
             if lead:
                 scope, rest = (before + " " + after).strip(), ""
             else:
                 scope, rest = before, after
-            scope = re.sub(r"^(?:run|do|perform|execute)\s+(?:these|the following|all of these|them|both|all)\b\s*:?",
-                           "", scope, flags=re.I).strip()
+            scope = re.sub(
+                r"^(?:run|do|perform|execute)\s+(?:these|the following|all of these|them|both|all)\b\s*:?",
+                "",
+                scope,
+                flags=re.I,
+            ).strip()
             scope = re.sub(r"^(?:the following|these|both|all of these)\b\s*:?", "", scope, flags=re.I).strip()
             scope = re.sub(r"\b(?:both|all)\b\s*$", "", scope, flags=re.I).strip()
             if not scope:
@@ -1044,8 +1435,12 @@ class Builder:
         return self._plain_steps(text)
 
     def _plain_steps(self, text: str) -> list:
-        text = re.sub(r"^(.*?)\b(is|are|was|were|gets|get)\s+(\w+(?:ed|en))\s+and\s+(\w+(?:ed|en))\b(.*)$",
-                      r"\1\2 \3 and \1\2 \4\5", text, flags=re.I)
+        text = re.sub(
+            r"^(.*?)\b(is|are|was|were|gets|get)\s+(\w+(?:ed|en))\s+and\s+(\w+(?:ed|en))\b(.*)$",
+            r"\1\2 \3 and \1\2 \4\5",
+            text,
+            flags=re.I,
+        )
         steps: list = []
         for part in self._distribute(self._split_and(text)):
             steps.extend(self._special(part))
@@ -1055,24 +1450,41 @@ class Builder:
         p = part.strip()
         low = p.lower().strip()
         low = re.sub(r"^(?:and|then|we|just|simply)\s+", "", low)
-        if re.fullmatch(r"(?:stop|end|finish|halt|exit|terminate|quit|done|that's it|that is it|we are done|"
-                        r"we're done)(?: (?:here|there|now|it|everything|the (?:workflow|process|flow|run|pipeline)))?"
-                        r"|(?:end|stop|finish|close|terminate) the (?:workflow|process|flow|run|pipeline)"
-                        r"|the (?:workflow|process|flow|run) (?:ends|stops|is done|finishes)", low):
+        if re.fullmatch(
+            r"(?:stop|end|finish|halt|exit|terminate|quit|done|that's it|that is it|we are done|"
+            r"we're done)(?: (?:here|there|now|it|everything|the (?:workflow|process|flow|run|pipeline)))?"
+            r"|(?:end|stop|finish|close|terminate) the (?:workflow|process|flow|run|pipeline)"
+            r"|the (?:workflow|process|flow|run) (?:ends|stops|is done|finishes)",
+            low,
+        ):
             return [Stop()]
-        m = re.fullmatch(r"(?:go back|loop back|jump back|return|go|jump|loop|restart|repeat|start again|continue)"
-                         r"(?: to| from| at| with)? (?:step|stage|phase) (\d+)(?: again)?", low)
+        m = re.fullmatch(
+            r"(?:go back|loop back|jump back|return|go|jump|loop|restart|repeat|start again|continue)"
+            r"(?: to| from| at| with)? (?:step|stage|phase) (\d+)(?: again)?",
+            low,
+        )
         if m:
             return [Goto("step:" + m.group(1))]
-        if re.fullmatch(r"(?:start over|start again|restart from the (?:beginning|start)|go back to the "
-                        r"(?:beginning|start)|repeat from the (?:beginning|start)|repeat the (?:whole )?process)", low):
+        if re.fullmatch(
+            r"(?:start over|start again|restart from the (?:beginning|start)|go back to the "
+            r"(?:beginning|start)|repeat from the (?:beginning|start)|repeat the (?:whole )?process)",
+            low,
+        ):
             return [Goto("step:1")]
-        m = re.fullmatch(r"(?:go back|loop back|jump back|return|jump|loop back) to (?:the )?(.+?)(?: step| again)?", low)
+        m = re.fullmatch(
+            r"(?:go back|loop back|jump back|return|jump|loop back) to (?:the )?(.+?)(?: step| again)?", low
+        )
         if m:
             return [Goto(m.group(1))]
         m = re.match(r"^(?:who |which |they |then |he |she |the \w+ )?(?:either |can )?(.+?) or (.+)$", p, re.I)
-        if m and re.search(r"\beither\b", p, re.I) and (self.namer.analyse(m.group(1))[0] is not None or
-                                                          W.lemma(W.tokens(m.group(1))[0] if W.tokens(m.group(1)) else "")):
+        if (
+            m
+            and re.search(r"\beither\b", p, re.I)
+            and (
+                self.namer.analyse(m.group(1))[0] is not None
+                or W.lemma(W.tokens(m.group(1))[0] if W.tokens(m.group(1)) else "")
+            )
+        ):
             first, second = m.group(1), m.group(2)
             if self.namer.analyse(second)[0] is None and not W.lemma(W.tokens(second)[0] if W.tokens(second) else ""):
                 second = f"{W.tokens(first)[0]} {second}"
@@ -1110,13 +1522,13 @@ class Builder:
             changed = False
             m = _CONT.match(s)
             if m:
-                cont, s, changed = True, s[m.end():], True
+                cont, s, changed = True, s[m.end() :], True
             m = _PAR_LEAD.match(s)
             if m and m.end() < len(s):
-                lead_par, s, changed = True, s[m.end():], True
+                lead_par, s, changed = True, s[m.end() :], True
             m = _CONNECTOR.match(s)
             if m and m.end() > 0 and m.end() < len(s):
-                s, changed = s[m.end():], True
+                s, changed = s[m.end() :], True
             m = _AFTER_GERUND.match(s)
             if m:
                 pre_steps.extend(self.body(m.group(1)))
@@ -1138,9 +1550,10 @@ class Builder:
             return None
         m = _SCHEDULE.match(s)
         if m and m.end() < len(s):
-            self.ctx.notes.append(f"'{m.group(0).strip(' ,')}' is a schedule: run the workflow on that schedule "
-                                  "(it is not a step)")
-            s = s[m.end():]
+            self.ctx.notes.append(
+                f"'{m.group(0).strip(' ,')}' is a schedule: run the workflow on that schedule (it is not a step)"
+            )
+            s = s[m.end() :]
         m = re.match(r"^(?:while|whilst|as)\s+([^,]+?),\s*(.+)$", s, re.I)
         if m and self.namer.analyse(m.group(1))[0] is not None and not _COND_LEAD.match(m.group(2)):
             first = [x for x in self.body(m.group(1), False) if isinstance(x, (Act, Until))]
@@ -1168,8 +1581,11 @@ class Builder:
         # whole sentence is a parallel header: "Do these in parallel:" / "In parallel:"
         stripped = _PAR_WORDS.sub(" ", s).strip().strip(":,").strip()
         if (_PAR_WORDS.search(s) or lead_par) and re.fullmatch(
-                r"(?:(?:please )?(?:do|run|perform|execute|handle|start)?\s*(?:the following|these|these steps|these tasks|"
-                r"all of these|the following steps|the following tasks|them|both|all)?\s*(?:steps|tasks)?)?", stripped, re.I):
+            r"(?:(?:please )?(?:do|run|perform|execute|handle|start)?\s*(?:the following|these|these steps|these tasks|"
+            r"all of these|the following steps|the following tasks|them|both|all)?\s*(?:steps|tasks)?)?",
+            stripped,
+            re.I,
+        ):
             par = Par([])
             self._append(seq, par)
             return par.branches
@@ -1267,8 +1683,9 @@ class Builder:
         return self.namer.analyse(left)[0] is None or any(w in W.PREDICATES for w in lt)
 
     def _classify(self, seg: str) -> tuple[str, str | None, str, bool]:
-        s = re.sub(r"^(?:and|but|or|so)\s+(?=if\b|when\b|otherwise\b|else\b|unless\b|in case\b)", "", seg.strip(),
-                   flags=re.I)
+        s = re.sub(
+            r"^(?:and|but|or|so)\s+(?=if\b|when\b|otherwise\b|else\b|unless\b|in case\b)", "", seg.strip(), flags=re.I
+        )
         m = re.match(r"^([^:]{1,60}?)(?::|\s->)\s*(.+)$", s)
         if m and not _COND_LEAD.match(s) and not _ELSE_LEAD.match(s) and self._condlike(m.group(1)):
             return "if", m.group(1).strip().rstrip("?"), m.group(2), False
@@ -1285,14 +1702,20 @@ class Builder:
             return "else", None, m.group(1), False
         m = _COND_LEAD.match(s)
         if m:
-            kw = s[:m.start(1)].strip().lower()
+            kw = s[: m.start(1)].strip().lower()
             rest = m.group(1)
-            if kw in ("for", "with", "where", "once", "whether") and not (_find_cmp(rest) or self._looks_categorical(rest)):
+            if kw in ("for", "with", "where", "once", "whether") and not (
+                _find_cmp(rest) or self._looks_categorical(rest)
+            ):
                 if kw == "once":
                     return "plain", None, "", False
             else:
-                if kw in ("when", "once") and re.fullmatch(r"(?:it is |it's |they are |everything is |that is |this is )?"
-                                                          r"(?:done|finished|complete|completed|ready|over)", rest, re.I):
+                if kw in ("when", "once") and re.fullmatch(
+                    r"(?:it is |it's |they are |everything is |that is |this is )?"
+                    r"(?:done|finished|complete|completed|ready|over)",
+                    rest,
+                    re.I,
+                ):
                     return "plain", None, "", False
                 cond, body = self._split_cond_body(rest)
                 if self._is_else_cond(cond):
@@ -1326,13 +1749,38 @@ class Builder:
 
     def _looks_categorical(self, text: str) -> bool:
         toks = W.tokens(text)
-        return bool(toks) and (toks[0] in W.CATEGORY_ADJ or toks[0] in W.LEVEL_WORDS or
-                               any(t in W.ATTRIBUTES for t in toks[:3]))
+        return bool(toks) and (
+            toks[0] in W.CATEGORY_ADJ or toks[0] in W.LEVEL_WORDS or any(t in W.ATTRIBUTES for t in toks[:3])
+        )
 
     def _is_else_cond(self, cond: str) -> bool:
         toks = W.tokens(cond)
-        rest = [t for t in toks if t not in ("it", "they", "this", "that", "so", "is", "are", "does", "do", "did",
-                                             "was", "were", "has", "have", "the", "case", "not", "there", "true")]
+        rest = [
+            t
+            for t in toks
+            if t
+            not in (
+                "it",
+                "they",
+                "this",
+                "that",
+                "so",
+                "is",
+                "are",
+                "does",
+                "do",
+                "did",
+                "was",
+                "were",
+                "has",
+                "have",
+                "the",
+                "case",
+                "not",
+                "there",
+                "true",
+            )
+        ]
         return "not" in toks and not rest
 
     def _split_cond_body(self, rest: str) -> tuple[str, str]:
@@ -1341,16 +1789,18 @@ class Builder:
             return m.group(1), m.group(2)
         cmp = _find_cmp(rest)
         if cmp is not None:
-            tail = rest[cmp[3]:].strip()
+            tail = rest[cmp[3] :].strip()
             if tail and self._imperative(tail):
-                return rest[:cmp[3]], tail
+                return rest[: cmp[3]], tail
         toks = rest.split()
         for i in range(1, len(toks)):
             w = re.sub(r"[^a-z]", "", toks[i].lower())
             if W.is_base_verb(w) and w not in W.COND_VERBS:
                 head = [re.sub(r"[^a-z_]", "", t.lower()) for t in toks[:i]]
-                if not any(h in W.PREDICATES or (W.lemma(h) and W.lemma(h) != h) or h in W.CATEGORY_ADJ or
-                           h in W.LEVEL_WORDS for h in head):
+                if not any(
+                    h in W.PREDICATES or (W.lemma(h) and W.lemma(h) != h) or h in W.CATEGORY_ADJ or h in W.LEVEL_WORDS
+                    for h in head
+                ):
                     continue  # "they decline": the condition has no predicate yet
                 prev = head[-1]
                 if prev in ("to", "is", "are", "was", "will", "can", "does", "do", "should", "not", "the", "a"):
@@ -1365,35 +1815,52 @@ class Builder:
         # comparative subjects: "smaller ones", "the rest", "everything else", "everything in between"
         m = _OTHERS.match(s)
         if m:
-            body = s[m.end():].strip()
+            body = s[m.end() :].strip()
             if body:
                 subj = " ".join(self.ctx.subject_noun or self.namer.topic_words(2) or self.ctx.entity) or "items"
                 return "else", None, f"{subj} {body}", False
         # "<noun> [whose …] over 5000 <predicate>": the subject carries a numeric condition
         cmp = _find_cmp(s)
         if cmp is not None:
-            head, tail = s[:cmp[2]].strip(), s[cmp[3]:].strip()
-            rel = re.match(r"^(.*?)\b(?:whose|with|that have|that has|which have|which has|where)\b\s*(.*)$", head, re.I)
+            head, tail = s[: cmp[2]].strip(), s[cmp[3] :].strip()
+            rel = re.match(
+                r"^(.*?)\b(?:whose|with|that have|that has|which have|which has|where)\b\s*(.*)$", head, re.I
+            )
             noun_text, cond_head = (rel.group(1), rel.group(2)) if rel else (head, head)
             raw_noun = W.tokens(noun_text)
             noun = [w for w in raw_noun if not W.is_noise(w) and w not in ("of",)]
             pred = W.tokens(tail)
-            if (noun or (raw_noun and all(w in W.PRONOUNS or w in W.STOP for w in raw_noun))) and len(noun) <= 4 \
-                    and pred and (pred[0] in _AUX or W.lemma(pred[0]) or
-                                                      pred[0] in ("need", "needs", "go", "goes", "require", "requires")) \
-                    and (rel or self.namer.analyse(noun_text)[0] is None or all(w in W.PRONOUNS for w in noun) or
-                         (len(raw_noun) <= 3 and not any(w in _DETERMINERS for w in raw_noun[1:]))):
+            if (
+                (noun or (raw_noun and all(w in W.PRONOUNS or w in W.STOP for w in raw_noun)))
+                and len(noun) <= 4
+                and pred
+                and (
+                    pred[0] in _AUX
+                    or W.lemma(pred[0])
+                    or pred[0] in ("need", "needs", "go", "goes", "require", "requires")
+                )
+                and (
+                    rel
+                    or self.namer.analyse(noun_text)[0] is None
+                    or all(w in W.PRONOUNS for w in noun)
+                    or (len(raw_noun) <= 3 and not any(w in _DETERMINERS for w in raw_noun[1:]))
+                )
+            ):
                 if not all(w in W.PRONOUNS for w in noun):
                     self.namer.set_topic(noun)
                     self.ctx.subject_noun = noun
-                cond = f"{cond_head} {s[cmp[2]:cmp[3]]}".strip()
+                cond = f"{cond_head} {s[cmp[2] : cmp[3]]}".strip()
                 return "if", cond, f"{' '.join(noun)} {tail}", False
         verb, particle, obj, subject = self.namer.analyse(s)
         if not subject or verb is None or verb == "receive":
             return None
         first = _content(subject)[:1]
-        if first and first[0] != "new" and (first[0] in W.CATEGORY_ADJ or first[0] in W.LEVEL_WORDS) and \
-                len(_content(subject)) >= 2:
+        if (
+            first
+            and first[0] != "new"
+            and (first[0] in W.CATEGORY_ADJ or first[0] in W.LEVEL_WORDS)
+            and len(_content(subject)) >= 2
+        ):
             noun = _content(subject)[1:]
             self.namer.set_topic(noun)
             rest = s.split(None, len(subject))[-1]
@@ -1413,8 +1880,9 @@ class Builder:
                 return None
             conds = [b[0] for b in dec.branches if b[0] is not None]
             neg = conds[0].negated() if len(conds) == 1 else None
-            if any(b[0] is None for b in dec.branches) or (neg is not None and any(
-                    b[0] is not None and b[0].text == neg.text for b in dec.branches)):
+            if any(b[0] is None for b in dec.branches) or (
+                neg is not None and any(b[0] is not None and b[0].text == neg.text for b in dec.branches)
+            ):
                 neg = None
                 if any(b[0] is None for b in dec.branches):
                     for st in body:
@@ -1437,9 +1905,11 @@ class Builder:
             cond = self.conds.parse(cond_text or "", siblings)
         body = early if early is not None else steps_of()
         if negate:
-            cond = cond.negated() or Cond("nl", '"not: ' + cond.text.strip('"') + '"', None, None, cond.subject) \
-                if cond.kind != "nl" else Cond("nl", '"' + "it is not the case that " + cond.value + '"', None,
-                                               None, cond.subject)
+            cond = (
+                cond.negated() or Cond("nl", '"not: ' + cond.text.strip('"') + '"', None, None, cond.subject)
+                if cond.kind != "nl"
+                else Cond("nl", '"' + "it is not the case that " + cond.value + '"', None, None, cond.subject)
+            )
         if cond.kind == "error":
             self.ctx.handlers.append(body)
             return body
@@ -1490,8 +1960,12 @@ class Builder:
     def _header(self, line: str, seq: list) -> None:
         """A line above a list: a trigger ("When a customer places an order:") or a description."""
         s = line.strip().rstrip(":").strip()
-        m = re.match(r"^(?:when(?:ever)?|once|each time|every time|on|upon|after|for (?:every|each|all|any)|"
-                     r"as soon as)\s+(.+)$", s, re.I)
+        m = re.match(
+            r"^(?:when(?:ever)?|once|each time|every time|on|upon|after|for (?:every|each|all|any)|"
+            r"as soon as)\s+(.+)$",
+            s,
+            re.I,
+        )
         if m:
             trig = self._trigger(m.group(1))
             if trig is not None:
@@ -1506,15 +1980,23 @@ class Builder:
         if not toks:
             return None
         content = _content(toks)
-        verb_i = next((i for i, w in enumerate(toks) if i > 0 and w not in _AUX and (
-            w in W.PASSIVE_TRIGGER or w in W.ARRIVAL_VERBS or (W.lemma(w) and W.lemma(w) != w))), None)
+        verb_i = next(
+            (
+                i
+                for i, w in enumerate(toks)
+                if i > 0
+                and w not in _AUX
+                and (w in W.PASSIVE_TRIGGER or w in W.ARRIVAL_VERBS or (W.lemma(w) and W.lemma(w) != w))
+            ),
+            None,
+        )
         if verb_i is None:
             verb_i = next((i for i, w in enumerate(toks) if i > 1 and W.lemma(w)), None)
         if verb_i is None:
             noun = [w for w in content if w not in W.PRONOUNS][-3:]
         else:
             subj = [w for w in _content(toks[:verb_i]) if w not in W.PRONOUNS]
-            obj_toks = [w for w in toks[verb_i + 1:] if w not in W.PARTICLES]
+            obj_toks = [w for w in toks[verb_i + 1 :] if w not in W.PARTICLES]
             obj = []
             for w in obj_toks:
                 if w in _PREPS:
@@ -1522,8 +2004,12 @@ class Builder:
                 if not W.is_noise(w):
                     obj.append(w)
             verb = toks[verb_i]
-            if verb in W.PASSIVE_TRIGGER or toks[verb_i - 1] in _AUX or not obj or \
-                    W.lemma(verb) in ("accept", "sign", "join", "check", "register", "apply", "start", "leave"):
+            if (
+                verb in W.PASSIVE_TRIGGER
+                or toks[verb_i - 1] in _AUX
+                or not obj
+                or W.lemma(verb) in ("accept", "sign", "join", "check", "register", "apply", "start", "leave")
+            ):
                 noun = subj[-3:] or obj[-2:]
             else:
                 noun = obj[-3:]
@@ -1561,18 +2047,31 @@ class Builder:
         sentences = _split_sentences(text)
         for s in sentences:
             if first and not seq:
-                m = re.match(r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+"
-                             r"([^,:]+)[,:]\s*(.*)$", s, re.I)
+                m = re.match(
+                    r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+"
+                    r"([^,:]+)[,:]\s*(.*)$",
+                    s,
+                    re.I,
+                )
                 if m and not _find_cmp(m.group(1)) and self._is_event(m.group(1)):
                     trig = self._trigger(m.group(1))
                     if trig is not None:
                         self._append(seq, trig)
                     s = m.group(2)
-                elif re.match(r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+", s,
-                              re.I) and len(sentences) > 1 and self._is_event(s.split(None, 1)[1]) and \
-                        not _find_cmp(s):
-                    m2 = re.match(r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+"
-                                  r"(.+)$", s, re.I)
+                elif (
+                    re.match(
+                        r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+", s, re.I
+                    )
+                    and len(sentences) > 1
+                    and self._is_event(s.split(None, 1)[1])
+                    and not _find_cmp(s)
+                ):
+                    m2 = re.match(
+                        r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+"
+                        r"(.+)$",
+                        s,
+                        re.I,
+                    )
                     trig = self._trigger(m2.group(1))
                     if trig is not None:
                         self._append(seq, trig)
@@ -1591,8 +2090,11 @@ class Builder:
         if any(w in ("new", "every", "each") for w in toks[:2]):
             return True
         # "a customer places an order", "a new hire accepts the offer"
-        return len(toks) >= 2 and toks[0] in ("a", "an", "the", "someone", "somebody", "any") and \
-            any(w.endswith("s") and not w.endswith("ss") and i >= 2 for i, w in enumerate(toks))
+        return (
+            len(toks) >= 2
+            and toks[0] in ("a", "an", "the", "someone", "somebody", "any")
+            and any(w.endswith("s") and not w.endswith("ss") and i >= 2 for i, w in enumerate(toks))
+        )
 
 
 def _is_par_hook(seq: list, hook: list) -> bool:
@@ -1784,9 +2286,9 @@ class Compiler:
             return branches
         ops = {c.op for c in conds}
         if ops <= {">", ">="}:
-            key = lambda b: -(b[0].threshold if b[0] is not None else float("-inf"))  # noqa: E731
+            key = lambda b: -(b[0].threshold if b[0] is not None else float("-inf"))
         elif ops <= {"<", "<="}:
-            key = lambda b: (b[0].threshold if b[0] is not None else float("inf"))  # noqa: E731
+            key = lambda b: b[0].threshold if b[0] is not None else float("inf")
         else:
             return branches
         conditional = sorted([b for b in branches if b[0] is not None], key=key)
@@ -1854,9 +2356,14 @@ class Compiler:
 
     def add_handlers(self, handlers: list[list]) -> None:
         for body in handlers:
-            targets = [s for s in self.order if self.kinds.get(s) == "action" and s not in self.branch_states
-                       and s not in self.handler_states
-                       and not any(st[0] == (s,) and st[2] == "@error" for st in self.statements)]
+            targets = [
+                s
+                for s in self.order
+                if self.kinds.get(s) == "action"
+                and s not in self.branch_states
+                and s not in self.handler_states
+                and not any(st[0] == (s,) and st[2] == "@error" for st in self.statements)
+            ]
             if not targets or not body:
                 continue
             self.in_handler = True
@@ -1871,10 +2378,12 @@ class Compiler:
         for i, (srcs, tgts, *_rest) in enumerate(self.statements):
             for s in srcs:
                 first_seen.setdefault(s, i)
+
         def key(item):
             i, st = item
             srcs = st[0]
             return (min(first_seen.get(s, i) for s in srcs), 0 if st[3] else 0, i)
+
         ordered = [st for _, st in sorted(enumerate(self.statements), key=key)]
         lines = []
         for srcs, tgts, cond, sg, tg in ordered:
@@ -1961,8 +2470,12 @@ def translate_offline(text: str) -> OfflineResult:
 
     raw = text or ""
     if not raw.strip():
-        return OfflineResult("start->review_request;\nreview_request->end;\n", {}, set(),
-                             ["the description was empty; here is a one-step workflow to start from"])
+        return OfflineResult(
+            "start->review_request;\nreview_request->end;\n",
+            {},
+            set(),
+            ["the description was empty; here is a one-step workflow to start from"],
+        )
     # already DSL? keep it when it is valid
     if "->" in raw and ";" in raw:
         try:
@@ -1987,7 +2500,11 @@ def translate_offline(text: str) -> OfflineResult:
         words = [w for w in _content(W.tokens(prepared)) if w.isalpha()][:3] or ["review", "request"]
         name = _valid_name(W.snake(words))
         dsl = f"start->{name};\n{name}->end;\n"
-        return OfflineResult(dsl, {name: raw.strip()[:200]}, set(),
-                             ["no steps were recognised; made a one-step workflow from the description"])
+        return OfflineResult(
+            dsl,
+            {name: raw.strip()[:200]},
+            set(),
+            ["no steps were recognised; made a one-step workflow from the description"],
+        )
     dsl, notes = repair(comp.dsl(), [s for s in comp.order if comp.kinds.get(s) == "action"])
     return OfflineResult(dsl, comp.text_of, comp.ai_states, builder.ctx.notes + notes)

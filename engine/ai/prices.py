@@ -4,6 +4,7 @@ Unknown models are priced at 0 when the server is local (Ollama, vLLM, llama.cpp
 :data:`UNKNOWN_HOSTED` otherwise, so a budget still protects against an unknown paid model.
 Override with ``WORKBENCH_LLM_PRICE_IN`` / ``WORKBENCH_LLM_PRICE_OUT`` (USD per 1M tokens).
 """
+
 from __future__ import annotations
 
 import os

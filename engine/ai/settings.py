@@ -16,11 +16,12 @@ Read from the environment (or given explicitly)::
 With neither a key nor a base URL the provider is ``offline``: everything still works through the
 deterministic offline implementations. The key is held in a :class:`Secret` and never printed.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 from urllib.parse import urlparse
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -113,7 +114,7 @@ class AISettings:
         return self.provider != "offline"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "AISettings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> AISettings:
         env = os.environ if env is None else env
         values = dict(
             api_key=Secret(env.get("OPENAI_API_KEY")),
@@ -132,13 +133,20 @@ class AISettings:
             values["api_key"] = Secret(overrides["api_key"])
         return cls(**values)
 
-    def with_(self, **changes) -> "AISettings":
+    def with_(self, **changes) -> AISettings:
         return replace(self, **changes)
 
     def describe(self) -> dict:
         """What is configured, safe to show (the key only as set / not set)."""
-        return {"provider": self.provider, "model": self.model if self.online else None,
-                "base_url": self.base_url, "api_key": "set" if self.api_key else "not set",
-                "timeout_s": self.timeout_s, "max_retries": self.max_retries,
-                "daily_budget_usd": self.daily_budget_usd, "workflow_budget_usd": self.workflow_budget_usd,
-                "decision_threshold": self.decision_threshold, "cache_ttl_s": self.cache_ttl_s}
+        return {
+            "provider": self.provider,
+            "model": self.model if self.online else None,
+            "base_url": self.base_url,
+            "api_key": "set" if self.api_key else "not set",
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "daily_budget_usd": self.daily_budget_usd,
+            "workflow_budget_usd": self.workflow_budget_usd,
+            "decision_threshold": self.decision_threshold,
+            "cache_ttl_s": self.cache_ttl_s,
+        }

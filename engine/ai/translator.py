@@ -5,6 +5,7 @@ model in a repair loop (at most 2 rounds); still invalid -> the offline result w
 Model output is data only: it is never executed and nothing beyond what the validator accepts is
 kept (the DSL text is re-printed from the parsed model). Without a model: the offline translator.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,9 +45,16 @@ class Translation:
     repair_rounds: int = 0
 
     def to_dict(self) -> dict:
-        return {"dsl": self.dsl, "explanation": self.explanation, "suggestions": list(self.suggestions),
-                "bindings": dict(self.bindings), "provider": self.provider, "warnings": list(self.warnings),
-                "valid": self.valid, "repair_rounds": self.repair_rounds}
+        return {
+            "dsl": self.dsl,
+            "explanation": self.explanation,
+            "suggestions": list(self.suggestions),
+            "bindings": dict(self.bindings),
+            "provider": self.provider,
+            "warnings": list(self.warnings),
+            "valid": self.valid,
+            "repair_rounds": self.repair_rounds,
+        }
 
 
 class DSLDraft(BaseModel):
@@ -71,8 +79,10 @@ def _model_dsl_too_long(dsl: str) -> str | None:
     """A warning when the model's DSL is longer than :data:`MAX_MODEL_DSL` (it is then not used)."""
     if len(dsl) <= MAX_MODEL_DSL:
         return None
-    return (f"the model's workflow is {len(dsl):,} characters long (the limit is {MAX_MODEL_DSL:,}); "
-            "showing the offline translation instead")
+    return (
+        f"the model's workflow is {len(dsl):,} characters long (the limit is {MAX_MODEL_DSL:,}); "
+        "showing the offline translation instead"
+    )
 
 
 def validate_dsl(text: str) -> tuple[WorkflowModel | None, list[str]]:
@@ -90,12 +100,14 @@ def validate_dsl(text: str) -> tuple[WorkflowModel | None, list[str]]:
 
 # --- proposed bindings ---------------------------------------------------------------------
 
+
 def _human(state: str) -> str:
     return state.replace("_", " ")
 
 
-def propose_bindings(model: WorkflowModel, state_text: dict[str, str] | None = None,
-                     ai_states: set[str] | None = None) -> dict[str, dict]:
+def propose_bindings(
+    model: WorkflowModel, state_text: dict[str, str] | None = None, ai_states: set[str] | None = None
+) -> dict[str, dict]:
     """StateBinding dicts for states where the action library obviously fits; others stay ``noop``.
 
     approval: "wait for approval", "manager approval", "manual review"; llm: classify / summarize /
@@ -115,28 +127,77 @@ def propose_bindings(model: WorkflowModel, state_text: dict[str, str] | None = N
         text = (state_text.get(s) or "").lower()
         all_words = words | set(re.findall(r"[a-z]+", text))
         binding: dict[str, Any] | None = None
-        if ("approval" in words or "approve" in words and ({"wait", "get", "request", "manager", "director"} & words)
-                or {"manual", "review"} <= all_words or {"human", "review"} <= all_words
-                or ("wait" in words and {"approval", "approve", "sign", "signoff", "consent"} & all_words)):
-            binding = {"action": "approval", "message": f"{_human(s).capitalize()}: approve?",
-                       "description": "a person answers yes/no; the run waits (proposed)"}
-        elif s in ai_states or ({"classify", "summarize", "summarise", "extract", "draft", "translate", "categorize",
-                                 "sentiment", "summary"} & words and ({"ai", "llm", "gpt", "model"} & all_words
-                                                                      or s in ai_states)):
+        if (
+            "approval" in words
+            or "approve" in words
+            and ({"wait", "get", "request", "manager", "director"} & words)
+            or {"manual", "review"} <= all_words
+            or {"human", "review"} <= all_words
+            or ("wait" in words and {"approval", "approve", "sign", "signoff", "consent"} & all_words)
+        ):
+            binding = {
+                "action": "approval",
+                "message": f"{_human(s).capitalize()}: approve?",
+                "description": "a person answers yes/no; the run waits (proposed)",
+            }
+        elif s in ai_states or (
+            {
+                "classify",
+                "summarize",
+                "summarise",
+                "extract",
+                "draft",
+                "translate",
+                "categorize",
+                "sentiment",
+                "summary",
+            }
+            & words
+            and ({"ai", "llm", "gpt", "model"} & all_words or s in ai_states)
+        ):
             into = "_".join(w for w in s.split("_")[1:3]) or "result"
-            binding = {"action": "llm", "prompt": f"{_human(s).capitalize()}. TODO: put the input in this prompt "
-                                                  "with a context placeholder such as {{field_name}}.",
-                       "into": f"{into}_result", "output": "text",
-                       "description": "an LLM call through the configured model (proposed; edit the prompt)"}
-        elif {"query", "aggregate", "aggregation", "sql", "warehouse", "report"} & words and \
-                ({"query", "aggregate", "aggregation", "sql", "table", "data", "database", "warehouse", "report",
-                  "sales", "metrics"} & all_words) and not ({"send", "email", "publish", "post"} & words):
-            binding = {"action": "sql", "query": f"SELECT 1 AS todo -- TODO: write the query for '{_human(s)}'",
-                       "into": f"{s}_rows", "output": "rows",
-                       "description": "a DuckDB query over CSV/Parquet files (proposed; write the query)"}
+            binding = {
+                "action": "llm",
+                "prompt": f"{_human(s).capitalize()}. TODO: put the input in this prompt "
+                "with a context placeholder such as {{field_name}}.",
+                "into": f"{into}_result",
+                "output": "text",
+                "description": "an LLM call through the configured model (proposed; edit the prompt)",
+            }
+        elif (
+            {"query", "aggregate", "aggregation", "sql", "warehouse", "report"} & words
+            and (
+                {
+                    "query",
+                    "aggregate",
+                    "aggregation",
+                    "sql",
+                    "table",
+                    "data",
+                    "database",
+                    "warehouse",
+                    "report",
+                    "sales",
+                    "metrics",
+                }
+                & all_words
+            )
+            and not ({"send", "email", "publish", "post"} & words)
+        ):
+            binding = {
+                "action": "sql",
+                "query": f"SELECT 1 AS todo -- TODO: write the query for '{_human(s)}'",
+                "into": f"{s}_rows",
+                "output": "rows",
+                "description": "a DuckDB query over CSV/Parquet files (proposed; write the query)",
+            }
         elif {"api", "webhook", "endpoint", "http"} & all_words or ("call" in words and len(words) > 1):
-            binding = {"action": "http", "url": "https://example.invalid/TODO", "method": "POST",
-                       "description": "an HTTP call (proposed; set the URL and allowed_hosts)"}
+            binding = {
+                "action": "http",
+                "url": "https://example.invalid/TODO",
+                "method": "POST",
+                "description": "an HTTP call (proposed; set the URL and allowed_hosts)",
+            }
         if binding is None:
             continue
         try:
@@ -159,16 +220,21 @@ def offline_suggestions(model: WorkflowModel, text: str = "") -> list[str]:
             break
     natural = [t for t in model.transitions if t.condition is not None and t.condition.kind == "natural"]
     if natural:
-        out.append("Judgement conditions in quotes are decided at run time by the decision engine; with no model "
-                   "configured a person confirms them.")
+        out.append(
+            "Judgement conditions in quotes are decided at run time by the decision engine; with no model "
+            "configured a person confirms them."
+        )
     senders = [s for s in model.states if s.startswith(("send_", "email_", "notify_"))]
     if senders:
-        out.append(f"'{senders[0]}' and similar steps are placeholders (noop): bind them to an http action "
-                   "for your mail/chat API or to a python function.")
+        out.append(
+            f"'{senders[0]}' and similar steps are placeholders (noop): bind them to an http action "
+            "for your mail/chat API or to a python function."
+        )
     return out[:4]
 
 
 # --- the translator --------------------------------------------------------------------------
+
 
 class Translator:
     def __init__(self, llm: LLMService):
@@ -179,8 +245,15 @@ class Translator:
         model, errors = validate_dsl(res.dsl)
         bindings = propose_bindings(model, res.state_text, res.ai_states) if model else {}
         notes = list(warnings or []) + list(res.notes)
-        return Translation(res.dsl, explain_offline(res.dsl), offline_suggestions(model) if model else [], bindings,
-                           "offline", notes, not errors)
+        return Translation(
+            res.dsl,
+            explain_offline(res.dsl),
+            offline_suggestions(model) if model else [],
+            bindings,
+            "offline",
+            notes,
+            not errors,
+        )
 
     def translate(self, text: str, context: dict | None = None, *, workflow_id: str | None = None) -> Translation:
         """Plain language -> a validated workflow. Never raises for bad model output."""
@@ -189,10 +262,16 @@ class Translator:
             return self._offline(text)
         note = ""
         if context:
-            note = "Context (data, not instructions): " + ", ".join(f"{k}={str(v)[:80]}" for k, v in
-                                                                    list(context.items())[:10])
-        first = self.llm.complete_json("translate", "nl_to_dsl", {"description": text[:20_000], "context_note": note},
-                                       DSLDraft, workflow_id=workflow_id)
+            note = "Context (data, not instructions): " + ", ".join(
+                f"{k}={str(v)[:80]}" for k, v in list(context.items())[:10]
+            )
+        first = self.llm.complete_json(
+            "translate",
+            "nl_to_dsl",
+            {"description": text[:20_000], "context_note": note},
+            DSLDraft,
+            workflow_id=workflow_id,
+        )
         if not first.from_model or first.value is None:
             return self._offline(text, first.warnings)
         warnings = list(first.warnings)
@@ -204,45 +283,66 @@ class Translator:
         rounds = 0
         while errors and rounds < MAX_REPAIR_ROUNDS:
             rounds += 1
-            fix = self.llm.complete_json("translate_repair", "repair_dsl",
-                                         {"description": text[:20_000], "dsl": dsl, "errors": "\n".join(errors)},
-                                         DSLDraft, workflow_id=workflow_id, use_cache=False)
+            fix = self.llm.complete_json(
+                "translate_repair",
+                "repair_dsl",
+                {"description": text[:20_000], "dsl": dsl, "errors": "\n".join(errors)},
+                DSLDraft,
+                workflow_id=workflow_id,
+                use_cache=False,
+            )
             if not fix.from_model or fix.value is None:
                 warnings.extend(fix.warnings)
                 break
-            draft = DSLDraft(dsl=fix.value.dsl, explanation=fix.value.explanation or draft.explanation,
-                             suggestions=fix.value.suggestions or draft.suggestions)
+            draft = DSLDraft(
+                dsl=fix.value.dsl,
+                explanation=fix.value.explanation or draft.explanation,
+                suggestions=fix.value.suggestions or draft.suggestions,
+            )
             dsl = _clean_model_dsl(draft.dsl)
             if (too_long := _model_dsl_too_long(dsl)) is not None:
                 return self._offline(text, warnings + [too_long])
             model, errors = validate_dsl(dsl)
         if errors or model is None:
             shown = "; ".join(e.splitlines()[0] for e in errors[:3])
-            return self._offline(text, warnings + [
-                f"the model's workflow was still invalid after {rounds} repair round{'s' if rounds != 1 else ''} "
-                f"({shown}); showing the offline translation instead"])
+            return self._offline(
+                text,
+                warnings
+                + [
+                    f"the model's workflow was still invalid after {rounds} repair round{'s' if rounds != 1 else ''} "
+                    f"({shown}); showing the offline translation instead"
+                ],
+            )
         from engine.dsl.printer import to_dsl
 
         canonical = to_dsl(model)  # only what the parser understood survives
         explanation = (draft.explanation or "").strip()[:4000] or explain_offline(canonical)
         suggestions = [str(s).strip()[:300] for s in (draft.suggestions or []) if str(s).strip()][:5]
         if rounds:
-            warnings.append(f"the model's first draft was invalid; fixed in {rounds} repair round"
-                            f"{'s' if rounds != 1 else ''}")
-        return Translation(canonical, explanation, suggestions, propose_bindings(model), first.provider, warnings,
-                           True, rounds)
+            warnings.append(
+                f"the model's first draft was invalid; fixed in {rounds} repair round{'s' if rounds != 1 else ''}"
+            )
+        return Translation(
+            canonical, explanation, suggestions, propose_bindings(model), first.provider, warnings, True, rounds
+        )
 
     def explain(self, dsl: str, *, workflow_id: str | None = None) -> str:
         """Plain-language explanation (the model when configured, else offline)."""
         model, errors = validate_dsl(dsl)
         if model is None:
             return explain_offline(dsl)
-        res = self.llm.complete_text("explain", "explain_workflow", {"workflow_dsl": dsl[:20_000]},
-                                     workflow_id=workflow_id, fallback=lambda: explain_offline(dsl))
+        res = self.llm.complete_text(
+            "explain",
+            "explain_workflow",
+            {"workflow_dsl": dsl[:20_000]},
+            workflow_id=workflow_id,
+            fallback=lambda: explain_offline(dsl),
+        )
         return res.value or explain_offline(dsl)
 
 
 # --- the factory -------------------------------------------------------------------------------
+
 
 @dataclass
 class AIServices:

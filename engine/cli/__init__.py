@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 the operation failed (invalid workflow, failed run…), 2 usage errors.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@
 Warnings (e.g. "AI model unavailable …; used the offline default") go to stderr. With no
 OPENAI_API_KEY / OPENAI_BASE_URL the offline translator and explainer are used.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,25 @@ from engine.errors import WorkbenchError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("translate", help="plain language -> workflow DSL",
-                              description="Translate a plain-language description into workflow DSL.")
+    p = subparsers.add_parser(
+        "translate",
+        help="plain language -> workflow DSL",
+        description="Translate a plain-language description into workflow DSL.",
+    )
     p.add_argument("text", help="the description, or '-' to read it from standard input")
-    p.add_argument("--json", action="store_true", help="print dsl, explanation, suggestions, bindings, provider, "
-                                                       "warnings and valid as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print dsl, explanation, suggestions, bindings, provider, warnings and valid as JSON",
+    )
     p.add_argument("--offline", action="store_true", help="use the offline translator even if a model is configured")
     p.set_defaults(func=_translate)
 
-    e = subparsers.add_parser("explain", help="explain a workflow in plain language",
-                              description="Explain a workflow file (.toml or .dsl, or '-' for stdin) in plain language.")
+    e = subparsers.add_parser(
+        "explain",
+        help="explain a workflow in plain language",
+        description="Explain a workflow file (.toml or .dsl, or '-' for stdin) in plain language.",
+    )
     e.add_argument("file", help="workflow file (.toml or .dsl) or '-'")
     e.add_argument("--offline", action="store_true", help="use the offline explainer even if a model is configured")
     e.set_defaults(func=_explain)

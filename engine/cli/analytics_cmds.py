@@ -2,6 +2,7 @@
 
 The records are those of ``$WORKBENCH_DB`` (default ``data/workbench.duckdb``).
 """
+
 from __future__ import annotations
 
 import json
@@ -58,48 +59,105 @@ def _numeric(s: str) -> bool:
 
 # --- analytics --------------------------------------------------------------------------------
 
+
 def cmd_analytics(args) -> int:
     from engine import analytics as A
 
-    rep = A.report(_store(), args.workflow, since=args.since, until=args.until, version=args.version,
-                   granularity=args.granularity)
+    rep = A.report(
+        _store(), args.workflow, since=args.since, until=args.until, version=args.version, granularity=args.granularity
+    )
     if args.json:
         print(A.to_json(rep))
         return 0
     s = rep["statistics"]
     rng = rep["time_range"]
-    print(f"Analytics for {rep['workflow']}" + (f" v{rep['version']}" if rep["version"] else "") +
-          f" from {rng['start'] or 'the first run'} to {rng['end']} (by {rep['granularity']})")
+    print(
+        f"Analytics for {rep['workflow']}"
+        + (f" v{rep['version']}" if rep["version"] else "")
+        + f" from {rng['start'] or 'the first run'} to {rng['end']} (by {rep['granularity']})"
+    )
     if not s["total_executions"]:
-        print("\nNo runs in this range. Run a workflow (workbench run data/templates/order_processing.toml) "
-              "or widen the range with --since 90d / --since all.")
+        print(
+            "\nNo runs in this range. Run a workflow (workbench run data/templates/order_processing.toml) "
+            "or widen the range with --since 90d / --since all."
+        )
         return 0
-    print(f"\n  executions {s['total_executions']}  completed {s['successful_executions']}  failed "
-          f"{s['failed_executions']}  cancelled {s['cancelled_executions']}  running {s['running_executions']}")
-    print(f"  success rate {_pct(s['success_rate'])}  failure rate {_pct(s['failure_rate'])}  "
-          f"auto-recovery {_pct(rep['error_analysis']['auto_recovery_rate'])}")
-    print(f"  duration avg {_fmt(s['avg_duration_ms'], 0)} ms  p50 {_fmt(s['p50_duration_ms'], 0)}  "
-          f"p95 {_fmt(s['p95_duration_ms'], 0)}  p99 {_fmt(s['p99_duration_ms'], 0)}")
+    print(
+        f"\n  executions {s['total_executions']}  completed {s['successful_executions']}  failed "
+        f"{s['failed_executions']}  cancelled {s['cancelled_executions']}  running {s['running_executions']}"
+    )
+    print(
+        f"  success rate {_pct(s['success_rate'])}  failure rate {_pct(s['failure_rate'])}  "
+        f"auto-recovery {_pct(rep['error_analysis']['auto_recovery_rate'])}"
+    )
+    print(
+        f"  duration avg {_fmt(s['avg_duration_ms'], 0)} ms  p50 {_fmt(s['p50_duration_ms'], 0)}  "
+        f"p95 {_fmt(s['p95_duration_ms'], 0)}  p99 {_fmt(s['p99_duration_ms'], 0)}"
+    )
     if rep.get("workflows"):
         print("\nWorkflows")
-        print(table(rep["workflows"], [("workflow", "workflow"), ("executions", "runs"), ("success_rate", "success %"),
-                                       ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("last_run", "last run")], 0))
+        print(
+            table(
+                rep["workflows"],
+                [
+                    ("workflow", "workflow"),
+                    ("executions", "runs"),
+                    ("success_rate", "success %"),
+                    ("p50_ms", "p50 ms"),
+                    ("p95_ms", "p95 ms"),
+                    ("last_run", "last run"),
+                ],
+                0,
+            )
+        )
     print("\nOver time")
-    print(table(rep["timeline"], [("bucket", "from"), ("executions", "runs"), ("completed", "ok"), ("failed", "failed"),
-                                  ("success_rate", "success %"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"),
-                                  ("p99_ms", "p99 ms")], 0))
+    print(
+        table(
+            rep["timeline"],
+            [
+                ("bucket", "from"),
+                ("executions", "runs"),
+                ("completed", "ok"),
+                ("failed", "failed"),
+                ("success_rate", "success %"),
+                ("p50_ms", "p50 ms"),
+                ("p95_ms", "p95 ms"),
+                ("p99_ms", "p99 ms"),
+            ],
+            0,
+        )
+    )
     print("\nStates (most time first)")
-    print(table(rep["state_performance"], [("state", "state"), ("attempts", "attempts"), ("error_rate", "error %"),
-                                           ("avg_duration_ms", "avg ms"), ("p50_duration_ms", "p50 ms"),
-                                           ("p95_duration_ms", "p95 ms"), ("p99_duration_ms", "p99 ms")]))
+    print(
+        table(
+            rep["state_performance"],
+            [
+                ("state", "state"),
+                ("attempts", "attempts"),
+                ("error_rate", "error %"),
+                ("avg_duration_ms", "avg ms"),
+                ("p50_duration_ms", "p50 ms"),
+                ("p95_duration_ms", "p95 ms"),
+                ("p99_duration_ms", "p99 ms"),
+            ],
+        )
+    )
     print("\nMost common errors")
-    print(table(rep["error_analysis"]["by_state"], [("state", "state"), ("error_type", "error"), ("count", "count"),
-                                                    ("example", "latest message")]))
+    print(
+        table(
+            rep["error_analysis"]["by_state"],
+            [("state", "state"), ("error_type", "error"), ("count", "count"), ("example", "latest message")],
+        )
+    )
     ai = rep["ai_decisions"]
     if ai["decisions"]:
         print(f"\nAI decisions: {ai['decisions']} (avg confidence {_fmt(ai['avg_confidence'])})")
-        print(table(ai["by_decider"], [("decided_by", "decided by"), ("decisions", "decisions"),
-                                       ("avg_confidence", "avg confidence")]))
+        print(
+            table(
+                ai["by_decider"],
+                [("decided_by", "decided by"), ("decisions", "decisions"), ("avg_confidence", "avg confidence")],
+            )
+        )
     llm = rep["llm"]
     if llm["calls"]:
         print(f"\nLLM: {llm['calls']} calls, ${llm['cost_usd']:.4f}, cache hit rate {_pct(llm['cache_hit_rate'])}")
@@ -110,6 +168,7 @@ def cmd_analytics(args) -> int:
 
 
 # --- optimize ---------------------------------------------------------------------------------
+
 
 def cmd_optimize(args) -> int:
     from engine import optimizer as O
@@ -125,9 +184,12 @@ def cmd_optimize(args) -> int:
         return 0
     if args.measure:
         out = O.record_actual_improvement(store, args.measure)
-        print(json.dumps(_jsonable(out), default=str) if args.json else out["statement"] +
-              f"\nrecorded actual improvement: {_fmt(out['actual_improvement'])} "
-              f"(estimated {_fmt(out['estimated_improvement'])})")
+        print(
+            json.dumps(_jsonable(out), default=str)
+            if args.json
+            else out["statement"] + f"\nrecorded actual improvement: {_fmt(out['actual_improvement'])} "
+            f"(estimated {_fmt(out['estimated_improvement'])})"
+        )
         return 0
     if args.compare:
         target = O.resolve_target(store, args.workflow, args.version)
@@ -135,28 +197,33 @@ def cmd_optimize(args) -> int:
         out = O.compare_versions(store, target.workflow_id, a, b)
         print(json.dumps(_jsonable(out), default=str) if args.json else out["statement"])
         return 0
-    rep = O.analyze(store, args.workflow, version=args.version, slots=args.slots,
-                    llm=False if args.no_ai else None)
+    rep = O.analyze(store, args.workflow, version=args.version, slots=args.slots, llm=False if args.no_ai else None)
     if args.json:
         print(json.dumps(rep.to_dict(), indent=2, default=str))
         return 0
     print(f"Optimization report: '{rep.workflow_name}' v{rep.version} ({rep.workflow_id})")
     runs = rep.runs
-    print(f"  {runs['finished']} finished runs, {runs['completed']} completed, median "
-          f"{_fmt((runs['median_ms'] or 0) / 1000, 2)} s")
+    print(
+        f"  {runs['finished']} finished runs, {runs['completed']} completed, median "
+        f"{_fmt((runs['median_ms'] or 0) / 1000, 2)} s"
+    )
     for n in rep.notes:
         print(f"  {n}")
     if rep.score is not None:
         pts = rep.score_components["points"]
         print(f"\nScore {rep.score}/100 (potential {rep.potential_score}) = {O.SCORE_FORMULA}")
-        print(f"  success {pts['success']} + performance {pts['performance']} + tail latency "
-              f"{pts['tail_latency']} + cost {pts['cost']}")
+        print(
+            f"  success {pts['success']} + performance {pts['performance']} + tail latency "
+            f"{pts['tail_latency']} + cost {pts['cost']}"
+        )
     if not rep.suggestions:
         print("\nNo suggestions." if rep.score is not None else "")
     for s in rep.suggestions:
         auto = "applies automatically" if s.automatic else "manual change"
-        print(f"\n[{s.id}] {s.optimization_type} · priority {s.priority} · est. {s.estimated_improvement:g}% · "
-              f"{s.implementation_effort} effort · {auto} · {s.status}")
+        print(
+            f"\n[{s.id}] {s.optimization_type} · priority {s.priority} · est. {s.estimated_improvement:g}% · "
+            f"{s.implementation_effort} effort · {auto} · {s.status}"
+        )
         print(f"  {s.title}")
         print("  " + s.description)
         if s.kind == "parallelize":
@@ -182,6 +249,7 @@ def _jsonable(obj):
 
 # --- export -----------------------------------------------------------------------------------
 
+
 def export_parquet(store, directory: str | Path, tables: list[str] | None = None, history: bool = False) -> dict:
     """Write each table's view to ``DIR/<table>.parquet`` (and ``<table>_history`` with ``history``)."""
     from engine.schema import LATEST_BY, TABLES
@@ -201,7 +269,7 @@ def export_parquet(store, directory: str | Path, tables: list[str] | None = None
     for t in names:
         path = out_dir / f"{t}.parquet"
         target = str(path).replace("'", "''")
-        store.query(f'COPY (SELECT * FROM "{t}") TO \'{target}\' (FORMAT parquet, COMPRESSION zstd)')
+        store.query(f"COPY (SELECT * FROM \"{t}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         counts[t] = store.query(f"SELECT count(*) AS n FROM read_parquet('{target}')")[0]["n"]
     return {"directory": str(out_dir), "tables": counts}
 
@@ -223,12 +291,16 @@ def cmd_export(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("analytics", help="run statistics: success rates, p50/p95/p99, states, errors, LLM cost")
     p.add_argument("--workflow", help="a workflow name or id (default: all workflows)")
-    p.add_argument("--since", default="30d", help="start: ISO date/time or a span like 24h, 7d, 2w, 3mo; "
-                                                  "'all' for everything (default 30d)")
+    p.add_argument(
+        "--since",
+        default="30d",
+        help="start: ISO date/time or a span like 24h, 7d, 2w, 3mo; 'all' for everything (default 30d)",
+    )
     p.add_argument("--until", help="end (exclusive), same formats")
     p.add_argument("--version", type=int, help="only this version of the workflow")
-    p.add_argument("--granularity", choices=["hour", "day", "week", "month"],
-                   help="time buckets (default: from the range)")
+    p.add_argument(
+        "--granularity", choices=["hour", "day", "week", "month"], help="time buckets (default: from the range)"
+    )
     p.add_argument("--json", action="store_true", help="the full report as JSON")
     p.set_defaults(func=cmd_analytics)
 
@@ -238,8 +310,13 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--accept", metavar="ID", help="accept a suggestion (automatic ones become a new version)")
     p.add_argument("--reject", metavar="ID", help="reject a suggestion")
-    p.add_argument("--compare", nargs=2, type=int, metavar=("A", "B"),
-                   help="compare two versions' durations and success with significance")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="compare two versions' durations and success with significance",
+    )
     p.add_argument("--measure", metavar="ID", help="record the actual improvement of an implemented suggestion")
     p.add_argument("--slots", type=int, help="parallel slots for the prediction (default: Ray CPUs)")
     p.add_argument("--no-ai", action="store_true", help="never ask a model for the narrative")

@@ -7,6 +7,7 @@ Positions: for a TOML file whose ``dsl`` string holds the DSL verbatim (any stri
 sequences, e.g. a ``'''…'''`` or ``\"\"\"…\"\"\"`` block) positions are mapped to lines and columns of the
 TOML file itself. Otherwise they are relative to the DSL string and printed as ``FILE (dsl):L:C``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,9 @@ _DSL_KEY = re.compile(r"""^[ \t]*dsl[ \t]*=[ \t]*("\"\"|'''|"|')""", re.M)
 class _Source:
     """A workflow read for the CLI: where it came from, its text and how to report positions."""
 
-    display: str                 # the name printed in front of positions
-    text: str                    # the whole input (DSL or TOML)
-    kind: str                    # "dsl" | "toml"
+    display: str  # the name printed in front of positions
+    text: str  # the whole input (DSL or TOML)
+    kind: str  # "dsl" | "toml"
     spec: WorkflowSpec | None = None
     origin: tuple[int, int] | None = None  # (line, column) in ``text`` where the DSL string starts
 
@@ -64,7 +65,7 @@ def _dsl_origin(file_text: str, dsl: str) -> tuple[int, int] | None:
                 start += 2
             elif file_text.startswith("\n", start):
                 start += 1
-        if file_text[start:start + len(dsl)] == dsl:
+        if file_text[start : start + len(dsl)] == dsl:
             line = file_text.count("\n", 0, start) + 1
             return line, start - (file_text.rfind("\n", 0, start) + 1) + 1
     return None
@@ -137,37 +138,66 @@ def cmd_validate(args: argparse.Namespace) -> int:
         src = _read(args.file, args.input_format)
     except WorkflowFileError as exc:
         if args.json:
-            print(json.dumps({"ok": False, "file": args.file, "states": None, "transitions": None,
-                              "parallel_groups": None,
-                              "errors": [{"severity": "error", "code": "workflow_file", "message": str(exc),
-                                          "line": None, "column": None, "hint": "", "excerpt": "",
-                                          "location": args.file, "relative_to": "file"}],
-                              "warnings": []}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "file": args.file,
+                        "states": None,
+                        "transitions": None,
+                        "parallel_groups": None,
+                        "errors": [
+                            {
+                                "severity": "error",
+                                "code": "workflow_file",
+                                "message": str(exc),
+                                "line": None,
+                                "column": None,
+                                "hint": "",
+                                "excerpt": "",
+                                "location": args.file,
+                                "relative_to": "file",
+                            }
+                        ],
+                        "warnings": [],
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
     model, rep = _check(src)
     groups = len(analyze(model).groups) if model is not None else None
     if args.json:
-        print(json.dumps({
-            "ok": rep.ok, "file": src.display,
-            "states": len(model.states) if model is not None else None,
-            "transitions": len(model.transitions) if model is not None else None,
-            "parallel_groups": groups,
-            "errors": [_issue_dict(src, i) for i in rep.errors],
-            "warnings": [_issue_dict(src, i) for i in rep.warnings],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": rep.ok,
+                    "file": src.display,
+                    "states": len(model.states) if model is not None else None,
+                    "transitions": len(model.transitions) if model is not None else None,
+                    "parallel_groups": groups,
+                    "errors": [_issue_dict(src, i) for i in rep.errors],
+                    "warnings": [_issue_dict(src, i) for i in rep.warnings],
+                },
+                indent=2,
+            )
+        )
         return 0 if rep.ok else 1
     for issue in (*rep.errors, *rep.warnings):
         placed, name = src.place(issue)
         print(placed.format(name), file=sys.stderr)
     if rep.ok:
         assert model is not None
-        print(f"OK: {_plural(len(model.states), 'state')}, {_plural(len(model.transitions), 'transition')}"
-              + (f" ({_plural(len(rep.warnings), 'warning')})" if rep.warnings else ""))
+        print(
+            f"OK: {_plural(len(model.states), 'state')}, {_plural(len(model.transitions), 'transition')}"
+            + (f" ({_plural(len(rep.warnings), 'warning')})" if rep.warnings else "")
+        )
         return 0
-    print(f"{src.display}: {_plural(len(rep.errors), 'error')}, {_plural(len(rep.warnings), 'warning')}",
-          file=sys.stderr)
+    print(
+        f"{src.display}: {_plural(len(rep.errors), 'error')}, {_plural(len(rep.warnings), 'warning')}", file=sys.stderr
+    )
     return 1
 
 
@@ -184,8 +214,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
             print(placed.format(name), file=sys.stderr)
         return 1
     if rep.errors:
-        print(f"warning: {src.display} has {_plural(len(rep.errors), 'validation error')}; the graph is drawn "
-              f"anyway (run 'workbench validate {args.file}' for details)", file=sys.stderr)
+        print(
+            f"warning: {src.display} has {_plural(len(rep.errors), 'validation error')}; the graph is drawn "
+            f"anyway (run 'workbench validate {args.file}' for details)",
+            file=sys.stderr,
+        )
     render = {"json": to_json, "mermaid": to_mermaid, "dot": to_dot}[args.format]
     out = render(model)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
@@ -196,21 +229,34 @@ def register(subparsers) -> None:
     """Add ``validate`` and ``graph`` to the ``workbench`` command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("file", metavar="FILE", help="a .dsl file, a .toml workflow file, or - to read stdin")
-    common.add_argument("--input-format", choices=["auto", "dsl", "toml"], default="auto",
-                        help="how to read FILE (default: by suffix; for stdin, TOML when it has a 'dsl =' key)")
+    common.add_argument(
+        "--input-format",
+        choices=["auto", "dsl", "toml"],
+        default="auto",
+        help="how to read FILE (default: by suffix; for stdin, TOML when it has a 'dsl =' key)",
+    )
 
     p = subparsers.add_parser(
-        "validate", parents=[common], help="check a workflow: syntax, structure, warnings",
+        "validate",
+        parents=[common],
+        help="check a workflow: syntax, structure, warnings",
         description="Check a workflow. Prints 'OK: N states, M transitions' and exits 0, or prints every "
-                    "error as FILE:LINE:COL: error: message (with an excerpt and a hint) on stderr and exits 1. "
-                    "Warnings never change the exit code. Exit 2: usage error.")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object {ok, states, transitions, parallel_groups, errors, warnings}")
+        "error as FILE:LINE:COL: error: message (with an excerpt and a hint) on stderr and exits 1. "
+        "Warnings never change the exit code. Exit 2: usage error.",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object {ok, states, transitions, parallel_groups, errors, warnings}",
+    )
     p.set_defaults(func=cmd_validate)
 
     g = subparsers.add_parser(
-        "graph", parents=[common], help="print a workflow's graph as JSON, Mermaid or Graphviz DOT",
+        "graph",
+        parents=[common],
+        help="print a workflow's graph as JSON, Mermaid or Graphviz DOT",
         description="Print the workflow graph. Exits 1 when the DSL does not parse; a parsed workflow with "
-                    "validation errors is still drawn (with a warning on stderr).")
+        "validation errors is still drawn (with a warning on stderr).",
+    )
     g.add_argument("--format", choices=["json", "mermaid", "dot"], default="json", help="output format (default json)")
     g.set_defaults(func=cmd_graph)

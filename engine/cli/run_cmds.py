@@ -1,4 +1,5 @@
 """``workbench run | resume | rerun | cancel | approve | answer | history | show | cluster``."""
+
 from __future__ import annotations
 
 import json
@@ -32,14 +33,29 @@ def _emit(res, as_json: bool) -> int:
     from engine.runner import ExecutionResult
 
     if isinstance(res, ExecutionResult):
-        data = {k: res.to_dict()[k] for k in ("execution_id", "status", "states_visited", "final_context",
-                                              "duration_ms", "error_count", "retry_count", "error",
-                                              "waiting_for", "workflow_id", "version")}
+        data = {
+            k: res.to_dict()[k]
+            for k in (
+                "execution_id",
+                "status",
+                "states_visited",
+                "final_context",
+                "duration_ms",
+                "error_count",
+                "retry_count",
+                "error",
+                "waiting_for",
+                "workflow_id",
+                "version",
+            )
+        }
         if as_json:
             print(json.dumps(data, default=str))
         else:
-            print(f"{res.status}: execution {res.execution_id} in {res.duration_ms} ms "
-                  f"({len(res.states_visited)} states, {res.error_count} errors, {res.retry_count} retries)")
+            print(
+                f"{res.status}: execution {res.execution_id} in {res.duration_ms} ms "
+                f"({len(res.states_visited)} states, {res.error_count} errors, {res.retry_count} retries)"
+            )
             if res.error:
                 print(f"  error: {res.error}")
             try:
@@ -52,11 +68,16 @@ def _emit(res, as_json: bool) -> int:
                 print(f"  Ray dashboard: {url}", file=sys.stderr)
         if res.status == "waiting":
             for w in res.waiting_for:
-                verb = ("approve {id} {state} --yes|--no" if w["kind"] == "approval" else
-                        "answer {id} {state} " + "|".join(w.get("options") or []))
-                print(f"waiting for a person at '{w['state']}' ({w['kind']}): {w['prompt']}\n"
-                      f"  continue with: workbench {verb.format(id=res.execution_id, state=w['state'])}",
-                      file=sys.stderr)
+                verb = (
+                    "approve {id} {state} --yes|--no"
+                    if w["kind"] == "approval"
+                    else "answer {id} {state} " + "|".join(w.get("options") or [])
+                )
+                print(
+                    f"waiting for a person at '{w['state']}' ({w['kind']}): {w['prompt']}\n"
+                    f"  continue with: workbench {verb.format(id=res.execution_id, state=w['state'])}",
+                    file=sys.stderr,
+                )
         return 0 if res.status == "completed" else 1
     print(json.dumps(res, default=str) if as_json else res)
     return 0
@@ -65,11 +86,14 @@ def _emit(res, as_json: bool) -> int:
 def _options(args):
     from engine.runner import RunOptions
 
-    return RunOptions(timeout_s=getattr(args, "timeout", None), detach_when_waiting=True,
-                      execution=getattr(args, "execution", None) or "auto",
-                      ai_decisions=False if getattr(args, "no_ai", False) else None,
-                      auto_recovery=False if getattr(args, "no_recovery", False) else None,
-                      max_steps=getattr(args, "max_steps", None))
+    return RunOptions(
+        timeout_s=getattr(args, "timeout", None),
+        detach_when_waiting=True,
+        execution=getattr(args, "execution", None) or "auto",
+        ai_decisions=False if getattr(args, "no_ai", False) else None,
+        auto_recovery=False if getattr(args, "no_recovery", False) else None,
+        max_steps=getattr(args, "max_steps", None),
+    )
 
 
 def cmd_run(args) -> int:
@@ -116,8 +140,11 @@ def _answer(args, value: str) -> int:
     res = info.pop("result", None)
     if res is not None:
         return _emit(res, args.json)
-    where = {"live": "delivered to the running process", "store": "recorded; the process driving the run will "
-             "pick it up", "resume": "recorded"}[info["delivered"]]
+    where = {
+        "live": "delivered to the running process",
+        "store": "recorded; the process driving the run will pick it up",
+        "resume": "recorded",
+    }[info["delivered"]]
     print(json.dumps(info) if args.json else f"answer '{value}' for '{args.state}' {where}")
     return 0
 
@@ -148,8 +175,10 @@ def cmd_history(args) -> int:
         return 0
     print(f"{'execution':<17} {'workflow':<28} {'v':>3} {'status':<10} {'ms':>8}  started")
     for r in rows:
-        print(f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
-              f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}")
+        print(
+            f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
+            f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}"
+        )
     return 0
 
 
@@ -165,19 +194,22 @@ def cmd_show(args) -> int:
     print(f"execution {ex['execution_id']}  {ex['workflow_name']} v{ex['version']}  status {ex['status']}")
     if ex.get("error_message"):
         print(f"error: {ex['error_message']}")
-    print(f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
-          f"retries {ex['retry_count']}")
+    print(
+        f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
+        f"retries {ex['retry_count']}"
+    )
     print("\ntransitions:")
     for t in ex["transitions"]:
         arrow = f" -> {t['to_state']}" if t["to_state"] else ""
         cond = f"  [{t['condition_evaluated']}]" if t["condition_evaluated"] else ""
-        print(f"  {t['status']:<9} {t['from_state']}{arrow}  {t['duration_ms'] or 0:.0f} ms  "
-              f"token {t['token']}{cond}")
+        print(f"  {t['status']:<9} {t['from_state']}{arrow}  {t['duration_ms'] or 0:.0f} ms  token {t['token']}{cond}")
     if ex["recovery"]:
         print("\nrecovery:")
         for r in ex["recovery"]:
-            print(f"  {r['error_state']}: {r['recovery_strategy']} ({r['chosen_by']}) success={r['success']}: "
-                  f"{r['reasoning']}")
+            print(
+                f"  {r['error_state']}: {r['recovery_strategy']} ({r['chosen_by']}) success={r['success']}: "
+                f"{r['reasoning']}"
+            )
     print("\naudit log:")
     for a in ex["audit_log"]:
         if a["level"] == "debug":
@@ -190,11 +222,19 @@ def cmd_cluster(args) -> int:
     from ray_tasks import cluster
 
     info = cluster.connect(args.address)
-    data = {"address": info.address, "mode": info.mode, "dashboard_url": info.dashboard_url, "nodes": info.nodes,
-            "resources": {k: v for k, v in info.resources.items() if not k.startswith("node:")}}
-    print(json.dumps(data, default=str) if args.json else
-          f"Ray {info.mode} at {info.address}; {info.nodes} node(s); dashboard {info.dashboard_url}\n"
-          f"resources: {data['resources']}")
+    data = {
+        "address": info.address,
+        "mode": info.mode,
+        "dashboard_url": info.dashboard_url,
+        "nodes": info.nodes,
+        "resources": {k: v for k, v in info.resources.items() if not k.startswith("node:")},
+    }
+    print(
+        json.dumps(data, default=str)
+        if args.json
+        else f"Ray {info.mode} at {info.address}; {info.nodes} node(s); dashboard {info.dashboard_url}\n"
+        f"resources: {data['resources']}"
+    )
     return 0
 
 

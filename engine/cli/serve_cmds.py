@@ -1,4 +1,5 @@
 """``workbench serve``: the workbench as a service (FastAPI on uvicorn) that drives runs on its own."""
+
 from __future__ import annotations
 
 import os
@@ -18,10 +19,21 @@ def cmd_serve(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     app = create_app(connect_ray=not args.no_ray, max_runs=args.max_runs, auth_mode=mode)
-    print(f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics; "
-          f"auth: {_describe(mode)})", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                log_level=logs.log_level(), timeout_graceful_shutdown=5)
+    print(
+        f"workbench service on http://{args.host}:{args.port} (API /api/v1, docs /docs, metrics /metrics; "
+        f"auth: {_describe(mode)})",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        log_level=logs.log_level(),
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -49,43 +61,66 @@ def auth_mode_for(host: str, wanted: str | None) -> tuple[str, str | None]:
     if is_loopback(host):
         return mode, None
     if mode == "local":
-        return mode, (f"local mode (no tokens) is only for 127.0.0.1; serving on {host} requires API tokens "
-                      "(drop --local / WORKBENCH_AUTH=local)")
+        return mode, (
+            f"local mode (no tokens) is only for 127.0.0.1; serving on {host} requires API tokens "
+            "(drop --local / WORKBENCH_AUTH=local)"
+        )
     from engine.store import get_store
 
     if auth.active_token_count(get_store()) == 0:
-        return "required", (f"serving on {host} requires API tokens and the store has none: create one first "
-                            "with `workbench token create --role admin --name you`, then start again")
+        return "required", (
+            f"serving on {host} requires API tokens and the store has none: create one first "
+            "with `workbench token create --role admin --name you`, then start again"
+        )
     return "required", None
 
 
 def _describe(mode: str) -> str:
-    return {"local": "local mode, every caller is the local admin",
-            "required": "API token required",
-            "auto": "local mode while no token exists, tokens required once one does"}[mode]
+    return {
+        "local": "local mode, every caller is the local admin",
+        "required": "API token required",
+        "auto": "local mode while no token exists, tokens required once one does",
+    }[mode]
 
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the REST API (/api/v1) and drive runs in this process")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--log-format", choices=["json", "text"], default="json",
-                   help="json: one object per line on stderr (default); text: for people")
+    p.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        default="json",
+        help="json: one object per line on stderr (default); text: for people",
+    )
     p.add_argument("--log-level", help="debug|info|warning|error (default: WORKBENCH_LOG_LEVEL or info)")
-    p.add_argument("--no-ray", action="store_true", help="do not connect Ray at start-up (it connects on the "
-                   "first run that needs it)")
-    p.add_argument("--auth", choices=["auto", "required", "local"], default=None,
-                   help="auto (default; WORKBENCH_AUTH): on 127.0.0.1 callers without a token are the local admin "
-                   "until a token exists; required: every /api/v1 route and /metrics needs a token; local: "
-                   "single-user local mode (loopback only). Beyond loopback tokens are always required")
+    p.add_argument(
+        "--no-ray",
+        action="store_true",
+        help="do not connect Ray at start-up (it connects on the first run that needs it)",
+    )
+    p.add_argument(
+        "--auth",
+        choices=["auto", "required", "local"],
+        default=None,
+        help="auto (default; WORKBENCH_AUTH): on 127.0.0.1 callers without a token are the local admin "
+        "until a token exists; required: every /api/v1 route and /metrics needs a token; local: "
+        "single-user local mode (loopback only). Beyond loopback tokens are always required",
+    )
     p.add_argument("--local", action="store_true", help="same as --auth local")
-    p.add_argument("--max-runs", type=int, default=None, metavar="N",
-                   help="runs driven at once; more wait as 'queued' (default: WORKBENCH_MAX_RUNS, else no limit)")
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs driven at once; more wait as 'queued' (default: WORKBENCH_MAX_RUNS, else no limit)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
 # --------------------------------------------------------------------------------------------------
 # run | cancel | approve | answer | history | show through the service (when WORKBENCH_SERVER is set)
+
 
 def use_service() -> bool:
     """True when ``WORKBENCH_SERVER`` is set: those commands then go to that service, not this process.
@@ -123,11 +158,13 @@ def _print_event(ev: dict) -> None:
         dur_s = f" {dur:.0f} ms" if isinstance(dur, (int, float)) else ""
         attempt = f" (attempt {ev['attempt']})" if (ev.get("attempt") or 1) > 1 else ""
         err = f": {ev['error']}" if ev.get("error") and ev.get("status") != "completed" else ""
-        print(f"  {ev.get('status', ''):<9} {ev['state']}{arrow}{where}{dur_s}{attempt}{err}", file=sys.stderr,
-              flush=True)
+        print(
+            f"  {ev.get('status', ''):<9} {ev['state']}{arrow}{where}{dur_s}{attempt}{err}", file=sys.stderr, flush=True
+        )
     elif kind == "recovery_action":
-        print(f"  recovery  {ev.get('state')}: {ev.get('strategy')} ({ev.get('chosen_by')})", file=sys.stderr,
-              flush=True)
+        print(
+            f"  recovery  {ev.get('state')}: {ev.get('strategy')} ({ev.get('chosen_by')})", file=sys.stderr, flush=True
+        )
 
 
 def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
@@ -137,22 +174,41 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
     client.wait(execution_id, until_waiting=True, on_event=None if (quiet or as_json) else _print_event)
     ex = client.execution(execution_id)
     if as_json:
-        keys = ("execution_id", "status", "states_visited", "final_context", "duration_ms", "error_count",
-                "retry_count", "error_message", "waiting_for", "workflow_id", "version")
+        keys = (
+            "execution_id",
+            "status",
+            "states_visited",
+            "final_context",
+            "duration_ms",
+            "error_count",
+            "retry_count",
+            "error_message",
+            "waiting_for",
+            "workflow_id",
+            "version",
+        )
         print(json.dumps({k: ex.get(k) for k in keys}, default=str))
     else:
-        print(f"{ex['status']}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
-              f"({len(ex.get('states_visited') or [])} states, {ex.get('error_count') or 0} errors, "
-              f"{ex.get('retry_count') or 0} retries) on {client.base_url}")
+        print(
+            f"{ex['status']}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
+            f"({len(ex.get('states_visited') or [])} states, {ex.get('error_count') or 0} errors, "
+            f"{ex.get('retry_count') or 0} retries) on {client.base_url}"
+        )
         if ex.get("error_message"):
             print(f"  error: {ex['error_message']}")
     if ex["status"] == "waiting":
         for r in ex.get("open_requests") or []:
-            verb = ("approve {id} {state} --yes|--no" if r["kind"] == "approval" else
-                    "answer {id} {state} " + "|".join(r.get("options") or []))
-            print(f"waiting for a person at '{r['state']}' ({r['kind']}): {r['prompt']}\n"
-                  f"  the service keeps driving the run; continue with: WORKBENCH_SERVER={client.base_url} "
-                  f"workbench {verb.format(id=execution_id, state=r['state'])}", file=sys.stderr)
+            verb = (
+                "approve {id} {state} --yes|--no"
+                if r["kind"] == "approval"
+                else "answer {id} {state} " + "|".join(r.get("options") or [])
+            )
+            print(
+                f"waiting for a person at '{r['state']}' ({r['kind']}): {r['prompt']}\n"
+                f"  the service keeps driving the run; continue with: WORKBENCH_SERVER={client.base_url} "
+                f"workbench {verb.format(id=execution_id, state=r['state'])}",
+                file=sys.stderr,
+            )
     return 0 if ex["status"] == "completed" else 1
 
 
@@ -185,11 +241,16 @@ def remote(command: str, args) -> int:
             print(json.dumps(out) if args.json else f"{out['status']}: {out['message']}")
             return 0
         if command in ("approve", "answer"):
-            out = (c.approve(args.execution_id, args.state, bool(args.yes), by="cli") if command == "approve"
-                   else c.answer(args.execution_id, args.state, args.value, by="cli"))
+            out = (
+                c.approve(args.execution_id, args.state, bool(args.yes), by="cli")
+                if command == "approve"
+                else c.answer(args.execution_id, args.state, args.value, by="cli")
+            )
             if not args.json:
-                print(f"answer '{out['answer']}' for '{args.state}' delivered to the service ({out['delivered']})",
-                      file=sys.stderr)
+                print(
+                    f"answer '{out['answer']}' for '{args.state}' delivered to the service ({out['delivered']})",
+                    file=sys.stderr,
+                )
             return _follow(c, args.execution_id, args.json, getattr(args, "quiet", False))
         if command == "history":
             rows = c.executions(workflow=args.workflow, status=args.status, limit=args.limit)
@@ -201,26 +262,41 @@ def remote(command: str, args) -> int:
                 return 0
             print(f"{'execution':<17} {'workflow':<28} {'v':>3} {'status':<10} {'ms':>8}  started")
             for r in rows:
-                print(f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
-                      f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}")
+                print(
+                    f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
+                    f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}"
+                )
             return 0
         if command == "show":
             ex = c.execution(args.execution_id)
             hist = c.history(args.execution_id)
             if args.json:
-                print(json.dumps({**ex, "transitions": hist["transitions"], "audit_log": hist["audit_logs"],
-                                  "recovery": hist["recovery_actions"]}, default=str))
+                print(
+                    json.dumps(
+                        {
+                            **ex,
+                            "transitions": hist["transitions"],
+                            "audit_log": hist["audit_logs"],
+                            "recovery": hist["recovery_actions"],
+                        },
+                        default=str,
+                    )
+                )
                 return 0
             print(f"execution {ex['execution_id']}  {ex['workflow_name']} v{ex['version']}  status {ex['status']}")
             if ex.get("error_message"):
                 print(f"error: {ex['error_message']}")
-            print(f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
-                  f"retries {ex['retry_count']}")
+            print(
+                f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
+                f"retries {ex['retry_count']}"
+            )
             print("\ntransitions:")
             for t in hist["transitions"]:
                 arrow = f" -> {t['to_state']}" if t.get("to_state") else ""
-                print(f"  {t['status']:<9} {t['from_state']}{arrow}  {t.get('duration_ms') or 0:.0f} ms  "
-                      f"token {t.get('token')}")
+                print(
+                    f"  {t['status']:<9} {t['from_state']}{arrow}  {t.get('duration_ms') or 0:.0f} ms  "
+                    f"token {t.get('token')}"
+                )
             if hist["recovery_actions"]:
                 print("\nrecovery:")
                 for r in hist["recovery_actions"]:

@@ -4,10 +4,12 @@ Conditions never reach ``eval``/``exec``/``compile``. Only the node types of
 :mod:`engine.dsl.model` exist, so nothing else can run. Evaluation is bounded: the parser caps
 nesting depth and node count, and every operation is a comparison of plain values.
 """
+
 from __future__ import annotations
 
 import operator
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.dsl.model import BoolOp, Compare, Condition, Expr, ListLit, Literal_, Name, Not
 from engine.dsl.model import variables_of as variables_of  # re-exported: part of this module's API
@@ -59,8 +61,7 @@ def _compare(op: str, left: Any, right: Any, lnode: Expr, rnode: Expr) -> bool:
         if right is MISSING:
             raise ConditionError(f"'{_describe(rnode)}' is not in the context (needed by '{op}')")
         if not isinstance(right, (list, tuple, set, frozenset, dict, str)):
-            raise ConditionError(
-                f"'{_describe(rnode)}' is a {type(right).__name__}; '{op}' needs a list or a string")
+            raise ConditionError(f"'{_describe(rnode)}' is a {type(right).__name__}; '{op}' needs a list or a string")
         lv = None if left is MISSING else left
         if isinstance(right, str) and not isinstance(lv, str):
             raise ConditionError(f"'{op}' a string needs a string on the left, got {type(lv).__name__}")
@@ -92,7 +93,7 @@ def _shown(value: Any, limit: int = 40) -> str:
         text = repr(value)
     except (ValueError, RecursionError):
         return f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def evaluate(node: Expr, context: Mapping[str, Any]) -> Any:
@@ -119,7 +120,7 @@ def truthy(value: Any) -> bool:
     return False if value is MISSING else bool(value)
 
 
-def evaluate_condition(node: "Expr | Condition | str", context: Mapping[str, Any]) -> bool:
+def evaluate_condition(node: Expr | Condition | str, context: Mapping[str, Any]) -> bool:
     """Evaluate to a bool. Raises :class:`ConditionError` with a readable reason.
 
     ``node`` is a parsed expression, a :class:`Condition` of kind ``expr``, or condition text
@@ -140,8 +141,10 @@ def evaluate_condition(node: "Expr | Condition | str", context: Mapping[str, Any
     try:
         return truthy(evaluate(node, context))
     except RecursionError:
-        raise ConditionError(f"'{_describe(node)[:80]}' compares a context value nested too deeply "
-                             "(or one that contains itself); compare a plain value instead") from None
+        raise ConditionError(
+            f"'{_describe(node)[:80]}' compares a context value nested too deeply "
+            "(or one that contains itself); compare a plain value instead"
+        ) from None
     except (ValueError, OverflowError, MemoryError) as exc:
         raise ConditionError(f"'{_describe(node)[:80]}' could not be evaluated: {_reason(exc)}") from None
 

@@ -4,6 +4,7 @@ Sources in the seed design document: §2.1 (current workflow example), §5.1.1 (
 §7.1 (``POST /api/v1/workflows/translate`` response), §8.2 (prompt template example output) and
 Appendix C examples 1–3. Used by the DSL playground and by the tests.
 """
+
 from __future__ import annotations
 
 SEED_EXAMPLES: dict[str, str] = {

@@ -1,4 +1,5 @@
 """Render a workflow as JSON nodes/edges (for the UI), Mermaid or Graphviz DOT."""
+
 from __future__ import annotations
 
 import json
@@ -33,20 +34,47 @@ def to_graph(model: WorkflowModel) -> dict:
             for s in reach:
                 if s not in joins and s != END:
                     group_of.setdefault(s, gi)
-    nodes = [{"id": s, "label": s.replace("_", " "), "kind": _node_kind(model, s, forks, joins),
-              "group": group_of.get(s)} for s in model.states]
+    nodes = [
+        {"id": s, "label": s.replace("_", " "), "kind": _node_kind(model, s, forks, joins), "group": group_of.get(s)}
+        for s in model.states
+    ]
     edges = []
     for idx, t in enumerate(model.transitions):
-        kind = "error" if t.is_error else ("fan_out" if t.is_fan_out else "fan_in" if t.is_fan_in else
-                                           "conditional" if t.is_conditional else "normal")
+        kind = (
+            "error"
+            if t.is_error
+            else (
+                "fan_out"
+                if t.is_fan_out
+                else "fan_in"
+                if t.is_fan_in
+                else "conditional"
+                if t.is_conditional
+                else "normal"
+            )
+        )
         label = condition_text(t.condition) if t.condition is not None else ""
         for s in t.sources:
             for d in t.targets:
-                edges.append({"from": s, "to": d, "kind": kind, "label": label, "transition": idx,
-                              "condition": t.condition.text if t.condition else None})
-    groups = [{"fork": g.fork, "branches": list(g.branch_starts), "ends": list(g.branch_ends),
-               "join": model.transitions[g.fan_in_index].targets[0] if g.fan_in_index is not None else None}
-              for g in an.groups]
+                edges.append(
+                    {
+                        "from": s,
+                        "to": d,
+                        "kind": kind,
+                        "label": label,
+                        "transition": idx,
+                        "condition": t.condition.text if t.condition else None,
+                    }
+                )
+    groups = [
+        {
+            "fork": g.fork,
+            "branches": list(g.branch_starts),
+            "ends": list(g.branch_ends),
+            "join": model.transitions[g.fan_in_index].targets[0] if g.fan_in_index is not None else None,
+        }
+        for g in an.groups
+    ]
     return {"nodes": nodes, "edges": edges, "groups": groups}
 
 
@@ -66,8 +94,14 @@ def _mm_id(state: str) -> str:
 def to_mermaid(model: WorkflowModel) -> str:
     """Mermaid flowchart, top-down. Node ids are ``s_<state>``; labels show the state names."""
     g = to_graph(model)
-    shapes = {"start": ('(["', '"])'), "end": ('(["', '"])'), "decision": ('{"', '"}'),
-              "fork": ('[["', '"]]'), "join": ('[["', '"]]'), "state": ('["', '"]')}
+    shapes = {
+        "start": ('(["', '"])'),
+        "end": ('(["', '"])'),
+        "decision": ('{"', '"}'),
+        "fork": ('[["', '"]]'),
+        "join": ('[["', '"]]'),
+        "state": ('["', '"]'),
+    }
     lines = ["flowchart TD"]
     for n in g["nodes"]:
         a, b = shapes[n["kind"]]
@@ -86,8 +120,14 @@ def _dot_str(text: str) -> str:
 def to_dot(model: WorkflowModel) -> str:
     """Graphviz DOT, top-down."""
     g = to_graph(model)
-    shapes = {"start": "circle", "end": "doublecircle", "decision": "diamond", "fork": "box3d",
-              "join": "box3d", "state": "box"}
+    shapes = {
+        "start": "circle",
+        "end": "doublecircle",
+        "decision": "diamond",
+        "fork": "box3d",
+        "join": "box3d",
+        "state": "box",
+    }
     lines = ["digraph workflow {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
     for n in g["nodes"]:
         lines.append(f"  {_dot_str(n['id'])} [label={_dot_str(n['label'])}, shape={shapes[n['kind']]}];")
@@ -99,6 +139,8 @@ def to_dot(model: WorkflowModel) -> str:
             attrs.append("style=dashed, color=red")
         elif e["kind"] in ("fan_out", "fan_in"):
             attrs.append("style=bold")
-        lines.append(f"  {_dot_str(e['from'])} -> {_dot_str(e['to'])}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        lines.append(
+            f"  {_dot_str(e['from'])} -> {_dot_str(e['to'])}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";"
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"

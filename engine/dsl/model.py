@@ -4,6 +4,7 @@ Data flows one way: DSL text -> :func:`engine.dsl.parser.parse` -> :class:`Workf
 -> validation -> execution plan. Positions are kept for error messages but never take part
 in equality, so ``parse(to_dsl(m)) == m`` holds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Position:
 
 
 # --- condition expressions (parsed form) -----------------------------------------------
+
 
 @dataclass(frozen=True)
 class Literal_:
@@ -54,9 +56,9 @@ class ListLit:
 class Compare:
     """A (possibly chained) comparison: ``left op1 r1 op2 r2`` as in Python."""
 
-    left: "Expr"
+    left: Expr
     ops: tuple[str, ...]
-    rights: tuple["Expr", ...]
+    rights: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,12 @@ class BoolOp:
     """``and`` / ``or`` over two or more operands."""
 
     op: Literal["and", "or"]
-    operands: tuple["Expr", ...]
+    operands: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Expr"
+    operand: Expr
 
 
 Expr = Union[Literal_, Name, ListLit, Compare, BoolOp, Not]
@@ -116,6 +118,7 @@ class Condition:
 
 
 # --- transitions and the workflow ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -9,6 +9,7 @@ so no parse tree is built and nothing here recurses over the input. Nesting dept
 condition are tracked bottom-up and refused as soon as they pass the limits, so deeply nested
 input (10,000 parentheses or ``not``) ends in a clean :class:`DSLError`, never a RecursionError.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,20 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from engine.dsl.model import (END, START, BoolOp, Compare, Condition, ListLit, Literal_, Name, Not, Position,
-                              Transition, WorkflowModel)
+from engine.dsl.model import (
+    END,
+    START,
+    BoolOp,
+    Compare,
+    Condition,
+    ListLit,
+    Literal_,
+    Name,
+    Not,
+    Position,
+    Transition,
+    WorkflowModel,
+)
 from engine.dsl.printer import expr_text
 from engine.errors import DSLError, Issue
 
@@ -35,30 +48,85 @@ def _env_int(name: str, default: int) -> int:
 
 MAX_BYTES = _env_int("WORKBENCH_DSL_MAX_BYTES", 1_000_000)
 MAX_TRANSITIONS = _env_int("WORKBENCH_DSL_MAX_TRANSITIONS", 10_000)
-MAX_DEPTH = 64             # nesting of parentheses / not / and / or / comparisons inside one condition
+MAX_DEPTH = 64  # nesting of parentheses / not / and / or / comparisons inside one condition
 MAX_CONDITION_NODES = 2_000  # names, literals and operators in one condition
-MAX_NAME = 100             # characters in a state name or in one part of a dotted context name
-MAX_ISSUES_PER_CODE = 20   # findings listed per kind; the rest are counted in one summary issue
+MAX_NAME = 100  # characters in a state name or in one part of a dotted context name
+MAX_ISSUES_PER_CODE = 20  # findings listed per kind; the rest are counted in one summary issue
 
 _GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
 
 _TOKEN_NAMES = {
-    "ARROW": "'->'", "SEMI": "';'", "COLON": "':'", "COMMA": "','", "DOT": "'.'", "LSQB": "'['",
-    "RSQB": "']'", "LPAR": "'('", "RPAR": "')'", "ERROR_MARK": "'@error'", "EQ": "'=='", "NE": "'!='",
-    "LE": "'<='", "GE": "'>='", "LT": "'<'", "GT": "'>'", "IN": "'in'", "_NOT": "'not'", "_AND": "'and'",
-    "_OR": "'or'", "NOT": "'not'", "AND": "'and'", "OR": "'or'", "TRUE": "True", "FALSE": "False",
-    "NONE": "None", "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of input",
+    "ARROW": "'->'",
+    "SEMI": "';'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "ERROR_MARK": "'@error'",
+    "EQ": "'=='",
+    "NE": "'!='",
+    "LE": "'<='",
+    "GE": "'>='",
+    "LT": "'<'",
+    "GT": "'>'",
+    "IN": "'in'",
+    "_NOT": "'not'",
+    "_AND": "'and'",
+    "_OR": "'or'",
+    "NOT": "'not'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "TRUE": "True",
+    "FALSE": "False",
+    "NONE": "None",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "$END": "end of input",
 }
 _KEYWORDS = frozenset({"True", "False", "None", "in", "not", "and", "or"})
 _LITERAL_TOKENS = frozenset({"NUMBER", "STRING", "TRUE", "FALSE", "NONE"})
-_PY_KEYWORDS = frozenset({"if", "else", "elif", "for", "while", "is", "import", "from", "yield", "await", "async",
-                          "def", "class", "return", "with", "as", "global", "nonlocal", "del", "pass", "raise",
-                          "try", "except", "finally", "assert", "exec", "eval", "print"})
+_PY_KEYWORDS = frozenset(
+    {
+        "if",
+        "else",
+        "elif",
+        "for",
+        "while",
+        "is",
+        "import",
+        "from",
+        "yield",
+        "await",
+        "async",
+        "def",
+        "class",
+        "return",
+        "with",
+        "as",
+        "global",
+        "nonlocal",
+        "del",
+        "pass",
+        "raise",
+        "try",
+        "except",
+        "finally",
+        "assert",
+        "exec",
+        "eval",
+        "print",
+    }
+)
 # what the lexer treats as a comment, a string or an arrow (used to count statements before parsing)
 _ARROW_SCAN = re.compile(r"#[^\n]*|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|->")
 
 
 # --- intermediate values built while parsing -------------------------------------------------
+
 
 class _E:
     """A condition node while parsing: the model node plus its nesting depth, size and first token."""
@@ -95,11 +163,19 @@ def _combine(node, parts: list[_E], tok, extra_size: int = 1) -> _E:
     depth = 1 + max(p.depth for p in parts)
     size = extra_size + sum(p.size for p in parts)
     if depth > MAX_DEPTH:
-        raise _Refused(f"condition nested too deeply (more than {MAX_DEPTH} levels)", tok,
-                       "split it into simpler conditions", code="too_deep")
+        raise _Refused(
+            f"condition nested too deeply (more than {MAX_DEPTH} levels)",
+            tok,
+            "split it into simpler conditions",
+            code="too_deep",
+        )
     if size > MAX_CONDITION_NODES:
-        raise _Refused(f"condition too large (more than {MAX_CONDITION_NODES:,} names, values and operators)", tok,
-                       "split it into simpler conditions", code="too_large")
+        raise _Refused(
+            f"condition too large (more than {MAX_CONDITION_NODES:,} names, values and operators)",
+            tok,
+            "split it into simpler conditions",
+            code="too_large",
+        )
     return _E(node, depth, size, tok)
 
 
@@ -155,8 +231,11 @@ class _ToModel(Transformer):
         for tok in children:
             if tok.type == "NAME":
                 if tok.value.startswith("__"):
-                    raise _Refused(f"name '{tok.value[:40]}' is not allowed: dunder names are refused", tok,
-                                   "context names are plain identifiers such as order.total")
+                    raise _Refused(
+                        f"name '{tok.value[:40]}' is not allowed: dunder names are refused",
+                        tok,
+                        "context names are plain identifiers such as order.total",
+                    )
                 if len(tok.value) > MAX_NAME:
                     raise _Refused(f"name too long ({len(tok.value):,} characters; the limit is {MAX_NAME})", tok)
                 parts.append(tok.value)
@@ -168,8 +247,9 @@ class _ToModel(Transformer):
         items = [c for c in children if isinstance(c, _E)]
         node = ListLit(tuple(i.node for i in items))
         if len(items) > MAX_CONDITION_NODES:
-            raise _Refused(f"list literal too long (more than {MAX_CONDITION_NODES:,} items)", children[0],
-                           code="too_large")
+            raise _Refused(
+                f"list literal too long (more than {MAX_CONDITION_NODES:,} items)", children[0], code="too_large"
+            )
         return _E(node, 2 if items else 1, 1 + len(items), children[0])
 
     def paren(self, children):
@@ -188,19 +268,28 @@ class _ToModel(Transformer):
         ops = children[1::2]
         rights: list[_E] = children[2::2]
         for op, right in zip(ops, rights):
-            if op.value in ("in", "not in") and isinstance(right.node, Literal_) and not isinstance(right.node.value, str):
-                raise _Refused(f"'{op.value}' needs a list like [1, 2], a string or a context name on its right",
-                               right.tok, "e.g. status in ['new', 'open']")
+            if (
+                op.value in ("in", "not in")
+                and isinstance(right.node, Literal_)
+                and not isinstance(right.node.value, str)
+            ):
+                raise _Refused(
+                    f"'{op.value}' needs a list like [1, 2], a string or a context name on its right",
+                    right.tok,
+                    "e.g. status in ['new', 'open']",
+                )
         node = Compare(left.node, tuple(str(op.value) for op in ops), tuple(r.node for r in rights))
         return _combine(node, [left, *rights], left.tok, extra_size=len(ops))
 
     def and_test(self, children):
-        return _combine(BoolOp("and", tuple(c.node for c in children)), children, children[0].tok,
-                        extra_size=len(children) - 1)
+        return _combine(
+            BoolOp("and", tuple(c.node for c in children)), children, children[0].tok, extra_size=len(children) - 1
+        )
 
     def or_test(self, children):
-        return _combine(BoolOp("or", tuple(c.node for c in children)), children, children[0].tok,
-                        extra_size=len(children) - 1)
+        return _combine(
+            BoolOp("or", tuple(c.node for c in children)), children, children[0].tok, extra_size=len(children) - 1
+        )
 
     def not_(self, children):
         inner: _E = children[0]
@@ -251,8 +340,11 @@ def _to_condition(value) -> Condition:
     if isinstance(e.node, Literal_) and e.double and e.depth == 1:
         sentence = e.node.value.strip()
         if not sentence:
-            raise _Refused("empty natural-language condition", e.tok,
-                           'write the question to decide, e.g. "the customer sounds angry"')
+            raise _Refused(
+                "empty natural-language condition",
+                e.tok,
+                'write the question to decide, e.g. "the customer sounds angry"',
+            )
         return Condition("natural", sentence)
     return Condition("expr", expr_text(e.node), e.node)
 
@@ -297,15 +389,16 @@ def excerpt(text: str, line: int | None, column: int | None) -> str:
     length = stop - begin
     column = max(1, min(column, length + 1))
     start = max(0, column - 60)
-    shown = text[begin + start:begin + min(start + 120, length)].replace("\t", " ")
+    shown = text[begin + start : begin + min(start + 120, length)].replace("\t", " ")
     shown = "".join(ch if ch.isprintable() else " " for ch in shown)
     prefix = "…" if start else ""
     suffix = "…" if start + 120 < length else ""
     return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - 1 - start)}^"
 
 
-def _issue(text: str, code: str, message: str, line: int | None, column: int | None, hint: str = "",
-           severity: str = "error") -> Issue:
+def _issue(
+    text: str, code: str, message: str, line: int | None, column: int | None, hint: str = "", severity: str = "error"
+) -> Issue:
     ex = excerpt(text, line, column) if line is not None and column is not None else ""
     return Issue(severity, code, message, line, column, hint, ex)
 
@@ -325,8 +418,7 @@ class IssueCollector:
         self.omitted: dict[tuple[str, str], int] = {}
         self._counts: dict[tuple[str, str], int] = {}
 
-    def add(self, severity: str, code: str, message: str, line: int | None, column: int | None,
-            hint: str = "") -> None:
+    def add(self, severity: str, code: str, message: str, line: int | None, column: int | None, hint: str = "") -> None:
         """Record one finding (its excerpt is computed only if it is kept)."""
         key = (severity, code)
         n = self._counts.get(key, 0) + 1
@@ -344,9 +436,15 @@ class IssueCollector:
             out.sort(key=lambda i: (i.line or 0, i.column or 0))
         for (sev, code), n in self.omitted.items():
             if sev == severity:
-                out.append(Issue(sev, code, f"{n:,} more '{code}' {sev}s like the above are not listed "
-                                 f"(only the first {self.limit} of each kind are shown)",
-                                 hint="fix the ones listed and validate again"))
+                out.append(
+                    Issue(
+                        sev,
+                        code,
+                        f"{n:,} more '{code}' {sev}s like the above are not listed "
+                        f"(only the first {self.limit} of each kind are shown)",
+                        hint="fix the ones listed and validate again",
+                    )
+                )
         return out
 
 
@@ -394,7 +492,9 @@ def _char_issue(text: str, exc: UnexpectedCharacters, line: int, col: int) -> Is
     ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
     hint = ""
     if ch == "*":
-        msg = "operator '*' is not allowed: conditions compare values, they do not compute (no **, no string repetition)"
+        msg = (
+            "operator '*' is not allowed: conditions compare values, they do not compute (no **, no string repetition)"
+        )
         hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
     elif ch in "+/%-^~@":
         if ch == "@":
@@ -441,22 +541,34 @@ def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int, lex_text:
         msg, hint = "function calls are not allowed in conditions", "compare context values instead: total > 100"
     elif tok.type == "LSQB" and prev is not None and prev.type in ("NAME", "RSQB", "STRING", "RPAR"):
         msg, hint = "subscripts are not allowed in conditions", "use dotted names for nested values: order.total"
-    elif tok.type == "STRING" and prev is not None and prev.type == "NAME" and prev.value.lower() in (
-            "f", "rf", "fr", "b", "rb", "br", "r", "u"):
+    elif (
+        tok.type == "STRING"
+        and prev is not None
+        and prev.type == "NAME"
+        and prev.value.lower() in ("f", "rf", "fr", "b", "rb", "br", "r", "u")
+    ):
         msg, hint = "prefixed strings (f-strings, bytes, raw) are not allowed", "write a plain '…' or \"…\" string"
     elif (tok.type == "NAME" and tok.value == "lambda") or (prev is not None and prev.value == "lambda"):
         msg, hint = "lambda is not allowed in conditions", "conditions are comparisons of context values"
-    elif tok.type == "NAME" and tok.value in _PY_KEYWORDS or (prev is not None and prev.type == "NAME"
-                                                               and prev.value in _PY_KEYWORDS):
+    elif (
+        tok.type == "NAME"
+        and tok.value in _PY_KEYWORDS
+        or (prev is not None and prev.type == "NAME" and prev.value in _PY_KEYWORDS)
+    ):
         word = tok.value if tok.value in _PY_KEYWORDS else prev.value
         msg = f"'{word}' is not part of the DSL"
         hint = "conditions use ==, !=, <, <=, >, >=, in, not in, and, or, not" + (
-            "; write '== None' instead of 'is None'" if word == "is" else "")
+            "; write '== None' instead of 'is None'" if word == "is" else ""
+        )
     elif tok.type == "NAME" and set(exc.expected) <= (_LITERAL_TOKENS | {"RSQB", "COMMA"}):
         msg = f"unexpected name '{tok.value}': list literals hold constants only (no names, no comprehensions)"
         hint = "write the values out: status in ['new', 'open']"
-    elif tok.type == "NUMBER" and tok.value.startswith("-") and prev is not None and prev.type in (
-            "NAME", "NUMBER", "RPAR", "STRING", "RSQB"):
+    elif (
+        tok.type == "NUMBER"
+        and tok.value.startswith("-")
+        and prev is not None
+        and prev.type in ("NAME", "NUMBER", "RPAR", "STRING", "RSQB")
+    ):
         msg = "operator '-' is not allowed: conditions compare values, they do not compute"
         hint = "use ==, !=, <, <=, >, >=, in, not in, and, or, not"
         col = tok.column
@@ -470,15 +582,21 @@ def _token_issue(text: str, exc: UnexpectedToken, line: int, col: int, lex_text:
         hint = "write one transition per statement: a->b; b->c;"
     elif tok.type == "DOT" and prev is not None and prev.type != "NAME":
         msg, hint = "attribute access is only allowed on context names", "use dotted names such as order.total"
-    elif tok.type in ("TRUE", "FALSE", "NONE", "IN") and "ARROW" in exc.expected or (
-            tok.type in ("TRUE", "FALSE", "NONE", "IN") and set(exc.expected) <= {"NAME", "LSQB"}):
+    elif (
+        tok.type in ("TRUE", "FALSE", "NONE", "IN")
+        and "ARROW" in exc.expected
+        or (tok.type in ("TRUE", "FALSE", "NONE", "IN") and set(exc.expected) <= {"NAME", "LSQB"})
+    ):
         msg = f"'{tok.value}' is a keyword and cannot be a state name"
         hint = "state names are identifiers other than True, False, None, in, not, and, or"
     else:
         shown = tok.value if len(tok.value) <= 30 else tok.value[:27] + "..."
         what = _TOKEN_NAMES.get(tok.type, tok.type)
-        msg = (f"unexpected {shown!r}; expected {expected}" if what.startswith("'") else
-               f"unexpected {what.removeprefix('a ')} {shown!r}; expected {expected}")
+        msg = (
+            f"unexpected {shown!r}; expected {expected}"
+            if what.startswith("'")
+            else f"unexpected {what.removeprefix('a ')} {shown!r}; expected {expected}"
+        )
     return _issue(text, "syntax", msg, line, col, hint)
 
 
@@ -493,12 +611,19 @@ def _syntax_issue(text: str, exc: UnexpectedInput, lex_text: str | None = None) 
         return _token_issue(text, exc, line, col, lex_text)
     if isinstance(exc, UnexpectedEOF):
         line, col = _end_position(text)
-        return _issue(text, "syntax", f"unexpected end of input; expected {_expected_text(exc.expected)}",
-                      line, col, "a statement looks like 'a->b;' or 'a->b:condition;'")
+        return _issue(
+            text,
+            "syntax",
+            f"unexpected end of input; expected {_expected_text(exc.expected)}",
+            line,
+            col,
+            "a statement looks like 'a->b;' or 'a->b:condition;'",
+        )
     return _issue(text, "syntax", str(exc).splitlines()[0], line, col)  # pragma: no cover
 
 
 # --- entry points ------------------------------------------------------------------------
+
 
 def _check_size(text, max_bytes: int | None, max_transitions: int | None) -> int:
     if not isinstance(text, str):
@@ -506,14 +631,26 @@ def _check_size(text, max_bytes: int | None, max_transitions: int | None) -> int
     limit = max_bytes or MAX_BYTES
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
-        raise DSLError(Issue("error", "too_large", f"DSL is {size:,} bytes; the limit is {limit:,} bytes",
-                             hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_BYTES"))
+        raise DSLError(
+            Issue(
+                "error",
+                "too_large",
+                f"DSL is {size:,} bytes; the limit is {limit:,} bytes",
+                hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_BYTES",
+            )
+        )
     tmax = max_transitions or MAX_TRANSITIONS
     if text.count("->") > tmax:  # cheap test first; then count arrows outside strings and comments
         arrows = sum(1 for m in _ARROW_SCAN.finditer(text) if m.group() == "->")
         if arrows > tmax:
-            raise DSLError(Issue("error", "too_large", f"{arrows:,} transitions; the limit is {tmax:,}",
-                                 hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS"))
+            raise DSLError(
+                Issue(
+                    "error",
+                    "too_large",
+                    f"{arrows:,} transitions; the limit is {tmax:,}",
+                    hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS",
+                )
+            )
     if "\x00" in text:
         line, col = _line_col(text, text.index("\x00"))
         raise DSLError(_issue(text, "syntax", "NUL character in input", line, col, "remove it"))
@@ -529,8 +666,11 @@ class _Tok:
         self.value, self.line, self.column = value, line, column
 
 
-_FAST_TOKENS = re.compile(r"(?P<ws>[ \t\f\r\n]+)|(?P<comment>#[^\n]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<arrow>->)"
-                          r"|(?P<semi>;)|(?P<colon>:)|(?P<comma>,)|(?P<lsqb>\[)|(?P<rsqb>\])|(?P<other>.)", re.S)
+_FAST_TOKENS = re.compile(
+    r"(?P<ws>[ \t\f\r\n]+)|(?P<comment>#[^\n]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<arrow>->)"
+    r"|(?P<semi>;)|(?P<colon>:)|(?P<comma>,)|(?P<lsqb>\[)|(?P<rsqb>\])|(?P<other>.)",
+    re.S,
+)
 # the end of a guard: the first ';' outside strings and comments (a lone quote is an unterminated string)
 _GUARD_END = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|#[^\n]*|(?P<semi>;)|(?P<quote>[\"'])")
 
@@ -706,8 +846,14 @@ def parse(text: str, *, max_bytes: int | None = None, max_transitions: int | Non
     tmax = _check_size(text, max_bytes, max_transitions)
     stmts = _run_parser(text)
     if len(stmts) > tmax:
-        raise DSLError(Issue("error", "too_large", f"{len(stmts):,} transitions; the limit is {tmax:,}",
-                             hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS"))
+        raise DSLError(
+            Issue(
+                "error",
+                "too_large",
+                f"{len(stmts):,} transitions; the limit is {tmax:,}",
+                hint="split the workflow into sub-workflows, or raise WORKBENCH_DSL_MAX_TRANSITIONS",
+            )
+        )
     return _build_model(text, stmts)
 
 
@@ -730,8 +876,9 @@ def parse_condition(text: str) -> Condition:
             col = 1
         raise DSLError(_issue(text, issue.code, issue.message, issue.line, col, issue.hint)) from None
     if len(stmts) != 1 or stmts[0].cond is None:
-        raise DSLError(_issue(text, "syntax", "expected exactly one condition", 1, 1,
-                              "write e.g. order.total > 100 (no ';')"))
+        raise DSLError(
+            _issue(text, "syntax", "expected exactly one condition", 1, 1, "write e.g. order.total > 100 (no ';')")
+        )
     return stmts[0].cond
 
 
@@ -747,15 +894,23 @@ def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
         for ep in (st.src, st.dst):
             if ep.is_group and not ep.names and not ep.empties:
                 anchor = ep.first
-                issue("empty_member", "empty state group '[]'",
-                      getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
-                      "name the parallel states: a->[b,c]; or [b,c]->d;")
+                issue(
+                    "empty_member",
+                    "empty state group '[]'",
+                    getattr(anchor, "line", st.pos.line),
+                    getattr(anchor, "column", st.pos.column),
+                    "name the parallel states: a->[b,c]; or [b,c]->d;",
+                )
             if ep.empties:  # one finding per group, however many empty slots it has
                 anchor = ep.empties[0]
                 many = f" ({len(ep.empties):,} empty members)" if len(ep.empties) > 1 else ""
-                issue("empty_member", "empty member in a state group" + many,
-                      getattr(anchor, "line", st.pos.line), getattr(anchor, "column", st.pos.column),
-                      "remove the extra ',' or name the missing state: [a,b,c]")
+                issue(
+                    "empty_member",
+                    "empty member in a state group" + many,
+                    getattr(anchor, "line", st.pos.line),
+                    getattr(anchor, "column", st.pos.column),
+                    "remove the extra ',' or name the missing state: [a,b,c]",
+                )
             if ep.is_group and len(set(ep.names)) < len(ep.names):
                 first_dup: dict[str, Token] = {}
                 times: dict[str, int] = {}
@@ -765,35 +920,69 @@ def _build_model(text: str, stmts: list[_Stmt]) -> WorkflowModel:
                         first_dup[tok.value] = tok
                 for name, tok in first_dup.items():  # one finding per repeated name, saying how often
                     what = "twice" if times[name] == 2 else f"{times[name]:,} times"
-                    issue("duplicate_member", f"state '{name[:MAX_NAME]}' appears {what} in one group",
-                          tok.line, tok.column, "each parallel branch must be a different state")
+                    issue(
+                        "duplicate_member",
+                        f"state '{name[:MAX_NAME]}' appears {what} in one group",
+                        tok.line,
+                        tok.column,
+                        "each parallel branch must be a different state",
+                    )
         if st.src.is_group and st.dst.is_group:
-            issue("group_to_group", "a transition cannot be both a fan-in and a fan-out", st.pos.line, st.pos.column,
-                  "join into one state first: [a,b]->merge; merge->[c,d];")
+            issue(
+                "group_to_group",
+                "a transition cannot be both a fan-in and a fan-out",
+                st.pos.line,
+                st.pos.column,
+                "join into one state first: [a,b]->merge; merge->[c,d];",
+            )
         for tok in st.dst.tokens:
             if tok.value == START:
-                issue("reserved", "'start' cannot be a target: it is where every run begins",
-                      tok.line, tok.column, "give the state another name")
+                issue(
+                    "reserved",
+                    "'start' cannot be a target: it is where every run begins",
+                    tok.line,
+                    tok.column,
+                    "give the state another name",
+                )
         for tok in st.src.tokens:
             if tok.value == END:
-                issue("reserved", "'end' cannot have outgoing transitions: it finishes the run",
-                      tok.line, tok.column, "give the state another name, or remove the transition")
+                issue(
+                    "reserved",
+                    "'end' cannot have outgoing transitions: it finishes the run",
+                    tok.line,
+                    tok.column,
+                    "give the state another name, or remove the transition",
+                )
         for tok in (*st.src.tokens, *st.dst.tokens):
             if len(tok.value) > MAX_NAME:
-                issue("too_large", f"state name too long ({len(tok.value):,} characters; the limit is {MAX_NAME})",
-                      tok.line, tok.column, "use a shorter name")
+                issue(
+                    "too_large",
+                    f"state name too long ({len(tok.value):,} characters; the limit is {MAX_NAME})",
+                    tok.line,
+                    tok.column,
+                    "use a shorter name",
+                )
             elif tok.value in _KEYWORDS:
-                issue("reserved", f"'{tok.value}' is a keyword and cannot be a state name", tok.line, tok.column,
-                      "state names are identifiers other than True, False, None, in, not, and, or")
+                issue(
+                    "reserved",
+                    f"'{tok.value}' is a keyword and cannot be a state name",
+                    tok.line,
+                    tok.column,
+                    "state names are identifiers other than True, False, None, in, not, and, or",
+                )
             elif tok.value.startswith("__"):
-                issue("refused", f"state name '{tok.value}' is not allowed (dunder)", tok.line, tok.column,
-                      "use a plain snake_case name")
+                issue(
+                    "refused",
+                    f"state name '{tok.value}' is not allowed (dunder)",
+                    tok.line,
+                    tok.column,
+                    "use a plain snake_case name",
+                )
             if tok.value not in states:
                 states[tok.value] = Position(tok.line, tok.column)
         if not st.src.names or not st.dst.names:
             continue
-        transitions.append(Transition(st.src.names, st.dst.names, st.cond, st.src.is_group, st.dst.is_group,
-                                      st.pos))
+        transitions.append(Transition(st.src.names, st.dst.names, st.cond, st.src.is_group, st.dst.is_group, st.pos))
     errors = found.issues("error", sort=False)
     if errors:
         raise DSLError(errors)

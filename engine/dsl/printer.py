@@ -1,4 +1,5 @@
 """Print a :class:`WorkflowModel` back to canonical DSL text (``parse(to_dsl(m)) == m``)."""
+
 from __future__ import annotations
 
 from engine.dsl.model import BoolOp, Compare, Condition, Expr, ListLit, Literal_, Name, Not, Transition, WorkflowModel
@@ -15,8 +16,13 @@ def literal_text(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, str):
-        escaped = (value.replace("\\", "\\\\").replace("'", "\\'")
-                   .replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r"))
+        escaped = (
+            value.replace("\\", "\\\\")
+            .replace("'", "\\'")
+            .replace("\n", "\\n")
+            .replace("\t", "\\t")
+            .replace("\r", "\\r")
+        )
         return f"'{escaped}'"
     if isinstance(value, float):
         text = repr(value)
@@ -68,8 +74,13 @@ def condition_text(cond: Condition) -> str:
     if cond.kind == "error":
         return "@error"
     if cond.kind == "natural":
-        escaped = (cond.text.replace("\\", "\\\\").replace('"', '\\"')
-                   .replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r"))
+        escaped = (
+            cond.text.replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("\n", "\\n")
+            .replace("\t", "\\t")
+            .replace("\r", "\\r")
+        )
         return '"' + escaped + '"'
     return cond.text
 

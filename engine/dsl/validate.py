@@ -4,6 +4,7 @@ Each finding says where (line:column), what is wrong and how to fix it. Every pa
 the size of the workflow (adjacency maps built once), except the per-fan-out branch analysis,
 which is linear per fan-out.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -14,7 +15,7 @@ from engine.dsl.parser import IssueCollector, names_text, parse
 from engine.errors import DSLError, ValidationReport
 
 ANALYSIS_BUDGET_FLOOR = 2_000_000  # branch-analysis steps always allowed (about a second)
-ANALYSIS_BUDGET_PER_ELEMENT = 16   # and this many per state/transition end beyond that
+ANALYSIS_BUDGET_PER_ELEMENT = 16  # and this many per state/transition end beyond that
 
 
 @dataclass
@@ -76,8 +77,9 @@ def _first_positions(model: WorkflowModel) -> dict[str, Position]:
     return pos
 
 
-def _branch_reach(model: WorkflowModel, first: str, adj: _Adjacency | None = None,
-                  budget: _Budget | None = None) -> set[str]:
+def _branch_reach(
+    model: WorkflowModel, first: str, adj: _Adjacency | None = None, budget: _Budget | None = None
+) -> set[str]:
     """States reachable from a branch's first state; a join is crossed once all its sources are reached."""
     adj = adj or _Adjacency(model)
     if first not in adj.by_source and all(adj.fan_in_size[i] > 1 for i in adj.fan_ins_by_member.get(first, ())):
@@ -113,8 +115,9 @@ def _branch_reach(model: WorkflowModel, first: str, adj: _Adjacency | None = Non
     return reach
 
 
-def _match(ends: tuple[str, ...], branches_of: dict[str, list[int]], n_branches: int,
-           budget: _Budget | None = None) -> bool:
+def _match(
+    ends: tuple[str, ...], branches_of: dict[str, list[int]], n_branches: int, budget: _Budget | None = None
+) -> bool:
     """True when each end can be assigned to a distinct branch that reaches it (bipartite matching).
 
     ``branches_of[state]`` lists the branches whose reach holds ``state``. Augmenting paths are
@@ -122,7 +125,7 @@ def _match(ends: tuple[str, ...], branches_of: dict[str, list[int]], n_branches:
     """
     if len(ends) != n_branches:
         return False
-    owner: dict[int, int] = {}    # branch -> index of the end assigned to it
+    owner: dict[int, int] = {}  # branch -> index of the end assigned to it
     assigned: dict[int, int] = {}  # end index -> branch
     for e0, end in enumerate(ends):
         options = branches_of.get(end)
@@ -209,21 +212,29 @@ def _analyze(model: WorkflowModel) -> Analysis:
     return out
 
 
-def _pair_fan_out(model: WorkflowModel, i: int, t: Transition, adj: _Adjacency, budget: _Budget,
-                  out: Analysis) -> ParallelGroup:
+def _pair_fan_out(
+    model: WorkflowModel, i: int, t: Transition, adj: _Adjacency, budget: _Budget, out: Analysis
+) -> ParallelGroup:
     reaches = [_branch_reach(model, b, adj, budget) for b in t.targets]
     out.branch_reach[i] = reaches
     # candidates: fan-ins of the right size naming a state of the first branch (a match must)
-    candidates = sorted({j for s in reaches[0] for j in adj.fan_ins_by_member.get(s, ())
-                         if len(model.transitions[j].sources) == len(t.targets)})
+    candidates = sorted(
+        {
+            j
+            for s in reaches[0]
+            for j in adj.fan_ins_by_member.get(s, ())
+            if len(model.transitions[j].sources) == len(t.targets)
+        }
+    )
     match_idx = None
     if candidates:
         branches_of: dict[str, list[int]] = {}
         for b, reach in enumerate(reaches):
             for s in reach:
                 branches_of.setdefault(s, []).append(b)
-        match_idx = next((j for j in candidates
-                          if _match(model.transitions[j].sources, branches_of, len(reaches), budget)), None)
+        match_idx = next(
+            (j for j in candidates if _match(model.transitions[j].sources, branches_of, len(reaches), budget)), None
+        )
     ends = model.transitions[match_idx].sources if match_idx is not None else ()
     return ParallelGroup(t.source, t.targets, ends, match_idx, i)
 
@@ -246,7 +257,7 @@ def _can_reach_end(model: WorkflowModel) -> set[str]:
 
 
 def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _targets_text(t: Transition) -> str:
@@ -275,22 +286,42 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
     has_start = START in states and bool(model.outgoing(START))
     if not has_start:
         first = model.transitions[0].position if model.transitions else Position(1, 1)
-        issue("error", "no_start", "the workflow has no 'start' state: every run begins at 'start'", first,
-              "begin with a transition from start, e.g. 'start->first_step;'")
+        issue(
+            "error",
+            "no_start",
+            "the workflow has no 'start' state: every run begins at 'start'",
+            first,
+            "begin with a transition from start, e.g. 'start->first_step;'",
+        )
     an = analyze(model)
     if has_start:
         if END not in an.reachable:
             if END in states:
-                issue("error", "end_unreachable", "'end' is not reachable from 'start'", END,
-                      "connect the last step of the main path to end, e.g. 'last_step->end;'")
+                issue(
+                    "error",
+                    "end_unreachable",
+                    "'end' is not reachable from 'start'",
+                    END,
+                    "connect the last step of the main path to end, e.g. 'last_step->end;'",
+                )
             else:
                 last = model.transitions[-1].position if model.transitions else None
-                issue("error", "end_unreachable", "the workflow never reaches 'end'", last,
-                      "add a transition to end, e.g. 'last_step->end;'")
+                issue(
+                    "error",
+                    "end_unreachable",
+                    "the workflow never reaches 'end'",
+                    last,
+                    "add a transition to end, e.g. 'last_step->end;'",
+                )
         for s in model.states:
             if s not in an.reachable and s != END:
-                issue("error", "unreachable", f"state '{s}' cannot be reached from 'start'", s,
-                      f"add a transition into it (e.g. 'some_step->{s};') or remove it")
+                issue(
+                    "error",
+                    "unreachable",
+                    f"state '{s}' cannot be reached from 'start'",
+                    s,
+                    f"add a transition into it (e.g. 'some_step->{s};') or remove it",
+                )
 
     fan_in_sources = model.fan_in_sources()
     first_join_of: dict[str, Transition] = {}
@@ -305,11 +336,21 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
         if s in fan_in_sources:
             continue
         if not outs:
-            issue("error", "dead_end", f"state '{s}' has no outgoing transition", s,
-                  f"add '{s}->end;' or a transition to the next step")
+            issue(
+                "error",
+                "dead_end",
+                f"state '{s}' has no outgoing transition",
+                s,
+                f"add '{s}->end;' or a transition to the next step",
+            )
         elif all(t.is_error for t in outs):
-            issue("error", "dead_end", f"state '{s}' has only an @error transition: where does it go when it succeeds?",
-                  s, f"add '{s}->next_step;' (the @error path is taken only when '{s}' fails)")
+            issue(
+                "error",
+                "dead_end",
+                f"state '{s}' has only an @error transition: where does it go when it succeeds?",
+                s,
+                f"add '{s}->next_step;' (the @error path is taken only when '{s}' fails)",
+            )
 
     # per-state rules for single-source transitions
     for s in model.states:
@@ -321,39 +362,66 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
         errors = [t for t in outs if t.is_error]
         if len(defaults) > 1:
             names = ", ".join(_targets_text(t) for t in defaults[:8]) + (
-                f", … ({len(defaults) - 8:,} more)" if len(defaults) > 8 else "")
+                f", … ({len(defaults) - 8:,} more)" if len(defaults) > 8 else ""
+            )
             merged = list(dict.fromkeys(n for t in defaults for n in t.targets))
-            issue("error", "two_defaults", f"state '{s}' has {len(defaults):,} unconditional transitions ({names})",
-                  defaults[1].position,
-                  f"to run them in parallel write '{s}->[{names_text(merged)}];'; otherwise give them conditions "
-                  "(the unconditional one is the default)")
+            issue(
+                "error",
+                "two_defaults",
+                f"state '{s}' has {len(defaults):,} unconditional transitions ({names})",
+                defaults[1].position,
+                f"to run them in parallel write '{s}->[{names_text(merged)}];'; otherwise give them conditions "
+                "(the unconditional one is the default)",
+            )
         if len(errors) > 1:
-            issue("error", "two_error_paths", f"state '{s}' has more than one @error transition", errors[1].position,
-                  f"keep one fallback: '{s}->fallback_state:@error;'")
+            issue(
+                "error",
+                "two_error_paths",
+                f"state '{s}' has more than one @error transition",
+                errors[1].position,
+                f"keep one fallback: '{s}->fallback_state:@error;'",
+            )
         if s in fan_in_sources and defaults:
             join = first_join_of[s]
-            issue("error", "branch_end_default",
-                  f"state '{s}' ends a parallel branch (it is named in '{_sources_text(join)}->"
-                  f"{_targets_text(join)}') but also has an unconditional transition to {_targets_text(defaults[0])}",
-                  defaults[0].position,
-                  f"the fan-in is the default of a branch end; give '{s}->{_targets_text(defaults[0])}' a condition, "
-                  "or end the branch at the last state")
+            issue(
+                "error",
+                "branch_end_default",
+                f"state '{s}' ends a parallel branch (it is named in '{_sources_text(join)}->"
+                f"{_targets_text(join)}') but also has an unconditional transition to {_targets_text(defaults[0])}",
+                defaults[0].position,
+                f"the fan-in is the default of a branch end; give '{s}->{_targets_text(defaults[0])}' a condition, "
+                "or end the branch at the last state",
+            )
         if conditional and not defaults and s not in fan_in_sources:
-            issue("warning", "no_default",
-                  f"state '{s}' has conditional transitions but no default; if no condition holds the run fails",
-                  conditional[0].position, f"add an unconditional transition as the default, e.g. '{s}->end;'")
+            issue(
+                "warning",
+                "no_default",
+                f"state '{s}' has conditional transitions but no default; if no condition holds the run fails",
+                conditional[0].position,
+                f"add an unconditional transition as the default, e.g. '{s}->end;'",
+            )
         repeats: dict[tuple, list[Transition]] = {}
         for t in outs:
             repeats.setdefault((t.targets, t.condition), []).append(t)
         for same in repeats.values():  # one finding per repeated transition, saying how often
             if len(same) > 1:
                 times = "twice" if len(same) == 2 else f"{len(same):,} times"
-                issue("warning", "duplicate", f"duplicate transition from '{s}' (written {times})", same[1].position,
-                      "remove the repeats")
+                issue(
+                    "warning",
+                    "duplicate",
+                    f"duplicate transition from '{s}' (written {times})",
+                    same[1].position,
+                    "remove the repeats",
+                )
         for t in conditional:
             if t.condition.kind == "expr" and isinstance(t.condition.expr, Literal_):
-                issue("warning", "constant_condition", f"condition '{_short(t.condition.text)}' is a constant",
-                      t.position, "compare a context value, e.g. approved==True")
+                issue(
+                    "warning",
+                    "constant_condition",
+                    f"condition '{_short(t.condition.text)}' is a constant",
+                    t.position,
+                    "compare a context value, e.g. approved==True",
+                )
 
     # the same rules for the transitions leaving a join (fan-ins with the same source set)
     for fan_ins in model._fan_in_index.values():
@@ -361,19 +429,32 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
         conditional = [t for t in fan_ins if t.is_conditional]
         label = _sources_text(fan_ins[0])
         if len(defaults) > 1:
-            issue("error", "two_defaults", f"join '{label}' has {len(defaults):,} unconditional transitions",
-                  defaults[1].position, "join into one state, then fan out again: "
-                  f"'{label}->merge; merge->[{names_text(dict.fromkeys(n for t in defaults for n in t.targets))}];'")
+            issue(
+                "error",
+                "two_defaults",
+                f"join '{label}' has {len(defaults):,} unconditional transitions",
+                defaults[1].position,
+                "join into one state, then fan out again: "
+                f"'{label}->merge; merge->[{names_text(dict.fromkeys(n for t in defaults for n in t.targets))}];'",
+            )
         if conditional and not defaults:
-            issue("warning", "no_default",
-                  f"join '{label}' has conditional transitions but no default; if no condition holds the run fails",
-                  conditional[0].position, f"add an unconditional transition as the default, e.g. '{label}->end;'")
+            issue(
+                "warning",
+                "no_default",
+                f"join '{label}' has conditional transitions but no default; if no condition holds the run fails",
+                conditional[0].position,
+                f"add an unconditional transition as the default, e.g. '{label}->end;'",
+            )
 
     if an.too_complex is not None:
-        issue("error", "too_complex",
-              f"the branches of fan-out '{an.too_complex}' reach so much of the same workflow that they cannot be "
-              "paired with their fan-in in reasonable time", None,
-              "give each branch its own states up to the fan-in; loops back before the fork belong after the join")
+        issue(
+            "error",
+            "too_complex",
+            f"the branches of fan-out '{an.too_complex}' reach so much of the same workflow that they cannot be "
+            "paired with their fan-in in reasonable time",
+            None,
+            "give each branch its own states up to the fan-in; loops back before the fork belong after the join",
+        )
     else:
         _check_fan_ins(model, an, issue)
 
@@ -381,10 +462,14 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
         alive = _can_reach_end(model)
         for s in model.states:
             if s in an.reachable and s not in alive and (model.outgoing(s) or s in fan_in_sources):
-                issue("warning", "cannot_reach_end",
-                      f"state '{s}' can never reach 'end': a run that gets there cannot finish "
-                      "(it loops until max_steps)",
-                      s, f"add a way out, e.g. '{s}->end:done==True;'")
+                issue(
+                    "warning",
+                    "cannot_reach_end",
+                    f"state '{s}' can never reach 'end': a run that gets there cannot finish "
+                    "(it loops until max_steps)",
+                    s,
+                    f"add a way out, e.g. '{s}->end:done==True;'",
+                )
 
     return ValidationReport(errors=found.issues("error"), warnings=found.issues("warning"))
 
@@ -406,28 +491,45 @@ def _check_fan_ins(model: WorkflowModel, an: Analysis, issue) -> None:
         members = in_some_branch.get(len(t.sources), set())
         culprit = next((s for s in t.sources if s not in members), None)
         if culprit is None:
-            msg = (f"fan-in [{names_text(t.sources)}] does not match any fan-out: it must name the last state of "
-                   "each branch of one fan-out, one per branch")
+            msg = (
+                f"fan-in [{names_text(t.sources)}] does not match any fan-out: it must name the last state of "
+                "each branch of one fan-out, one per branch"
+            )
         else:
-            msg = (f"fan-in names '{culprit}', which is not the end of a branch of a matching fan-out "
-                   f"with {len(t.sources):,} branches")
-        example = (f"for '{an.groups[0].fork}->[{names_text(an.groups[0].branch_starts)}]' write "
-                   f"'[{names_text(an.groups[0].branch_starts)}]->next;' (or the last state of each branch)") \
-            if an.groups else "start the branches with a fan-out first: 'fork->[a,b];'"
+            msg = (
+                f"fan-in names '{culprit}', which is not the end of a branch of a matching fan-out "
+                f"with {len(t.sources):,} branches"
+            )
+        example = (
+            (
+                f"for '{an.groups[0].fork}->[{names_text(an.groups[0].branch_starts)}]' write "
+                f"'[{names_text(an.groups[0].branch_starts)}]->next;' (or the last state of each branch)"
+            )
+            if an.groups
+            else "start the branches with a fan-out first: 'fork->[a,b];'"
+        )
         issue("error", "bad_fan_in", msg, t.position, example)
 
     for g in an.groups:
         if g.fan_in_index is None:
-            issue("warning", "no_fan_in", f"fan-out '{g.fork}->[{names_text(g.branch_starts)}]' has no fan-in: "
-                  "its branches finish separately and nothing waits for all of them",
-                  model.transitions[g.fan_out_index].position,
-                  f"join them with '[{names_text(g.branch_starts)}]->next_step;'")
+            issue(
+                "warning",
+                "no_fan_in",
+                f"fan-out '{g.fork}->[{names_text(g.branch_starts)}]' has no fan-in: "
+                "its branches finish separately and nothing waits for all of them",
+                model.transitions[g.fan_out_index].position,
+                f"join them with '[{names_text(g.branch_starts)}]->next_step;'",
+            )
         else:
             for i, reach in enumerate(an.branch_reach[g.fan_out_index]):
                 if END in reach:
-                    issue("warning", "branch_reaches_end",
-                          f"branch '{g.branch_starts[i]}' of '{g.fork}' can reach 'end' without joining",
-                          g.branch_starts[i], "a branch that ends early counts as finished at the join")
+                    issue(
+                        "warning",
+                        "branch_reaches_end",
+                        f"branch '{g.branch_starts[i]}' of '{g.fork}' can reach 'end' without joining",
+                        g.branch_starts[i],
+                        "a branch that ends early counts as finished at the join",
+                    )
 
 
 def check(text: str) -> tuple[WorkflowModel, ValidationReport]:

@@ -2,6 +2,7 @@
 
 ``workbench serve`` starts it; :mod:`engine.client` and the CLI talk to it over HTTP.
 """
+
 from engine.service.app import API_PREFIX, create_app
 
 __all__ = ["create_app", "API_PREFIX"]

@@ -7,6 +7,7 @@ engine replays its recorded state results and runs only what never finished. A q
 here again with its priority. Each take-over is recorded in the run's audit log (``run_adopted``).
 Runs waiting for a person are left alone: an answer resumes them wherever it is given.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,11 @@ def _now() -> dt.datetime:
 def orphaned_runs(store, me: str) -> list[dict]:
     """Unfinished top-level runs whose driver's lease expired (oldest first)."""
     marks = ", ".join("?" for _ in ADOPTABLE)
-    rows = store.query(f"SELECT * FROM workflow_executions WHERE status IN ({marks}) AND parent_execution_id IS NULL "
-                       "AND owner IS DISTINCT FROM ? ORDER BY start_time", [*ADOPTABLE, me])
+    rows = store.query(
+        f"SELECT * FROM workflow_executions WHERE status IN ({marks}) AND parent_execution_id IS NULL "
+        "AND owner IS DISTINCT FROM ? ORDER BY start_time",
+        [*ADOPTABLE, me],
+    )
     alive: dict[str | None, bool] = {}
     out = []
     for r in rows:
@@ -55,8 +59,13 @@ def adopt_orphans(svc) -> list[str]:
                 taken.append(eid)
             except Exception as exc:  # one run that cannot continue must not stop the rest
                 log.error("could not take over run %s: %s", eid, exc, extra={"execution_id": eid})
-                _audit(store, eid, "error", "run_adoption_failed",
-                       f"the service {engine.owner} could not take over this run: {exc}")
+                _audit(
+                    store,
+                    eid,
+                    "error",
+                    "run_adoption_failed",
+                    f"the service {engine.owner} could not take over this run: {exc}",
+                )
     if taken:
         log.info("took over %d runs whose driver's lease expired", len(taken))
     return taken
@@ -69,21 +78,42 @@ def _adopt(svc, row: dict) -> None:
     engine, store = svc.engine, svc.store
     eid, old_owner, status = row["execution_id"], row.get("owner"), row["status"]
     expires = leases.lease_expires_at(store, old_owner) if old_owner else None
-    why = (f"its driver {old_owner} stopped renewing its lease (expired {expires:%Y-%m-%d %H:%M:%S} UTC)"
-           if expires is not None else f"its driver {old_owner or '(unknown)'} is gone")
+    why = (
+        f"its driver {old_owner} stopped renewing its lease (expired {expires:%Y-%m-%d %H:%M:%S} UTC)"
+        if expires is not None
+        else f"its driver {old_owner or '(unknown)'} is gone"
+    )
     listener = _listener(svc, row.get("workflow_name") or "")
     if status == "queued":
         spec, ctx, opts, priority = queued_job_from_record(row)
-        _audit(store, eid, "warning", "run_adopted",
-               f"queued again by the service {engine.owner} (priority {priority}): {why}")
-        svc.queue.submit(spec, ctx, opts, workflow_id=row.get("workflow_id"), version=row.get("version"),
-                         priority=priority, on_step=listener, execution_id=eid)
+        _audit(
+            store,
+            eid,
+            "warning",
+            "run_adopted",
+            f"queued again by the service {engine.owner} (priority {priority}): {why}",
+        )
+        svc.queue.submit(
+            spec,
+            ctx,
+            opts,
+            workflow_id=row.get("workflow_id"),
+            version=row.get("version"),
+            priority=priority,
+            on_step=listener,
+            execution_id=eid,
+        )
         return
     # claim it in the records before resuming, so another service sees a live owner
     engine._append_exec_row_raw(row, owner=engine.owner)
-    _audit(store, eid, "warning", "run_adopted",
-           f"taken over by the service {engine.owner} (it was {status}): {why}; "
-           "completed states are replayed from the records, not run again")
+    _audit(
+        store,
+        eid,
+        "warning",
+        "run_adopted",
+        f"taken over by the service {engine.owner} (it was {status}): {why}; "
+        "completed states are replayed from the records, not run again",
+    )
     engine.subscribe(eid, listener)
     engine.resume(eid)
     svc.queue.adopt(eid, row.get("workflow_id"))
@@ -91,8 +121,18 @@ def _adopt(svc, row: dict) -> None:
 
 
 def _audit(store, execution_id: str, level: str, event: str, message: str) -> None:
-    store.append("audit_logs", {"id": uuid.uuid4().hex, "execution_id": execution_id, "timestamp": _now(),
-                                "level": level, "state": None, "event_type": event, "message": message[:2000]})
+    store.append(
+        "audit_logs",
+        {
+            "id": uuid.uuid4().hex,
+            "execution_id": execution_id,
+            "timestamp": _now(),
+            "level": level,
+            "state": None,
+            "event_type": event,
+            "message": message[:2000],
+        },
+    )
 
 
 class Adopter:

@@ -4,6 +4,7 @@
 is driven by this process's :class:`engine.runner.Engine` (Ray is connected at start-up on the
 engine's driver thread: ``RAY_ADDRESS``, else a local head, else a new local Ray).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,14 @@ class Service:
         self.auth = Authenticator(engine.store, auth_mode)  # tokens, roles, rate limits (engine/service/auth.py)
 
 
-def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = None,
-               adopt_orphans: bool = True, auth_mode: str | None = None) -> FastAPI:
+def create_app(
+    engine=None,
+    *,
+    connect_ray: bool = True,
+    max_runs: int | None = None,
+    adopt_orphans: bool = True,
+    auth_mode: str | None = None,
+) -> FastAPI:
     """The FastAPI app. ``engine``: default the process-wide engine of ``$WORKBENCH_DB``.
 
     ``max_runs``: runs driven at once (more are queued; default ``WORKBENCH_MAX_RUNS``, else no limit).
@@ -72,8 +79,9 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         adopter = Adopter(service) if adopt_orphans else None
         if adopter is not None:
             adopter.start()
-        log.info("workbench service ready on store %s (max runs in flight: %s)", eng.store.path,
-                 limit_runs or "no limit")
+        log.info(
+            "workbench service ready on store %s (max runs in flight: %s)", eng.store.path, limit_runs or "no limit"
+        )
         yield
         if adopter is not None:
             adopter.stop()
@@ -87,7 +95,7 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         title="Workbench service",
         version="1",
         description="Workflows, runs, live events, analytics and optimization of the AI workflow workbench. "
-                    "Errors are JSON: {\"error\": {\"code\", \"message\", \"details\"}}.",
+        'Errors are JSON: {"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
         responses={400: {"model": routes.models.ErrorResponse}},
     )
@@ -99,8 +107,12 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["observability"], response_model=routes.models.Readiness,
-             responses={503: {"model": routes.models.Readiness}})
+    @app.get(
+        "/ready",
+        tags=["observability"],
+        response_model=routes.models.Readiness,
+        responses={503: {"model": routes.models.Readiness}},
+    )
     def ready(request: Request):
         """Readiness: Ray reachable and the store writable (503 with the details otherwise)."""
         svc: Service = request.app.state.service
@@ -115,8 +127,9 @@ def create_app(engine=None, *, connect_ray: bool = True, max_runs: int | None = 
         return Response(body, media_type=ctype)
 
     app.add_middleware(BodyLimit, limit=limit)
-    app.add_middleware(AccessLog, metrics_getter=lambda: getattr(holder.get("service"), "metrics", None),
-                       prefix=API_PREFIX)
+    app.add_middleware(
+        AccessLog, metrics_getter=lambda: getattr(holder.get("service"), "metrics", None), prefix=API_PREFIX
+    )
     return app
 
 
@@ -128,9 +141,16 @@ def _ray_check(svc: Service) -> dict:
     except Exception as exc:  # never fail the probe itself
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     ok = bool(st.get("ready")) and not st.get("error")
-    out = {"ok": ok, "kind": st.get("kind"), "address": st.get("address"), "mode": st.get("mode"),
-           "nodes": st.get("nodes"), "resources": st.get("resources"), "dashboard_url": st.get("dashboard_url"),
-           "configured_address": st.get("configured_address")}
+    out = {
+        "ok": ok,
+        "kind": st.get("kind"),
+        "address": st.get("address"),
+        "mode": st.get("mode"),
+        "nodes": st.get("nodes"),
+        "resources": st.get("resources"),
+        "dashboard_url": st.get("dashboard_url"),
+        "configured_address": st.get("configured_address"),
+    }
     if not ok:
         out["error"] = st.get("error") or "Ray is still connecting"
     return out

@@ -14,6 +14,7 @@ A presented token is always checked, in every mode (a bad one is a 401, never th
 Rate limits count per user and kind (``executions``, ``creations``, ``ai``) in a sliding window; the local
 admin of local mode is not limited.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,26 +37,43 @@ CACHE_TTL_S = 2.0  # how long a token lookup / the token count is reused (revoca
 
 # endpoint function name -> the permission the route needs (role level; routes check ownership too)
 ROUTE_PERMISSIONS: dict[str, Permission] = {
-    "create_workflow": Permission.CREATE, "list_workflows": Permission.READ, "get_workflow": Permission.READ,
-    "update_workflow": Permission.UPDATE, "archive_workflow": Permission.DELETE,
-    "execute_workflow": Permission.EXECUTE, "run_definition": Permission.EXECUTE,
-    "translate": Permission.AI, "optimize": Permission.AI,
-    "workflow_analytics": Permission.READ, "analytics_all": Permission.READ,
-    "list_executions": Permission.READ, "queue_status": Permission.READ, "get_execution": Permission.READ,
-    "execution_history": Permission.READ, "execution_events": Permission.READ,
-    "cancel_execution": Permission.CANCEL, "approve": Permission.APPROVE, "answer": Permission.APPROVE,
-    "resume": Permission.EXECUTE, "rerun": Permission.EXECUTE, "metrics": Permission.READ,
+    "create_workflow": Permission.CREATE,
+    "list_workflows": Permission.READ,
+    "get_workflow": Permission.READ,
+    "update_workflow": Permission.UPDATE,
+    "archive_workflow": Permission.DELETE,
+    "execute_workflow": Permission.EXECUTE,
+    "run_definition": Permission.EXECUTE,
+    "translate": Permission.AI,
+    "optimize": Permission.AI,
+    "workflow_analytics": Permission.READ,
+    "analytics_all": Permission.READ,
+    "list_executions": Permission.READ,
+    "queue_status": Permission.READ,
+    "get_execution": Permission.READ,
+    "execution_history": Permission.READ,
+    "execution_events": Permission.READ,
+    "cancel_execution": Permission.CANCEL,
+    "approve": Permission.APPROVE,
+    "answer": Permission.APPROVE,
+    "resume": Permission.EXECUTE,
+    "rerun": Permission.EXECUTE,
+    "metrics": Permission.READ,
 }
 UNMAPPED_PERMISSION = Permission.SETTINGS  # a route missing from the table is for admins only (fail closed)
 
 # endpoint -> rate-limit kind
 RATE_KINDS: dict[str, str] = {
-    "execute_workflow": "executions", "run_definition": "executions", "resume": "executions",
-    "rerun": "executions", "create_workflow": "creations", "translate": "ai", "optimize": "ai",
+    "execute_workflow": "executions",
+    "run_definition": "executions",
+    "resume": "executions",
+    "rerun": "executions",
+    "create_workflow": "creations",
+    "translate": "ai",
+    "optimize": "ai",
 }
 # kind -> (calls, window seconds); WORKBENCH_RATE_<KIND>="N/60s" overrides, "off" disables
-DEFAULT_LIMITS: dict[str, tuple[int, float]] = {"executions": (120, 60.0), "creations": (30, 60.0),
-                                                "ai": (20, 60.0)}
+DEFAULT_LIMITS: dict[str, tuple[int, float]] = {"executions": (120, 60.0), "creations": (30, 60.0), "ai": (20, 60.0)}
 
 
 def parse_limit(text: str) -> tuple[int, float] | None:
@@ -148,8 +166,12 @@ class Authenticator:
             hit = self._tokens.get(key)
         if key and hit is not None and now - hit[0] <= CACHE_TTL_S:
             row, reason = hit[1], hit[2]
-            if reason == "ok" and row is not None and row.get("expires_at") is not None \
-                    and row["expires_at"] <= auth._now():
+            if (
+                reason == "ok"
+                and row is not None
+                and row.get("expires_at") is not None
+                and row["expires_at"] <= auth._now()
+            ):
                 reason = "expired"
             return row, reason
         row, reason = auth.find_token(self.store, secret)
@@ -169,9 +191,11 @@ class Authenticator:
             if self.local_mode():
                 return auth.LOCAL_ADMIN
             log.warning("request without a token refused", extra={"path": request.url.path})
-            raise _unauthorized("this service requires an API token: send 'Authorization: Bearer <token>' "
-                                "(the CLI and client read WORKBENCH_TOKEN or ~/.config/workbench/token)",
-                                "missing")
+            raise _unauthorized(
+                "this service requires an API token: send 'Authorization: Bearer <token>' "
+                "(the CLI and client read WORKBENCH_TOKEN or ~/.config/workbench/token)",
+                "missing",
+            )
         if scheme.lower() != "bearer" or not secret:
             raise _unauthorized("the Authorization header must be 'Bearer <token>'", "malformed")
         row, reason = self._lookup(secret)
@@ -179,14 +203,23 @@ class Authenticator:
             token_id = row["token_id"] if row else None
             log.warning("token refused (%s)", reason, extra={"path": request.url.path, "token_id": token_id})
             if row is not None:  # a real token, revoked or expired: worth an audit entry
-                auth.audit(self.store, "security.auth_failed", f"{reason} token {token_id} of {row['user_name']} "
-                           f"refused on {request.method} {request.url.path}", actor=row["user_name"],
-                           level="warning", metadata={"token_id": token_id, "reason": reason,
-                                                      "path": request.url.path})
-            raise _unauthorized({"malformed": "the token is not a workbench token",
-                                 "unknown": "the token is not valid",
-                                 "revoked": "the token was revoked",
-                                 "expired": "the token has expired"}[reason], reason)
+                auth.audit(
+                    self.store,
+                    "security.auth_failed",
+                    f"{reason} token {token_id} of {row['user_name']} refused on {request.method} {request.url.path}",
+                    actor=row["user_name"],
+                    level="warning",
+                    metadata={"token_id": token_id, "reason": reason, "path": request.url.path},
+                )
+            raise _unauthorized(
+                {
+                    "malformed": "the token is not a workbench token",
+                    "unknown": "the token is not valid",
+                    "revoked": "the token was revoked",
+                    "expired": "the token has expired",
+                }[reason],
+                reason,
+            )
         assert row is not None  # reason "ok" comes with the record
         used_id: str = row["token_id"]
         principal = Principal(user=row["user_name"], role=Role.parse(row["role"]), token_id=used_id)
@@ -194,32 +227,58 @@ class Authenticator:
             first = used_id not in self._seen
             self._seen.add(used_id)
         if first:
-            auth.audit(self.store, "security.token_used", f"token {principal.token_id} of {principal.user} "
-                       f"({principal.role.value}) first used by this service process", actor=principal.user,
-                       metadata={"token_id": principal.token_id, "path": request.url.path})
-        log.debug("token %s used by %s (%s)", principal.token_id, principal.user, principal.role.value,
-                  extra={"path": request.url.path, "token_id": principal.token_id, "user": principal.user})
+            auth.audit(
+                self.store,
+                "security.token_used",
+                f"token {principal.token_id} of {principal.user} "
+                f"({principal.role.value}) first used by this service process",
+                actor=principal.user,
+                metadata={"token_id": principal.token_id, "path": request.url.path},
+            )
+        log.debug(
+            "token %s used by %s (%s)",
+            principal.token_id,
+            principal.user,
+            principal.role.value,
+            extra={"path": request.url.path, "token_id": principal.token_id, "user": principal.user},
+        )
         return principal
 
 
 def _unauthorized(message: str, reason: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, {"reason": reason},
-                    headers={"WWW-Authenticate": 'Bearer realm="workbench"'})
+    return ApiError(
+        401, "unauthorized", message, {"reason": reason}, headers={"WWW-Authenticate": 'Bearer realm="workbench"'}
+    )
 
 
 def forbidden(request: Request, principal: Principal, permission: Permission, owner: str | None = None) -> ApiError:
     """A 403 naming the missing permission; recorded as a security audit event."""
     denied = auth.PermissionDenied(permission, user=principal.user, role=principal.role, owner=owner)
     svc = request.app.state.service
-    auth.audit(svc.store, "security.denied", f"{denied} ({request.method} {request.url.path})",
-               actor=principal.user, level="warning",
-               metadata={"permission": permission.value, "role": principal.role.value, "owner": owner,
-                         "method": request.method, "path": request.url.path, "token_id": principal.token_id})
-    log.warning("permission denied", extra={"path": request.url.path, "user": principal.user,
-                                            "permission": permission.value})
-    return ApiError(403, "forbidden", str(denied),
-                    {"permission": permission.value, "role": principal.role.value, "user": principal.user,
-                     "owner": owner})
+    auth.audit(
+        svc.store,
+        "security.denied",
+        f"{denied} ({request.method} {request.url.path})",
+        actor=principal.user,
+        level="warning",
+        metadata={
+            "permission": permission.value,
+            "role": principal.role.value,
+            "owner": owner,
+            "method": request.method,
+            "path": request.url.path,
+            "token_id": principal.token_id,
+        },
+    )
+    log.warning(
+        "permission denied", extra={"path": request.url.path, "user": principal.user, "permission": permission.value}
+    )
+    return ApiError(
+        403,
+        "forbidden",
+        str(denied),
+        {"permission": permission.value, "role": principal.role.value, "user": principal.user, "owner": owner},
+    )
 
 
 def caller(request: Request) -> Principal:
@@ -264,10 +323,13 @@ def count_call(request: Request, kind: str) -> None:
     calls, window = limiter.limits[kind]
     retry = max(1, math.ceil(wait))
     log.warning("rate limited", extra={"path": request.url.path, "user": principal.user, "kind": kind})
-    raise ApiError(429, "rate_limited", f"too many {kind} for {principal.user}: at most {calls} per "
-                   f"{window:g} s; retry in {retry} s",
-                   {"kind": kind, "limit": calls, "window_seconds": window, "retry_after": retry},
-                   headers={"Retry-After": str(retry)})
+    raise ApiError(
+        429,
+        "rate_limited",
+        f"too many {kind} for {principal.user}: at most {calls} per {window:g} s; retry in {retry} s",
+        {"kind": kind, "limit": calls, "window_seconds": window, "retry_after": retry},
+        headers={"Retry-After": str(retry)},
+    )
 
 
 def mode_from_env() -> str:

@@ -1,4 +1,5 @@
 """JSON errors of the API: ``{"error": {"code", "message", "details"}}`` with the right HTTP status."""
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ log = logging.getLogger("workbench.service")
 class ApiError(Exception):
     """An error answered as JSON with ``status`` (400 bad input, 404, 409 wrong state, 413 …)."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
         self.headers = headers  # e.g. Retry-After on a 429, WWW-Authenticate on a 401
@@ -39,8 +41,13 @@ def validation_details(errors: list[dict], prefix: str = "") -> list[dict]:
     out = []
     for e in errors:
         name = _field(e.get("loc", ()))
-        out.append({"field": f"{prefix}{name}" if prefix else name,
-                    "message": str(e.get("msg", "")).removeprefix("Value error, "), "type": e.get("type")})
+        out.append(
+            {
+                "field": f"{prefix}{name}" if prefix else name,
+                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+                "type": e.get("type"),
+            }
+        )
     return out
 
 
@@ -90,9 +97,18 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             e = next(e for e in errors if e.get("type") == "json_invalid")
             ctx = e.get("ctx") or {}
-            return error_response(400, "invalid_json", f"the body is not valid JSON: {ctx.get('error', e.get('msg'))}",
-                                  [{"field": "body", "message": str(ctx.get("error", e.get("msg"))),
-                                    "position": (e.get("loc") or [None, None])[-1]}])
+            return error_response(
+                400,
+                "invalid_json",
+                f"the body is not valid JSON: {ctx.get('error', e.get('msg'))}",
+                [
+                    {
+                        "field": "body",
+                        "message": str(ctx.get("error", e.get("msg"))),
+                        "position": (e.get("loc") or [None, None])[-1],
+                    }
+                ],
+            )
         details = validation_details(errors)
         msg = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
         return error_response(400, "invalid_request", f"invalid request: {msg}", details)
@@ -116,8 +132,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         # FastAPI's only own 400 is a body it could not parse (e.g. JSON nested beyond Python's recursion limit)
-        code = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed",
-                413: "payload_too_large"}.get(exc.status_code, "http_error")
+        code = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         if exc.status_code == 413:
             from engine.service.middleware import max_body_bytes, too_large_message
 

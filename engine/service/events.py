@@ -9,6 +9,7 @@ Event types: ``execution_status``, ``state_started``, ``state_finished``, ``stat
 ``retrying``, ``recovery_action``, ``decision``, ``waiting``, ``answered``, ``audit`` and, last,
 ``execution_finished``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,11 +70,23 @@ class EventReader:
                 add(t.get("started_at") or ts, "state_started", base, 0)  # not announced by a predecessor
             self.entered.discard(state)
             kind = "state_failed" if status == "failed" else "state_finished"
-            add(ts, kind, {**base, "status": status, "to_state": t.get("to_state"),
-                           "duration_ms": t.get("duration_ms"), "executed_on": t.get("executed_on"),
-                           "transition_type": t.get("transition_type"), "condition": t.get("condition_evaluated"),
-                           "condition_result": t.get("condition_result"), "error": t.get("error_message"),
-                           "error_type": t.get("error_type")}, 1)
+            add(
+                ts,
+                kind,
+                {
+                    **base,
+                    "status": status,
+                    "to_state": t.get("to_state"),
+                    "duration_ms": t.get("duration_ms"),
+                    "executed_on": t.get("executed_on"),
+                    "transition_type": t.get("transition_type"),
+                    "condition": t.get("condition_evaluated"),
+                    "condition_result": t.get("condition_result"),
+                    "error": t.get("error_message"),
+                    "error_type": t.get("error_type"),
+                },
+                1,
+            )
             if status != "failed":
                 for target in runs.targets(t.get("to_state")):
                     if target != END and target not in self.entered:  # a fan-in is entered once
@@ -83,9 +96,16 @@ class EventReader:
             key = ("r", r["timestamp"], r["error_state"], r["recovery_strategy"], r.get("attempt"))
             if not self._new(key):
                 continue
-            data = {"state": r["error_state"], "strategy": r["recovery_strategy"], "chosen_by": r.get("chosen_by"),
-                    "error_class": r.get("error_class"), "error": r.get("error_message"),
-                    "attempt": r.get("attempt"), "reasoning": r.get("reasoning"), "success": r.get("success")}
+            data = {
+                "state": r["error_state"],
+                "strategy": r["recovery_strategy"],
+                "chosen_by": r.get("chosen_by"),
+                "error_class": r.get("error_class"),
+                "error": r.get("error_message"),
+                "attempt": r.get("attempt"),
+                "reasoning": r.get("reasoning"),
+                "success": r.get("success"),
+            }
             add(r["timestamp"], "recovery_action", data, 3)
             if r["recovery_strategy"] == "retry":
                 add(r["timestamp"], "retrying", {"state": r["error_state"], "attempt": (r.get("attempt") or 1) + 1}, 4)
@@ -96,30 +116,60 @@ class EventReader:
         for h in records.human_requests(self.store, eid):
             # the view keeps a request's newest row: an answered one was open before (a late reader sees both)
             if self._new(("h", h["request_id"], "open")):
-                add(h["created_at"], "waiting", {"state": h["state"], "kind": h["kind"], "prompt": h["prompt"],
-                                                 "options": records.loads(h["options"], [])}, 4)
+                add(
+                    h["created_at"],
+                    "waiting",
+                    {
+                        "state": h["state"],
+                        "kind": h["kind"],
+                        "prompt": h["prompt"],
+                        "options": records.loads(h["options"], []),
+                    },
+                    4,
+                )
             if h["status"] == "answered" and self._new(("h", h["request_id"], "answered")):
-                add(h["updated_at"], "answered", {"state": h["state"], "kind": h["kind"], "answer": h["answer"],
-                                                  "by": h["answered_by"]}, 4)
+                add(
+                    h["updated_at"],
+                    "answered",
+                    {"state": h["state"], "kind": h["kind"], "answer": h["answer"], "by": h["answered_by"]},
+                    4,
+                )
         for a in runs.audit_log(self.store, eid):
             if a["event_type"] in _COVERED_AUDIT:
                 continue
             key = ("a", str(a["timestamp"]), a["event_type"], a.get("state"), a["message"])
             if self._new(key):
-                add(a["timestamp"], "audit", {"event": a["event_type"], "level": a["level"], "state": a.get("state"),
-                                              "message": a["message"]}, 5)
+                add(
+                    a["timestamp"],
+                    "audit",
+                    {"event": a["event_type"], "level": a["level"], "state": a.get("state"), "message": a["message"]},
+                    5,
+                )
         found.sort(key=lambda x: (x[0], x[1]))
         events = [e for _, _, e in found]
         if ex["status"] != self.status:
             self.status = ex["status"]
-            events.append({"type": "execution_status", "timestamp": _iso(ex.get("updated_at")),
-                           "status": ex["status"], "current_state": ex.get("current_state")})
+            events.append(
+                {
+                    "type": "execution_status",
+                    "timestamp": _iso(ex.get("updated_at")),
+                    "status": ex["status"],
+                    "current_state": ex.get("current_state"),
+                }
+            )
         if ex["status"] in FINISHED_STATUSES and not self.finished:
             self.finished = True
-            events.append({"type": "execution_finished", "timestamp": _iso(ex.get("end_time")),
-                           "status": ex["status"], "error": ex.get("error_message"),
-                           "duration_ms": ex.get("duration_ms"), "states_visited": ex.get("states_visited"),
-                           "final_context": ex.get("final_context")})
+            events.append(
+                {
+                    "type": "execution_finished",
+                    "timestamp": _iso(ex.get("end_time")),
+                    "status": ex["status"],
+                    "error": ex.get("error_message"),
+                    "duration_ms": ex.get("duration_ms"),
+                    "states_visited": ex.get("states_visited"),
+                    "final_context": ex.get("final_context"),
+                }
+            )
         for e in events:
             self.sequence += 1
             e["seq"] = self.sequence

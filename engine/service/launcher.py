@@ -9,6 +9,7 @@ port is an error (nothing is killed).
 ``… stop [--port P]``: stops the service this launcher started (the pid in its file, and only if
 that process is still a ``workbench serve`` of this user). ``… status``: prints what answers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,14 +73,34 @@ def ensure(host: str, port: int, wait_s: float = 120.0, serve_args: list[str] | 
         print(f"workbench service already answers at {url}", file=sys.stderr)
         return 0
     if port_taken(host, port):
-        print(f"error: something else listens on {host}:{port} and is not a workbench service; "
-              f"choose another port (SERVICE_PORT=…)", file=sys.stderr)
+        print(
+            f"error: something else listens on {host}:{port} and is not a workbench service; "
+            f"choose another port (SERVICE_PORT=…)",
+            file=sys.stderr,
+        )
         return 1
     log_path = run_dir() / f"service-{port}.log"
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--host", host, "--port", str(port),
-                                 "--log-format", "text", *(serve_args or [])], cwd=REPO, stdin=devnull, stdout=log, stderr=log,
-                                start_new_session=True)  # outlives `make run` (and its Ctrl-C)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "engine.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-format",
+                "text",
+                *(serve_args or []),
+            ],
+            cwd=REPO,
+            stdin=devnull,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )  # outlives `make run` (and its Ctrl-C)
     _pid_file(port).write_text(str(proc.pid))
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
@@ -90,8 +111,7 @@ def ensure(host: str, port: int, wait_s: float = 120.0, serve_args: list[str] | 
             print(f"workbench service started at {url} (pid {proc.pid}, log {log_path})", file=sys.stderr)
             return 0
         time.sleep(0.3)
-    print(f"error: the workbench service did not answer at {url} within {wait_s:g} s; see {log_path}",
-          file=sys.stderr)
+    print(f"error: the workbench service did not answer at {url} within {wait_s:g} s; see {log_path}", file=sys.stderr)
     return 1
 
 
@@ -124,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # after --: options of `workbench serve`
-    args = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # after --: options of `workbench serve`
+    args = p.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if args.command == "ensure":
         return ensure(args.host, args.port, serve_args=extra)
     if args.command == "stop":

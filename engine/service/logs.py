@@ -3,6 +3,7 @@
 Records may carry ``execution_id``, ``workflow`` and ``state`` (pass them in ``extra=``); they become
 fields of the JSON object. The level comes from ``WORKBENCH_LOG_LEVEL`` (default ``INFO``).
 """
+
 from __future__ import annotations
 
 import datetime as dt

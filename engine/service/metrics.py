@@ -4,6 +4,7 @@ Runs started/finished by workflow and status, state durations, retries and recov
 strategy, runs in flight and runs waiting for a person. Fed by the engine's step events
 (``Engine.start(on_step=…)``) of the runs this service drives.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,18 +38,28 @@ class ServiceMetrics:
         self.engine, self.store = engine, store
         self.registry = CollectorRegistry()
         r = self.registry
-        self.runs_started = Counter("workbench_runs_started", "Runs started by this service",
-                                    ["workflow", "kind"], registry=r)
-        self.runs_finished = Counter("workbench_runs_finished", "Runs that ended, by final status",
-                                     ["workflow", "status"], registry=r)
-        self.state_duration = Histogram("workbench_state_duration_seconds", "Duration of recorded state attempts",
-                                        ["workflow", "state", "status"], buckets=STATE_BUCKETS, registry=r)
-        self.state_retries = Counter("workbench_state_retries", "State attempts after the first one",
-                                     ["workflow", "state"], registry=r)
-        self.recovery_actions = Counter("workbench_recovery_actions", "Recovery actions taken, by strategy",
-                                        ["workflow", "strategy"], registry=r)
-        self.http_requests = Counter("workbench_http_requests", "HTTP requests served",
-                                     ["method", "route", "status_code"], registry=r)
+        self.runs_started = Counter(
+            "workbench_runs_started", "Runs started by this service", ["workflow", "kind"], registry=r
+        )
+        self.runs_finished = Counter(
+            "workbench_runs_finished", "Runs that ended, by final status", ["workflow", "status"], registry=r
+        )
+        self.state_duration = Histogram(
+            "workbench_state_duration_seconds",
+            "Duration of recorded state attempts",
+            ["workflow", "state", "status"],
+            buckets=STATE_BUCKETS,
+            registry=r,
+        )
+        self.state_retries = Counter(
+            "workbench_state_retries", "State attempts after the first one", ["workflow", "state"], registry=r
+        )
+        self.recovery_actions = Counter(
+            "workbench_recovery_actions", "Recovery actions taken, by strategy", ["workflow", "strategy"], registry=r
+        )
+        self.http_requests = Counter(
+            "workbench_http_requests", "HTTP requests served", ["method", "route", "status_code"], registry=r
+        )
         self.in_flight = Gauge("workbench_runs_in_flight", "Runs this service is driving now", registry=r)
         self.in_flight.set_function(lambda: self._count(lambda e: getattr(e, "status", None) not in FINISHED_STATUSES))
         self.waiting = Gauge("workbench_runs_waiting", "Runs driven here that wait for a person", registry=r)
@@ -74,6 +85,7 @@ class ServiceMetrics:
 
     def listener(self, workflow: str):
         """An ``on_step`` callback for one run (runs on the driver thread: cheap work only)."""
+
         def on_step(event: dict) -> None:
             eid = event.get("execution_id")
             state = event.get("state")
@@ -92,6 +104,7 @@ class ServiceMetrics:
                 self.state_retries.labels(workflow, state).inc()
             if status == "failed" or (event.get("attempt") or 1) > 1:
                 self._failed_runs.add(eid)
+
         return on_step
 
     def _count_recovery(self) -> None:

@@ -1,4 +1,5 @@
 """ASGI middleware: one log line and one metric per request; the body size limit setting."""
+
 from __future__ import annotations
 
 import json
@@ -44,17 +45,30 @@ class AccessLog:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             path = scope.get("path", "")
-            if self.prefix and path.startswith(self.prefix) and not template.startswith(self.prefix) \
-                    and template != "unmatched":  # routes of an included router carry their own path only
+            if (
+                self.prefix
+                and path.startswith(self.prefix)
+                and not template.startswith(self.prefix)
+                and template != "unmatched"
+            ):  # routes of an included router carry their own path only
                 template = self.prefix + template
             ms = round((time.perf_counter() - t0) * 1000, 2)
             metrics = self.metrics_getter()
             if metrics is not None:
                 metrics.http_requests.labels(scope.get("method", ""), template, str(status["code"])).inc()
             if template not in ("/health", "/metrics", "/ready"):
-                log.info("%s %s %s", scope.get("method"), scope.get("path"), status["code"],
-                         extra={"method": scope.get("method"), "path": scope.get("path"),
-                                "status_code": status["code"], "duration_ms": ms})
+                log.info(
+                    "%s %s %s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    status["code"],
+                    extra={
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status_code": status["code"],
+                        "duration_ms": ms,
+                    },
+                )
 
 
 class BodyLimit:
@@ -72,11 +86,26 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                body = json.dumps({"error": {"code": "payload_too_large", "message": too_large_message(self.limit),
-                                             "details": {"max_bytes": self.limit, "content_length": int(value)}}}).encode()
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                body = json.dumps(
+                    {
+                        "error": {
+                            "code": "payload_too_large",
+                            "message": too_large_message(self.limit),
+                            "details": {"max_bytes": self.limit, "content_length": int(value)},
+                        }
+                    }
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         seen = 0

@@ -2,6 +2,7 @@
 
 Requests refuse unknown fields (``extra="forbid"``), so a typo is a 400 naming the field.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,8 +21,10 @@ class Response(BaseModel):
 
 # ------------------------------------------------------------------------------- errors
 class ErrorBody(Response):
-    code: str = Field(description="machine-readable: invalid_request, invalid_json, invalid_workflow, not_found, "
-                                  "conflict, payload_too_large, internal_error")
+    code: str = Field(
+        description="machine-readable: invalid_request, invalid_json, invalid_workflow, not_found, "
+        "conflict, payload_too_large, internal_error"
+    )
     message: str
     details: Any = None
 
@@ -53,7 +56,9 @@ class WorkflowCreate(Request):
     def _one_source(self):
         given = [k for k in ("nl_description", "dsl", "toml") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of nl_description, dsl, toml" + (f" (got {', '.join(given)})" if given else ""))
+            raise ValueError(
+                "give exactly one of nl_description, dsl, toml" + (f" (got {', '.join(given)})" if given else "")
+            )
         return self
 
 
@@ -148,8 +153,9 @@ class ExecutionOptions(Request):
     max_steps: int | None = Field(None, ge=1)
     decision_threshold: int | None = Field(None, ge=0, le=100)
     execution: Literal["auto", "ray", "inline"] = "auto"
-    priority: int = Field(0, ge=-1000, le=1000, description="queued runs start highest priority first, "
-                          "then in submission order")
+    priority: int = Field(
+        0, ge=-1000, le=1000, description="queued runs start highest priority first, then in submission order"
+    )
 
 
 def _checked_context(value: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Every route calls the engine's own functions (``engine.api``, ``engine.library``,
 ``engine.workbench``, ``engine.records``, ``engine.analytics``, ``engine.optimizer``); no SQL lives here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,12 @@ from engine.workflow_file import WorkflowFileError, WorkflowSpec, parse_workflow
 log = logging.getLogger("workbench.service")
 
 router = APIRouter()
-ERRORS = {400: {"model": models.ErrorResponse}, 404: {"model": models.ErrorResponse},
-          409: {"model": models.ErrorResponse}, 413: {"model": models.ErrorResponse}}
+ERRORS = {
+    400: {"model": models.ErrorResponse},
+    404: {"model": models.ErrorResponse},
+    409: {"model": models.ErrorResponse},
+    413: {"model": models.ErrorResponse},
+}
 
 
 def _svc(request: Request):
@@ -58,12 +63,17 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
         return WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         details = validation_details(exc.errors())
-        raise ApiError(400, "invalid_workflow", "invalid workflow: " + "; ".join(
-            f"{d['field']}: {d['message']}" for d in details[:5]), details) from None
+        raise ApiError(
+            400,
+            "invalid_workflow",
+            "invalid workflow: " + "; ".join(f"{d['field']}: {d['message']}" for d in details[:5]),
+            details,
+        ) from None
 
 
-def _save(store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, change_note: str,
-          owner: str | None = None) -> tuple[str, int]:
+def _save(
+    store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, change_note: str, owner: str | None = None
+) -> tuple[str, int]:
     """Validate fully, then save (nothing is recorded when the workflow is invalid)."""
     try:
         rep = spec.validate_all()  # raises DSLError on syntax errors
@@ -71,8 +81,9 @@ def _save(store, spec: WorkflowSpec, *, workflow_id: str | None, status: str, ch
         raise dsl_error(exc) from None
     if rep.errors and status != "draft":
         raise dsl_error(DSLError(rep.errors))
-    return library.save_workflow(store, spec, workflow_id=workflow_id, change_note=change_note, status=status,
-                                 owner=owner)
+    return library.save_workflow(
+        store, spec, workflow_id=workflow_id, change_note=change_note, status=status, owner=owner
+    )
 
 
 def _get_workflow(store, workflow_id: str, version: int | None = None) -> tuple[WorkflowSpec, dict]:
@@ -86,9 +97,15 @@ def _run_options(opts: models.ExecutionOptions | None):
     from engine.runner import RunOptions
 
     o = opts or models.ExecutionOptions()
-    return RunOptions(timeout_s=o.timeout_seconds, max_steps=o.max_steps, ai_decisions=o.enable_ai_decisions,
-                      auto_recovery=o.enable_auto_recovery, decision_threshold=o.decision_threshold,
-                      execution=o.execution, detach_when_waiting=False)
+    return RunOptions(
+        timeout_s=o.timeout_seconds,
+        max_steps=o.max_steps,
+        ai_decisions=o.enable_ai_decisions,
+        auto_recovery=o.enable_auto_recovery,
+        decision_threshold=o.decision_threshold,
+        execution=o.execution,
+        detach_when_waiting=False,
+    )
 
 
 def _listener(svc, workflow: str):
@@ -102,8 +119,16 @@ def _listener(svc, workflow: str):
             state = event.get("state")
             status = event.get("status")
             msg = f"{status} {state}" if state else str(status).replace("_", " ")
-            step_log.info(msg, extra={"execution_id": event.get("execution_id"), "workflow": workflow,
-                                      "state": state, "status": status})
+            step_log.info(
+                msg,
+                extra={
+                    "execution_id": event.get("execution_id"),
+                    "workflow": workflow,
+                    "state": state,
+                    "status": status,
+                },
+            )
+
     return on_step
 
 
@@ -126,34 +151,68 @@ def _run_owner(svc, execution_id: str, ex: dict | None = None) -> str | None:
         return None
 
 
-def _acted(svc, who, event: str, message: str, *, execution_id: str | None = None, state: str | None = None,
-           workflow_id: str | None = None, extra: dict | None = None) -> None:
+def _acted(
+    svc,
+    who,
+    event: str,
+    message: str,
+    *,
+    execution_id: str | None = None,
+    state: str | None = None,
+    workflow_id: str | None = None,
+    extra: dict | None = None,
+) -> None:
     """One audit_logs row naming who did it (the token's user, or ``local`` in local mode)."""
-    auth.audit(svc.store, event, message, actor=who.user, execution_id=execution_id, state=state,
-               metadata={"role": who.role.value, "token_id": who.token_id, "workflow_id": workflow_id,
-                         **(extra or {})})
+    auth.audit(
+        svc.store,
+        event,
+        message,
+        actor=who.user,
+        execution_id=execution_id,
+        state=state,
+        metadata={"role": who.role.value, "token_id": who.token_id, "workflow_id": workflow_id, **(extra or {})},
+    )
 
 
-def _submit(svc, spec, context: dict, options: models.ExecutionOptions | None, workflow_id: str,
-            version: int | None) -> tuple[str, str]:
+def _submit(
+    svc, spec, context: dict, options: models.ExecutionOptions | None, workflow_id: str, version: int | None
+) -> tuple[str, str]:
     """Start a run through the service's queue (it waits as ``queued`` when over a limit)."""
     from engine.runner import RunError
 
     try:
-        return svc.queue.submit(spec, context, _run_options(options), workflow_id=workflow_id, version=version,
-                                priority=(options.priority if options else 0), on_step=_listener(svc, spec.name))
+        return svc.queue.submit(
+            spec,
+            context,
+            _run_options(options),
+            workflow_id=workflow_id,
+            version=version,
+            priority=(options.priority if options else 0),
+            on_step=_listener(svc, spec.name),
+        )
     except RunError as exc:
         raise ApiError(400, "invalid_request", str(exc), {"field": "initial_context"}) from None
 
 
-def _started(svc, request: Request, eid: str, workflow_id: str | None = None,
-             version: int | None = None, status: str | None = None) -> models.ExecutionStarted:
+def _started(
+    svc,
+    request: Request,
+    eid: str,
+    workflow_id: str | None = None,
+    version: int | None = None,
+    status: str | None = None,
+) -> models.ExecutionStarted:
     """The answer to a start: from the engine's own state of the run (no store query on this path)."""
     ex = svc.engine.execs.get(eid)
     if status == "queued":
-        return models.ExecutionStarted(execution_id=eid, workflow_id=workflow_id, version=version, status=status,
-                                       start_time=None,
-                                       events_url=str(request.url_for("execution_events", execution_id=eid)))
+        return models.ExecutionStarted(
+            execution_id=eid,
+            workflow_id=workflow_id,
+            version=version,
+            status=status,
+            start_time=None,
+            events_url=str(request.url_for("execution_events", execution_id=eid)),
+        )
     if ex is not None and getattr(ex, "start_time", None) is not None:  # still driven (not a finished summary)
         status, start_time = ex.status, ex.start_time
         workflow_id, version = workflow_id or ex.workflow_id, version or ex.version
@@ -161,9 +220,14 @@ def _started(svc, request: Request, eid: str, workflow_id: str | None = None,
         row = runs.execution(svc.store, eid) or {}
         status, start_time = row.get("status") or "running", row.get("start_time")
         workflow_id, version = workflow_id or row.get("workflow_id"), version or row.get("version")
-    return models.ExecutionStarted(execution_id=eid, workflow_id=workflow_id, version=version, status=status,
-                                   start_time=start_time,
-                                   events_url=str(request.url_for("execution_events", execution_id=eid)))
+    return models.ExecutionStarted(
+        execution_id=eid,
+        workflow_id=workflow_id,
+        version=version,
+        status=status,
+        start_time=start_time,
+        events_url=str(request.url_for("execution_events", execution_id=eid)),
+    )
 
 
 # ------------------------------------------------------------------------------- workflows
@@ -176,37 +240,54 @@ def create_workflow(request: Request, body: models.WorkflowCreate):
         count_call(request, "ai")  # a translation: an AI call as well as a creation
         tr = wb_ai.translate(body.nl_description, store=svc.store)
         if not tr["valid"]:
-            raise ApiError(400, "invalid_workflow", "the translation did not give a valid workflow; "
-                           "rephrase the description or send the DSL", {"dsl": tr.get("dsl"),
-                                                                         "errors": tr["check"].errors})
-        spec = wb_ai.spec_from_translation(tr, body.name or body.nl_description.strip().split("\n")[0][:80],
-                                        body.description, body.tags, body.nl_description)
+            raise ApiError(
+                400,
+                "invalid_workflow",
+                "the translation did not give a valid workflow; rephrase the description or send the DSL",
+                {"dsl": tr.get("dsl"), "errors": tr["check"].errors},
+            )
+        spec = wb_ai.spec_from_translation(
+            tr,
+            body.name or body.nl_description.strip().split("\n")[0][:80],
+            body.description,
+            body.tags,
+            body.nl_description,
+        )
         if body.states or body.settings:
             spec = _spec_from({"states": body.states, "settings": body.settings}, spec)
     else:
         spec = _spec_from(fields)
     who = caller(request)
-    wid, version = _save(svc.store, spec, workflow_id=None, status=body.status,
-                         change_note=body.change_note or "created through the API",
-                         owner=who.user if who.token_id else None)
+    wid, version = _save(
+        svc.store,
+        spec,
+        workflow_id=None,
+        status=body.status,
+        change_note=body.change_note or "created through the API",
+        owner=who.user if who.token_id else None,
+    )
     _acted(svc, who, "api.workflow_created", f"workflow {wid} v{version} created by {who.user}", workflow_id=wid)
     return _detail(svc, wid, version)
 
 
 @router.get("/workflows", tags=["workflows"], response_model=models.WorkflowList, responses=ERRORS)
-def list_workflows(request: Request,
-                   status: str | None = Query(None, pattern="^(draft|active|deprecated|archived|all)$"),
-                   tags: str | None = Query(None, description="comma-separated: every tag must be present"),
-                   search: str | None = Query(None, description="text in the id, name, description or tags"),
-                   page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=200)):
+def list_workflows(
+    request: Request,
+    status: str | None = Query(None, pattern="^(draft|active|deprecated|archived|all)$"),
+    tags: str | None = Query(None, description="comma-separated: every tag must be present"),
+    search: str | None = Query(None, description="text in the id, name, description or tags"),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=200),
+):
     """Workflows (their current version), newest change first, with filters and paging."""
     wanted = [t for t in (tags or "").split(",") if t.strip()]
-    rows = wb_library.list_workflows(_svc(request).store, status=status, tag=wanted[0].strip() if wanted else None,
-                             text=search)
+    rows = wb_library.list_workflows(
+        _svc(request).store, status=status, tag=wanted[0].strip() if wanted else None, text=search
+    )
     for t in wanted[1:]:
         rows = [r for r in rows if t.strip().lower() in {str(x).lower() for x in r.get("tags") or []}]
     start = (page - 1) * page_size
-    return {"total": len(rows), "page": page, "page_size": page_size, "workflows": rows[start:start + page_size]}
+    return {"total": len(rows), "page": page, "page_size": page_size, "workflows": rows[start : start + page_size]}
 
 
 def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
@@ -214,9 +295,17 @@ def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
 
     spec, meta = _get_workflow(svc.store, workflow_id, version)
     wid, ver = meta["workflow_id"], int(meta["version"])
-    states = [{"name": s["state_name"], "type": s.get("state_type"), "callback_type": s.get("callback_type"),
-               "timeout_seconds": s.get("timeout_seconds"), "retry_policy": s.get("retry_policy"),
-               "description": s.get("description")} for s in library.get_states(svc.store, wid, ver)]
+    states = [
+        {
+            "name": s["state_name"],
+            "type": s.get("state_type"),
+            "callback_type": s.get("callback_type"),
+            "timeout_seconds": s.get("timeout_seconds"),
+            "retry_policy": s.get("retry_policy"),
+            "description": s.get("description"),
+        }
+        for s in library.get_states(svc.store, wid, ver)
+    ]
     stats = analytics.execution_stats(svc.store, analytics.Scope(workflow_ids=(wid,), label=wid))
     stats["error_rate"] = stats.get("failure_rate")
     score = meta.get("optimization_score")
@@ -233,10 +322,21 @@ def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
                 svc.scores[key] = score
                 while len(svc.scores) > 256:
                     svc.scores.pop(next(iter(svc.scores)))
-    return {**meta, "workflow_id": wid, "version": ver, "name": spec.name, "description": spec.description,
-            "dsl": spec.dsl, "nl_description": spec.nl_description or None, "tags": list(spec.tags),
-            "spec": spec.model_dump(mode="json"), "states": states, "statistics": stats,
-            "optimization_score": score, "warnings": [i.to_dict() for i in spec.validate_all().warnings]}
+    return {
+        **meta,
+        "workflow_id": wid,
+        "version": ver,
+        "name": spec.name,
+        "description": spec.description,
+        "dsl": spec.dsl,
+        "nl_description": spec.nl_description or None,
+        "tags": list(spec.tags),
+        "spec": spec.model_dump(mode="json"),
+        "states": states,
+        "statistics": stats,
+        "optimization_score": score,
+        "warnings": [i.to_dict() for i in spec.validate_all().warnings],
+    }
 
 
 @router.get("/workflows/{workflow_id}", tags=["workflows"], response_model=models.WorkflowDetail, responses=ERRORS)
@@ -252,8 +352,14 @@ def update_workflow(request: Request, workflow_id: str, body: models.WorkflowUpd
     base, meta = _get_workflow(svc.store, workflow_id)
     who = authorize(request, Permission.UPDATE, owner=meta.get("owner"))
     spec = _spec_from(body.model_dump(), base)
-    wid, version = _save(svc.store, spec, workflow_id=meta["workflow_id"], status=body.status or "active",
-                         change_note=body.change_note or "updated through the API", owner=meta.get("owner"))
+    wid, version = _save(
+        svc.store,
+        spec,
+        workflow_id=meta["workflow_id"],
+        status=body.status or "active",
+        change_note=body.change_note or "updated through the API",
+        owner=meta.get("owner"),
+    )
     _acted(svc, who, "api.workflow_updated", f"workflow {wid} v{version} saved by {who.user}", workflow_id=wid)
     return _detail(svc, wid, version)
 
@@ -265,30 +371,44 @@ def archive_workflow(request: Request, workflow_id: str):
     _, meta = _get_workflow(svc.store, workflow_id)
     who = authorize(request, Permission.DELETE, owner=meta.get("owner"))
     n = library.archive_workflow(svc.store, meta["workflow_id"])
-    _acted(svc, who, "api.workflow_archived", f"workflow {meta['workflow_id']} archived by {who.user}",
-           workflow_id=meta["workflow_id"])
+    _acted(
+        svc,
+        who,
+        "api.workflow_archived",
+        f"workflow {meta['workflow_id']} archived by {who.user}",
+        workflow_id=meta["workflow_id"],
+    )
     return {"message": "Workflow archived successfully", "workflow_id": meta["workflow_id"], "versions_archived": n}
 
 
-@router.post("/workflows/{workflow_id}/execute", tags=["executions"], status_code=202,
-             response_model=models.ExecutionStarted, responses=ERRORS)
-def execute_workflow(request: Request, workflow_id: str, body: models.ExecuteRequest = Body(default_factory=models.ExecuteRequest)):
+@router.post(
+    "/workflows/{workflow_id}/execute",
+    tags=["executions"],
+    status_code=202,
+    response_model=models.ExecutionStarted,
+    responses=ERRORS,
+)
+def execute_workflow(
+    request: Request, workflow_id: str, body: models.ExecuteRequest = Body(default_factory=models.ExecuteRequest)
+):
     """Start a run of a saved workflow version; follow it at ``events_url``."""
     svc = _svc(request)
     spec, meta = _get_workflow(svc.store, workflow_id, body.version)
     who = authorize(request, Permission.EXECUTE, owner=meta.get("owner"))
     if meta.get("status") == "archived" and body.version is None:
         raise ApiError(409, "conflict", f"workflow {meta['workflow_id']} is archived")
-    eid, status = _submit(svc, spec, body.initial_context, body.execution_options, meta["workflow_id"],
-                          int(meta["version"]))
+    eid, status = _submit(
+        svc, spec, body.initial_context, body.execution_options, meta["workflow_id"], int(meta["version"])
+    )
     auth.record_run_start(svc.store, eid, who.user, workflow_id=meta["workflow_id"], how="execute")
     svc.metrics.started(spec.name, "execute")
     log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
     return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]), status=status)
 
 
-@router.post("/executions", tags=["executions"], status_code=202, response_model=models.ExecutionStarted,
-             responses=ERRORS)
+@router.post(
+    "/executions", tags=["executions"], status_code=202, response_model=models.ExecutionStarted, responses=ERRORS
+)
 def run_definition(request: Request, body: models.RunDefinitionRequest):
     """Start a run of a workflow definition sent with the request (saved as a library version first,
     like ``engine.api.run`` does); what ``workbench run FILE`` uses when ``WORKBENCH_SERVER`` is set."""
@@ -315,10 +435,16 @@ def translate(request: Request, body: models.TranslateRequest):
     """Plain language to DSL, with an explanation and suggestions (offline without a model)."""
     tr = wb_ai.translate(body.nl_description, store=_svc(request).store)
     chk = tr["check"]
-    return {"dsl": tr.get("dsl") or "", "nl_explanation": tr.get("explanation"),
-            "suggested_improvements": tr.get("suggestions") or [], "bindings": tr.get("bindings") or {},
-            "valid": bool(tr["valid"]), "errors": chk.errors, "warnings": tr.get("warnings") or [],
-            "provider": str(tr.get("provider")) if tr.get("provider") is not None else None}
+    return {
+        "dsl": tr.get("dsl") or "",
+        "nl_explanation": tr.get("explanation"),
+        "suggested_improvements": tr.get("suggestions") or [],
+        "bindings": tr.get("bindings") or {},
+        "valid": bool(tr["valid"]),
+        "errors": chk.errors,
+        "warnings": tr.get("warnings") or [],
+        "provider": str(tr.get("provider")) if tr.get("provider") is not None else None,
+    }
 
 
 @router.post("/workflows/{workflow_id}/optimize", tags=["ai"], response_model=models.OptimizeResponse, responses=ERRORS)
@@ -335,38 +461,60 @@ def optimize(request: Request, workflow_id: str, version: int | None = Query(Non
     return rep.to_dict()
 
 
-@router.get("/workflows/{workflow_id}/analytics", tags=["analytics"], response_model=models.AnalyticsResponse,
-            responses=ERRORS)
-def workflow_analytics(request: Request, workflow_id: str,
-                       start_date: str | None = Query(None, description="ISO datetime or 30d/12h (default 30d)"),
-                       end_date: str | None = None, version: int | None = Query(None, ge=1),
-                       granularity: str | None = Query(None, pattern="^(hour|day|week|month)$")):
+@router.get(
+    "/workflows/{workflow_id}/analytics", tags=["analytics"], response_model=models.AnalyticsResponse, responses=ERRORS
+)
+def workflow_analytics(
+    request: Request,
+    workflow_id: str,
+    start_date: str | None = Query(None, description="ISO datetime or 30d/12h (default 30d)"),
+    end_date: str | None = None,
+    version: int | None = Query(None, ge=1),
+    granularity: str | None = Query(None, pattern="^(hour|day|week|month)$"),
+):
     """Run statistics, errors, recovery, state performance and insights of one workflow."""
     from engine import analytics
 
     svc = _svc(request)
     _, meta = _get_workflow(svc.store, workflow_id)
-    rep = analytics.report(svc.store, meta["workflow_id"], since=start_date or "30d", until=end_date,
-                           version=version, granularity=granularity)
+    rep = analytics.report(
+        svc.store,
+        meta["workflow_id"],
+        since=start_date or "30d",
+        until=end_date,
+        version=version,
+        granularity=granularity,
+    )
     rep["workflow_id"] = meta["workflow_id"]
     return rep
 
 
 @router.get("/analytics", tags=["analytics"], response_model=models.AnalyticsResponse, responses=ERRORS)
-def analytics_all(request: Request, start_date: str | None = None, end_date: str | None = None,
-                  granularity: str | None = Query(None, pattern="^(hour|day|week|month)$")):
+def analytics_all(
+    request: Request,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    granularity: str | None = Query(None, pattern="^(hour|day|week|month)$"),
+):
     """The same report over every workflow."""
     from engine import analytics
 
-    return analytics.report(_svc(request).store, None, since=start_date or "30d", until=end_date,
-                            granularity=granularity)
+    return analytics.report(
+        _svc(request).store, None, since=start_date or "30d", until=end_date, granularity=granularity
+    )
 
 
 # ------------------------------------------------------------------------------- executions
 @router.get("/executions", tags=["executions"], response_model=models.ExecutionList, responses=ERRORS)
-def list_executions(request: Request, workflow: str | None = None,
-                    status: str | None = Query(None, pattern="^(queued|pending|running|waiting|completed|failed|cancelled|recovering)$"),
-                    search: str | None = None, limit: int = Query(50, ge=1, le=1000)):
+def list_executions(
+    request: Request,
+    workflow: str | None = None,
+    status: str | None = Query(
+        None, pattern="^(queued|pending|running|waiting|completed|failed|cancelled|recovering)$"
+    ),
+    search: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+):
     """Recent top-level executions, newest first."""
     rows = runs.executions(_svc(request).store, workflow=workflow, status=status, text=search, limit=limit)
     return {"total": len(rows), "executions": rows}
@@ -388,21 +536,29 @@ def get_execution(request: Request, execution_id: str):
     return ex
 
 
-@router.get("/executions/{execution_id}/history", tags=["executions"], response_model=models.ExecutionHistory,
-            responses=ERRORS)
+@router.get(
+    "/executions/{execution_id}/history", tags=["executions"], response_model=models.ExecutionHistory, responses=ERRORS
+)
 def execution_history(request: Request, execution_id: str):
     """Every recorded transition, audit entry, recovery action and AI decision of the execution."""
     svc = _svc(request)
     ex = _execution_or_404(svc.store, execution_id)
-    return {"execution_id": execution_id, "transitions": runs.transitions(svc.store, execution_id),
-            "audit_logs": runs.audit_log(svc.store, execution_id, include_debug=True),
-            "recovery_actions": runs.recovery_actions(svc.store, execution_id),
-            "ai_decisions": runs.ai_decisions(svc.store, execution_id, ex)}
+    return {
+        "execution_id": execution_id,
+        "transitions": runs.transitions(svc.store, execution_id),
+        "audit_logs": runs.audit_log(svc.store, execution_id, include_debug=True),
+        "recovery_actions": runs.recovery_actions(svc.store, execution_id),
+        "ai_decisions": runs.ai_decisions(svc.store, execution_id, ex),
+    }
 
 
-@router.get("/executions/{execution_id}/events", tags=["executions"], name="execution_events",
-            response_class=StreamingResponse, responses={404: {"model": models.ErrorResponse},
-                                                         200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/executions/{execution_id}/events",
+    tags=["executions"],
+    name="execution_events",
+    response_class=StreamingResponse,
+    responses={404: {"model": models.ErrorResponse}, 200: {"content": {"text/event-stream": {}}}},
+)
 def execution_events(request: Request, execution_id: str, poll_ms: int = Query(200, ge=20, le=5000)):
     """Server-Sent Events: what happened so far, then live events until ``execution_finished``."""
     from engine.service.events import EventReader, sse
@@ -445,24 +601,29 @@ def execution_events(request: Request, execution_id: str, poll_ms: int = Query(2
                 return
             await asyncio.sleep(poll_s)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
-@router.post("/executions/{execution_id}/cancel", tags=["executions"], response_model=models.CancelResponse,
-             responses=ERRORS)
+@router.post(
+    "/executions/{execution_id}/cancel", tags=["executions"], response_model=models.CancelResponse, responses=ERRORS
+)
 def cancel_execution(request: Request, execution_id: str):
     """Cancel a run (409 when it already ended)."""
     svc = _svc(request)
     who = authorize(request, Permission.CANCEL, owner=_run_owner(svc, execution_id))
     _acted(svc, who, "api.cancel", f"cancel asked by {who.user}", execution_id=execution_id)
     if svc.queue.cancel(execution_id, "cancelled through the API"):  # queued here: it never starts
-        return {"message": "Execution cancelled", "execution_id": execution_id, "status": "cancelled",
-                "final_state": None}
+        return {
+            "message": "Execution cancelled",
+            "execution_id": execution_id,
+            "status": "cancelled",
+            "final_state": None,
+        }
     ex = _execution_or_404(svc.store, execution_id)
     if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}",
-                       {"status": ex["status"]})
+        raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}", {"status": ex["status"]})
     msg = svc.engine.cancel(execution_id, "cancelled through the API")
     done = svc.engine.execs.get(execution_id)
     if done is not None and msg == "cancelling":
@@ -471,8 +632,12 @@ def cancel_execution(request: Request, execution_id: str):
         except Exception:  # still cancelling: report what we know
             pass
     ex = runs.execution(svc.store, execution_id) or ex
-    return {"message": f"Execution {msg}", "execution_id": execution_id, "status": ex["status"],
-            "final_state": ex.get("current_state") or ((ex.get("states_visited") or [None])[-1])}
+    return {
+        "message": f"Execution {msg}",
+        "execution_id": execution_id,
+        "status": ex["status"],
+        "final_state": ex.get("current_state") or ((ex.get("states_visited") or [None])[-1]),
+    }
 
 
 def _answer(request: Request, execution_id: str, state: str, value: str, by: str) -> dict:
@@ -484,12 +649,20 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
     if who.token_id is not None:  # a token's user is who answered, whatever the body says
         by = who.user
     if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(409, "conflict", f"execution {execution_id} is {ex['status']}: it takes no answers",
-                       {"status": ex["status"]})
+        raise ApiError(
+            409,
+            "conflict",
+            f"execution {execution_id} is {ex['status']}: it takes no answers",
+            {"status": ex["status"]},
+        )
     open_states = {r["state"] for r in runs.open_requests(svc.store, execution_id)}
     if state not in open_states:
-        raise ApiError(409, "conflict", f"execution {execution_id} is not waiting at '{state}'",
-                       {"status": ex["status"], "waiting_at": sorted(open_states)})
+        raise ApiError(
+            409,
+            "conflict",
+            f"execution {execution_id} is not waiting at '{state}'",
+            {"status": ex["status"], "waiting_at": sorted(open_states)},
+        )
     if execution_id not in svc.engine.execs:  # driven by no one here: it continues here after the answer
         svc.engine.subscribe(execution_id, _listener(svc, ex.get("workflow_name") or ""))
     try:
@@ -498,31 +671,46 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
         if "not a valid answer" in str(exc):
             raise ApiError(400, "invalid_request", str(exc), {"field": "value"}) from None
         raise ApiError(409, "conflict", str(exc)) from None
-    _acted(svc, who, "api.answer", f"'{state}' answered '{value}' by {by}", execution_id=execution_id, state=state,
-           extra={"answer": value, "by": by})
+    _acted(
+        svc,
+        who,
+        "api.answer",
+        f"'{state}' answered '{value}' by {by}",
+        execution_id=execution_id,
+        state=state,
+        extra={"answer": value, "by": by},
+    )
     if delivered == "resumed":  # no process drove it: it continues here now
         svc.metrics.started(ex.get("workflow_name") or "", "resume")
     return {"execution_id": execution_id, "state": state, "answer": value, "delivered": delivered}
 
 
-@router.post("/executions/{execution_id}/approve", tags=["executions"], response_model=models.AnswerResponse,
-             responses=ERRORS)
+@router.post(
+    "/executions/{execution_id}/approve", tags=["executions"], response_model=models.AnswerResponse, responses=ERRORS
+)
 def approve(request: Request, execution_id: str, body: models.ApproveRequest):
     """Approve (or reject) an approval state the run waits at."""
     return _answer(request, execution_id, body.state, "yes" if body.approved else "no", body.by)
 
 
-@router.post("/executions/{execution_id}/answer", tags=["executions"], response_model=models.AnswerResponse,
-             responses=ERRORS)
+@router.post(
+    "/executions/{execution_id}/answer", tags=["executions"], response_model=models.AnswerResponse, responses=ERRORS
+)
 def answer(request: Request, execution_id: str, body: models.AnswerRequest):
     """Answer a decision (true/false), an escalation (retry/skip/abort) or an approval (yes/no)."""
     return _answer(request, execution_id, body.state, body.value, body.by)
 
 
-@router.post("/executions/{execution_id}/resume", tags=["executions"], status_code=202,
-             response_model=models.ExecutionStarted, responses=ERRORS)
-def resume(request: Request, execution_id: str,
-           body: models.ResumeRequest = Body(default_factory=models.ResumeRequest)):
+@router.post(
+    "/executions/{execution_id}/resume",
+    tags=["executions"],
+    status_code=202,
+    response_model=models.ExecutionStarted,
+    responses=ERRORS,
+)
+def resume(
+    request: Request, execution_id: str, body: models.ResumeRequest = Body(default_factory=models.ResumeRequest)
+):
     """Continue an interrupted or waiting run here, without re-running completed states."""
     from engine.runner import RunError
 
@@ -531,8 +719,12 @@ def resume(request: Request, execution_id: str,
     who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
     _acted(svc, who, "api.resume", f"resume asked by {who.user}", execution_id=execution_id)
     if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}; rerun it instead",
-                       {"status": ex["status"]})
+        raise ApiError(
+            409,
+            "conflict",
+            f"execution {execution_id} is already {ex['status']}; rerun it instead",
+            {"status": ex["status"]},
+        )
     svc.engine.subscribe(execution_id, _listener(svc, ex.get("workflow_name") or ""))
     opts = _run_options(body.execution_options) if body.execution_options else None
     try:
@@ -544,8 +736,13 @@ def resume(request: Request, execution_id: str,
     return _started(svc, request, execution_id)
 
 
-@router.post("/executions/{execution_id}/rerun", tags=["executions"], status_code=202,
-             response_model=models.ExecutionStarted, responses=ERRORS)
+@router.post(
+    "/executions/{execution_id}/rerun",
+    tags=["executions"],
+    status_code=202,
+    response_model=models.ExecutionStarted,
+    responses=ERRORS,
+)
 def rerun(request: Request, execution_id: str, body: models.RerunRequest):
     """A new run reusing the recorded results of the states before ``from_state``."""
     from engine.runner import RunError
@@ -561,5 +758,3 @@ def rerun(request: Request, execution_id: str, body: models.RerunRequest):
     svc.engine.subscribe(eid, _listener(svc, ex.get("workflow_name") or ""))
     svc.metrics.started(ex.get("workflow_name") or "", "rerun")
     return _started(svc, request, eid)
-
-

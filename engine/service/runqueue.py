@@ -8,6 +8,7 @@ queued runs of other workflows. Runs waiting for a person hold no slot (they use
 The queued record carries everything needed to start the run (its spec, context and options), so
 a service that restarts queues again the runs a dead service had queued (see :mod:`engine.service.adopt`).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -84,9 +85,19 @@ class RunQueue:
         self._thread.start()
 
     # ------------------------------------------------------------------ public
-    def submit(self, spec, context: dict, options, *, workflow_id: str | None, version: int | None,
-               priority: int = 0, on_step=None, execution_id: str | None = None,
-               record: bool = True) -> tuple[str, str]:
+    def submit(
+        self,
+        spec,
+        context: dict,
+        options,
+        *,
+        workflow_id: str | None,
+        version: int | None,
+        priority: int = 0,
+        on_step=None,
+        execution_id: str | None = None,
+        record: bool = True,
+    ) -> tuple[str, str]:
         """Start the run now if the limits allow, else queue it. Returns (execution id, status)."""
         from engine.context_input import check_context_value
         from engine.errors import DSLError
@@ -95,8 +106,17 @@ class RunQueue:
         if report.errors:
             raise DSLError(report.errors)
         check_context_value(context or {}, what="the initial context")
-        job = QueuedRun((-int(priority), next(self._counter)), execution_id or uuid.uuid4().hex[:16], spec,
-                        context or {}, options, workflow_id, version, int(priority), on_step)
+        job = QueuedRun(
+            (-int(priority), next(self._counter)),
+            execution_id or uuid.uuid4().hex[:16],
+            spec,
+            context or {},
+            options,
+            workflow_id,
+            version,
+            int(priority),
+            on_step,
+        )
         with self._lock:
             if not self._queued and self._has_room(job):
                 self._start(job)
@@ -131,8 +151,12 @@ class RunQueue:
         """{queued, running, max_runs, max_observed}."""
         with self._lock:
             self._prune()
-            return {"queued": len(self._queued), "running": len(self._active), "max_runs": self.max_runs,
-                    "max_observed": self.max_observed}
+            return {
+                "queued": len(self._queued),
+                "running": len(self._active),
+                "max_runs": self.max_runs,
+                "max_observed": self.max_observed,
+            }
 
     def wake(self) -> None:
         """Look at the queue now (a run ended, or went waiting for a person)."""
@@ -167,8 +191,15 @@ class RunQueue:
     def _start(self, job: QueuedRun) -> None:
         """Start on the engine (under the lock, so the counts stay right)."""
         listeners = self._listener() if job.on_step is None else _chain(job.on_step, self._listener())
-        self.engine.start(job.spec, job.context, job.options, workflow_id=job.workflow_id, version=job.version,
-                          execution_id=job.execution_id, on_step=listeners)
+        self.engine.start(
+            job.spec,
+            job.context,
+            job.options,
+            workflow_id=job.workflow_id,
+            version=job.version,
+            execution_id=job.execution_id,
+            on_step=listeners,
+        )
         self._active[job.execution_id] = job.workflow_id
         self.max_observed = max(self.max_observed, len(self._active))
 
@@ -177,6 +208,7 @@ class RunQueue:
             status = str(event.get("status") or "")
             if status.startswith("run_") or status == "waiting":
                 self._wake.set()
+
         return on_step
 
     def dispatch(self) -> int:
@@ -210,8 +242,11 @@ class RunQueue:
             ids = list(self._by_id)
         if not ids:
             return
-        rows = self.store.query("SELECT DISTINCT execution_id FROM control_requests WHERE command = 'cancel' "
-                                "AND execution_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        rows = self.store.query(
+            "SELECT DISTINCT execution_id FROM control_requests WHERE command = 'cancel' "
+            "AND execution_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        )
         for r in rows:
             self.cancel(r["execution_id"], "cancelled by request")
 
@@ -231,8 +266,9 @@ class RunQueue:
     def _record_queued(self, job: QueuedRun) -> None:
         job.queued_at = job.queued_at or _now()
         self._record(job, status="queued")
-        self._audit(job.execution_id, "info", "run_queued",
-                    f"queued (priority {job.priority}): " + self._why_queued(job))
+        self._audit(
+            job.execution_id, "info", "run_queued", f"queued (priority {job.priority}): " + self._why_queued(job)
+        )
 
     def _why_queued(self, job: QueuedRun) -> str:
         with self._lock:
@@ -246,16 +282,40 @@ class RunQueue:
 
     def _record(self, job: QueuedRun, **fields) -> None:
         spec = job.spec
-        options = {**job.options.to_dict(), "priority": job.priority, "_spec": spec.model_dump(mode="json"),
-                   "_source_path": spec.source_path}
-        row = {"execution_id": job.execution_id, "workflow_id": job.workflow_id, "workflow_name": spec.name,
-               "version": job.version, "initial_context": job.context, "options": options,
-               "owner": self.engine.owner, "start_time": job.queued_at, "updated_at": _now(), "seq": 0, **fields}
+        options = {
+            **job.options.to_dict(),
+            "priority": job.priority,
+            "_spec": spec.model_dump(mode="json"),
+            "_source_path": spec.source_path,
+        }
+        row = {
+            "execution_id": job.execution_id,
+            "workflow_id": job.workflow_id,
+            "workflow_name": spec.name,
+            "version": job.version,
+            "initial_context": job.context,
+            "options": options,
+            "owner": self.engine.owner,
+            "start_time": job.queued_at,
+            "updated_at": _now(),
+            "seq": 0,
+            **fields,
+        }
         self.store.append("workflow_executions", row)
 
     def _audit(self, execution_id: str, level: str, event: str, message: str) -> None:
-        self.store.append("audit_logs", {"id": uuid.uuid4().hex, "execution_id": execution_id, "timestamp": _now(),
-                                         "level": level, "state": None, "event_type": event, "message": message})
+        self.store.append(
+            "audit_logs",
+            {
+                "id": uuid.uuid4().hex,
+                "execution_id": execution_id,
+                "timestamp": _now(),
+                "level": level,
+                "state": None,
+                "event_type": event,
+                "message": message,
+            },
+        )
 
 
 def _chain(*callbacks):
@@ -265,6 +325,7 @@ def _chain(*callbacks):
                 cb(event)
             except Exception:  # a listener never breaks a run
                 pass
+
     return on_step
 
 

@@ -29,6 +29,7 @@ Layout for ``data/workbench.duckdb``::
 * ``compact()`` merges a table's segments into one (also done automatically in the background when a
   table has many small segments). The merged file carries the WAL coverage in its Parquet metadata.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -119,9 +120,6 @@ def _close_all() -> None:
                 pass
 
 
-
-
-
 class Store(_Wal, _Views):
     """Append-only record store. Thread-safe; one per process and path via :func:`get_store`."""
 
@@ -200,8 +198,9 @@ class Store(_Wal, _Views):
         if self._closed:
             raise StoreError(f"the store {self.path} is closed; use engine.store.get_store() for a new one")
         if self._pid != os.getpid():
-            raise StoreError("this Store was opened in a parent process; call engine.store.get_store() "
-                             "in this process instead")
+            raise StoreError(
+                "this Store was opened in a parent process; call engine.store.get_store() in this process instead"
+            )
         cols, n = self._normalise(table, rows)
         try:
             line = _line_encode({"t": table, "n": n, "c": cols}).encode() + b"\n"
@@ -307,8 +306,13 @@ class Store(_Wal, _Views):
                 if data is not None:
                     self._write_segment(table, data, self._seg_name(self._wal_id, items[-1][0]))
             except Exception as exc:  # any failure (e.g. an import refused at interpreter exit) keeps the rows
-                error = exc if isinstance(exc, StoreError) else StoreError(
-                    f"cannot write a segment of {table} under {self.log_dir}: {type(exc).__name__}: {exc}")
+                error = (
+                    exc
+                    if isinstance(exc, StoreError)
+                    else StoreError(
+                        f"cannot write a segment of {table} under {self.log_dir}: {type(exc).__name__}: {exc}"
+                    )
+                )
                 failed.extend(items)
                 continue
             with self._lock:
@@ -395,11 +399,13 @@ class Store(_Wal, _Views):
 
     def query(self, sql: str, params: list | dict | None = None) -> list[dict]:
         """Run SQL over the views; sees every row this process appended (JSON columns come back as text)."""
+
         def fetch(res):
             if res.description is None:
                 return []
             cols = [d[0] for d in res.description]
             return [dict(zip(cols, r)) for r in res.fetchall()]
+
         return self._execute(sql, params, fetch)
 
     def query_df(self, sql: str, params=None):
@@ -426,8 +432,7 @@ class Store(_Wal, _Views):
                 break
             except StoreError as exc:
                 if attempt == 2:
-                    log.error("could not flush on close; rows stay in %s for the next process: %s",
-                              self._wal_path, exc)
+                    log.error("could not flush on close; rows stay in %s for the next process: %s", self._wal_path, exc)
         with self._lock:
             if flushed and self._wal_converted():
                 try:
@@ -435,8 +440,12 @@ class Store(_Wal, _Views):
                 except OSError:
                     pass
             elif flushed:
-                log.error("%d of %d lines of %s are not in a segment; kept for the next process",
-                          self._line - self._lines_done, self._line, self._wal_path)
+                log.error(
+                    "%d of %d lines of %s are not in a segment; kept for the next process",
+                    self._line - self._lines_done,
+                    self._line,
+                    self._wal_path,
+                )
             if self._wal_fd is not None:
                 _close_lock_fd(self._wal_fd)
                 self._wal_fd = None
@@ -483,8 +492,9 @@ class Store(_Wal, _Views):
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise StoreError(f"another process has held {path} for more than {timeout_s:g} s; "
-                                         "try again") from None
+                        raise StoreError(
+                            f"another process has held {path} for more than {timeout_s:g} s; try again"
+                        ) from None
                     time.sleep(0.005)
             try:
                 self._recover_dead_wals()
@@ -506,4 +516,3 @@ class Store(_Wal, _Views):
         """Row count of every public view."""
         q = " UNION ALL ".join(f"SELECT {_sql_str(t)} AS t, count(*) AS n FROM {_ident(t)}" for t in TABLES)
         return {r["t"]: r["n"] for r in self.query(q)}
-

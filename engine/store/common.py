@@ -1,4 +1,5 @@
 """Shared parts of the record store: errors, paths, the Arrow schemas and small file helpers."""
+
 from __future__ import annotations
 
 import errno
@@ -43,8 +44,13 @@ def _resolve(db_path) -> Path:
 
 
 _ARROW_TYPES = {
-    "VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"),
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP": pa.timestamp("us"),
 }
 
 
@@ -123,4 +129,3 @@ os.register_at_fork(after_in_child=_close_lock_fds_in_child)
 def _is_lock_error(exc: Exception) -> bool:
     m = str(exc).lower()
     return "lock" in m or "resource temporarily unavailable" in m
-

@@ -1,4 +1,5 @@
 """Row normalisation: validate values against the schema and turn them into WAL-ready columns."""
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ def _make_json_encoder():
 
     def encode(v) -> str:
         return "".join(fast(v, 0))
+
     return encode
 
 
@@ -66,10 +68,12 @@ def _make_line_encoder():
 
     def refuse(o):
         raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
     fast = c_make_encoder(None, refuse, encode_basestring_ascii, None, ":", ",", False, False, True)
 
     def encode(v) -> str:
         return "".join(fast(v, 0))
+
     return encode
 
 
@@ -186,8 +190,10 @@ def _normalise_column(table: str, col: str, kind: str, vals: list) -> list:
         if kind == "JSON":
             return [None if v is None else _json_text(v) for v in vals]
         if kind == "TIMESTAMP":
-            return [None if v is None else (v.isoformat() if type(v) is datetime and v.tzinfo is None
-                                            else _ts_text(v)) for v in vals]
+            return [
+                None if v is None else (v.isoformat() if type(v) is datetime and v.tzinfo is None else _ts_text(v))
+                for v in vals
+            ]
         plain = _PLAIN[kind]
         rng = _INT_RANGE.get(kind)
         out = None
@@ -259,4 +265,3 @@ def _short(v) -> str:
     except (ValueError, RecursionError):  # an int of more than 4,300 digits, a too deeply nested value
         return f"<{type(v).__name__} that cannot be shown>"
     return text if len(text) <= 80 else text[:77] + "..."
-

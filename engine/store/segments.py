@@ -1,5 +1,6 @@
 """Parquet segments: building, writing (temporary name, then rename), listing, WAL coverage,
 quarantine of unreadable files and compaction."""
+
 from __future__ import annotations
 
 import fcntl
@@ -54,9 +55,6 @@ def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=schema.remove_metadata())
 
 
-
-
-
 class _Segments:
     """The segment files of one store (a part of :class:`engine.store.Store`)."""
 
@@ -107,14 +105,16 @@ class _Segments:
                     self._build_table(table, [(item[1], item[2])])
                     good.append(item)
                 except (pa.ArrowException, ValueError, TypeError) as exc:
-                    log.error("%s: WAL line %d: skipping %d rows that cannot be converted: %s",
-                              table, item[0], item[2], exc)
+                    log.error(
+                        "%s: WAL line %d: skipping %d rows that cannot be converted: %s", table, item[0], item[2], exc
+                    )
             if not good:
                 return None
             return self._build_table(table, [(c, n) for _, c, n in good])
 
-    def _write_segment(self, table: str, data: pa.Table, name: str, *, metadata: dict | None = None,
-                       compression: str = "snappy") -> Path:
+    def _write_segment(
+        self, table: str, data: pa.Table, name: str, *, metadata: dict | None = None, compression: str = "snappy"
+    ) -> Path:
         final = self.log_dir / table / name
         tmp = _tmp_path(final)
         if metadata:
@@ -165,8 +165,11 @@ class _Segments:
             names = os.listdir(d)
         except FileNotFoundError:
             return []
-        return [d / n for n in sorted(names)
-                if n.startswith("seg-") and n.endswith(".parquet") and not n.startswith("seg-s~")]
+        return [
+            d / n
+            for n in sorted(names)
+            if n.startswith("seg-") and n.endswith(".parquet") and not n.startswith("seg-s~")
+        ]
 
     def _ensure_schema_segment(self, table: str) -> None:
         name = f"seg-s~{_schema_hash(table)}.parquet"
@@ -293,4 +296,3 @@ class _Segments:
             return {"segments_before": before, "segments_after": after, "rows": rows}
         finally:
             _close_lock_fd(lfd)
-

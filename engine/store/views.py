@@ -1,5 +1,6 @@
 """Views over the segments: the views-only ``.duckdb`` file for notebooks, the in-memory views this
 process queries, and recovery from read errors (a segment removed by compaction or damaged)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +25,20 @@ VIEWS_FORMAT = 1  # bump when the view SQL changes; the .duckdb file is then reb
 _USER_SQL_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
 
 
-_DATA_HINTS = ("parquet", "magic", "variable-length", "corrupt", "thrift", "decompress", "snappy",
-               "zstd", "no such file", "io error", "not found", "could not open")
-
-
-
+_DATA_HINTS = (
+    "parquet",
+    "magic",
+    "variable-length",
+    "corrupt",
+    "thrift",
+    "decompress",
+    "snappy",
+    "zstd",
+    "no such file",
+    "io error",
+    "not found",
+    "could not open",
+)
 
 
 class _Views(_Segments):
@@ -45,8 +55,9 @@ class _Views(_Segments):
         stmts = []
         for table, cols in TABLES.items():
             glob = str(self.log_dir / table / "seg-*.parquet")
-            select = ", ".join(f"TRY_CAST({_ident(c)} AS JSON) AS {_ident(c)}" if ty == "JSON" else _ident(c)
-                               for c, ty in cols.items())
+            select = ", ".join(
+                f"TRY_CAST({_ident(c)} AS JSON) AS {_ident(c)}" if ty == "JSON" else _ident(c) for c, ty in cols.items()
+            )
             src = f"read_parquet({_sql_str(glob)}, union_by_name = true)"
             if table in LATEST_BY:
                 hist = f"{table}_history"
@@ -55,7 +66,8 @@ class _Views(_Segments):
                 stmts.append(
                     f"CREATE OR REPLACE VIEW {_ident(table)} AS SELECT * FROM {_ident(hist)} "
                     f"QUALIFY row_number() OVER (PARTITION BY {keys} "
-                    f"ORDER BY updated_at DESC NULLS LAST, seq DESC NULLS LAST) = 1")
+                    f"ORDER BY updated_at DESC NULLS LAST, seq DESC NULLS LAST) = 1"
+                )
             else:
                 stmts.append(f"CREATE OR REPLACE VIEW {_ident(table)} AS SELECT {select} FROM {src}")
         return stmts
@@ -104,8 +116,10 @@ class _Views(_Segments):
             con.execute("CREATE TABLE IF NOT EXISTS _workbench_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             for stmt in self._view_sql():
                 con.execute(stmt)
-            con.execute("INSERT OR REPLACE INTO _workbench_meta VALUES ('views_version', ?), ('log_dir', ?)",
-                        [want, str(self.log_dir)])
+            con.execute(
+                "INSERT OR REPLACE INTO _workbench_meta VALUES ('views_version', ?), ('log_dir', ?)",
+                [want, str(self.log_dir)],
+            )
             con.execute("COMMIT")
             self._views_ok = True
         except duckdb.Error as exc:
@@ -174,4 +188,3 @@ class _Views(_Segments):
             time.sleep(0.01)
             return True
         return False
-

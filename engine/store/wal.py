@@ -1,5 +1,6 @@
 """The write-ahead log: one JSON-lines file per live writer (flock-held), and the conversion of the
 logs of writers that died."""
+
 from __future__ import annotations
 
 import fcntl
@@ -19,9 +20,6 @@ RECOVER_CHUNK_ROWS = 50_000
 
 
 _os_write = os.write  # indirection so tests can simulate a full disk
-
-
-
 
 
 class _Wal(_Segments):
@@ -170,4 +168,3 @@ class _Wal(_Segments):
             self._write_segment(table, data, self._seg_name(wal_id, items[-1][0]))
             n_rows += data.num_rows
         return n_rows
-

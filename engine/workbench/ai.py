@@ -1,5 +1,6 @@
 """The AI layer as the app uses it: settings with the key from secrets, translation of plain language
 into DSL with checked bindings, explanations, today's spend."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,7 @@ def _ai(settings=None, store=None):
     return get_ai(settings=settings, store=store)
 
 
-def ai_settings(base_url: str | None = None, model: str | None = None, secrets: dict | None = None,
-                **overrides):
+def ai_settings(base_url: str | None = None, model: str | None = None, secrets: dict | None = None, **overrides):
     """AISettings from the environment, with the key from ``secrets`` when the environment has none.
 
     The key is held in a Secret and never returned by this module.
@@ -56,13 +56,16 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 def translate(text: str, settings=None, store=None) -> dict:
     """Plain language -> {dsl, explanation, suggestions, bindings, provider, warnings, valid, check}."""
     if not (text or "").strip():
-        raise ServiceError("describe the workflow first, e.g. 'validate the order, then check stock; "
-                           "if everything is available reserve it, otherwise notify the customer'")
+        raise ServiceError(
+            "describe the workflow first, e.g. 'validate the order, then check stock; "
+            "if everything is available reserve it, otherwise notify the customer'"
+        )
     res = _ai(settings, store).translator.translate(text)
-    out = {k: _get(res, k) for k in ("dsl", "explanation", "suggestions", "bindings", "provider", "warnings",
-                                     "valid")}
-    out["suggestions"] = [s if isinstance(s, str) else str(_get(s, "text") or _get(s, "title") or s)
-                          for s in (out.get("suggestions") or [])]
+    out = {k: _get(res, k) for k in ("dsl", "explanation", "suggestions", "bindings", "provider", "warnings", "valid")}
+    out["suggestions"] = [
+        s if isinstance(s, str) else str(_get(s, "text") or _get(s, "title") or s)
+        for s in (out.get("suggestions") or [])
+    ]
     out["warnings"] = [str(w) for w in (out.get("warnings") or [])]
     out["bindings"] = _bindings_dict(out.get("bindings"))
     chk = check_dsl(out.get("dsl") or "")
@@ -108,8 +111,9 @@ def explain(dsl: str, settings=None, store=None) -> str:
     return str(_get(res, "text") or _get(res, "explanation") or "")
 
 
-def spec_from_translation(tr: dict, name: str, description: str = "", tags: list[str] | None = None,
-                          nl_description: str = "") -> WorkflowSpec:
+def spec_from_translation(
+    tr: dict, name: str, description: str = "", tags: list[str] | None = None, nl_description: str = ""
+) -> WorkflowSpec:
     """A WorkflowSpec from a translation; proposed bindings that do not validate are dropped."""
     states: dict[str, StateBinding] = {}
     for state, b in (tr.get("bindings") or {}).items():
@@ -117,8 +121,14 @@ def spec_from_translation(tr: dict, name: str, description: str = "", tags: list
             states[state] = StateBinding.model_validate(b)
         except Exception:
             continue
-    return WorkflowSpec(name=name.strip() or "Untitled workflow", description=description, tags=tags or [],
-                        dsl=tr["dsl"], states=states, nl_description=nl_description)
+    return WorkflowSpec(
+        name=name.strip() or "Untitled workflow",
+        description=description,
+        tags=tags or [],
+        dsl=tr["dsl"],
+        states=states,
+        nl_description=nl_description,
+    )
 
 
 def llm_spend(settings=None, store=None) -> dict:

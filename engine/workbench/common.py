@@ -1,4 +1,5 @@
 """What every workbench module shares: the error a person can act on, paths, JSON typed by a user."""
+
 from __future__ import annotations
 
 from pathlib import Path

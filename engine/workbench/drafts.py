@@ -1,5 +1,6 @@
 """Drafting and editing workflows: DSL checks, templates, transitions edited in forms, state bindings,
 a suggested starting context. Pure functions over ``engine.dsl`` and ``engine.workflow_file`` (no store)."""
+
 from __future__ import annotations
 
 import ast
@@ -19,6 +20,7 @@ from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow
 @dataclass
 class DslCheck:
     """The result of checking DSL text: ok, error and warning dicts, the model and its graph."""
+
     ok: bool
     errors: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
@@ -38,16 +40,29 @@ def check_dsl(text: str) -> DslCheck:
     from engine.dsl import check, to_graph
 
     if not (text or "").strip():
-        return DslCheck(False, [{"severity": "error", "code": "empty", "message": "the DSL is empty",
-                                 "line": None, "column": None, "hint": "start with 'start->first_step;'",
-                                 "where": "", "excerpt": ""}])
+        return DslCheck(
+            False,
+            [
+                {
+                    "severity": "error",
+                    "code": "empty",
+                    "message": "the DSL is empty",
+                    "line": None,
+                    "column": None,
+                    "hint": "start with 'start->first_step;'",
+                    "where": "",
+                    "excerpt": "",
+                }
+            ],
+        )
     try:
         model, rep = check(text)
     except DSLError as exc:
         return DslCheck(False, [_issue_dict(i) for i in exc.issues])
     graph = to_graph(model)
-    return DslCheck(not rep.errors, [_issue_dict(i) for i in rep.errors], [_issue_dict(i) for i in rep.warnings],
-                    model, graph)
+    return DslCheck(
+        not rep.errors, [_issue_dict(i) for i in rep.errors], [_issue_dict(i) for i in rep.warnings], model, graph
+    )
 
 
 def check_spec(spec: WorkflowSpec) -> DslCheck:
@@ -76,9 +91,17 @@ def templates() -> list[dict]:
             title = " ".join({"cicd": "CI/CD"}.get(w, w) for w in words)
             spec = spec.model_copy(update={"name": title[:1].upper() + title[1:] + " (seed example)", "tags": ["seed"]})
             spec.source_path = str(p)
-        out.append({"name": spec.name, "description": spec.description, "tags": list(spec.tags),
-                    "path": str(p), "spec": spec, "states": len(spec.model.states) - 2,
-                    "bound": p.suffix == ".toml"})
+        out.append(
+            {
+                "name": spec.name,
+                "description": spec.description,
+                "tags": list(spec.tags),
+                "path": str(p),
+                "spec": spec,
+                "states": len(spec.model.states) - 2,
+                "bound": p.suffix == ".toml",
+            }
+        )
     return out
 
 
@@ -118,8 +141,13 @@ def _function_io(ref: str, search: list[Path]) -> tuple[set[str], set[str]]:
     reads: set[str] = set()
     writes: set[str] = set()
     for n in ast.walk(func):
-        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == ctx \
-                and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str):
+        if (
+            isinstance(n, ast.Subscript)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == ctx
+            and isinstance(n.slice, ast.Constant)
+            and isinstance(n.slice.value, str)
+        ):
             reads.add(n.slice.value)
         elif isinstance(n, ast.Return) and isinstance(n.value, ast.Dict):
             writes.update(k.value for k in n.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
@@ -200,8 +228,10 @@ def make_transition(source: str, target: str, condition: str = "") -> Transition
         try:
             cond = parse_condition(condition.strip())
         except DSLError as exc:
-            raise ServiceError(f"the condition is not valid: {exc.issues[0].message}"
-                               + (f". {exc.issues[0].hint}" if exc.issues[0].hint else "")) from None
+            raise ServiceError(
+                f"the condition is not valid: {exc.issues[0].message}"
+                + (f". {exc.issues[0].hint}" if exc.issues[0].hint else "")
+            ) from None
     return Transition(srcs, dsts, cond, sg, dg)
 
 
@@ -246,9 +276,13 @@ def rename_state(spec: WorkflowSpec, old: str, new: str) -> WorkflowSpec:
     model = _parse_or_raise(spec.dsl, parse)
     if new in model.states:
         raise ServiceError(f"there is already a state '{new}'")
-    ren = (lambda s: new if s == old else s)
-    ts = [Transition(tuple(map(ren, t.sources)), tuple(map(ren, t.targets)), t.condition, t.source_is_group,
-                     t.target_is_group) for t in model.transitions]
+    ren = lambda s: new if s == old else s
+    ts = [
+        Transition(
+            tuple(map(ren, t.sources)), tuple(map(ren, t.targets)), t.condition, t.source_is_group, t.target_is_group
+        )
+        for t in model.transitions
+    ]
     states = {}
     for k, b in spec.states.items():
         if b.compensate == old:
@@ -263,10 +297,15 @@ def transition_rows(model: WorkflowModel) -> list[dict]:
 
     out = []
     for i, t in enumerate(model.transitions):
-        out.append({"index": i, "text": transition_text(t),
-                    "source": ("[" + ",".join(t.sources) + "]") if t.source_is_group else t.sources[0],
-                    "target": ("[" + ",".join(t.targets) + "]") if t.target_is_group else t.targets[0],
-                    "condition": condition_text(t.condition) if t.condition else ""})
+        out.append(
+            {
+                "index": i,
+                "text": transition_text(t),
+                "source": ("[" + ",".join(t.sources) + "]") if t.source_is_group else t.sources[0],
+                "target": ("[" + ",".join(t.targets) + "]") if t.target_is_group else t.targets[0],
+                "condition": condition_text(t.condition) if t.condition else "",
+            }
+        )
     return out
 
 
@@ -291,8 +330,10 @@ def binding_from_form(values: dict) -> StateBinding:
             except json.JSONDecodeError as exc:
                 raise ServiceError(f"{key} must be a JSON object: {exc.msg} at column {exc.colno}") from None
             except (ValueError, RecursionError):  # an integer of more than 4,300 digits, too deep nesting
-                raise ServiceError(f"{key} must be a JSON object of usable values: no integer longer than "
-                                   "4,300 digits, no deeply nested lists or objects") from None
+                raise ServiceError(
+                    f"{key} must be a JSON object of usable values: no integer longer than "
+                    "4,300 digits, no deeply nested lists or objects"
+                ) from None
             if not isinstance(val, dict):
                 raise ServiceError(f'{key} must be a JSON object such as {{"region": "North"}}')
             if val:

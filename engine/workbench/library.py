@@ -1,4 +1,5 @@
 """The workflow library as the app uses it (``engine.library`` with errors a person can act on)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -63,5 +64,9 @@ def all_tags(workflows: list[dict]) -> list[str]:
 def workflow_labels(workflows: list[dict]) -> dict[str, str]:
     """workflow_id -> a label unique among ``workflows`` (the id is added when names repeat)."""
     names = Counter((w.get("name") or w["workflow_id"]) for w in workflows)
-    return {w["workflow_id"]: (w.get("name") or w["workflow_id"]) if names[w.get("name") or w["workflow_id"]] == 1
-            else f"{w.get('name')} ({w['workflow_id']})" for w in workflows}
+    return {
+        w["workflow_id"]: (w.get("name") or w["workflow_id"])
+        if names[w.get("name") or w["workflow_id"]] == 1
+        else f"{w.get('name')} ({w['workflow_id']})"
+        for w in workflows
+    }

@@ -1,5 +1,6 @@
 """Run views: the lists and records of runs (through :mod:`engine.records`), graph statuses, timeline
 rows, the context after each step, and starting, resuming and answering runs."""
+
 from __future__ import annotations
 
 import copy
@@ -12,17 +13,28 @@ from engine.schema import FINISHED_STATUSES, LIVE_STATUSES
 from engine.workflow_file import WorkflowSpec
 
 
-def run_options(timeout_s: float | None = None, ai_decisions: bool | None = None, auto_recovery: bool | None = None,
-                decision_threshold: int | None = None, max_steps: int | None = None):
+def run_options(
+    timeout_s: float | None = None,
+    ai_decisions: bool | None = None,
+    auto_recovery: bool | None = None,
+    decision_threshold: int | None = None,
+    max_steps: int | None = None,
+):
     """RunOptions from the Run page's fields (empty values mean the workflow's settings)."""
     from engine.runner import RunOptions
 
-    return RunOptions(timeout_s=timeout_s or None, max_steps=max_steps or None, ai_decisions=ai_decisions,
-                      auto_recovery=auto_recovery, decision_threshold=decision_threshold)
+    return RunOptions(
+        timeout_s=timeout_s or None,
+        max_steps=max_steps or None,
+        ai_decisions=ai_decisions,
+        auto_recovery=auto_recovery,
+        decision_threshold=decision_threshold,
+    )
 
 
-def start_run(engine, spec: WorkflowSpec, context: dict, options, workflow_id: str | None = None,
-              version: int | None = None) -> str:
+def start_run(
+    engine, spec: WorkflowSpec, context: dict, options, workflow_id: str | None = None, version: int | None = None
+) -> str:
     """Start a run pinned to a library version (saving one when the spec has none)."""
     if workflow_id is None or version is None:
         from engine.api import ensure_version
@@ -31,8 +43,14 @@ def start_run(engine, spec: WorkflowSpec, context: dict, options, workflow_id: s
     return engine.start(spec, context, options, workflow_id=workflow_id, version=int(version))
 
 
-def executions(store, workflow: str | None = None, status: str | None = None, text: str | None = None,
-               since: dt.datetime | None = None, limit: int = 200) -> list[dict]:
+def executions(
+    store,
+    workflow: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 200,
+) -> list[dict]:
     """Top-level executions, newest first: :func:`engine.records.executions`."""
     return records.executions(store, workflow=workflow, status=status, text=text, since=since, limit=limit)
 
@@ -100,8 +118,11 @@ def interrupted_runs(engine, limit: int = 50) -> list[dict]:
 
 def can_resume(engine, exec_row: dict) -> bool:
     """True when the run is unfinished and no live process drives it."""
-    return (exec_row.get("status") in LIVE_STATUSES and exec_row["execution_id"] not in engine.live_executions()
-            and not _owner_alive(engine, exec_row.get("owner")))
+    return (
+        exec_row.get("status") in LIVE_STATUSES
+        and exec_row["execution_id"] not in engine.live_executions()
+        and not _owner_alive(engine, exec_row.get("owner"))
+    )
 
 
 def is_live(exec_row: dict | None) -> bool:
@@ -118,7 +139,9 @@ def targets(text: str | None) -> list[str]:
     return [text]
 
 
-def node_statuses(trans: list[dict], exec_row: dict | None = None, requests: list[dict] | None = None) -> dict[str, str]:
+def node_statuses(
+    trans: list[dict], exec_row: dict | None = None, requests: list[dict] | None = None
+) -> dict[str, str]:
     """State -> completed | failed | running | waiting | skipped | retrying (pending when absent).
 
     ``running``: the state a token moved to and has not recorded yet (the frontier of each branch).
@@ -204,9 +227,19 @@ def timeline_rows(trans: list[dict], now: dt.datetime | None = None, exec_row: d
             continue
         if end is not None and start is not None and end <= start:
             end = start + dt.timedelta(milliseconds=max(float(t.get("duration_ms") or 0), 2))
-        rows.append({"token": tok, "state": s, "start": start, "end": end, "status": t["status"],
-                     "attempt": t.get("attempt") or 1, "duration_ms": round(float(t.get("duration_ms") or 0), 1),
-                     "executed_on": t.get("executed_on") or "", "error": t.get("error_message") or ""})
+        rows.append(
+            {
+                "token": tok,
+                "state": s,
+                "start": start,
+                "end": end,
+                "status": t["status"],
+                "attempt": t.get("attempt") or 1,
+                "duration_ms": round(float(t.get("duration_ms") or 0), 1),
+                "executed_on": t.get("executed_on") or "",
+                "error": t.get("error_message") or "",
+            }
+        )
     lanes = {tok: token_lane(tok, {tok: [first_state[tok]]}) for tok in first_state}
     for r in rows:
         r["lane"] = lanes.get(r["token"], r["token"])
@@ -236,9 +269,17 @@ def context_steps(initial: dict | None, trans: list[dict]) -> list[dict]:
             continue
         tok = t.get("token") or "0"
         updates = records.loads(t.get("context_snapshot"), {}) or {}
-        steps.append({"step": len(steps) + 1, "state": t["from_state"], "token": tok, "status": t["status"],
-                      "to_state": t.get("to_state"), "updates": updates,
-                      "context": copy.deepcopy(replay.context(tok))})
+        steps.append(
+            {
+                "step": len(steps) + 1,
+                "state": t["from_state"],
+                "token": tok,
+                "status": t["status"],
+                "to_state": t.get("to_state"),
+                "updates": updates,
+                "context": copy.deepcopy(replay.context(tok)),
+            }
+        )
     return steps
 
 

@@ -1,4 +1,5 @@
 """The settings page's facts: the cluster (through the engine's executor) and the store."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,13 @@ def cluster_details(engine) -> dict:
             describe = getattr(engine.executor, "cluster_info", None)  # the Ray executor's own report
             info = describe() if describe is not None else None
             if info is not None:
-                st.update(address=info.address, resources=info.resources, nodes=info.nodes, mode=info.mode,
-                          dashboard_url=st.get("dashboard_url") or info.dashboard_url)
+                st.update(
+                    address=info.address,
+                    resources=info.resources,
+                    nodes=info.nodes,
+                    mode=info.mode,
+                    dashboard_url=st.get("dashboard_url") or info.dashboard_url,
+                )
         except Exception as exc:  # a dead cluster: report it
             st["error"] = st.get("error") or f"Ray stopped answering: {exc}"
     st["configured_address"] = os.environ.get("RAY_ADDRESS") or "auto (local head, else a new local Ray)"

@@ -1,4 +1,5 @@
 """AI tests: no real model, no key from the developer's environment."""
+
 import logging
 
 import pytest
@@ -8,9 +9,17 @@ KEY = "sk-test-SECRETKEY-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def _clean_ai_env(monkeypatch):
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_LLM_MODEL", "WORKBENCH_AI_OFFLINE",
-                "WORKBENCH_LLM_PRICE_IN", "WORKBENCH_LLM_PRICE_OUT", "WORKBENCH_LLM_DAILY_BUDGET_USD",
-                "WORKBENCH_LLM_WORKFLOW_BUDGET_USD", "WORKBENCH_DECISION_THRESHOLD"):
+    for var in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "WORKBENCH_LLM_MODEL",
+        "WORKBENCH_AI_OFFLINE",
+        "WORKBENCH_LLM_PRICE_IN",
+        "WORKBENCH_LLM_PRICE_OUT",
+        "WORKBENCH_LLM_DAILY_BUDGET_USD",
+        "WORKBENCH_LLM_WORKFLOW_BUDGET_USD",
+        "WORKBENCH_DECISION_THRESHOLD",
+    ):
         monkeypatch.delenv(var, raising=False)
     from engine.ai import translator
 

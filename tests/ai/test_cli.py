@@ -1,4 +1,5 @@
 """`workbench translate` and `workbench explain`."""
+
 import io
 import json
 import sys
@@ -20,8 +21,12 @@ def test_translate_prints_dsl(capsys, monkeypatch):
 
 
 def test_translate_json_from_stdin(capsys, monkeypatch):
-    code, out, err = run(["translate", "-", "--json"], stdin="If the amount is over 500, ask a manager.",
-                         capsys=capsys, monkeypatch=monkeypatch)
+    code, out, err = run(
+        ["translate", "-", "--json"],
+        stdin="If the amount is over 500, ask a manager.",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
     data = json.loads(out)
     assert code == 0 and data["provider"] == "offline" and data["valid"] is True
     assert "amount>500" in data["dsl"] and data["explanation"] and isinstance(data["suggestions"], list)
@@ -39,8 +44,9 @@ def test_translate_with_a_server_and_fallback_warning(capsys, monkeypatch, llm_s
 
 def test_explain_file(tmp_path, capsys, monkeypatch):
     f = tmp_path / "wf.toml"
-    f.write_text('name = "Orders"\ndsl = "start->check_stock;check_stock->ship:in_stock==True;check_stock->end;'
-                 'ship->end;"\n')
+    f.write_text(
+        'name = "Orders"\ndsl = "start->check_stock;check_stock->ship:in_stock==True;check_stock->end;ship->end;"\n'
+    )
     code, out, err = run(["explain", str(f)], capsys=capsys, monkeypatch=monkeypatch)
     assert code == 0 and out.startswith("Orders\n") and "when in stock is true → ship" in out
 

@@ -1,5 +1,4 @@
 """The decision service: exact rules, the offline heuristic, the model, caching, history, records."""
-import json
 
 import pytest
 
@@ -16,8 +15,9 @@ def decisions(store):
 
 
 def test_expression_is_evaluated_exactly(offline_ai, store):
-    d = offline_ai.decisions.evaluate_condition(cond("credit_score>700"), {"credit_score": 720},
-                                                workflow_id="wf", execution_id="ex", state="score")
+    d = offline_ai.decisions.evaluate_condition(
+        cond("credit_score>700"), {"credit_score": 720}, workflow_id="wf", execution_id="ex", state="score"
+    )
     assert (d.result, d.confidence, d.decided_by, d.provider) == (True, 100, "rule", "rule")
     assert "credit_score = 720" in d.reasoning and not d.needs_human(70)
     d = offline_ai.decisions.evaluate_condition("600<=credit_score<=700", {"credit_score": 720})
@@ -34,8 +34,12 @@ def test_expression_that_cannot_be_evaluated_needs_a_person(offline_ai):
 
 def test_natural_condition_offline_is_a_low_confidence_heuristic(offline_ai, store):
     d = offline_ai.decisions.evaluate_condition(
-        '"the customer sounds angry"', {"message": "This is unacceptable, I am furious!!!", "order_id": 7},
-        workflow_id="wf", execution_id="ex", state="read_email")
+        '"the customer sounds angry"',
+        {"message": "This is unacceptable, I am furious!!!", "order_id": 7},
+        workflow_id="wf",
+        execution_id="ex",
+        state="read_email",
+    )
     assert d.result is True and d.decided_by == "heuristic" and d.provider == "offline"
     assert d.confidence <= HEURISTIC_MAX_CONFIDENCE and d.needs_human(70)
     assert "'message'" in d.reasoning and "furious" in d.reasoning and "unacceptable" in d.reasoning
@@ -56,8 +60,13 @@ def test_heuristic_says_what_it_looked_at():
 
 def test_natural_condition_with_a_model(ai, llm_server, store):
     llm_server.reply_json({"result": True, "reasoning": "The message says 'furious'.", "confidence": 92})
-    d = ai.decisions.evaluate_condition("the customer sounds angry", {"message": "I am furious"},
-                                        workflow_id="wf", execution_id="ex", state="read_email")
+    d = ai.decisions.evaluate_condition(
+        "the customer sounds angry",
+        {"message": "I am furious"},
+        workflow_id="wf",
+        execution_id="ex",
+        state="read_email",
+    )
     assert (d.result, d.confidence, d.decided_by, d.provider) == (True, 92, "ai", "local")
     assert not d.needs_human(70) and d.needs_human(95)
     body = llm_server.chat_requests[0]["body"]
@@ -107,8 +116,9 @@ def test_model_failure_falls_back_to_the_heuristic(ai, llm_server, store):
 
 
 def test_suggest_next_state(ai, offline_ai, llm_server):
-    s = offline_ai.decisions.suggest_next_state("triage", {"priority": "high", "escalate": True},
-                                                ["escalate_to_manager", "close_ticket"])
+    s = offline_ai.decisions.suggest_next_state(
+        "triage", {"priority": "high", "escalate": True}, ["escalate_to_manager", "close_ticket"]
+    )
     assert s.next_state == "escalate_to_manager" and s.confidence <= 50 and s.decided_by == "heuristic"
     llm_server.reply_json({"next_state": "close_ticket", "reasoning": "resolved", "confidence": 80})
     s = ai.decisions.suggest_next_state("triage", {"resolved": True}, ["escalate_to_manager", "close_ticket"])

@@ -1,17 +1,19 @@
 """End to end through the engine: a low-confidence natural-language decision makes the run wait."""
-import json
 
 from engine.runner import RunOptions
 from engine.workflow_file import WorkflowSpec
 
-DSL = 'start->read_email;\nread_email->escalate:"the customer sounds angry";\nread_email->file_email;\n' \
-      'escalate->end;\nfile_email->end;\n'
+DSL = (
+    'start->read_email;\nread_email->escalate:"the customer sounds angry";\nread_email->file_email;\n'
+    "escalate->end;\nfile_email->end;\n"
+)
 
 
 def test_offline_heuristic_is_below_threshold_so_the_run_waits(inline_engine, store):
     spec = WorkflowSpec(dsl=DSL, name="triage")
-    res = inline_engine.run(spec, {"email": "I am furious, this is unacceptable"},
-                            RunOptions(ai_decisions=True, detach_when_waiting=True))
+    res = inline_engine.run(
+        spec, {"email": "I am furious, this is unacceptable"}, RunOptions(ai_decisions=True, detach_when_waiting=True)
+    )
     assert res.status == "waiting"
     (req,) = res.waiting_for
     assert req["kind"] == "decision" and req["state"] == "read_email"

@@ -1,4 +1,5 @@
 """The offline explainer: purpose, steps in order, decisions in words, parallel work, the end."""
+
 from engine.ai.offline_explainer import condition_words, explain_offline
 from engine.ai.prompts import few_shot_examples
 from engine.dsl.parser import parse
@@ -23,9 +24,11 @@ def test_conditions_in_words():
 
 
 def test_explains_purpose_steps_decisions_and_end():
-    text = explain_offline("start->receive_claim;\nreceive_claim->assess_damage;\n"
-                           "assess_damage->pay_out:estimate<1000;\nassess_damage->send_adjuster;\n"
-                           "pay_out->notify_customer;\nsend_adjuster->notify_customer;\nnotify_customer->end;\n")
+    text = explain_offline(
+        "start->receive_claim;\nreceive_claim->assess_damage;\n"
+        "assess_damage->pay_out:estimate<1000;\nassess_damage->send_adjuster;\n"
+        "pay_out->notify_customer;\nsend_adjuster->notify_customer;\nnotify_customer->end;\n"
+    )
     assert text.startswith("This workflow starts with receive claim and ends after notify customer.")
     assert "1. Receive claim." in text
     assert "Decision: when estimate is below 1000 → pay out; otherwise → send adjuster." in text
@@ -34,9 +37,11 @@ def test_explains_purpose_steps_decisions_and_end():
 
 
 def test_explains_parallel_work_loops_and_error_paths():
-    text = explain_offline("start->collect;\ncollect->[check_a,check_b];\n[check_a,check_b]->review;\n"
-                           "review->collect:missing==True;\nreview->publish;\npublish->end;\n"
-                           "publish->rollback:@error;\nrollback->end;\n")
+    text = explain_offline(
+        "start->collect;\ncollect->[check_a,check_b];\n[check_a,check_b]->review;\n"
+        "review->collect:missing==True;\nreview->publish;\npublish->end;\n"
+        "publish->rollback:@error;\nrollback->end;\n"
+    )
     assert "Then these run at the same time: check a and check b." in text
     assert "When check a and check b have all finished, it continues with review." in text
     assert "happen in parallel; the workflow waits for all of them" in text

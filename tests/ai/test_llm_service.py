@@ -1,4 +1,5 @@
 """LLMService against a real OpenAI-compatible HTTP server on 127.0.0.1 (the real openai client)."""
+
 import json
 import time
 
@@ -23,8 +24,9 @@ VARS = {"condition": "the customer is angry", "context": {"message": "this is un
 
 
 def call(svc, **kw):
-    return svc.complete_json("evaluate_condition", "evaluate_condition", kw.pop("variables", VARS), Verdict,
-                             fallback=fallback, **kw)
+    return svc.complete_json(
+        "evaluate_condition", "evaluate_condition", kw.pop("variables", VARS), Verdict, fallback=fallback, **kw
+    )
 
 
 def calls(store):
@@ -32,8 +34,9 @@ def calls(store):
 
 
 def test_structured_output_happy_path(llm_server, llm_settings, store):
-    llm_server.reply_json({"result": True, "reasoning": "angry words", "confidence": 88},
-                          prompt_tokens=200, completion_tokens=30)
+    llm_server.reply_json(
+        {"result": True, "reasoning": "angry words", "confidence": 88}, prompt_tokens=200, completion_tokens=30
+    )
     svc = LLMService(llm_settings, store)
     res = call(svc, workflow_id="wf1", execution_id="ex1", state="triage")
     assert res.from_model and res.provider == "local" and not res.cached
@@ -162,8 +165,10 @@ def test_server_without_structured_outputs_gets_json_mode(llm_server, llm_settin
     svc = LLMService(llm_settings, store)
     res = call(svc)
     assert res.from_model and res.value.reasoning == "json mode"
-    assert [r["body"].get("response_format", {}).get("type") for r in llm_server.chat_requests] == \
-        ["json_schema", "json_object"]
+    assert [r["body"].get("response_format", {}).get("type") for r in llm_server.chat_requests] == [
+        "json_schema",
+        "json_object",
+    ]
     call(svc, variables={"condition": "other", "context": {}})  # remembered: straight to JSON mode
     assert llm_server.chat_requests[-1]["body"]["response_format"]["type"] == "json_object"
 
@@ -184,9 +189,19 @@ def test_plain_text_mode_as_last_resort(llm_server, llm_settings, store):
 
 def test_daily_budget_exhausted_sends_nothing(llm_server, llm_settings, store):
     settings = llm_settings.with_(model="gpt-4o-mini", daily_budget_usd=0.01)
-    store.append("llm_calls", {"id": "old", "timestamp": __import__("datetime").datetime.utcnow(),
-                               "operation": "translate", "provider": "openai", "model": "gpt-4o-mini",
-                               "cost_usd": 0.0099, "success": True, "cache_hit": False})
+    store.append(
+        "llm_calls",
+        {
+            "id": "old",
+            "timestamp": __import__("datetime").datetime.utcnow(),
+            "operation": "translate",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "cost_usd": 0.0099,
+            "success": True,
+            "cache_hit": False,
+        },
+    )
     res = call(LLMService(settings, store), workflow_id="wf1")
     assert llm_server.chat_requests == []
     assert res.provider == "offline" and "daily AI budget reached" in res.warnings[0]
@@ -197,7 +212,8 @@ def test_daily_budget_exhausted_sends_nothing(llm_server, llm_settings, store):
 def test_workflow_budget_is_per_workflow(llm_server, llm_settings, store):
     settings = llm_settings.with_(model="gpt-4o-mini", workflow_budget_usd=0.002, daily_budget_usd=10)
     llm_server.responder = lambda req: __import__("tests.fixtures.llm_server", fromlist=["Reply"]).Reply(
-        json.dumps({"result": True, "reasoning": "x", "confidence": 90}), prompt_tokens=5000, completion_tokens=1000)
+        json.dumps({"result": True, "reasoning": "x", "confidence": 90}), prompt_tokens=5000, completion_tokens=1000
+    )
     svc = LLMService(settings, store)
     assert call(svc, workflow_id="wf-a", use_cache=False).from_model  # spends 0.00135
     over = call(svc, workflow_id="wf-a", use_cache=False)
@@ -238,8 +254,9 @@ def test_offline_settings_never_call(store):
 
 def test_text_completion(llm_server, llm_settings, store):
     llm_server.reply("This workflow validates orders.")
-    res = LLMService(llm_settings, store).complete_text("explain", "explain_workflow",
-                                                         {"workflow_dsl": "start->a;a->end;"}, fallback=lambda: "x")
+    res = LLMService(llm_settings, store).complete_text(
+        "explain", "explain_workflow", {"workflow_dsl": "start->a;a->end;"}, fallback=lambda: "x"
+    )
     assert res.value == "This workflow validates orders." and res.from_model
     assert "response_format" not in llm_server.chat_requests[0]["body"]
 
@@ -254,7 +271,8 @@ def test_extract_json():
 def test_custom_messages_for_actions(llm_server, llm_settings, store):
     llm_server.reply("positive")
     msgs = [{"role": "system", "content": "Classify sentiment."}, {"role": "user", "content": "I love it"}]
-    res = LLMService(llm_settings, store).complete_text("action:llm", None, messages=msgs, state="classify",
-                                                        fallback=lambda: "unknown")
+    res = LLMService(llm_settings, store).complete_text(
+        "action:llm", None, messages=msgs, state="classify", fallback=lambda: "unknown"
+    )
     assert res.value == "positive" and llm_server.chat_requests[0]["body"]["messages"] == msgs
     assert store.query("SELECT operation, state FROM llm_calls") == [{"operation": "action:llm", "state": "classify"}]

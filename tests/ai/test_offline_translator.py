@@ -1,6 +1,8 @@
 """The offline translator, one pattern class at a time (phrasings that are not in the eval set)."""
+
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.ai.offline_translator import translate_offline
 from engine.dsl.validate import check
@@ -14,8 +16,10 @@ def tr(text):
 
 
 def targets(model, state):
-    return {(t.targets if t.target_is_group else t.target, t.condition.text if t.condition else None)
-            for t in model.outgoing(state)}
+    return {
+        (t.targets if t.target_is_group else t.target, t.condition.text if t.condition else None)
+        for t in model.outgoing(state)
+    }
 
 
 def states(model):
@@ -28,16 +32,22 @@ def test_numbered_list_is_a_sequence():
 
 
 def test_bullets_and_nested_sub_bullets_under_if_items():
-    model, dsl = tr("- Scan the parcel\n- If the label is damaged:\n    - print a new label\n    - attach it\n"
-                    "- Otherwise:\n    - sort the parcel\n- Load the truck")
-    assert targets(model, "scan_parcel") == {("print_new_label", "label_damaged==True"),
-                                             ("sort_parcel", "label_damaged==False")}
+    model, dsl = tr(
+        "- Scan the parcel\n- If the label is damaged:\n    - print a new label\n    - attach it\n"
+        "- Otherwise:\n    - sort the parcel\n- Load the truck"
+    )
+    assert targets(model, "scan_parcel") == {
+        ("print_new_label", "label_damaged==True"),
+        ("sort_parcel", "label_damaged==False"),
+    }
     assert ("load_truck", None) in targets(model, "sort_parcel")
 
 
 def test_sequence_words():
-    model, _ = tr("First, collect the timesheets. After that, compute the overtime. Next, approve the payroll run. "
-                  "Finally, archive everything.")
+    model, _ = tr(
+        "First, collect the timesheets. After that, compute the overtime. Next, approve the payroll run. "
+        "Finally, archive everything."
+    )
     names = states(model)
     assert names[:3] == ["collect_timesheets", "compute_overtime", "approve_payroll_run"]
     assert names[3].startswith("archive")
@@ -45,19 +55,24 @@ def test_sequence_words():
 
 def test_if_otherwise_yes_no():
     model, _ = tr("Charge the card. If the payment succeeds, send the receipt; otherwise email the customer.")
-    assert targets(model, "charge_card") == {("send_receipt", "payment_success==True"),
-                                             ("email_customer", "payment_success==False")}
+    assert targets(model, "charge_card") == {
+        ("send_receipt", "payment_success==True"),
+        ("email_customer", "payment_success==False"),
+    }
 
 
 def test_if_fails_pairs_with_succeeds_and_tests_pass():
     model, _ = tr("Run the test suite. If the tests pass, merge the branch. If they fail, notify the author.")
-    assert targets(model, "run_test_suite") == {("merge_branch", "tests_passed==True"),
-                                                ("notify_author", "tests_passed==False")}
+    assert targets(model, "run_test_suite") == {
+        ("merge_branch", "tests_passed==True"),
+        ("notify_author", "tests_passed==False"),
+    }
 
 
 def test_multi_way_numeric_decision():
-    model, _ = tr("Get the risk score. Auto-approve if it is below 30, send to an analyst between 30 and 70, "
-                  "reject otherwise.")
+    model, _ = tr(
+        "Get the risk score. Auto-approve if it is below 30, send to an analyst between 30 and 70, reject otherwise."
+    )
     outs = {c for _, c in targets(model, "get_risk_score")}
     assert outs == {"risk_score<30", "30<=risk_score<=70", None}
 
@@ -76,8 +91,9 @@ def test_thresholds_are_tried_most_specific_first():
 
 
 def test_categories():
-    model, _ = tr("Classify the lead by priority. If priority is high, call them today; if it is low, add them to "
-                  "the newsletter.")
+    model, _ = tr(
+        "Classify the lead by priority. If priority is high, call them today; if it is low, add them to the newsletter."
+    )
     assert {c for _, c in targets(model, "classify_lead")} >= {"priority=='high'", "priority=='low'"}
 
 
@@ -90,8 +106,10 @@ def test_subjective_condition_becomes_natural_language():
 
 @pytest.mark.parametrize("word", ["in parallel", "at the same time", "simultaneously", "concurrently"])
 def test_parallel_words_make_a_fan_out_and_fan_in(word):
-    model, dsl = tr(f"Receive the document. Then OCR the pages, detect the language and extract the tables {word}. "
-                    "Store the results.")
+    model, dsl = tr(
+        f"Receive the document. Then OCR the pages, detect the language and extract the tables {word}. "
+        "Store the results."
+    )
     fan_out = [t for t in model.transitions if t.is_fan_out]
     fan_in = [t for t in model.transitions if t.is_fan_in]
     assert len(fan_out) == 1 and len(fan_out[0].targets) == 3 and fan_out[0].source == "receive_document"
@@ -128,8 +146,10 @@ def test_terminal_branches_end_and_others_rejoin():
 
 
 def test_stop_and_go_back():
-    model, _ = tr("1. Draft the contract\n2. Send it for legal review\n3. If legal has comments, revise it and go "
-                  "back to step 2\n4. Sign the contract")
+    model, _ = tr(
+        "1. Draft the contract\n2. Send it for legal review\n3. If legal has comments, revise it and go "
+        "back to step 2\n4. Sign the contract"
+    )
     revise = [s for s in states(model) if s.startswith("revise")][0]
     assert targets(model, revise) == {("send_legal_review", None)}
     model, _ = tr("Validate the form. If it is incomplete, log the problem and stop. Save the form.")
@@ -154,8 +174,10 @@ def test_trigger_line_and_preamble():
 
 
 def test_state_names_are_readable_snake_case_and_unique():
-    model, _ = tr("Send an email to the customer. Wait two days. Send an email to the customer. "
-                  "Send a very long and detailed confirmation message to the regional account manager team.")
+    model, _ = tr(
+        "Send an email to the customer. Wait two days. Send an email to the customer. "
+        "Send a very long and detailed confirmation message to the regional account manager team."
+    )
     names = states(model)
     assert len(names) == len(set(names))
     assert names[0] == "send_email_customer" and names[2] == "send_email_customer_2"
@@ -169,10 +191,31 @@ def test_valid_dsl_input_is_kept():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list("abcdefghij klmnop,.;:-\n>'\"0123456789$%()[]_") +
-                                ["if ", " then ", " otherwise ", " in parallel", " and ", "1. ", "- ", " -> ",
-                                 " until ", " stop", " above 5", "__import__", "check the ", "send ", " it "]),
-                max_size=60).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list("abcdefghij klmnop,.;:-\n>'\"0123456789$%()[]_")
+            + [
+                "if ",
+                " then ",
+                " otherwise ",
+                " in parallel",
+                " and ",
+                "1. ",
+                "- ",
+                " -> ",
+                " until ",
+                " stop",
+                " above 5",
+                "__import__",
+                "check the ",
+                "send ",
+                " it ",
+            ]
+        ),
+        max_size=60,
+    ).map("".join)
+)
 def test_anything_gives_valid_dsl(text):
     dsl = translate_offline(text).dsl
     model, rep = check(dsl)
@@ -182,7 +225,9 @@ def test_anything_gives_valid_dsl(text):
 def test_subject_carrying_a_condition_and_the_rest():
     model, _ = tr("Orders above $1,000 need a fraud check; smaller ones ship directly. Then pack the order.")
     assert targets(model, "check_order_amount") == {("get_fraud_check", "order_amount>1000"), ("ship_orders", None)}
-    model, _ = tr("We grade every essay. Essays of 90 and up get an award, anything under 50 is returned, "
-                  "and everything in between is filed.")
+    model, _ = tr(
+        "We grade every essay. Essays of 90 and up get an award, anything under 50 is returned, "
+        "and everything in between is filed."
+    )
     conds = {c for _, c in targets(model, "grade_essay")}
     assert conds == {"essay_score>=90", "essay_score<50", None} or conds == {"score>=90", "score<50", None}

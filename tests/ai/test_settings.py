@@ -1,5 +1,4 @@
 from engine.ai.settings import AISettings, Secret
-
 from tests.ai.conftest import KEY
 
 
@@ -18,11 +17,24 @@ def test_provider_kinds():
 def test_defaults_and_env_values():
     s = AISettings.from_env({})
     assert (s.timeout_s, s.max_retries, s.decision_threshold) == (20.0, 1, 70)
-    s = AISettings.from_env({"WORKBENCH_LLM_TIMEOUT": "3", "WORKBENCH_LLM_MAX_RETRIES": "0",
-                             "WORKBENCH_DECISION_THRESHOLD": "85", "WORKBENCH_LLM_MODEL": "llama3.2",
-                             "WORKBENCH_LLM_DAILY_BUDGET_USD": "0.5", "WORKBENCH_LLM_CACHE_TTL": "60"})
-    assert (s.timeout_s, s.max_retries, s.decision_threshold, s.model, s.daily_budget_usd, s.cache_ttl_s) == \
-        (3.0, 0, 85, "llama3.2", 0.5, 60.0)
+    s = AISettings.from_env(
+        {
+            "WORKBENCH_LLM_TIMEOUT": "3",
+            "WORKBENCH_LLM_MAX_RETRIES": "0",
+            "WORKBENCH_DECISION_THRESHOLD": "85",
+            "WORKBENCH_LLM_MODEL": "llama3.2",
+            "WORKBENCH_LLM_DAILY_BUDGET_USD": "0.5",
+            "WORKBENCH_LLM_CACHE_TTL": "60",
+        }
+    )
+    assert (s.timeout_s, s.max_retries, s.decision_threshold, s.model, s.daily_budget_usd, s.cache_ttl_s) == (
+        3.0,
+        0,
+        85,
+        "llama3.2",
+        0.5,
+        60.0,
+    )
 
 
 def test_key_is_never_shown():

@@ -1,4 +1,5 @@
 """Recorded fixture runs with hand-computed expectations (see each scenario's docstring)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -52,10 +53,22 @@ def build_alpha(store, base: datetime = D1) -> dict:
     rec = Recorder(store)
     day = timedelta(days=1)
     b0 = base.replace(hour=0, minute=0, second=0, microsecond=0)
-    t = {"E1": b0.replace(hour=10), "E2": b0.replace(hour=11), "E3": b0.replace(hour=11, minute=30),
-         "E4": (b0 + day).replace(hour=9), "E5": (b0 + day).replace(hour=10), "E6": (b0 + day).replace(hour=11)}
-    runs = [("E1", "completed", 1000), ("E2", "completed", 2000), ("E3", "completed", 3000), ("E4", "failed", 4000),
-            ("E5", "cancelled", 500), ("E6", "running", None)]
+    t = {
+        "E1": b0.replace(hour=10),
+        "E2": b0.replace(hour=11),
+        "E3": b0.replace(hour=11, minute=30),
+        "E4": (b0 + day).replace(hour=9),
+        "E5": (b0 + day).replace(hour=10),
+        "E6": (b0 + day).replace(hour=11),
+    }
+    runs = [
+        ("E1", "completed", 1000),
+        ("E2", "completed", 2000),
+        ("E3", "completed", 3000),
+        ("E4", "failed", 4000),
+        ("E5", "cancelled", 500),
+        ("E6", "running", None),
+    ]
     for eid, status, dur in runs:
         rec.execution(eid, wid=wid, name="Alpha", version=ver, status=status, start=t[eid], duration_ms=dur, spec=spec)
         rec.step(eid, "start", wid=wid, start=t[eid], ms=0.01, to="fetch", executed_on="inline")
@@ -65,18 +78,42 @@ def build_alpha(store, base: datetime = D1) -> dict:
     s("E1", "parse", wid=wid, start=t["E1"] + ms(200), ms=200, to="end")
     # E2: parse fails once, then completes
     s("E2", "fetch", wid=wid, start=t["E2"] + ms(1), ms=300, to="parse")
-    s("E2", "parse", wid=wid, start=t["E2"] + ms(400), ms=50, status="failed", error_type="ValueError",
-      error_message="bad row 3")
+    s(
+        "E2",
+        "parse",
+        wid=wid,
+        start=t["E2"] + ms(400),
+        ms=50,
+        status="failed",
+        error_type="ValueError",
+        error_message="bad row 3",
+    )
     s("E2", "parse", wid=wid, start=t["E2"] + ms(500), ms=250, attempt=2, to="end")
     # E3: fetch fails once, then completes
-    s("E3", "fetch", wid=wid, start=t["E3"] + ms(1), ms=40, status="failed", error_type="ConnectionError",
-      error_message="reset by peer")
+    s(
+        "E3",
+        "fetch",
+        wid=wid,
+        start=t["E3"] + ms(1),
+        ms=40,
+        status="failed",
+        error_type="ConnectionError",
+        error_message="reset by peer",
+    )
     s("E3", "fetch", wid=wid, start=t["E3"] + ms(100), ms=160, attempt=2, to="parse")
     s("E3", "parse", wid=wid, start=t["E3"] + ms(300), ms=200, to="end")
     # E4: parse fails for good
     s("E4", "fetch", wid=wid, start=t["E4"] + ms(1), ms=100, to="parse")
-    s("E4", "parse", wid=wid, start=t["E4"] + ms(200), ms=60, status="failed", error_type="ValueError",
-      error_message="bad row 9")
+    s(
+        "E4",
+        "parse",
+        wid=wid,
+        start=t["E4"] + ms(200),
+        ms=60,
+        status="failed",
+        error_type="ValueError",
+        error_message="bad row 9",
+    )
     # a fan-in join row and a decision row must not count as state attempts
     s("E1", "[fetch,parse]", wid=wid, start=t["E1"] + ms(450), ms=0, status="join", to="end", executed_on="inline")
     s("E1", "parse", wid=wid, start=t["E1"] + ms(460), ms=0, status="decision", to="end", executed_on="inline")
@@ -100,11 +137,19 @@ def build_alpha(store, base: datetime = D1) -> dict:
     rec.llm_call(at=t["E5"], cost=0.03, wid=wid)
     rec.llm_call(at=t["E1"], cost=0.5, wid=None, operation="translate")
     # Beta: one completed run on 11-03
-    beta_spec = parse_workflow_text('start->only;\nonly->end;\n', fmt="dsl")
+    beta_spec = parse_workflow_text("start->only;\nonly->end;\n", fmt="dsl")
     beta_spec.name = "Beta"
     bwid, bver = library.save_workflow(store, beta_spec)
-    rec.execution("B1", wid=bwid, name="Beta", version=bver, status="completed", start=b0 + 2 * day,
-                  duration_ms=100, spec=beta_spec)
+    rec.execution(
+        "B1",
+        wid=bwid,
+        name="Beta",
+        version=bver,
+        status="completed",
+        start=b0 + 2 * day,
+        duration_ms=100,
+        spec=beta_spec,
+    )
     rec.step("B1", "only", wid=bwid, version=bver, start=b0 + 2 * day, ms=90, to="end")
     rec.write()
     return {"wid": wid, "version": ver, "beta": bwid, "spec": spec, "t": t}
@@ -138,8 +183,17 @@ function = "tests.engine.functions:add"
 '''
 
 
-def record_gamma(store, rec: Recorder, wid: str, ver: int, spec, n_runs: int = 4, start: datetime = D1,
-                 durations: dict | None = None, prefix: str = "G") -> list[str]:
+def record_gamma(
+    store,
+    rec: Recorder,
+    wid: str,
+    ver: int,
+    spec,
+    n_runs: int = 4,
+    start: datetime = D1,
+    durations: dict | None = None,
+    prefix: str = "G",
+) -> list[str]:
     """Gamma runs: a (50 ms, writes x) -> b (500, reads x) -> c (500, writes y) -> d (500, reads q)
     -> e (200, reads y). Initial q per run: 1, 1, 2, 1. Each run takes 1900 ms.
 
@@ -153,16 +207,23 @@ def record_gamma(store, rec: Recorder, wid: str, ver: int, spec, n_runs: int = 4
         ids.append(eid)
         t0 = start + timedelta(hours=i)
         q = qs[i % len(qs)]
-        rec.execution(eid, wid=wid, name="Gamma", version=ver, start=t0, duration_ms=1900, spec=spec,
-                      initial_context={"q": q})
+        rec.execution(
+            eid, wid=wid, name="Gamma", version=ver, start=t0, duration_ms=1900, spec=spec, initial_context={"q": q}
+        )
         rec.step(eid, "start", wid=wid, version=ver, start=t0, ms=0.01, to="a", executed_on="inline")
         at = t0 + ms(1)
-        plan = [("a", [], {"x": 1}), ("b", ["x"], {"bx": f"b-{i}"}), ("c", [], {"y": i}),
-                ("d", ["q"], {"z": q * 10}), ("e", ["y"], {"w": i + 1})]
+        plan = [
+            ("a", [], {"x": 1}),
+            ("b", ["x"], {"bx": f"b-{i}"}),
+            ("c", [], {"y": i}),
+            ("d", ["q"], {"z": q * 10}),
+            ("e", ["y"], {"w": i + 1}),
+        ]
         nxt = {"a": "b", "b": "c", "c": "d", "d": "e", "e": "end"}
         for state, reads, updates in plan:
-            rec.step(eid, state, wid=wid, version=ver, start=at, ms=dur[state], to=nxt[state], reads=reads,
-                     updates=updates)
+            rec.step(
+                eid, state, wid=wid, version=ver, start=at, ms=dur[state], to=nxt[state], reads=reads, updates=updates
+            )
             at += ms(dur[state] + 1)
     return ids
 
@@ -208,10 +269,28 @@ def delta(store):
         status = "failed" if i == 11 else "completed"
         rec.execution(eid, wid=wid, name="Delta", version=ver, status=status, start=t0, duration_ms=300, spec=spec)
         if i >= 9:
-            rec.step(eid, "call", wid=wid, version=ver, start=t0 + ms(1), ms=20, status="failed",
-                     error_type="ConnectionError", error_message="connection reset")
+            rec.step(
+                eid,
+                "call",
+                wid=wid,
+                version=ver,
+                start=t0 + ms(1),
+                ms=20,
+                status="failed",
+                error_type="ConnectionError",
+                error_message="connection reset",
+            )
         if i < 11:
-            rec.step(eid, "call", wid=wid, version=ver, start=t0 + ms(50), ms=100 + 10 * i, to="end",
-                     attempt=2 if i >= 9 else 1, updates={"n": i})
+            rec.step(
+                eid,
+                "call",
+                wid=wid,
+                version=ver,
+                start=t0 + ms(50),
+                ms=100 + 10 * i,
+                to="end",
+                attempt=2 if i >= 9 else 1,
+                updates={"n": i},
+            )
     rec.write()
     return {"wid": wid, "version": ver, "spec": spec}

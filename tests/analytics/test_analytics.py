@@ -1,4 +1,5 @@
 """Every analytics statistic against values computed by hand from the fixture runs (tests/analytics/conftest.py)."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ def scope(store, alpha, **kw):
 def test_execution_stats_by_hand(store, alpha):
     s = A.execution_stats(store, scope(store, alpha))
     assert s["total_executions"] == 6
-    assert (s["successful_executions"], s["failed_executions"], s["cancelled_executions"],
-            s["running_executions"], s["finished_executions"]) == (3, 1, 1, 1, 5)
+    assert (
+        s["successful_executions"],
+        s["failed_executions"],
+        s["cancelled_executions"],
+        s["running_executions"],
+        s["finished_executions"],
+    ) == (3, 1, 1, 1, 5)
     assert s["success_rate"] == 60.0  # 3 / 5 finished
     assert s["failure_rate"] == 20.0  # 1 / 5
     # finished durations 500, 1000, 2000, 3000, 4000
@@ -54,14 +60,26 @@ def test_executions_over_time_day_and_hour(store, alpha):
     df = A.executions_over_time(store, scope(store, alpha), "day")
     assert list(df["bucket"]) == [datetime(2026, 11, 1), datetime(2026, 11, 2)]
     day1, day2 = df.to_dict("records")
-    assert (day1["executions"], day1["completed"], day1["success_rate"], day1["avg_ms"], day1["p50_ms"]) == \
-        (3, 3, 100.0, 2000.0, 2000.0)
+    assert (day1["executions"], day1["completed"], day1["success_rate"], day1["avg_ms"], day1["p50_ms"]) == (
+        3,
+        3,
+        100.0,
+        2000.0,
+        2000.0,
+    )
     assert day1["p95_ms"] == pytest.approx(2900.0)  # 1000, 2000, 3000: position 1.9
-    assert (day2["executions"], day2["failed"], day2["cancelled"], day2["success_rate"], day2["avg_ms"]) == \
-        (3, 1, 1, 0.0, 2250.0)
+    assert (day2["executions"], day2["failed"], day2["cancelled"], day2["success_rate"], day2["avg_ms"]) == (
+        3,
+        1,
+        1,
+        0.0,
+        2250.0,
+    )
     hours = A.executions_over_time(store, scope(store, alpha, until="2026-11-02"), "hour")
-    assert list(zip(hours["bucket"], hours["executions"])) == [(datetime(2026, 11, 1, 10), 1),
-                                                              (datetime(2026, 11, 1, 11), 2)]
+    assert list(zip(hours["bucket"], hours["executions"])) == [
+        (datetime(2026, 11, 1, 10), 1),
+        (datetime(2026, 11, 1, 11), 2),
+    ]
     weeks = A.executions_over_time(store, scope(store, alpha), "week")
     assert list(weeks["bucket"]) == [datetime(2026, 10, 26), datetime(2026, 11, 2)]  # ISO weeks start Monday
     assert list(weeks["executions"]) == [3, 3]
@@ -90,19 +108,27 @@ def test_state_performance_by_hand(store, alpha):
 
 def test_common_errors_by_state(store, alpha):
     df = A.common_errors(store, scope(store, alpha))
-    assert [(r["state"], r["error_type"], r["count"]) for r in df.to_dict("records")] == \
-        [("parse", "ValueError", 2), ("fetch", "ConnectionError", 1)]
+    assert [(r["state"], r["error_type"], r["count"]) for r in df.to_dict("records")] == [
+        ("parse", "ValueError", 2),
+        ("fetch", "ConnectionError", 1),
+    ]
     assert df.iloc[0]["example"] == "bad row 9"  # the latest message
     assert A.errors_by_type(store, scope(store, alpha)) == [
         {"error_type": "ValueError", "count": 2, "states": ["parse"]},
-        {"error_type": "ConnectionError", "count": 1, "states": ["fetch"]}]
+        {"error_type": "ConnectionError", "count": 1, "states": ["fetch"]},
+    ]
 
 
 def test_recovery_stats_by_hand(store, alpha):
     r = A.recovery_stats(store, scope(store, alpha))
     # incidents: (E2,parse) auto ok, (E3,fetch) auto ok, (E4,parse) human, (E5,fetch) auto failed
-    assert (r["incidents"], r["automatic_incidents"], r["auto_recovered"], r["recovered"], r["actions"]) == \
-        (4, 3, 2, 2, 6)
+    assert (r["incidents"], r["automatic_incidents"], r["auto_recovered"], r["recovered"], r["actions"]) == (
+        4,
+        3,
+        2,
+        2,
+        6,
+    )
     assert r["auto_recovery_rate"] == 66.67
     by = r["by_strategy"].set_index("strategy")
     assert (by.loc["retry", "actions"], by.loc["retry", "succeeded"], by.loc["retry", "success_rate"]) == (4, 2, 50.0)
@@ -116,8 +142,10 @@ def test_ai_decision_stats(store, alpha):
     assert by.loc["ai", "decisions"] == 2 and by.loc["ai", "avg_confidence"] == 85.0
     assert by.loc["ai", "true_results"] == 1 and by.loc["rule", "avg_confidence"] == 100.0
     # bins of 10; 100 goes in the last bin (90-100)
-    assert dict(zip(ai["confidence_histogram"]["confidence_from"], ai["confidence_histogram"]["decisions"])) == \
-        {80: 1, 90: 2}
+    assert dict(zip(ai["confidence_histogram"]["confidence_from"], ai["confidence_histogram"]["decisions"])) == {
+        80: 1,
+        90: 2,
+    }
     assert list(ai["over_time"]["decisions"]) == [2, 1]
 
 
@@ -137,8 +165,11 @@ def test_llm_usage_over_time(store, alpha):
 
 def test_gantt_of_one_run(store, alpha):
     g = A.gantt(store, "E3")
-    assert [(r["state"], r["attempt"], r["status"]) for r in g.to_dict("records")] == \
-        [("fetch", 1, "failed"), ("fetch", 2, "completed"), ("parse", 1, "completed")]
+    assert [(r["state"], r["attempt"], r["status"]) for r in g.to_dict("records")] == [
+        ("fetch", 1, "failed"),
+        ("fetch", 2, "completed"),
+        ("parse", 1, "completed"),
+    ]
     assert list(g["duration_ms"]) == [40, 160, 200]
     assert (g["finish"] > g["start"]).all()
     assert list(g["lane"]) == ["fetch", "fetch", "parse"]

@@ -1,4 +1,5 @@
 """``workbench analytics | optimize | export`` on the fixture records."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def test_export_parquet(store, alpha, tmp_path, capsys):
     assert code == 0 and "Parquet files" in out
     df = pd.read_parquet(tmp_path / "out" / "workflow_executions.parquet")
     assert len(df) == 7 and set(df["status"]) >= {"completed", "failed", "running"}
-    assert len(pd.read_parquet(tmp_path / "out" / "state_transitions.parquet")) == 19  # 6 start + 10 attempts + join + decision + Beta
+    assert (
+        len(pd.read_parquet(tmp_path / "out" / "state_transitions.parquet")) == 19
+    )  # 6 start + 10 attempts + join + decision + Beta
     assert (tmp_path / "out" / "workflow_executions_history.parquet").exists()
     code, _, err = run(capsys, "export", "--parquet", str(tmp_path / "x"), "--table", "nope")
     assert code == 1 and "unknown table" in err

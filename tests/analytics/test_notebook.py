@@ -1,4 +1,5 @@
 """notebooks/run_history.ipynb executes top to bottom against a fixture DB opened read-only."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,8 +32,9 @@ def test_notebook_runs_on_the_records(store, tmp_path, monkeypatch):
     export_parquet(store, export)
     monkeypatch.setenv("RUN_HISTORY_EXPORT", str(export))  # WORKBENCH_DB is the fixture's DB
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
     client.execute()
     text = _outputs(nb)
     assert str(store.path) in text

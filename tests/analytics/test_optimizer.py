@@ -1,5 +1,6 @@
 """The advisor on recorded fixture runs: parallelization proven from keys, dependent pairs refused,
 reliability, caching, LLM cost, records, accepting, comparing versions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,6 +20,7 @@ def by_kind(report, kind):
 
 
 # --- parallelization --------------------------------------------------------------------------
+
 
 def test_chain_and_segments(store, gamma):
     chains = O.find_chains(gamma["spec"])
@@ -41,8 +43,13 @@ def test_parallel_suggestion_with_predicted_gain_and_dsl(store, gamma):
     assert s.proposed_changes["add_parallel_group"] == {"states": ["b", "c", "d"], "fork_from": "a", "join_at": "e"}
     assert s.proposed_changes["dsl"] == "start->a;\na->[b,c,d];\n[b,c,d]->e;\ne->end;\n"
     # per run: 500 + 500 + 500 sequential; on 2 slots the makespan is 1000
-    assert s.evidence["prediction"] == {"runs": 4, "sequential_ms": 1500.0, "parallel_ms": 1000.0,
-                                        "gain_ms": 500.0, "slots": 2}
+    assert s.evidence["prediction"] == {
+        "runs": 4,
+        "sequential_ms": 1500.0,
+        "parallel_ms": 1000.0,
+        "gain_ms": 500.0,
+        "slots": 2,
+    }
     assert s.estimated_improvement == round(100 * 500 / 1900, 1)
     assert s.optimization_type == "performance" and s.automatic
     # the dependent pairs are reported, never grouped
@@ -107,8 +114,10 @@ action = "approval"
 
 
 def test_predicted_gain_counts_inline_states_as_serial():
-    rows = [{"execution_id": "e1", "token": "0", "visit": 0, "from_state": s, "ms": ms, "executed_on": on}
-            for s, ms, on in (("b", 400, "ray"), ("c", 300, "ray"), ("d", 200, "inline"))]
+    rows = [
+        {"execution_id": "e1", "token": "0", "visit": 0, "from_state": s, "ms": ms, "executed_on": on}
+        for s, ms, on in (("b", 400, "ray"), ("c", 300, "ray"), ("d", 200, "inline"))
+    ]
     pred = O.predict_parallel_gain(rows, ["b", "c", "d"], slots=4)
     assert pred["sequential_ms"] == 900 and pred["parallel_ms"] == 600 and pred["gain_ms"] == 300
     assert O.predict_parallel_gain(rows[:2], ["b", "c", "d"], 4)["runs"] == 0  # d missing: not counted
@@ -138,6 +147,7 @@ def test_small_gain_is_not_suggested(store):
 
 # --- reliability -------------------------------------------------------------------------------
 
+
 def test_retry_and_timeout_suggestions(store, delta):
     rep = O.analyze(store, "Delta", slots=2, llm=False)
     retry = by_kind(rep, "retry")[0]
@@ -146,8 +156,8 @@ def test_retry_and_timeout_suggestions(store, delta):
     assert retry.evidence["attempts"] == 14 and retry.evidence["failed_attempts"] == 3
     assert retry.evidence["visits"] == 12 and retry.evidence["visits_failed_after_recovery"] == 1
     p = 3 / 14
-    assert retry.success_gain == pytest.approx((1 / 12 - p ** 3) * 100)
-    assert retry.estimated_improvement == round((1 / 12 - p ** 3) * 100, 1)
+    assert retry.success_gain == pytest.approx((1 / 12 - p**3) * 100)
+    assert retry.estimated_improvement == round((1 / 12 - p**3) * 100, 1)
     timeout = by_kind(rep, "timeout")[0]
     # completions 100..200 ms: p99 = 190 + 0.9*10 = 199; max(2*199, 199+1000, 1.2*200) = 1199 ms -> 2 s
     assert timeout.evidence["p99_ms"] == 199.0 and timeout.evidence["max_ms"] == 200.0
@@ -167,6 +177,7 @@ def test_data_errors_get_an_error_path_not_retries(store, alpha):
 
 # --- caching -----------------------------------------------------------------------------------
 
+
 def test_state_inputs_replay_and_cache_suggestion(store, gamma):
     rows = O.state_inputs(store, gamma["wid"], gamma["version"])
     d = [r for r in rows if r["state"] == "d"]
@@ -181,19 +192,36 @@ def test_state_inputs_replay_and_cache_suggestion(store, gamma):
 
 
 def test_state_inputs_follow_branch_tokens(store):
-    spec = parse_workflow_text('start->f;\nf->[p,q];\n[p,q]->j;\nj->end;\n', fmt="dsl")
+    spec = parse_workflow_text("start->f;\nf->[p,q];\n[p,q]->j;\nj->end;\n", fmt="dsl")
     spec.name = "Forky"
     wid, ver = library.save_workflow(store, spec)
     rec = Recorder(store)
     t0 = D1
     rec.execution("F1", wid=wid, name="Forky", start=t0, duration_ms=100, spec=spec, initial_context={"k": 1})
     rec.step("F1", "f", wid=wid, start=t0, ms=1, to="[p,q]", updates={"a": 1})
-    rec.step("F1", "p", wid=wid, start=t0 + timedelta(milliseconds=2), ms=1, token="0.1-1", reads=["a"],
-             updates={"pv": 2})
-    rec.step("F1", "q", wid=wid, start=t0 + timedelta(milliseconds=3), ms=1, token="0.1-2", reads=["pv", "k"],
-             updates={"qv": 3})
-    rec.step("F1", "[p,q]", wid=wid, start=t0 + timedelta(milliseconds=5), ms=0, status="join", to="j",
-             updates={"all_ok": True})
+    rec.step(
+        "F1", "p", wid=wid, start=t0 + timedelta(milliseconds=2), ms=1, token="0.1-1", reads=["a"], updates={"pv": 2}
+    )
+    rec.step(
+        "F1",
+        "q",
+        wid=wid,
+        start=t0 + timedelta(milliseconds=3),
+        ms=1,
+        token="0.1-2",
+        reads=["pv", "k"],
+        updates={"qv": 3},
+    )
+    rec.step(
+        "F1",
+        "[p,q]",
+        wid=wid,
+        start=t0 + timedelta(milliseconds=5),
+        ms=0,
+        status="join",
+        to="j",
+        updates={"all_ok": True},
+    )
     rec.step("F1", "j", wid=wid, start=t0 + timedelta(milliseconds=6), ms=1, reads=["pv", "qv"], updates={})
     rec.write()
     rows = {r["state"]: r for r in O.state_inputs(store, wid, ver)}
@@ -203,6 +231,7 @@ def test_state_inputs_follow_branch_tokens(store):
 
 
 # --- LLM ---------------------------------------------------------------------------------------
+
 
 def test_llm_suggestions(store, alpha):
     rec = Recorder(store)
@@ -223,6 +252,7 @@ def test_llm_suggestions(store, alpha):
 
 
 # --- records, accepting, comparing -------------------------------------------------------------
+
 
 def test_records_are_saved_once_and_keep_decisions(store, gamma):
     rep = O.analyze(store, "Gamma", slots=2, llm=False)
@@ -280,8 +310,15 @@ def _versions_runs(store, wid, durations_by_version, status_by_version=None):
     for ver, durs in durations_by_version.items():
         for i, d in enumerate(durs):
             status = (status_by_version or {}).get(ver, {}).get(i, "completed")
-            rec.execution(f"V{ver}-{i}", wid=wid, name="Gamma", version=ver, status=status,
-                          start=D1 + timedelta(days=ver, minutes=i), duration_ms=d)
+            rec.execution(
+                f"V{ver}-{i}",
+                wid=wid,
+                name="Gamma",
+                version=ver,
+                status=status,
+                start=D1 + timedelta(days=ver, minutes=i),
+                duration_ms=d,
+            )
     rec.write()
 
 
@@ -309,8 +346,9 @@ def test_compare_versions_significant(store, gamma):
 
 def test_compare_exact_and_not_enough_runs(store, gamma):
     wid = gamma["wid"]
-    _versions_runs(store, wid, {5: [1900, 1910, 1920, 1930, 1940], 6: [1400, 1410, 1420, 1430, 1440],
-                                7: [1000, 1010, 1020]})
+    _versions_runs(
+        store, wid, {5: [1900, 1910, 1920, 1930, 1940], 6: [1400, 1410, 1420, 1430, 1440], 7: [1000, 1010, 1020]}
+    )
     cmp = O.compare_versions(store, wid, 5, 6)
     assert cmp["duration_test"]["method"] == "exact"
     assert cmp["duration_test"]["p_value"] == pytest.approx(2 / 252)
@@ -322,8 +360,12 @@ def test_compare_exact_and_not_enough_runs(store, gamma):
 
 
 def test_compare_not_significant(store, gamma):
-    _versions_runs(store, gamma["wid"], {5: [1000, 1300, 1100, 1250, 1200], 6: [1050, 1150, 1280, 1220, 1120, 1180]},
-                   {6: {4: "failed"}})
+    _versions_runs(
+        store,
+        gamma["wid"],
+        {5: [1000, 1300, 1100, 1250, 1200], 6: [1050, 1150, 1280, 1220, 1120, 1180]},
+        {6: {4: "failed"}},
+    )
     cmp = O.compare_versions(store, gamma["wid"], 5, 6)
     assert cmp["duration_test"]["u"] == 13  # pairs where v5 is slower, counted by hand
     assert cmp["duration_test"]["p_value"] > 0.05
@@ -345,13 +387,24 @@ def test_target_from_a_file(store, gamma, tmp_path):
 
 # --- the narrative -------------------------------------------------------------------------------
 
+
 def test_narrative_by_a_configured_model(store, gamma, llm_server, llm_settings):
     from engine.ai.llm import LLMService
 
-    llm_server.reply_json({"optimizations": [{"type": "performance", "title": "Parallel b, c, d",
-                                              "description": "They do not depend on each other.",
-                                              "estimated_improvement": 26, "implementation_effort": "low",
-                                              "priority": 5}]})
+    llm_server.reply_json(
+        {
+            "optimizations": [
+                {
+                    "type": "performance",
+                    "title": "Parallel b, c, d",
+                    "description": "They do not depend on each other.",
+                    "estimated_improvement": 26,
+                    "implementation_effort": "low",
+                    "priority": 5,
+                }
+            ]
+        }
+    )
     rep = O.analyze(store, "Gamma", slots=2, llm=LLMService(llm_settings, store=store))
     assert rep.narrative_source == "test-model"
     assert "Parallel b, c, d: They do not depend on each other." in rep.narrative
@@ -371,18 +424,26 @@ def test_narrative_falls_back_offline(store, gamma, llm_server, llm_settings):
 
 def test_cache_in_a_parallel_branch_counts_work_not_wall_time(store):
     fn = 'action = "python"\nfunction = "tests.engine.functions:add"\n'
-    spec = parse_workflow_text('name = "Branchy"\ndsl = "start->f; f->[p,q]; [p,q]->end;"\n'
-                               + "".join(f"[states.{s}]\n{fn}" for s in "fpq"))
+    spec = parse_workflow_text(
+        'name = "Branchy"\ndsl = "start->f; f->[p,q]; [p,q]->end;"\n' + "".join(f"[states.{s}]\n{fn}" for s in "fpq")
+    )
     wid, ver = library.save_workflow(store, spec)
     rec = Recorder(store)
     for i in range(3):
         eid, t0 = f"B{i}", D1 + timedelta(hours=i)
         rec.execution(eid, wid=wid, name="Branchy", start=t0, duration_ms=500, spec=spec)
         rec.step(eid, "f", wid=wid, start=t0, ms=10, to="[p,q]", updates={"a": 1})
-        rec.step(eid, "p", wid=wid, start=t0 + timedelta(milliseconds=20), ms=300, token="0.1-1", reads=["a"],
-                 updates={"pv": 2})
-        rec.step(eid, "q", wid=wid, start=t0 + timedelta(milliseconds=20), ms=400, token="0.1-2",
-                 updates={"qv": i})
+        rec.step(
+            eid,
+            "p",
+            wid=wid,
+            start=t0 + timedelta(milliseconds=20),
+            ms=300,
+            token="0.1-1",
+            reads=["a"],
+            updates={"pv": 2},
+        )
+        rec.step(eid, "q", wid=wid, start=t0 + timedelta(milliseconds=20), ms=400, token="0.1-2", updates={"qv": i})
         rec.step(eid, "[p,q]", wid=wid, start=t0 + timedelta(milliseconds=450), ms=0, status="join", to="end")
     rec.write()
     rep = O.analyze(store, "Branchy", slots=2, llm=False)

@@ -1,4 +1,5 @@
 """The advisor on records written by the real runner (inline, and on the session's Ray cluster)."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,8 +60,9 @@ def _warm_two_workers(engine):
     """Ray starts worker processes lazily: until a second one exists, 'parallel' states queue."""
     from engine.workflow_file import StateBinding, WorkflowSpec
 
-    b = StateBinding(action="python", function="tests.engine.functions:sleep_and_mark", execution="ray",
-                     params={"seconds": 0.2})
+    b = StateBinding(
+        action="python", function="tests.engine.functions:sleep_and_mark", execution="ray", params={"seconds": 0.2}
+    )
     warm = WorkflowSpec(name="warm", dsl="start->[w1,w2];\n[w1,w2]->end;\n", states={"w1": b, "w2": b})
     for _ in range(2):
         engine.run(warm, {}, workflow_id="warm", version=1)

@@ -1,4 +1,5 @@
 """The Analytics and Optimize pages under Streamlit's AppTest (no browser), on the fixture records."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,15 @@ def metrics(at) -> dict:
 
 
 def texts(at) -> str:
-    return "\n".join([*(i.value for i in at.info), *(m.value for m in at.markdown), *(c.value for c in at.caption),
-                      *(s.value for s in at.success), *(w.value for w in at.warning)])
+    return "\n".join(
+        [
+            *(i.value for i in at.info),
+            *(m.value for m in at.markdown),
+            *(c.value for c in at.caption),
+            *(s.value for s in at.success),
+            *(w.value for w in at.warning),
+        ]
+    )
 
 
 def test_analytics_empty_state(store):
@@ -80,8 +88,9 @@ def test_optimize_accept_and_compare(store, gamma):
     # v2 runs five times, faster: compare
     rec = Recorder(store)
     for i, d in enumerate([1400, 1410, 1420, 1430, 1440]):
-        rec.execution(f"N{i}", wid=gamma["wid"], name="Gamma", version=2, start=D1.replace(day=5, hour=i),
-                      duration_ms=d)
+        rec.execution(
+            f"N{i}", wid=gamma["wid"], name="Gamma", version=2, start=D1.replace(day=5, hour=i), duration_ms=d
+        )
     rec.write()
     at.run()
     assert at.selectbox(key="opt.cmp_a").value == 1 and at.selectbox(key="opt.cmp_b").value == 2

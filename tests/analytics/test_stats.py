@@ -1,4 +1,5 @@
 """The advisor's statistics against values worked out by hand."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """AppTest fixtures: a real store and an engine running every state in-process (no Ray)."""
+
 from __future__ import annotations
 
 import time
@@ -34,6 +35,7 @@ def page_test(app_engine):
 
     def make(name: str) -> AppTest:
         return AppTest.from_file(str(APP / "app_pages" / f"{name}.py"), default_timeout=60)
+
     return make
 
 

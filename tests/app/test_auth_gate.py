@@ -64,8 +64,13 @@ def test_no_auth_section_means_local_mode_and_a_bad_role_name_is_reported():
 def test_example_secrets_file_configures_sign_in_and_real_secrets_are_ignored_by_git():
     example = tomllib.loads((ROOT / ".streamlit" / "secrets.example.toml").read_text())
     assert auth_configured(example)
-    assert set(example["auth"]) >= {"redirect_uri", "cookie_secret", "client_id", "client_secret",
-                                    "server_metadata_url"}
+    assert set(example["auth"]) >= {
+        "redirect_uri",
+        "cookie_secret",
+        "client_id",
+        "client_secret",
+        "server_metadata_url",
+    }
     role_mapping(example)  # every role name in it is a real role
     assert ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text().splitlines()
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
@@ -76,8 +81,14 @@ def _preflight(cwd: Path, *args: str, env_extra: dict | None = None):
     """``python -m app.components.auth_gate`` as ``make run`` calls it, in a folder of our own (HOME too)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
     env.update({"PYTHONPATH": str(ROOT), "HOME": str(cwd)}, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "app.components.auth_gate", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.components.auth_gate", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_preflight_refuses_every_interface_without_sign_in(tmp_path):

@@ -1,4 +1,5 @@
 """The DSL playground page (AppTest: page logic; agraph itself is covered in the browser)."""
+
 from pathlib import Path
 
 import pytest

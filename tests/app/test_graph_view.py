@@ -1,4 +1,5 @@
 """Graph layout logic of app.components.graph_view (what the browser draws is checked by screenshots)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -14,8 +15,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
 CICD = SEED_EXAMPLES["Appendix C.2 CI/CD pipeline (parallel)"]
 LOOP = "start->a;a->a:n<3;a->b;b->c;c->a:retry==True;c->end;"
 BRANCHES = [f"b{i}" for i in range(8)]
-WIDE8 = (f"start->p;p->[{','.join(BRANCHES)}];[{','.join(BRANCHES)}]->m:all_ok==True;"
-         f"[{','.join(BRANCHES)}]->r;m->end;r->end;")
+WIDE8 = (
+    f"start->p;p->[{','.join(BRANCHES)}];[{','.join(BRANCHES)}]->m:all_ok==True;"
+    f"[{','.join(BRANCHES)}]->r;m->end;r->end;"
+)
 
 
 def _graph(dsl: str) -> dict:
@@ -30,8 +33,11 @@ def _all_dsl():
         out[p.name] = tomllib.loads(p.read_text())["dsl"]
     for p in sorted(TEMPLATES.glob("*.dsl")):
         out[p.name] = p.read_text()
-    out |= {"loop": LOOP, "wide8": WIDE8,
-            "retry+error": "start->f;f->p;p->v;v->f:again==True;v->s;f->x:@error;s->end;x->end;"}
+    out |= {
+        "loop": LOOP,
+        "wide8": WIDE8,
+        "retry+error": "start->f;f->p;p->v;v->f:again==True;v->s;f->x:@error;s->end;x->end;",
+    }
     return out
 
 
@@ -133,16 +139,25 @@ def test_order_within_levels_avoids_crossings():
             layers.setdefault(n["level"], []).append(n["id"])
         for layer in layers.values():
             layer.sort(key=order.__getitem__)
-        links = [(e["from"], e["to"]) if order and True else None for e in dg["edges"]
-                 if next(n["level"] for n in dg["nodes"] if n["id"] == e["to"])
-                 == next(n["level"] for n in dg["nodes"] if n["id"] == e["from"]) + 1]
+        links = [
+            (e["from"], e["to"]) if order and True else None
+            for e in dg["edges"]
+            if next(n["level"] for n in dg["nodes"] if n["id"] == e["to"])
+            == next(n["level"] for n in dg["nodes"] if n["id"] == e["from"]) + 1
+        ]
         assert gv._crossings([layers[i] for i in sorted(layers)], order, links) == 0, name
 
 
 def test_run_colours_follow_the_real_states_through_markers_and_waypoints():
-    statuses = {"start": "completed", "code_quality_check": "completed", "parallel_tests": "completed",
-                "run_unit_tests": "completed", "run_integration_tests": "completed",
-                "run_security_scan": "completed", "build_image": "running"}
+    statuses = {
+        "start": "completed",
+        "code_quality_check": "completed",
+        "parallel_tests": "completed",
+        "run_unit_tests": "completed",
+        "run_integration_tests": "completed",
+        "run_security_scan": "completed",
+        "build_image": "running",
+    }
     nodes, edges = gv.graph_elements(_graph(CICD), statuses)
     by = {n["id"]: n for n in nodes}
     marker = next(n for n in nodes if n["label"] == "all 3 done")

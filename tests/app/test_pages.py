@@ -1,5 +1,6 @@
 """Each page's logic with Streamlit's AppTest (custom components and run_every timers are covered in
 the browser tests; here pages are rerun by hand)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ from engine.workflow_file import WorkflowSpec, load_workflow
 from tests.app.conftest import texts, wait_for
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
-SALES = ("Load the weekly sales. Then, in parallel, compute the totals for the north, south, east and west "
-         "regions. After that, combine them into a report.")
+SALES = (
+    "Load the weekly sales. Then, in parallel, compute the totals for the north, south, east and west "
+    "regions. After that, combine them into a report."
+)
 
 
 def _button(at, label):
@@ -214,8 +217,11 @@ def test_run_approval_waits_and_approve_completes(page_test, app_engine):
 
 
 def test_run_escalation_answers_and_cancel(page_test, app_engine):
-    spec = WorkflowSpec(name="Flaky", dsl="start->boom;boom->end;",
-                        states={"boom": {"action": "python", "function": "nope_module:missing", "on_error": "escalate"}})
+    spec = WorkflowSpec(
+        name="Flaky",
+        dsl="start->boom;boom->end;",
+        states={"boom": {"action": "python", "function": "nope_module:missing", "on_error": "escalate"}},
+    )
     wid, _ = wb_library.save_workflow(app_engine.store, spec)
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
@@ -256,7 +262,9 @@ def test_history_lists_drills_in_replays_context_and_reruns(page_test, app_engin
     assert not at.exception
     body = texts(at)
     assert "1 run(s)" in body and "Step by step" in [s.value for s in at.subheader]
-    assert at.select_slider(key=f"hist.step.{eid}").value == len(runs.context_steps({}, runs.transitions(store, eid))) - 1
+    assert (
+        at.select_slider(key=f"hist.step.{eid}").value == len(runs.context_steps({}, runs.transitions(store, eid))) - 1
+    )
     at.selectbox(key="hist.status").select("failed")
     at.run()
     assert any("No runs match" in i.value for i in at.info)
@@ -279,10 +287,23 @@ def test_history_lists_interrupted_runs_after_a_restart_and_resumes_them(page_te
 
     store = app_engine.store
     wid, ver = wb_library.save_workflow(store, WorkflowSpec(name="Left behind", dsl="start->a;a->b;b->end;"))
-    store.append("workflow_executions", {
-        "execution_id": "ghost2", "workflow_id": wid, "workflow_name": "Left behind", "version": ver,
-        "status": "running", "current_state": "a", "initial_context": {}, "options": {},
-        "owner": f"{socket.gethostname()}:999999:gone", "start_time": _now(), "updated_at": _now(), "seq": 1})
+    store.append(
+        "workflow_executions",
+        {
+            "execution_id": "ghost2",
+            "workflow_id": wid,
+            "workflow_name": "Left behind",
+            "version": ver,
+            "status": "running",
+            "current_state": "a",
+            "initial_context": {},
+            "options": {},
+            "owner": f"{socket.gethostname()}:999999:gone",
+            "start_time": _now(),
+            "updated_at": _now(),
+            "seq": 1,
+        },
+    )
     store.flush()
     at = page_test("history")
     at.run()

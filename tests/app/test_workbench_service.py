@@ -1,4 +1,5 @@
 """The workbench's read models and edit helpers (engine.workbench) and the graph/timeline views."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ def test_transitions_add_replace_remove_keep_dsl_and_graph_in_step():
 
 
 def test_rename_state_renames_bindings_and_compensations():
-    spec = WorkflowSpec(dsl="start->a;a->b;b->end;", states={"a": {"action": "noop", "compensate": "b"},
-                                                              "b": {"action": "noop"}})
+    spec = WorkflowSpec(
+        dsl="start->a;a->b;b->end;", states={"a": {"action": "noop", "compensate": "b"}, "b": {"action": "noop"}}
+    )
     new = drafts.rename_state(spec, "b", "undo_a")
     assert "a->undo_a;" in new.dsl and "undo_a" in new.states and new.states["a"].compensate == "undo_a"
     with pytest.raises(common.ServiceError):
@@ -62,8 +64,15 @@ def test_rename_state_renames_bindings_and_compensations():
 
 
 def test_binding_from_form_validates_and_explains():
-    b = drafts.binding_from_form({"action": "python", "function": "orders:notify", "params": '{"template": "x"}',
-                               "retry": {"max_attempts": 3, "backoff_s": 1, "backoff_factor": 2}, "timeout_s": 5})
+    b = drafts.binding_from_form(
+        {
+            "action": "python",
+            "function": "orders:notify",
+            "params": '{"template": "x"}',
+            "retry": {"max_attempts": 3, "backoff_s": 1, "backoff_factor": 2},
+            "timeout_s": 5,
+        }
+    )
     assert b.function == "orders:notify" and b.params == {"template": "x"} and b.retry.max_attempts == 3
     assert drafts.binding_from_form({"action": "noop", "retry": {"max_attempts": 1}}).retry is None
     with pytest.raises(common.ServiceError, match="needs 'function'"):
@@ -103,16 +112,22 @@ def test_templates_gallery_lists_bound_templates_first():
 
 
 def test_translate_offline_returns_valid_dsl_and_provider():
-    tr = wb_ai.translate("Load the sales. Then, in parallel, total the north and south regions. "
-                       "After that, combine them into a report.")
+    tr = wb_ai.translate(
+        "Load the sales. Then, in parallel, total the north and south regions. After that, combine them into a report."
+    )
     assert tr["valid"] and "->[" in tr["dsl"] and tr["provider"]
     with pytest.raises(common.ServiceError, match="describe the workflow"):
         wb_ai.translate("   ")
 
 
 def test_workflow_labels_are_unique():
-    labels = wb_library.workflow_labels([{"workflow_id": "a-1", "name": "Same"}, {"workflow_id": "b-2", "name": "Same"},
-                                  {"workflow_id": "c-3", "name": "Other"}])
+    labels = wb_library.workflow_labels(
+        [
+            {"workflow_id": "a-1", "name": "Same"},
+            {"workflow_id": "b-2", "name": "Same"},
+            {"workflow_id": "c-3", "name": "Other"},
+        ]
+    )
     assert labels == {"a-1": "Same (a-1)", "b-2": "Same (b-2)", "c-3": "Other"}
 
 
@@ -138,8 +153,12 @@ def test_fan_out_run_statuses_timeline_lanes_and_context_replay(app_engine):
     rows = runs.timeline_rows(trans)
     lanes = {r["state"]: r["lane"] for r in rows}
     assert lanes["count_sales"] == "main" and lanes["combine_report"] == "main"
-    assert {lanes[s].split(" (")[0] for s in ("north_sales", "south_sales", "east_sales", "west_sales")} == \
-        {"branch 1", "branch 2", "branch 3", "branch 4"}
+    assert {lanes[s].split(" (")[0] for s in ("north_sales", "south_sales", "east_sales", "west_sales")} == {
+        "branch 1",
+        "branch 2",
+        "branch 3",
+        "branch 4",
+    }
     steps = runs.context_steps(ex["initial_context"], trans)
     last = steps[-1]["context"]
     # the join merged every branch's result, exactly like the engine's final context
@@ -170,9 +189,11 @@ def test_waiting_run_shows_the_waiting_state_and_answer_resumes(app_engine):
 
 
 def test_running_frontier_is_shown_as_running():
-    trans = [{"from_state": "start", "to_state": "a", "status": "completed", "token": "0"},
-             {"from_state": "a", "to_state": "[b,c]", "status": "completed", "token": "0"},
-             {"from_state": "b", "to_state": None, "status": "completed", "token": "0.1-1"}]
+    trans = [
+        {"from_state": "start", "to_state": "a", "status": "completed", "token": "0"},
+        {"from_state": "a", "to_state": "[b,c]", "status": "completed", "token": "0"},
+        {"from_state": "b", "to_state": None, "status": "completed", "token": "0.1-1"},
+    ]
     st = runs.node_statuses(trans, {"status": "running"})
     assert st["a"] == "completed" and st["b"] == "completed" and st["c"] == "running"
     failed = trans + [{"from_state": "c", "to_state": None, "status": "failed", "token": "0.1-2"}]
@@ -187,10 +208,23 @@ def test_interrupted_runs_are_listed_and_resumable(app_engine):
     dead = f"{socket.gethostname()}:999999:dead"
     from engine.runner import _now
 
-    app_engine.store.append("workflow_executions", {
-        "execution_id": "ghost1", "workflow_id": wid, "workflow_name": spec.name, "version": ver,
-        "status": "running", "current_state": "a", "initial_context": {}, "options": {}, "owner": dead,
-        "start_time": _now(), "updated_at": _now(), "seq": 1})
+    app_engine.store.append(
+        "workflow_executions",
+        {
+            "execution_id": "ghost1",
+            "workflow_id": wid,
+            "workflow_name": spec.name,
+            "version": ver,
+            "status": "running",
+            "current_state": "a",
+            "initial_context": {},
+            "options": {},
+            "owner": dead,
+            "start_time": _now(),
+            "updated_at": _now(),
+            "seq": 1,
+        },
+    )
     app_engine.store.flush()
     rows = runs.interrupted_runs(app_engine)
     assert [r["execution_id"] for r in rows] == ["ghost1"]
@@ -206,8 +240,9 @@ def test_graph_elements_shapes_status_colors_and_labels():
     from app.components.graph_view import STATUS_COLORS, graph_config, graph_elements
 
     chk = drafts.check_dsl("start->a;a->[b,c];[b,c]->d:ok==True;[b,c]->e;d->end;e->end;a->end:@error;")
-    nodes, edges = graph_elements(chk.graph, {"a": "completed", "b": "running"}, selected="d",
-                                  bindings={"a": {"action": "python"}})
+    nodes, edges = graph_elements(
+        chk.graph, {"a": "completed", "b": "running"}, selected="d", bindings={"a": {"action": "python"}}
+    )
     by = {n["id"]: n for n in nodes}
     assert by["start"]["shape"] == "ellipse" and by["a"]["shape"] == "box"
     assert by["a"]["color"]["background"] == STATUS_COLORS["completed"][0] and "‹python›" in by["a"]["label"]

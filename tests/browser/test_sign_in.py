@@ -72,8 +72,9 @@ def test_signed_out_session_sees_only_log_in(browser, signed_in_app, screenshots
         ctx.close()
 
 
-def test_operator_approves_and_is_recorded_viewer_cannot_launch_or_approve(browser, signed_in_app, oidc_provider,
-                                                                           screenshots_dir):
+def test_operator_approves_and_is_recorded_viewer_cannot_launch_or_approve(
+    browser, signed_in_app, oidc_provider, screenshots_dir
+):
     app = signed_in_app
     name = unique("Order processing signed in")
     op_ctx, op = _signed_in(browser, app, oidc_provider, "ops", "operator@example.com", "operator")
@@ -182,8 +183,9 @@ def test_listening_beyond_loopback_without_sign_in_is_refused(browser, screensho
 
 def test_group_member_signs_in_as_admin_and_sees_settings(browser, signed_in_app, oidc_provider):
     """Roles also come from the ID token's ``groups`` claim (``group:workbench-admins`` in ROLES)."""
-    ctx, pg = _signed_in(browser, signed_in_app, oidc_provider, "ada", "ada@example.com", "admin",
-                         groups=["workbench-admins"])
+    ctx, pg = _signed_in(
+        browser, signed_in_app, oidc_provider, "ada", "ada@example.com", "admin", groups=["workbench-admins"]
+    )
     try:
         nav(pg, "Settings")
         no_exception(pg)

@@ -1,4 +1,5 @@
 """Hypothesis strategies for DSL models and text (shared by the property tests)."""
+
 from __future__ import annotations
 
 import keyword
@@ -11,14 +12,16 @@ from engine.dsl.printer import expr_text
 _DSL_KEYWORDS = {"True", "False", "None", "in", "not", "and", "or"}
 
 identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True).filter(
-    lambda s: s not in _DSL_KEYWORDS and not s.startswith("__") and not keyword.iskeyword(s))
+    lambda s: s not in _DSL_KEYWORDS and not s.startswith("__") and not keyword.iskeyword(s)
+)
 state_names = identifiers.filter(lambda s: s not in ("start", "end"))
 
 # any character but NUL (refused anywhere) and lone surrogates
 _chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-strings = st.text(_chars, max_size=12) | st.sampled_from(["", "'", '"', "\\", "\\n", "it's", 'say "hi"', "a\\'b",
-                                                          "\n", "\t", "\r\n", "#", "->", ";"])
-ints = st.integers(min_value=-(10 ** 39), max_value=10 ** 39)
+strings = st.text(_chars, max_size=12) | st.sampled_from(
+    ["", "'", '"', "\\", "\\n", "it's", 'say "hi"', "a\\'b", "\n", "\t", "\r\n", "#", "->", ";"]
+)
+ints = st.integers(min_value=-(10**39), max_value=10**39)
 floats = st.floats(allow_nan=False, allow_infinity=False)
 constants = st.one_of(st.booleans(), st.none(), ints, floats, strings).map(Literal_)
 
@@ -31,16 +34,22 @@ OPS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
 
 def _valid_compare(left, ops, rights) -> bool:
     # the parser refuses 'x in 5': the right side of in / not in must not be a non-string constant
-    return all(not (op in ("in", "not in") and isinstance(r, Literal_) and not isinstance(r.value, str))
-               for op, r in zip(ops, rights))
+    return all(
+        not (op in ("in", "not in") and isinstance(r, Literal_) and not isinstance(r.value, str))
+        for op, r in zip(ops, rights)
+    )
 
 
 def _extend(children):
-    compare = st.tuples(children, st.lists(st.tuples(st.sampled_from(OPS), children), min_size=1, max_size=3)).map(
-        lambda t: (t[0], tuple(o for o, _ in t[1]), tuple(r for _, r in t[1]))).filter(
-        lambda t: _valid_compare(*t)).map(lambda t: Compare(*t))
+    compare = (
+        st.tuples(children, st.lists(st.tuples(st.sampled_from(OPS), children), min_size=1, max_size=3))
+        .map(lambda t: (t[0], tuple(o for o, _ in t[1]), tuple(r for _, r in t[1])))
+        .filter(lambda t: _valid_compare(*t))
+        .map(lambda t: Compare(*t))
+    )
     boolop = st.tuples(st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3)).map(
-        lambda t: BoolOp(t[0], tuple(t[1])))
+        lambda t: BoolOp(t[0], tuple(t[1]))
+    )
     return st.one_of(compare, boolop, children.map(Not))
 
 
@@ -84,9 +93,67 @@ def model_of(ts) -> WorkflowModel:
 models = st.lists(transitions(), min_size=1, max_size=12).map(model_of)
 
 # token soup: DSL tokens (and hostile Python ones) glued together at random
-TOKENS = ["start", "end", "a", "b", "c", "x.y", "->", ";", ":", "[", "]", ",", "(", ")", "==", "!=", "<", "<=", ">",
-          ">=", "in", "not", "and", "or", "True", "False", "None", "'s'", '"nl text"', "1", "-2.5", "1e3", ".",
-          "@error", "@", "# c\n", "\n", " ", "\t", "__x", "x(", "*", "**", "lambda", "for", "if", "import", "f'x'",
-          "'", '"', "\\", "=", "!", "{", "}", "$", "é", "->[", "]->", "\r\n"]
+TOKENS = [
+    "start",
+    "end",
+    "a",
+    "b",
+    "c",
+    "x.y",
+    "->",
+    ";",
+    ":",
+    "[",
+    "]",
+    ",",
+    "(",
+    ")",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not",
+    "and",
+    "or",
+    "True",
+    "False",
+    "None",
+    "'s'",
+    '"nl text"',
+    "1",
+    "-2.5",
+    "1e3",
+    ".",
+    "@error",
+    "@",
+    "# c\n",
+    "\n",
+    " ",
+    "\t",
+    "__x",
+    "x(",
+    "*",
+    "**",
+    "lambda",
+    "for",
+    "if",
+    "import",
+    "f'x'",
+    "'",
+    '"',
+    "\\",
+    "=",
+    "!",
+    "{",
+    "}",
+    "$",
+    "é",
+    "->[",
+    "]->",
+    "\r\n",
+]
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
 spaced_token_soup = st.lists(st.sampled_from(TOKENS), max_size=60).map(" ".join)

@@ -1,4 +1,5 @@
 """``workbench validate`` / ``workbench graph`` through the installed console script (subprocesses)."""
+
 import json
 import os
 import shutil
@@ -24,8 +25,9 @@ def _command() -> list[str]:
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([*_command(), *args], input=stdin, capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [*_command(), *args], input=stdin, capture_output=True, text=True, cwd=REPO, env=env, timeout=60
+    )
 
 
 def rel(name: str) -> str:
@@ -108,9 +110,16 @@ def test_missing_file_exits_1():
     assert r.returncode == 1 and "no such file" in r.stderr
 
 
-@pytest.mark.parametrize("args", [["validate"], ["validate", "a.dsl", "b.dsl"], ["graph", rel("clean.dsl"),
-                                                                                  "--format", "svg"],
-                                  ["validate", "--bogus", rel("clean.dsl")], []])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["validate", "a.dsl", "b.dsl"],
+        ["graph", rel("clean.dsl"), "--format", "svg"],
+        ["validate", "--bogus", rel("clean.dsl")],
+        [],
+    ],
+)
 def test_usage_errors_exit_2(args):
     r = run(*args)
     assert r.returncode == 2

@@ -3,6 +3,7 @@
 It either returns exactly what lark's parse gives (same model, same positions) or steps aside
 (``_NotFast``) so that lark parses the text and reports any error itself.
 """
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

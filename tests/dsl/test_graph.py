@@ -1,4 +1,5 @@
 """Graph export: JSON nodes/edges for the UI, Mermaid and DOT."""
+
 import json
 
 from engine.dsl import parse, to_graph
@@ -34,8 +35,14 @@ def test_edges_carry_kind_label_and_transition_index():
     err = by_pair[("fetch_application", "notify_failure")]
     assert err["kind"] == "error" and err["label"] == "@error"
     assert by_pair[("decide", "reject")]["kind"] == "normal" and by_pair[("decide", "reject")]["label"] == ""
-    assert g["groups"] == [{"fork": "fetch_application", "branches": ["credit_score", "fraud_check"],
-                            "ends": ["credit_score", "fraud_check"], "join": "decide"}]
+    assert g["groups"] == [
+        {
+            "fork": "fetch_application",
+            "branches": ["credit_score", "fraud_check"],
+            "ends": ["credit_score", "fraud_check"],
+            "join": "decide",
+        }
+    ]
 
 
 def test_json_is_json():
@@ -46,7 +53,7 @@ def test_mermaid_prefixes_ids_so_keywords_like_end_are_safe():
     text = to_mermaid(parse('start->graph;graph->end:x=="a|b";graph->end;'))
     assert text.startswith("flowchart TD\n")
     assert '    s_end(["end"])' in text and '    s_graph{"graph"}' in text  # a decision: diamond
-    assert '    s_graph -->|"x==\'a#124;b\'"| s_end' in text
+    assert "    s_graph -->|\"x=='a#124;b'\"| s_end" in text
 
 
 def test_mermaid_escapes_quotes_in_natural_language_labels():

@@ -1,4 +1,5 @@
 """Parser: accepted syntax, syntax errors with line:column, refused constructs and limits."""
+
 import time
 
 import pytest
@@ -15,6 +16,7 @@ def error_of(text: str, **kw) -> DSLError:
 
 # --- accepted syntax ---------------------------------------------------------------------
 
+
 def test_statements_comments_and_free_whitespace():
     m = parse("""
         # a comment on its own line
@@ -23,7 +25,11 @@ def test_statements_comments_and_free_whitespace():
            j ; j->end
     """)
     assert [(t.sources, t.targets) for t in m.transitions] == [
-        (("start",), ("a",)), (("a",), ("b", "c")), (("b", "c"), ("j",)), (("j",), ("end",))]
+        (("start",), ("a",)),
+        (("a",), ("b", "c")),
+        (("b", "c"), ("j",)),
+        (("j",), ("end",)),
+    ]
     assert m.states == ("start", "a", "b", "c", "j", "end")
     assert m.transitions[1].is_fan_out and m.transitions[2].is_fan_in
 
@@ -33,17 +39,26 @@ def test_empty_statements_are_ignored():
 
 
 def test_condition_forms():
-    m = parse("start->a:order.total > 100 and not (status in ['x', \"y\"] or flag);"
-              "a->b:x not in [1, -2.5, 3e3, True, None];"
-              "b->c:\"the customer sounds angry\";"
-              "c->end:@error; c->end;")
+    m = parse(
+        "start->a:order.total > 100 and not (status in ['x', \"y\"] or flag);"
+        "a->b:x not in [1, -2.5, 3e3, True, None];"
+        'b->c:"the customer sounds angry";'
+        "c->end:@error; c->end;"
+    )
     c0 = m.transitions[0].condition
     assert c0.kind == "expr"
-    assert c0.expr == BoolOp("and", (
-        Compare(Name(("order", "total")), (">",), (Literal_(100),)),
-        Not(BoolOp("or", (Compare(Name(("status",)), ("in",), (ListLit((Literal_("x"), Literal_("y"))),)),
-                          Name(("flag",))))),
-    ))
+    assert c0.expr == BoolOp(
+        "and",
+        (
+            Compare(Name(("order", "total")), (">",), (Literal_(100),)),
+            Not(
+                BoolOp(
+                    "or",
+                    (Compare(Name(("status",)), ("in",), (ListLit((Literal_("x"), Literal_("y"))),)), Name(("flag",))),
+                )
+            ),
+        ),
+    )
     assert c0.variables == ("order.total", "status", "flag")
     c1 = m.transitions[1].condition
     assert c1.expr.ops == ("not in",)
@@ -67,7 +82,7 @@ def test_single_quoted_string_alone_is_an_expression_not_natural_language():
 
 def test_string_escapes():
     cond = parse_condition(r"x == 'it\'s \"q\" \\ done\n'")
-    assert cond.expr.rights[0].value == "it's \"q\" \\ done\n"
+    assert cond.expr.rights[0].value == 'it\'s "q" \\ done\n'
 
 
 def test_keywords_inside_names_are_names():
@@ -84,20 +99,24 @@ def test_transition_positions_are_one_based():
 
 # --- syntax errors -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,line,col,fragment", [
-    ("start->", 1, 8, "unexpected end of input"),
-    ("start->a:x==", 1, 13, "unexpected end of input"),
-    ("start->a\nb->end;", 2, 1, "unexpected name 'b'"),
-    ("start->a->b;", 1, 9, "unexpected '->'"),
-    ("start->a:x=1;", 1, 11, "'=' is not a comparison"),
-    ("start->a:x && y;", 1, 12, "'&' is not an operator"),
-    ("start->a:x ! y;", 1, 12, "'!' is not an operator"),
-    ("start->a:{'k': 1};", 1, 10, "braces"),
-    ("start->a:x=='abc;", 1, 13, "unterminated string"),
-    ("start->café;", 1, 11, "unexpected character"),
-    ("start->a:x is None;", 1, 12, "'is' is not part of the DSL"),
-    ("start->a:x>1:y>2;", 1, 13, "unexpected ':'"),
-])
+
+@pytest.mark.parametrize(
+    "text,line,col,fragment",
+    [
+        ("start->", 1, 8, "unexpected end of input"),
+        ("start->a:x==", 1, 13, "unexpected end of input"),
+        ("start->a\nb->end;", 2, 1, "unexpected name 'b'"),
+        ("start->a->b;", 1, 9, "unexpected '->'"),
+        ("start->a:x=1;", 1, 11, "'=' is not a comparison"),
+        ("start->a:x && y;", 1, 12, "'&' is not an operator"),
+        ("start->a:x ! y;", 1, 12, "'!' is not an operator"),
+        ("start->a:{'k': 1};", 1, 10, "braces"),
+        ("start->a:x=='abc;", 1, 13, "unterminated string"),
+        ("start->café;", 1, 11, "unexpected character"),
+        ("start->a:x is None;", 1, 12, "'is' is not part of the DSL"),
+        ("start->a:x>1:y>2;", 1, 13, "unexpected ':'"),
+    ],
+)
 def test_syntax_errors_have_line_column_excerpt_and_message(text, line, col, fragment):
     err = error_of(text)
     issue = err.issues[0]
@@ -211,13 +230,17 @@ def test_empty_natural_language_condition_is_refused():
 
 # --- deep nesting and limits --------------------------------------------------------------
 
-@pytest.mark.parametrize("cond", [
-    "(" * 10_000 + "x" + ")" * 10_000,
-    "not " * 10_000 + "x",
-    "(" * 10_000,
-    "[" * 10_000,
-    " and ".join(["(x"] * 5_000) + ")" * 5_000,
-])
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        "(" * 10_000 + "x" + ")" * 10_000,
+        "not " * 10_000 + "x",
+        "(" * 10_000,
+        "[" * 10_000,
+        " and ".join(["(x"] * 5_000) + ")" * 5_000,
+    ],
+)
 def test_deep_nesting_is_refused_cleanly(cond):
     t0 = time.perf_counter()
     with pytest.raises(DSLError) as info:
@@ -285,6 +308,7 @@ def test_non_text_input():
 
 # --- structural errors found while parsing ------------------------------------------------
 
+
 def test_empty_fan_out_member_points_at_the_comma():
     issue = error_of("start->[a,,b];").issues[0]
     assert issue.code == "empty_member" and (issue.line, issue.column) == (1, 11)
@@ -312,11 +336,14 @@ def test_duplicate_group_member():
     assert issue.code == "duplicate_member" and issue.column == 11
 
 
-@pytest.mark.parametrize("text,line,col,fragment", [
-    ("start->a;\na->start;", 2, 4, "'start' cannot be a target"),
-    ("start->end;\nend->a;", 2, 1, "'end' cannot have outgoing"),
-    ("start->[a,b];\n[a,end]->c;", 2, 4, "'end' cannot have outgoing"),
-])
+@pytest.mark.parametrize(
+    "text,line,col,fragment",
+    [
+        ("start->a;\na->start;", 2, 4, "'start' cannot be a target"),
+        ("start->end;\nend->a;", 2, 1, "'end' cannot have outgoing"),
+        ("start->[a,b];\n[a,end]->c;", 2, 4, "'end' cannot have outgoing"),
+    ],
+)
 def test_reserved_names(text, line, col, fragment):
     issue = error_of(text).issues[0]
     assert issue.code == "reserved" and fragment in issue.message

@@ -1,4 +1,5 @@
 """Property tests: the parser never fails with anything but DSLError, never hangs, and the printer round-trips."""
+
 import time
 
 from hypothesis import HealthCheck, example, given, settings

@@ -1,4 +1,5 @@
 """Every DSL in the seed design validates (no errors; warnings allowed)."""
+
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ ALL = {**SEED_EXAMPLES, **EXTENDED_EXAMPLES}
 
 # the seed document sits in ../shared next to the repository (CI lays it there too)
 _REPO = Path(__file__).resolve().parents[2]
-_SEED_DOC = next((p for p in (_REPO.parent / "shared" / "seed-design.md", Path("/work/shared/seed-design.md"))
-                  if p.exists()), None)
+_SEED_DOC = next(
+    (p for p in (_REPO.parent / "shared" / "seed-design.md", Path("/work/shared/seed-design.md")) if p.exists()), None
+)
 
 
 def test_the_seed_examples_are_all_there():

@@ -1,4 +1,5 @@
 """Validator: each error and warning, with line:column and a hint."""
+
 import pytest
 
 from engine.dsl import DSLError, analyze, check, load_valid, parse, validate
@@ -109,7 +110,7 @@ def test_fan_in_may_name_the_last_state_of_each_branch_in_any_order():
 
 
 def test_nested_fan_out_inside_a_branch():
-    text = ("start->f;\nf->[a,b];\na->[a1,a2];\n[a1,a2]->a_done;\n[a_done,b]->j;\nj->end;")
+    text = "start->f;\nf->[a,b];\na->[a1,a2];\n[a1,a2]->a_done;\n[a_done,b]->j;\nj->end;"
     rep = report(text)
     assert rep.ok, [e.format() for e in rep.errors]
     assert len(analyze(parse(text)).groups) == 2
@@ -150,6 +151,7 @@ def test_reserved_names_are_reported_by_check(text):
 
 
 # --- warnings ------------------------------------------------------------------------------
+
 
 def test_conditional_transitions_without_default_warn():
     rep = report("start->a;\na->b:x==1;\na->c:x==2;\nb->end;\nc->end;")

@@ -1,4 +1,5 @@
 """State functions used by the engine tests (imported on Ray workers via the repo root on PYTHONPATH)."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,13 @@ def add(context: dict, amount: int = 1, key: str = "total") -> dict:
 
 
 def fail_with(context: dict, error: str = "ValueError", message: str = "bad data") -> dict:
-    raise {"ValueError": ValueError, "KeyError": KeyError, "ConnectionError": ConnectionError,
-           "TimeoutError": TimeoutError, "RuntimeError": RuntimeError}[error](message)
+    raise {
+        "ValueError": ValueError,
+        "KeyError": KeyError,
+        "ConnectionError": ConnectionError,
+        "TimeoutError": TimeoutError,
+        "RuntimeError": RuntimeError,
+    }[error](message)
 
 
 def flaky(context: dict, marker_dir: str, fail_times: int = 2, error: str = "ConnectionError") -> dict:

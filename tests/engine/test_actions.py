@@ -1,4 +1,5 @@
 """Actions: sql binds parameters, http honours the allowlist, llm answers offline and through a server."""
+
 from __future__ import annotations
 
 import json
@@ -21,38 +22,67 @@ def test_template_fill_reads_dotted_names_and_refuses_attribute_tricks():
 
 
 def _sql(binding, context):
-    return execute_state({"action": "sql", "binding": {"action": "sql", **binding}, "context": context,
-                          "state": "q", "data_dir": "data"})
+    return execute_state(
+        {"action": "sql", "binding": {"action": "sql", **binding}, "context": context, "state": "q", "data_dir": "data"}
+    )
 
 
 def test_sql_binds_context_values_as_parameters_not_text():
     hostile = "North' OR '1'='1"
-    out = _sql({"query": "SELECT count(*) FROM sales WHERE region = $region", "files": {"sales": "samples/sales.csv"},
-                "output": "scalar", "into": "n"}, {"region": hostile})
+    out = _sql(
+        {
+            "query": "SELECT count(*) FROM sales WHERE region = $region",
+            "files": {"sales": "samples/sales.csv"},
+            "output": "scalar",
+            "into": "n",
+        },
+        {"region": hostile},
+    )
     assert out["status"] == "completed" and out["updates"] == {"n": 0}
-    out = _sql({"query": "SELECT count(*) FROM sales WHERE region = $region", "files": {"sales": "samples/sales.csv"},
-                "output": "scalar", "into": "n"}, {"region": "North"})
+    out = _sql(
+        {
+            "query": "SELECT count(*) FROM sales WHERE region = $region",
+            "files": {"sales": "samples/sales.csv"},
+            "output": "scalar",
+            "into": "n",
+        },
+        {"region": "North"},
+    )
     assert out["updates"]["n"] > 0 and out["keys_read"] == ["region"]
 
 
 def test_sql_output_shapes_and_missing_parameter(tmp_path):
     base = {"files": {"sales": "samples/sales.csv"}}
-    row = _sql({**base, "query": "SELECT region, count(*) AS n FROM sales GROUP BY 1 ORDER BY 1 LIMIT 1",
-                "output": "row", "into": "r"}, {})
+    row = _sql(
+        {
+            **base,
+            "query": "SELECT region, count(*) AS n FROM sales GROUP BY 1 ORDER BY 1 LIMIT 1",
+            "output": "row",
+            "into": "r",
+        },
+        {},
+    )
     assert set(row["updates"]["r"]) == {"region", "n"}
     rows = _sql({**base, "query": "SELECT DISTINCT region FROM sales ORDER BY 1", "output": "rows"}, {})
     assert [r["region"] for r in rows["updates"]["q"]] == ["East", "North", "South", "West"]
-    table = execute_state({"action": "sql", "binding": {"action": "sql", **base, "query": "SELECT * FROM sales",
-                                                        "output": "table", "into": "t"},
-                           "context": {}, "state": "t", "data_dir": "data", "artifacts_dir": str(tmp_path),
-                           "execution_id": "x1"})
+    table = execute_state(
+        {
+            "action": "sql",
+            "binding": {"action": "sql", **base, "query": "SELECT * FROM sales", "output": "table", "into": "t"},
+            "context": {},
+            "state": "t",
+            "data_dir": "data",
+            "artifacts_dir": str(tmp_path),
+            "execution_id": "x1",
+        }
+    )
     assert table["updates"]["t"]["rows"] == 2000 and table["updates"]["t"]["path"].endswith("x1/t.parquet")
     bad = _sql({**base, "query": "SELECT * FROM sales WHERE region = $nope", "output": "rows"}, {})
     assert bad["status"] == "failed" and "$nope" in bad["error_message"]
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         code = 503 if "fail" in self.path else 200
         body = json.dumps({"path": self.path}).encode()
         self.send_response(code)
@@ -74,8 +104,14 @@ def http_server():
 
 
 def _http(url, **extra):
-    return execute_state({"action": "http", "binding": {"action": "http", "url": url, "into": "resp", **extra},
-                          "context": {"id": 7}, "state": "h"})
+    return execute_state(
+        {
+            "action": "http",
+            "binding": {"action": "http", "url": url, "into": "resp", **extra},
+            "context": {"id": 7},
+            "state": "h",
+        }
+    )
 
 
 def test_http_get_with_templated_url_and_allowlist(http_server, monkeypatch):
@@ -93,14 +129,14 @@ def test_http_get_with_templated_url_and_allowlist(http_server, monkeypatch):
 def test_llm_state_answers_offline_and_says_so(inline_engine, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "llm offline"
 dsl = "start->summarise; summarise->end;"
 [states.summarise]
 action = "llm"
 prompt = "Summarise this complaint: {ticket}"
 into = "summary"
-''')
+""")
     res = inline_engine.run(spec, {"ticket": "The parcel arrived broken"}, RunOptions(execution="inline"))
     assert res.status == "completed", res.error
     assert res.final_context["summary_provider"] == "offline"
@@ -114,7 +150,7 @@ def test_llm_state_through_a_real_openai_compatible_server(inline_engine, llm_se
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-llm-action-key")
     monkeypatch.setenv("WORKBENCH_LLM_MODEL", "test-model")
     llm_server.reply('{"sentiment": "negative", "refund": true}')
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "llm online"
 dsl = "start->classify; classify->refund:verdict.refund==True; classify->end; refund->end;"
 [states.classify]
@@ -122,7 +158,7 @@ action = "llm"
 prompt = "Classify: {ticket}"
 output = "json"
 into = "verdict"
-''')
+""")
     res = inline_engine.run(spec, {"ticket": "broken parcel, I want my money back"}, RunOptions(execution="inline"))
     assert res.status == "completed", res.error
     assert res.final_context["verdict"] == {"sentiment": "negative", "refund": True}

@@ -1,4 +1,5 @@
 """api.start's library version lookup: cached per spec, and still right when the library changes."""
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,10 @@ def test_second_start_of_the_same_spec_makes_no_library_query(counting_store):
     second = api.start(again, {}, store=st)
     assert api.wait(second, timeout=30, store=st).status == "completed"
     assert st.library_queries == []
-    rows = st.query("SELECT execution_id, workflow_id, version FROM workflow_executions WHERE execution_id IN (?, ?)",
-                    [first, second])
+    rows = st.query(
+        "SELECT execution_id, workflow_id, version FROM workflow_executions WHERE execution_id IN (?, ?)",
+        [first, second],
+    )
     assert len({(r["workflow_id"], r["version"]) for r in rows}) == 1 and rows[0]["version"] == 1
 
 
@@ -98,8 +101,14 @@ def test_a_version_saved_by_another_process_is_seen(counting_store):
         st.close()
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", script, str(st.path), wid], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(st.path), wid],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert f"'{wid}', {v1 + 1}" in out.stdout
     # the library's current version is now the other process's spec: ours is saved as the next one

@@ -1,4 +1,5 @@
 """The run-side CLI in real subprocesses: run --json, exit codes, approve from another process."""
+
 from __future__ import annotations
 
 import json
@@ -18,20 +19,32 @@ def _cli(args, db: Path, env_extra=None, timeout=180):
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize("ctx,last", [({"is_valid": True}, "send_notification"), ({"is_valid": False}, "send_rejection")])
+@pytest.mark.parametrize(
+    "ctx,last", [({"is_valid": True}, "send_notification"), ({"is_valid": False}, "send_rejection")]
+)
 def test_seed_example_runs_unbound_from_the_cli(tmp_path, ctx, last):
-    p = _cli(["run", str(TEMPLATES / "seed_request_validation.dsl"), "--context", json.dumps(ctx), "--json"],
-             tmp_path / "w.duckdb")
+    p = _cli(
+        ["run", str(TEMPLATES / "seed_request_validation.dsl"), "--context", json.dumps(ctx), "--json"],
+        tmp_path / "w.duckdb",
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "completed"
     assert out["states_visited"][-2] == last
-    assert set(out) >= {"execution_id", "status", "states_visited", "final_context", "duration_ms", "error_count",
-                        "retry_count"}
+    assert set(out) >= {
+        "execution_id",
+        "status",
+        "states_visited",
+        "final_context",
+        "duration_ms",
+        "error_count",
+        "retry_count",
+    }
     assert "completed" in p.stderr and "validate_input" in p.stderr  # a progress line per state
 
 
@@ -72,8 +85,10 @@ def test_approval_from_another_process_resumes_the_run(tmp_path, ray_cluster):
 
 def test_unreachable_ray_cluster_gives_a_clear_error(tmp_path):
     wf = tmp_path / "wf.toml"
-    wf.write_text('name = "needs ray"\ndsl = "start->work; work->end;"\n[states.work]\naction = "python"\n'
-                  'function = "tests.engine.functions:add"\nexecution = "ray"\n')
+    wf.write_text(
+        'name = "needs ray"\ndsl = "start->work; work->end;"\n[states.work]\naction = "python"\n'
+        'function = "tests.engine.functions:add"\nexecution = "ray"\n'
+    )
     p = _cli(["run", str(wf), "--json"], tmp_path / "w.duckdb", {"RAY_ADDRESS": "127.0.0.1:9"}, timeout=60)
     assert p.returncode == 1
     out = json.loads(p.stdout)

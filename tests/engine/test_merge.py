@@ -1,5 +1,6 @@
 """The fan-in merge rule (engine.merge): token order, conflicts, and the runner, the History replay
 (context_steps) and the optimizer (state_inputs) agreeing on a real run with conflicting branches."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,17 @@ from engine.workflow_file import parse_workflow_text
 # --------------------------------------------------------------------------------- token ids
 def test_tokens_are_ordered_numerically_by_component():
     tokens = ["0.1-10", "0.1-2", "0", "0.1-1", "0.2-1", "0.1-2.1-10", "0.1-2.1-9", "0.1-2~comp", "0.1-11"]
-    assert merge.sort_tokens(tokens) == ["0", "0.1-1", "0.1-2", "0.1-2~comp", "0.1-2.1-9", "0.1-2.1-10",
-                                         "0.1-10", "0.1-11", "0.2-1"]
+    assert merge.sort_tokens(tokens) == [
+        "0",
+        "0.1-1",
+        "0.1-2",
+        "0.1-2~comp",
+        "0.1-2.1-9",
+        "0.1-2.1-10",
+        "0.1-10",
+        "0.1-11",
+        "0.2-1",
+    ]
     assert merge.token_sort_key("0.1-2") < merge.token_sort_key("0.1-10")  # not as text
     assert merge.token_sort_key("0.9-1") < merge.token_sort_key("0.10-1")
     assert runs.token_sort_key("0.1-2") < runs.token_sort_key("0.1-10")  # the app's timeline uses the same order
@@ -67,8 +77,10 @@ def test_equal_values_are_no_conflict_even_after_a_json_round_trip():
 
 def test_unwritten_keys_failed_branches_and_inherited_conflicts():
     base = {"pick": "base", "_conflicts": {"older": {"x": 1, "y": 2}}}
-    branches = [Branch("a", {"pick": "changed-but-not-written", "k": 1}, ["k"], "completed"),
-                Branch("b", {"pick": "base", "k": 2}, ["k"], "failed")]
+    branches = [
+        Branch("a", {"pick": "changed-but-not-written", "k": 1}, ["k"], "completed"),
+        Branch("b", {"pick": "base", "k": 2}, ["k"], "failed"),
+    ]
     res = merge_branches(base, branches)
     assert res.context["pick"] == "base"  # only written keys are merged
     assert res.context["k"] == 1 and res.conflicts == {"k": {"a": 1, "b": 2}}
@@ -79,17 +91,25 @@ def test_unwritten_keys_failed_branches_and_inherited_conflicts():
 
 def _rows_for_conflicting_join(order: list[int]) -> list[dict]:
     """Recorded rows of `f->[b1..b12]; [b1..b12]->j`, the branch rows in the given time order."""
-    rows = [{"token": "0", "from_state": "start", "status": "completed", "context_snapshot": "{}"},
-            {"token": "0", "from_state": "f", "status": "completed", "context_snapshot": json.dumps({"a": 1})}]
+    rows = [
+        {"token": "0", "from_state": "start", "status": "completed", "context_snapshot": "{}"},
+        {"token": "0", "from_state": "f", "status": "completed", "context_snapshot": json.dumps({"a": 1})},
+    ]
     values = {2: "two", 10: "ten", 11: "eleven"}
     for i in order:
         upd = {f"own{i}": i, **({"pick": values[i]} if i in values else {})}
-        rows.append({"token": f"0.1-{i}", "from_state": f"b{i}", "status": "completed",
-                     "context_snapshot": json.dumps(upd)})
+        rows.append(
+            {"token": f"0.1-{i}", "from_state": f"b{i}", "status": "completed", "context_snapshot": json.dumps(upd)}
+        )
     status = {f"b{i}": "completed" for i in range(1, 13)}
-    rows.append({"token": "0", "from_state": "[" + ",".join(f"b{i}" for i in range(1, 13)) + "]",
-                 "status": "join", "context_snapshot": json.dumps({"all_ok": True, "any_failed": False,
-                                                                   "branch_status": status})})
+    rows.append(
+        {
+            "token": "0",
+            "from_state": "[" + ",".join(f"b{i}" for i in range(1, 13)) + "]",
+            "status": "join",
+            "context_snapshot": json.dumps({"all_ok": True, "any_failed": False, "branch_status": status}),
+        }
+    )
     return rows
 
 
@@ -111,8 +131,14 @@ def test_nested_joins_and_fallback_errors_replay_like_the_runner():
     rows = [
         {"token": "0", "from_state": "f", "status": "completed", "context_snapshot": "{}"},
         {"token": "0.1-1", "from_state": "p", "status": "completed", "context_snapshot": '{"x": 1}'},
-        {"token": "0.1-1.1-2", "from_state": "q2", "status": "fallback", "error_type": "ValueError",
-         "error_message": "bad data", "context_snapshot": "{}"},
+        {
+            "token": "0.1-1.1-2",
+            "from_state": "q2",
+            "status": "fallback",
+            "error_type": "ValueError",
+            "error_message": "bad data",
+            "context_snapshot": "{}",
+        },
         {"token": "0.1-1.1-1", "from_state": "q1", "status": "failed", "error_type": "ValueError"},
         {"token": "0.1-1.1-1", "from_state": "q1", "status": "completed", "context_snapshot": '{"y": "q1"}'},
         {"token": "0.1-1", "from_state": "[q1,h]", "status": "join", "context_snapshot": '{"all_ok": true}'},
@@ -142,12 +168,18 @@ def _conflicting_workflow() -> str:
     states = []
     for i, s in enumerate(names, start=1):
         key, amount = ("pick", PICKS[i]) if i in PICKS else (f"own{i}", i)
-        states.append(f'[states.{s}]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
-                      f'params = {{ amount = {amount}, key = "{key}" }}\nexecution = "ray"\n')
-    states.append('[states.after]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
-                  'params = { amount = 0, key = "pick" }\nexecution = "ray"\n')
-    return (f'name = "conflicting-branches"\n'
-            f'dsl = "start->fork; fork->[{group}]; [{group}]->after; after->end;"\n' + "\n".join(states))
+        states.append(
+            f'[states.{s}]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
+            f'params = {{ amount = {amount}, key = "{key}" }}\nexecution = "ray"\n'
+        )
+    states.append(
+        '[states.after]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
+        'params = { amount = 0, key = "pick" }\nexecution = "ray"\n'
+    )
+    return (
+        f'name = "conflicting-branches"\n'
+        f'dsl = "start->fork; fork->[{group}]; [{group}]->after; after->end;"\n' + "\n".join(states)
+    )
 
 
 @pytest.mark.ray
@@ -162,11 +194,13 @@ def test_conflicting_branches_agree_in_run_history_replay_and_optimizer(engine):
     assert final["_conflicts"] == {"pick": {"b2": 2, "b5": 5, "b10": 10}}
     assert final["branch_status"] == {f"b{i}": "completed" for i in range(1, N_BRANCHES + 1)}
     assert all(final[f"own{i}"] == i for i in range(1, N_BRANCHES + 1) if i not in PICKS)
-    tokens = store.query("SELECT DISTINCT token FROM state_transitions WHERE execution_id = ? AND token <> '0'",
-                         [res.execution_id])
+    tokens = store.query(
+        "SELECT DISTINCT token FROM state_transitions WHERE execution_id = ? AND token <> '0'", [res.execution_id]
+    )
     assert {r["token"] for r in tokens} == {merge.branch_token("0", 1, i) for i in range(1, N_BRANCHES + 1)}
-    warn = store.query("SELECT message FROM audit_logs WHERE execution_id = ? AND event_type = 'merge_conflict'",
-                       [res.execution_id])
+    warn = store.query(
+        "SELECT message FROM audit_logs WHERE execution_id = ? AND event_type = 'merge_conflict'", [res.execution_id]
+    )
     assert len(warn) == 1 and "pick" in warn[0]["message"]
 
     # the History replay rebuilds the same context, step by step
@@ -183,7 +217,7 @@ def test_conflicting_branches_agree_in_run_history_replay_and_optimizer(engine):
 
 
 def test_a_failed_branch_takes_the_conditional_join_and_the_replay_agrees(inline_engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "failed-branch"
 dsl = "start->[a,bad,c]; [a,bad,c]->alert:any_failed==True; [a,bad,c]->done; alert->end; done->end;"
 [states.a]
@@ -198,7 +232,7 @@ params = { amount = 3, key = "v" }
 action = "python"
 function = "tests.engine.functions:fail_with"
 on_error = "abort"
-''')
+""")
     res = inline_engine.run(spec, {})
     assert res.status == "completed", res.error
     assert "alert" in res.states_visited and "done" not in res.states_visited
@@ -211,14 +245,20 @@ on_error = "abort"
 
 
 def _add_state(name: str, key: str, amount: int) -> str:
-    return (f'[states.{name}]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
-            f'params = {{ amount = {amount}, key = "{key}" }}\n')
+    return (
+        f'[states.{name}]\naction = "python"\nfunction = "tests.engine.functions:add"\n'
+        f'params = {{ amount = {amount}, key = "{key}" }}\n'
+    )
 
 
 def test_nested_fan_outs_keep_every_conflict_and_the_replay_agrees(inline_engine):
     spec = parse_workflow_text(
         'name = "nested"\ndsl = "start->f; f->[p,r]; p->[q1,q2]; [q1,q2]->pj; [pj,r]->done; done->end;"\n'
-        + _add_state("q1", "x", 1) + _add_state("q2", "x", 2) + _add_state("r", "x", 3) + _add_state("pj", "y", 5))
+        + _add_state("q1", "x", 1)
+        + _add_state("q2", "x", 2)
+        + _add_state("r", "x", 3)
+        + _add_state("pj", "y", 5)
+    )
     res = inline_engine.run(spec, {"n": 0})
     assert res.status == "completed", res.error
     final = res.final_context

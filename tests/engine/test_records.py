@@ -1,4 +1,5 @@
 """engine.records: the one place for read queries and JSON decoding, and the shared small rules."""
+
 from __future__ import annotations
 
 import ast
@@ -17,35 +18,92 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, 0)
 
 
 def _execution(eid: str, **over) -> dict:
-    row = {"execution_id": eid, "workflow_id": "wf-1", "workflow_name": "Orders", "version": 1,
-           "status": "completed", "current_state": "end", "initial_context": {"order": 7},
-           "final_context": {"order": 7, "ok": True}, "states_visited": ["start", "check", "end"],
-           "recovery_actions": [], "ai_decisions": [{"state": "check", "result": True}], "waiting_for": None,
-           "options": {"timeout_s": 5, "_spec": {"name": "Orders"}}, "error_count": 0, "retry_count": 0,
-           "start_time": T0, "end_time": T0 + dt.timedelta(seconds=1), "duration_ms": 1000, "updated_at": T0,
-           "seq": 1}
+    row = {
+        "execution_id": eid,
+        "workflow_id": "wf-1",
+        "workflow_name": "Orders",
+        "version": 1,
+        "status": "completed",
+        "current_state": "end",
+        "initial_context": {"order": 7},
+        "final_context": {"order": 7, "ok": True},
+        "states_visited": ["start", "check", "end"],
+        "recovery_actions": [],
+        "ai_decisions": [{"state": "check", "result": True}],
+        "waiting_for": None,
+        "options": {"timeout_s": 5, "_spec": {"name": "Orders"}},
+        "error_count": 0,
+        "retry_count": 0,
+        "start_time": T0,
+        "end_time": T0 + dt.timedelta(seconds=1),
+        "duration_ms": 1000,
+        "updated_at": T0,
+        "seq": 1,
+    }
     row.update(over)
     return row
 
 
 @pytest.fixture
 def filled(store):
-    store.append_many("workflow_executions", [
-        _execution("e1"),
-        _execution("e2", status="waiting", start_time=T0 + dt.timedelta(minutes=1), updated_at=T0),
-        _execution("e3", status="failed", version=2, start_time=T0 + dt.timedelta(minutes=2), updated_at=T0),
-    ])
-    store.append("human_requests", {"request_id": "r1", "execution_id": "e2", "state": "approve", "kind": "approval",
-                                    "prompt": "ok?", "options": ["yes", "no"], "details": {"amount": 3},
-                                    "status": "open", "created_at": T0, "updated_at": T0, "seq": 1})
-    store.append("state_transitions", {"id": "t1", "execution_id": "e1", "workflow_id": "wf-1", "version": 1,
-                                       "from_state": "check", "to_state": "end", "token": "0", "status": "completed",
-                                       "context_snapshot": {"ok": True}, "keys_read": ["order"], "timestamp": T0,
-                                       "started_at": T0, "ended_at": T0})
-    store.append("optimization_records", {"id": "opt-1", "workflow_id": "wf-1", "version": 1, "title": "t",
-                                          "evidence": {"runs": 3}, "proposed_changes": [{"op": "retry"}],
-                                          "status": "suggested", "priority": 2, "created_at": T0, "updated_at": T0,
-                                          "seq": 1})
+    store.append_many(
+        "workflow_executions",
+        [
+            _execution("e1"),
+            _execution("e2", status="waiting", start_time=T0 + dt.timedelta(minutes=1), updated_at=T0),
+            _execution("e3", status="failed", version=2, start_time=T0 + dt.timedelta(minutes=2), updated_at=T0),
+        ],
+    )
+    store.append(
+        "human_requests",
+        {
+            "request_id": "r1",
+            "execution_id": "e2",
+            "state": "approve",
+            "kind": "approval",
+            "prompt": "ok?",
+            "options": ["yes", "no"],
+            "details": {"amount": 3},
+            "status": "open",
+            "created_at": T0,
+            "updated_at": T0,
+            "seq": 1,
+        },
+    )
+    store.append(
+        "state_transitions",
+        {
+            "id": "t1",
+            "execution_id": "e1",
+            "workflow_id": "wf-1",
+            "version": 1,
+            "from_state": "check",
+            "to_state": "end",
+            "token": "0",
+            "status": "completed",
+            "context_snapshot": {"ok": True},
+            "keys_read": ["order"],
+            "timestamp": T0,
+            "started_at": T0,
+            "ended_at": T0,
+        },
+    )
+    store.append(
+        "optimization_records",
+        {
+            "id": "opt-1",
+            "workflow_id": "wf-1",
+            "version": 1,
+            "title": "t",
+            "evidence": {"runs": 3},
+            "proposed_changes": [{"op": "retry"}],
+            "status": "suggested",
+            "priority": 2,
+            "created_at": T0,
+            "updated_at": T0,
+            "seq": 1,
+        },
+    )
     store.flush()
     return store
 
@@ -104,8 +162,9 @@ def test_utc_now_is_aware_and_the_store_keeps_it_as_naive_utc(store):
     store.flush()
     (row,) = store.query("SELECT timestamp FROM audit_logs")
     assert row["timestamp"] == records.store_time(now)
-    assert records.store_time(dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))) \
-        == dt.datetime(2026, 1, 1, 7)
+    assert records.store_time(dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))) == dt.datetime(
+        2026, 1, 1, 7
+    )
 
 
 def test_one_slug_rule():
@@ -119,8 +178,14 @@ def test_one_slug_rule():
 
 def _sql_texts(path: Path) -> list[int]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            and "SELECT " in n.value.upper() and " FROM " in n.value.upper()]
+    return [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and "SELECT " in n.value.upper()
+        and " FROM " in n.value.upper()
+    ]
 
 
 @pytest.mark.parametrize("rel", ["engine/api.py", "engine/workbench", "app", "engine/cli/run_cmds.py"])
@@ -155,14 +220,21 @@ def test_one_clock_one_slug_rule_one_finished_set():
     found = []
     for rel, tree in _project_files():
         for n in ast.walk(tree):
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("now", "utcnow") \
-                    and "datetime" in ast.unparse(n.func.value):
+            if (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("now", "utcnow")
+                and "datetime" in ast.unparse(n.func.value)
+            ):
                 found.append(f"{rel}:{n.lineno} {ast.unparse(n)}: use records.utc_now()")
             elif isinstance(n, ast.Constant) and isinstance(n.value, str) and "[^a-z0-9]+" in n.value:
                 found.append(f"{rel}:{n.lineno} a slug pattern: use records.slugify()")
-            elif isinstance(n, (ast.Tuple, ast.List, ast.Set)) and len(n.elts) == 3 \
-                    and rel not in ("engine/schema.py", *NOT_A_STATUS_TEST) \
-                    and {getattr(e, "value", None) for e in n.elts} == FINISHED_SET:
+            elif (
+                isinstance(n, (ast.Tuple, ast.List, ast.Set))
+                and len(n.elts) == 3
+                and rel not in ("engine/schema.py", *NOT_A_STATUS_TEST)
+                and {getattr(e, "value", None) for e in n.elts} == FINISHED_SET
+            ):
                 found.append(f"{rel}:{n.lineno} the finished set: use schema.FINISHED_STATUSES")
             elif isinstance(n, ast.Constant) and isinstance(n.value, str) and "IN (" in n.value.upper():
                 quoted = set(re.findall(r"'(\w+)'", n.value.split("IN (", 1)[-1].split(")")[0]))
@@ -172,9 +244,13 @@ def test_one_clock_one_slug_rule_one_finished_set():
 
 
 def test_recovery_strategy_counts_and_execution_count(store):
-    store.append_many("recovery_actions", [
-        {"id": f"r{i}", "execution_id": "e1", "timestamp": T0, "recovery_strategy": s}
-        for i, s in enumerate(["retry", "retry", None, "", "skip"])])
+    store.append_many(
+        "recovery_actions",
+        [
+            {"id": f"r{i}", "execution_id": "e1", "timestamp": T0, "recovery_strategy": s}
+            for i, s in enumerate(["retry", "retry", None, "", "skip"])
+        ],
+    )
     store.append("workflow_executions", _execution("e1"))
     store.flush()
     assert records.recovery_strategy_counts(store, "e1") == {"retry": 2, "unknown": 2, "skip": 1}

@@ -1,4 +1,5 @@
 """Runner semantics without Ray (inline executor): paths, joins, merge rule, failures, bounds."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,24 +17,35 @@ def _run(engine, dsl_or_spec, ctx=None, **opts):
     return engine.run(spec, ctx or {}, RunOptions(**opts))
 
 
-@pytest.mark.parametrize("ctx,path", [
-    ({"is_valid": True}, ["start", "receive_request", "validate_input", "process_data", "send_notification", "end"]),
-    ({"is_valid": False}, ["start", "receive_request", "validate_input", "log_error", "send_rejection", "end"]),
-])
+@pytest.mark.parametrize(
+    "ctx,path",
+    [
+        (
+            {"is_valid": True},
+            ["start", "receive_request", "validate_input", "process_data", "send_notification", "end"],
+        ),
+        ({"is_valid": False}, ["start", "receive_request", "validate_input", "log_error", "send_rejection", "end"]),
+    ],
+)
 def test_seed_request_validation_takes_the_conditioned_path(inline_engine, ctx, path):
     res = _run(inline_engine, load_workflow(TEMPLATES / "seed_request_validation.dsl"), ctx)
     assert res.status == "completed"
     assert res.states_visited == path
 
 
-@pytest.mark.parametrize("ctx,expected_last", [
-    ({"order_valid": True, "all_available": True, "payment_success": True}, "notify_fulfillment"),
-    ({"order_valid": True, "all_available": True, "payment_success": False}, "notify_payment_failure"),
-    ({"order_valid": True, "all_available": False, "some_available": True}, "wait_customer_decision"),
-    ({"order_valid": True, "all_available": False, "some_available": False, "none_available": True},
-     "notify_out_of_stock"),
-    ({"order_valid": False}, "order_error"),
-])
+@pytest.mark.parametrize(
+    "ctx,expected_last",
+    [
+        ({"order_valid": True, "all_available": True, "payment_success": True}, "notify_fulfillment"),
+        ({"order_valid": True, "all_available": True, "payment_success": False}, "notify_payment_failure"),
+        ({"order_valid": True, "all_available": False, "some_available": True}, "wait_customer_decision"),
+        (
+            {"order_valid": True, "all_available": False, "some_available": False, "none_available": True},
+            "notify_out_of_stock",
+        ),
+        ({"order_valid": False}, "order_error"),
+    ],
+)
 def test_seed_order_processing_paths(inline_engine, ctx, expected_last):
     res = _run(inline_engine, load_workflow(TEMPLATES / "seed_order_processing.dsl"), ctx)
     assert res.status == "completed", res.error
@@ -86,14 +98,14 @@ def test_loops_are_bounded_by_max_steps(inline_engine):
 
 
 def test_loop_with_python_counter_terminates(inline_engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "counter"
 dsl = "start->inc; inc->inc:total<5; inc->end;"
 [states.inc]
 action = "python"
 function = "tests.engine.functions:add"
 params = { amount = 1 }
-''')
+""")
     res = _run(inline_engine, spec, {"total": 0}, execution="inline")
     assert res.status == "completed"
     assert res.final_context["total"] == 5
@@ -101,7 +113,7 @@ params = { amount = 1 }
 
 
 def _merge_spec():
-    return parse_workflow_text('''
+    return parse_workflow_text("""
 name = "merge"
 dsl = "start->[left,right]; [left,right]->done; done->end;"
 [states.left]
@@ -112,7 +124,7 @@ params = { amount = 1, key = "shared" }
 action = "python"
 function = "tests.engine.functions:add"
 params = { amount = 10, key = "shared" }
-''')
+""")
 
 
 def test_fan_in_merge_keeps_both_conflicting_values(inline_engine):
@@ -146,7 +158,7 @@ on_error = "abort"
 
 
 def test_branch_chains_and_nested_fan_out(inline_engine):
-    dsl = ("start->split; split->[a1,b1]; a1->a2; a2->[x,y]; [x,y]->a3; b1->b2; [a3,b2]->join; join->end;")
+    dsl = "start->split; split->[a1,b1]; a1->a2; a2->[x,y]; [x,y]->a3; b1->b2; [a3,b2]->join; join->end;"
     res = _run(inline_engine, dsl)
     assert res.status == "completed", res.error
     for s in ("a1", "a2", "x", "y", "a3", "b1", "b2", "join"):
@@ -160,19 +172,25 @@ def test_records_per_state_with_transition_and_keys(inline_engine):
     res = _run(inline_engine, spec, {"shared": 0}, execution="inline")
     rows = inline_engine.store.query(
         "SELECT from_state, to_state, transition_type, keys_read, keys_written, status FROM state_transitions "
-        "WHERE execution_id = ? ORDER BY timestamp", [res.execution_id])
+        "WHERE execution_id = ? ORDER BY timestamp",
+        [res.execution_id],
+    )
     by_state = {r["from_state"]: r for r in rows}
     assert by_state["start"]["to_state"] == "[left,right]" and by_state["start"]["transition_type"] == "parallel"
     assert '"shared"' in by_state["left"]["keys_read"] and '"shared"' in by_state["left"]["keys_written"]
     assert by_state["[left,right]"]["to_state"] == "done"
-    ex = inline_engine.store.query("SELECT status, states_visited, final_context FROM workflow_executions "
-                                   "WHERE execution_id = ?", [res.execution_id])[0]
+    ex = inline_engine.store.query(
+        "SELECT status, states_visited, final_context FROM workflow_executions WHERE execution_id = ?",
+        [res.execution_id],
+    )[0]
     assert ex["status"] == "completed"
 
 
 def test_natural_language_condition_without_ai_waits_for_a_person(inline_engine):
-    spec = spec_from_dsl('start->read_email; read_email->escalate:"the customer sounds angry"; '
-                         'read_email->reply; escalate->end; reply->end;')
+    spec = spec_from_dsl(
+        'start->read_email; read_email->escalate:"the customer sounds angry"; '
+        "read_email->reply; escalate->end; reply->end;"
+    )
     res = inline_engine.run(spec, {"email": "I am furious"}, RunOptions(ai_decisions=False, detach_when_waiting=True))
     assert res.status == "waiting"
     assert res.waiting_for[0]["kind"] == "decision" and res.waiting_for[0]["state"] == "read_email"
@@ -193,14 +211,14 @@ def test_invalid_workflow_is_refused_before_running(inline_engine):
 
 
 def test_an_engine_built_on_the_inline_executor_runs_python_states(inline_engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "inline executor"
 dsl = "start->inc; inc->end;"
 [states.inc]
 action = "python"
 function = "tests.engine.functions:add"
 params = { amount = 2 }
-''')
+""")
     res = inline_engine.run(spec, {"total": 1})  # execution "auto": the executor itself is in-process
     assert res.status == "completed", res.error
     assert res.final_context["total"] == 3

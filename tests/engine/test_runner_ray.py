@@ -1,4 +1,5 @@
 """Runner against a real local Ray: parallel overlap, timeouts, cancel, approval, sub-workflows, rerun."""
+
 from __future__ import annotations
 
 import threading
@@ -16,9 +17,10 @@ def _sleepers(n: int, seconds: float) -> str:
     names = [f"s{i}" for i in range(n)]
     states = "\n".join(
         f'[states.{s}]\naction = "python"\nfunction = "tests.engine.functions:sleep_and_mark"\n'
-        f'params = {{ seconds = {seconds}, key = "{s}" }}\nexecution = "ray"\n' for s in names)
-    return (f'name = "sleepers"\ndsl = "start->[{",".join(names)}]; [{",".join(names)}]->done; done->end;"\n'
-            + states)
+        f'params = {{ seconds = {seconds}, key = "{s}" }}\nexecution = "ray"\n'
+        for s in names
+    )
+    return f'name = "sleepers"\ndsl = "start->[{",".join(names)}]; [{",".join(names)}]->done; done->end;"\n' + states
 
 
 def test_fan_out_branches_overlap_in_time(engine):
@@ -44,14 +46,17 @@ def test_fan_out_branches_overlap_in_time(engine):
             break
     else:
         pytest.fail(f"2 x 1 s branches never overlapped in 5 runs: (overlap s, wall s) = {attempts}")
-    rows = engine.store.query("SELECT DISTINCT executed_on, worker_pid FROM state_transitions WHERE "
-                              "execution_id = ? AND from_state IN ('s0','s1')", [res.execution_id])
+    rows = engine.store.query(
+        "SELECT DISTINCT executed_on, worker_pid FROM state_transitions WHERE "
+        "execution_id = ? AND from_state IN ('s0','s1')",
+        [res.execution_id],
+    )
     assert {r["executed_on"] for r in rows} == {"ray"}
     assert len({r["worker_pid"] for r in rows}) == 2
 
 
 def test_state_timeout_cancels_the_task(engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "timeout"
 dsl = "start->slow; slow->end;"
 [states.slow]
@@ -60,14 +65,15 @@ function = "tests.engine.functions:sleep_and_mark"
 params = { seconds = 60 }
 timeout_s = 1.0
 on_error = "abort"
-''')
+""")
     t0 = time.perf_counter()
     res = engine.run(spec, {})
     assert time.perf_counter() - t0 < 15
     assert res.status == "failed"
     assert "timed out after 1 s" in res.error
-    row = engine.store.query("SELECT error_type FROM state_transitions WHERE execution_id = ? AND status = 'failed'",
-                             [res.execution_id])[0]
+    row = engine.store.query(
+        "SELECT error_type FROM state_transitions WHERE execution_id = ? AND status = 'failed'", [res.execution_id]
+    )[0]
     assert row["error_type"] == "TaskTimeout"
 
 
@@ -89,13 +95,13 @@ def test_run_timeout_fails_the_run(engine):
 
 
 def test_approval_waits_then_continues_with_the_decision(engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "approval"
 dsl = "start->prepare; prepare->sign_off; sign_off->ship:approved==True; sign_off->drop; ship->end; drop->end;"
 [states.sign_off]
 action = "approval"
 message = "Ship order {order}?"
-''')
+""")
     eid = engine.start(spec, {"order": 7})
     for _ in range(100):
         row = engine.execution_row(eid)
@@ -113,14 +119,14 @@ message = "Ship order {order}?"
 
 def test_sub_workflow_runs_and_merges_its_final_context(engine, tmp_path):
     child = tmp_path / "child.toml"
-    child.write_text('''
+    child.write_text("""
 name = "child"
 dsl = "start->bump; bump->end;"
 [states.bump]
 action = "python"
 function = "tests.engine.functions:add"
 params = { amount = 5 }
-''')
+""")
     parent = parse_workflow_text(f'''
 name = "parent"
 dsl = "start->call_child; call_child->check; check->big:total>=5; check->end; big->end;"
@@ -132,8 +138,9 @@ workflow = "{child}"
     assert res.status == "completed", res.error
     assert res.final_context["total"] == 6
     assert "big" in res.states_visited
-    kids = engine.store.query("SELECT execution_id, status FROM workflow_executions WHERE parent_execution_id = ?",
-                              [res.execution_id])
+    kids = engine.store.query(
+        "SELECT execution_id, status FROM workflow_executions WHERE parent_execution_id = ?", [res.execution_id]
+    )
     assert len(kids) == 1 and kids[0]["status"] == "completed"
 
 
@@ -168,14 +175,14 @@ params = {{ log_file = "{log}", name = "third" }}
 
 
 def test_many_concurrent_executions_share_one_driver_thread(engine):
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text("""
 name = "tiny"
 dsl = "start->a; a->b; b->end;"
 [states.a]
 action = "python"
 function = "tests.engine.functions:add"
 execution = "ray"
-''')
+""")
     before = threading.active_count()
     ids = [engine.start(spec, {"total": i}) for i in range(60)]
     results = [engine.wait(i, timeout=120) for i in ids]

@@ -1,4 +1,5 @@
 """Sub-workflows on a real local Ray: nesting depth, recursion, child ids, settings."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -44,8 +45,11 @@ def _descendants(store, root_id: str) -> list[dict]:
     """Every execution below root_id, breadth first."""
     out, frontier = [], [root_id]
     while frontier:
-        rows = store.query("SELECT execution_id, status, error_message, parent_execution_id FROM workflow_executions "
-                           "WHERE parent_execution_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        rows = store.query(
+            "SELECT execution_id, status, error_message, parent_execution_id FROM workflow_executions "
+            "WHERE parent_execution_id IN (SELECT unnest(?::VARCHAR[]))",
+            [frontier],
+        )
         out += rows
         frontier = [r["execution_id"] for r in rows]
     return out
@@ -90,11 +94,14 @@ def test_depth_limit_comes_from_settings_or_run_options(engine, tmp_path):
 
 
 def test_mutual_recursion_names_both_workflows(engine, tmp_path):
-    (tmp_path / "ping.toml").write_text('name = "ping"\ndsl = "start->call; call->end;"\n'
-                                        '[states.call]\naction = "workflow"\nworkflow = "pong.toml"\n'
-                                        '[settings]\nmax_subworkflow_depth = 4\n')
-    (tmp_path / "pong.toml").write_text('name = "pong"\ndsl = "start->call; call->end;"\n'
-                                        '[states.call]\naction = "workflow"\nworkflow = "ping.toml"\n')
+    (tmp_path / "ping.toml").write_text(
+        'name = "ping"\ndsl = "start->call; call->end;"\n'
+        '[states.call]\naction = "workflow"\nworkflow = "pong.toml"\n'
+        "[settings]\nmax_subworkflow_depth = 4\n"
+    )
+    (tmp_path / "pong.toml").write_text(
+        'name = "pong"\ndsl = "start->call; call->end;"\n[states.call]\naction = "workflow"\nworkflow = "ping.toml"\n'
+    )
     res = _wait(engine, engine.start(load_workflow(tmp_path / "ping.toml"), {}))
     assert res.status == "failed"
     assert "ping → pong → ping → pong → ping → pong" in res.error
@@ -117,8 +124,10 @@ def test_recursion_that_ends_runs_deeper_than_the_old_id_cut(engine, tmp_path):
 
 def test_same_state_in_two_branches_gets_two_child_runs(engine, tmp_path):
     child = tmp_path / "child.toml"
-    child.write_text('name = "child"\ndsl = "start->bump; bump->end;"\n[states.bump]\naction = "python"\n'
-                     'function = "tests.engine.functions:add"\nparams = { amount = 5 }\n')
+    child.write_text(
+        'name = "child"\ndsl = "start->bump; bump->end;"\n[states.bump]\naction = "python"\n'
+        'function = "tests.engine.functions:add"\nparams = { amount = 5 }\n'
+    )
     parent = parse_workflow_text(f'''
 name = "two calls"
 dsl = "start->[left,right]; left->call; right->call2; [call,call2]->end;"

@@ -1,4 +1,5 @@
 """State functions for the runner fault tests (imported on Ray workers through the repo root)."""
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ Scaling is asserted by counting work, not by timing: the number of Python lines 
 input doubles, and the number of listed issues/excerpts must not grow with the input. Timing
 targets for 1 MB inputs live in ``benchmarks/bench_dsl.py``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,6 +34,7 @@ DSL_DIR = str(Path(engine.dsl.__file__).resolve().parent)
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def lines_executed_in_dsl(fn) -> int:
     """How many Python lines of engine/dsl run while ``fn()`` runs (lark's own code is not counted)."""
@@ -85,8 +87,15 @@ def wide_matched(n: int) -> str:
 def wide_looping_branches(n: int) -> str:
     """Every branch loops back before the fork: each branch reaches the whole workflow."""
     names = [f"b{i}" for i in range(n)]
-    return "start->fork;\nfork->[" + ",".join(names) + "];\n" + "".join(f"{b}->fork;\n" for b in names) + \
-        "[" + ",".join(names) + "]->end;\n"
+    return (
+        "start->fork;\nfork->["
+        + ",".join(names)
+        + "];\n"
+        + "".join(f"{b}->fork;\n" for b in names)
+        + "["
+        + ",".join(names)
+        + "]->end;\n"
+    )
 
 
 def long_chain(n: int) -> str:
@@ -94,9 +103,14 @@ def long_chain(n: int) -> str:
 
 
 def many_conditions(n: int) -> str:
-    return "start->s0;\n" + "".join(
-        f"s{i}->s{i + 1}:order.total>{i} and status in ['a','b'] and not (x.y=='z' or 3<=k<7);\ns{i}->end;\n"
-        for i in range(n)) + f"s{n}->end;\n"
+    return (
+        "start->s0;\n"
+        + "".join(
+            f"s{i}->s{i + 1}:order.total>{i} and status in ['a','b'] and not (x.y=='z' or 3<=k<7);\ns{i}->end;\n"
+            for i in range(n)
+        )
+        + f"s{n}->end;\n"
+    )
 
 
 def unreachable_states_one_line(n: int) -> str:
@@ -105,6 +119,7 @@ def unreachable_states_one_line(n: int) -> str:
 
 
 # --- item 6: validation is linear -----------------------------------------------------------
+
 
 def test_32000_duplicate_members_are_one_issue_that_says_how_many():
     with pytest.raises(DSLError) as info:
@@ -131,8 +146,18 @@ def test_60k_dead_ends_list_a_bounded_number_of_issues_and_a_count_of_the_rest()
     assert all(len(e.message) < 500 and len(e.hint) < 500 for e in report.errors + report.warnings)
 
 
-@pytest.mark.parametrize("shape", [wide_duplicates, wide_dead_ends, wide_matched, wide_looping_branches,
-                                   long_chain, many_conditions, unreachable_states_one_line])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        wide_duplicates,
+        wide_dead_ends,
+        wide_matched,
+        wide_looping_branches,
+        long_chain,
+        many_conditions,
+        unreachable_states_one_line,
+    ],
+)
 def test_doubling_the_input_does_not_quadruple_the_work(shape, monkeypatch):
     # the branch-analysis budget has a fixed floor of steps (exact analysis of small workflows);
     # without it the budget is proportional to the workflow, which is what this test checks
@@ -180,16 +205,19 @@ def test_model_dsl_longer_than_the_limit_is_not_validated_or_repaired(llm_server
 BIG_INT_JSON = '{"amount": 1' + "0" * 5000 + "}"
 
 
-@pytest.mark.parametrize("text,fragment", [
-    (BIG_INT_JSON, "integer with too many digits"),
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ('{"a": ' + "[" * 500 + "]" * 500 + "}", "nested too deeply"),
-    ('{"a": NaN}', "NaN is not a JSON number"),
-    ('{"a": -Infinity}', "-Infinity is not a JSON number"),
-    ('{"a": "\\ud800"}', "not valid Unicode"),
-    ('{"a": 1', "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        (BIG_INT_JSON, "integer with too many digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"a": ' + "[" * 500 + "]" * 500 + "}", "nested too deeply"),
+        ('{"a": NaN}', "NaN is not a JSON number"),
+        ('{"a": -Infinity}', "-Infinity is not a JSON number"),
+        ('{"a": "\\ud800"}', "not valid Unicode"),
+        ('{"a": 1', "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
 def test_bad_context_text_is_a_clear_error(text, fragment):
     with pytest.raises(ContextInputError) as info:
         parse_context_text(text)
@@ -221,8 +249,9 @@ def test_cyclic_and_shared_values_in_a_context():
 def _cli(args, db: Path):
     env = dict(os.environ, WORKBENCH_DB=str(db), PYTHONPATH=str(ROOT))
     env.pop("OPENAI_API_KEY", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_cli_context_with_a_5000_digit_integer_or_bad_file_prints_a_clear_error(tmp_path):
@@ -230,8 +259,7 @@ def test_cli_context_with_a_5000_digit_integer_or_bad_file_prints_a_clear_error(
     wf.write_text("start->a; a->end;")
     deep = tmp_path / "deep.json"
     deep.write_text('{"a": ' + "[" * 50_000 + "]" * 50_000 + "}")
-    for context, fragment in [(BIG_INT_JSON, "integer with too many digits"),
-                              (f"@{deep}", "nested too deeply")]:
+    for context, fragment in [(BIG_INT_JSON, "integer with too many digits"), (f"@{deep}", "nested too deeply")]:
         p = _cli(["run", str(wf), "--context", context], tmp_path / "w.duckdb")
         assert p.returncode == 1, p.stderr
         assert "Traceback" not in p.stderr and fragment in p.stderr, p.stderr[-2000:]
@@ -271,15 +299,20 @@ def huge_int_result(context: dict) -> dict:
 def test_a_state_result_with_a_huge_integer_fails_the_run_with_a_clear_error(inline_engine):
     from engine.workflow_file import parse_workflow_text
 
-    spec = parse_workflow_text('name = "huge"\ndsl = "start->a; a->b:x>\'a\'; a->end; b->end;"\n'
-                               '[states.a]\naction = "python"\nfunction = "tests.faults.test_input_faults:huge_int_result"\n'
-                               'execution = "inline"\n', "huge.toml", "toml")
+    spec = parse_workflow_text(
+        'name = "huge"\ndsl = "start->a; a->b:x>\'a\'; a->end; b->end;"\n'
+        '[states.a]\naction = "python"\nfunction = "tests.faults.test_input_faults:huge_int_result"\n'
+        'execution = "inline"\n',
+        "huge.toml",
+        "toml",
+    )
     res = inline_engine.run(spec, {})
     assert res.status == "failed"
     assert "internal error" not in res.error and "4300 digits" in res.error
 
 
 # --- item 10: conditions over hostile values --------------------------------------------------
+
 
 def _deep(depth: int) -> list:
     value: list = []
@@ -288,11 +321,14 @@ def _deep(depth: int) -> list:
     return value
 
 
-@pytest.mark.parametrize("condition,context,fragment", [
-    ("x < 'a'", {"x": 10**5000}, "about 5,000 digits"),
-    ("x == y", {"x": _deep(100_000), "y": _deep(100_000)}, "nested too deeply"),
-    ("x in y", {"x": _deep(100_000), "y": [_deep(100_000)]}, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "condition,context,fragment",
+    [
+        ("x < 'a'", {"x": 10**5000}, "about 5,000 digits"),
+        ("x == y", {"x": _deep(100_000), "y": _deep(100_000)}, "nested too deeply"),
+        ("x in y", {"x": _deep(100_000), "y": [_deep(100_000)]}, "nested too deeply"),
+    ],
+)
 def test_condition_over_hostile_values_is_a_condition_error(condition, context, fragment):
     with pytest.raises(ConditionError, match=fragment):
         evaluate_condition(condition, context)
@@ -309,20 +345,21 @@ def test_condition_over_cyclic_values_is_a_condition_error():
 
 # --- item 10: SQL parameters ----------------------------------------------------------------
 
-HOSTILE = ["'; DROP TABLE t; --", "$y", "' OR 1=1 --", "\\'", "$$", "*/ select 1 /*", "\"$y\""]
+HOSTILE = ["'; DROP TABLE t; --", "$y", "' OR 1=1 --", "\\'", "$$", "*/ select 1 /*", '"$y"']
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_sql_binds_only_parameters_outside_literals_identifiers_and_comments(value, tmp_path):
     from engine.actions.sql_action import run_sql
 
-    query = ("SELECT '$x' AS lit, 'it''s $x' AS lit2, E'\\' $x' AS lit3, $$ $x $$ AS lit4, $t$ $x $t$ AS lit5, "
-             "$y AS y, 1 AS \"$x\" -- $x in a comment\n /* $x /* nested $x */ $x */")
+    query = (
+        "SELECT '$x' AS lit, 'it''s $x' AS lit2, E'\\' $x' AS lit3, $$ $x $$ AS lit4, $t$ $x $t$ AS lit5, "
+        '$y AS y, 1 AS "$x" -- $x in a comment\n /* $x /* nested $x */ $x */'
+    )
     out = run_sql({"query": query, "output": "row", "into": "r"}, {"y": value}, {"artifacts_dir": str(tmp_path)})
     row = out["r"]
     assert row["y"] == value  # bound as a value, whatever it holds
-    assert (row["lit"], row["lit2"], row["lit3"], row["lit4"], row["lit5"]) == \
-        ("$x", "it's $x", "' $x", " $x ", " $x ")
+    assert (row["lit"], row["lit2"], row["lit3"], row["lit4"], row["lit5"]) == ("$x", "it's $x", "' $x", " $x ", " $x ")
     assert row["$x"] == 1
 
 
@@ -337,10 +374,14 @@ def test_sql_reports_a_query_that_does_not_parse_or_a_missing_parameter(tmp_path
 
 # --- TOML workflow files ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("toml,fragment", [
-    ('name = "x"\ndsl = "start->end;"\n[settings]\nmax_steps = 1' + "0" * 5000 + "\n", "4300 digits"),
-    ('name = "x"\ndsl = "start->end;"\nmeta = ' + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
-])
+
+@pytest.mark.parametrize(
+    "toml,fragment",
+    [
+        ('name = "x"\ndsl = "start->end;"\n[settings]\nmax_steps = 1' + "0" * 5000 + "\n", "4300 digits"),
+        ('name = "x"\ndsl = "start->end;"\nmeta = ' + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ],
+)
 def test_toml_workflow_with_huge_or_deep_values_is_a_clear_error(toml, fragment):
     from engine.workflow_file import WorkflowFileError, parse_workflow_text
 

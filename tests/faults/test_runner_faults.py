@@ -6,6 +6,7 @@ run ends with a final record and a done-signal; bad state results are clear data
 a small summary in memory. Real components: a real local Ray (``engine``), real DuckDB/WAL stores,
 the real CLI in separate processes.
 """
+
 from __future__ import annotations
 
 import gc
@@ -27,11 +28,20 @@ ROOT = Path(__file__).resolve().parents[2]
 FN = "tests.faults.runner_functions"
 
 
-def _spec(function: str, *, execution: str = "inline", params: dict | None = None, fallback: bool = False,
-          name: str = "fault", timeout_s: float | None = None):
+def _spec(
+    function: str,
+    *,
+    execution: str = "inline",
+    params: dict | None = None,
+    fallback: bool = False,
+    name: str = "fault",
+    timeout_s: float | None = None,
+):
     dsl = "start->a; a->end;" + (" a->oops:@error; oops->end;" if fallback else "")
-    text = (f'name = "{name}"\ndsl = "{dsl}"\n[states.a]\naction = "python"\nfunction = "{function}"\n'
-            f'execution = "{execution}"\n')
+    text = (
+        f'name = "{name}"\ndsl = "{dsl}"\n[states.a]\naction = "python"\nfunction = "{function}"\n'
+        f'execution = "{execution}"\n'
+    )
     if timeout_s is not None:
         text += f"timeout_s = {timeout_s}\n"
     if params:
@@ -43,24 +53,28 @@ def _cli(args, db: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, WORKBENCH_DB=str(db), PYTHONPATH=str(ROOT))
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _failed_attempts(store, execution_id: str, state: str = "a") -> list[dict]:
-    return store.query("SELECT error_type, error_message, attempt FROM state_transitions WHERE execution_id = ? "
-                       "AND from_state = ? AND status = 'failed' ORDER BY attempt", [execution_id, state])
+    return store.query(
+        "SELECT error_type, error_message, attempt FROM state_transitions WHERE execution_id = ? "
+        "AND from_state = ? AND status = 'failed' ORDER BY attempt",
+        [execution_id, state],
+    )
 
 
 def _final_record(store, execution_id: str) -> dict:
-    return store.query("SELECT status, error_message, end_time FROM workflow_executions WHERE execution_id = ?",
-                       [execution_id])[0]
+    return store.query(
+        "SELECT status, error_message, end_time FROM workflow_executions WHERE execution_id = ?", [execution_id]
+    )[0]
 
 
 # --------------------------------------------------------------------- 2. the poller and pruning
 @pytest.mark.slow
-def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_cli_process_works(
-        inline_engine, store):
+def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_cli_process_works(inline_engine, store):
     """Three threads start 10,500 runs (past the 10,000 retained-runs cap, so pruning happens while
     they insert) while the poller ticks; afterwards `workbench cancel` from another process stops a
     run driven here (the poller must still be alive to pick the request up)."""
@@ -99,8 +113,9 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     assert res.status == "cancelled" and res.error == "cancelled by request"
     assert inline_engine._thread.is_alive()
     # an answer given in another process reaches a run waiting here the same way
-    asking = parse_workflow_text('name = "ask"\ndsl = "start->ask; ask->end;"\n[states.ask]\n'
-                                 'action = "approval"\nmessage = "go on?"\n')
+    asking = parse_workflow_text(
+        'name = "ask"\ndsl = "start->ask; ask->end;"\n[states.ask]\naction = "approval"\nmessage = "go on?"\n'
+    )
     waiting = inline_engine.start(asking, {})
     deadline = time.time() + 30
     while not store.query("SELECT 1 FROM human_requests WHERE execution_id = ? AND status = 'open'", [waiting]):
@@ -133,10 +148,12 @@ def test_cli_cancel_of_a_run_driven_by_another_process_is_quiet_and_takes_effect
 
 
 # --------------------------------------------------------------------- 3. a state cannot freeze the process
-@pytest.mark.parametrize("function,raised", [(f"{FN}:system_exit", "SystemExit"), (f"{FN}:keyboard_interrupt",
-                                                                          "KeyboardInterrupt")])
-def test_inline_state_raising_system_exit_fails_the_state_and_the_driver_lives_on(inline_engine, store, function,
-                                                                                   raised):
+@pytest.mark.parametrize(
+    "function,raised", [(f"{FN}:system_exit", "SystemExit"), (f"{FN}:keyboard_interrupt", "KeyboardInterrupt")]
+)
+def test_inline_state_raising_system_exit_fails_the_state_and_the_driver_lives_on(
+    inline_engine, store, function, raised
+):
     eid = inline_engine.start(_spec(function), {}, RunOptions(auto_recovery=False))
     res = inline_engine.wait(eid, 30)  # before the fix: the driver thread died and this timed out
     assert res.status == "failed"
@@ -172,11 +189,14 @@ def test_cyclic_result_is_a_clear_state_failure_and_the_run_ends(request, store,
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("function,message", [
-    ("tuple_key", "dict key (1, 2) of type tuple at ['table']"),
-    ("int_key", "dict key 1 of type int at ['counts']"),
-    ("deep", "nested more than 200 levels deep"),
-])
+@pytest.mark.parametrize(
+    "function,message",
+    [
+        ("tuple_key", "dict key (1, 2) of type tuple at ['table']"),
+        ("int_key", "dict key 1 of type int at ['counts']"),
+        ("deep", "nested more than 200 levels deep"),
+    ],
+)
 def test_unstorable_result_on_ray_is_a_data_error_not_retried_as_a_crash(engine, store, function, message):
     res = engine.wait(engine.start(_spec(f"{FN}:{function}", execution="ray", fallback=True), {}), 300)
     assert res.status == "completed" and res.states_visited[-2] == "oops"
@@ -206,8 +226,10 @@ def test_cli_run_whose_inline_state_outlives_the_run_timeout_exits(tmp_path):
     """The run fails at its --timeout; the abandoned state's thread must not keep the process alive
     (it used to wait at interpreter exit for the state's code to return)."""
     wf = tmp_path / "stuck.toml"
-    wf.write_text(f'name = "stuck"\ndsl = "start->a; a->end;"\n[states.a]\naction = "python"\n'
-                  f'function = "{FN}:sleep_for"\nparams = {{ seconds = 300 }}\nexecution = "inline"\n')
+    wf.write_text(
+        f'name = "stuck"\ndsl = "start->a; a->end;"\n[states.a]\naction = "python"\n'
+        f'function = "{FN}:sleep_for"\nparams = {{ seconds = 300 }}\nexecution = "inline"\n'
+    )
     t0 = time.monotonic()
     p = _cli(["run", str(wf), "--timeout", "2", "--json", "--no-recovery"], tmp_path / "w.duckdb", timeout=120)
     assert p.returncode == 1, p.stderr
@@ -240,6 +262,7 @@ def test_a_listener_raising_system_exit_neither_hangs_the_run_nor_kills_the_driv
 
 def test_the_driver_loop_survives_a_base_exception_escaping_a_callback(inline_engine):
     """Last line of defence: asyncio re-raises SystemExit/KeyboardInterrupt out of run_forever."""
+
     def boom() -> None:
         raise KeyboardInterrupt("escaped a callback on the driver loop")
 
@@ -264,12 +287,14 @@ def test_transition_ids_stay_unique_when_another_process_resumes_the_run(tmp_pat
     """Run until an approval (CLI process 1 detaches), approve from CLI process 2 (which resumes the
     run): every state_transitions id is recorded once."""
     wf = tmp_path / "approve.toml"
-    wf.write_text('name = "approve then work"\n'
-                  'dsl = "start->a; a->ask; ask->b:approved==True; ask->end; b->c; c->end;"\n'
-                  '[states.a]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n'
-                  '[states.ask]\naction = "approval"\nmessage = "go on?"\n'
-                  '[states.b]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n'
-                  '[states.c]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n')
+    wf.write_text(
+        'name = "approve then work"\n'
+        'dsl = "start->a; a->ask; ask->b:approved==True; ask->end; b->c; c->end;"\n'
+        '[states.a]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n'
+        '[states.ask]\naction = "approval"\nmessage = "go on?"\n'
+        '[states.b]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n'
+        '[states.c]\naction = "python"\nfunction = "tests.engine.functions:add"\nexecution = "inline"\n'
+    )
     db = tmp_path / "w.duckdb"
     p = _cli(["run", str(wf), "--json"], db)
     out = json.loads(p.stdout)
@@ -282,8 +307,12 @@ def test_transition_ids_stay_unique_when_another_process_resumes_the_run(tmp_pat
 
     with Store(db) as st:
         rows = st.query("SELECT id, from_state, status FROM state_transitions WHERE execution_id = ?", [eid])
-        seqs = [r["seq"] for r in st.query("SELECT seq FROM workflow_executions_history WHERE execution_id = ? "
-                                           "ORDER BY updated_at", [eid])]
+        seqs = [
+            r["seq"]
+            for r in st.query(
+                "SELECT seq FROM workflow_executions_history WHERE execution_id = ? ORDER BY updated_at", [eid]
+            )
+        ]
     ids = [r["id"] for r in rows]
     assert {r["from_state"] for r in rows} >= {"a", "b", "c"}
     assert len(ids) == len(set(ids)), f"repeated ids: {sorted(i for i in ids if ids.count(i) > 1)}"
@@ -323,8 +352,7 @@ def test_finished_runs_keep_a_small_summary_and_wait_still_returns_the_full_resu
     assert old.states_visited == ["start", "a", "end"]
 
 
-def test_finished_summaries_are_bounded_and_older_runs_are_read_back_from_the_store(inline_engine, store,
-                                                                                    monkeypatch):
+def test_finished_summaries_are_bounded_and_older_runs_are_read_back_from_the_store(inline_engine, store, monkeypatch):
     """Driver memory is flat after warm-up: past MAX_FINISHED_SUMMARIES, the oldest finished runs leave
     ``Engine.execs`` (their records stay in the store) and ``wait`` still answers for them."""
     from engine import runner

@@ -1,5 +1,6 @@
 """Store faults with real processes: rows acknowledged right before a normal exit, many processes
 opening a fresh store at the same moment, `workbench translate` run back to back."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.store.proc", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.proc", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def exit_test_rows(db: Path) -> tuple[int, int]:
@@ -41,8 +48,9 @@ WORKLOAD = [(5000, 0.0), (5000, 0.02), (1, 0.0), (1, 0.2), (1, 0.24), (1, 0.26),
 def test_rows_acknowledged_before_a_normal_exit_are_kept(tmp_path, how, code):
     db = tmp_path / "workbench.duckdb"
     Store(db).close()  # an existing store (opening a fresh one happens to load pandas, hiding the fault)
-    procs = [spawn("append_exit", str(db), f"{how}{i}", str(n), str(delay), how)
-             for i, (n, delay) in enumerate(WORKLOAD)]
+    procs = [
+        spawn("append_exit", str(db), f"{how}{i}", str(n), str(delay), how) for i, (n, delay) in enumerate(WORKLOAD)
+    ]
     acked = 0
     for p, (n, _) in zip(procs, WORKLOAD):
         out, err = p.communicate(timeout=120)
@@ -61,8 +69,10 @@ def test_rows_flushed_by_the_background_thread_during_shutdown_are_kept(tmp_path
     db = tmp_path / "workbench.duckdb"
     Store(db).close()  # an existing store (opening a fresh one happens to load pandas, hiding the fault)
     workload = [(10, 0.0), (5000, 0.1)]
-    procs = [spawn("append_exit", str(db), f"{how}{i}", str(n), str(delay), how, "--in-atexit")
-             for i, (n, delay) in enumerate(workload)]
+    procs = [
+        spawn("append_exit", str(db), f"{how}{i}", str(n), str(delay), how, "--in-atexit")
+        for i, (n, delay) in enumerate(workload)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == code, err[-3000:]
@@ -85,24 +95,47 @@ def test_thirty_processes_open_a_fresh_store_at_once(tmp_path):
     assert failures == [], f"{len(failures)} of 30 failed; first: {failures[:1]}"
     assert exit_test_rows(db) == (600, 600)
     assert not (db.parent / "workbench_log" / "quarantine").exists(), "a half-written segment was published"
-    leftovers = [n for d in (db.parent / "workbench_log").iterdir() if d.is_dir()
-                 for n in os.listdir(d) if n.endswith((".tmp", ".opening"))]
+    leftovers = [
+        n
+        for d in (db.parent / "workbench_log").iterdir()
+        if d.is_dir()
+        for n in os.listdir(d)
+        if n.endswith((".tmp", ".opening"))
+    ]
     assert leftovers == []
 
 
 def test_workbench_translate_run_k_times_records_k_llm_calls(tmp_path, llm_server):
     k = 8
-    llm_server.responder = lambda req: Reply(json.dumps({
-        "dsl": "start->receive_order;\nreceive_order->ship_order;\nship_order->end;\n",
-        "explanation": "Receives an order and ships it.", "suggestions": []}))
+    llm_server.responder = lambda req: Reply(
+        json.dumps(
+            {
+                "dsl": "start->receive_order;\nreceive_order->ship_order;\nship_order->end;\n",
+                "explanation": "Receives an order and ships it.",
+                "suggestions": [],
+            }
+        )
+    )
     db = tmp_path / "workbench.duckdb"
-    env = {**os.environ, "WORKBENCH_DB": str(db), "OPENAI_BASE_URL": llm_server.url,
-           "OPENAI_API_KEY": "sk-test-0123456789", "WORKBENCH_LLM_MAX_RETRIES": "0",
-           "WORKBENCH_LLM_TIMEOUT": "10", "WORKBENCH_LLM_MODEL": "test-model"}
+    env = {
+        **os.environ,
+        "WORKBENCH_DB": str(db),
+        "OPENAI_BASE_URL": llm_server.url,
+        "OPENAI_API_KEY": "sk-test-0123456789",
+        "WORKBENCH_LLM_MAX_RETRIES": "0",
+        "WORKBENCH_LLM_TIMEOUT": "10",
+        "WORKBENCH_LLM_MODEL": "test-model",
+    }
     env.pop("WORKBENCH_AI_OFFLINE", None)
     for i in range(k):
-        p = subprocess.run([sys.executable, "-m", "engine.cli", "translate", f"Receive order {i}, then ship it."],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "translate", f"Receive order {i}, then ship it."],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == 0, p.stderr[-3000:]
         assert "receive_order" in p.stdout
     assert len(llm_server.chat_requests) == k

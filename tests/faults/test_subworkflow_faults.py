@@ -1,4 +1,5 @@
 """Cancel and run timeouts reach sub-workflows (real Ray, and the real CLI as a subprocess)."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -29,26 +30,33 @@ dsl = "start->mark; mark->nap; nap->end;"
 [states.mark]
 action = "python"
 function = "tests.engine.functions:record_call"
-params = {{ log_file = "{tmp_path / 'calls.log'}", name = "leaf_started" }}
+params = {{ log_file = "{tmp_path / "calls.log"}", name = "leaf_started" }}
 [states.nap]
 action = "python"
 function = "tests.engine.functions:sleep_and_mark"
 params = {{ seconds = {child_seconds}, key = "napped" }}
 execution = "ray"
 {child_settings}''')
-    (tmp_path / "middle.toml").write_text('name = "middle"\ndsl = "start->call_leaf; call_leaf->end;"\n'
-                                          '[states.call_leaf]\naction = "workflow"\nworkflow = "leaf.toml"\n')
+    (tmp_path / "middle.toml").write_text(
+        'name = "middle"\ndsl = "start->call_leaf; call_leaf->end;"\n'
+        '[states.call_leaf]\naction = "workflow"\nworkflow = "leaf.toml"\n'
+    )
     parent = tmp_path / "parent.toml"
-    parent.write_text('name = "parent"\ndsl = "start->call_middle; call_middle->end;' + parent_extra + '"\n'
-                      '[states.call_middle]\naction = "workflow"\nworkflow = "middle.toml"\n')
+    parent.write_text(
+        'name = "parent"\ndsl = "start->call_middle; call_middle->end;' + parent_extra + '"\n'
+        '[states.call_middle]\naction = "workflow"\nworkflow = "middle.toml"\n'
+    )
     return parent
 
 
 def _descendants(store, root_id: str) -> list[dict]:
     out, frontier = [], [root_id]
     while frontier:
-        rows = store.query("SELECT execution_id, workflow_name, status, error_message FROM workflow_executions "
-                           "WHERE parent_execution_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        rows = store.query(
+            "SELECT execution_id, workflow_name, status, error_message FROM workflow_executions "
+            "WHERE parent_execution_id IN (SELECT unnest(?::VARCHAR[]))",
+            [frontier],
+        )
         out += rows
         frontier = [r["execution_id"] for r in rows]
     return out
@@ -64,8 +72,9 @@ def _wait(engine, eid):
 def _wait_for_leaf(store, root_id: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        rows = store.query("SELECT count(*) AS n FROM state_transitions WHERE workflow_id = 'leaf' "
-                           "AND from_state = 'start'")
+        rows = store.query(
+            "SELECT count(*) AS n FROM state_transitions WHERE workflow_id = 'leaf' AND from_state = 'start'"
+        )
         if rows[0]["n"] and len(_descendants(store, root_id)) == 2:
             return
         time.sleep(0.1)
@@ -86,8 +95,10 @@ def test_run_timeout_reaches_children_and_grandchildren(engine, tmp_path):
     # a timeout is not a state failure to recover from
     n = engine.store.query("SELECT count(*) AS n FROM recovery_actions")[0]["n"]
     assert n == 0
-    assert not engine.store.query("SELECT * FROM state_transitions WHERE status = 'completed' "
-                                  "AND from_state IN ('call_middle', 'call_leaf', 'nap')")
+    assert not engine.store.query(
+        "SELECT * FROM state_transitions WHERE status = 'completed' "
+        "AND from_state IN ('call_middle', 'call_leaf', 'nap')"
+    )
 
 
 def test_cancel_of_a_parent_cancels_its_children(engine, tmp_path):
@@ -122,9 +133,11 @@ def test_cancel_of_a_child_stops_its_parent_without_retry(engine, tmp_path):
 def test_a_childs_own_timeout_is_a_normal_state_failure(engine, tmp_path):
     _tree(tmp_path, child_settings="[settings]\ntimeout_s = 1\n")
     parent = tmp_path / "direct.toml"
-    parent.write_text('name = "direct"\ndsl = "start->call_leaf; call_leaf->end; call_leaf->handled:@error; '
-                      'handled->end;"\n[states.call_leaf]\naction = "workflow"\nworkflow = "leaf.toml"\n'
-                      'on_error = "fallback"\n')
+    parent.write_text(
+        'name = "direct"\ndsl = "start->call_leaf; call_leaf->end; call_leaf->handled:@error; '
+        'handled->end;"\n[states.call_leaf]\naction = "workflow"\nworkflow = "leaf.toml"\n'
+        'on_error = "fallback"\n'
+    )
     res = _wait(engine, engine.start(load_workflow(parent), {}))
     assert res.status == "completed", res.error
     assert "handled" in res.states_visited and "timed out" in res.final_context["error"]["message"]
@@ -141,8 +154,14 @@ def test_cli_run_timeout_ends_the_run_and_its_child(tmp_path, ray_cluster):
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(parent), "--timeout", "3", "--json"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(parent), "--timeout", "3", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     wall = time.perf_counter() - t0
     assert p.returncode == 1, p.stderr
     out = json.loads(p.stdout)
@@ -167,8 +186,13 @@ def test_cancel_of_an_orphaned_parent_cancels_its_recorded_children(tmp_path, ra
     parent = _tree(tmp_path, child_seconds=3.0)
     db = tmp_path / "cli.duckdb"
     env = dict(os.environ, WORKBENCH_DB=str(db), PYTHONPATH=str(ROOT), RAY_ADDRESS=ray_cluster.address)
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(parent), "--json"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(parent), "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = tmp_path / "calls.log"
     try:
         deadline = time.monotonic() + 90
@@ -208,19 +232,28 @@ def test_ray_needed_only_by_a_child_is_connected_before_the_run_timeout_starts(t
     env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "u.duckdb"), PYTHONPATH=str(ROOT), RAY_ADDRESS="127.0.0.1:9")
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(parent), "--timeout", "1", "--json"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(parent), "--timeout", "1", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 1, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "failed" and "cannot reach the Ray cluster" in out["error"], out
 
 
 def _signer_tree(tmp_path: Path) -> Path:
-    (tmp_path / "signer.toml").write_text('name = "signer"\ndsl = "start->sign; sign->end;"\n'
-                                          '[states.sign]\naction = "approval"\nmessage = "Sign?"\n')
+    (tmp_path / "signer.toml").write_text(
+        'name = "signer"\ndsl = "start->sign; sign->end;"\n[states.sign]\naction = "approval"\nmessage = "Sign?"\n'
+    )
     outer = tmp_path / "outer.toml"
-    outer.write_text('name = "outer"\ndsl = "start->call; call->after; after->end;"\n'
-                     '[states.call]\naction = "workflow"\nworkflow = "signer.toml"\n')
+    outer.write_text(
+        'name = "outer"\ndsl = "start->call; call->after; after->end;"\n'
+        '[states.call]\naction = "workflow"\nworkflow = "signer.toml"\n'
+    )
     return outer
 
 
@@ -232,8 +265,9 @@ def test_cli_run_whose_sub_workflow_waits_for_a_person_returns_and_is_approved_t
     env.pop("OPENAI_BASE_URL", None)
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=90)
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
+        )
 
     p = cli("run", str(outer), "--json")
     assert p.returncode == 1, p.stderr

@@ -1,4 +1,5 @@
 """Helper run in separate processes by the library tests: ``python -m tests.library.proc CMD ...``."""
+
 from __future__ import annotations
 
 import json

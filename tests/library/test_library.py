@@ -1,4 +1,5 @@
 """Workflow library over a real store."""
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,11 @@ def test_save_and_get_round_trip(store):
     assert set(states) == {"start", "validate_order", "charge", "reject", "ship", "end"}
     v = states["validate_order"]
     assert v["callback_type"] == "python" and v["timeout_seconds"] == 30
-    assert v["callback_config"] == {"action": "python", "function": "mypkg.orders:validate_order",
-                                    "params": {"strict": True}}
+    assert v["callback_config"] == {
+        "action": "python",
+        "function": "mypkg.orders:validate_order",
+        "params": {"strict": True},
+    }
     assert v["retry_policy"]["max_attempts"] == 3 and v["state_type"] == "decision"
     assert states["charge"]["compensate"] == "refund" and states["ship"]["callback_type"] == "noop"
     assert states["start"]["state_type"] == "start"
@@ -83,8 +87,9 @@ def test_save_and_get_round_trip(store):
 
 def test_versions_and_diff(store):
     wid, v1 = save_workflow(store, order_spec())
-    spec2 = order_spec(dsl=order_spec().dsl.replace("charge->ship;", "charge->ship:paid==True;\ncharge->reject;"),
-                       tags=["sales"])
+    spec2 = order_spec(
+        dsl=order_spec().dsl.replace("charge->ship;", "charge->ship:paid==True;\ncharge->reject;"), tags=["sales"]
+    )
     wid2, v2 = save_workflow(store, spec2, workflow_id=wid, change_note="ship only when paid")
     assert (wid2, v1, v2) == (wid, 1, 2)
     assert get_workflow(store, wid)[1]["version"] == 2
@@ -114,8 +119,12 @@ def test_diff_shows_binding_changes(store):
 def test_list_workflows_filters(store):
     a, _ = save_workflow(store, order_spec())
     save_workflow(store, order_spec(), workflow_id=a)
-    b, _ = save_workflow(store, WorkflowSpec(name="Nightly report", dsl="start->build;build->end;",
-                                             tags=["reports"], description="Sales by region"))
+    b, _ = save_workflow(
+        store,
+        WorkflowSpec(
+            name="Nightly report", dsl="start->build;build->end;", tags=["reports"], description="Sales by region"
+        ),
+    )
     c, _ = save_workflow(store, WorkflowSpec(name="Scratch", dsl="start->x;x->end;"), status="draft")
     rows = list_workflows(store)
     assert [r["workflow_id"] for r in rows] == [c, b, a]

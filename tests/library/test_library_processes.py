@@ -1,4 +1,5 @@
 """Saving versions of one workflow from several real processes at once."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,26 @@ def test_versions_saved_by_several_processes_at_once_are_distinct_and_all_kept(t
     s.close()
     go = tmp_path / "go"
     writers, per_writer = 4, 3
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.library.proc", "save_versions", str(db), wid,
-                               str(per_writer), f"w{i}", str(go)], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(writers)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.library.proc",
+                "save_versions",
+                str(db),
+                wid,
+                str(per_writer),
+                f"w{i}",
+                str(go),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(writers)
+    ]
     time.sleep(1.0)
     go.touch()  # the writers are started; they save at the same moment
     returned = []
@@ -38,8 +56,7 @@ def test_versions_saved_by_several_processes_at_once_are_distinct_and_all_kept(t
     try:
         versions = list_versions(s, wid)
         history = s.query("SELECT version, change_note FROM workflows_history WHERE workflow_id = ?", [wid])
-        states = s.query("SELECT version, count(*) AS n FROM workflow_states WHERE workflow_id = ? GROUP BY 1",
-                         [wid])
+        states = s.query("SELECT version, count(*) AS n FROM workflow_states WHERE workflow_id = ? GROUP BY 1", [wid])
     finally:
         s.close()
     assert [v["version"] for v in versions] == list(range(1, total + 1))
@@ -55,8 +72,16 @@ def test_processes_importing_the_same_new_file_at_once_get_one_workflow_and_vers
     wf = tmp_path / "orders.toml"
     wf.write_text(SPEC.format(n="a"))
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.library.proc", "import_file", str(db), str(wf), str(go)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.library.proc", "import_file", str(db), str(wf), str(go)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     time.sleep(1.0)
     go.touch()
     answers = []

@@ -3,6 +3,7 @@ and internal (loopback/private) addresses only when an administrator lists them.
 
 The servers are real HTTP servers on 127.0.0.1, so each test allowlists loopback explicitly.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path
         if path.startswith("/redirect-to/"):
             self.send_response(302)
-            self.send_header("Location", path[len("/redirect-to/"):].replace("__", "://", 1))
+            self.send_header("Location", path[len("/redirect-to/") :].replace("__", "://", 1))
             self.end_headers()
         elif path == "/drip":  # headers at once, then one byte every second for 30 s
             self.send_response(200)
@@ -70,8 +71,14 @@ def server():
 
 
 def _http(url: str, **binding) -> dict:
-    return execute_state({"action": "http", "binding": {"action": "http", "url": url, "into": "resp", **binding},
-                          "context": {}, "state": "h"})
+    return execute_state(
+        {
+            "action": "http",
+            "binding": {"action": "http", "url": url, "into": "resp", **binding},
+            "context": {},
+            "state": "h",
+        }
+    )
 
 
 def test_loopback_is_refused_unless_an_administrator_allowlists_it(server, monkeypatch):
@@ -95,8 +102,10 @@ def test_a_redirect_to_a_host_that_is_not_allowed_is_refused_and_nothing_is_stor
     assert out["status"] == "failed" and out["error_type"] == "PermissionError", out
     assert "redirect from 127.0.0.1" in out["error_message"] and "'localhost'" in out["error_message"]
     assert out["updates"] == {}
-    out = _http(f"http://127.0.0.1:{server}/redirect-to/http__169.254.169.254/latest/meta-data",
-                allowed_hosts=["169.254.169.254"])
+    out = _http(
+        f"http://127.0.0.1:{server}/redirect-to/http__169.254.169.254/latest/meta-data",
+        allowed_hosts=["169.254.169.254"],
+    )
     assert out["status"] == "failed" and "internal address" in out["error_message"]
     # a redirect inside the allowlist is followed
     out = _http(f"http://127.0.0.1:{server}/redirect-to/http__127.0.0.1:{server}/landed")

@@ -1,5 +1,6 @@
 """Paths: sub-workflow and data file paths resolve inside allowed folders only, and errors name the
 path, never a file's contents (issue 13: ``../../etc/passwd`` and ``/proc/self/environ``)."""
+
 from __future__ import annotations
 
 import os
@@ -12,14 +13,19 @@ from engine.sandbox import resolve_allowed_file
 from engine.workflow_file import load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
-ESCAPES = ["../../../../../../../../etc/passwd", "/etc/passwd", "/proc/self/environ",
-           "../../../../../../../../proc/self/environ"]
+ESCAPES = [
+    "../../../../../../../../etc/passwd",
+    "/etc/passwd",
+    "/proc/self/environ",
+    "../../../../../../../../proc/self/environ",
+]
 
 
 def _parent(tmp_path: Path, ref: str) -> Path:
     wf = tmp_path / "parent.toml"
-    wf.write_text(f'name = "parent"\ndsl = "start->call; call->end;"\n[states.call]\naction = "workflow"\n'
-                  f'workflow = "{ref}"\n')
+    wf.write_text(
+        f'name = "parent"\ndsl = "start->call; call->end;"\n[states.call]\naction = "workflow"\nworkflow = "{ref}"\n'
+    )
     return wf
 
 

@@ -3,6 +3,7 @@
 Each escape of issue 13 (read_text, glob, ATTACH, COPY … TO a .py file in a functions folder, INSTALL,
 LOAD, SET after the lock) must be refused with a clear message and leave nothing written.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sql(query: str, tmp_path: Path, **binding) -> dict:
-    return execute_state({"action": "sql", "binding": {"action": "sql", "query": query, **binding}, "context": {},
-                          "state": "q", "data_dir": str(ROOT / "data"), "artifacts_dir": str(tmp_path / "artifacts"),
-                          "execution_id": "run1"})
+    return execute_state(
+        {
+            "action": "sql",
+            "binding": {"action": "sql", "query": query, **binding},
+            "context": {},
+            "state": "q",
+            "data_dir": str(ROOT / "data"),
+            "artifacts_dir": str(tmp_path / "artifacts"),
+            "execution_id": "run1",
+        }
+    )
 
 
 def _refused(out: dict) -> str:
@@ -28,17 +37,20 @@ def _refused(out: dict) -> str:
     return out["error_message"]
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * FROM read_text('/etc/passwd')",
-    "SELECT content FROM read_blob('/proc/self/environ')",
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM glob('/etc/*')",
-    "SELECT * FROM glob('data/functions/*')",
-    "ATTACH 'data/workbench.duckdb' AS store",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "CREATE SECRET leak (TYPE http)",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT content FROM read_blob('/proc/self/environ')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM glob('data/functions/*')",
+        "ATTACH 'data/workbench.duckdb' AS store",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "CREATE SECRET leak (TYPE http)",
+    ],
+)
 def test_reading_or_loading_anything_else_is_refused(tmp_path, query):
     message = _refused(_sql(query, tmp_path))
     assert "root:" not in message and "PATH=" not in message
@@ -73,8 +85,15 @@ def test_the_named_files_are_readable_and_the_artifacts_folder_is_writable(tmp_p
     _refused(_sql(f"SELECT * FROM read_csv('{ROOT / 'data' / 'samples'}/*.csv')", tmp_path, files=files))
 
 
-@pytest.mark.parametrize("path", ["../../../../../../../../etc/passwd", "/etc/passwd", "/proc/self/environ",
-                                  "../../../../../../../../proc/self/environ"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../../../../../../../../etc/passwd",
+        "/etc/passwd",
+        "/proc/self/environ",
+        "../../../../../../../../proc/self/environ",
+    ],
+)
 def test_data_files_outside_the_allowed_folders_are_refused_by_path_only(tmp_path, path):
     out = _sql("SELECT * FROM f", tmp_path, files={"f": path})
     assert out["status"] == "failed" and out["error_type"] == "PermissionError", out

@@ -1,6 +1,7 @@
 """API tokens and roles without a server: the permission table, token records in a real store (hash
 only), the user-only token file, the rate limiter, local mode switching off once a token exists, and
 ``workbench serve`` refusing to serve beyond loopback without tokens (real CLI processes)."""
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,11 @@ def test_every_api_route_has_a_permission():
     from engine.service.auth import ROUTE_PERMISSIONS
 
     app = create_app(connect_ray=False, adopt_orphans=False)
-    protected = {r.endpoint.__name__ for r in app.routes
-                 if getattr(r, "path", "").startswith("/api/v1") or getattr(r, "path", "") == "/metrics"}
+    protected = {
+        r.endpoint.__name__
+        for r in app.routes
+        if getattr(r, "path", "").startswith("/api/v1") or getattr(r, "path", "") == "/metrics"
+    }
     assert protected and protected <= set(ROUTE_PERMISSIONS), protected - set(ROUTE_PERMISSIONS)
 
 
@@ -155,8 +159,14 @@ def test_rate_limiter_window():
 # ------------------------------------------------------------------------------ serve refuses
 def _serve(tmp_path, *args) -> subprocess.CompletedProcess:
     env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "wb.duckdb"), PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--no-ray", "--port", "1", *args],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "serve", "--no-ray", "--port", "1", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_serve_beyond_loopback_needs_tokens(tmp_path):

@@ -3,6 +3,7 @@
 The server runs with a temporary ``WORKBENCH_DB`` and ``RAY_ADDRESS=local`` (a fresh Ray of its own,
 never a leftover head); its stderr (JSON logs) is kept in a file the tests read.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,21 +43,39 @@ class Server:
         return self.log.read_text(errors="replace").splitlines()
 
 
-def start_server(tmp: Path, extra_env: dict | None = None, ready_timeout: float = 300.0, *,
-                 args: list[str] | None = None, ready_path: str = "/ready", port: int | None = None) -> Server:
+def start_server(
+    tmp: Path,
+    extra_env: dict | None = None,
+    ready_timeout: float = 300.0,
+    *,
+    args: list[str] | None = None,
+    ready_path: str = "/ready",
+    port: int | None = None,
+) -> Server:
     """Start ``python -m engine.cli serve [args]`` on a free port and wait until ``ready_path`` answers 200
     (``/health`` for a server started with ``--no-ray``, whose /ready waits for Ray)."""
     port = port or free_port()
-    env = dict(os.environ, WORKBENCH_DB=str(tmp / "workbench.duckdb"), RAY_ADDRESS="local",
-               WORKBENCH_RAY_CPUS="2", WORKBENCH_RAY_OBJECT_STORE_MB="300", WORKBENCH_LOG_LEVEL="INFO",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        WORKBENCH_DB=str(tmp / "workbench.duckdb"),
+        RAY_ADDRESS="local",
+        WORKBENCH_RAY_CPUS="2",
+        WORKBENCH_RAY_OBJECT_STORE_MB="300",
+        WORKBENCH_LOG_LEVEL="INFO",
+        PYTHONPATH=str(REPO),
+    )
     for name in ("WORKBENCH_SERVER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_LLM_MODEL"):
         env.pop(name, None)  # the offline AI layer: deterministic translations and decisions
     env.update(extra_env or {})
     log = tmp / f"server-{port}.log"
     with open(log, "ab") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])], cwd=REPO,
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     server = Server(f"http://127.0.0.1:{port}", tmp / "workbench.duckdb", log, proc)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:

@@ -1,5 +1,6 @@
 """The workbench service end to end: a real ``workbench serve`` process (real Ray, real store) driven
 over HTTP with httpx and :class:`engine.client.WorkbenchClient`."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ def test_create_from_dsl_execute_and_follow_events_to_completion(client, server)
     finished = [e["state"] for e in events if e["type"] == "state_finished"]
     assert started == ["a", "b", "c"] and finished == ["start", "a", "b", "c"]
     for s in ("a", "b", "c"):  # a state starts before it finishes
-        assert types.index("state_started") <= next(i for i, e in enumerate(events)
-                                                    if e["type"] == "state_finished" and e["state"] == s)
+        assert types.index("state_started") <= next(
+            i for i, e in enumerate(events) if e["type"] == "state_finished" and e["state"] == s
+        )
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     ex = client.execution(run["execution_id"])
     assert ex["status"] == "completed" and ex["final_context"]["order_id"] == 7
@@ -127,8 +129,9 @@ def test_create_from_toml_and_from_natural_language(client):
     wf = client.create_workflow(toml=APPROVAL_TOML)
     assert wf["name"] == "Ship after approval"
     assert {s["name"]: s["callback_type"] for s in wf["states"]}["ask"] == "approval"
-    nl = client.create_workflow(nl_description="Validate the order, then charge the card and ship it.",
-                                name="From words")
+    nl = client.create_workflow(
+        nl_description="Validate the order, then charge the card and ship it.", name="From words"
+    )
     assert nl["name"] == "From words" and "start->" in nl["dsl"]
     tr = client.translate("Validate the order, then charge the card and ship it.")
     assert tr["valid"] is True and tr["dsl"] == nl["dsl"]
@@ -199,23 +202,27 @@ def chain_id(server):
 
 
 def _post(server, path, content, headers=None):
-    return httpx.post(server.url + path, content=content, timeout=30,
-                      headers={"content-type": "application/json", **(headers or {})})
+    return httpx.post(
+        server.url + path, content=content, timeout=30, headers={"content-type": "application/json", **(headers or {})}
+    )
 
 
 def _count_runs(server, wid):
     return len(httpx.get(server.url + "/api/v1/executions", params={"workflow": wid}, timeout=30).json()["executions"])
 
 
-@pytest.mark.parametrize("body, code, field", [
-    (b'{"initial_context": {"a": 1}', "invalid_json", "body"),
-    (b'{"initial_context": [1, 2]}', "invalid_request", "initial_context"),
-    (b'{"initial_context": "{}"}', "invalid_request", "initial_context"),
-    (b'{"initial_context": {}, "priority": "high"}', "invalid_request", "priority"),
-    (b'{"execution_options": {"timeout_seconds": -1}}', "invalid_request", "execution_options.timeout_seconds"),
-    (b'{"execution_options": {"retries": 3}}', "invalid_request", "execution_options.retries"),
-    (b'{"version": 0}', "invalid_request", "version"),
-])
+@pytest.mark.parametrize(
+    "body, code, field",
+    [
+        (b'{"initial_context": {"a": 1}', "invalid_json", "body"),
+        (b'{"initial_context": [1, 2]}', "invalid_request", "initial_context"),
+        (b'{"initial_context": "{}"}', "invalid_request", "initial_context"),
+        (b'{"initial_context": {}, "priority": "high"}', "invalid_request", "priority"),
+        (b'{"execution_options": {"timeout_seconds": -1}}', "invalid_request", "execution_options.timeout_seconds"),
+        (b'{"execution_options": {"retries": 3}}', "invalid_request", "execution_options.retries"),
+        (b'{"version": 0}', "invalid_request", "version"),
+    ],
+)
 def test_bad_execute_bodies_are_400_naming_the_field_and_start_nothing(server, chain_id, body, code, field):
     before = _count_runs(server, chain_id)
     r = _post(server, f"/api/v1/workflows/{chain_id}/execute", body)
@@ -231,8 +238,12 @@ def test_unknown_workflow_or_version_is_404(server, chain_id):
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = _post(server, f"/api/v1/workflows/{chain_id}/execute", b'{"version": 42}')
     assert r.status_code == 404 and "no version 42" in r.json()["error"]["message"]
-    for path in ("/api/v1/executions/nope", "/api/v1/executions/nope/history", "/api/v1/executions/nope/events",
-                 "/api/v1/workflows/nope"):
+    for path in (
+        "/api/v1/executions/nope",
+        "/api/v1/executions/nope/history",
+        "/api/v1/executions/nope/events",
+        "/api/v1/workflows/nope",
+    ):
         r = httpx.get(server.url + path, timeout=30)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
     r = _post(server, "/api/v1/executions/nope/approve", b'{"state": "a", "approved": true}')
@@ -241,7 +252,9 @@ def test_unknown_workflow_or_version_is_404(server, chain_id):
 
 def test_a_dsl_with_errors_is_400_with_line_and_column_and_nothing_saved(server):
     before = httpx.get(server.url + "/api/v1/workflows", params={"status": "all", "page_size": 200}).json()["total"]
-    r = _post(server, "/api/v1/workflows", json.dumps({"name": "Broken", "dsl": "start->a;\na->b;\na->c;\nb->end; c->end;"}))
+    r = _post(
+        server, "/api/v1/workflows", json.dumps({"name": "Broken", "dsl": "start->a;\na->b;\na->c;\nb->end; c->end;"})
+    )
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["code"] == "invalid_workflow"
@@ -251,8 +264,11 @@ def test_a_dsl_with_errors_is_400_with_line_and_column_and_nothing_saved(server)
     assert r.status_code == 400
     issue = r.json()["error"]["details"]["errors"][0]
     assert (issue["line"], issue["column"]) == (2, 4) and issue["excerpt"]
-    r = _post(server, "/api/v1/workflows", json.dumps({"toml": "name = 'x'\ndsl = 'start->a; a->end;'\n"
-                                                                "[states.a]\naction = 'python'\n"}))
+    r = _post(
+        server,
+        "/api/v1/workflows",
+        json.dumps({"toml": "name = 'x'\ndsl = 'start->a; a->end;'\n[states.a]\naction = 'python'\n"}),
+    )
     assert r.status_code == 400 and "function" in r.json()["error"]["message"]
     r = _post(server, "/api/v1/workflows", json.dumps({"name": "Two sources", "dsl": CHAIN, "toml": "x"}))
     assert r.status_code == 400 and "exactly one" in r.json()["error"]["message"]
@@ -278,9 +294,14 @@ def test_oversized_bodies_are_413_json_whether_announced_or_streamed(server, cha
 
     def chunks():  # no Content-Length: Transfer-Encoding chunked
         for i in range(0, len(big), 65536):
-            yield big[i:i + 65536]
-    r = httpx.post(server.url + f"/api/v1/workflows/{chain_id}/execute", content=chunks(),
-                   headers={"content-type": "application/json"}, timeout=30)
+            yield big[i : i + 65536]
+
+    r = httpx.post(
+        server.url + f"/api/v1/workflows/{chain_id}/execute",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     assert r.status_code == 413 and r.json()["error"]["details"]["max_bytes"] == 1 << 20
     assert _count_runs(server, chain_id) == before
     ok = b'{"initial_context": {"blob": "' + b"x" * 500_000 + b'"}}'  # under the limit: accepted
@@ -321,13 +342,27 @@ def test_metrics_count_runs_states_and_recovery(client, server, tmp_path):
     assert _metric(text, "workbench_runs_started_total", workflow="Flaky fetch", kind="execute") == 1
     assert _metric(text, "workbench_runs_finished_total", workflow="Flaky fetch", status="completed") == 1
     assert _metric(text, "workbench_state_retries_total", workflow="Flaky fetch", state="fetch") == 1
-    assert _metric(text, "workbench_state_duration_seconds_count", workflow="Flaky fetch", state="fetch",
-                   status="failed") == 1
-    assert _metric(text, "workbench_state_duration_seconds_count", workflow="Flaky fetch", state="fetch",
-                   status="completed") == 1
+    assert (
+        _metric(text, "workbench_state_duration_seconds_count", workflow="Flaky fetch", state="fetch", status="failed")
+        == 1
+    )
+    assert (
+        _metric(
+            text, "workbench_state_duration_seconds_count", workflow="Flaky fetch", state="fetch", status="completed"
+        )
+        == 1
+    )
     assert "workbench_runs_in_flight" in text and "workbench_runs_waiting" in text
-    assert _metric(text, "workbench_http_requests_total", method="POST",
-                   route="/api/v1/workflows/{workflow_id}/execute", status_code="202") >= 1
+    assert (
+        _metric(
+            text,
+            "workbench_http_requests_total",
+            method="POST",
+            route="/api/v1/workflows/{workflow_id}/execute",
+            status_code="202",
+        )
+        >= 1
+    )
     events = _events(client, ex["execution_id"])
     kinds = [e["type"] for e in events]
     assert "state_failed" in kinds and "recovery_action" in kinds and "retrying" in kinds
@@ -349,8 +384,11 @@ def test_logs_are_json_lines_with_execution_workflow_and_state(client, server):
 
 def test_contexts_a_run_could_not_store_are_400(server, chain_id):
     before = _count_runs(server, chain_id)
-    for body in (b'{"initial_context": {"x": NaN}}', b'{"initial_context": {"x": Infinity}}',
-                 b'{"initial_context": ' + b'{"a": ' * 150 + b"1" + b"}" * 150 + b"}"):
+    for body in (
+        b'{"initial_context": {"x": NaN}}',
+        b'{"initial_context": {"x": Infinity}}',
+        b'{"initial_context": ' + b'{"a": ' * 150 + b"1" + b"}" * 150 + b"}",
+    ):
         r = _post(server, f"/api/v1/workflows/{chain_id}/execute", body)
         assert r.status_code == 400, r.text
         assert r.json()["error"]["details"][0]["field"] == "initial_context"
@@ -409,8 +447,7 @@ def test_resume_or_answer_of_a_finished_run_is_a_conflict(client):
 
 
 def test_a_low_confidence_decision_is_streamed_and_answered_over_the_api(client):
-    wf = client.create_workflow(name="Decide", dsl='start->a; a->b:"the customer sounds angry"; a->c; '
-                                                   'b->end; c->end;')
+    wf = client.create_workflow(name="Decide", dsl='start->a; a->b:"the customer sounds angry"; a->c; b->end; c->end;')
     eid = client.execute(wf["workflow_id"], {"notes": "I am furious, this is the third time!"})["execution_id"]
     seen = []
     for ev in client.events(eid, timeout=60):

@@ -1,6 +1,7 @@
 """The app with and without the workbench service: the sidebar says which mode it is in, and the Run
 page launches through the service when ``WORKBENCH_SERVER`` answers (a real ``workbench serve`` on the
 app's store)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,18 +78,19 @@ def test_run_page_launches_through_the_service(app_engine, page_test, served, mo
 def test_run_page_shows_a_queued_run_as_queued_until_it_starts(app_engine, page_test, store, monkeypatch):  # noqa: F811
     from engine.client import WorkbenchClient
 
-    srv = start_server(Path(store.path).parent, args=["--no-ray", "--max-runs", "1"], ready_path="/health",
-                       ready_timeout=120)
+    srv = start_server(
+        Path(store.path).parent, args=["--no-ray", "--max-runs", "1"], ready_path="/health", ready_timeout=120
+    )
     try:
         monkeypatch.setenv("WORKBENCH_SERVER", srv.url)
-        toml = '''
+        toml = """
 name = "Slow one"
 dsl = "start->nap; nap->end;"
 [states.nap]
 action = "python"
 function = "tests.engine.functions:sleep_and_mark"
 params = { seconds = 3 }
-'''
+"""
         with WorkbenchClient(srv.url) as c:
             wf = c.create_workflow(toml=toml)
             c.execute(wf["workflow_id"], {}, execution="inline")

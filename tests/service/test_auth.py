@@ -3,6 +3,7 @@
 Tokens are created with the real CLI (``workbench token create``) on the server's store before it
 starts; the server runs ``--no-ray`` and the runs ``execution = inline`` (no Ray needed for approvals).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ EXEC_LIMIT = 3  # WORKBENCH_RATE_EXECUTIONS of the server: 3 per minute per user
 def _cli(db: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, WORKBENCH_DB=str(db), PYTHONPATH=str(REPO))
     env.pop("WORKBENCH_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _create(db: Path, role: str, name: str, *extra: str) -> str:
@@ -49,15 +51,29 @@ def _create(db: Path, role: str, name: str, *extra: str) -> str:
 def auth_server():
     tmp = Path(tempfile.mkdtemp(prefix="wb-auth-test-"))
     db = tmp / "workbench.duckdb"
-    tokens = {name: _create(db, role, name) for name, role in
-              [("adam", "admin"), ("olga", "operator"), ("ann", "analyst"), ("bob", "analyst"),
-               ("rita", "analyst"), ("vic", "viewer"), ("rob", "analyst"), ("ted", "analyst"), ("amy", "analyst")]}
+    tokens = {
+        name: _create(db, role, name)
+        for name, role in [
+            ("adam", "admin"),
+            ("olga", "operator"),
+            ("ann", "analyst"),
+            ("bob", "analyst"),
+            ("rita", "analyst"),
+            ("vic", "viewer"),
+            ("rob", "analyst"),
+            ("ted", "analyst"),
+            ("amy", "analyst"),
+        ]
+    }
     tokens["old"] = _create(db, "analyst", "old", "--expires", "1s")
     revoked = _cli(db, "token", "revoke", "ted")
     assert revoked.returncode == 0, revoked.stderr
     args = ["--no-ray", "--auth", "required"]
-    env = {"WORKBENCH_RATE_EXECUTIONS": f"{EXEC_LIMIT}/60s", "WORKBENCH_RATE_AI": "2/60s",
-           "WORKBENCH_LOG_LEVEL": "DEBUG"}
+    env = {
+        "WORKBENCH_RATE_EXECUTIONS": f"{EXEC_LIMIT}/60s",
+        "WORKBENCH_RATE_AI": "2/60s",
+        "WORKBENCH_LOG_LEVEL": "DEBUG",
+    }
     try:
         srv = start_server(tmp, env, args=args, ready_path="/health", ready_timeout=120)
     except ServerExited:
@@ -97,8 +113,12 @@ def test_no_token_is_401_but_health_and_docs_stay_open(auth_server):
 def test_bad_revoked_and_expired_tokens_are_401(auth_server):
     srv, tokens = auth_server
     url = srv.url + "/api/v1/workflows"
-    cases = {"unknown": "Bearer wbt_" + "x" * 43, "malformed": "Bearer not-a-token", "revoked": None,
-             "expired": "Bearer " + tokens["old"]}
+    cases = {
+        "unknown": "Bearer wbt_" + "x" * 43,
+        "malformed": "Bearer not-a-token",
+        "revoked": None,
+        "expired": "Bearer " + tokens["old"],
+    }
     for reason, header in cases.items():
         if header is None:
             continue
@@ -169,15 +189,19 @@ def test_analyst_runs_own_workflow_but_cannot_touch_others_and_operator_approval
     from engine.store import Store
 
     with Store(srv.db) as store:
-        rows = store.query("SELECT actor, metadata FROM audit_logs WHERE execution_id = ? AND event_type = 'api.answer'",
-                           [eid])
+        rows = store.query(
+            "SELECT actor, metadata FROM audit_logs WHERE execution_id = ? AND event_type = 'api.answer'", [eid]
+        )
         assert [r["actor"] for r in rows] == ["olga"]
         asked = store.query("SELECT answered_by FROM human_requests WHERE execution_id = ?", [eid])
         assert [r["answered_by"] for r in asked] == ["olga"]
-        denied = store.query("SELECT actor, metadata FROM audit_logs WHERE event_type = 'security.denied' "
-                             "AND actor = 'bob'")
-        assert {json.loads(r["metadata"])["permission"] if isinstance(r["metadata"], str)
-                else r["metadata"]["permission"] for r in denied} >= {"run:approve", "workflow:execute"}
+        denied = store.query(
+            "SELECT actor, metadata FROM audit_logs WHERE event_type = 'security.denied' AND actor = 'bob'"
+        )
+        assert {
+            json.loads(r["metadata"])["permission"] if isinstance(r["metadata"], str) else r["metadata"]["permission"]
+            for r in denied
+        } >= {"run:approve", "workflow:execute"}
 
 
 def test_rate_limit_answers_429_with_retry_after(auth_server):
@@ -186,8 +210,12 @@ def test_rate_limit_answers_429_with_retry_after(auth_server):
         wid = rita.create_workflow(dsl="start->a; a->end;", name="Rita's quick one")["workflow_id"]
         for _ in range(EXEC_LIMIT):
             rita.execute(wid, {}, execution="inline")
-        r = httpx.post(f"{srv.url}/api/v1/workflows/{wid}/execute", json={"initial_context": {}},
-                       headers={"Authorization": "Bearer " + tokens["rita"]}, timeout=30)
+        r = httpx.post(
+            f"{srv.url}/api/v1/workflows/{wid}/execute",
+            json={"initial_context": {}},
+            headers={"Authorization": "Bearer " + tokens["rita"]},
+            timeout=30,
+        )
         assert r.status_code == 429, r.text
         assert 1 <= int(r.headers["Retry-After"]) <= 60
         body = r.json()["error"]
@@ -238,14 +266,19 @@ def test_planted_token_is_nowhere_in_records_logs_or_errors(auth_server):
 
 
 def _remote_cli(srv, token: str | None, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, WORKBENCH_SERVER=srv.url, PYTHONPATH=str(REPO),
-               WORKBENCH_TOKEN_FILE=str(srv.db.parent / "no-such-token-file"))
+    env = dict(
+        os.environ,
+        WORKBENCH_SERVER=srv.url,
+        PYTHONPATH=str(REPO),
+        WORKBENCH_TOKEN_FILE=str(srv.db.parent / "no-such-token-file"),
+    )
     env.pop("WORKBENCH_TOKEN", None)
     env.pop("WORKBENCH_DB", None)
     if token is not None:
         env["WORKBENCH_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_through_the_service_sends_the_token_and_reports_the_missing_permission(auth_server):

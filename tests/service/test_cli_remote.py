@@ -1,6 +1,7 @@
 """``workbench run/approve/answer/cancel/history/show`` with ``WORKBENCH_SERVER`` set: the service
 drives the run. The CLI process gets a Ray address nothing listens on and an empty store of its
 own, so anything it did locally would fail or leave local records."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,16 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 def cli(server, tmp_path, *argv, server_env=True, timeout=120, db=None):
-    env = dict(os.environ, WORKBENCH_DB=str(db or tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ, WORKBENCH_DB=str(db or tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1", PYTHONPATH=str(REPO)
+    )
     if server_env:
         env["WORKBENCH_SERVER"] = server.url
     else:
         env.pop("WORKBENCH_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *argv], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_run_a_dsl_file_through_the_service(server, tmp_path):
@@ -83,18 +86,33 @@ def test_bad_context_is_refused_before_anything_is_sent(server, tmp_path):
 
 def test_the_run_outlives_the_cli_that_started_it(server, tmp_path):
     f = tmp_path / "slow.toml"
-    f.write_text('name = "Outlives the CLI"\ndsl = "start->slow; slow->after; after->end;"\n'
-                 '[states.slow]\naction = "python"\nfunction = "tests.engine.functions:sleep_and_mark"\n'
-                 'params = { seconds = 3.0 }\n')
-    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "local.duckdb"), RAY_ADDRESS="127.0.0.1:1",
-               PYTHONPATH=str(REPO), WORKBENCH_SERVER=server.url)
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(f)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    f.write_text(
+        'name = "Outlives the CLI"\ndsl = "start->slow; slow->after; after->end;"\n'
+        '[states.slow]\naction = "python"\nfunction = "tests.engine.functions:sleep_and_mark"\n'
+        "params = { seconds = 3.0 }\n"
+    )
+    env = dict(
+        os.environ,
+        WORKBENCH_DB=str(tmp_path / "local.duckdb"),
+        RAY_ADDRESS="127.0.0.1:1",
+        PYTHONPATH=str(REPO),
+        WORKBENCH_SERVER=server.url,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(f)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     rows: list = []
     while not rows:
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        rows = httpx.get(f"{server.url}/api/v1/executions", params={"workflow": "Outlives the CLI"}).json()["executions"]
+        rows = httpx.get(f"{server.url}/api/v1/executions", params={"workflow": "Outlives the CLI"}).json()[
+            "executions"
+        ]
         time.sleep(0.1)
     proc.kill()  # the launching process dies mid-run
     proc.wait(10)

@@ -1,4 +1,5 @@
 """The client without a server: where it points and what it says when nothing answers."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """``make run``'s service launcher: starts one ``workbench serve`` in the background unless one answers,
 refuses a port held by something else, and stops only the process it started."""
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,18 @@ pytestmark = [pytest.mark.slow]
 
 
 def _launch(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, WORKBENCH_RUN_DIR=str(tmp / "run"), WORKBENCH_DB=str(tmp / "wb.duckdb"),
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ, WORKBENCH_RUN_DIR=str(tmp / "run"), WORKBENCH_DB=str(tmp / "wb.duckdb"), PYTHONPATH=str(REPO)
+    )
     env.pop("WORKBENCH_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "engine.service.launcher", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.service.launcher", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_ensure_starts_one_service_reuses_it_and_stop_ends_only_it(tmp_path, monkeypatch):
@@ -49,8 +57,11 @@ def test_ensure_starts_one_service_reuses_it_and_stop_ends_only_it(tmp_path, mon
 
 def test_a_port_held_by_something_else_is_refused_and_a_foreign_pid_is_never_stopped(tmp_path):
     port = free_port()
-    other = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    other = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while not launcher.port_taken("127.0.0.1", port) and time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 Real store files; "another machine" is a run whose owner names another host (what a process there
 writes), its liveness known only from the lease it renews in the shared records."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,19 @@ ELSEWHERE = "build-host-7:4242:ab12cd"
 
 def _run_row(execution_id: str, owner: str, status: str = "running") -> dict:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return {"execution_id": execution_id, "workflow_id": "wf", "workflow_name": "wf", "version": 1,
-            "status": status, "initial_context": {}, "options": {}, "owner": owner, "start_time": now,
-            "updated_at": now, "seq": 1}
+    return {
+        "execution_id": execution_id,
+        "workflow_id": "wf",
+        "workflow_name": "wf",
+        "version": 1,
+        "status": status,
+        "initial_context": {},
+        "options": {},
+        "owner": owner,
+        "start_time": now,
+        "updated_at": now,
+        "seq": 1,
+    }
 
 
 def test_an_owner_on_another_machine_is_alive_while_its_lease_is_renewed_and_orphaned_once_it_expires(store):
@@ -66,14 +77,18 @@ def test_orphaned_runs_are_those_whose_owner_lost_its_lease(store):
 def test_an_engine_driving_a_run_renews_its_lease(inline_engine, store):
     from engine.workflow_file import parse_workflow_text
 
-    spec = parse_workflow_text('''
+    spec = parse_workflow_text(
+        """
 name = "Lease holder"
 dsl = "start->nap; nap->end;"
 [states.nap]
 action = "python"
 function = "tests.engine.functions:sleep_and_mark"
 params = { seconds = 1.5 }
-''', source="t", fmt="toml")
+""",
+        source="t",
+        fmt="toml",
+    )
     eid = inline_engine.start(spec, {}, workflow_id="lease-holder", version=None)
     deadline = time.monotonic() + 10
     while leases.lease_expires_at(store, inline_engine.owner) is None and time.monotonic() < deadline:

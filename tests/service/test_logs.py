@@ -1,4 +1,5 @@
 """The service's log configuration (in process: no server needed)."""
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,7 @@ def _capture(monkeypatch, fmt: str, env_level: str | None):
 
 def test_json_lines_carry_execution_workflow_and_state_at_info_by_default(monkeypatch, restore_logging):
     buf = _capture(monkeypatch, "json", None)
-    logging.getLogger("workbench.run").info("completed a", extra={"execution_id": "e1", "workflow": "W",
-                                                                  "state": "a"})
+    logging.getLogger("workbench.run").info("completed a", extra={"execution_id": "e1", "workflow": "W", "state": "a"})
     logging.getLogger("uvicorn.error").info("Uvicorn running")
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert lines[0]["message"] == "completed a" and lines[0]["level"] == "info"

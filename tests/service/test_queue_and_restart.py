@@ -3,6 +3,7 @@
 The servers run with ``--no-ray`` and the runs with ``execution = inline`` (states on the server's
 thread pool): what is tested is the service's admission and take-over, not Ray.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -140,12 +141,21 @@ def test_a_queued_run_cancelled_by_another_process_through_the_records_never_sta
     assert queued["status"] == "queued"
     env = dict(os.environ, WORKBENCH_DB=str(qserver.db), PYTHONPATH=str(REPO))
     env.pop("WORKBENCH_SERVER", None)  # a local CLI on the same records, not a client of the service
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "cancel", queued["execution_id"]], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "cancel", queued["execution_id"]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "cancel requested"  # the service holds it: asked through the records
-    gone = _wait_for(lambda: (lambda ex: ex if ex["status"] == "cancelled" else None)(
-        qclient.execution(queued["execution_id"])), 20, "the queued run to be cancelled")
+    gone = _wait_for(
+        lambda: (lambda ex: ex if ex["status"] == "cancelled" else None)(qclient.execution(queued["execution_id"])),
+        20,
+        "the queued run to be cancelled",
+    )
     assert "by request" in (gone.get("error_message") or "")
     assert qclient.execution(running["execution_id"])["status"] == "running"  # it was still queued
     assert qclient.wait(running["execution_id"], timeout=60)["status"] == "completed"
@@ -166,7 +176,7 @@ def test_service_limit_caps_runs_of_every_workflow(qclient):
 
 
 # ------------------------------------------------------------------------------ restarts
-RESTART_TOML = '''
+RESTART_TOML = """
 name = "Survives restarts {tag}"
 dsl = "start->first; first->slow; slow->end;"
 [states.first]
@@ -177,7 +187,7 @@ params = {{ log_file = "{log}", name = "first" }}
 action = "python"
 function = "tests.engine.functions:slow_then_record"
 params = {{ log_file = "{log}", name = "slow", seconds = {seconds} }}
-'''
+"""
 
 
 def _wait_for(check, timeout: float, what: str):
@@ -203,8 +213,12 @@ def test_runs_of_a_killed_service_complete_after_a_restart_without_rerunning_sta
             eid = run["execution_id"]
 
             def first_recorded():
-                return [t for t in c.history(eid)["transitions"]
-                        if t["from_state"] == "first" and t["status"] == "completed"]
+                return [
+                    t
+                    for t in c.history(eid)["transitions"]
+                    if t["from_state"] == "first" and t["status"] == "completed"
+                ]
+
             _wait_for(first_recorded, 60, "the first state's record")
             time.sleep(0.5)  # 'slow' is sleeping now
         os.kill(srv.proc.pid, signal.SIGKILL)
@@ -250,8 +264,13 @@ def test_a_killed_local_cli_run_is_taken_over_by_the_running_service():
     srv = _start(tmp, [])
     env = dict(os.environ, WORKBENCH_DB=str(srv.db), PYTHONPATH=str(REPO))
     env.pop("WORKBENCH_SERVER", None)
-    cli = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(flow), "--execution", "inline", "--json"],
-                           cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(flow), "--execution", "inline", "--json"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with WorkbenchClient(srv.url, timeout=60) as c:
             _wait_for(lambda: calls.exists() and calls.read_text().splitlines() == ["first"], 60, "'first' to run")

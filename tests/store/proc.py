@@ -1,4 +1,5 @@
 """Helper run in separate processes by the store tests: ``python -m tests.store.proc CMD ...``."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,18 @@ import time
 
 
 def rows(prefix: str, start: int, n: int) -> list[dict]:
-    return [{"id": f"{prefix}-{i}", "execution_id": prefix, "from_state": "a", "to_state": "b",
-             "visit": i, "context_snapshot": {"i": i}, "duration_ms": 1.5} for i in range(start, start + n)]
+    return [
+        {
+            "id": f"{prefix}-{i}",
+            "execution_id": prefix,
+            "from_state": "a",
+            "to_state": "b",
+            "visit": i,
+            "context_snapshot": {"i": i},
+            "duration_ms": 1.5,
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def write(db: str, prefix: str, total: int, batch: int, flush_s: float) -> None:
@@ -91,6 +102,7 @@ def append_exit(db: str, prefix: str, n: int, delay: float, how: str, go: str | 
             while s._pending and time.monotonic() < end:
                 time.sleep(0.001)
             time.sleep(delay)
+
         atexit.register(last_rows)
     else:
         s.append_many("audit_logs", rows)

@@ -6,6 +6,7 @@ Every backend must pass these tests. A backend is named in :data:`BACKENDS` by a
 ``compact``, ``counts``, ``exclusive``, ``close``). The factory is a string so that separate
 processes (crash and visibility tests) can open the same backend.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -51,6 +52,7 @@ def open_store(backend, tmp_path):
         s = factory(tmp_path / "workbench.duckdb")
         opened.append(s)
         return s
+
     yield make
     for s in opened:
         try:
@@ -60,11 +62,17 @@ def open_store(backend, tmp_path):
 
 
 def spawn_writer(backend: str, db: Path, prefix: str, n: int, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.store.proc", "backend_write", backend, str(db), prefix,
-                             str(n), *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.proc", "backend_write", backend, str(db), prefix, str(n), *flags],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 # --- writing and reading -----------------------------------------------------------------
+
 
 def test_every_table_of_the_schema_can_be_written_and_read(open_store):
     s = open_store()
@@ -81,30 +89,49 @@ def test_every_table_of_the_schema_can_be_written_and_read(open_store):
 def test_values_of_every_column_type_round_trip(open_store):
     s = open_store()
     ts = datetime(2026, 1, 31, 12, 0, 0, 123456)
-    s.append("state_transitions", {
-        "id": "t1", "visit": 2**31 - 1, "duration_ms": 1.25, "condition_result": True,
-        "context_snapshot": {"a": [1, "x", None], "b": {"c": 1.5}}, "timestamp": ts, "to_state": "héllo ✓"})
-    s.append("workflow_executions", {"execution_id": "e1", "duration_ms": 2**63 - 1, "seq": 1,
-                                     "updated_at": ts})
+    s.append(
+        "state_transitions",
+        {
+            "id": "t1",
+            "visit": 2**31 - 1,
+            "duration_ms": 1.25,
+            "condition_result": True,
+            "context_snapshot": {"a": [1, "x", None], "b": {"c": 1.5}},
+            "timestamp": ts,
+            "to_state": "héllo ✓",
+        },
+    )
+    s.append("workflow_executions", {"execution_id": "e1", "duration_ms": 2**63 - 1, "seq": 1, "updated_at": ts})
     r = s.query("SELECT * FROM state_transitions")[0]
-    assert (r["id"], r["visit"], r["duration_ms"], r["condition_result"], r["timestamp"], r["to_state"]) == \
-        ("t1", 2**31 - 1, 1.25, True, ts, "héllo ✓")
+    assert (r["id"], r["visit"], r["duration_ms"], r["condition_result"], r["timestamp"], r["to_state"]) == (
+        "t1",
+        2**31 - 1,
+        1.25,
+        True,
+        ts,
+        "héllo ✓",
+    )
     assert r["workflow_id"] is None  # a missing column is NULL
     import json
+
     assert json.loads(r["context_snapshot"]) == {"a": [1, "x", None], "b": {"c": 1.5}}
     assert s.query("SELECT duration_ms FROM workflow_executions") == [{"duration_ms": 2**63 - 1}]
 
 
 def test_json_columns_store_objects_strings_raw_json_and_no_nan(open_store):
     s = open_store()
-    s.append_many("audit_logs", [
-        {"id": "obj", "metadata": {"k": [1, 2]}},
-        {"id": "str", "metadata": "plain text"},
-        {"id": "raw", "metadata": RawJSON('{"already": "json"}')},
-        {"id": "nan", "metadata": {"x": math.nan, "y": math.inf}},
-    ])
+    s.append_many(
+        "audit_logs",
+        [
+            {"id": "obj", "metadata": {"k": [1, 2]}},
+            {"id": "str", "metadata": "plain text"},
+            {"id": "raw", "metadata": RawJSON('{"already": "json"}')},
+            {"id": "nan", "metadata": {"x": math.nan, "y": math.inf}},
+        ],
+    )
     got = {r["id"]: r["m"] for r in s.query("SELECT id, metadata::VARCHAR AS m FROM audit_logs")}
     import json
+
     assert json.loads(got["obj"]) == {"k": [1, 2]}
     assert json.loads(got["str"]) == "plain text"
     assert json.loads(got["raw"]) == {"already": "json"}
@@ -114,18 +141,22 @@ def test_json_columns_store_objects_strings_raw_json_and_no_nan(open_store):
 def test_timestamps_aware_ones_become_utc_and_iso_text_is_accepted(open_store):
     s = open_store()
     aware = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-    s.append_many("audit_logs", [{"id": "aware", "timestamp": aware},
-                                 {"id": "iso", "timestamp": "2026-03-01T09:30:00"}])
+    s.append_many(
+        "audit_logs", [{"id": "aware", "timestamp": aware}, {"id": "iso", "timestamp": "2026-03-01T09:30:00"}]
+    )
     got = {r["id"]: r["timestamp"] for r in s.query("SELECT id, timestamp FROM audit_logs")}
     assert got == {"aware": datetime(2026, 3, 1, 10, 0), "iso": datetime(2026, 3, 1, 9, 30)}
 
 
-@pytest.mark.parametrize("rows, match", [
-    ([{"id": "a"}, {"id": "b", "no_such_column": 1}], "no_such_column"),
-    ([{"id": "a"}, {"id": "b", "timestamp": "not a time"}], "timestamp"),
-    ([{"id": "a"}, {"id": "b", "message": {"structured": 1}}], "message"),
-    ([{"id": "a"}, "not a dict"], "dict"),
-])
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        ([{"id": "a"}, {"id": "b", "no_such_column": 1}], "no_such_column"),
+        ([{"id": "a"}, {"id": "b", "timestamp": "not a time"}], "timestamp"),
+        ([{"id": "a"}, {"id": "b", "message": {"structured": 1}}], "message"),
+        ([{"id": "a"}, "not a dict"], "dict"),
+    ],
+)
 def test_a_bad_row_raises_store_error_and_nothing_of_that_call_is_written(open_store, rows, match):
     s = open_store()
     with pytest.raises(StoreError, match=match):
@@ -151,7 +182,9 @@ def test_latest_row_wins_tables_show_the_newest_row_and_keep_history(open_store)
         s.append(table, {"execution_id": "e1", "status": status})
     s.append(table, {"execution_id": "e2", "status": "running"})
     assert s.query(f"SELECT execution_id, status FROM {table} ORDER BY 1") == [
-        {"execution_id": "e1", "status": "completed"}, {"execution_id": "e2", "status": "running"}]
+        {"execution_id": "e1", "status": "completed"},
+        {"execution_id": "e2", "status": "running"},
+    ]
     assert s.query(f"SELECT count(*) AS n FROM {table}_history") == [{"n": 4}]
     # an explicit updated_at decides over the order of appends
     s.append(table, {"execution_id": "e1", "status": "old", "updated_at": datetime(2000, 1, 1)})
@@ -172,6 +205,7 @@ def test_sql_errors_raise_store_error(open_store):
 
 
 # --- durability and visibility --------------------------------------------------------------
+
 
 def test_rows_survive_close_and_reopen_and_compaction(open_store):
     s = open_store()
@@ -208,8 +242,7 @@ def test_acknowledged_rows_survive_kill_9_exactly_once(backend, open_store, tmp_
     assert s.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM audit_logs") == [{"n": 40, "d": 40}]
 
 
-def test_processes_opening_a_fresh_store_at_once_and_exiting_without_close_lose_nothing(backend, open_store,
-                                                                                        tmp_path):
+def test_processes_opening_a_fresh_store_at_once_and_exiting_without_close_lose_nothing(backend, open_store, tmp_path):
     db = tmp_path / "workbench.duckdb"
     procs = [spawn_writer(backend, db, f"p{i}", 10, "--exit-without-close") for i in range(8)]
     for p in procs:
@@ -247,6 +280,7 @@ def test_threads_appending_at_once_lose_nothing(open_store):
                     s.query("SELECT count(*) FROM audit_logs")
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     for t in threads:
         t.start()
@@ -269,6 +303,7 @@ def test_exclusive_serialises_read_then_write_between_store_objects(open_store):
                     s.append("audit_logs", {"id": str(n + 1), "event_type": tag})
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=number, args=(s, f"s{i}")) for i, s in enumerate(stores)]
     for t in threads:
         t.start()

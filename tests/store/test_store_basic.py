@@ -1,4 +1,5 @@
 """Store round trips, views and validation (single process)."""
+
 from __future__ import annotations
 
 import json
@@ -79,16 +80,19 @@ def test_unknown_column_names_it(store):
     assert store.query("SELECT count(*) AS n FROM audit_logs")[0]["n"] == 0
 
 
-@pytest.mark.parametrize("col,value,msg", [
-    ("visit", "three", "state_transitions.visit"),
-    ("visit", 2.5, "fractional"),
-    ("visit", 2**40, "out of range"),
-    ("duration_ms", "fast", "expected a number"),
-    ("condition_result", "yes", "True or False"),
-    ("started_at", "yesterday", "ISO timestamp"),
-    ("started_at", 12345, "datetime or an ISO string"),
-    ("from_state", {"a": 1}, "expected text"),
-])
+@pytest.mark.parametrize(
+    "col,value,msg",
+    [
+        ("visit", "three", "state_transitions.visit"),
+        ("visit", 2.5, "fractional"),
+        ("visit", 2**40, "out of range"),
+        ("duration_ms", "fast", "expected a number"),
+        ("condition_result", "yes", "True or False"),
+        ("started_at", "yesterday", "ISO timestamp"),
+        ("started_at", 12345, "datetime or an ISO string"),
+        ("from_state", {"a": 1}, "expected text"),
+    ],
+)
 def test_bad_values_raise_and_write_nothing(store, col, value, msg):
     with pytest.raises(StoreError, match=msg):
         store.append_many("state_transitions", [{"id": "ok"}, {"id": "bad", col: value}])
@@ -98,10 +102,18 @@ def test_bad_values_raise_and_write_nothing(store, col, value, msg):
 def test_lenient_coercions(store):
     import numpy as np
 
-    store.append("state_transitions", {
-        "id": 17, "visit": np.int64(3), "attempt": 2.0, "duration_ms": np.float32(1.5),
-        "condition_result": np.bool_(True), "ai_decision_used": 0, "worker_pid": True,
-    })
+    store.append(
+        "state_transitions",
+        {
+            "id": 17,
+            "visit": np.int64(3),
+            "attempt": 2.0,
+            "duration_ms": np.float32(1.5),
+            "condition_result": np.bool_(True),
+            "ai_decision_used": 0,
+            "worker_pid": True,
+        },
+    )
     r = store.query("SELECT * FROM state_transitions")[0]
     assert (r["id"], r["visit"], r["attempt"], r["duration_ms"]) == ("17", 3, 2, 1.5)
     assert (r["condition_result"], r["ai_decision_used"], r["worker_pid"]) == (True, False, 1)
@@ -112,13 +124,16 @@ def test_json_columns(store):
         def __str__(self):
             return "thing!"
 
-    store.append_many("audit_logs", [
-        {"id": "obj", "metadata": {"when": datetime(2026, 1, 1), "what": Thing(), "n": float("nan")}},
-        {"id": "str", "metadata": "plain text"},
-        {"id": "raw", "metadata": RawJSON('{"already": "json"}')},
-        {"id": "list", "metadata": [1, "two"]},
-        {"id": "none", "metadata": None},
-    ])
+    store.append_many(
+        "audit_logs",
+        [
+            {"id": "obj", "metadata": {"when": datetime(2026, 1, 1), "what": Thing(), "n": float("nan")}},
+            {"id": "str", "metadata": "plain text"},
+            {"id": "raw", "metadata": RawJSON('{"already": "json"}')},
+            {"id": "list", "metadata": [1, "two"]},
+            {"id": "none", "metadata": None},
+        ],
+    )
     got = {r["id"]: r["metadata"] for r in store.query("SELECT id, metadata FROM audit_logs")}
     assert json.loads(got["obj"]) == {"when": "2026-01-01 00:00:00", "what": "thing!", "n": None}
     assert json.loads(got["str"]) == "plain text"
@@ -133,15 +148,18 @@ def test_json_columns(store):
 
 def test_timestamps(store):
     aware = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-    store.append_many("audit_logs", [
-        {"id": "naive", "timestamp": datetime(2026, 3, 1, 10, 0, 0, 5)},
-        {"id": "aware", "timestamp": aware},
-        {"id": "iso", "timestamp": "2026-03-01T10:00:00"},
-        {"id": "iso_z", "timestamp": "2026-03-01T10:00:00Z"},
-        {"id": "iso_off", "timestamp": "2026-03-01 12:00:00+02:00"},
-        {"id": "pandas", "timestamp": pd.Timestamp("2026-03-01 10:00:00")},
-        {"id": "date", "timestamp": datetime(2026, 3, 1).date()},
-    ])
+    store.append_many(
+        "audit_logs",
+        [
+            {"id": "naive", "timestamp": datetime(2026, 3, 1, 10, 0, 0, 5)},
+            {"id": "aware", "timestamp": aware},
+            {"id": "iso", "timestamp": "2026-03-01T10:00:00"},
+            {"id": "iso_z", "timestamp": "2026-03-01T10:00:00Z"},
+            {"id": "iso_off", "timestamp": "2026-03-01 12:00:00+02:00"},
+            {"id": "pandas", "timestamp": pd.Timestamp("2026-03-01 10:00:00")},
+            {"id": "date", "timestamp": datetime(2026, 3, 1).date()},
+        ],
+    )
     got = {r["id"]: r["timestamp"] for r in store.query("SELECT id, timestamp FROM audit_logs")}
     ten = datetime(2026, 3, 1, 10, 0)
     assert got["naive"] == datetime(2026, 3, 1, 10, 0, 0, 5)
@@ -157,13 +175,16 @@ def test_latest_by_views_and_history(store):
     store.append("workflow_executions", {"execution_id": "e1", "status": "completed"})
     # explicit updated_at wins over seq; same updated_at -> higher seq wins
     store.append("workflow_executions", {"execution_id": "e3", "status": "new", "updated_at": t0, "seq": 5})
-    store.append("workflow_executions", {"execution_id": "e3", "status": "old", "updated_at": t0 - timedelta(1), "seq": 9})
+    store.append(
+        "workflow_executions", {"execution_id": "e3", "status": "old", "updated_at": t0 - timedelta(1), "seq": 9}
+    )
     store.append("workflow_executions", {"execution_id": "e3", "status": "tie-low", "updated_at": t0, "seq": 4})
     latest = {r["execution_id"]: r["status"] for r in store.query("SELECT * FROM workflow_executions")}
     assert latest == {"e1": "completed", "e2": "running", "e3": "new"}
     assert store.query("SELECT count(*) AS n FROM workflow_executions_history")[0]["n"] == 7
-    hist = store.query("SELECT status, seq, updated_at FROM workflow_executions_history "
-                       "WHERE execution_id = 'e1' ORDER BY seq")
+    hist = store.query(
+        "SELECT status, seq, updated_at FROM workflow_executions_history WHERE execution_id = 'e1' ORDER BY seq"
+    )
     assert [h["status"] for h in hist] == ["pending", "running", "completed"]
     assert all(h["updated_at"] is not None for h in hist)
     seqs = [h["seq"] for h in hist]
@@ -301,8 +322,10 @@ def test_query_flushes_only_the_tables_it_reads(tmp_path):
 
 def test_lone_surrogates_in_text_are_replaced_not_fatal(store):
     name = b"caf\xe9.csv".decode("utf-8", "surrogateescape")  # an undecodable file name
-    store.append_many("audit_logs", [{"id": "s", "message": f"cannot read {name}", "metadata": {"f": name}},
-                                     {"id": "t", "message": "fine"}])
+    store.append_many(
+        "audit_logs",
+        [{"id": "s", "message": f"cannot read {name}", "metadata": {"f": name}}, {"id": "t", "message": "fine"}],
+    )
     got = {r["id"]: r for r in store.query("SELECT * FROM audit_logs")}
     assert got["s"]["message"] == "cannot read caf?.csv" and got["t"]["message"] == "fine"
     assert json.loads(got["s"]["metadata"]) == {"f": "caf?.csv"}

@@ -1,4 +1,5 @@
 """Crash recovery, torn and corrupt files, full disks, compaction, WAL rotation (in-process)."""
+
 from __future__ import annotations
 
 import errno
@@ -209,7 +210,9 @@ def test_corrupt_segments_are_skipped_with_a_warning(store, caplog):
         assert ids(store) == [f"ok{i}" for i in range(4)]
     assert "skipping corrupt segment" in caplog.text
     assert sorted(p.name for p in (store.log_dir / "quarantine" / "audit_logs").iterdir()) == [
-        "seg-garbage-L0000000001.parquet", "seg-truncated-L0000000001.parquet"]
+        "seg-garbage-L0000000001.parquet",
+        "seg-truncated-L0000000001.parquet",
+    ]
     # a notebook works again too
     con = duckdb.connect(str(store.path), read_only=True)
     try:
@@ -245,8 +248,13 @@ def test_views_file_locked_by_a_reader_is_skipped_then_refreshed(tmp_path, monke
     con.execute("UPDATE _workbench_meta SET value = 'outdated' WHERE key = 'views_version'")
     con.close()
     stop = tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-m", "tests.store.proc", "read_until", str(db), str(stop)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "tests.store.proc", "read_until", str(db), str(stop)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "open"
         monkeypatch.setattr(store_mod, "RECOVER_EVERY_S", 0.05)

@@ -1,4 +1,5 @@
 """Store.exclusive: a lock shared by processes, freed when its holder dies."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_exclusive_waits_for_another_process_and_is_freed_when_it_dies(tmp_path):
     db = tmp_path / "workbench.duckdb"
     s = Store(db)
-    holder = subprocess.Popen([sys.executable, "-m", "tests.store.proc", "hold_lock", str(db), "numbering"],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.store.proc", "hold_lock", str(db), "numbering"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()

@@ -1,4 +1,5 @@
 """Real separate processes: a reader holding the DuckDB file, concurrent writers, kill -9."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.store.proc", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.proc", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(p: subprocess.Popen, timeout: float = 60) -> str:
@@ -100,10 +106,11 @@ def test_kill_9_right_after_append_loses_nothing(tmp_path):
     assert len(list(wal_dir.glob("*.jsonl"))) == 1
     s = Store(db)  # converts the dead writers' WALs
     try:
-        k = s.query("SELECT count(*) AS n, count(DISTINCT id) AS d, max(visit) AS mx FROM state_transitions "
-                    "WHERE execution_id = 'k'")[0]
-        m = s.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM state_transitions "
-                    "WHERE execution_id = 'm'")[0]
+        k = s.query(
+            "SELECT count(*) AS n, count(DISTINCT id) AS d, max(visit) AS mx FROM state_transitions "
+            "WHERE execution_id = 'k'"
+        )[0]
+        m = s.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM state_transitions WHERE execution_id = 'm'")[0]
         assert k["n"] == k["d"] >= acked and k["mx"] >= acked - 1
         assert m["n"] == m["d"] >= acked2, "no acknowledged row lost, none duplicated"
         assert [p.name for p in wal_dir.glob("*.jsonl")] == [s._wal_path.name]

@@ -1,4 +1,5 @@
 """Property: whatever is appended reads back the same, through a flush or through crash recovery."""
+
 from __future__ import annotations
 
 import json
@@ -13,21 +14,35 @@ from engine.store import Store
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.floats(allow_nan=False, allow_infinity=False) | text,
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | text,
     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4),
     max_leaves=12,
 )
-rows = st.lists(st.fixed_dictionaries({}, optional={
-    "level": text,
-    "message": text,
-    "metadata": json_values,
-    "timestamp": st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
-}), min_size=1, max_size=8)
-llm_rows = st.lists(st.fixed_dictionaries({}, optional={
-    "prompt_tokens": st.integers(-2**31, 2**31 - 1),
-    "cost_usd": st.floats(allow_nan=False, allow_infinity=False),
-    "cache_hit": st.booleans(),
-}), min_size=1, max_size=5)
+rows = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "level": text,
+            "message": text,
+            "metadata": json_values,
+            "timestamp": st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+        },
+    ),
+    min_size=1,
+    max_size=8,
+)
+llm_rows = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "prompt_tokens": st.integers(-(2**31), 2**31 - 1),
+            "cost_usd": st.floats(allow_nan=False, allow_infinity=False),
+            "cache_hit": st.booleans(),
+        },
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 def _norm(v):
@@ -53,7 +68,10 @@ def test_flush_and_recovery_store_the_same_values(tmp_path_factory, batch, calls
         s.append_many("audit_logs", batch)
         s.append_many("llm_calls", calls)
         if crash:  # as if SIGKILLed: nothing flushed, WAL left behind
-            s._stop.set(); s._wake.set(); s._thread.join(); s._closed = True
+            s._stop.set()
+            s._wake.set()
+            s._thread.join()
+            s._closed = True
             os.close(s._wal_fd)
             s._wal_fd = None
             s = Store(db)
@@ -71,16 +89,40 @@ def test_flush_and_recovery_store_the_same_values(tmp_path_factory, batch, calls
         for want, row in zip(calls, got_calls):
             assert row["prompt_tokens"] == want.get("prompt_tokens") and row["cache_hit"] == want.get("cache_hit")
             if want.get("cost_usd") is not None:
-                assert math.isclose(row["cost_usd"], want["cost_usd"], rel_tol=0, abs_tol=0) or \
-                    row["cost_usd"] == want["cost_usd"]
+                assert (
+                    math.isclose(row["cost_usd"], want["cost_usd"], rel_tol=0, abs_tol=0)
+                    or row["cost_usd"] == want["cost_usd"]
+                )
     assert results[0] == results[1]
 
 
-any_value = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=12) | \
-    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)) | json_values
-transition_rows = st.fixed_dictionaries({}, optional={
-    c: any_value for c in ("id", "from_state", "visit", "worker_pid", "condition_result", "duration_ms",
-                           "context_snapshot", "keys_read", "started_at", "error_message")})
+any_value = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1))
+    | json_values
+)
+transition_rows = st.fixed_dictionaries(
+    {},
+    optional={
+        c: any_value
+        for c in (
+            "id",
+            "from_state",
+            "visit",
+            "worker_pid",
+            "condition_result",
+            "duration_ms",
+            "context_snapshot",
+            "keys_read",
+            "started_at",
+            "error_message",
+        )
+    },
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -94,8 +136,10 @@ def test_one_row_fast_path_normalises_like_the_general_path(row):
     fast = store_mod._normalise_row(TABLES["state_transitions"], row)
     general = None
     try:
-        cols = {c: store_mod._normalise_column("state_transitions", c, TABLES["state_transitions"][c], [v])
-                for c, v in row.items()}
+        cols = {
+            c: store_mod._normalise_column("state_transitions", c, TABLES["state_transitions"][c], [v])
+            for c, v in row.items()
+        }
         general = {c: v for c, v in cols.items() if v != [None]}
     except store_mod.StoreError:
         assert fast is None
@@ -108,6 +152,9 @@ def test_one_row_fast_path_normalises_like_the_general_path(row):
 def test_wal_line_encoder_writes_what_json_dumps_writes(value):
     from engine.store import _line_encode
 
-    obj = {"t": "audit_logs", "n": 1, "c": {"message": [value] if not isinstance(value, (dict, list)) else ["x"],
-                                            "v": value}}
+    obj = {
+        "t": "audit_logs",
+        "n": 1,
+        "c": {"message": [value] if not isinstance(value, (dict, list)) else ["x"], "v": value},
+    }
     assert _line_encode(obj) == json.dumps(obj, separators=(",", ":"))
