@@ -11,7 +11,9 @@ For a 3-state chain (``noop``: states run in the driver; ``ray``: each state is 
 
 Back-pressure (``burst``): 1,000 runs submitted at once by 8 client threads to a service started with
 ``--max-runs 50``: time until every run completed, and the most runs in flight (the service's count
-and the recorded start/end times).
+and the recorded start/end times). Meanwhile another thread asks ``/health``, ``/api/v1/executions?limit=20``
+and ``/api/v1/queue`` every 0.5 s (``answers_during_burst``: p50/p95/max latency, failures); the burst
+passes when none failed and each p95 is under 1 s.
 
 The service is a real ``workbench serve`` subprocess with its own Ray and store; the in-process
 part runs after it stops, with its own Ray and store. Results: ``benchmarks/results/service.json``.
@@ -360,9 +362,18 @@ def main() -> dict:
                                  f"{i['submitted_per_s']}/s, {i['submit_to_completed']['median_ms']} ms"}
 
 
+def _answers_ok(answers: dict | None) -> bool:
+    """Every sampled endpoint answered each time (no failure), p95 under 1 s."""
+    if not answers:
+        return False
+    probes = [v for k, v in answers.items() if k != "every_s"]
+    return all(p["n"] > 0 and p["failures"] == 0 and p["p95_ms"] < 1000 for p in probes)
+
+
 def _burst_ok(burst: dict) -> bool:
     return (burst["final_statuses"] == ["completed"] and burst["runs_listed"] == burst["runs"]
-            and burst["max_in_flight_records"] <= burst["max_runs"] and burst["max_in_flight_service"] <= burst["max_runs"])
+            and burst["max_in_flight_records"] <= burst["max_runs"] and burst["max_in_flight_service"] <= burst["max_runs"]
+            and _answers_ok(burst.get("answers_during_burst")))
 
 
 def main_burst() -> dict:
@@ -377,7 +388,9 @@ def main_burst() -> dict:
     print(json.dumps(burst, indent=2))
     return {"ok": _burst_ok(burst), "summary": f"{burst['runs']} runs at once, --max-runs {burst['max_runs']}: "
                                                f"all completed in {burst['all_completed_s']} s, max in flight "
-                                               f"{burst['max_in_flight_records']}"}
+                                               f"{burst['max_in_flight_records']}; /health p95 "
+                                               f"{burst['answers_during_burst']['health'].get('p95_ms')} ms, executions "
+                                               f"p95 {burst['answers_during_burst']['executions'].get('p95_ms')} ms"}
 
 
 if __name__ == "__main__":
