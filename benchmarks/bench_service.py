@@ -21,6 +21,7 @@ part runs after it stops, with its own Ray and store. Results: ``benchmarks/resu
     python -m benchmarks.bench_service          # BENCH_SERVICE_RUNS (200), BENCH_SERVICE_LATENCY (30)
     python -m benchmarks.bench_service burst    # only: BENCH_SERVICE_BURST (1,000) runs at once, --max-runs 50
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,13 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def _latency(xs: list[float]) -> dict:
-    return {"n": len(xs), "median_ms": round(statistics.median(xs), 2), "p95_ms": round(_pct(xs, 0.95), 2),
-            "min_ms": round(min(xs), 2), "max_ms": round(max(xs), 2)}
+    return {
+        "n": len(xs),
+        "median_ms": round(statistics.median(xs), 2),
+        "p95_ms": round(_pct(xs, 0.95), 2),
+        "min_ms": round(min(xs), 2),
+        "max_ms": round(max(xs), 2),
+    }
 
 
 # ------------------------------------------------------------------------------- the service
@@ -68,19 +74,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(tmp: Path, args: list[str] | None = None, ready_path: str = "/ready",
-                  db_name: str = "svc.duckdb") -> tuple[subprocess.Popen, str]:
+def _start_server(
+    tmp: Path, args: list[str] | None = None, ready_path: str = "/ready", db_name: str = "svc.duckdb"
+) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = _free_port()
     # the states call benchmarks.* modules: the repo root is a function folder for the served process
     os.environ.setdefault("WORKBENCH_FUNCTION_DIRS", str(REPO))
-    env = dict(os.environ, WORKBENCH_DB=str(tmp / db_name), RAY_ADDRESS="local", WORKBENCH_LOG_LEVEL="WARNING",
-               WORKBENCH_RAY_CPUS=os.environ.get("WORKBENCH_RAY_CPUS", "2"),
-               WORKBENCH_RAY_OBJECT_STORE_MB=os.environ.get("WORKBENCH_RAY_OBJECT_STORE_MB", "300"))
+    env = dict(
+        os.environ,
+        WORKBENCH_DB=str(tmp / db_name),
+        RAY_ADDRESS="local",
+        WORKBENCH_LOG_LEVEL="WARNING",
+        WORKBENCH_RAY_CPUS=os.environ.get("WORKBENCH_RAY_CPUS", "2"),
+        WORKBENCH_RAY_OBJECT_STORE_MB=os.environ.get("WORKBENCH_RAY_OBJECT_STORE_MB", "300"),
+    )
     log = open(tmp / "server.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), *(args or [])],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -145,10 +162,14 @@ def bench_service(url: str, kind: str) -> dict:
     for c in clients:
         c.close()
     client.close()
-    return {"submitted_per_s": round(RUNS / t_sub, 1), "completed_per_s": round(RUNS / t_all, 1),
-            f"submitted_per_s_{THREADS}_threads": round(RUNS / t_sub_par, 1),
-            f"completed_per_s_{THREADS}_threads": round(RUNS / t_all_par, 1),
-            "submit_to_completed": _latency(lat), "final_statuses": sorted(statuses)}
+    return {
+        "submitted_per_s": round(RUNS / t_sub, 1),
+        "completed_per_s": round(RUNS / t_all, 1),
+        f"submitted_per_s_{THREADS}_threads": round(RUNS / t_sub_par, 1),
+        f"completed_per_s_{THREADS}_threads": round(RUNS / t_all_par, 1),
+        "submit_to_completed": _latency(lat),
+        "final_statuses": sorted(statuses),
+    }
 
 
 # ------------------------------------------------------------------------------- back-pressure
@@ -224,11 +245,16 @@ class _Prober:
         out: dict = {"every_s": self.every_s}
         for name, path in self.PATHS.items():
             xs = self.samples[name]
-            out[name] = {"path": path, "n": len(xs), "failures": len(self.failures[name]),
-                         "failure_examples": self.failures[name][:5]}
+            out[name] = {
+                "path": path,
+                "n": len(xs),
+                "failures": len(self.failures[name]),
+                "failure_examples": self.failures[name][:5],
+            }
             if xs:
-                out[name].update(p50_ms=round(_pct(xs, 0.5), 1), p95_ms=round(_pct(xs, 0.95), 1),
-                                 max_ms=round(max(xs), 1))
+                out[name].update(
+                    p50_ms=round(_pct(xs, 0.5), 1), p95_ms=round(_pct(xs, 0.95), 1), max_ms=round(max(xs), 1)
+                )
         return out
 
 
@@ -241,27 +267,37 @@ def bench_burst(tmp: Path) -> dict:
 
     from engine.client import WorkbenchClient
 
-    proc, url = _start_server(tmp, ["--no-ray", "--max-runs", str(BURST_LIMIT)], ready_path="/health",
-                              db_name="burst.duckdb")
+    proc, url = _start_server(
+        tmp, ["--no-ray", "--max-runs", str(BURST_LIMIT)], ready_path="/health", db_name="burst.duckdb"
+    )
     try:
         client = WorkbenchClient(url, timeout=120)
-        toml = (f'name = "bench-burst"\ndsl = "start->nap; nap->end;"\n[states.nap]\naction = "python"\n'
-                f'function = "benchmarks.functions:slow_sometimes"\nparams = {{ p = 1.0, slow_s = {BURST_STATE_S} }}\n')
+        toml = (
+            f'name = "bench-burst"\ndsl = "start->nap; nap->end;"\n[states.nap]\naction = "python"\n'
+            f'function = "benchmarks.functions:slow_sometimes"\nparams = {{ p = 1.0, slow_s = {BURST_STATE_S} }}\n'
+        )
         wid = client.create_workflow(toml=toml)["workflow_id"]
         clients = [WorkbenchClient(url, timeout=120) for _ in range(THREADS)]
         prober = _Prober(url)
         with prober:  # /health and reads sampled every 0.5 s from submit until the last run ended
             t0 = time.perf_counter()
             with ThreadPoolExecutor(THREADS) as pool:
-                started = list(pool.map(lambda i: clients[i % THREADS].execute(wid, execution="inline"),
-                                        range(BURST_RUNS)))
+                started = list(
+                    pool.map(lambda i: clients[i % THREADS].execute(wid, execution="inline"), range(BURST_RUNS))
+                )
             t_sub = time.perf_counter() - t0
             ids = [s["execution_id"] for s in started]
             _wait_all(client, wid, ids, timeout=1800)
             t_all = time.perf_counter() - t0
         rows = [r for r in client.executions(workflow=wid, limit=1000) if r["execution_id"] in set(ids)]
-        spans = [(dt.datetime.fromisoformat(str(r["start_time"])).timestamp(),
-                  dt.datetime.fromisoformat(str(r["end_time"])).timestamp()) for r in rows if r.get("end_time")]
+        spans = [
+            (
+                dt.datetime.fromisoformat(str(r["start_time"])).timestamp(),
+                dt.datetime.fromisoformat(str(r["end_time"])).timestamp(),
+            )
+            for r in rows
+            if r.get("end_time")
+        ]
         q = client.queue()
         for c in clients:
             c.close()
@@ -272,14 +308,21 @@ def bench_burst(tmp: Path) -> dict:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    return {"runs": BURST_RUNS, "max_runs": BURST_LIMIT, "state_s": BURST_STATE_S,
-            "queued_at_submit": sum(1 for s in started if s["status"] == "queued"),
-            "submit_all_s": round(t_sub, 2), "all_completed_s": round(t_all, 2),
-            "completed_per_s": round(BURST_RUNS / t_all, 1),
-            "floor_s": round(BURST_RUNS * BURST_STATE_S / INLINE_THREADS, 1),
-            "max_in_flight_service": q["max_observed"], "max_in_flight_records": _max_overlap(spans),
-            "final_statuses": sorted({r["status"] for r in rows}), "runs_listed": len(rows),
-            "answers_during_burst": prober.report()}
+    return {
+        "runs": BURST_RUNS,
+        "max_runs": BURST_LIMIT,
+        "state_s": BURST_STATE_S,
+        "queued_at_submit": sum(1 for s in started if s["status"] == "queued"),
+        "submit_all_s": round(t_sub, 2),
+        "all_completed_s": round(t_all, 2),
+        "completed_per_s": round(BURST_RUNS / t_all, 1),
+        "floor_s": round(BURST_RUNS * BURST_STATE_S / INLINE_THREADS, 1),
+        "max_in_flight_service": q["max_observed"],
+        "max_in_flight_records": _max_overlap(spans),
+        "final_statuses": sorted({r["status"] for r in rows}),
+        "runs_listed": len(rows),
+        "answers_during_burst": prober.report(),
+    }
 
 
 # ------------------------------------------------------------------------------- in process
@@ -303,8 +346,12 @@ def bench_in_process(kind: str) -> dict:
         res = api.wait(api.start(spec, {}, version=version), 60)
         assert res.status == "completed", res
         lat.append((time.perf_counter() - t) * 1000)
-    return {"submitted_per_s": round(RUNS / t_sub, 1), "completed_per_s": round(RUNS / t_all, 1),
-            "submit_to_completed": _latency(lat), "final_statuses": sorted({r.status for r in results})}
+    return {
+        "submitted_per_s": round(RUNS / t_sub, 1),
+        "completed_per_s": round(RUNS / t_all, 1),
+        "submit_to_completed": _latency(lat),
+        "final_statuses": sorted({r.status for r in results}),
+    }
 
 
 def _in_process_all(tmp: Path) -> dict:
@@ -344,22 +391,38 @@ def main() -> dict:
                 proc.kill()
         burst = bench_burst(tmp)
         in_process = _in_process_all(tmp)
-    out = {"runs": RUNS, "latency_runs": LATENCY_RUNS, "threads": THREADS, "cpus": os.cpu_count(),
-           "workflow": CHAIN, "service": service, "in_process": in_process, "burst": burst,
-           "service_over_in_process": {
-               k: {"submit_rate": round(service[k]["submitted_per_s"] / in_process[k]["submitted_per_s"], 3),
-                   "median_latency": round(service[k]["submit_to_completed"]["median_ms"]
-                                           / in_process[k]["submit_to_completed"]["median_ms"], 2)}
-               for k in service}}
+    out = {
+        "runs": RUNS,
+        "latency_runs": LATENCY_RUNS,
+        "threads": THREADS,
+        "cpus": os.cpu_count(),
+        "workflow": CHAIN,
+        "service": service,
+        "in_process": in_process,
+        "burst": burst,
+        "service_over_in_process": {
+            k: {
+                "submit_rate": round(service[k]["submitted_per_s"] / in_process[k]["submitted_per_s"], 3),
+                "median_latency": round(
+                    service[k]["submit_to_completed"]["median_ms"] / in_process[k]["submit_to_completed"]["median_ms"],
+                    2,
+                ),
+            }
+            for k in service
+        },
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "service.json").write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
     ok = all(set(v["final_statuses"]) == {"completed"} for part in (service, in_process) for v in part.values())
     ok = ok and _burst_ok(burst)
     s, i = service["ray"], in_process["ray"]
-    return {"ok": ok, "summary": f"ray 3-state: service {s['submitted_per_s']} submits/s, "
-                                 f"median {s['submit_to_completed']['median_ms']} ms vs in-process "
-                                 f"{i['submitted_per_s']}/s, {i['submit_to_completed']['median_ms']} ms"}
+    return {
+        "ok": ok,
+        "summary": f"ray 3-state: service {s['submitted_per_s']} submits/s, "
+        f"median {s['submit_to_completed']['median_ms']} ms vs in-process "
+        f"{i['submitted_per_s']}/s, {i['submit_to_completed']['median_ms']} ms",
+    }
 
 
 def _answers_ok(answers: dict | None) -> bool:
@@ -371,9 +434,13 @@ def _answers_ok(answers: dict | None) -> bool:
 
 
 def _burst_ok(burst: dict) -> bool:
-    return (burst["final_statuses"] == ["completed"] and burst["runs_listed"] == burst["runs"]
-            and burst["max_in_flight_records"] <= burst["max_runs"] and burst["max_in_flight_service"] <= burst["max_runs"]
-            and _answers_ok(burst.get("answers_during_burst")))
+    return (
+        burst["final_statuses"] == ["completed"]
+        and burst["runs_listed"] == burst["runs"]
+        and burst["max_in_flight_records"] <= burst["max_runs"]
+        and burst["max_in_flight_service"] <= burst["max_runs"]
+        and _answers_ok(burst.get("answers_during_burst"))
+    )
 
 
 def main_burst() -> dict:
@@ -386,11 +453,14 @@ def main_burst() -> dict:
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(burst, indent=2))
-    return {"ok": _burst_ok(burst), "summary": f"{burst['runs']} runs at once, --max-runs {burst['max_runs']}: "
-                                               f"all completed in {burst['all_completed_s']} s, max in flight "
-                                               f"{burst['max_in_flight_records']}; /health p95 "
-                                               f"{burst['answers_during_burst']['health'].get('p95_ms')} ms, executions "
-                                               f"p95 {burst['answers_during_burst']['executions'].get('p95_ms')} ms"}
+    return {
+        "ok": _burst_ok(burst),
+        "summary": f"{burst['runs']} runs at once, --max-runs {burst['max_runs']}: "
+        f"all completed in {burst['all_completed_s']} s, max in flight "
+        f"{burst['max_in_flight_records']}; /health p95 "
+        f"{burst['answers_during_burst']['health'].get('p95_ms')} ms, executions "
+        f"p95 {burst['answers_during_burst']['executions'].get('p95_ms')} ms",
+    }
 
 
 if __name__ == "__main__":

@@ -58,6 +58,21 @@ def reachable_server(timeout: float = 0.5) -> str | None:
     return url if ok else None
 
 
+def service_for_this_store(url: str = DEFAULT_SERVER, timeout: float = 0.3) -> str | None:
+    """``url`` when a workbench service answers there and records into the same store as this process
+    would (``WORKBENCH_DB``), else None. Nothing listening costs one refused connection."""
+    from engine.store.common import store_id
+
+    try:
+        r = httpx.get(url.rstrip("/") + "/health", timeout=timeout)
+        body = r.json() if r.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return None
+    if isinstance(body, dict) and body.get("status") == "ok" and body.get("store_id") == store_id():
+        return url.rstrip("/")
+    return None
+
+
 class ServiceError(WorkbenchError):
     """The service answered with an error (``status``, ``code``, ``details``) or could not be reached."""
 

@@ -123,11 +123,16 @@ def register(sub) -> None:
 
 
 def use_service() -> bool:
-    """True when ``WORKBENCH_SERVER`` is set: those commands then go to that service, not this process.
+    """True when those commands go to a service instead of running in this process: ``WORKBENCH_SERVER``
+    is set, or (``WORKBENCH_SERVER`` unset) a service answers at the default address and records into
+    the same store as this process would (``/health``'s ``store_id``), as under ``make run``.
+    ``WORKBENCH_SERVER=local`` forces in-process."""
+    setting = os.environ.get("WORKBENCH_SERVER", "").strip()
+    if setting:
+        return setting.lower() != "local"
+    from engine.client import DEFAULT_SERVER, service_for_this_store
 
-    Only an explicit setting counts (a service answering at the default address is not probed), so a
-    plain ``workbench run`` never changes behaviour because some server happens to be running."""
-    return bool(os.environ.get("WORKBENCH_SERVER", "").strip())
+    return service_for_this_store(DEFAULT_SERVER) is not None
 
 
 def _client():

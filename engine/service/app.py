@@ -103,9 +103,11 @@ def create_app(
     app.include_router(routes.router, prefix=API_PREFIX, dependencies=[Depends(require_caller)])
 
     @app.get("/health", tags=["observability"], response_model=routes.models.Health)
-    def health():
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    def health(request: Request):
+        """Liveness: the process answers (with the identity of its store, see ``store_id``)."""
+        from engine.store.common import store_id
+
+        return {"status": "ok", "store_id": store_id(request.app.state.service.store.path)}
 
     @app.get(
         "/ready",

@@ -353,6 +353,7 @@ class QueueStatus(Response):
 
 class Health(Response):
     status: Literal["ok"]
+    store_id: str | None = Field(None, description="identity of the store this service records into (a hash)")
 
 
 class Readiness(Response):

@@ -39,6 +39,12 @@ def default_db_path() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "workbench.duckdb"
 
 
+def store_id(db_path=None) -> str:
+    """A short, publishable identity of a store file (a hash of its resolved path): lets a client tell
+    whether a service records into the same store as it would, without revealing the path."""
+    return hashlib.sha256(str(_resolve(db_path)).encode()).hexdigest()[:16]
+
+
 def _resolve(db_path) -> Path:
     return Path(db_path).expanduser().resolve() if db_path is not None else default_db_path()
 

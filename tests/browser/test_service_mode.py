@@ -85,7 +85,8 @@ def test_sidebar_names_the_service_and_a_described_run_is_driven_by_it(service_p
     name = unique("Sales via service")
     open_app(page, served_app.url)
     expect(page.locator("[data-testid='stSidebar']")).to_contain_text(
-        f"Connected to the workbench service at {service.url}")
+        f"Connected to the workbench service at {service.url}"
+    )
 
     fill_area(page, "What should the workflow do?", SALES)
     click(page, "Translate", exact=True)
@@ -100,7 +101,8 @@ def test_sidebar_names_the_service_and_a_described_run_is_driven_by_it(service_p
     click(page, "Launch")
     # the live monitor follows the run the service drives (its Ray may still be starting)
     expect(page.get_by_role("combobox", name="Watching")).to_have_value(
-        re.compile(rf"^{re.escape(name)} v1 · completed · "), timeout=240_000)
+        re.compile(rf"^{re.escape(name)} v1 · completed · "), timeout=240_000
+    )
     expect(main_text(page)).to_contain_text("Steps done")
     no_exception(page)
 

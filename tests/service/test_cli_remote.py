@@ -148,3 +148,20 @@ def test_a_run_left_waiting_by_a_local_cli_is_answered_and_finished_by_the_servi
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'workbench_runs_started_total{kind="resume",workflow="Left by a CLI"} 1.0' in metrics
     assert 'workbench_runs_finished_total{status="completed",workflow="Left by a CLI"} 1.0' in metrics
+
+
+def test_the_cli_finds_a_service_on_its_own_store_without_workbench_server(server, tmp_path, monkeypatch):
+    """Under ``make run`` a plain ``workbench run`` (no WORKBENCH_SERVER) goes to the service when the
+    service records into the same store; a service on another store is never used."""
+    from engine.cli.serve_cmds import use_service
+    from engine.client import service_for_this_store
+
+    monkeypatch.setenv("WORKBENCH_DB", str(server.db))
+    assert service_for_this_store(server.url) == server.url.rstrip("/")
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "other.duckdb"))
+    assert service_for_this_store(server.url) is None
+    assert service_for_this_store("http://127.0.0.1:1") is None  # nothing listens there
+    monkeypatch.setenv("WORKBENCH_SERVER", "local")  # forces in-process
+    assert use_service() is False
+    monkeypatch.setenv("WORKBENCH_SERVER", server.url)
+    assert use_service() is True
