@@ -37,7 +37,7 @@ class Service:
         self.engine = engine
         self.store = engine.store
         self.queue = RunQueue(engine, max_runs)
-        self.metrics = ServiceMetrics(engine, engine.store)
+        self.metrics = ServiceMetrics(engine, engine.store, queue_stats=self.queue.stats)
         self.started_at = time.time()
         self.scores: dict[tuple[str, int], int | None] = {}  # (workflow_id, finished runs) -> advisor score
         self.lock = threading.Lock()

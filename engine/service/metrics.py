@@ -2,7 +2,9 @@
 
 Runs started/finished by workflow and status, state durations, retries and recovery actions by
 strategy, runs in flight and runs waiting for a person. Fed by the engine's step events
-(``Engine.start(on_step=…)``) of the runs this service drives.
+(``Engine.start(on_step=…)``) of the runs this service drives. Queue depth comes from the service's
+run queue; AI decisions and LLM tokens/cost are the store's totals (every process's records), read at
+scrape time and cached for a few seconds.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +23,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from engine import records
 from engine.schema import FINISHED_STATUSES
@@ -34,10 +38,11 @@ STATE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 class ServiceMetrics:
     """The service's collectors and the step listener that updates them."""
 
-    def __init__(self, engine, store):
+    def __init__(self, engine, store, queue_stats=None):
         self.engine, self.store = engine, store
         self.registry = CollectorRegistry()
         r = self.registry
+        r.register(_RecordsCollector(store, queue_stats))
         self.runs_started = Counter(
             "workbench_runs_started", "Runs started by this service", ["workflow", "kind"], registry=r
         )
@@ -120,3 +125,49 @@ class ServiceMetrics:
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _RecordsCollector:
+    """Queue depth (the service's queue) and the store's AI decision and LLM usage totals."""
+
+    CACHE_S = 5.0
+
+    def __init__(self, store, queue_stats=None):
+        self.store, self.queue_stats = store, queue_stats
+        self._cached: tuple[float, dict, list] | None = None
+
+    def _totals(self) -> tuple[dict, list]:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.CACHE_S:
+            try:
+                self._cached = (now, records.ai_decision_totals(self.store), records.llm_usage_totals(self.store))
+            except Exception as exc:  # metrics never break the service
+                log.warning("could not read AI/LLM totals for /metrics: %s", exc)
+                return ({}, []) if self._cached is None else self._cached[1:]
+        return self._cached[1], self._cached[2]
+
+    def describe(self):
+        return []  # collected at scrape time only
+
+    def collect(self):
+        if self.queue_stats is not None:
+            queued = GaugeMetricFamily("workbench_runs_queued", "Runs waiting in this service's queue for a slot")
+            try:
+                queued.add_metric([], float(self.queue_stats().get("queued", 0)))
+            except Exception:  # the queue is being torn down
+                queued.add_metric([], 0.0)
+            yield queued
+        decisions, usage = self._totals()
+        ai = CounterMetricFamily("workbench_ai_decisions", "Recorded decisions by who decided", labels=["decided_by"])
+        for by, n in sorted(decisions.items()):
+            ai.add_metric([by], n)
+        yield ai
+        calls = CounterMetricFamily("workbench_llm_calls", "Recorded model calls", labels=["model"])
+        tokens = CounterMetricFamily("workbench_llm_tokens", "Recorded model tokens", labels=["model", "kind"])
+        cost = CounterMetricFamily("workbench_llm_cost_usd", "Recorded model cost in USD", labels=["model"])
+        for row in usage:
+            calls.add_metric([row["model"]], int(row["calls"]))
+            tokens.add_metric([row["model"], "prompt"], int(row["prompt_tokens"]))
+            tokens.add_metric([row["model"], "completion"], int(row["completion_tokens"]))
+            cost.add_metric([row["model"]], float(row["cost_usd"]))
+        yield from (calls, tokens, cost)

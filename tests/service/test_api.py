@@ -461,3 +461,52 @@ def test_a_low_confidence_decision_is_streamed_and_answered_over_the_api(client)
     assert client.answer(eid, "a", "false")["delivered"] == "live"
     final = client.wait(eid, timeout=60)
     assert final["status"] == "completed" and final["states_visited"][-2:] == ["c", "end"]
+
+
+def test_metrics_show_queue_depth_ai_decisions_and_llm_usage_from_the_records(client, server):
+    """/metrics also exposes the queue depth, the recorded AI decisions and the LLM tokens and cost
+    (store totals: a model call recorded by another process, e.g. a CLI translate, counts too)."""
+    from engine.store import Store
+
+    wf = client.create_workflow(
+        name="Decide metrics", dsl='start->a; a->b:"the customer sounds angry"; a->c; b->end; c->end;'
+    )
+    eid = client.execute(wf["workflow_id"], {"notes": "I am furious!"})["execution_id"]
+    for ev in client.events(eid, timeout=60):
+        if ev["type"] == "execution_status" and ev["status"] == "waiting":
+            break
+    client.answer(eid, "a", "true")
+    assert client.wait(eid, timeout=60)["status"] == "completed"
+    other = Store(server.db)  # another process's record of a model call
+    try:
+        other.append(
+            "llm_calls",
+            {
+                "id": "metrics-test-call",
+                "operation": "translate",
+                "model": "metrics-model",
+                "prompt_tokens": 120,
+                "completion_tokens": 30,
+                "total_tokens": 150,
+                "cost_usd": 0.25,
+                "success": True,
+            },
+        )
+        other.flush()
+    finally:
+        other.close()
+    deadline = time.monotonic() + 15  # totals are cached for a few seconds
+    while True:
+        text = client.metrics()
+        if _metric(text, "workbench_llm_tokens_total", model="metrics-model", kind="prompt") == 120:
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.5)
+    assert _metric(text, "workbench_llm_tokens_total", model="metrics-model", kind="completion") == 30
+    assert _metric(text, "workbench_llm_cost_usd_total", model="metrics-model") == 0.25
+    assert _metric(text, "workbench_llm_calls_total", model="metrics-model") == 1
+    decisions = sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("workbench_ai_decisions_total{")
+    )
+    assert decisions >= 1, text
+    assert "workbench_runs_queued 0.0" in text
