@@ -63,6 +63,88 @@ def _reachable(address: str, timeout: float = 3.0) -> bool:
         return False
 
 
+AUTH_MODE_VAR = "RAY_AUTH_MODE"
+AUTH_TOKEN_VAR = "RAY_AUTH_TOKEN"
+AUTH_TOKEN_PATH_VAR = "RAY_AUTH_TOKEN_PATH"
+# Markers of a connection refused for token auth (Ray's AuthenticationError, the GCS's
+# UNAUTHENTICATED status, the driver's InvalidAuthToken after its retries).
+_AUTH_FAILURE_MARKERS = (
+    "invalidauthtoken",
+    "unauthenticated",
+    "authentication token",
+    "token authentication",
+)
+
+
+def auth_token_source(environ=None, home: Path | None = None) -> str | None:
+    """Where this process would take Ray's auth token from, or None; never returns the token itself."""
+    env = os.environ if environ is None else environ
+    if env.get(AUTH_TOKEN_VAR, "").strip():
+        return f"the {AUTH_TOKEN_VAR} environment variable"
+    path_value = env.get(AUTH_TOKEN_PATH_VAR, "").strip()
+    if path_value:
+        return f"{AUTH_TOKEN_PATH_VAR}={path_value}" if Path(path_value).expanduser().is_file() else None
+    default = (home or Path.home()) / ".ray" / "auth_token"
+    return str(default) if default.is_file() else None
+
+
+def prepare_auth_env(environ=None, home: Path | None = None) -> str | None:
+    """Turn Ray token auth on for this driver when a token is available and RAY_AUTH_MODE is unset.
+
+    Ray enables it by itself only for ``address="auto"``; a driver given an explicit address (or
+    RAY_ADDRESS) would otherwise connect without its token and be refused. An explicit
+    ``RAY_AUTH_MODE`` is respected. Returns the token's source (never the token) when token mode is on.
+    """
+    env = os.environ if environ is None else environ
+    source = auth_token_source(env, home)
+    if env.get(AUTH_MODE_VAR):
+        return source if env[AUTH_MODE_VAR].lower() == "token" else None
+    if source is None:
+        return None
+    env[AUTH_MODE_VAR] = "token"
+    if env is os.environ:
+        _refresh_ray_config()
+    return source
+
+
+def _refresh_ray_config() -> None:
+    """Make an already-imported Ray re-read RAY_AUTH_MODE (Ray does the same when it enables auth)."""
+    try:
+        from ray._raylet import Config
+
+        Config.initialize("")
+    except Exception:  # older/newer Ray without this hook reads the variable at init
+        pass
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    """True when ``exc`` says Ray refused the connection for token authentication."""
+    if type(exc).__name__ == "AuthenticationError":
+        return True
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(marker in text for marker in _AUTH_FAILURE_MARKERS)
+
+
+def auth_failure_message(address: str | None, environ=None, home: Path | None = None) -> str:
+    """What to do when the Ray cluster refuses this driver for token auth (names sources, never the token)."""
+    env = os.environ if environ is None else environ
+    source = auth_token_source(env, home)
+    mode = env.get(AUTH_MODE_VAR) or "unset"
+    have = f"the token is read from {source}" if source else "no token was found"
+    return (
+        f"the Ray cluster at {address or 'auto'} refused the connection: token authentication failed "
+        f"({AUTH_MODE_VAR} is {mode}; {have}). {_AUTH_INSTRUCTIONS}"
+    )
+
+
+_AUTH_INSTRUCTIONS = (
+    f"Set {AUTH_MODE_VAR}=token and give this process the cluster's token: write it to "
+    f"~/.ray/auth_token, or point {AUTH_TOKEN_PATH_VAR} at a file holding it, or set {AUTH_TOKEN_VAR}. "
+    "On the head machine `ray get-auth-token` prints the token; if it differs from yours, copy that "
+    "one (a token mismatch is refused the same way)."
+)
+
+
 def _python_path_env() -> dict:
     """PYTHONPATH for workers so user functions under data/functions import on local workers."""
     root = Path(__file__).resolve().parent.parent
@@ -90,6 +172,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
 
             runtime_env.update(json.loads(extra))
         kwargs = dict(log_to_driver=False, runtime_env=runtime_env, ignore_reinit_error=True)
+        prepare_auth_env()
         try:
             if address and address not in ("local", "auto"):
                 if not _reachable(address):
@@ -116,9 +199,19 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
         except ClusterError:
             raise
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError…
+            if is_auth_failure(exc):
+                raise ClusterError(auth_failure_message(address)) from None
+            first_line = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            if address and address != "local" and "failed to connect to ray cluster" in first_line.lower():
+                # A reachable GCS that keeps refusing the driver: with Ray 2.60 that is token auth
+                # (the InvalidAuthToken detail only reaches the log, not the exception).
+                raise ClusterError(
+                    f"could not connect to Ray ({address}): {first_line}. If that cluster uses token "
+                    f"authentication: {_AUTH_INSTRUCTIONS}"
+                ) from None
             raise ClusterError(
-                f"could not start or connect to Ray ({address or 'local'}): "
-                f"{str(exc).splitlines()[0][:300]}. Try `ray stop --force` and retry, "
+                f"could not start or connect to Ray ({address or 'local'}): {first_line}. Check for a "
+                "stale local Ray (stop it by its own PIDs: `ray stop` stops every Ray of this user), "
                 "or set RAY_ADDRESS to a running cluster."
             ) from None
         _INFO = _describe(mode)
@@ -198,8 +291,11 @@ def ensure_local_head() -> str:
         "--disable-usage-stats",
     ]
     env = dict(os.environ, **_python_path_env())
+    prepare_auth_env(env)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
+        if is_auth_failure(RuntimeError(proc.stderr or proc.stdout)):
+            raise ClusterError(auth_failure_message("local head", env))
         raise ClusterError("`ray start --head` failed: " + (proc.stderr or proc.stdout).strip()[-800:])
     return "started a local Ray head (dashboard on http://127.0.0.1:8265)"
 
