@@ -317,7 +317,11 @@ def test_unknown_routes_and_methods_are_json_errors(server):
 
 # ------------------------------------------------------------------------------- observability
 def test_health_ready_and_openapi(server):
-    assert httpx.get(server.url + "/health").json() == {"status": "ok"}
+    from engine.store.common import store_id
+
+    health = httpx.get(server.url + "/health").json()
+    assert health == {"status": "ok", "store_id": store_id(server.db)}  # a hash: the path is not revealed
+    assert str(server.db) not in str(health)
     ready = httpx.get(server.url + "/ready").json()
     assert ready["ready"] is True
     assert ready["checks"]["ray"]["ok"] and ready["checks"]["ray"]["resources"]["CPU"] >= 1
