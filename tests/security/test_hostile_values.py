@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import outcomes
 from engine.runner import RunError
+from engine import outcomes
 from engine.workflow_file import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,17 +130,7 @@ def test_a_million_key_context_on_the_cli_is_refused_with_a_clear_message(tmp_pa
     )
     t0 = time.monotonic()
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            str(workflow),
-            "--execution",
-            "inline",
-            "--context",
-            f"@{context_file}",
-        ],
+        [sys.executable, "-m", "engine.cli", "run", str(workflow), "--execution", "inline", "--context", f"@{context_file}"],
         cwd=ROOT,
         env=dict(os.environ, WORKBENCH_DB=str(tmp_path / "w.duckdb"), PYTHONPATH=str(ROOT)),
         capture_output=True,
