@@ -1,22 +1,44 @@
 # Two commands for a fresh machine: `make run` and `make test`.
-PY ?= python3.11
+# the first of python3.11 / 3.12 / 3.13 on PATH (requires-python in pyproject.toml), or PY=/path/to/python
+PY ?= $(firstword $(foreach v,3.11 3.12 3.13,$(shell command -v python$(v) 2>/dev/null)))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 export WORKBENCH_DB ?= data/workbench.duckdb
 
-.PHONY: run test bench install clean ray-up ray-down lint fmt lint-baseline
+.PHONY: run test bench install clean ray-up ray-down lint fmt lint-baseline which-python check-python constraints
 
 $(BIN)/python:
+	@test -n "$(PY)" || { echo "no python3.11, python3.12 or python3.13 on PATH: install one or pass PY=/path/to/python" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# which interpreter `make install` would create the venv with
+which-python:
+	@test -n "$(PY)" || { echo "no python3.11, python3.12 or python3.13 on PATH: install one or pass PY=/path/to/python" >&2; exit 1; }
+	@echo $(PY)
+
+# constraints.txt pins every installed version (a fresh install resolves the same versions); refresh it
+# after changing dependencies in pyproject.toml
+constraints: install
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip >/dev/null 2>&1 || true
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' --constraint constraints.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# a PY= given (command line or environment) must be the Python the existing .venv was made with
+check-python: | $(BIN)/python
+	@if [ "$(origin PY)" != "file" ]; then \
+	  have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  want=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
+	  if [ "$$have" != "$$want" ]; then \
+	    echo "$(VENV) has Python $$have but PY=$(PY) is Python $$want: run \`make clean\` first" >&2; exit 1; \
+	  fi; \
+	fi
+
+install: check-python $(STAMP)
 
 # Starts a local Ray head outside the app (Ray dies with the thread that started it), unless
 # RAY_ADDRESS points at a cluster; the workbench service on 127.0.0.1:$(SERVICE_PORT) in the background
@@ -32,8 +54,9 @@ run: install
 ray-up: install
 	@$(BIN)/python -m ray_tasks.cluster ensure
 
+# stops only the Ray head `make run`/`make ray-up` started (recorded in .run/ray-head.json), never `ray stop`
 ray-down:
-	-$(BIN)/ray stop --force
+	-$(BIN)/python -m ray_tasks.cluster stop
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

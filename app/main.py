@@ -22,6 +22,7 @@ from app.components import auth_gate, ui  # noqa: E402
 from engine.auth import Permission  # noqa: E402
 from engine.client import reachable_server  # noqa: E402
 from engine.logging_setup import configure_logging  # noqa: E402
+from engine.workbench import system  # noqa: E402
 
 configure_logging()  # workbench.* records on the app's stderr, once per process (idempotent on reruns)
 
@@ -78,19 +79,37 @@ with st.sidebar:
     with ui.guard("open the workbench records"):
         eng = ui.engine()
     if eng is not None:
-        if eng.cluster_status().get("ready"):
+
+        def _which_ray() -> tuple[dict, str | None]:
+            """In service mode the service's Ray runs the steps: its status, else this app's."""
+            served = reachable_server()
+            return (system.service_cluster_status(served) if served else eng.cluster_status()), served
+
+        if _which_ray()[0].get("ready"):
             st.session_state["_ray_was_ready"] = True
 
         @st.fragment(run_every=None if st.session_state.get("_ray_was_ready") else 2)
         def _ray_status():
-            status = eng.cluster_status()
+            status, served = _which_ray()
             st.caption(
-                _cluster_line(status),
+                _cluster_line(status) + (" (the service's)" if served else ""),
                 help=status.get("error")
-                or "Ray runs the workflow states in parallel. It connects in the background when the app starts.",
+                or (
+                    f"The workbench service at {served} runs the steps on its Ray."
+                    if served
+                    else "Ray runs the workflow states in parallel. It connects in the background when the app starts."
+                ),
             )
-            if status.get("error"):
-                st.caption(f"⚠ {status['error'][:200]}")
+            if status.get("error") and served:
+                st.caption(f"⚠ {status['error'][:800]}. The service retries by itself; its log says more.")
+            elif status.get("error"):  # what is wrong and what to do (ray_tasks.cluster), then a retry
+                st.caption(f"⚠ {status['error'][:800]}")
+                st.button(
+                    "Retry connecting to Ray",
+                    key="btn.ray.retry",
+                    on_click=eng.start_cluster,
+                    icon=":material/refresh:",
+                )
             if status.get("dashboard_url"):
                 st.caption(f"[Ray dashboard ↗]({status['dashboard_url']})")
             if status.get("ready") and not st.session_state.get("_ray_was_ready"):

@@ -224,6 +224,7 @@ def page_queries(store: Store, workflow: str | None, since: str | None = "30d") 
         ("recovery_stats", lambda: A.recovery_stats(store, holder["scope"])),
         ("executions_over_time", lambda: A.executions_over_time(store, holder["scope"], gran)),
         ("workflow_summary", lambda: A.workflow_summary(store, holder["scope"])),
+        ("run_time_stats", lambda: A.run_time_stats(store, holder["scope"])),
         ("state_performance", lambda: A.state_performance(store, holder["scope"])),
         ("common_errors", lambda: A.common_errors(store, holder["scope"])),
         ("ai_decision_stats", lambda: A.ai_decision_stats(store, holder["scope"], gran)),

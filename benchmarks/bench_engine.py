@@ -1,15 +1,20 @@
-"""Engine overhead against raw Ray doing the same tasks in the same process.
+"""Engine overhead against bare Ray doing the same work in the same process.
 
-W1: fan-out/fan-in of 200 no-op states; W2: a chain of 50 no-op states; W3: 200 concurrent runs
-of a 10-state chain. Two engine modes, recording on (real Store on a temp DuckDB file):
-* ``ray``  — every state is a Ray task (the like-for-like comparison with raw Ray);
-* ``auto`` — no-op and recorded-cheap states run inline in the driver (the stretch goal).
-Goal: engine(ray) <= 1.25 x raw Ray.
+W1: fan-out/fan-in of 200 states; W2: a chain of 50 states; W3: 200 concurrent runs of a
+10-state chain. Every state calls ``benchmarks.functions:small_dict`` (returns a small dict).
+Baselines (no engine code): ``bare`` — a plain ``@ray.remote`` function doing the same
+(ray_tasks/baseline.py); ``task`` — the engine's own task wrapper ``run_state_task`` (the old baseline);
+for W1 also ``bare_each`` — bare Ray awaiting each of the 200 results on its own as it arrives (what
+any driver that records each completion before the join pays; bare W2 and W3 already wait per task).
+Two engine modes, recording on (real Store on a temp DuckDB file):
+* ``ray``  — every state is a Ray task (the like-for-like comparison with bare Ray);
+* ``auto`` — the placement learner runs states measured cheap inline (measured from the second run on).
+The four are interleaved within each repeat (order rotated), so machine load affects all of them;
+medians of ``BENCH_REPEATS`` (default 5). Goal: engine(ray) <= 1.25 x bare Ray.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
@@ -18,13 +23,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPEATS = int(os.environ.get("BENCH_REPEATS", 3))
+REPEATS = int(os.environ.get("BENCH_REPEATS", 5))
+FUNCTION = "benchmarks.functions:small_dict"
+MODES = ("bare", "task", "ray", "auto")
+W1_MODES = (*MODES, "bare_each")
 
 
 def _spec(dsl: str, states: list[str], execution: str):
     from engine.workflow_file import StateBinding, WorkflowSpec
 
-    binding = StateBinding(action="python", function="benchmarks.functions:noop", execution=execution)
+    binding = StateBinding(action="python", function=FUNCTION, execution=execution)
     return WorkflowSpec(
         name=f"bench-{execution}", dsl=dsl, states={s: binding for s in states}, settings={"max_steps": 100_000}
     )
@@ -46,34 +54,42 @@ def workloads():
     }
 
 
-def raw_ray(name: str, states: list[str], runs: int) -> float:
-    import ray
+def bare_ray(name: str, states: list[str], runs: int) -> float:
+    """Bare Ray: a plain remote function, no engine code."""
+    from ray_tasks import baseline
 
-    from ray_tasks.tasks import run_state_task
+    t0 = time.perf_counter()
+    if name.startswith("W1"):
+        baseline.fan_out_in(len(states))
+    elif name.startswith("W2"):
+        baseline.chain(len(states))
+    else:
+        baseline.concurrent_chains(runs, len(states))
+    return time.perf_counter() - t0
+
+
+def bare_ray_each(states: list[str]) -> float:
+    """W1 with bare Ray, each result awaited on its own as it arrives (no engine code)."""
+    from ray_tasks import baseline
+
+    t0 = time.perf_counter()
+    baseline.fan_out_each(len(states))
+    return time.perf_counter() - t0
+
+
+def task_wrapper(name: str, states: list[str], runs: int) -> float:
+    """The engine's task wrapper submitted by hand (what the table used to compare against)."""
+    from ray_tasks import baseline
 
     payload = {
         "action": "python",
-        "binding": {"action": "python", "function": "benchmarks.functions:noop"},
+        "binding": {"action": "python", "function": FUNCTION},
         "context": {},
         "state": "x",
         "python_path": [str(HERE.parent)],
     }
     t0 = time.perf_counter()
-    if name.startswith("W1"):
-        ray.get([run_state_task.remote(payload) for _ in states])
-    elif name.startswith("W2"):
-        for _ in states:
-            ray.get(run_state_task.remote(payload))
-    else:
-
-        async def chain():
-            for _ in states:
-                await run_state_task.remote(payload)
-
-        async def all_runs():
-            await asyncio.gather(*(chain() for _ in range(runs)))
-
-        asyncio.run(all_runs())
+    baseline.task_wrapper_loop(name.split()[0], payload, len(states), runs)
     return time.perf_counter() - t0
 
 
@@ -88,47 +104,97 @@ def engine_time(engine, spec, runs: int) -> float:
     return elapsed
 
 
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def measure(engine, name: str, dsl: str, states: list[str], runs: int, repeats: int = REPEATS) -> dict:
+    """One workload: the four timings interleaved in each repeat (order rotated), medians and ratios."""
+    specs = {m: _spec(dsl, states, m) for m in ("ray", "auto")}
+    do = {
+        "bare": lambda: bare_ray(name, states, runs),
+        "task": lambda: task_wrapper(name, states, runs),
+        "ray": lambda: engine_time(engine, specs["ray"], runs),
+        "auto": lambda: engine_time(engine, specs["auto"], runs),
+        "bare_each": lambda: bare_ray_each(states),
+    }
+    modes = W1_MODES if name.startswith("W1") else MODES
+    # warm up workers; the auto spec's first run is its learning run (every state on Ray)
+    bare_ray(name, states[:20], min(runs, 20))
+    task_wrapper(name, states[:20], min(runs, 20))
+    engine_time(engine, specs["ray"], min(runs, 20))
+    first_auto = engine_time(engine, specs["auto"], 1)
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    load_before = _load()
+    for i in range(repeats):
+        k = i % len(modes)
+        order = modes[k:] + modes[:k]
+        for m in order:
+            times[m].append(do[m]())
+    med = {m: statistics.median(v) for m, v in times.items()}
+    each = (
+        {"bare_each_s": round(med["bare_each"], 3), "ratio_ray_vs_bare_each": round(med["ray"] / med["bare_each"], 2)}
+        if "bare_each" in med
+        else {}
+    )
+    return {
+        "workload": name,
+        "raw_ray_s": round(med["bare"], 3),
+        "task_wrapper_s": round(med["task"], 3),
+        "engine_ray_s": round(med["ray"], 3),
+        "ratio_ray": round(med["ray"] / med["bare"], 2),
+        "ratio_ray_vs_task": round(med["ray"] / med["task"], 2),
+        "engine_auto_s": round(med["auto"], 3),
+        "ratio_auto": round(med["auto"] / med["bare"], 2),
+        "first_auto_run_s": round(first_auto, 3),
+        **each,
+        "samples_s": {m: [round(x, 4) for x in v] for m, v in times.items()},
+        "load_avg": [load_before, _load()],
+    }
+
+
 def main() -> dict:
     os.environ.setdefault("WORKBENCH_RAY_CPUS", "2")
+    os.environ.setdefault("WORKBENCH_FUNCTION_DIRS", str(HERE.parent))  # benchmarks.functions may run
     from engine.executors import ray_executor
     from engine.runner import Engine
     from engine.store import Store
     from ray_tasks import cluster
 
-    cluster.connect(os.environ.get("RAY_ADDRESS") or "local")
+    for attempt in range(3):  # a heavily loaded machine can time Ray's start-up out
+        try:
+            cluster.connect(os.environ.get("RAY_ADDRESS") or "local")
+            break
+        except cluster.ClusterError:
+            if attempt == 2:
+                raise
     tmp = tempfile.mkdtemp(prefix="bench-engine-")
     store = Store(Path(tmp) / "workbench.duckdb")
     engine = Engine(store=store, executor=ray_executor())
+    only = os.environ.get("BENCH_ONLY", "")
     rows = []
     try:
         for name, (dsl, states, runs) in workloads().items():
-            specs = {m: _spec(dsl, states, m) for m in ("ray", "auto")}
-            # warm up workers and the cheap-state statistics of the auto spec
-            raw_ray(name, states[:20], min(runs, 20))
-            for _ in range(2):
-                engine_time(engine, specs["ray"], min(runs, 20))
-            for _ in range(6):
-                engine_time(engine, specs["auto"], 1)
-            engine._cheap_cache.clear()
-            raw = [raw_ray(name, states, runs) for _ in range(REPEATS)]
-            eng_ray = [engine_time(engine, specs["ray"], runs) for _ in range(REPEATS)]
-            eng_auto = [engine_time(engine, specs["auto"], runs) for _ in range(REPEATS)]
-            r, e, a = statistics.median(raw), statistics.median(eng_ray), statistics.median(eng_auto)
-            rows.append(
-                {
-                    "workload": name,
-                    "raw_ray_s": round(r, 3),
-                    "engine_ray_s": round(e, 3),
-                    "ratio_ray": round(e / r, 2),
-                    "engine_auto_s": round(a, 3),
-                    "ratio_auto": round(a / r, 2),
-                }
-            )
+            if only and not name.startswith(tuple(only.split(","))):
+                continue
+            row = measure(engine, name, dsl, states, runs)
+            rows.append(row)
             print(
-                f"{name:<24} raw Ray {r:6.3f} s | engine (every state on Ray) {e:6.3f} s = {e / r:4.2f}x | "
-                f"engine (auto: cheap states inline) {a:6.3f} s = {a / r:4.2f}x",
+                f"{name:<24} bare Ray {row['raw_ray_s']:6.3f} s | run_state_task {row['task_wrapper_s']:6.3f} s | "
+                f"engine (every state on Ray) {row['engine_ray_s']:6.3f} s = {row['ratio_ray']:4.2f}x bare "
+                f"({row['ratio_ray_vs_task']:4.2f}x task) | engine auto {row['engine_auto_s']:6.3f} s = "
+                f"{row['ratio_auto']:4.2f}x | load {row['load_avg']}"
+                + (
+                    f" | bare Ray awaiting each result {row['bare_each_s']:6.3f} s "
+                    f"(engine = {row['ratio_ray_vs_bare_each']:4.2f}x)"
+                    if "bare_each_s" in row
+                    else ""
+                ),
                 flush=True,
             )
+        if only:
+            recorded = store.query("SELECT count(*) AS n FROM state_transitions")[0]["n"]
+            return {"ok": True, "rows": rows, "recorded": recorded}
         # W4: 1,000 executions in flight at once in one process (3 Ray states each)
         import threading
 

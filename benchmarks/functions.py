@@ -44,3 +44,15 @@ def slow_sometimes(context: dict, p: float = 0.3, slow_s: float = 5.0) -> dict:
     if random.random() < p:
         time.sleep(slow_s)
     return {"answered": True}
+
+
+def small_dict(context: dict) -> dict:
+    """Returns a small dict (the engine benchmark's state; ray_tasks/baseline.py has its bare-Ray twin)."""
+    return {"done": True}
+
+
+def stamp(context: dict) -> dict:
+    """The wall-clock time the state began (bench_engine_startup: start of a run -> first state running)."""
+    import time
+
+    return {"first_state_at": time.time()}

@@ -1,4 +1,5 @@
-"""Run analytics: every aggregate is one DuckDB SQL query over the store's views.
+"""Run analytics: every aggregate is one DuckDB SQL query over the store's views, read through
+:mod:`engine.records` (which owns the queries; this module turns their rows into figures).
 
 Used by the Analytics page, ``workbench analytics`` and the optimizer. Each function takes a
 :class:`Scope` (which workflow, version and time range) and returns a pandas DataFrame or a dict.
@@ -14,9 +15,16 @@ Definitions (the tests check each against hand-computed values):
 * **Per state**: one *attempt* is one ``state_transitions`` row with status ``completed`` or
   ``failed`` (``start`` and fan-in joins excluded). ``error_rate`` = failed attempts / attempts × 100;
   duration figures are over all attempts.
+* **Waiting for people**: attempts of states whose action is ``approval`` measure how long a person
+  took to answer, not work: ``state_performance`` flags them (``waits_for_people``) so charts and
+  insights keep them apart from the working states (a 20 s approval does not dwarf 50 ms steps).
+* **Time buckets**: with ``granularity`` unset they follow the span of the data in scope (first to last
+  run), not the chosen range: an hour of runs is shown by minute (``data_granularity``).
 * **Auto-recovery rate**: a recovery *incident* is one failing state in one run (rows of
-  ``recovery_actions`` grouped by execution, state and branch token). It is *automatic* when no person
-  chose a strategy for it, and *recovered* when any of its actions succeeded.
+  ``recovery_actions`` grouped by execution, state and branch token). It is *automatic* when
+  auto-recovery chose a strategy for it (``chosen_by`` rules, history or ai) and no person did, and
+  *recovered* when any of its actions succeeded. Incidents only the workflow file's own retry/on_error
+  policy handled (all a run with auto-recovery off records) are ``policy_incidents``, not automatic.
   auto_recovery_rate = recovered automatic incidents / automatic incidents × 100.
 * **LLM cache-hit rate** = calls answered from the cache / calls × 100.
 """
@@ -25,19 +33,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
+from engine import records
 from engine.errors import WorkbenchError
 from engine.records import store_time, utc_now
 from engine.schema import FINISHED_STATUSES
 
-GRANULARITIES = ("hour", "day", "week", "month")
+GRANULARITIES = records.ANALYTICS_GRANULARITIES
 FINISHED = tuple(sorted(FINISHED_STATUSES))
-_FINISHED_SQL = "(" + ", ".join(f"'{s}'" for s in FINISHED) + ")"  # the set as a SQL list, e.g. status IN (...)
 ATTEMPT_STATUSES = ("completed", "failed")
 GANTT_STATUSES = ("completed", "failed", "skipped", "fallback")
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -85,10 +94,12 @@ def check_granularity(granularity: str) -> str:
 
 
 def default_granularity(start: datetime | None, end: datetime | None = None) -> str:
-    """hour up to 2 days, day up to ~2 months, week up to a year, else month."""
+    """minute up to 3 hours, hour up to 2 days, day up to ~2 months, week up to a year, else month."""
     if start is None:
         return "week"
     span = ((end or utcnow()) - start).total_seconds()
+    if span <= 3 * 3600:
+        return "minute"
     if span <= 2 * 86400:
         return "hour"
     if span <= 62 * 86400:
@@ -96,6 +107,15 @@ def default_granularity(start: datetime | None, end: datetime | None = None) -> 
     if span <= 366 * 86400:
         return "week"
     return "month"
+
+
+def data_granularity(store, scope: Scope) -> str:
+    """The bucket size for the runs actually in scope: from the first to the last run's start time
+    (so an hour of runs inside a 30-day range is drawn by minute, not as one dot per day)."""
+    row = records.run_time_span(store, scope)
+    if row["first"] is None:
+        return default_granularity(scope.start, scope.end)
+    return default_granularity(row["first"], row["last"])
 
 
 @dataclass(frozen=True)
@@ -121,27 +141,7 @@ class Scope:
         For tables without a version column pass ``version=None, execution="execution_id"``: the version
         is then matched through the run the row belongs to.
         """
-        parts, params = ["TRUE"], []
-        if self.workflow_ids is not None and wf:
-            if not self.workflow_ids:
-                parts.append("FALSE")
-            else:
-                parts.append(f"{wf} IN ({', '.join('?' for _ in self.workflow_ids)})")
-                params += list(self.workflow_ids)
-        if self.version is not None:
-            if version:
-                parts.append(f"{version} = ?")
-                params.append(int(self.version))
-            elif execution:
-                parts.append(f"{execution} IN (SELECT execution_id FROM workflow_executions_history WHERE version = ?)")
-                params.append(int(self.version))
-        if ts and self.start is not None:
-            parts.append(f"{ts} >= ?")
-            params.append(self.start)
-        if ts and self.end is not None:
-            parts.append(f"{ts} < ?")
-            params.append(self.end)
-        return " AND ".join(parts), params
+        return records.scope_where(self, ts, wf=wf, version=version, execution=execution)
 
 
 def resolve_scope(
@@ -164,23 +164,12 @@ def resolve_scope(
 
 def workflow_ids(store, name_or_id: str) -> tuple[str, ...]:
     """Every workflow id recorded under this name or id (runs and the library)."""
-    rows = store.query(
-        "SELECT DISTINCT workflow_id FROM workflow_executions_history "
-        "WHERE (workflow_name = ? OR workflow_id = ?) AND workflow_id IS NOT NULL "
-        "UNION SELECT DISTINCT workflow_id FROM workflows_history WHERE (name = ? OR workflow_id = ?) "
-        "AND workflow_id IS NOT NULL",
-        [name_or_id, name_or_id, name_or_id, name_or_id],
-    )
-    return tuple(sorted(r["workflow_id"] for r in rows))
+    return records.workflow_ids_named(store, name_or_id)
 
 
 def list_workflows(store) -> pd.DataFrame:
     """Workflows that have runs: workflow_id, name (latest), runs, last_run, versions."""
-    return store.query_df(
-        "SELECT workflow_id, arg_max(workflow_name, start_time) AS name, count(*) AS runs, "
-        "max(start_time) AS last_run, list(DISTINCT version ORDER BY version) AS versions "
-        "FROM workflow_executions WHERE workflow_id IS NOT NULL GROUP BY workflow_id ORDER BY last_run DESC"
-    )
+    return records.workflows_with_runs(store)
 
 
 def _num(v, digits: int | None = 1):
@@ -200,20 +189,7 @@ def _num(v, digits: int | None = 1):
 
 def execution_stats(store, scope: Scope) -> dict:
     """Totals, rates and duration percentiles of the runs in scope (see the module docstring)."""
-    where, params = scope.clause("start_time")
-    row = store.query(
-        f"""SELECT count(*) AS total,
-               count(*) FILTER (WHERE status = 'completed') AS completed,
-               count(*) FILTER (WHERE status = 'failed') AS failed,
-               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-               count(*) FILTER (WHERE status NOT IN {_FINISHED_SQL}) AS running,
-               avg(duration_ms) FILTER (WHERE status IN {_FINISHED_SQL}) AS avg_ms,
-               quantile_cont(duration_ms, [0.5, 0.95, 0.99])
-                   FILTER (WHERE status IN {_FINISHED_SQL}) AS q,
-               sum(error_count) AS errors, sum(retry_count) AS retries
-            FROM workflow_executions WHERE {where}""",
-        params,
-    )[0]
+    row = records.run_totals(store, scope)
     finished = row["completed"] + row["failed"] + row["cancelled"]
     q = row["q"] or [None, None, None]
     return {
@@ -234,71 +210,77 @@ def execution_stats(store, scope: Scope) -> dict:
     }
 
 
-def _bucket(granularity: str, col: str) -> str:
-    return f"date_trunc('{check_granularity(granularity)}', {col})"
-
-
 def executions_over_time(store, scope: Scope, granularity: str = "day") -> pd.DataFrame:
     """Per time bucket: executions, completed, failed, cancelled, success_rate, avg/p50/p95/p99 ms."""
-    where, params = scope.clause("start_time")
-    df = store.query_df(
-        f"""SELECT {_bucket(granularity, "start_time")} AS bucket,
-               count(*) AS executions,
-               count(*) FILTER (WHERE status = 'completed') AS completed,
-               count(*) FILTER (WHERE status = 'failed') AS failed,
-               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-               100.0 * count(*) FILTER (WHERE status = 'completed')
-                   / nullif(count(*) FILTER (WHERE status IN {_FINISHED_SQL}), 0)
-                   AS success_rate,
-               avg(duration_ms) FILTER (WHERE status IN {_FINISHED_SQL}) AS avg_ms,
-               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN {_FINISHED_SQL})
-                   AS p50_ms,
-               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {_FINISHED_SQL})
-                   AS p95_ms,
-               quantile_cont(duration_ms, 0.99) FILTER (WHERE status IN {_FINISHED_SQL})
-                   AS p99_ms
-            FROM workflow_executions WHERE {where} AND start_time IS NOT NULL
-            GROUP BY 1 ORDER BY 1""",
-        params,
-    )
-    return df
+    return records.runs_per_bucket(store, scope, check_granularity(granularity))
 
 
 def workflow_summary(store, scope: Scope) -> pd.DataFrame:
     """One row per workflow: runs, success rate, p50/p95 duration, last run (the "overall" table)."""
-    where, params = scope.clause("start_time")
-    return store.query_df(
-        f"""SELECT workflow_id, arg_max(workflow_name, start_time) AS workflow, count(*) AS executions,
-               count(*) FILTER (WHERE status = 'completed') AS completed,
-               count(*) FILTER (WHERE status = 'failed') AS failed,
-               100.0 * count(*) FILTER (WHERE status = 'completed')
-                   / nullif(count(*) FILTER (WHERE status IN {_FINISHED_SQL}), 0)
-                   AS success_rate,
-               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN {_FINISHED_SQL})
-                   AS p50_ms,
-               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {_FINISHED_SQL})
-                   AS p95_ms,
-               max(start_time) AS last_run
-            FROM workflow_executions WHERE {where} GROUP BY workflow_id ORDER BY executions DESC""",
-        params,
-    )
+    return records.runs_per_workflow(store, scope)
 
 
 def run_durations(store, scope: Scope, *, status: str | tuple[str, ...] = FINISHED) -> pd.DataFrame:
     """execution_id, version, status, start_time, duration_ms of finished runs (for distributions)."""
     statuses = (status,) if isinstance(status, str) else tuple(status)
-    where, params = scope.clause("start_time")
-    marks = ", ".join("?" for _ in statuses)
-    return store.query_df(
-        f"SELECT execution_id, workflow_id, version, status, start_time, duration_ms FROM workflow_executions "
-        f"WHERE {where} AND status IN ({marks}) AND duration_ms IS NOT NULL ORDER BY start_time",
-        params + list(statuses),
-    )
+    return records.runs_with_duration(store, scope, statuses)
+
+
+def run_time_split(store, scope: Scope) -> pd.DataFrame:
+    """Per finished run in scope: execution_id, workflow_id, version, status, start_time, duration_ms,
+    waiting_ms (time in which the run waited for at least one person: the union of its approval attempts,
+    so parallel approvals count once) and working_ms = duration_ms − waiting_ms."""
+    return records.run_time_rows(store, scope)
+
+
+def run_time_over_time(store, scope: Scope, granularity: str = "day") -> pd.DataFrame:
+    """Per time bucket (as :func:`executions_over_time`): runs, working_p50_ms, working_avg_ms and
+    waiting_avg_ms (waiting averaged over all finished runs of the bucket)."""
+    return records.run_time_per_bucket(store, scope, check_granularity(granularity))
+
+
+def run_time_stats(store, scope: Scope) -> dict:
+    """Run-level working time and waiting-for-people time (see :func:`run_time_split`): avg/p50/p95 of
+    working_ms over the finished runs, avg/p50/p95 of waiting_ms over the runs that waited, and
+    waiting_share (% of all finished-run time spent waiting for people)."""
+    r = records.run_time_totals(store, scope)
+    wq, aq = r["working_q"] or [None, None], r["waiting_q"] or [None, None]
+    total = float(r["duration_total_ms"] or 0)
+    return {
+        "runs": int(r["runs"]),
+        "runs_waiting_for_people": int(r["runs_waiting"]),
+        "working_avg_ms": _num(r["working_avg_ms"]),
+        "working_p50_ms": _num(wq[0]),
+        "working_p95_ms": _num(wq[1]),
+        "waiting_avg_ms": _num(r["waiting_avg_ms"]),
+        "waiting_p50_ms": _num(aq[0]),
+        "waiting_p95_ms": _num(aq[1]),
+        "waiting_share": _num(100.0 * float(r["waiting_total_ms"]) / total, 1) if total else None,
+    }
 
 
 # ---------------------------------------------------------------------- states
 
-_STATE_ROWS = "from_state <> 'start' AND from_state NOT LIKE '[%' AND status IN ('completed', 'failed')"
+
+STATE_PERFORMANCE_COLUMNS = [
+    "state",
+    "attempts",
+    "completed",
+    "failed",
+    "error_rate",
+    "avg_ms",
+    "min_ms",
+    "q1_ms",
+    "p50_ms",
+    "q3_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "total_ms",
+    "executions",
+    "executed_on",
+    "waits_for_people",
+]  # state_performance's columns, in order
 
 
 def state_performance(store, scope: Scope) -> pd.DataFrame:
@@ -306,100 +288,28 @@ def state_performance(store, scope: Scope) -> pd.DataFrame:
 
     Sorted by total time spent (attempts × avg), the states that matter most first.
     """
-    where, params = scope.clause("started_at")
-    df = store.query_df(
-        f"""SELECT from_state AS state, count(*) AS attempts,
-               count(*) FILTER (WHERE status = 'completed') AS completed,
-               count(*) FILTER (WHERE status = 'failed') AS failed,
-               100.0 * count(*) FILTER (WHERE status = 'failed') / count(*) AS error_rate,
-               avg(duration_ms) AS avg_ms, min(duration_ms) AS min_ms,
-               quantile_cont(duration_ms, [0.25, 0.5, 0.75, 0.95, 0.99]) AS q,
-               max(duration_ms) AS max_ms, sum(duration_ms) AS total_ms,
-               count(DISTINCT execution_id) AS executions,
-               arg_max(executed_on, started_at) AS executed_on
-            FROM state_transitions WHERE {where} AND {_STATE_ROWS}
-            GROUP BY from_state ORDER BY total_ms DESC, state""",
-        params,
-    )
+    df = records.state_attempt_figures(store, scope)
     if df.empty:
-        return pd.DataFrame(
-            columns=[
-                "state",
-                "attempts",
-                "completed",
-                "failed",
-                "error_rate",
-                "avg_ms",
-                "min_ms",
-                "q1_ms",
-                "p50_ms",
-                "q3_ms",
-                "p95_ms",
-                "p99_ms",
-                "max_ms",
-                "total_ms",
-                "executions",
-                "executed_on",
-            ]
-        )
+        return pd.DataFrame(columns=STATE_PERFORMANCE_COLUMNS)
     qs = pd.DataFrame(df.pop("q").tolist(), columns=["q1_ms", "p50_ms", "q3_ms", "p95_ms", "p99_ms"], index=df.index)
     df = pd.concat([df, qs], axis=1)
-    cols = [
-        "state",
-        "attempts",
-        "completed",
-        "failed",
-        "error_rate",
-        "avg_ms",
-        "min_ms",
-        "q1_ms",
-        "p50_ms",
-        "q3_ms",
-        "p95_ms",
-        "p99_ms",
-        "max_ms",
-        "total_ms",
-        "executions",
-        "executed_on",
-    ]
-    return df[cols]
+    df["waits_for_people"] = df["waits_for_people"].astype(bool)
+    return df[STATE_PERFORMANCE_COLUMNS]
 
 
 def state_outcomes(store, scope: Scope) -> pd.DataFrame:
     """Per state and outcome (completed, failed, skipped, fallback): the number of rows."""
-    where, params = scope.clause("started_at")
-    return store.query_df(
-        f"""SELECT from_state AS state, status, count(*) AS n FROM state_transitions
-            WHERE {where} AND from_state <> 'start' AND from_state NOT LIKE '[%'
-              AND status IN ('completed', 'failed', 'skipped', 'fallback')
-            GROUP BY 1, 2 ORDER BY 1, 2""",
-        params,
-    )
+    return records.state_outcome_counts(store, scope)
 
 
 def common_errors(store, scope: Scope, limit: int = 10) -> pd.DataFrame:
     """The most frequent (state, error_type) pairs of failed attempts, with the latest message."""
-    where, params = scope.clause("started_at")
-    return store.query_df(
-        f"""SELECT from_state AS state, coalesce(error_type, 'Error') AS error_type, count(*) AS count,
-               count(DISTINCT execution_id) AS executions, max(started_at) AS last_seen,
-               arg_max(error_message, started_at) AS example
-            FROM state_transitions WHERE {where} AND status = 'failed' AND from_state <> 'start'
-            GROUP BY 1, 2 ORDER BY count DESC, state, error_type LIMIT ?""",
-        params + [int(limit)],
-    )
+    return records.state_error_pairs(store, scope, limit)
 
 
 def errors_by_type(store, scope: Scope, limit: int = 10) -> list[dict]:
     """Seed §7.1 shape: ``[{error_type, count, states: [...]}]``, most frequent first."""
-    where, params = scope.clause("started_at")
-    rows = store.query(
-        f"""SELECT coalesce(error_type, 'Error') AS error_type, count(*) AS count,
-               list(DISTINCT from_state ORDER BY from_state) AS states
-            FROM state_transitions WHERE {where} AND status = 'failed' AND from_state <> 'start'
-            GROUP BY 1 ORDER BY count DESC, error_type LIMIT ?""",
-        params + [int(limit)],
-    )
+    rows = records.error_type_counts(store, scope, limit)
     return [{"error_type": r["error_type"], "count": int(r["count"]), "states": list(r["states"])} for r in rows]
 
 
@@ -408,35 +318,14 @@ def errors_by_type(store, scope: Scope, limit: int = 10) -> list[dict]:
 
 def recovery_stats(store, scope: Scope) -> dict:
     """Incidents, automatic incidents recovered, the auto-recovery rate and per-strategy results."""
-    where, params = scope.clause("timestamp", version=None, execution="execution_id")
-    inc = store.query(
-        f"""WITH incidents AS (
-                SELECT execution_id, error_state, coalesce(json_extract_string(error_context, '$.token'), '') AS token,
-                       bool_or(coalesce(success, FALSE)) AS recovered,
-                       bool_or(chosen_by = 'human') AS human, count(*) AS actions
-                FROM recovery_actions WHERE {where} GROUP BY 1, 2, 3)
-            SELECT count(*) AS incidents,
-                   count(*) FILTER (WHERE NOT human) AS automatic,
-                   count(*) FILTER (WHERE NOT human AND recovered) AS auto_recovered,
-                   count(*) FILTER (WHERE recovered) AS recovered,
-                   coalesce(sum(actions), 0) AS actions
-            FROM incidents""",
-        params,
-    )[0]
-    by = store.query_df(
-        f"""SELECT recovery_strategy AS strategy, count(*) AS actions,
-               count(*) FILTER (WHERE success) AS succeeded,
-               100.0 * count(*) FILTER (WHERE success) / count(*) AS success_rate,
-               count(*) FILTER (WHERE ai_suggested) AS ai_suggested,
-               avg(recovery_duration_ms) AS avg_ms
-            FROM recovery_actions WHERE {where} GROUP BY 1 ORDER BY actions DESC, strategy""",
-        params,
-    )
+    inc = records.recovery_incident_totals(store, scope)
+    by = records.recovery_by_strategy(store, scope)
     auto = int(inc["automatic"])
     return {
         "incidents": int(inc["incidents"]),
         "automatic_incidents": auto,
         "auto_recovered": int(inc["auto_recovered"]),
+        "policy_incidents": int(inc["by_policy"]),
         "recovered": int(inc["recovered"]),
         "actions": int(inc["actions"]),
         "auto_recovery_rate": _num(100.0 * inc["auto_recovered"] / auto, 2) if auto else None,
@@ -446,26 +335,11 @@ def recovery_stats(store, scope: Scope) -> dict:
 
 def ai_decision_stats(store, scope: Scope, granularity: str = "day") -> dict:
     """AI decisions: totals by who decided, average confidence, a confidence histogram, and over time."""
-    where, params = scope.clause("timestamp", version=None, execution="execution_id")
-    by = store.query_df(
-        f"""SELECT coalesce(decided_by, 'unknown') AS decided_by, count(*) AS decisions,
-               avg(confidence) AS avg_confidence,
-               count(*) FILTER (WHERE result) AS true_results
-            FROM ai_decisions WHERE {where} GROUP BY 1 ORDER BY decisions DESC, decided_by""",
-        params,
-    )
-    hist = store.query_df(
-        f"""SELECT least(floor(confidence / 10) * 10, 90)::INTEGER AS confidence_from, count(*) AS decisions
-            FROM ai_decisions WHERE {where} AND confidence IS NOT NULL GROUP BY 1 ORDER BY 1""",
-        params,
-    )
-    over = store.query_df(
-        f"""SELECT {_bucket(granularity, "timestamp")} AS bucket, coalesce(decided_by, 'unknown') AS decided_by,
-               count(*) AS decisions, avg(confidence) AS avg_confidence
-            FROM ai_decisions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
-        params,
-    )
-    tot = store.query(f"SELECT count(*) AS n, avg(confidence) AS c FROM ai_decisions WHERE {where}", params)[0]
+    gran = check_granularity(granularity)
+    by = records.ai_decisions_by_decider(store, scope)
+    hist = records.ai_confidence_histogram(store, scope)
+    over = records.ai_decisions_per_bucket(store, scope, gran)
+    tot = records.ai_decision_count(store, scope)
     return {
         "decisions": int(tot["n"]),
         "avg_confidence": _num(tot["c"]),
@@ -477,35 +351,12 @@ def ai_decision_stats(store, scope: Scope, granularity: str = "day") -> dict:
 
 def llm_usage(store, scope: Scope, granularity: str = "day") -> pd.DataFrame:
     """Per time bucket: calls, cache hits, cache_hit_rate (%), failures, tokens, cost_usd, avg latency."""
-    where, params = scope.clause("timestamp", version=None, execution="execution_id")
-    return store.query_df(
-        f"""SELECT {_bucket(granularity, "timestamp")} AS bucket, count(*) AS calls,
-               count(*) FILTER (WHERE cache_hit) AS cache_hits,
-               100.0 * count(*) FILTER (WHERE cache_hit) / count(*) AS cache_hit_rate,
-               count(*) FILTER (WHERE NOT coalesce(success, TRUE)) AS failures,
-               coalesce(sum(total_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0) AS cost_usd,
-               avg(latency_ms) FILTER (WHERE NOT coalesce(cache_hit, FALSE)) AS avg_latency_ms
-            FROM llm_calls WHERE {where} GROUP BY 1 ORDER BY 1""",
-        params,
-    )
+    return records.llm_calls_per_bucket(store, scope, check_granularity(granularity))
 
 
 def llm_totals(store, scope: Scope) -> dict:
-    where, params = scope.clause("timestamp", version=None, execution="execution_id")
-    r = store.query(
-        f"""SELECT count(*) AS calls, count(*) FILTER (WHERE cache_hit) AS hits,
-               coalesce(sum(cost_usd), 0) AS cost, coalesce(sum(total_tokens), 0) AS tokens
-            FROM llm_calls WHERE {where}""",
-        params,
-    )[0]
-    by_op = store.query_df(
-        f"""SELECT coalesce(operation, 'unknown') AS operation, coalesce(model, '') AS model, count(*) AS calls,
-               count(*) FILTER (WHERE cache_hit) AS cache_hits, coalesce(sum(cost_usd), 0) AS cost_usd,
-               coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
-               coalesce(sum(completion_tokens), 0) AS completion_tokens
-            FROM llm_calls WHERE {where} GROUP BY 1, 2 ORDER BY cost_usd DESC, calls DESC""",
-        params,
-    )
+    r = records.llm_call_totals(store, scope)
+    by_op = records.llm_calls_by_operation(store, scope)
     calls = int(r["calls"])
     return {
         "calls": calls,
@@ -521,12 +372,7 @@ def llm_totals(store, scope: Scope) -> dict:
 
 
 def recent_executions(store, scope: Scope, limit: int = 50) -> pd.DataFrame:
-    where, params = scope.clause("start_time")
-    return store.query_df(
-        f"SELECT execution_id, workflow_name, version, status, start_time, duration_ms FROM workflow_executions "
-        f"WHERE {where} ORDER BY start_time DESC LIMIT ?",
-        params + [int(limit)],
-    )
+    return records.recent_runs(store, scope, limit)
 
 
 def gantt(store, execution_id: str) -> pd.DataFrame:
@@ -534,14 +380,7 @@ def gantt(store, execution_id: str) -> pd.DataFrame:
 
     ``lane`` is "state (branch token)" so parallel branches get their own rows in the chart.
     """
-    df = store.query_df(
-        f"""SELECT from_state AS state, token, attempt, status, started_at AS start, ended_at AS finish,
-               duration_ms, executed_on, error_type, error_message, visit
-            FROM state_transitions WHERE execution_id = ? AND from_state <> 'start'
-              AND status IN ({", ".join(repr(s) for s in GANTT_STATUSES)})
-            ORDER BY started_at, timestamp""",
-        [execution_id],
-    )
+    df = records.state_attempt_bars(store, execution_id)
     if not df.empty:
         df["lane"] = [s if t == "0" else f"{s} ({t})" for s, t in zip(df["state"], df["token"])]
         # a bar needs a visible width; instant states (noop, skipped) get 1 ms
@@ -562,18 +401,27 @@ def report(
     version: int | None = None,
     granularity: str | None = None,
     now: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> dict:
-    """Everything the Analytics page shows, in the seed §7.1 analytics response shape (JSON-ready)."""
+    """Everything the Analytics page shows, in the seed §7.1 analytics response shape (JSON-ready).
+
+    ``within``: only these workflow ids count (what the caller may read, engine/access.py); None: all."""
     scope = resolve_scope(store, workflow, since=since, until=until, version=version, now=now)
-    gran = check_granularity(granularity or default_granularity(scope.start, scope.end))
+    every_workflow = scope.workflow_ids is None
+    if within is not None:
+        allowed = set(within)
+        ids = scope.workflow_ids if scope.workflow_ids is not None else tuple(sorted(allowed))
+        scope = replace(scope, workflow_ids=tuple(i for i in ids if i in allowed))
+    gran = check_granularity(granularity or data_granularity(store, scope))
     stats = execution_stats(store, scope)
     perf = state_performance(store, scope)
     rec = recovery_stats(store, scope)
     ai = ai_decision_stats(store, scope, gran)
     llm = llm_totals(store, scope)
+    run_time = run_time_stats(store, scope)
     out = {
         "workflow": scope.label,
-        "workflow_ids": list(scope.workflow_ids) if scope.workflow_ids is not None else None,
+        "workflow_ids": list(scope.workflow_ids) if scope.workflow_ids is not None and not every_workflow else None,
         "version": scope.version,
         "time_range": {
             "start": scope.start.isoformat() if scope.start else None,
@@ -581,6 +429,7 @@ def report(
         },
         "granularity": gran,
         "statistics": stats,
+        "run_time": run_time,
         "error_analysis": {
             "most_common_errors": errors_by_type(store, scope),
             "by_state": _records(common_errors(store, scope)),
@@ -597,6 +446,7 @@ def report(
                 "p95_duration_ms": _num(r["p95_ms"]),
                 "p99_duration_ms": _num(r["p99_ms"]),
                 "error_rate": _num(r["error_rate"], 2),
+                "waits_for_people": bool(r["waits_for_people"]),
             }
             for r in perf.to_dict("records")
         ],
@@ -608,15 +458,15 @@ def report(
         },
         "llm": {k: v for k, v in llm.items() if k != "by_operation"}
         | {"by_operation": _records(llm["by_operation"]), "over_time": _records(llm_usage(store, scope, gran))},
-        "ai_insights": insights(stats, perf, rec),
+        "ai_insights": insights(stats, perf, rec, run_time),
     }
-    if scope.workflow_ids is None:
+    if every_workflow:
         out["workflows"] = _records(workflow_summary(store, scope))
     return out
 
 
-def insights(stats: dict, perf: pd.DataFrame, rec: dict) -> list[str]:
-    """Plain statements derived from the numbers (no model involved)."""
+def insights(stats: dict, perf: pd.DataFrame, rec: dict, run_time: dict | None = None) -> list[str]:
+    """Plain statements derived from the numbers (no model involved); ``run_time``: :func:`run_time_stats`."""
     out: list[str] = []
     if not stats["total_executions"]:
         return ["No runs in this range yet."]
@@ -625,12 +475,27 @@ def insights(stats: dict, perf: pd.DataFrame, rec: dict) -> list[str]:
             f"{stats['successful_executions']} of {stats['finished_executions']} finished runs completed "
             f"({stats['success_rate']:.1f}%)."
         )
-    if not perf.empty:
-        slow = perf.sort_values("total_ms", ascending=False).iloc[0]
+    if run_time and run_time["runs_waiting_for_people"]:
         out.append(
-            f"'{slow['state']}' takes the most time: {slow['total_ms'] / 1000:.1f} s in total over "
+            f"Finished runs spent {run_time['waiting_share']:.0f}% of their time waiting for people: working time "
+            f"{run_time['working_p50_ms'] / 1000:.1f} s at the median, waiting {run_time['waiting_p50_ms'] / 1000:.1f} s "
+            f"at the median in the {run_time['runs_waiting_for_people']} of {run_time['runs']} runs that waited."
+        )
+    work = perf[~perf["waits_for_people"].astype(bool)] if not perf.empty else perf
+    people = perf[perf["waits_for_people"].astype(bool)] if not perf.empty else perf
+    if not work.empty:
+        slow = work.sort_values("total_ms", ascending=False).iloc[0]
+        out.append(
+            f"'{slow['state']}' takes the most working time: {slow['total_ms'] / 1000:.1f} s in total over "
             f"{int(slow['attempts'])} attempts (p95 {slow['p95_ms']:.0f} ms)."
         )
+    if not people.empty:
+        wait = people.sort_values("total_ms", ascending=False).iloc[0]
+        out.append(
+            f"People answer '{wait['state']}' in {wait['p50_ms'] / 1000:.1f} s at the median "
+            f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
+        )
+    if not perf.empty:
         bad = perf[perf["failed"] > 0].sort_values(["error_rate", "failed"], ascending=False)
         if not bad.empty:
             b = bad.iloc[0]
@@ -676,3 +541,9 @@ def to_json(obj: Any) -> str:
 
 def with_range(scope: Scope, start: datetime | None, end: datetime | None) -> Scope:
     return replace(scope, start=start, end=end)
+
+
+def deadline_misses(store, scope: Scope, limit: int = 200) -> pd.DataFrame:
+    """Deadline (SLA) misses recorded by the notifier (audit ``deadline_missed``), newest first: when,
+    workflow, version, run, state (empty: the whole run), deadline_s, elapsed_s, run status."""
+    return records.deadline_miss_rows(store, scope, limit)

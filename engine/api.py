@@ -57,7 +57,8 @@ def load(workflow: str | Path | WorkflowSpec) -> WorkflowSpec:
     return parse_workflow_text(text)
 
 
-_VERSIONS: dict[tuple[str, str], tuple[tuple, tuple[str, int]]] = {}  # (store path, spec hash) -> (stamp, id/version)
+# (store path, owner, spec hash) -> (stamp, id/version)
+_VERSIONS: dict[tuple[str, str, str], tuple[tuple, tuple[str, int]]] = {}
 _VERSIONS_LOCK = threading.Lock()
 _VERSIONS_MAX = 1024  # entries kept (oldest dropped first)
 
@@ -90,27 +91,40 @@ def _library_stamp(st, library, fresh: bool = False) -> tuple:
     return stamp
 
 
-def _library_version(st, spec: WorkflowSpec, library) -> tuple[str, int]:
+def _library_version(st, spec: WorkflowSpec, library, owner: str | None = None, may_write=None) -> tuple[str, int]:
     """Uncached: the current library version of ``spec.name`` if it holds this spec, else a new one
     (``library.ensure_saved``: one step for every process, under the store's versions lock)."""
-    return library.ensure_saved(st, spec, new_note="first run", changed_note="changed before a run")
+    return library.ensure_saved(
+        st, spec, new_note="first run", changed_note="changed before a run", owner=owner, may_write=may_write
+    )
 
 
-def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
+def ensure_version(spec: WorkflowSpec, store=None, *, owner: str | None = None, may_write=None) -> tuple[str, int]:
     """The library id and version for this exact spec, saving a new version when it changed.
 
-    The version returned is the workflow's current library version and holds exactly this spec (a
-    spec whose name's current version differs is saved as a new version). The answer is cached per
-    process by store path and spec hash; the cache is trusted only while the library is unchanged
+    The version returned holds exactly this spec: the workflow's current (default) version when it
+    does, else an earlier version holding it, else a new version saved with status ``pinned`` that
+    never becomes the default (``library.ensure_saved``). ``owner`` (default ``WORKBENCH_USER`` or the OS
+    user) is who runs it: the name means its own workflow first, and a new workflow is its; ``may_write``
+    (``library.ensure_saved``) limits which other workflows of that name it may write into
+    (``engine.access.ensure_version_for`` passes the caller's rights). The answer is cached per process by
+    store path, owner and spec hash (not with ``may_write``: shares can change without a library write);
+    the cache is trusted only while the library is unchanged
     (no write by this process; no new ``workflows`` segment from another, looked for at most every
     50 ms), so a repeated start of the same spec makes no library query.
     """
-    try:
-        from engine import library
-    except ImportError:  # library not installed: runs are recorded without a library version
-        return records.slugify(spec.name), None
+    from engine import library
+    from engine.identity import login_user
+
+    owner = owner or login_user()
     st = store if store is not None else get_engine(store).store
-    key = (str(getattr(st, "path", id(st))), _spec_hash(spec.model_dump(mode="json")))
+    if may_write is not None:
+        before = library.changes()
+        found = _library_version(st, spec, library, owner, may_write)
+        if before != library.changes() and hasattr(st, "flush"):
+            st.flush()  # a saved version is visible to every process at once
+        return found
+    key = (str(getattr(st, "path", id(st))), owner, _spec_hash(spec.model_dump(mode="json")))
     stamp = _library_stamp(st, library)
     hit = _VERSIONS.get(key)
     if hit is not None and stamp[1] is not None and hit[0] == stamp:
@@ -120,7 +134,7 @@ def ensure_version(spec: WorkflowSpec, store=None) -> tuple[str, int]:
         hit = _VERSIONS.get(key)
         if hit is not None and stamp[1] is not None and hit[0] == stamp:
             return hit[1]
-        found = _library_version(st, spec, library)
+        found = _library_version(st, spec, library, owner, None)
         if stamp[0] != library.changes() and hasattr(st, "flush"):
             st.flush()  # our new version's segment lands now, so it does not look like a later change
         # the stamp after our own save: a later change by anyone makes the next call look again

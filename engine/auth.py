@@ -20,10 +20,14 @@ Only a token's SHA-256 is ever stored; the secret itself is never logged or reco
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import secrets
 import stat
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -35,6 +39,7 @@ TOKEN_PREFIX = "wbt_"
 TOKEN_ENV = "WORKBENCH_TOKEN"
 TOKEN_FILE_ENV = "WORKBENCH_TOKEN_FILE"
 LOCAL_USER = "local"
+NO_OWNER = ""  # owner of an existing workflow/run that records none: only operators and admins act on it
 
 
 class Role(StrEnum):
@@ -111,17 +116,34 @@ def permissions_of(role: Role | str) -> frozenset[Permission]:
     return _GRANTS[Role.parse(role)]
 
 
-def can(role: Role | str, permission: Permission | str, owner: str | None = None, user: str | None = None) -> bool:
+# Roles that read only the workflows (and their runs) they own or that are shared with them, when a
+# check names the object (``owner`` given); lists filter the same way (engine/sharing.py).
+READ_SCOPED_ROLES = _READ_SCOPED = frozenset({Role.VIEWER, Role.ANALYST})
+
+
+def can(
+    role: Role | str,
+    permission: Permission | str,
+    owner: str | None = None,
+    user: str | None = None,
+    shared: frozenset[Permission] = frozenset(),
+) -> bool:
     """Whether ``role`` (acting as ``user``) may do ``permission``.
 
     ``owner``: the owner of the workflow or run acted on (``None``: no specific object, e.g. listing or
-    creating). An analyst holds the :data:`OWN_ONLY` permissions only when ``owner == user``."""
+    creating). An analyst holds the :data:`OWN_ONLY` permissions only when ``owner == user`` or a share
+    grants them (``shared``: the permissions the workflow's shares give the user, see engine/sharing.py);
+    viewers and analysts read a named object only when they own it or it is shared with them. A share
+    never lifts the role: what the role lacks stays refused."""
     role = Role.parse(role)
     permission = Permission(permission)
     if permission not in _GRANTS[role]:
         return False
-    if owner is not None and role in _OWN_SCOPED and permission in OWN_ONLY:
-        return user is not None and owner == user
+    scoped = (role in _OWN_SCOPED and permission in OWN_ONLY) or (
+        role in _READ_SCOPED and permission == Permission.READ
+    )
+    if owner is not None and scoped:
+        return (user is not None and owner == user) or permission in shared
     return True
 
 
@@ -140,7 +162,10 @@ class PermissionDenied(PermissionError):
         self.role = Role.parse(role) if role is not None else None
         self.owner = owner
         who = f"{user} ({self.role.value})" if user and self.role else (user or "caller")
-        extra = f" on a workflow owned by {owner}" if owner is not None else ""
+        if owner == NO_OWNER:
+            extra = " on a workflow or run with no recorded owner"
+        else:
+            extra = f" on a workflow owned by {owner}" if owner is not None else ""
         super().__init__(f"permission denied: {who} lacks {self.permission.value}{extra}")
 
 
@@ -151,10 +176,13 @@ class Principal:
     user: str
     role: Role
     token_id: str | None = None
+    groups: tuple[str, ...] = ()  # from the OIDC groups claim / [workbench.groups] / the token's --group
 
-    def can(self, permission: Permission | str, owner: str | None = None) -> bool:
-        """:func:`can` for this caller."""
-        return can(self.role, permission, owner=owner, user=self.user)
+    def can(
+        self, permission: Permission | str, owner: str | None = None, shared: frozenset[Permission] = frozenset()
+    ) -> bool:
+        """:func:`can` for this caller (``shared``: what the workflow's shares give it)."""
+        return can(self.role, permission, owner=owner, user=self.user, shared=shared)
 
     def require(self, permission: Permission | str, owner: str | None = None) -> None:
         """Raise :class:`PermissionDenied` unless this caller may do ``permission``."""
@@ -304,9 +332,10 @@ def create_token(
     name: str | None = None,
     expires: str | None = None,
     created_by: str | None = None,
+    groups: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[str, dict]:
-    """A new token for ``user`` with ``role``: returns ``(secret, record)``. Only the hash is stored;
-    the secret is returned once and cannot be shown again."""
+    """A new token for ``user`` with ``role`` (member of ``groups``, for workflow shares): returns
+    ``(secret, record)``. Only the hash is stored; the secret is returned once and cannot be shown again."""
     role = Role.parse(role)
     user = (user or "").strip()
     if not user:
@@ -321,6 +350,7 @@ def create_token(
         "name": (name or user).strip(),
         "user_name": user,
         "role": role.value,
+        "groups": sorted({g.strip() for g in groups or () if g and g.strip()}),
         "status": "active",
         "created_by": created_by or LOCAL_USER,
         "expires_at": (now + life) if life else None,
@@ -340,11 +370,21 @@ def create_token(
             "token_id": row["token_id"],
             "user": user,
             "role": role.value,
+            "groups": row["groups"],
             "expires_at": str(row["expires_at"]) if row["expires_at"] else None,
         },
     )
     store.flush()
     return secret, _public(row)
+
+
+def token_groups(row: dict) -> tuple[str, ...]:
+    """The groups recorded on a token row (a JSON list; none for tokens made before groups existed)."""
+    from engine import records
+
+    value = row.get("groups")
+    value = records.loads(value, []) if isinstance(value, str) else value
+    return tuple(str(g) for g in value or ())
 
 
 def _public(row: dict) -> dict:
@@ -449,3 +489,93 @@ def run_owner(store, execution_id: str, workflow_owner: str | None = None) -> st
         "SELECT started_by FROM execution_starters WHERE execution_id = ? ORDER BY created_at LIMIT 1", [execution_id]
     )
     return rows[0]["started_by"] if rows else workflow_owner
+
+
+# ----------------------------------------------------------------------------------- rate limits
+# Shared by the service (engine/service/auth.py) and the app (app/components/auth_gate.py).
+# kind -> (calls, window seconds); WORKBENCH_RATE_<KIND>="N/60s" overrides, "off" disables
+DEFAULT_LIMITS: dict[str, tuple[int, float]] = {"executions": (120, 60.0), "creations": (30, 60.0), "ai": (20, 60.0)}
+
+
+def parse_limit(text: str) -> tuple[int, float] | None:
+    """``"120/60s"``, ``"30/1m"``, ``"1000/1h"`` → (calls, seconds); ``"off"``/``"0"`` → None (no limit)."""
+    text = (text or "").strip().lower()
+    if text in ("off", "none", "0", ""):
+        return None
+    calls, _, window = text.partition("/")
+    try:
+        n = int(calls)
+        span = parse_expiry(window or "60s")
+    except ValueError:
+        raise ValueError(f"bad rate limit {text!r}: use CALLS/WINDOW, e.g. 120/60s or 30/1m") from None
+    if n <= 0 or span is None:
+        raise ValueError(f"bad rate limit {text!r}: use CALLS/WINDOW, e.g. 120/60s or 30/1m")
+    return n, span.total_seconds()
+
+
+def limits_from_env() -> dict[str, tuple[int, float] | None]:
+    """The rate limits: defaults, overridden by ``WORKBENCH_RATE_EXECUTIONS|CREATIONS|AI``."""
+    out: dict[str, tuple[int, float] | None] = dict(DEFAULT_LIMITS)
+    for kind in DEFAULT_LIMITS:
+        raw = os.environ.get(f"WORKBENCH_RATE_{kind.upper()}")
+        if raw is not None:
+            out[kind] = parse_limit(raw)
+    return out
+
+
+class RateLimiter:
+    """Sliding-window counters per (user, kind); thread-safe."""
+
+    def __init__(self, limits: dict[str, tuple[int, float] | None]):
+        self.limits = limits
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, user: str, kind: str) -> float | None:
+        """Count one call; None when allowed, else the seconds until the next call is allowed."""
+        limit = self.limits.get(kind)
+        if limit is None:
+            return None
+        calls, window = limit
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault((user, kind), deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= calls:
+                return max(0.001, hits[0] + window - now)
+            hits.append(now)
+            return None
+
+
+def rate_limit_message(kind: str, user: str, calls: int, window: float, wait: float) -> str:
+    """The refusal of a rate-limited call: which limit, and when to try again."""
+    return f"too many {kind} for {user}: limit {calls} per {window:g} s; try again in {max(1, math.ceil(wait))} s"
+
+
+# ----------------------------------------------------------------------------------- owners, actions
+def workflow_owner(store, workflow_id: str) -> str:
+    """The owner recorded for ``workflow_id`` (its current version), :data:`NO_OWNER` when none is."""
+    from engine import library
+
+    try:
+        return library.get_workflow(store, workflow_id)[1].get("owner") or NO_OWNER
+    except (library.WorkflowNotFoundError, KeyError, TypeError):
+        return NO_OWNER
+
+
+def execution_owner(store, execution_id: str) -> str:
+    """Who owns a run: who started it (service or app), else its workflow's owner, else :data:`NO_OWNER`."""
+    started_by = run_owner(store, execution_id)
+    if started_by:
+        return started_by
+    rows = store.query("SELECT workflow_id FROM workflow_executions WHERE execution_id = ?", [execution_id])
+    if rows and rows[0]["workflow_id"]:
+        return workflow_owner(store, rows[0]["workflow_id"])
+    return NO_OWNER
+
+
+def execution_workflow_id(store, execution_id: str) -> str | None:
+    """The workflow ``execution_id`` is a run of (None when unknown)."""
+    rows = store.query("SELECT workflow_id FROM workflow_executions WHERE execution_id = ?", [execution_id])
+    return rows[0]["workflow_id"] if rows and rows[0]["workflow_id"] else None

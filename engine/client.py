@@ -58,6 +58,13 @@ def reachable_server(timeout: float = 0.5) -> str | None:
     return url if ok else None
 
 
+def forget_reachable(url: str) -> None:
+    """Drop what :func:`reachable_server` remembers of ``url``: a call to it just failed to connect, so
+    the next question asks the network again instead of trusting a "yes" from a service now gone (or
+    from an earlier service that had the same port)."""
+    _REACHABLE.pop(url.strip().rstrip("/"), None)
+
+
 def service_for_this_store(url: str = DEFAULT_SERVER, timeout: float = 0.3) -> str | None:
     """``url`` when a workbench service answers there and records into the same store as this process
     would (``WORKBENCH_DB``), else None. Nothing listening costs one refused connection."""
@@ -111,6 +118,7 @@ class WorkbenchClient:
                 method, path, json=json_body, params={k: v for k, v in (params or {}).items() if v is not None}
             )
         except httpx.TransportError as exc:
+            forget_reachable(self.base_url)
             raise ServiceError(
                 f"cannot reach the workbench service at {self.base_url}: {exc}. Start it with "
                 "`workbench serve` or set WORKBENCH_SERVER"
@@ -176,6 +184,23 @@ class WorkbenchClient:
     def archive_workflow(self, workflow_id: str) -> dict:
         return self._request("DELETE", f"{API}/workflows/{workflow_id}")
 
+    def shares(self, workflow_id: str, *, include_removed: bool = False) -> dict:
+        """``{workflow_id, owner, shares}`` of a workflow (engine/sharing.py)."""
+        return self._request(
+            "GET", f"{API}/workflows/{workflow_id}/shares", params={"include_removed": include_removed or None}
+        )
+
+    def share(
+        self, workflow_id: str, *, user: str | None = None, group: str | None = None, level: str = "view"
+    ) -> dict:
+        """Share a workflow with a user or a group at ``view``, ``run`` or ``edit``."""
+        body = {"user": user, "group": group, "level": level}
+        return self._request("POST", f"{API}/workflows/{workflow_id}/shares", json_body=body)
+
+    def unshare(self, workflow_id: str, *, user: str | None = None, group: str | None = None) -> dict:
+        """Stop sharing a workflow with a user or a group."""
+        return self._request("DELETE", f"{API}/workflows/{workflow_id}/shares", params={"user": user, "group": group})
+
     def execute(
         self, workflow_id: str, initial_context: dict | None = None, *, version: int | None = None, **execution_options
     ) -> dict:
@@ -238,6 +263,11 @@ class WorkbenchClient:
     def history(self, execution_id: str) -> dict:
         return self._request("GET", f"{API}/executions/{execution_id}/history")
 
+    def logs(self, execution_id: str, state: str | None = None) -> list[dict]:
+        """What each attempt of the run's states printed (``workbench logs``)."""
+        params = {"state": state} if state else None
+        return self._request("GET", f"{API}/executions/{execution_id}/logs", params=params)["logs"]
+
     def cancel(self, execution_id: str) -> dict:
         return self._request("POST", f"{API}/executions/{execution_id}/cancel")
 
@@ -290,6 +320,7 @@ class WorkbenchClient:
                         yield json.loads("\n".join(data))
                         data = []
         except httpx.TransportError as exc:
+            forget_reachable(self.base_url)
             raise ServiceError(f"lost the event stream of {execution_id} at {self.base_url}: {exc}") from None
 
     def wait(

@@ -134,10 +134,12 @@ class InlineExecutor:
 
     @staticmethod
     def run_now(payload: dict) -> dict:
-        """Execute the state here; anything it raises (even ``SystemExit``) comes back as a failure."""
+        """Execute the state here; anything it raises (even ``SystemExit``) comes back as a failure, and
+        what it prints on this thread as the result's ``logs`` (engine/step_logs.py)."""
         from engine.actions import execute_state
+        from engine.step_logs import run_captured
 
-        return guarded(execute_state, payload)
+        return run_captured(lambda p: guarded(execute_state, p), payload)
 
     def submit(self, payload: dict, name: str) -> concurrent.futures.Future:
         return _pool().submit(self.run_now, payload)
@@ -161,7 +163,3 @@ def ray_executor(address: str | None = None) -> TaskExecutor:
     from ray_tasks.executor import RayExecutor
 
     return RayExecutor(address)
-
-
-async def sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)

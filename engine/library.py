@@ -9,11 +9,11 @@ appends them again with the status they had before.
 from __future__ import annotations
 
 import difflib
-import getpass
 import json
 import os
 import threading
 import uuid
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,13 @@ from engine import records
 from engine.dsl.graph import to_graph
 from engine.dsl.printer import to_dsl
 from engine.errors import DSLError, WorkbenchError
+from engine.identity import login_user
 from engine.store import RawJSON, Store
 from engine.workflow_file import WorkflowSpec, load_workflow
 
-STATUSES = ("draft", "active", "archived", "deprecated")
+STATUSES = ("draft", "active", "archived", "deprecated", "pinned")
+# "pinned": a version saved only so that a run of a workflow file is pinned to its exact content; it is
+# never the workflow's default (current) version, so running a file never replaces what the library uses
 _VERSIONS_LOCK = "library-versions"  # Store.exclusive() lock around look-ups and saves of versions
 _changes = 0  # writes to the workflows table by this process (see changes())
 _changes_lock = threading.Lock()
@@ -48,10 +51,7 @@ def _now() -> datetime:
 
 
 def _owner() -> str:
-    try:
-        return os.environ.get("WORKBENCH_USER") or getpass.getuser()
-    except Exception:  # pragma: no cover - no user database entry
-        return "unknown"
+    return login_user()
 
 
 def slugify(name: str) -> str:
@@ -85,7 +85,9 @@ def save_workflow(
 ) -> tuple[str, int]:
     """Save ``spec`` as a new version; returns ``(workflow_id, version)``.
 
-    ``owner``: the user the version belongs to (default ``WORKBENCH_USER`` or the OS user).
+    ``owner``: the user the version belongs to. Default: for a new version of an existing workflow, that
+    workflow's owner (saving a version never takes a workflow over); for a new workflow, ``WORKBENCH_USER``
+    or the OS user.
 
     Without ``workflow_id`` a new workflow is created (id = slug of the name + a short uuid).
     The DSL must parse; validation errors are refused unless ``status == 'draft'``.
@@ -112,6 +114,8 @@ def save_workflow(
                 raise LibraryError("workflow_id must be a non-empty string")
             row = store.query("SELECT max(version) AS v FROM workflows_history WHERE workflow_id = ?", [workflow_id])
             version = (row[0]["v"] or 0) + 1
+            if owner is None and version > 1:
+                owner = _workflow_owner(store, workflow_id)
         states = []
         for name in model.states:
             b = spec.binding(name)
@@ -160,6 +164,12 @@ def save_workflow(
     return workflow_id, version
 
 
+def _workflow_owner(store: Store, workflow_id: str) -> str | None:
+    """The owner of a workflow's current version (None when it has no version or records none)."""
+    rows = _versions(store, workflow_id, "version, status, owner")
+    return _current(rows)["owner"] if rows else None
+
+
 def _changed() -> None:
     global _changes
     with _changes_lock:
@@ -180,20 +190,116 @@ def import_workflow_file(store: Store, path: str | os.PathLike, status: str = "a
 
 
 def ensure_saved(
-    store: Store, spec: WorkflowSpec, *, new_note: str = "", changed_note: str = "", status: str = "active"
+    store: Store,
+    spec: WorkflowSpec,
+    *,
+    new_note: str = "",
+    changed_note: str = "",
+    status: str = "active",
+    make_default: bool = False,
+    owner: str | None = None,
+    may_write: Callable[[dict], bool] | None = None,
 ) -> tuple[str, int]:
-    """``(id, version)`` of the current version of the workflow named ``spec.name`` when it holds
-    exactly ``spec``; else ``spec`` saved as a new version of it (``changed_note``), or as a new
-    workflow when no workflow has that name (``new_note``). The look-up and the save are one step for
-    every process: two processes ensuring the same spec at once get the same version."""
+    """``(id, version)`` of a version of the workflow named ``spec.name`` that holds exactly ``spec``.
+
+    Which workflow the name means (:func:`workflow_for_name`): the newest of that name owned by ``owner``
+    (the caller; default ``WORKBENCH_USER`` or the OS user), else the newest other one ``may_write``
+    allows (the caller may save versions into it: owner, ``edit`` share, operator, admin; None: any, as
+    for the store's administrator), else none: ``spec`` is saved as a new workflow owned by ``owner``.
+    A workflow the caller may not write into is never written (nor used): the caller gets one of his own.
+
+    In that workflow: the current (default) version when it holds ``spec``; else an earlier version
+    holding it; else ``spec`` saved as a new version (``changed_note``) with status ``pinned``: runs are
+    pinned to it but it never becomes the default, so running a changed file never replaces the
+    library's version behind the user's back. ``make_default=True`` saves a changed spec with ``status``
+    instead (it becomes the default). New versions keep the workflow's owner. A workflow nobody saved yet
+    is saved with ``status`` (``new_note``). The look-up and the save are one step for every process: two
+    processes ensuring the same spec at once get the same version."""
+    owner = owner or _owner()
     with store.exclusive(_VERSIONS_LOCK):
-        try:
-            existing, meta = get_workflow(store, spec.name)
-        except WorkflowNotFoundError:
-            return save_workflow(store, spec, change_note=new_note, status=status)
-        if _spec_json(existing) == _spec_json(spec):
-            return meta["workflow_id"], int(meta["version"])
-        return save_workflow(store, spec, workflow_id=meta["workflow_id"], change_note=changed_note, status=status)
+        meta = workflow_for_name(store, spec.name, owner=owner, may_write=may_write)
+        if meta is None:
+            return save_workflow(store, spec, change_note=new_note, status=status, owner=owner)
+        wid = meta["workflow_id"]
+        wanted = _spec_json(spec)
+        if _stored_spec_json(meta) == wanted:
+            return wid, int(meta["version"])
+        if not make_default:
+            for row in sorted(_versions(store, wid), key=lambda r: -int(r["version"])):
+                if row["status"] != "archived" and _stored_spec_json(row) == wanted:
+                    return wid, int(row["version"])
+        return save_workflow(
+            store,
+            spec,
+            workflow_id=wid,
+            change_note=changed_note,
+            status=status if make_default else "pinned",
+            owner=meta.get("owner") or None,
+        )
+
+
+def workflow_for_name(
+    store: Store, name: str, *, owner: str | None = None, may_write: Callable[[dict], bool] | None = None
+) -> dict | None:
+    """The current version row (with ``spec``) of the workflow a caller means by ``name`` when saving or
+    running a definition: among the workflows whose current version is called ``name`` (exactly, else
+    ignoring case) and not archived, the newest owned by ``owner``, else the newest other one
+    ``may_write(row)`` accepts (None: any). None when there is no such workflow."""
+    candidates = _named(store, name, include_archived=False)
+    own = [r for r in candidates if owner is not None and r.get("owner") == owner]
+    if own:
+        return own[0]
+    others = [r for r in candidates if may_write is None or may_write(r)]
+    return others[0] if others else None
+
+
+def workflow_ids_named(store: Store, name: str) -> list[str]:
+    """Ids of the workflows (not archived) whose current version is called ``name`` (exactly, else
+    ignoring case), newest change first. Several users may each have a workflow of the same name."""
+    return [r["workflow_id"] for r in _named(store, name, include_archived=False)]
+
+
+def _named(store: Store, name: str, include_archived: bool, among: Collection[str] | None = None) -> list[dict]:
+    """Current version rows of the workflows named ``name`` (exact matches, else case-insensitive ones),
+    newest change first; ``among``: only these workflow ids."""
+    if not isinstance(name, str) or not name.strip():
+        return []
+    rows = store.query(  # every version of every workflow that had this name once: one query
+        "SELECT * FROM workflows WHERE workflow_id IN "
+        "(SELECT workflow_id FROM workflows WHERE name = ? OR lower(name) = lower(?)) ORDER BY version",
+        [name, name],
+    )
+    by_id: dict[str, list[dict]] = {}
+    for r in rows:
+        if among is None or r["workflow_id"] in among:
+            by_id.setdefault(r["workflow_id"], []).append(r)
+    current = []
+    for versions in by_id.values():
+        cur = _current(versions)
+        if cur["status"] == "archived" and not include_archived:
+            continue
+        current.append(cur)
+    for exact in (True, False):
+        found = [
+            r for r in current if ((r["name"] or "") == name if exact else (r["name"] or "").lower() == name.lower())
+        ]
+        if found:
+            return sorted(found, key=lambda r: (r["updated_at"] or datetime.min, r["seq"] or 0), reverse=True)
+    return []
+
+
+def _stored_spec_json(row: dict) -> dict | None:
+    """A version row's spec as :func:`_spec_json` gives it (None when it cannot be loaded)."""
+    try:
+        return _spec_json(WorkflowSpec.model_validate(json.loads(row["spec"])))
+    except (TypeError, ValueError):
+        return None
+
+
+def default_version(store: Store, workflow_id: str) -> int | None:
+    """The version a workflow uses by default (its current version), None when it has none."""
+    rows = _versions(store, workflow_id, "version, status")
+    return int(_current(rows)["version"]) if rows else None
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -204,33 +310,28 @@ def _versions(store: Store, workflow_id: str, columns: str = "*") -> list[dict]:
 
 
 def _current(rows: list[dict]) -> dict:
-    """The version used by default: the newest one not archived, else the newest."""
+    """The version used by default: the newest one neither archived nor pinned (a file's run), else
+    the newest not archived, else the newest."""
+    default = [r for r in rows if r["status"] not in ("archived", "pinned")]
     live = [r for r in rows if r["status"] != "archived"]
-    return max(live or rows, key=lambda r: r["version"])
+    return max(default or live or rows, key=lambda r: r["version"])
 
 
-def _resolve_id(store: Store, id_or_name: str, include_archived: bool) -> str:
+def _resolve_id(
+    store: Store,
+    id_or_name: str,
+    include_archived: bool,
+    among: Collection[str] | None = None,
+    prefer_owner: str | None = None,
+) -> str:
     if store.query("SELECT 1 FROM workflows WHERE workflow_id = ? LIMIT 1", [id_or_name]):
         return id_or_name
-    rows = store.query(
-        f"SELECT {_LIST_COLUMNS} FROM workflows WHERE name = ? OR lower(name) = lower(?)", [id_or_name, id_or_name]
-    )
-    by_id: dict[str, list[dict]] = {}
-    for r in rows:
-        by_id.setdefault(r["workflow_id"], []).append(r)
-    # a workflow matches by the name of its current version, exactly first, then ignoring case
-    for exact in (True, False):
-        found = []
-        for wid, vs in by_id.items():
-            all_rows = _versions(store, wid, _LIST_COLUMNS)
-            cur = _current(all_rows)
-            if cur["status"] == "archived" and not include_archived:
-                continue
-            name = cur["name"] or ""
-            if (name == id_or_name) if exact else (name.lower() == id_or_name.lower()):
-                found.append((cur["updated_at"] or datetime.min, cur["seq"] or 0, wid))
-        if found:
-            return max(found)[2]  # several workflows share the name: the most recently changed one
+    # a workflow matches by the name of its current version, exactly first, then ignoring case; several
+    # workflows of that name: the caller's own (``prefer_owner``) first, then the most recently changed
+    found = _named(store, id_or_name, include_archived, among)
+    if found:
+        own = [r for r in found if prefer_owner is not None and r.get("owner") == prefer_owner]
+        return (own or found)[0]["workflow_id"]
     raise WorkflowNotFoundError(_not_found_message(store, id_or_name))
 
 
@@ -261,9 +362,18 @@ def _meta(row: dict, n_versions: int | None = None) -> dict:
 
 
 def get_workflow(
-    store: Store, id_or_name: str, version: int | None = None, *, include_archived: bool = False
+    store: Store,
+    id_or_name: str,
+    version: int | None = None,
+    *,
+    include_archived: bool = False,
+    among: Collection[str] | None = None,
+    prefer_owner: str | None = None,
 ) -> tuple[WorkflowSpec, dict]:
     """``(spec, meta)`` of a workflow by id or exact name (case-insensitive as a fallback).
+
+    A name several workflows share means the one owned by ``prefer_owner`` (the caller), else the most
+    recently changed; ``among``: a name looks only at these workflow ids (what the caller may read).
 
     Without ``version``: the newest version that is not archived. A specific ``version`` is returned
     whatever its status (runs refer to it). ``meta`` holds the version row (tags and
@@ -271,7 +381,7 @@ def get_workflow(
     """
     if not isinstance(id_or_name, str) or not id_or_name.strip():
         raise WorkflowNotFoundError("give a workflow id or name")
-    wid = _resolve_id(store, id_or_name, include_archived or version is not None)
+    wid = _resolve_id(store, id_or_name, include_archived or version is not None, among, prefer_owner)
     rows = _versions(store, wid)
     if version is not None:
         match = [r for r in rows if r["version"] == int(version)]
@@ -357,6 +467,7 @@ def list_versions(store: Store, workflow_id: str) -> list[dict]:
             [workflow_id],
         )
     }
+    current = _current(rows)["version"]
     out = []
     for r in rows:
         item = {
@@ -375,6 +486,7 @@ def list_versions(store: Store, workflow_id: str) -> list[dict]:
         }
         item["tags"] = _loads(r["tags"], [])
         item["states"] = counts.get(r["version"], 0)
+        item["default"] = r["version"] == current
         out.append(item)
     return out
 
@@ -480,19 +592,27 @@ def canonical_text(spec: WorkflowSpec) -> list[str]:
     settings = spec.settings.model_dump(mode="json", exclude_defaults=True)
     if settings:
         lines += ["", "# settings"] + [f"{k} = {_value(v)}" for k, v in sorted(settings.items())]
+    if spec.inputs:  # typed inputs are part of the version (engine/inputs.py)
+        lines += ["", "# inputs"]
+        for name, spec_in in spec.inputs.items():
+            lines.append(f"[inputs.{name}] {_value(spec_in.model_dump(mode='json', exclude_defaults=True))}")
+    for kind in ("schedules", "triggers"):  # automation entries are part of the version (engine/automation)
+        entries = [e.model_dump(mode="json", exclude_defaults=True) for e in getattr(spec, kind)]
+        if entries:
+            lines += ["", f"# {kind}"] + [f"[[{kind}]] {_value(e)}" for e in entries]
     return lines
 
 
 def diff_versions(store: Store, workflow_id: str, v1: int, v2: int) -> str:
-    """Unified diff between two versions (canonical DSL, state bindings, settings, name/description/tags).
-    Empty string when they are the same."""
+    """Unified diff between two versions (canonical DSL, state bindings, settings, name/description/tags),
+    its header naming each version by the workflow's name. Empty string when they are the same."""
     a, _ = get_workflow(store, workflow_id, v1)
     b, _ = get_workflow(store, workflow_id, v2)
     diff = difflib.unified_diff(
         canonical_text(a),
         canonical_text(b),
-        fromfile=f"{workflow_id} v{v1}",
-        tofile=f"{workflow_id} v{v2}",
+        fromfile=f"{a.name or workflow_id} v{v1}",
+        tofile=f"{b.name or workflow_id} v{v2}",
         lineterm="",
         n=3,
     )

@@ -38,6 +38,32 @@ class StateExited(WorkbenchError):
 
 
 MAX_RESULT_DEPTH = 200  # nesting levels a stored value may have (JSON encoders, pickle and deepcopy recurse)
+MAX_RESULT_BYTES = 16_000_000  # JSON size of one stored value, as for a typed context (engine.context_input)
+
+
+def max_result_bytes() -> int:
+    """The size limit of a stored value: ``WORKBENCH_MAX_RESULT_BYTES`` if set, else :data:`MAX_RESULT_BYTES`."""
+    raw = os.environ.get("WORKBENCH_MAX_RESULT_BYTES", "").strip()
+    try:
+        return int(raw) if raw and int(raw) > 0 else MAX_RESULT_BYTES
+    except ValueError:
+        return MAX_RESULT_BYTES
+
+
+def _json_size(leaf) -> int:
+    """The fewest bytes ``leaf`` (not a container) can take once encoded as JSON by the store."""
+    if isinstance(leaf, str):
+        return (len(leaf) if leaf.isascii() else len(leaf.encode("utf-8", "surrogatepass"))) + 2
+    if leaf is None or isinstance(leaf, bool):
+        return 5 if leaf is False else 4
+    if isinstance(leaf, int):
+        return max(leaf.bit_length() - 1, 0) * 30103 // 100000 + 1 + (leaf < 0)  # fewest digits, no str()
+    if isinstance(leaf, float):
+        return len(repr(leaf))
+    try:
+        return len(str(leaf)) + 2  # other leaves are stored as their text
+    except Exception:
+        return 2
 
 
 def _path_text(node) -> str:
@@ -51,13 +77,30 @@ def _path_text(node) -> str:
     return "".join(shown) or "the top level"
 
 
-def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_DEPTH) -> None:
+def check_storable(
+    value, what: str = "the result", max_depth: int = MAX_RESULT_DEPTH, max_bytes: int | None = None
+) -> None:
     """Raise :class:`DataError` unless ``value`` can be stored as JSON and replayed unchanged.
 
-    Rejects dict keys that are not strings, reference cycles and nesting deeper than ``max_depth``
-    (the message names where). Other leaf types are left to the store's encoder (text via ``str``).
-    Iterative: a 100k-deep value is refused without a ``RecursionError``.
+    Rejects dict keys that are not strings, reference cycles, nesting deeper than ``max_depth``
+    (the message names where) and values larger than ``max_bytes`` as JSON (default
+    :func:`max_result_bytes`, 16 MB). Other leaf types are left to the store's encoder (text via
+    ``str``). Iterative: a 100k-deep value is refused without a ``RecursionError``.
     """
+    limit = max_result_bytes() if max_bytes is None else max_bytes
+    size = 0
+
+    def add_size(n: int) -> None:
+        nonlocal size
+        size += n
+        if size > limit:
+            raise DataError(
+                f"{what} is at least {size:,} bytes as JSON; the limit is {limit:,} bytes "
+                "(WORKBENCH_MAX_RESULT_BYTES): write large data to a file and store its path"
+            )
+
+    if not isinstance(value, (dict, list, tuple)):
+        add_size(_json_size(value))
     on_path: set[int] = set()
     checked: set[int] = set()
     stack: list = [(value, None, 0, False)]  # (object, path node (parent node, key), depth, leaving)
@@ -84,6 +127,8 @@ def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_
         on_path.add(oid)
         stack.append((obj, path, depth, True))
         containers = (dict, list, tuple)  # scalars need no visit: only containers are pushed
+        if len(obj) * 2 > limit - size:  # each entry takes at least 2 bytes (`0,`): refuse at once
+            add_size(len(obj) * 2)
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if type(k) is not str and not isinstance(k, str):
@@ -92,11 +137,21 @@ def check_storable(value, what: str = "the result", max_depth: int = MAX_RESULT_
                         f"{_path_text(path)}: keys must be strings to be stored as JSON"
                     )
                 if isinstance(v, containers):
+                    add_size(len(k) + 6)  # '"k": ' and the separator (or the braces)
                     stack.append((v, (path, k), depth + 1, False))
+                else:
+                    add_size(len(k) + 6 + _json_size(v))
+            if not obj:
+                add_size(2)
         else:
+            if not obj:
+                add_size(2)
             for i, v in enumerate(obj):
                 if isinstance(v, containers):
+                    add_size(2)
                     stack.append((v, (path, i), depth + 1, False))
+                else:
+                    add_size(2 + _json_size(v))
 
 
 def guarded(run, payload: dict) -> dict:

@@ -102,6 +102,20 @@ TABLES: dict[str, dict[str, str]] = {
         "timestamp": "TIMESTAMP",
         "duration_ms": "DOUBLE",
     },
+    # what a state's code printed (stdout/stderr) in one attempt: engine/step_logs.py; id = the step's transition id
+    "step_logs": {
+        "id": "VARCHAR",
+        "execution_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "state": "VARCHAR",
+        "token": "VARCHAR",
+        "visit": "INTEGER",
+        "attempt": "INTEGER",
+        "status": "VARCHAR",  # the step's status: completed | failed | skipped …
+        "executed_on": "VARCHAR",
+        "text": "VARCHAR",  # the last 64 K characters, secrets redacted
+        "timestamp": "TIMESTAMP",
+    },
     "audit_logs": {
         "id": "VARCHAR",
         "execution_id": "VARCHAR",
@@ -236,11 +250,25 @@ TABLES: dict[str, dict[str, str]] = {
         "name": "VARCHAR",
         "user_name": "VARCHAR",
         "role": "VARCHAR",  # viewer | analyst | operator | admin
+        "groups": "JSON",  # group names the token's user belongs to (workflow shares, engine/sharing.py)
         "status": "VARCHAR",  # active | revoked
         "created_by": "VARCHAR",
         "expires_at": "TIMESTAMP",
         "revoked_at": "TIMESTAMP",
         "revoked_by": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "seq": "BIGINT",
+    },
+    # shares of workflows with users and groups (engine/sharing.py); newest row per share_id wins
+    "workflow_shares": {
+        "share_id": "VARCHAR",  # workflow_id|user|subject or workflow_id|group|name
+        "workflow_id": "VARCHAR",
+        "subject_kind": "VARCHAR",  # user | group
+        "subject": "VARCHAR",
+        "level": "VARCHAR",  # view | run | edit
+        "status": "VARCHAR",  # active | removed
+        "shared_by": "VARCHAR",  # who shared (or un-shared) it last
         "created_at": "TIMESTAMP",
         "updated_at": "TIMESTAMP",
         "seq": "BIGINT",
@@ -253,6 +281,88 @@ TABLES: dict[str, dict[str, str]] = {
         "how": "VARCHAR",
         "created_at": "TIMESTAMP",
     },
+    # schedules of workflow versions (engine/automation/schedules.py); the newest row per schedule_id wins
+    "schedules": {
+        "schedule_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "version": "INTEGER",
+        "source": "VARCHAR",  # file (the workflow version's [[schedules]]) | api | cli | app
+        "definition": "JSON",  # the ScheduleSpec (cron/every, timezone, context, catchup, priority)
+        "enabled": "BOOLEAN",
+        "status": "VARCHAR",  # active | removed
+        "active_since": "TIMESTAMP",  # slots before this are never fired (registration, resume)
+        "changed_by": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "seq": "BIGINT",
+    },
+    # one row per slot of a schedule, recorded (claimed) BEFORE its run starts; fire_key = schedule_id@time
+    "schedule_fires": {
+        "fire_key": "VARCHAR",
+        "schedule_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "fire_time": "TIMESTAMP",
+        "execution_id": "VARCHAR",
+        "status": "VARCHAR",  # claimed | started | skipped | failed
+        "message": "VARCHAR",
+        "fired_by": "VARCHAR",  # host:pid of the service process
+        "created_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "seq": "BIGINT",
+    },
+    # webhook and file triggers (engine/automation/triggers.py); secrets only as references or SHA-256
+    "triggers": {
+        "trigger_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "version": "INTEGER",
+        "kind": "VARCHAR",  # webhook | file
+        "source": "VARCHAR",
+        "definition": "JSON",
+        "token_hash": "VARCHAR",  # token webhooks created through the API/CLI: SHA-256 of the token
+        "enabled": "BOOLEAN",
+        "status": "VARCHAR",  # active | removed
+        "active_since": "TIMESTAMP",
+        "created_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "seq": "BIGINT",
+    },
+    # what a trigger did: a file version seen (event_key = path|size|mtime|sha256) or a webhook call
+    "trigger_events": {
+        "id": "VARCHAR",
+        "trigger_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "kind": "VARCHAR",
+        "event_key": "VARCHAR",
+        "execution_id": "VARCHAR",
+        "status": "VARCHAR",  # started | refused | failed
+        "details": "JSON",
+        "created_at": "TIMESTAMP",
+    },
+    # notifications (engine/automation/notifier.py): a claim (attempt 0) before sending, then one row per attempt
+    "notifications": {
+        "id": "VARCHAR",
+        "claim_id": "VARCHAR",
+        "dedupe_key": "VARCHAR",  # event_key|channel
+        "event_key": "VARCHAR",  # execution:failed, execution:waiting:request, execution:deadline:state:visit
+        "execution_id": "VARCHAR",
+        "workflow_id": "VARCHAR",
+        "workflow_name": "VARCHAR",
+        "version": "INTEGER",
+        "event": "VARCHAR",  # failed | waiting | deadline | completed
+        "state": "VARCHAR",
+        "request_id": "VARCHAR",
+        "channel": "VARCHAR",
+        "channel_type": "VARCHAR",  # slack | webhook | email
+        "target": "VARCHAR",  # scheme://host of a URL or the recipients; never a URL path (may be a secret)
+        "attempt": "INTEGER",
+        "status": "VARCHAR",  # claimed | sent | error | gave_up
+        "error": "VARCHAR",
+        "detail": "VARCHAR",
+        "event_data": "JSON",
+        "channel_spec": "JSON",  # a workflow's inline channel (to finish a dead owner's claim)
+        "owner": "VARCHAR",
+        "created_at": "TIMESTAMP",
+    },
 }
 
 # tables whose view keeps only the newest row per key
@@ -263,6 +373,10 @@ LATEST_BY: dict[str, tuple[str, ...]] = {
     "human_requests": ("request_id",),
     "engine_leases": ("owner",),
     "api_tokens": ("token_id",),
+    "workflow_shares": ("share_id",),
+    "schedules": ("schedule_id",),
+    "schedule_fires": ("fire_key",),
+    "triggers": ("trigger_id",),
 }
 
 # queued: admitted by the service, waiting for a slot (its limits: max_concurrent_runs, --max-runs)

@@ -21,11 +21,15 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine import task_placement
+from engine.automation.notify import NotificationSettings
+from engine.automation.specs import ScheduleSpec, TriggerSpec, check_unique_ids
 from engine.dsl.model import WorkflowModel
 from engine.dsl.validate import check
 from engine.errors import Issue, ValidationReport, WorkbenchError
+from engine.inputs import InputSpec, check_input_names
 
-ActionName = Literal["python", "sql", "llm", "http", "approval", "workflow", "noop"]
+ActionName = Literal["python", "sql", "llm", "http", "files", "notify", "email", "approval", "workflow", "noop"]
 RecoveryName = Literal["retry", "skip", "fallback", "compensate", "abort", "escalate"]
 
 
@@ -71,17 +75,55 @@ class StateBinding(BaseModel):
     body: dict[str, Any] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     allowed_hosts: list[str] = Field(default_factory=list)
-    # approval
+    # files (read/write CSV/Parquet/JSON inside the allowed data folders; engine/actions/files_action.py)
+    operation: Literal["read", "write"] | None = None
+    path: str | None = None
+    format: Literal["csv", "parquet", "json"] | None = None
+    from_key: str | None = None  # write: the context key holding the rows (list of objects)
+    max_rows: int | None = Field(None, ge=1, le=10_000_000)
+    # notify / email (engine/actions/notify_action.py, email_action.py): the text is `message`
+    channel: str | None = None  # notify: slack | webhook | email | a channel of data/notifications.toml
+    to: list[str] = Field(default_factory=list)  # email (and notify by e-mail): recipients
+    subject: str | None = None
+    # approval (and notify / email)
     message: str | None = None
     # workflow
     workflow: str | None = None
     # common
     params: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float | None = Field(None, gt=0, le=86_400)
+    deadline_s: float | None = Field(None, gt=0)  # SLA of the state: engine/automation/deadlines.py
     retry: RetryPolicy | None = None
     on_error: RecoveryName | None = None
     compensate: str | None = None
     execution: Literal["auto", "ray", "inline"] = "auto"
+    # placement on a Ray cluster (engine/task_placement.py): Ray task options; the state then runs on Ray
+    num_cpus: float | None = Field(None, ge=0, le=1024)
+    num_gpus: float | None = Field(None, ge=0, le=256)
+    memory: int | None = None  # bytes; "512MB" / "2GiB" accepted
+    resources: dict[str, float] = Field(default_factory=dict)
+    node: dict[str, str] = Field(default_factory=dict)  # label selector: {"zone": "in(a,b)"}
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_size(cls, v):
+        return task_placement.parse_memory(v)
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _custom_resources(cls, v):
+        return task_placement.check_resources(v or {})
+
+    @field_validator("node", mode="before")
+    @classmethod
+    def _node_selector(cls, v):
+        return task_placement.check_label_selector(v or {})
+
+    @model_validator(mode="after")
+    def _placement_runs_on_ray(self):
+        if self.execution == "inline" and task_placement.requires_ray(self):
+            raise ValueError("a state with num_cpus/num_gpus/memory/resources/node runs on Ray: not execution 'inline'")
+        return self
 
     @field_validator("function")
     @classmethod
@@ -92,10 +134,23 @@ class StateBinding(BaseModel):
 
     @model_validator(mode="after")
     def _required_fields(self):
-        need = {"python": "function", "sql": "query", "llm": "prompt", "http": "url", "workflow": "workflow"}
+        need = {
+            "python": "function",
+            "sql": "query",
+            "llm": "prompt",
+            "http": "url",
+            "workflow": "workflow",
+            "files": "path",
+            "notify": "channel",
+            "email": "to",
+        }
         field = need.get(self.action)
         if field and not getattr(self, field):
             raise ValueError(f"action '{self.action}' needs '{field}'")
+        if self.action in ("notify", "email") and not self.message:
+            raise ValueError(f"action '{self.action}' needs 'message'")
+        if self.action == "files" and (self.operation or "read") == "write" and not self.from_key:
+            raise ValueError("a files write needs 'from_key' (the context key holding the rows to write)")
         return self
 
 
@@ -114,6 +169,8 @@ class WorkflowSettings(BaseModel):
     max_subworkflow_depth: int = Field(DEFAULT_MAX_SUBWORKFLOW_DEPTH, ge=1, le=1000)
     # runs of this workflow the service drives at once; more are queued (None: no limit of its own)
     max_concurrent_runs: int | None = Field(None, ge=1, le=100_000)
+    # SLA: a run still going past it gets a notification and an audit row (engine/automation/deadlines.py)
+    deadline_s: float | None = Field(None, gt=0)
 
 
 @lru_cache(maxsize=512)
@@ -139,7 +196,23 @@ class WorkflowSpec(BaseModel):
     states: dict[str, StateBinding] = Field(default_factory=dict)
     settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
     nl_description: str = ""
+    schedules: list[ScheduleSpec] = Field(default_factory=list)  # [[schedules]]: engine/automation
+    triggers: list[TriggerSpec] = Field(default_factory=list)  # [[triggers]]: webhook / file
+    # [inputs]: typed inputs of a run's initial context (engine/inputs.py), checked by Engine.start
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    notifications: NotificationSettings | None = None  # [notifications]: engine/automation/notify.py
     source_path: str | None = Field(None, exclude=True)
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, v):
+        check_input_names(v)
+        return v
+
+    @model_validator(mode="after")
+    def _automation_ids(self):
+        check_unique_ids(self.schedules, self.triggers)
+        return self
 
     @property
     def checked(self) -> tuple[WorkflowModel, ValidationReport]:
@@ -164,6 +237,7 @@ class WorkflowSpec(BaseModel):
         model, rep = self.checked
         rep = ValidationReport(list(rep.errors), list(rep.warnings))
         names = set(model.states)
+        problems: dict[str, tuple[str, str] | None] = {}  # per function: a fan-out of 200 checks it once
         for state, b in self.states.items():
             if state not in names:
                 rep.warnings.append(
@@ -177,7 +251,9 @@ class WorkflowSpec(BaseModel):
             if b.action == "python" and b.function:  # code a run may call: only the allowed function folders
                 from engine.sandbox import function_problem
 
-                problem = function_problem(b.function)
+                if b.function not in problems:
+                    problems[b.function] = function_problem(b.function)
+                problem = problems[b.function]
                 if problem:
                     (rep.errors if problem[0] == "error" else rep.warnings).append(
                         Issue(
@@ -230,6 +306,14 @@ class WorkflowSpec(BaseModel):
         data["settings"] = self.settings.model_dump(mode="json", exclude_defaults=True)
         if not data["settings"]:
             data.pop("settings")
+        data["inputs"] = {
+            k: {"type": v.type, **v.model_dump(mode="json", exclude_defaults=True)} for k, v in self.inputs.items()
+        }
+        if not data["inputs"]:
+            data.pop("inputs")
+        for key in ("schedules", "triggers"):
+            if not data.get(key):
+                data.pop(key, None)
         if not data.get("nl_description"):
             data.pop("nl_description", None)
         return tomli_w.dumps(data, multiline_strings=True)

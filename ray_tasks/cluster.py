@@ -4,17 +4,23 @@ Ray ties its head processes to the thread that started them, so a head started f
 script thread dies about a minute later. Two ways round it are supported:
 
 * ``python -m ray_tasks.cluster ensure`` (what ``make run`` does) starts a detached local head with
-  ``ray start --head`` unless one is reachable; the app then connects with ``address="auto"``.
+  ``ray start --head`` unless one is reachable; the app then connects with ``address="auto"``. The head it
+  started is recorded (session directory, address, PIDs) in ``.run/ray-head.json``, and
+  ``python -m ray_tasks.cluster stop`` (``make ray-down``) stops that head only — never ``ray stop``,
+  which stops every Ray of the user on the machine.
 * :func:`connect` called from one long-lived thread (the engine's driver thread) that never exits.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +30,7 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 import ray
 
 from engine.errors import WorkbenchError
+from ray_tasks.runtime_env import add_shipped_code, version_mismatch_message
 
 _LOCK = threading.RLock()
 _INFO: ClusterInfo | None = None
@@ -181,12 +188,15 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
                         f"(`ray status --address {address}`) or unset RAY_ADDRESS to use a local Ray."
                     )
                 os.environ.pop("RAY_ADDRESS", None) if address.startswith("ray://") else None
+                add_shipped_code(runtime_env, existing_cluster=True)  # user functions reach other nodes
                 ray.init(address=address, **kwargs)
                 mode = "existing"
             elif address == "auto" or (address is None and local_head_running()):
+                add_shipped_code(runtime_env, existing_cluster=True)
                 ray.init(address="auto", **kwargs)
                 mode = "existing"
             else:
+                add_shipped_code(runtime_env, existing_cluster=False)  # only with WORKBENCH_SHIP_CODE=1
                 ray.init(
                     address="local",
                     num_cpus=num_cpus or _default_cpus(),
@@ -201,6 +211,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Clust
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError…
             if is_auth_failure(exc):
                 raise ClusterError(auth_failure_message(address)) from None
+            mismatch = version_mismatch_message(exc, address)
+            if mismatch:
+                raise ClusterError(mismatch) from None
             first_line = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             if address and address != "local" and "failed to connect to ray cluster" in first_line.lower():
                 # A reachable GCS that keeps refusing the driver: with Ray 2.60 that is token auth
@@ -297,7 +310,103 @@ def ensure_local_head() -> str:
         if is_auth_failure(RuntimeError(proc.stderr or proc.stdout)):
             raise ClusterError(auth_failure_message("local head", env))
         raise ClusterError("`ray start --head` failed: " + (proc.stderr or proc.stdout).strip()[-800:])
-    return "started a local Ray head (dashboard on http://127.0.0.1:8265)"
+    record = record_started_head()
+    where = f"; recorded in {head_record_file()}" if record else ""
+    return f"started a local Ray head (dashboard on http://127.0.0.1:8265){where}"
+
+
+# ----------------------------------------------------------------------------- the head make run started
+def head_record_file() -> Path:
+    """Where ``ensure`` records the head it started: ``WORKBENCH_RAY_HEAD_FILE`` or ``.run/ray-head.json``."""
+    configured = os.environ.get("WORKBENCH_RAY_HEAD_FILE")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / ".run" / "ray-head.json"
+
+
+def _ray_temp_root() -> Path:
+    return Path(os.environ.get("RAY_TMPDIR") or "/tmp") / "ray"
+
+
+def _pids_with(marker: str) -> list[int]:
+    """PIDs of this user's processes whose command line contains ``marker`` (read from /proc)."""
+    pids = []
+    me = os.getuid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if entry.stat().st_uid != me:
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def record_started_head(session_dir: Path | None = None, address: str | None = None) -> dict | None:
+    """Record the head just started (default: Ray's ``session_latest`` and ``ray_current_cluster``) with the
+    PIDs of its processes, so that :func:`stop_started_head` stops it and nothing else."""
+    root = _ray_temp_root()
+    session = Path(session_dir) if session_dir else (root / "session_latest").resolve()
+    if not session.name.startswith("session_"):
+        return None
+    if address is None:
+        addr_file = root / "ray_current_cluster"
+        address = addr_file.read_text().strip() if addr_file.exists() else None
+    record = {
+        "session_dir": str(session),
+        "address": address,
+        "pids": _pids_with(session.name),
+        "started_at": time.time(),
+    }
+    path = head_record_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def stop_started_head(grace_s: float = 15.0) -> str:
+    """Stop the Ray head recorded by ``ensure`` (``make ray-down``): its processes get SIGTERM, then SIGKILL
+    after ``grace_s``. Other Ray clusters of the machine (other users, tests, ``ray start`` by hand) are
+    left alone. Returns what was done."""
+    path = head_record_file()
+    if not path.exists():
+        return f"no Ray head started by `make run` is recorded ({path}): nothing stopped"
+    record = json.loads(path.read_text())
+    session = Path(record["session_dir"]).name
+    pids = set(_pids_with(session))  # the head's processes and its workers carry the session in their command line
+    for pid in record.get("pids") or []:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if session.encode() in cmdline:  # still that head's process (a PID can be reused)
+            pids.add(pid)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace_s
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        alive = {p for p in alive if Path(f"/proc/{p}").exists() and not _is_zombie(p)}
+        time.sleep(0.2)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    path.unlink(missing_ok=True)
+    return f"stopped the Ray head of {session} ({len(pids)} process(es)); other Ray clusters were left alone"
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def shutdown() -> None:
@@ -315,4 +424,4 @@ if __name__ == "__main__":  # pragma: no cover - used by `make run`
         except ClusterError as exc:
             print(f"warning: {exc}; the app will start its own Ray in the background", file=sys.stderr)
     elif len(sys.argv) > 1 and sys.argv[1] == "stop":
-        subprocess.run([str(Path(sys.executable).with_name("ray")), "stop", "--force"])
+        print(stop_started_head())

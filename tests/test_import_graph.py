@@ -215,9 +215,41 @@ def test_app_neither_imports_duckdb_nor_runs_sql(project):
     assert app_sql(sources, raw) == []
 
 
+RECORDS_MODULES = {
+    "engine.records",
+    "engine.records.common",
+    "engine.records.runs",
+    "engine.records.run_detail",
+    "engine.records.people",
+    "engine.records.run_engine",
+    "engine.records.versions",
+    "engine.records.totals",
+    "engine.records.analytics",
+    "engine.records.optimizer",
+}
+
+
 def test_records_is_a_leaf_of_the_engine(project):
-    _sources, _module_level, everything, _raw = project
-    assert everything["engine.records"] <= {"engine.schema"}
+    """The records package (every module of it) imports only engine.schema and its own modules."""
+    sources, module_level, everything, _raw = project
+    assert {m for m in sources if m == "engine.records" or m.startswith("engine.records.")} == RECORDS_MODULES
+    for module in sorted(RECORDS_MODULES):
+        assert everything[module] <= RECORDS_MODULES | {"engine.schema"}, module
+    assert RECORDS_MODULES - {"engine.records"} <= module_level["engine.records"]  # the package re-exports them
+
+
+# the DSL parser in layers: no module imports one listed after it (the public entry points come last)
+DSL_PARSER_LAYERS = ("engine.dsl.lalr", "engine.dsl.parse_errors", "engine.dsl.fast_path", "engine.dsl.parser")
+
+
+def test_the_dsl_parser_modules_are_layered(project):
+    """lalr (the lark parser) <- parse_errors, fast_path <- parser (the public entry points)."""
+    sources, _module_level, everything, _raw = project
+    assert set(DSL_PARSER_LAYERS) <= set(sources)
+    for i, module in enumerate(DSL_PARSER_LAYERS):
+        later = set(DSL_PARSER_LAYERS[i + 1 :])
+        assert not everything[module] & later, f"{module} imports {everything[module] & later}"
+    assert {"engine.dsl.lalr", "engine.dsl.parse_errors", "engine.dsl.fast_path"} <= everything["engine.dsl.parser"]
 
 
 # ------------------------------------------------------------------------------------ the checks catch bad graphs

@@ -8,7 +8,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from app.components import ui
+from app.components.timeline import timeline_figure
 from engine import analytics as A
+from engine import records
 from engine.store import get_store
 
 COLORS = {
@@ -39,16 +41,25 @@ def _layout(fig: go.Figure, height: int = 320, **kw) -> go.Figure:
     return fig
 
 
-TICK_FORMATS = {"hour": "%b %d %H:%M", "day": "%b %d", "week": "%b %d", "month": "%b %Y"}
-BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+TICK_FORMATS = {"minute": "%H:%M", "hour": "%b %d %H:%M", "day": "%b %d", "week": "%b %d", "month": "%b %Y"}
+BUCKET_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+AUTO_RECOVERY_DEFINITION = (
+    "share of the failing steps auto-recovery took on (retry, fallback, skip… chosen by its rules, history "
+    "or AI, not a workflow's own retry policy) that it fixed without a person; "
+    "a run can still fail later, so this is not the share of runs that succeeded"
+)
 
 
 def _time_axis(fig: go.Figure, gran: str, buckets) -> go.Figure:
     """Dates as dates: one tick per bucket when there are few, formatted for the granularity."""
     n = len(set(buckets))
     kw = {"tickformat": TICK_FORMATS[gran], "type": "date"}
-    if gran in BUCKET_MS and n <= 12:
+    # one tick per bucket only when that is few ticks over the whole span (12 runs 5 min apart are 60 minutes)
+    span_ms = (max(buckets) - min(buckets)).total_seconds() * 1000 if n > 1 else 0
+    if gran in BUCKET_MS and n <= 12 and span_ms / BUCKET_MS[gran] <= 12:
         kw.update(dtick=BUCKET_MS[gran], tick0=min(buckets))
+    elif gran in BUCKET_MS:
+        kw.update(nticks=8)
     elif gran == "month" and n <= 12:
         kw.update(dtick="M1")
     fig.update_xaxes(**kw)
@@ -90,6 +101,50 @@ def durations_figure(df: pd.DataFrame) -> go.Figure:
     return _layout(fig, title="Run duration (finished runs)", yaxis_title="seconds")
 
 
+def run_time_figure(df: pd.DataFrame) -> go.Figure:
+    """Per bucket: the average run's working time and its time waiting for people, stacked (seconds)."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=df["bucket"], y=df["working_avg_ms"] / 1000, name="working", marker_color="#2563eb"))
+    fig.add_trace(
+        go.Bar(x=df["bucket"], y=df["waiting_avg_ms"] / 1000, name="waiting for people", marker_color="#d97706")
+    )
+    return _layout(
+        fig, title="Run time: working vs waiting for people (average run)", yaxis_title="seconds", barmode="stack"
+    )
+
+
+def people_wait_figure(people: pd.DataFrame) -> go.Figure:
+    """How long people took to answer, per state that waits for them (approvals): median and p95."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            y=people["state"],
+            x=people["p50_ms"] / 1000,
+            orientation="h",
+            name="median",
+            marker_color="#d97706",
+            text=[f"{v / 1000:.1f} s" for v in people["p50_ms"]],
+            textposition="auto",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=people["state"],
+            x=people["p95_ms"] / 1000,
+            mode="markers",
+            name="p95",
+            marker=dict(symbol="diamond", color="#78350f", size=9),
+        )
+    )
+    return _layout(
+        fig,
+        height=max(200, 80 + 34 * len(people)),
+        title="Waiting for people (s until an answer)",
+        yaxis=dict(autorange="reversed"),
+        xaxis=dict(title="seconds", rangemode="tozero"),
+    )
+
+
 def state_box_figure(perf: pd.DataFrame) -> go.Figure:
     """Box plots drawn from the SQL quantiles (min, q1, median, q3, max): no raw rows needed."""
     fig = go.Figure()
@@ -121,7 +176,7 @@ def state_box_figure(perf: pd.DataFrame) -> go.Figure:
     return _layout(
         fig,
         height=max(260, 60 + 34 * len(top)),
-        title="Duration per state (ms)",
+        title="Working time per state (ms)",
         yaxis=dict(autorange="reversed"),
         xaxis_title="ms",
     )
@@ -215,38 +270,24 @@ def llm_figure(df: pd.DataFrame) -> go.Figure:
     return _layout(fig, height=300, title="LLM cost and cache hit rate")
 
 
-def gantt_figure(g: pd.DataFrame) -> go.Figure:
-    t0 = g["start"].min()
-    fig = go.Figure()
-    for status in g["status"].unique():
-        d = g[g["status"] == status]
-        fig.add_trace(
-            go.Bar(
-                base=(d["start"] - t0).dt.total_seconds(),
-                x=((d["finish"] - d["start"]).dt.total_seconds()).clip(lower=0.002),
-                y=d["lane"],
-                orientation="h",
-                name=status,
-                marker_color=COLORS.get(status, "#2563eb"),
-                text=[s + (f" (try {a})" if a > 1 else "") for s, a in zip(d["state"], d["attempt"])],
-                textposition="auto",
-                customdata=d[["duration_ms", "executed_on"]].values,
-                hovertemplate="%{y}: %{customdata[0]:.0f} ms on %{customdata[1]}<extra>%{fullData.name}</extra>",
-            )
-        )
-    lanes = list(dict.fromkeys(g["lane"]))
-    return _layout(
-        fig,
-        height=max(220, 80 + 38 * len(lanes)),
-        title="Timeline of the run",
-        barmode="overlay",
-        xaxis_title="seconds since the first state started",
-        yaxis=dict(categoryorder="array", categoryarray=list(reversed(lanes))),
-    )
-
-
 def _ms(v) -> str:
     return ui.duration_text(v) if v is not None else "—"
+
+
+def node_table(nodes: list[dict]) -> pd.DataFrame:
+    """records.time_per_node rows for reading: times as durations ("146 ms", "2.3 s"), not raw floats."""
+    return pd.DataFrame(
+        [
+            {
+                "node": n["node"],
+                "steps": int(n["steps"]),
+                "total time": _ms(n["total_ms"]),
+                "average per step": _ms(n["avg_ms"]),
+                "failed": int(n["failed"]),
+            }
+            for n in nodes
+        ]
+    )
 
 
 # =============================================================================== the page
@@ -284,7 +325,12 @@ wf = c1.selectbox(
     format_func=lambda k: k if k == "All workflows" else (f"{labels[k]} ({k})" if labels[k] in dupes else labels[k]),
 )
 rng = c2.selectbox("Time range", list(RANGES), index=2, key="an.range")
-gran_choice = c3.selectbox("Granularity", ["auto", "hour", "day", "week", "month"], key="an.gran")
+gran_choice = c3.selectbox(
+    "Granularity",
+    ["auto", *A.GRANULARITIES],
+    key="an.gran",
+    help="auto: from the span of the runs shown (an hour of runs → by minute)",
+)
 version = None
 if wf != "All workflows":
     versions = wfs.loc[wfs["workflow_id"] == wf, "versions"].iloc[0]
@@ -297,12 +343,12 @@ with ui.guard("read the statistics"):
     scope = A.resolve_scope(store, None if wf == "All workflows" else wf, since=RANGES[rng], version=version)
 if scope is None:
     st.stop()
-gran = A.default_granularity(scope.start) if gran_choice == "auto" else gran_choice
+gran = A.data_granularity(store, scope) if gran_choice == "auto" else gran_choice
 stats = A.execution_stats(store, scope)
 if not stats["total_executions"]:
     total = int(wfs["runs"].sum()) if wf == "All workflows" else int(wfs.loc[wfs["workflow_id"] == wf, "runs"].iloc[0])
     st.info(
-        f"No runs in this range ({rng.lower()}). {total} run(s) are recorded in total: choose a longer "
+        f"No runs in this range ({rng.lower()}). {ui.count(total, 'run')} recorded in total: choose a longer "
         "range such as **All time**.",
         icon=":material/history:",
     )
@@ -333,11 +379,45 @@ k[6].metric(
     f"{rec['auto_recovery_rate']:.0f}%" if rec["auto_recovery_rate"] is not None else "—",
     help=f"{rec['auto_recovered']} of {rec['automatic_incidents']} failing states recovered without a person",
 )
+if rec["auto_recovery_rate"] is not None:
+    k[6].caption(
+        f"{rec['auto_recovered']} of {rec['automatic_incidents']} failing steps fixed without a person "
+        f"(not runs: {ui.count(stats['failed_executions'], 'run')} failed)"
+    )
+st.caption(f"**Auto-recovery** = {AUTO_RECOVERY_DEFINITION}.")
 
 over = A.executions_over_time(store, scope, gran)
 g1, g2 = st.columns(2)
 g1.plotly_chart(_time_axis(runs_figure(over), gran, over["bucket"]), key="an.fig.runs")
 g2.plotly_chart(_time_axis(durations_figure(over), gran, over["bucket"]), key="an.fig.durations")
+
+run_time = A.run_time_stats(store, scope)
+if run_time["runs_waiting_for_people"]:
+    st.markdown("**Run time: working vs waiting for people**")
+    m = st.columns(4)
+    m[0].metric(
+        "Working time p50",
+        _ms(run_time["working_p50_ms"]),
+        help=f"run duration minus the time waiting for people; average {_ms(run_time['working_avg_ms'])}",
+    )
+    m[1].metric("Working time p95", _ms(run_time["working_p95_ms"]))
+    m[2].metric(
+        "Waiting for people p50",
+        _ms(run_time["waiting_p50_ms"]),
+        help=f"over the {run_time['runs_waiting_for_people']} of {run_time['runs']} finished runs that waited; "
+        f"p95 {_ms(run_time['waiting_p95_ms'])}",
+    )
+    m[3].metric(
+        "Time waiting for people",
+        f"{run_time['waiting_share']:.0f}%",
+        help="share of all finished-run time spent waiting for a person's answer",
+    )
+    rt_over = A.run_time_over_time(store, scope, gran)
+    st.plotly_chart(_time_axis(run_time_figure(rt_over), gran, rt_over["bucket"]), key="an.fig.runtime")
+    st.caption(
+        "**Run duration** above includes the time people took to answer approvals; **working time** leaves "
+        "it out (time in which at least one approval was open counts once as waiting)."
+    )
 
 if scope.workflow_ids is None:
     st.subheader("Workflows")
@@ -358,11 +438,39 @@ perf = A.state_performance(store, scope)
 if perf.empty:
     st.caption("No state attempts recorded in this range.")
 else:
+    waits = perf["waits_for_people"].astype(bool)
+    work, people = perf[~waits], perf[waits]
     s1, s2 = st.columns([3, 2])
-    s1.plotly_chart(state_box_figure(perf), key="an.fig.states")
-    s2.plotly_chart(state_error_figure(perf), key="an.fig.state_errors")
+    if work.empty:
+        s1.caption("Only steps that wait for people ran in this range.")
+    else:
+        s1.plotly_chart(state_box_figure(work), key="an.fig.states")
+    if int(perf["failed"].sum()) == 0:  # an all-zero bar chart says nothing: say it in words
+        s2.success(
+            f"No step failed in this range ({ui.count(int(perf['attempts'].sum()), 'attempt')}).",
+            icon=":material/check_circle:",
+        )
+    else:
+        s2.plotly_chart(state_error_figure(perf), key="an.fig.state_errors")
+    if not people.empty:
+        w1, w2 = st.columns([3, 2])
+        w1.plotly_chart(people_wait_figure(people), key="an.fig.people")
+        w2.caption(
+            "Steps that wait for a person (approvals) are shown here, apart from the working time above: "
+            "their duration is how long someone took to answer. "
+            + ", ".join(f"'{r['state']}' median {_ms(r['p50_ms'])}" for r in people.to_dict("records"))
+            + "."
+        )
     with st.expander("State table"):
         st.dataframe(perf, hide_index=True, key="an.tbl.states")
+
+st.subheader("Time per node")  # which Ray node ran the states (records.time_per_node; all recorded runs)
+nodes = records.time_per_node(store, None if wf == "All workflows" else wf)
+if not nodes:
+    st.caption("No state ran on Ray yet (inline steps have no node).")
+else:
+    st.caption("Steps run on Ray, per node that ran them, over every recorded run (not only the time range).")
+    st.dataframe(node_table(nodes), hide_index=True, key="an.tbl.nodes")
 
 st.subheader("Errors and recovery")
 errs = A.common_errors(store, scope)
@@ -381,9 +489,17 @@ if rec["by_strategy"].empty:
 else:
     e2.plotly_chart(recovery_figure(rec["by_strategy"]), key="an.fig.recovery")
     e2.caption(
-        f"{rec['incidents']} failing state(s); {rec['automatic_incidents']} handled automatically, "
-        f"{rec['auto_recovered']} of them recovered."
+        f"{ui.count(rec['incidents'], 'failing state')}: {rec['automatic_incidents']} handled by auto-recovery "
+        f"({rec['auto_recovered']} of them recovered), {rec['policy_incidents']} by the workflow's own "
+        "retry/on_error policy."
     )
+
+st.subheader("Deadline misses")  # deadline_s of workflows and states (engine/automation/deadlines.py)
+misses = A.deadline_misses(store, scope)
+if misses.empty:
+    st.caption("No deadline missed in this range (set deadline_s in a workflow's [settings] or a state).")
+else:
+    st.dataframe(misses, hide_index=True, key="an.tbl.deadlines")
 
 st.subheader("AI decisions and LLM usage")
 ai = A.ai_decision_stats(store, scope, gran)
@@ -394,7 +510,7 @@ if ai["decisions"]:
     fig.update_xaxes(tickformat=TICK_FORMATS[gran], row=1, col=1)
     fig.update_layout(legend=dict(y=-0.12, yanchor="top", x=0, xanchor="left"), margin=dict(t=40, b=40))
     a1.plotly_chart(fig, key="an.fig.decisions")
-    a1.caption(f"{ai['decisions']} decisions, average confidence {ai['avg_confidence']:.0f}.")
+    a1.caption(f"{ui.count(ai['decisions'], 'decision')}, average confidence {ai['avg_confidence']:.0f}.")
 else:
     a1.caption(
         'No AI decisions in this range: natural-language conditions ("…") are decided here when a run reaches them.'
@@ -407,7 +523,7 @@ if llm.empty:
 else:
     a2.plotly_chart(_time_axis(llm_figure(llm), gran, llm["bucket"]), key="an.fig.llm")
     a2.caption(
-        f"{int(llm['calls'].sum())} calls, ${llm['cost_usd'].sum():.4f}, "
+        f"{ui.count(int(llm['calls'].sum()), 'call')}, ${llm['cost_usd'].sum():.4f}, "
         f"{100 * llm['cache_hits'].sum() / llm['calls'].sum():.0f}% from the cache."
     )
 
@@ -429,11 +545,17 @@ else:
             f"{info[e]['status']} · {_ms(info[e]['duration_ms'])} · {e}"
         ),
     )
-    g = A.gantt(store, eid)
-    if g.empty:
+    fig = timeline_figure(records.transitions(store, eid))
+    if fig is None:
         st.caption("This run has no recorded state yet.")
     else:
-        st.plotly_chart(gantt_figure(g), key="an.fig.gantt")
+        fig.update_layout(title=dict(text="Timeline of the run", x=0.01, font=dict(size=15)), margin=dict(t=64))
+        fig.update_layout(legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+        st.plotly_chart(fig, key="an.fig.gantt")
+        st.caption(
+            "One row per step (branches of a parallel fork and compensations are named after the step); "
+            "hover a bar for its duration, worker and error."
+        )
 
 with st.expander("Insights"):
     for line in A.insights(stats, perf, rec):

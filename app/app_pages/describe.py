@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components import ui
+from app.components import auth_gate, ui
+from app.components.gallery_view import render_gallery
 from app.components.graph_view import legend_markdown, render_graph
+from app.components.proposals_view import apply_accepted, clear, render_proposals
+from engine.auth import Permission
 from engine.workbench import ai as wb_ai
 from engine.workbench import drafts
 from engine.workbench import library as wb_library
@@ -61,11 +64,18 @@ def _use_example(text: str):
 def _translate():
     text = st.session_state.get("desc.text", "")
     st.session_state.pop("desc.result", None)
+    if not auth_gate.allow(Permission.AI, rate_kind="ai", action="translate"):
+        return
     res = ui.run_guarded("translate the description", wb_ai.translate, text, _settings(), ui.store())
     if res is not None:
         st.session_state["desc.result"] = {k: v for k, v in res.items() if k != "check"}
         st.session_state["desc.source"] = {"kind": "description", "text": text}
+        # a new draft: what was typed for the previous workflow must not carry over into this one
+        st.session_state["desc.description"] = ""
+        st.session_state["desc.tags"] = ""
+        st.session_state.pop("desc.saved", None)
         st.session_state["desc.dsl"] = res["dsl"]
+        clear()  # the previous translation's proposal ticks
         first = next((ln for ln in text.strip().splitlines() if ln.strip()), "").strip()
         st.session_state["desc.name"] = first[:50].rstrip(". ") or "New workflow"
 
@@ -80,10 +90,16 @@ def _use_template(t: dict):
             k: b.model_dump(mode="json", exclude_defaults=True, exclude_none=True) for k, b in spec.states.items()
         },
         "provider": "template",
+        "template": t["name"],
         "warnings": [],
         "valid": True,
     }
-    st.session_state["desc.source"] = {"kind": "template", "path": t["path"], "name": t["name"]}
+    st.session_state["desc.source"] = {
+        "kind": "template",
+        "path": t["path"],
+        "name": t["name"],
+        "spec": spec.model_dump(mode="json"),  # its [settings] and other fields are kept on save
+    }
     st.session_state["desc.dsl"] = spec.dsl.strip() + "\n"
     st.session_state["desc.name"] = t["name"]
     st.session_state["desc.description"] = t["description"]
@@ -135,7 +151,7 @@ if res:
     st.divider()
     provider = res.get("provider") or "offline"
     head = (
-        "From the template"
+        f"From the template **{res.get('template', '')}**"
         if provider == "template"
         else f"Translated by **{provider}**" + (" (no model configured)" if provider == "offline" else "")
     )
@@ -154,7 +170,7 @@ if res:
                 st.error(msg + (f"  \n*Hint:* {e['hint']}" if e.get("hint") else ""))
         else:
             st.success(
-                f"Valid: {len(chk.model.states) - 2} steps, {len(chk.model.transitions)} transitions",
+                f"Valid: {ui.count(len(chk.model.states) - 2, 'step')}, {ui.count(len(chk.model.transitions), 'transition')}",
                 icon=":material/check_circle:",
             )
         for w in chk.warnings:
@@ -195,6 +211,7 @@ if res:
                 width="stretch",
             )
 
+    render_proposals(res)
     st.divider()
     st.subheader("Save to the library")
     saved = st.session_state.get("desc.saved")
@@ -214,15 +231,23 @@ if res:
             result = dict(res, dsl=st.session_state["desc.dsl"])
             src = st.session_state.get("desc.source") or {}
             spec = wb_ai.spec_from_translation(
-                result, name or "New workflow", description, drafts.parse_tags(tags), nl_description=src.get("text", "")
+                result,
+                name or "New workflow",
+                description,
+                drafts.parse_tags(tags),
+                nl_description=src.get("text", ""),
+                base=wb_ai.template_base(src),
             )
+            spec = apply_accepted(spec, res)
             if src.get("kind") == "template":
                 spec.source_path = src.get("path")
             fp = drafts.spec_fingerprint(spec)
             if saved and saved.get("fingerprint") == fp:
                 st.info("Already saved — nothing changed since.", icon=":material/info:")
-            else:
-                wid, ver = wb_library.save_workflow(ui.store(), spec, change_note="created on the Describe page")
+            elif auth_gate.allow(Permission.CREATE, rate_kind="creations", action="workflow_saved", now=True):
+                wid, ver = wb_library.save_workflow(
+                    ui.store(), spec, change_note="created on the Describe page", owner=auth_gate.owner_for_save()
+                )
                 st.session_state["desc.saved"] = {
                     "workflow_id": wid,
                     "version": ver,
@@ -244,15 +269,4 @@ if res:
 st.divider()
 st.subheader("Or start from a template")
 with ui.guard("list the templates"):
-    tpls = drafts.templates()
-    cols = st.columns(3)
-    for i, t in enumerate(tpls):
-        with cols[i % 3].container(border=True):
-            st.markdown(f"**{t['name']}**")
-            st.caption(t["description"] or f"{t['states']} steps")
-            st.caption(
-                " ".join(f"`{tg}`" for tg in t["tags"])
-                + f" · {t['states']} steps"
-                + ("" if t["bound"] else " · no actions bound")
-            )
-            st.button("Use this template", key=f"btn.desc.tpl.{i}", on_click=_use_template, args=(t,), width="stretch")
+    render_gallery(drafts.templates(), on_use=_use_template)

@@ -12,16 +12,33 @@ if str(_ROOT) not in sys.path:  # when the page runs on its own (AppTest) and th
 
 import streamlit as st  # noqa: E402
 
-from app.components.graph_view import render_graph  # noqa: E402
+from app.components.editor_handoff import open_in_editor  # noqa: E402
+from app.components.graph_view import legend_markdown, render_graph  # noqa: E402
 from app.components.issues_view import render_issues  # noqa: E402
+from app.components.ui import count  # noqa: E402
 from engine.dsl import DSLError, analyze, check, to_dsl, to_graph  # noqa: E402
 from engine.dsl.examples import EXTENDED_EXAMPLES, SEED_EXAMPLES  # noqa: E402
 from engine.dsl.graph import to_mermaid  # noqa: E402
 
 log = logging.getLogger("workbench.app")
 
-EXAMPLES = {**SEED_EXAMPLES, **EXTENDED_EXAMPLES}
-DEFAULT_EXAMPLE = "Appendix C.2 CI/CD pipeline (parallel)"
+# Named by what each workflow does (the engine keeps the seed document's section names as keys)
+EXAMPLE_TITLES = {
+    "§2.1 current workflow": "Validate input, then process or report an error",
+    "§5.1.1 translator output": "Handle a request: validate, process and notify, or reject",
+    "§7.1 translate response (file upload)": "File upload: check the format, scan for viruses, store or quarantine",
+    "§8.2 prompt example": "Validate, then process or fail (smallest decision)",
+    "Appendix C.1 e-commerce order processing": "Order processing: stock check, payment, shipping or refund",
+    "Appendix C.2 CI/CD pipeline (parallel)": "CI/CD pipeline: tests in parallel, staging, approval, production",
+    "Appendix C.3 support tickets": "Support tickets: classify, answer from the knowledge base or escalate",
+    "Extended: loan check (parallel, NL condition, @error)": (
+        "Loan check: two scores in parallel, a plain-language condition, an error path"
+    ),
+}
+_ALL = {**SEED_EXAMPLES, **EXTENDED_EXAMPLES}
+EXAMPLES = {EXAMPLE_TITLES.get(k, k): v for k, v in _ALL.items()}
+DEFAULT_EXAMPLE = EXAMPLE_TITLES["Appendix C.2 CI/CD pipeline (parallel)"]
+GRAPH_WIDTH = 660  # px of the graph column (8/12 of the wide layout) at the usual window size
 
 
 def _load_example() -> None:
@@ -29,7 +46,7 @@ def _load_example() -> None:
 
 
 def _init_state() -> None:
-    if "dsl_example" not in st.session_state:
+    if st.session_state.get("dsl_example") not in EXAMPLES:
         st.session_state["dsl_example"] = DEFAULT_EXAMPLE
     if "dsl_text" not in st.session_state:
         _load_example()
@@ -45,18 +62,19 @@ def _summary(model, report) -> None:
     cols[3].metric("Decisions", decisions)
     if report.errors:
         st.error(
-            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the workflow cannot run yet.",
+            f"{count(len(report.errors), 'error')}, {count(len(report.warnings), 'warning')}: the workflow cannot run yet.",
             icon=":material/block:",
         )
     elif report.warnings:
         st.success(
-            f"Valid — {len(model.states)} states, {len(model.transitions)} transitions "
-            f"({len(report.warnings)} warning(s) below).",
+            f"Valid — {count(len(model.states), 'state')}, {count(len(model.transitions), 'transition')} "
+            f"({count(len(report.warnings), 'warning')} below).",
             icon=":material/check_circle:",
         )
     else:
         st.success(
-            f"Valid — {len(model.states)} states, {len(model.transitions)} transitions.", icon=":material/check_circle:"
+            f"Valid — {count(len(model.states), 'state')}, {count(len(model.transitions), 'transition')}.",
+            icon=":material/check_circle:",
         )
 
 
@@ -78,7 +96,7 @@ def main() -> None:
     )
     _init_state()
     st.html("<style>.stTextArea textarea {font-family: 'Source Code Pro', monospace; font-size: 0.85rem;}</style>")
-    left, right = st.columns([5, 7], gap="large")
+    left, right = st.columns([4, 8], gap="large")
     with left:
         st.selectbox("Start from an example", list(EXAMPLES), key="dsl_example", on_change=_load_example)
         text = st.text_area(
@@ -87,11 +105,22 @@ def main() -> None:
             height=420,
             help="Statements end with ';'. '#' starts a comment. start and end are reserved.",
         )
+        if st.button(
+            "Open in the editor",
+            icon=":material/design_services:",
+            help="Continue with this workflow in the Editor (steps, settings, save as a new workflow)",
+        ):
+            name = (
+                st.session_state["dsl_example"]
+                if text.strip() == EXAMPLES[st.session_state["dsl_example"]].strip()
+                else "Playground draft"
+            )
+            open_in_editor(text, name)
     try:
         model, report = check(text)
     except DSLError as exc:
         with left:
-            st.error(f"The DSL does not parse ({len(exc.issues)} problem(s)).", icon=":material/block:")
+            st.error(f"The DSL does not parse ({count(len(exc.issues), 'problem')}).", icon=":material/block:")
             render_issues(exc.issues)
         with right:
             st.info("The graph appears once the DSL parses.", icon=":material/info:")
@@ -99,14 +128,16 @@ def main() -> None:
     with left:
         render_issues(report.errors)
         if len(report.warnings) > 2:
-            with st.expander(f"{len(report.warnings)} warnings", expanded=False, icon=":material/warning:"):
+            with st.expander(f"{count(len(report.warnings), 'warning')}", expanded=False, icon=":material/warning:"):
                 render_issues((), report.warnings)
         else:
             render_issues((), report.warnings)
     with right:
         _summary(model, report)
         graph = to_graph(model)
-        selected = render_graph(graph)  # returns the clicked state (None until a click)
+        selected = render_graph(graph, width_hint=GRAPH_WIDTH)  # the clicked state (None until a click)
+        st.markdown(legend_markdown(False), unsafe_allow_html=True)
+        st.caption("Scroll the page as usual over the graph; zoom with the buttons at its top right.")
         if selected and selected in model.states:
             _state_details(model, selected)
         with st.expander("Canonical DSL, Mermaid and JSON"):

@@ -8,34 +8,17 @@ import json
 
 import streamlit as st
 
-from app.components import ui
+from app.components import auth_gate, ui
 from app.components.graph_view import legend_markdown, render_graph
+from app.components.step_form import render_step_form
+from engine.auth import Permission
 from engine.workbench import drafts
 from engine.workbench import library as wb_library
-from engine.workflow_file import StateBinding, WorkflowSpec
+from engine.workflow_file import WorkflowSpec
 
-ACTIONS = ["noop", "python", "sql", "llm", "http", "approval", "workflow"]
-ACTION_HELP = {
-    "noop": "does nothing (a placeholder or a pure decision point)",
-    "python": "calls a Python function `module:function(context, **params)` that returns new context values",
-    "sql": "runs a DuckDB query over CSV/Parquet files; the result lands in the context",
-    "llm": "asks the language model; the answer lands in the context",
-    "http": "calls a web API (allowed hosts only)",
-    "approval": "waits for a person to approve or reject",
-    "workflow": "runs another workflow as a sub-workflow",
-}
-ACTION_SHORT = {
-    "noop": "noop — do nothing",
-    "python": "python — run a Python function",
-    "sql": "sql — query data files",
-    "llm": "llm — ask the language model",
-    "http": "http — call a web API",
-    "approval": "approval — ask a person",
-    "workflow": "workflow — run another workflow",
-}
-RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
 DRAFT = "__draft__"
 NEW_DSL = "start->first_step;\nfirst_step->end;\n"
+NEW_STATE = "new state…"  # the From/To choice that asks for a name
 
 st.title("Editor")
 ui.show_flash()
@@ -131,7 +114,17 @@ def _save():
     note = st.session_state.get("ed.note", "").strip() or "edited in the Editor"
     loaded_ = st.session_state.get("ed.loaded") or (DRAFT, None)
     wid = None if loaded_[0] == DRAFT else loaded_[0]
-    res = ui.run_guarded("save the workflow", lambda: wb_library.save_workflow(store, _current_spec(), wid, note))
+    if not auth_gate.allow(
+        Permission.UPDATE if wid else Permission.CREATE,
+        workflow_id=wid,
+        rate_kind=None if wid else "creations",
+        action="workflow_saved",
+    ):
+        return
+    owner = auth_gate.owner_for_save(wid)
+    res = ui.run_guarded(
+        "save the workflow", lambda: wb_library.save_workflow(store, _current_spec(), wid, note, owner=owner)
+    )
     if res:
         new_id, ver = res
         st.session_state["wb.workflow_id"] = new_id
@@ -155,95 +148,6 @@ with top[2]:
 
 
 # ----------------------------------------------------------------------------- state panel callbacks
-def _bkey(state: str, field: str) -> str:
-    return f"ed.b.{state}.{field}"
-
-
-def _init_binding_keys(state: str):
-    if _bkey(state, "action") in st.session_state:
-        return
-    b = StateBinding.model_validate(st.session_state["ed.spec"]["states"].get(state) or {})
-    vals = {
-        "action": b.action,
-        "description": b.description,
-        "function": b.function or "",
-        "query": b.query or "",
-        "files": json.dumps(b.files) if b.files else "",
-        "into": b.into or "",
-        "output": b.output or "(default)",
-        "prompt": b.prompt or "",
-        "system": b.system or "",
-        "url": b.url or "",
-        "method": b.method,
-        "body": json.dumps(b.body) if b.body else "",
-        "headers": json.dumps(b.headers) if b.headers else "",
-        "allowed_hosts": ", ".join(b.allowed_hosts),
-        "message": b.message or "",
-        "workflow": b.workflow or "",
-        "params": json.dumps(b.params) if b.params else "",
-        "timeout_s": float(b.timeout_s or 0),
-        "max_attempts": int(b.retry.max_attempts if b.retry else 1),
-        "backoff_s": float(b.retry.backoff_s if b.retry else 0.5),
-        "backoff_factor": float(b.retry.backoff_factor if b.retry else 2.0),
-        "on_error": b.on_error or "(automatic)",
-        "compensate": b.compensate or "(none)",
-        "execution": b.execution,
-    }
-    for k, v in vals.items():
-        st.session_state[_bkey(state, k)] = v
-
-
-def _apply_binding(state: str):
-    g = lambda f: st.session_state.get(_bkey(state, f))
-    action = g("action")
-    values = {
-        "action": action,
-        "description": g("description"),
-        "params": g("params") or "",
-        "timeout_s": g("timeout_s") or None,
-        "execution": g("execution"),
-        "on_error": None if g("on_error") == "(automatic)" else g("on_error"),
-        "compensate": None if g("compensate") == "(none)" else g("compensate"),
-        "retry": {
-            "max_attempts": int(g("max_attempts") or 1),
-            "backoff_s": float(g("backoff_s") or 0),
-            "backoff_factor": float(g("backoff_factor") or 1),
-        },
-    }
-    if action == "python":
-        values["function"] = (g("function") or "").strip()
-    elif action == "sql":
-        values.update(query=g("query"), files=g("files") or "", into=g("into"))
-    elif action == "llm":
-        values.update(prompt=g("prompt"), system=g("system"), into=g("into"))
-    elif action == "http":
-        values.update(
-            url=(g("url") or "").strip(),
-            method=g("method"),
-            body=g("body") or "",
-            headers=g("headers") or "",
-            into=g("into"),
-            allowed_hosts=[h.strip() for h in (g("allowed_hosts") or "").split(",") if h.strip()],
-        )
-    elif action == "approval":
-        values["message"] = g("message")
-    elif action == "workflow":
-        values["workflow"] = (g("workflow") or "").strip()
-    if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
-        values["output"] = g("output")
-    b = ui.run_guarded(f"apply the settings of '{state}'", drafts.binding_from_form, values)
-    if b is None:
-        return
-    data = b.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
-    states_ = dict(st.session_state["ed.spec"].get("states") or {})
-    if data:
-        states_[state] = data
-    else:
-        states_.pop(state, None)
-    st.session_state["ed.spec"] = {**st.session_state["ed.spec"], "states": states_}
-    ui.flash(f"Updated '{state}' ({b.action}). Save to keep it as a new version.")
-
-
 def _rename(state: str):
     new = (st.session_state.get(f"ed.rename.{state}") or "").strip()
     spec = ui.run_guarded("rename the step", drafts.rename_state, _current_spec(), state, new)
@@ -265,13 +169,13 @@ def _set_dsl(fn, *args, doing: str):
 
 def _add_transition():
     g = st.session_state.get
-    _set_dsl(
-        drafts.add_transition,
-        g("ed.t.add.src", ""),
-        g("ed.t.add.dst", ""),
-        g("ed.t.add.cond", ""),
-        doing="add the transition",
-    )
+    src, dst = g("ed.t.add.src"), g("ed.t.add.dst")
+    src = (g("ed.t.add.src_new") or "").strip() if src == NEW_STATE else src
+    dst = (g("ed.t.add.dst_new") or "").strip() if dst == NEW_STATE else dst
+    if not src or not dst:
+        ui.flash("Choose where the transition starts (From) and where it goes (To).", "error")
+        return
+    _set_dsl(drafts.add_transition, src, dst, g("ed.t.add.cond", ""), doing="add the transition")
 
 
 def _update_transition(i: int):
@@ -320,6 +224,17 @@ def _apply_workflow_settings():
 gcol, pcol = st.columns([7, 5], gap="large")
 with gcol:
     st.markdown("**Graph** — click a step to edit it")
+    last = st.session_state.get("ed.last_graph")
+    if chk.graph and chk.ok:
+        st.session_state["ed.last_graph"] = {"for": st.session_state.get("ed.loaded"), "graph": chk.graph}
+    elif last and last.get("for") == st.session_state.get("ed.loaded"):
+        # the DSL does not parse right now: keep the last drawing that did, greyed out and marked stale
+        st.warning(
+            "**Stale graph** — this is the last version of the DSL that parsed. "
+            "Fix the error under the DSL box to update it.",
+            icon=":material/history:",
+        )
+        render_graph(last["graph"], statuses={}, bindings=spec_data.get("states") or {})
     if chk.graph:
         clicked = render_graph(
             chk.graph, selected=st.session_state.get("ed.selected"), bindings=spec_data.get("states") or {}
@@ -330,7 +245,7 @@ with gcol:
                 st.session_state["ed.selected"] = clicked
                 st.rerun()
         st.markdown(legend_markdown(False), unsafe_allow_html=True)
-    else:
+    elif not (last and last.get("for") == st.session_state.get("ed.loaded")):
         st.info("The graph appears when the DSL parses. Fix the error shown below.", icon=":material/edit:")
 
     st.markdown(
@@ -348,7 +263,8 @@ with gcol:
                 st.code(e["excerpt"], language=None)
     else:
         st.success(
-            f"Valid · {len(states)} steps · {len(chk.model.transitions)} transitions", icon=":material/check_circle:"
+            f"Valid · {ui.count(len(states), 'step')} · {ui.count(len(chk.model.transitions), 'transition')}",
+            icon=":material/check_circle:",
         )
     for w in chk.warnings:
         where = f"line {w['line']}: " if w.get("line") else ""
@@ -393,90 +309,7 @@ with pcol:
                 st.session_state["ed.selected"] = picked
                 st.rerun()
             if sel:
-                _init_binding_keys(sel)
-                k = lambda f: _bkey(sel, f)
-                action = st.selectbox("What this step does", ACTIONS, key=k("action"), format_func=ACTION_SHORT.get)
-                st.caption(ACTION_HELP[action])
-                if action == "python":
-                    st.text_input(
-                        "Function (module:function)",
-                        key=k("function"),
-                        placeholder="orders:validate_order",
-                        help="Looked up in data/functions and next to the workflow file. "
-                        "It gets the context and the parameters and returns new values.",
-                    )
-                elif action == "sql":
-                    st.text_area(
-                        "Query (DuckDB SQL; $name takes a value from the parameters or the context)",
-                        key=k("query"),
-                        height=100,
-                    )
-                    st.text_input(
-                        "Files (JSON: table → path under data/)",
-                        key=k("files"),
-                        placeholder='{"sales": "samples/sales.csv"}',
-                    )
-                elif action == "llm":
-                    st.text_area("Prompt ({name} takes a value from the context)", key=k("prompt"), height=100)
-                    st.text_input("System message (optional)", key=k("system"))
-                elif action == "http":
-                    st.text_input("URL", key=k("url"), placeholder="https://api.example.com/orders/{order_id}")
-                    st.selectbox("Method", ["GET", "POST"], key=k("method"))
-                    st.text_input("Allowed hosts (comma-separated)", key=k("allowed_hosts"))
-                    st.text_input("Body (JSON, POST only)", key=k("body"))
-                    st.text_input("Headers (JSON)", key=k("headers"))
-                elif action == "approval":
-                    st.text_input(
-                        "Question for the approver ({name} takes a value from the context)",
-                        key=k("message"),
-                        placeholder="Ship order {order.order_id}?",
-                    )
-                elif action == "workflow":
-                    st.text_input("Workflow (library name or .toml file)", key=k("workflow"))
-                if action in ("sql", "llm", "http"):
-                    c1, c2 = st.columns(2)
-                    c1.text_input("Store the result as", key=k("into"), placeholder="result")
-                    c2.selectbox(
-                        "Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"], key=k("output")
-                    )
-                if action != "noop":
-                    st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
-                with st.expander("Timeout, retries, errors", expanded=False):
-                    c1, c2 = st.columns(2)
-                    c1.number_input(
-                        "Timeout (s, 0 = none)", min_value=0.0, max_value=86400.0, step=5.0, key=k("timeout_s")
-                    )
-                    c2.selectbox(
-                        "Runs on",
-                        ["auto", "ray", "inline"],
-                        key=k("execution"),
-                        help="auto: Ray, or in the driver when the step is known to take a few ms",
-                    )
-                    c1, c2, c3 = st.columns(3)
-                    c1.number_input("Attempts", min_value=1, max_value=100, step=1, key=k("max_attempts"))
-                    c2.number_input("First wait (s)", min_value=0.0, max_value=3600.0, step=0.5, key=k("backoff_s"))
-                    c3.number_input(
-                        "Wait × per retry", min_value=1.0, max_value=10.0, step=0.5, key=k("backoff_factor")
-                    )
-                    c1, c2 = st.columns(2)
-                    c1.selectbox(
-                        "When it still fails",
-                        RECOVERY,
-                        key=k("on_error"),
-                        help="automatic: the recovery engine picks retry/skip/fallback/… from the error",
-                    )
-                    c2.selectbox(
-                        "Undo with (compensation)", ["(none)"] + [s for s in states if s != sel], key=k("compensate")
-                    )
-                    st.text_input("Description", key=k("description"))
-                st.button(
-                    "Apply to this step",
-                    type="primary",
-                    on_click=_apply_binding,
-                    args=(sel,),
-                    key=f"btn.ed.apply.{sel}",
-                    width="stretch",
-                )
+                render_step_form(sel, states)
                 with st.popover("Rename this step"):
                     st.text_input("New name", key=f"ed.rename.{sel}", value=sel)
                     st.button("Rename", on_click=_rename, args=(sel,), key=f"btn.ed.rename.{sel}")
@@ -507,9 +340,32 @@ with pcol:
                         "Remove", key=f"btn.ed.t.{i}.del", on_click=_delete_transition, args=(i,), width="stretch"
                     )
             st.markdown("**Add a transition**")
-            choices = ["start"] + states + ["end"]
-            st.text_input("From", key="ed.t.add.src", placeholder=" / ".join(choices[:3]) + " …")
-            st.text_input("To", key="ed.t.add.dst", placeholder="a new or existing step, or end")
+            c1, c2 = st.columns(2)
+            src_pick = c1.selectbox(
+                "From",
+                ["start", *states, NEW_STATE],
+                index=None,
+                key="ed.t.add.src",
+                placeholder="choose a step",
+                help="The step the transition leaves; pick 'new state…' to name a new one",
+            )
+            dst_pick = c2.selectbox(
+                "To",
+                [*states, "end", NEW_STATE],
+                index=None,
+                key="ed.t.add.dst",
+                placeholder="choose a step",
+                help="The step it goes to; pick 'new state…' to create one",
+            )
+            if src_pick == NEW_STATE:
+                c1.text_input("New state (From)", key="ed.t.add.src_new", placeholder="check_stock")
+            if dst_pick == NEW_STATE:
+                c2.text_input(
+                    "New state (To)",
+                    key="ed.t.add.dst_new",
+                    placeholder="ship_order",
+                    help="Several names in brackets run in parallel: [pack, invoice]",
+                )
             st.text_input("Condition (optional)", key="ed.t.add.cond", placeholder="approved == True")
             st.button("Add transition", on_click=_add_transition, key="btn.ed.add_transition", type="primary")
     with tab_wf:

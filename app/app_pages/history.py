@@ -7,20 +7,29 @@ import datetime as dt
 
 import streamlit as st
 
-from app.components import ui
-from app.components.run_view import render_run
+from app.components import auth_gate, ui
+from app.components.run_view import open_run, render_run, warn_if_refused
 from engine import records
+from engine.auth import Permission
+from engine.automation import notifier
 from engine.schema import EXECUTION_STATUSES
-from engine.workbench import runs
+from engine.workbench import run_actions, run_state, runs
 
 st.title("History")
 ui.show_flash()
 eng = ui.engine()
 store = eng.store
+_linked = st.query_params.get("run")  # deep link /history?run=<execution id> (notifications link here)
+if _linked and _linked != st.session_state.get("hist.linked"):
+    st.session_state["hist.linked"] = _linked
+    open_run(_linked)
 
 
 def _resume(eid: str):
-    res = ui.run_guarded("resume the run", eng.resume, eid)
+    if not auth_gate.allow(Permission.EXECUTE, execution_id=eid, rate_kind="executions", action="resume"):
+        return
+    # the run's state now, not when the button was drawn; in service mode the service resumes it (or says 409)
+    res = ui.run_guarded("resume the run", warn_if_refused, "Not resumed", run_actions.resume, eng, eid)
     if res:
         st.session_state["wb.run_id"] = eid
         st.session_state["hist.selected"] = eid
@@ -29,7 +38,10 @@ def _resume(eid: str):
 
 def _rerun(eid: str):
     state = st.session_state.get(f"hist.rerun_from.{eid}")
-    new = ui.run_guarded("re-run the workflow", eng.rerun, eid, state)
+    if not auth_gate.allow(Permission.EXECUTE, execution_id=eid, rate_kind="executions", action="rerun"):
+        return
+    new = ui.run_guarded("re-run the workflow", warn_if_refused, "Not re-run", run_actions.rerun, eng, eid, state)
+    auth_gate.record_started(new)
     if new:
         st.session_state["wb.run_id"] = new
         st.session_state["hist.selected"] = new
@@ -37,29 +49,57 @@ def _rerun(eid: str):
         ui.flash(f"Started {new}: a re-run of {eid} from '{state}' (earlier steps reuse their recorded results).")
 
 
-# ----------------------------------------------------------------------------- interrupted runs
-interrupted = []
-with ui.guard("look for interrupted runs"):
-    interrupted = runs.interrupted_runs(eng)
-if interrupted:
-    with st.container(border=True):
-        st.markdown(
-            f"**⚠ {len(interrupted)} interrupted run(s)** — the process driving them stopped "
-            "(e.g. the app restarted). Resume continues from the records without repeating finished steps."
-        )
-        for r in interrupted[:10]:
-            c1, c2 = st.columns([5, 1])
-            c1.markdown(
-                f"`{r['execution_id']}` · {r['workflow_name']} v{r['version']} · was **{r['status']}** "
-                f"at `{r.get('current_state') or '—'}` · started {ui.short_time(r['start_time'])}"
+# ----------------------------------------------------------------------------- runs needing a hand
+@st.fragment(run_every=3)
+def attention():
+    """Interrupted runs (Resume) and runs waiting for a person (what they wait for), kept current
+    without a reload: a run answered or resumed elsewhere leaves the list by itself."""
+    interrupted, waiting = [], []
+    with ui.guard("look for interrupted runs"):
+        interrupted = runs.interrupted_runs(eng)
+        waiting = runs.waiting_runs(store)
+    if interrupted:
+        with st.container(border=True):
+            st.markdown(
+                f":material/warning: **{ui.count(len(interrupted), 'interrupted run')}** — the process driving "
+                f"{'it' if len(interrupted) == 1 else 'them'} stopped "
+                "(e.g. the app restarted). Resume continues from the records without repeating finished steps."
             )
-            c2.button(
-                "Resume",
-                key=f"btn.hist.resume_top.{r['execution_id']}",
-                on_click=_resume,
-                args=(r["execution_id"],),
-                width="stretch",
+            for r in interrupted[:10]:
+                c1, c2 = st.columns([5, 1])
+                c1.markdown(
+                    f"`{r['execution_id']}` · {r['workflow_name']} v{r['version']} · was **{r['status']}** "
+                    f"at `{r.get('current_state') or '—'}` · started {ui.short_time(r['start_time'])}"
+                )
+                c2.button(
+                    "Resume",
+                    key=f"btn.hist.resume_top.{r['execution_id']}",
+                    on_click=_resume,
+                    args=(r["execution_id"],),
+                    width="stretch",
+                )
+    if waiting:
+        with st.container(border=True):
+            st.markdown(
+                f":material/front_hand: **{ui.count(len(waiting), 'run')} waiting for a person** — answering continues them."
             )
+            for r in waiting[:10]:
+                c1, c2 = st.columns([5, 1])
+                c1.markdown(
+                    f"`{r['execution_id']}` · {r['workflow_name']} v{r['version']} · waiting for "
+                    f"{r['waiting_for'] or 'an answer'} · started {ui.short_time(r['start_time'])}"
+                )
+                if c2.button("Open", key=f"btn.hist.open_waiting.{r['execution_id']}", width="stretch"):
+                    open_run(r["execution_id"])
+                    st.rerun(scope="app")
+    shown = tuple(r["execution_id"] for r in interrupted + waiting)
+    if st.session_state.get("hist.attention") not in (None, shown):
+        st.session_state["hist.attention"] = shown
+        st.rerun(scope="app")  # a run changed state: redraw the table and the run below with it
+    st.session_state["hist.attention"] = shown
+
+
+attention()
 
 # ----------------------------------------------------------------------------- filters
 f1, f2, f3, f4 = st.columns([2, 1, 1, 2])
@@ -69,7 +109,11 @@ with ui.guard("list the workflows"):
 wf = f1.selectbox("Workflow", ["(all)"] + names, key="hist.wf")
 status = f2.selectbox("Status", ["(all)"] + list(EXECUTION_STATUSES), key="hist.status")
 period = f3.selectbox("Started", ["any time", "last hour", "today", "last 7 days", "last 30 days"], key="hist.period")
-text = f4.text_input("Search (execution id, error text)", key="hist.text")
+text = f4.text_input(
+    "Search (run id, inputs, error text)",
+    key="hist.text",
+    help="Also finds runs by their inputs (e.g. order_id) and the re-runs of a run by its id",
+)
 since = None
 now = records.utc_now()  # timezone-aware: the records layer compares it on the store's clock
 if period == "last hour":
@@ -90,11 +134,14 @@ if not rows:
     st.info("No runs match. Start one on the **Run** page.", icon=":material/inbox:")
     st.stop()
 
+outcomes = run_state.outcomes_of(store, rows)
 table = [
     {
         "started": ui.short_time(r["start_time"]),
         "workflow": f"{r['workflow_name']} v{r['version']}",
         "status": f"{ui.STATUS_ICONS.get(r['status'], '')} {r['status']}",
+        "outcome": outcomes.get(r["execution_id"], ""),
+        "inputs": r.get("inputs") or "",
         "duration": ui.duration_text(r["duration_ms"]),
         "errors": r["error_count"],
         "retries": r["retry_count"],
@@ -103,7 +150,7 @@ table = [
     }
     for r in rows
 ]
-st.caption(f"{len(rows)} run(s), newest first — select one to drill in")
+st.caption(f"{ui.count(len(rows), 'run')}, newest first — select one to drill in")
 event = st.dataframe(
     table,
     hide_index=True,
@@ -114,8 +161,12 @@ event = st.dataframe(
     height=min(380, 40 + 35 * len(rows)),
 )
 picked = event.selection.rows if event and event.selection else []
-if picked:
-    st.session_state["hist.selected"] = rows[picked[0]]["execution_id"]
+pick = rows[picked[0]]["execution_id"] if picked else None
+if st.session_state.pop("hist.open", None):  # a link (source run, re-run, waiting run) chose the run
+    st.session_state["hist.last_pick"] = pick
+elif pick and pick != st.session_state.get("hist.last_pick"):  # a new click in the table
+    st.session_state["hist.selected"] = pick
+    st.session_state["hist.last_pick"] = pick
 eid = st.session_state.get("hist.selected") or st.session_state.get("wb.run_id")
 if eid not in {r["execution_id"] for r in rows} and not picked:
     eid = st.session_state.get("hist.selected")
@@ -129,7 +180,7 @@ if ex is None:
 live = runs.is_live(ex)
 
 # ----------------------------------------------------------------------------- actions
-trans = runs.transitions(store, eid)
+trans = runs.run_transitions(store, ex)  # a re-run: with the steps it reused from its source run
 ran = list(
     dict.fromkeys(
         t["from_state"]
@@ -165,9 +216,12 @@ if resumable or ran:
 
 @st.fragment(run_every=2 if live else None)
 def drill():
+    now = None
     with ui.guard("show the run"):
         ui.show_flash()
-        render_run(eid, key="hist", controls=True)
+        now = render_run(eid, key="hist", controls=True)
+    if now is not None and now.get("status") != ex.get("status"):
+        st.rerun(scope="app")  # the table, the actions and the steps follow the run's new status
 
 
 drill()
@@ -182,7 +236,7 @@ with st.expander("Initial context", expanded=False):
     st.json(ex.get("initial_context") or {}, expanded=1)
 if steps:
     labels = [
-        f"{s['step']}. {s['state']} ({s['status']})"
+        f"{s['step']}. {s['state']} ({'reused' if s.get('reused') else s['status']})"
         + (f" → {s['to_state']}" if s.get("to_state") else "")
         + ("" if s["token"] == "0" else f" · {runs.token_lane(s['token'])}")
         for s in steps
@@ -195,6 +249,9 @@ if steps:
         key=f"hist.step.{eid}",
     )
     s = steps[idx]
+    logs = {}
+    with ui.guard("read what the steps printed"):
+        logs = runs.step_logs(store, ex)
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(f"**Updates written by `{s['state']}`**")
@@ -202,6 +259,18 @@ if steps:
     with c2:
         st.markdown("**Context after this step**")
         st.json(s["context"], expanded=1)
+    st.markdown(f"**What `{s['state']}` printed**")
+    log = logs.get(s.get("id") or "")
+    if log:
+        st.code(log["text"], language=None)
+        st.caption(f"stdout and stderr of the step's code (attempt {log['attempt']}, ran on {log['executed_on']})")
+    else:
+        st.caption("Nothing: this step printed no output.")
+    if logs:
+        with st.expander(f"Everything the steps printed ({len(logs)})"):
+            for lg in logs.values():
+                st.markdown(f"`{lg['state']}` · attempt {lg['attempt']} · {lg['status']}")
+                st.code(lg["text"], language=None)
 with st.expander(f"All transitions ({len(trans)})"):
     st.dataframe(
         [
@@ -215,7 +284,9 @@ with st.expander(f"All transitions ({len(trans)})"):
                 "attempt": t["attempt"],
                 "condition": t["condition_evaluated"],
                 "ms": t["duration_ms"],
-                "ran on": t["executed_on"],
+                "ran on": f"ray · {t['node_id']}"
+                if t["executed_on"] == "ray" and t.get("node_id")
+                else t["executed_on"],
                 "error": t["error_message"],
             }
             for t in trans
@@ -223,3 +294,8 @@ with st.expander(f"All transitions ({len(trans)})"):
         hide_index=True,
         width="stretch",
     )
+
+sent = notifier.attempts(store, eid)  # notifications about this run (engine/automation/notifier.py)
+if sent:
+    with st.expander(f"Notifications about this run ({ui.count(len(sent), 'delivery record')})"):
+        st.dataframe(sent, hide_index=True, width="stretch", key=f"hist.notify.{eid}")

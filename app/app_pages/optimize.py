@@ -7,10 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app.components import ui
+from app.components import auth_gate, ui
 from engine import analytics as A
 from engine import optimizer as O
 from engine import records
+from engine.auth import Permission
 from engine.store import get_store
 
 TYPE_ICONS = {"performance": "⚡", "reliability": "🛡️", "cost": "💰", "ux": "✨"}
@@ -81,15 +82,22 @@ def compare_figure(cmp: dict) -> go.Figure:
 
 
 def _accept(store, sid: str, base_version: int):
+    wid = st.session_state.get("opt.workflow")
+    if not auth_gate.allow(Permission.UPDATE, workflow_id=wid, action="suggestion_accepted"):
+        return
     res = ui.run_guarded("accept the suggestion", O.accept, store, sid)
     if res:
         ui.flash(res["message"], "success" if res["status"] == "implemented" else "info")
-        if res.get("version"):
-            st.session_state["opt.cmp_a"] = base_version
+        if res.get("version"):  # offer exactly this pair, baseline (the version on screen) first
+            st.session_state["opt.cmp_wid"] = res.get("workflow_id") or st.session_state.get("opt.workflow")
+            st.session_state["opt.cmp_a"] = int(res.get("base_version") or base_version)
             st.session_state["opt.cmp_b"] = int(res["version"])
 
 
 def _reject(store, sid: str):
+    wid = st.session_state.get("opt.workflow")
+    if not auth_gate.allow(Permission.UPDATE, workflow_id=wid, action="suggestion_rejected"):
+        return
     if ui.run_guarded("reject the suggestion", O.reject, store, sid):
         ui.flash("Rejected: it stays rejected when the advisor runs again.", "info")
 
@@ -109,6 +117,8 @@ def _narrate(store, wid: str, version: int):
     from engine.ai import get_ai
     from engine.workbench import ai as wb_ai
 
+    if not auth_gate.allow(Permission.AI, workflow_id=wid, rate_kind="ai", action="narrate"):
+        return
     settings = wb_ai.ai_settings(st.session_state.get("wb.llm_base_url"), st.session_state.get("wb.llm_model"))
     rep = ui.run_guarded(
         "ask the model for a narrative",
@@ -160,6 +170,10 @@ if wfs.empty:
     st.stop()
 
 labels = {r["workflow_id"]: (r["name"] or r["workflow_id"]) for r in wfs.to_dict("records")}
+# the workflow and version on screen elsewhere (Workflows, Editor, Run) are the ones analysed here
+shown_wid = st.session_state.get("wb.workflow_id")
+if "opt.workflow" not in st.session_state and shown_wid in labels:
+    st.session_state["opt.workflow"] = shown_wid
 c1, c2, c3 = st.columns([3, 1, 1])
 wid = c1.selectbox(
     "Workflow",
@@ -177,12 +191,15 @@ except Exception:  # a workflow run from a file without the library still has it
     lib_versions = []
 all_versions = sorted(set(run_counts) | set(lib_versions), reverse=True)
 default_v = O._latest_version_with_runs(store, wid) or all_versions[0]
+shown_v = st.session_state.get("wb.version")
+if wid == shown_wid and shown_v in all_versions and f"opt.version.{wid}" not in st.session_state:
+    default_v = shown_v
 version = c2.selectbox(
     "Version",
     all_versions,
     index=all_versions.index(default_v),
     key=f"opt.version.{wid}",
-    format_func=lambda v: f"v{v} ({run_counts.get(v, 0)} runs)",
+    format_func=lambda v: f"v{v} ({ui.count(run_counts.get(v, 0), 'run')})",
 )
 slots = c3.number_input(
     "Parallel slots",
@@ -239,20 +256,38 @@ if report.score is not None:
             key="opt.tbl.score",
         )
         r = report.runs
+        if not r["completed"]:
+            st.warning(
+                f"No run of v{report.version} completed: the score's time and cost parts have nothing to measure, "
+                "so read it as 'fix the failures first'.",
+                icon=":material/warning:",
+            )
         st.caption(
             f"From {r['finished']} finished runs of v{report.version} ({r['completed']} completed, median "
-            f"{ui.duration_text(r['median_ms'])}); parallel predictions assume {report.slots} slot(s). "
+            f"{ui.duration_text(r['median_ms'])}); parallel predictions assume {ui.count(report.slots, 'slot')}. "
             "T is 1 when p95 ≤ 1.5 × p50 and 0 when p95 ≥ 4 × p50."
         )
 
+r = report.runs
+if report.score is None:
+    st.caption(
+        f"v{report.version} has {ui.count(r['finished'], 'finished run')} ({r['completed']} completed, {r['failed']} failed)."
+    )
 st.subheader(f"Suggestions ({len(report.suggestions)})")
 if not report.suggestions:
-    st.success(
-        "Nothing to suggest from these records."
-        if report.score is not None
-        else "Run the workflow a few more times to get suggestions.",
-        icon=":material/task_alt:",
-    )
+    if r["failed"]:
+        st.warning(
+            f"No change to propose from these records, but {r['failed']} of {r['finished']} finished runs of "
+            f"v{report.version} failed: the **Analytics** page shows where and why.",
+            icon=":material/error:",
+        )
+    else:
+        st.success(
+            "Nothing to suggest from these records."
+            if report.score is not None
+            else "Run the workflow a few more times to get suggestions.",
+            icon=":material/task_alt:",
+        )
 for s in report.suggestions:
     with st.container(border=True):
         h1, h2 = st.columns([5, 2])
@@ -263,12 +298,14 @@ for s in report.suggestions:
             f":gray-badge[{s.implementation_effort} effort] "
             f":gray-badge[{'automatic' if s.automatic else 'manual change'}] · `{s.id}`"
         )
-        unit = "points of success rate" if s.optimization_type == "reliability" else "%"
-        h2.metric(
-            "Estimated improvement",
-            f"{s.estimated_improvement:g} {unit}" if unit != "%" else f"{s.estimated_improvement:g}%",
-            label_visibility="visible",
-        )
+        if s.optimization_type == "reliability":
+            h2.metric(
+                "Success rate, estimated gain",
+                f"+{s.estimated_improvement:g} pts",
+                help="points of success rate (share of finished runs that complete)",
+            )
+        else:
+            h2.metric("Estimated improvement", f"{s.estimated_improvement:g}%", help="share of the median run time")
         st.markdown(s.description)
         if s.kind == "parallelize":
             d1, d2 = st.columns(2)
@@ -335,10 +372,16 @@ for key in ("opt.cmp_a", "opt.cmp_b"):
         st.session_state[key] = all_versions[0]
 v1, v2 = st.columns(2)
 va = v1.selectbox(
-    "Baseline version", all_versions, key="opt.cmp_a", format_func=lambda v: f"v{v} ({run_counts.get(v, 0)} runs)"
+    "Baseline version",
+    all_versions,
+    key="opt.cmp_a",
+    format_func=lambda v: f"v{v} ({ui.count(run_counts.get(v, 0), 'run')})",
 )
 vb = v2.selectbox(
-    "Compared with", all_versions, key="opt.cmp_b", format_func=lambda v: f"v{v} ({run_counts.get(v, 0)} runs)"
+    "Compared with",
+    all_versions,
+    key="opt.cmp_b",
+    format_func=lambda v: f"v{v} ({ui.count(run_counts.get(v, 0), 'run')})",
 )
 cmp = O.compare_versions(store, wid, int(va), int(vb))
 if cmp["a"]["finished"] or cmp["b"]["finished"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components import ui
+from app.components import notify_panel, secrets_panel, ui
 from engine.workbench import ai as wb_ai
 from engine.workbench import system
 
@@ -90,7 +90,7 @@ def ray_panel():
         d = system.cluster_details(eng)
         if d.get("ready"):
             st.success(
-                f"Connected ({d.get('mode') or d.get('kind')}) · {d.get('nodes') or 1} node(s)",
+                f"Connected ({d.get('mode') or d.get('kind')}) · {ui.count(d.get('nodes') or 1, 'node')}",
                 icon=":material/check_circle:",
             )
         elif d.get("error"):
@@ -132,3 +132,9 @@ with ui.guard("read the database details"):
         st.error(counts["error"])
     else:
         st.dataframe([{"table": k, "rows": v} for k, v in counts.items()], hide_index=True, width="content")
+
+st.divider()
+secrets_panel.render_secrets_panel()  # names and sources of {secret:NAME}, never values
+
+st.divider()
+notify_panel.render_notifications_panel()  # channels, default, SMTP; a test message

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components import ui
+from app.components import auth_gate, ui
 from app.components.graph_view import render_graph
+from app.components.schedules_view import render_automation
+from app.components.sharing_view import render_sharing
+from engine.auth import Permission
 from engine.workbench import drafts
 from engine.workbench import library as wb_library
 
@@ -19,7 +22,7 @@ text = f3.text_input("Search name or description", key="wf.text", placeholder="e
 
 rows = None
 with ui.guard("read the workflow library"):
-    rows = wb_library.list_workflows(ui.store(), status=status, text=text or None)
+    rows = wb_library.list_workflows(ui.store(), status=status, text=text or None, who=auth_gate.principal())
 if rows is None:
     st.stop()
 tags = f2.multiselect("Tags", wb_library.all_tags(rows), key="wf.tags")
@@ -41,7 +44,7 @@ table = [
     }
     for r in rows
 ]
-st.caption(f"{len(rows)} workflow(s) — select one to see its versions")
+st.caption(f"{ui.count(len(rows), 'workflow')} — select one to see its versions")
 event = st.dataframe(
     table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="tbl.wf"
 )
@@ -78,7 +81,9 @@ if row.get("status") != "archived":
             "Archiving hides the workflow from the library and the Run page. Its versions and run "
             "history are kept; you can still find it under status *archived*."
         )
-        if st.button("Archive it", type="primary", key="btn.wf.archive"):
+        if st.button("Archive it", type="primary", key="btn.wf.archive") and auth_gate.allow(
+            Permission.DELETE, workflow_id=wid, action="workflow_archived", now=True
+        ):
             with ui.guard("archive the workflow"):
                 wb_library.archive_workflow(ui.store(), wid)
                 ui.flash(f"Archived {row.get('name')}.")
@@ -104,7 +109,8 @@ if spec is not None:
             [
                 {
                     "version": v.get("version"),
-                    "status": v.get("status"),
+                    "default": "✓ default" if v.get("default") else "",
+                    "status": "pinned (ran from a file)" if v.get("status") == "pinned" else v.get("status"),
                     "saved": ui.short_time(v.get("created_at")),
                     "note": v.get("change_note") or "",
                 }
@@ -125,3 +131,7 @@ if spec is not None:
                     st.info("These versions are identical.")
         else:
             st.caption("Only one version so far. Each save in the Editor adds a version.")
+
+st.divider()
+render_automation(ui.store(), wid)  # schedules and triggers (app/components/schedules_view.py)
+render_sharing(ui.store(), wid)  # owner and shares (app/components/sharing_view.py)

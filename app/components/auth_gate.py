@@ -8,19 +8,22 @@
 - **Refused**: the app listens on a non-loopback address (``server.address`` other than 127.0.0.1,
   localhost, ::1, or unset = every interface) and no ``[auth]`` is configured: only an error page is shown.
 
-Pages ask :func:`principal` who is acting and :func:`can` whether to offer an action.
+Pages ask :func:`principal` who is acting and :func:`can` whether to offer an action; every action a page
+performs calls :func:`allow` first (role, ownership, rate limit; the refusal names what is missing).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from engine import access, auth
 from engine.auth import LOCAL_ADMIN, Permission, Principal, Role
 from engine.errors import WorkbenchError
 
@@ -81,6 +84,33 @@ def role_mapping(secrets: Mapping[str, Any] | None = None) -> dict[str, list[str
     return mapping
 
 
+GROUPS_SECTION = ("workbench", "groups")
+
+
+def group_mapping(secrets: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """``[workbench.groups]``: group name → e-mails of its members (lower-cased), set by the admin for
+    workflow shares (engine/sharing.py) and ``group:<name>`` role entries, next to the OIDC ``groups`` claim."""
+    secrets = _secrets() if secrets is None else secrets
+    section: Any = secrets
+    for part in GROUPS_SECTION:
+        section = section.get(part) if isinstance(section, Mapping) else None
+    if not isinstance(section, Mapping):
+        return {}
+    return {
+        str(name): [str(m).strip().lower() for m in ([members] if isinstance(members, str) else members or [])]
+        for name, members in section.items()
+    }
+
+
+def groups_for(email: str | None, claim: list[str], mapping: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """The groups of a signed-in user: the provider's ``groups`` claim plus the ``[workbench.groups]`` naming
+    the e-mail."""
+    mine = {str(g) for g in claim}
+    if email:
+        mine |= {name for name, members in mapping.items() if email.strip().lower() in members}
+    return tuple(sorted(mine))
+
+
 def role_for(email: str | None, groups: list[str] | None, mapping: Mapping[str, list[str]]) -> Role:
     """The highest role whose list names the e-mail or one of the groups; :data:`DEFAULT_ROLE` otherwise."""
     keys = {f"group:{g}".lower() for g in groups or []}
@@ -100,7 +130,8 @@ def _signed_in_principal() -> Principal:
     claim = info.get("groups") or []  # a list of names, or one name, when the provider sends groups
     groups = [claim] if isinstance(claim, str) else [str(g) for g in claim] if isinstance(claim, list) else []
     user = str(email or info.get("preferred_username") or info.get("name") or info.get("sub") or "unknown")
-    return Principal(user=user, role=role_for(email, groups, role_mapping()))
+    all_groups = groups_for(email, groups, group_mapping())
+    return Principal(user=user, role=role_for(email, list(all_groups), role_mapping()), groups=all_groups)
 
 
 def principal() -> Principal:
@@ -115,6 +146,76 @@ def principal() -> Principal:
 def can(permission: Permission | str, owner: str | None = None) -> bool:
     """Whether this session's user may do ``permission`` (see :func:`engine.auth.can`)."""
     return principal().can(permission, owner=owner)
+
+
+_LIMITER: auth.RateLimiter | None = None
+_LIMITER_LOCK = threading.Lock()
+
+
+def app_limiter() -> auth.RateLimiter:
+    """The app's rate limiter, shared by every session of this process (limits as the service's:
+    ``WORKBENCH_RATE_EXECUTIONS|CREATIONS|AI``, read once)."""
+    global _LIMITER
+    with _LIMITER_LOCK:
+        if _LIMITER is None:
+            _LIMITER = auth.RateLimiter(auth.limits_from_env())
+        return _LIMITER
+
+
+def allow(
+    permission: Permission | str,
+    *,
+    workflow_id: str | None = None,
+    execution_id: str | None = None,
+    rate_kind: str | None = None,
+    action: str | None = None,
+    now: bool = False,
+) -> bool:
+    """Check a page action before doing it (see :func:`engine.access.check_action`): role, ownership of the
+    workflow or run (analysts act on their own only), rate limit ``rate_kind``. On refusal shows why,
+    naming the missing permission or the limit (``now``: at once, else as a flash on the next rerun),
+    and returns False. With ``action``, an allowed action is recorded in ``audit_logs`` with who did it."""
+    from app.components import ui
+
+    message = access.check_action(
+        ui.store(),
+        principal(),
+        permission,
+        workflow_id=workflow_id,
+        execution_id=execution_id,
+        limiter=app_limiter(),
+        rate_kind=rate_kind,
+        action=action,
+    )
+    if message is None:
+        return True
+    text = f"Not done: {message}."
+    if now:
+        st.error(text, icon=":material/block:")
+    else:
+        ui.flash(text, "error")
+    return False
+
+
+def owner_for_save(workflow_id: str | None = None) -> str | None:
+    """The owner to record when this session saves ``workflow_id`` (None: a new workflow): its current
+    owner, so an operator's edit does not take it over, else the signed-in user. None in local mode
+    (the library's default owner)."""
+    from app.components import ui
+
+    who = principal()
+    if who == LOCAL_ADMIN:
+        return None
+    return (auth.workflow_owner(ui.store(), workflow_id) if workflow_id else None) or who.user
+
+
+def record_started(execution_id: str | None, workflow_id: str | None = None, how: str = "app") -> None:
+    """Remember that this session's user started ``execution_id`` (its owner for the role checks)."""
+    from app.components import ui
+
+    who = principal()
+    if execution_id and who != LOCAL_ADMIN:
+        auth.record_run_start(ui.store(), execution_id, who.user, workflow_id=workflow_id, how=how)
 
 
 def refusal_message(address: str) -> str:

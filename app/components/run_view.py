@@ -7,12 +7,21 @@ import json
 
 import streamlit as st
 
-from app.components import auth_gate, ui
+from app.components import auth_gate, graph_view, ui
 from app.components.graph_view import legend_markdown, render_graph
 from app.components.timeline import timeline_figure
 from engine.auth import Permission
-from engine.workbench import drafts, runs
+from engine.workbench import drafts, run_actions, run_state, runs
 from engine.workbench import library as wb_library
+from engine.workbench.system import warm_up_status
+
+# a re-run's steps taken from its source run: drawn apart from "done" and from grey "not reached"
+graph_view.STATUS_COLORS.setdefault("reused", ("#ecfccb", "#65a30d", "#365314"))
+graph_view.STATUS_LABELS.setdefault("reused", "reused from the source run")
+DURATION_HELP = (
+    "From the moment the run was asked for to its end: time in the queue, Ray and its workers "
+    "starting, the steps, and any wait for a person. The timeline shows only the steps."
+)
 
 ANSWERS = {
     "approval": [("yes", "Approve", "primary"), ("no", "Reject", "secondary")],
@@ -25,21 +34,48 @@ ANSWERS = {
 }
 
 
+def warn_if_refused(what: str, fn, *args, **kwargs):
+    """Call a run action; a refusal (the run's state now, or the service's 409) becomes a warning."""
+    try:
+        return fn(*args, **kwargs)
+    except run_actions.ActionRefused as exc:
+        ui.flash(f"{what}: {exc.reason}.", "warning")
+        return None
+
+
 def _answer(eid: str, state: str, value: str):
-    if not auth_gate.can(Permission.APPROVE):
-        ui.flash("Your role cannot answer a run's requests.", "error")
+    if not auth_gate.allow(Permission.APPROVE, execution_id=eid, action="answer"):
         return
+    # checked against the run's state NOW (not when drawn); in service mode the service answers (409)
     res = ui.run_guarded(
-        "send your answer", runs.answer_request, ui.engine(), eid, state, value, by=auth_gate.principal().user
+        "send your answer",
+        warn_if_refused,
+        f"Answer '{value}' not sent",
+        run_actions.answer,
+        ui.engine(),
+        eid,
+        state,
+        value,
+        by=auth_gate.principal().user,
     )  # the approval records who gave it
     if res:
         ui.flash(f"Answer '{value}' for '{state}' sent" + (" and the run resumed." if res == "resumed" else "."))
 
 
 def _cancel(eid: str):
-    res = ui.run_guarded("cancel the run", ui.engine().cancel, eid)
+    if not auth_gate.allow(Permission.CANCEL, execution_id=eid, action="cancel"):
+        return
+    res = ui.run_guarded("cancel the run", warn_if_refused, "Nothing to cancel", run_actions.cancel, ui.engine(), eid)
     if res:
         ui.flash(f"Run {eid}: {res}.", "info")
+
+
+def open_run(eid: str) -> None:
+    """Show run ``eid`` on the Run and History pages (a link between a re-run and its source)."""
+    st.session_state["wb.run_id"] = eid
+    st.session_state["hist.selected"] = eid
+    st.session_state["hist.open"] = eid  # History: wins over the table's selection once
+    st.session_state["run.open"] = eid  # the Run page selects it before drawing its selector
 
 
 def _spec_graph(ex: dict):
@@ -68,32 +104,46 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
     if ex is None:
         st.info("Starting… the first records appear in a moment.")
         return None
-    trans = runs.transitions(store, eid)
-    reqs = runs.open_requests(store, eid)
+    trans = runs.run_transitions(store, ex)  # a re-run: with the source run's steps it reused
+    reqs = run_state.live_requests(store, ex)
     statuses = runs.node_statuses(trans, ex, reqs)
+    own = [t for t in trans if not t.get("reused")]
 
     # --- header
     h1, h2, h3, h4 = st.columns([3, 2, 2, 2])
     h1.markdown(f"**{ex.get('workflow_name')}** v{ex.get('version')} · `{eid}`")
-    h1.markdown(ui.status_badge(ex.get("status")))
+    result = run_state.outcome(trans, ex)
+    h1.markdown(
+        ui.status_badge(ex.get("status"))
+        + (f" · outcome **{result}**" if result else "")
+        + (f" · waiting for {run_state.waiting_text(reqs)}" if ex.get("status") == "waiting" and reqs else "")
+    )
+    if result:
+        h1.caption(
+            "The status says whether the engine ran every step; the outcome is the final state the run "
+            "reached (e.g. a declined card ends at its failure notice)."
+        )
     if ex.get("duration_ms") is not None:
-        h2.metric("Duration", ui.duration_text(ex["duration_ms"]))
+        h2.metric("Duration", ui.duration_text(ex["duration_ms"]), help=DURATION_HELP)
     elif ex.get("status") == "queued":
         h2.metric("Queued for", ui.elapsed_text(ex.get("start_time")))
         h1.caption(
             "Waiting for a free slot (the workflow's max_concurrent_runs or the service's limit); it starts by itself."
         )
     else:
-        h2.metric("Running for", ui.elapsed_text(ex.get("start_time")))
-    done = sum(1 for s, v in statuses.items() if v in ("completed", "skipped") and s not in ("start", "end"))
+        h2.metric("Running for", ui.elapsed_text(ex.get("start_time")), help=DURATION_HELP)
+    done = sum(1 for s, v in statuses.items() if v in ("completed", "skipped", "reused") and s not in ("start", "end"))
     h3.metric("Steps done", done)
     h4.metric("Errors / retries", f"{ex.get('error_count') or 0} / {ex.get('retry_count') or 0}")
     if ex.get("error_message"):
-        st.error(
-            ex["error_message"], icon=":material/cancel:" if ex.get("status") == "failed" else ":material/stop_circle:"
-        )
-    if ex.get("rerun_of"):
-        st.caption(f"Re-run of `{ex['rerun_of']}` from '{ex.get('rerun_from')}'")
+        if ex.get("status") == "cancelled":  # a person's decision, not an error
+            st.info(f"Cancelled: {ex['error_message']}", icon=":material/stop_circle:")
+        else:
+            st.error(
+                ex["error_message"],
+                icon=":material/cancel:" if ex.get("status") == "failed" else ":material/stop_circle:",
+            )
+    _links(store, ex, trans, key)
 
     # --- controls
     if controls:
@@ -107,10 +157,19 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
                     args=(eid,),
                     icon=":material/stop_circle:",
                 )
+            # this app's Ray only matters to a live run this app drives: not to a finished run, nor in
+            # service mode (the service's Ray runs the steps there)
+            here = runs.is_live(ex) and not run_actions.service_url()
             if cl.get("dashboard_url"):
                 st.link_button("Ray dashboard", cl["dashboard_url"], icon=":material/open_in_new:")
-            elif not cl.get("ready"):
+            elif here and cl.get("error"):
+                st.caption("Ray is unavailable in this app (the sidebar says why): steps that need it wait for it.")
+            elif here and not cl.get("ready"):
                 st.caption("Ray is still starting; steps that need it wait for it.")
+            if here and cl.get("ready") and cl.get("kind") == "ray" and warm_up_status().get("state") == "warming":
+                st.caption(
+                    "Ray workers are still starting: until they are up, parallel branches may run one after another."
+                )
     for r in reqs:
         kind = "escalation" if r["kind"].startswith("escalation") else r["kind"]
         with st.container(border=True):
@@ -145,17 +204,60 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
         st.markdown("**Where it is**")
         graph, bindings = _spec_graph(ex)
         if graph:
-            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=500)
+            # the column is ~454 px in a 1400 px window (half the page beside the timeline)
+            render_graph(graph, statuses=statuses, bindings=bindings, width_hint=450)
             st.markdown(legend_markdown(True), unsafe_allow_html=True)
     with g2:
         st.markdown("**Timeline** — parallel branches run side by side")
-        fig = timeline_figure(trans)
+        fig = timeline_figure(own)
         if fig is None:
             st.caption("No step has finished yet.")
         else:
             st.plotly_chart(fig, width="stretch", key=f"chart.{key}.timeline.{eid}", config={"displaylogo": False})
+            span = _steps_span_ms(own)
+            if span is not None and ex.get("duration_ms") is not None:
+                st.caption(
+                    f"Steps: {ui.duration_text(span)} from the first step's start to the last one's end. "
+                    f"Duration: {ui.duration_text(ex['duration_ms'])} — also the queue, Ray and worker "
+                    "start-up, and waits for people."
+                )
         _details(store, ex, trans, key)
     return ex
+
+
+def _steps_span_ms(trans: list[dict]) -> float | None:
+    """Milliseconds from the first recorded step's start to the last one's end (what the timeline shows)."""
+    rows = runs.timeline_rows(trans)
+    if not rows:
+        return None
+    return (max(r["end"] for r in rows) - min(r["start"] for r in rows)).total_seconds() * 1000
+
+
+def _links(store, ex: dict, trans: list[dict], key: str) -> None:
+    """A re-run names its source run and what it reused; a source run names its re-runs; both open."""
+    eid = ex["execution_id"]
+    if ex.get("rerun_of"):
+        reused = sorted(
+            {
+                t["from_state"]
+                for t in trans
+                if t.get("reused") and not t["from_state"].startswith("[") and t["from_state"] != "start"
+            }
+        )
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(
+                f"Re-run of `{ex['rerun_of']}` from '{ex.get('rerun_from')}'"
+                + (f"; reused from it: {', '.join(reused)}" if reused else "")
+            )
+            if st.button("Open the source run", key=f"btn.{key}.src.{eid}", icon=":material/undo:"):
+                open_run(ex["rerun_of"])
+                st.rerun(scope="app")  # also from inside a fragment: the whole page shows the other run
+    for r in run_state.reruns_of(store, eid)[:5]:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(f"Re-run as `{r['execution_id']}` from '{r['rerun_from']}' ({r['status']})")
+            if st.button("Open the re-run", key=f"btn.{key}.rerun_link.{r['execution_id']}", icon=":material/redo:"):
+                open_run(r["execution_id"])
+                st.rerun(scope="app")
 
 
 def _details(store, ex: dict, trans: list[dict], key: str):

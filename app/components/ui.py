@@ -18,7 +18,7 @@ STATUS_ICONS = {
     "failed": "✗",
     "cancelled": "■",
     "running": "▸",
-    "waiting": "?",
+    "waiting": "‖",  # a pause sign: it waits for a person (a "?" read as "unknown")
     "recovering": "↻",
     "pending": "…",
     "queued": "⋯",
@@ -45,16 +45,25 @@ def _engine():
 
 @st.cache_resource(show_spinner=False)
 def _cluster_started() -> bool:
+    from engine.workbench.system import warm_up_in_background
+
     _engine().start_cluster()
+    warm_up_in_background(_engine())  # one Ray worker per CPU, so the first run's branches run in parallel
     return True
 
 
 def start_cluster_once() -> None:
-    """Connect Ray in the background on the engine's driver thread (once per process).
+    """Connect Ray in the background on the engine's driver thread (once per process) — unless a
+    workbench service answers (service mode): the service drives every run on its own Ray, so this
+    app starts none (a run the app itself drives still connects Ray when it starts).
 
     Called at the end of the first script run, so the first page is drawn before Ray's start-up
     (10-20 s of CPU on a small machine) competes with it; runs launched earlier wait for Ray.
     """
+    from engine.workbench.run_actions import service_url
+
+    if service_url():
+        return
     _cluster_started()
 
 
@@ -132,6 +141,24 @@ def short_time(ts) -> str:
         return ts.strftime("%Y-%m-%d %H:%M:%S")
     except AttributeError:
         return str(ts)
+
+
+def plural(word: str) -> str:
+    """The plural of an English noun the app counts: step → steps, retry → retries, branch → branches."""
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def count(n, word: str) -> str:
+    """``n`` and the noun in the right number: "1 step", "2 steps", "0 runs" (every count the app prints)."""
+    try:
+        whole = int(n)
+    except (TypeError, ValueError):
+        return f"{n} {plural(word)}"
+    return f"{whole:,} {word if whole == 1 else plural(word)}" if whole == n else f"{n} {plural(word)}"
 
 
 def duration_text(ms) -> str:

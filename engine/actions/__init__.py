@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.actions.tracking import TrackingDict
 
-WORKER_ACTIONS = ("python", "sql", "llm", "http", "noop")
+WORKER_ACTIONS = ("python", "sql", "llm", "http", "files", "notify", "email", "noop")
 
 
 def _run_action(action: str, binding: dict, ctx: TrackingDict, meta: dict) -> Any:
@@ -40,6 +40,18 @@ def _run_action(action: str, binding: dict, ctx: TrackingDict, meta: dict) -> An
         from engine.actions.llm_action import run_llm
 
         return run_llm(binding, ctx, meta)
+    if action == "files":
+        from engine.actions.files_action import run_files
+
+        return run_files(binding, ctx, meta)
+    if action == "notify":  # slack, webhook or e-mail (engine/actions/notify_action.py)
+        from engine.actions.notify_action import run_notify
+
+        return run_notify(binding, ctx, meta)
+    if action == "email":
+        from engine.actions.email_action import run_email
+
+        return run_email(binding, ctx, meta)
     raise ValueError(f"action '{action}' cannot run on a worker")
 
 
@@ -68,6 +80,24 @@ def _alarm(seconds: float | None):
     return disarm
 
 
+def _redact_secrets(out: dict) -> None:
+    """Replace every resolved secret value in the outcome's texts and results (engine.secrets)."""
+    from engine.secrets import redact
+
+    try:
+        for key in ("updates", "error_message", "traceback"):  # (texts again: cheap, and covers both paths)
+            if out.get(key):
+                out[key] = redact(out[key])
+    except Exception as exc:  # never return an unredacted outcome
+        out.update(
+            status="failed",
+            updates={},
+            error_type="SecretRedactionError",
+            error_message=f"the outcome could not be checked for secrets ({type(exc).__name__})",
+            traceback="",
+        )
+
+
 def execute_state(payload: dict) -> dict:
     """Run one state. ``payload``: action, binding (dict), context, state, execution_id, python_path…"""
     started = time.time()
@@ -89,16 +119,19 @@ def execute_state(payload: dict) -> dict:
             raise TypeError(f"the state must return a dict or None, got {type(result).__name__}")
         out.update(status="completed", updates=result)
     except Exception as exc:  # failures are data; the driver decides what to do
-        tb = traceback.format_exc(limit=8)
+        from engine.secrets import redact
+
+        tb = redact(traceback.format_exc(limit=8))  # before cutting: never leave half a secret
         name = "TaskTimeout" if isinstance(exc, StateTimeout) else type(exc).__name__
         out.update(
             status="failed",
             updates={},
             error_type=name,
-            error_message=str(exc)[:2000] or type(exc).__name__,
+            error_message=redact(str(exc))[:2000] or type(exc).__name__,
             traceback=tb[-4000:],
             error_module=type(exc).__module__,
         )
+    _redact_secrets(out)
     out["keys_read"] = sorted(ctx.keys_read)
     out["keys_written"] = sorted(out.get("updates", {}).keys())
     out["started_at"] = started

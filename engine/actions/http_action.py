@@ -6,6 +6,7 @@
 * Redirects are followed by hand, at most ``http_max_redirects``, each hop checked like the first.
 * One total deadline for the whole exchange (``timeout_s``, default 30 s), not a per-read timeout:
   a server sending a byte every few seconds cannot hold the state longer.
+* ``{secret:NAME}`` in the URL, headers and body is resolved here, on the worker (engine.secrets).
 * An answer larger than ``http_max_bytes`` (5 MB by default) is an error, never cut silently.
 
 5xx/429 answers and connection problems raise ``ConnectionError`` (transient, retried by recovery);
@@ -30,6 +31,11 @@ from engine.sandbox import (
 
 DEFAULT_TIMEOUT_S = 30.0
 _REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _json_text(value: str) -> str:
+    """A value escaped for insertion inside a JSON string literal."""
+    return json.dumps(value)[1:-1]
 
 
 def allowed_hosts(binding: dict) -> set[str]:
@@ -83,13 +89,18 @@ def run_http(binding: dict, ctx, meta: dict) -> dict:
     """Make the request, following allowed redirects, within the total deadline and size limit."""
     import httpx
 
-    url = fill(binding["url"], ctx)
+    from engine.secrets import resolve
+
+    url = fill(binding["url"], ctx, secrets=True)
     method = binding.get("method") or "GET"
     content = None
-    headers = {"Accept": "application/json", **(binding.get("headers") or {})}
+    headers = {"Accept": "application/json", **resolve(binding.get("headers") or {})}
+    secret_headers = [k for k, v in (binding.get("headers") or {}).items() if "{secret:" in str(v)]
     if method == "POST":
         body = binding.get("body")
-        payload = json.loads(fill(json.dumps(body), ctx)) if body is not None else {}
+        payload = (
+            json.loads(fill(json.dumps(body), ctx, secrets=True, secret_format=_json_text)) if body is not None else {}
+        )
         content = json.dumps(payload).encode()
         headers.setdefault("Content-Type", "application/json")
     limit = float(binding.get("timeout_s") or meta.get("timeout_s") or DEFAULT_TIMEOUT_S)
@@ -115,8 +126,9 @@ def run_http(binding: dict, ctx, meta: dict) -> dict:
                         if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
                             method, content = "GET", None
                             headers.pop("Content-Type", None)
-                        if next_host != host:
-                            headers.pop("Authorization", None)  # never hand credentials to another host
+                        if next_host != host:  # never hand credentials to another host
+                            for name in ("Authorization", *secret_headers):
+                                headers.pop(name, None)
                         url, host = nxt, next_host
                         continue
                     status = resp.status_code

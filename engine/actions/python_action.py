@@ -50,10 +50,12 @@ def run_python(binding: dict, ctx, meta: dict) -> Any:
     must never end the worker process or the driver thread running it inline.
     """
     from engine.outcomes import StateExited, check_storable
+    from engine.secrets import resolve
 
     fn = resolve_function(binding["function"])
+    params = resolve(binding.get("params") or {})  # {secret:NAME} values, resolved on the worker
     try:
-        result = fn(ctx, **(binding.get("params") or {}))
+        result = fn(ctx, **params)
     except Exception:
         raise
     except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit raised by user code

@@ -148,7 +148,9 @@ def run_sql(binding: dict, ctx, meta: dict) -> dict:
             reader = "read_parquet" if quoted.endswith(".parquet") else "read_csv_auto"
             con.execute(f"CREATE VIEW \"{alias}\" AS SELECT * FROM {reader}('{quoted}')")
         params: dict[str, Any] = {}
-        given = binding.get("params") or {}
+        from engine.secrets import resolve
+
+        given = resolve(binding.get("params") or {})  # {secret:NAME} bound as a parameter, never in the SQL text
         for name in query_parameters(con, query):
             if name in given:
                 params[name] = given[name]

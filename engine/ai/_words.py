@@ -32,6 +32,12 @@ reconcile dedupe deduplicate archive recheck revalidate remediate patch rotate r
 shortlist onboard offboard induct train certify audit inspect weigh label tag print scan photograph measure
 transcribe moderate curate edit proofread approve sign notarize stamp decide vote tally rank nominate award
 close open reopen pause resume grade mark cancel refund charge bill invoice remind nudge ping notify escalate
+fit refit retrain promote demote scrape crawl benchmark tune backtest forecast embed chunk vectorize ocr
+finish back revise rework amend rewrite redo retest reprocess resubmit normalise geocode anonymize anonymise
+tokenize purge prune expire throttle decommission replicate rebase reassign deprioritize snooze unpublish
+reschedule relocate countersign shred destroy retain infer swap
+upsert dedup backfill shard hash unzip gzip impute upsample downsample resample truncate vacuum debounce flatten
+unpivot depreciate amortise amortize accrue prorate remit disburse furlough debrief upskill geotag geolocate revalue
 """.split()
 )
 
@@ -295,6 +301,15 @@ members person people requester approver approvers stakeholder stakeholders on_c
 adjusters carrier carriers recruiter recruiters student students author authors hire hires contractor
 contractors it_team reporter reporters tenant tenants landlord driver drivers courier couriers nurse nurses officer officers analyst
 analysts accountant accountants lawyer legal marketing operations ops security executive executives cfo ceo
+""".split()
+)
+
+# more plural nouns for people, used only to tell what 'them' means after a person-object verb ("thank them")
+GROUPS_OF_PEOPLE = set(
+    """
+attendees participants guests subscribers volunteers speakers invitees respondents trainees interns donors sponsors
+shoppers visitors residents parents learners freelancers interviewers interviewees panelists panellists borrowers
+sellers merchants winners partners signatories employees
 """.split()
 )
 
@@ -664,15 +679,30 @@ def lemma(word: str) -> str | None:
 _VERB_PREFIXES = {"auto", "re", "pre", "double", "cross", "co", "self", "e", "bulk", "batch", "soft", "hard"}
 
 
+# prefixes that make a verb of a verb ("revalue", "reindex", "deprovision", "unfreeze", "preload")
+_FUSED_PREFIXES = ("re", "de", "un", "pre")
+# verb-forming suffixes ("pseudonymise", "denormalize", "itemize", "stratify"); the nouns among them
+_VERB_SUFFIXES = ("ize", "ise", "yze", "yse", "ify")
+_NOT_VERBS = frozenset(
+    "otherwise enterprise expertise merchandise franchise premise paradise concise precise likewise clockwise "
+    "stepwise pairwise treatise demise reprise shopify spotify".split()
+)
+
+
 def is_base_verb(word: str) -> bool:
-    """A verb in its base form; also "auto_approve", "re_run", "double_check"."""
+    """A verb in its base form; also "auto_approve", "re_run", "double_check", a known verb with a fused
+    prefix ("revalue", "reindex") and the verb suffixes -ize/-ise/-ify ("pseudonymise", "stratify")."""
     w = word.lower()
     if w in VERBS:
         return True
     if "_" in w:
         head, _, last = w.rpartition("_")
         return last in VERBS and head in _VERB_PREFIXES
-    return False
+    if not w.isalpha() or w in _NOT_VERBS:
+        return False
+    if any(w.startswith(p) and len(w) - len(p) >= 4 and w[len(p) :] in VERBS for p in _FUSED_PREFIXES):
+        return True
+    return len(w) >= 7 and w.endswith(_VERB_SUFFIXES)
 
 
 def singular(word: str) -> str:

@@ -22,6 +22,17 @@ Workflow DSL (a state machine). Statements end with ';'. One statement per line 
   fork->[x,y,z];          fan-out: run x, y and z in parallel
   [x_end,y_end,z_end]->join;  fan-in: wait until every branch finished, then continue at join. It
                           names the LAST state of each branch of one fan-out, one per branch.
+  [x,y]->publish:all_ok; [x,y]->send_to_editor:any_failed;   the join decides by the branches'
+                          outcome: all_ok (every branch succeeded) / any_failed (one failed). Use this
+                          for "if both/all pass … if any fails …" (a failed branch only takes
+                          conditional fan-ins).
+Naming and meaning:
+  - Name states verb_object from the sentence's own verb and noun: add_to_daily_digest,
+    load_customer_list, deploy_best_model; never a lone word or two sentences merged.
+  - "ask X to approve", "get X's sign-off", "wait for X's approval": a state of its own (approve_invoice,
+    get_manager_approval) followed by approved==True / approved==False transitions to actions.
+  - "use the LLM/AI to classify/judge X": a state (classify_ticket) whose answer the next condition
+    reads (category=='billing'); an explicit list "in parallel: a, b and c" is a fan-out of a, b, c.
 Rules:
   - Every workflow starts with 'start->first_state;' and every path must reach 'end'.
   - 'start' is never a target; 'end' has no outgoing transitions.

@@ -43,6 +43,8 @@ class Translation:
     warnings: list[str] = field(default_factory=list)
     valid: bool = True
     repair_rounds: int = 0
+    # [[schedules]] / [[triggers]] / [notifications] entries the description implies (engine.ai.proposals)
+    proposals: dict[str, list[dict]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class Translation:
             "warnings": list(self.warnings),
             "valid": self.valid,
             "repair_rounds": self.repair_rounds,
+            "proposals": {k: [dict(e) for e in v] for k, v in self.proposals.items()},
         }
 
 
@@ -105,8 +108,37 @@ def _human(state: str) -> str:
     return state.replace("_", " ")
 
 
+def _read_by_next(model: WorkflowModel, state: str) -> tuple[str | None, list[str]]:
+    """(the context name the conditions right after ``state`` read, the string values they compare it to).
+
+    Follows one unconditional hop (``classify->check_category; check_category->x:category=='bug'``)."""
+    hops = [state] + [t.targets[0] for t in model.outgoing(state) if t.condition is None and not t.is_fan_out][:1]
+    for s in hops:
+        names: dict[str, list[str]] = {}
+        for t in model.outgoing(s):
+            if t.condition is None or t.condition.kind == "natural" or t.is_error:
+                continue
+            for m in re.finditer(
+                r"\b([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|<|>|\bin\b)\s*('[^']*'|\"[^\"]*\"|[-\d.]+|True|False)?",
+                t.condition.text,
+            ):
+                var, lit = m.group(1), m.group(3)
+                if var in ("True", "False", "None", "and", "or", "not", "in"):
+                    continue
+                vals = names.setdefault(var, [])
+                if lit and lit[0] in "'\"" and lit[1:-1] not in vals:
+                    vals.append(lit[1:-1])
+        if len(names) == 1:
+            var, vals = next(iter(names.items()))
+            return var, vals
+    return None, []
+
+
 def propose_bindings(
-    model: WorkflowModel, state_text: dict[str, str] | None = None, ai_states: set[str] | None = None
+    model: WorkflowModel,
+    state_text: dict[str, str] | None = None,
+    ai_states: set[str] | None = None,
+    approvals: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """StateBinding dicts for states where the action library obviously fits; others stay ``noop``.
 
@@ -119,6 +151,7 @@ def propose_bindings(
 
     state_text = state_text or {}
     ai_states = ai_states or set()
+    approvals = approvals or {}
     out: dict[str, dict] = {}
     for s in model.states:
         if s in (START, END):
@@ -127,7 +160,41 @@ def propose_bindings(
         text = (state_text.get(s) or "").lower()
         all_words = words | set(re.findall(r"[a-z]+", text))
         binding: dict[str, Any] | None = None
-        if (
+        if s.startswith("receive_") and s not in approvals and s not in ai_states:
+            continue  # the event that starts the run: nothing to call
+        if s in approvals:
+            who = approvals[s]
+            what = (state_text.get(s) or _human(s)).strip().rstrip(".")
+            binding = {
+                "action": "approval",
+                "message": f"{what[:200]} - approve?",
+                "description": f"{who} approves (yes/no); the run waits for the answer, then 'approved' is set",
+            }
+        elif s in ai_states:
+            var, values = _read_by_next(model, s)
+            what = (state_text.get(s) or _human(s)).strip().rstrip(".")
+            if var and var != "approved" and "." not in var:
+                answer = (
+                    f" Answer with exactly one of: {', '.join(values)}." if values else " Answer in one or two words."
+                )
+                binding = {
+                    "action": "llm",
+                    "prompt": f"{what[:300]}.{answer} Input: {{{{input}}}}",
+                    "into": var,
+                    "output": "text",
+                    "description": f"an LLM call; the next decision reads '{var}' (proposed; put the input in the prompt)",
+                }
+            else:
+                into = "_".join(w for w in s.split("_")[1:3]) or "result"
+                binding = {
+                    "action": "llm",
+                    "prompt": f"{what[:300]}. TODO: put the input in this prompt with a context placeholder "
+                    "such as {{field_name}}.",
+                    "into": f"{into}_result",
+                    "output": "text",
+                    "description": "an LLM call through the configured model (proposed; edit the prompt)",
+                }
+        elif (
             "approval" in words
             or "approve" in words
             and ({"wait", "get", "request", "manager", "director"} & words)
@@ -191,7 +258,10 @@ def propose_bindings(
                 "output": "rows",
                 "description": "a DuckDB query over CSV/Parquet files (proposed; write the query)",
             }
-        elif {"api", "webhook", "endpoint", "http"} & all_words or ("call" in words and len(words) > 1):
+        elif not s.startswith("receive_") and (
+            {"api", "webhook", "endpoint", "http"} & all_words
+            or ("call" in words and bool({"api", "service", "endpoint", "url", "webhook", "partner"} & all_words))
+        ):
             binding = {
                 "action": "http",
                 "url": "https://example.invalid/TODO",
@@ -206,6 +276,42 @@ def propose_bindings(
             continue
         out[s] = binding
     return out
+
+
+def add_retries(bindings: dict[str, dict], retries: dict[str, int] | None) -> dict[str, dict]:
+    """Put "retry up to N times" on the steps' bindings: ``retry.max_attempts`` = N + 1 (the first try
+    and N retries); a step with no proposed action keeps ``noop`` until it is bound."""
+    for state, n in (retries or {}).items():
+        b = bindings.setdefault(state, {"action": "noop", "description": "placeholder (bind it to the real call)"})
+        b["retry"] = {"max_attempts": min(100, n + 1)}
+    return bindings
+
+
+def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None) -> str:
+    """Lines that say what was understood beyond the graph: who approves, what the LLM decides, when it
+    runs, which steps are retried."""
+    from engine.ai.proposals import describe
+
+    lines: list[str] = []
+    for state, b in bindings.items():
+        if b.get("retry"):
+            tries = b["retry"]["max_attempts"] - 1
+            lines.append(
+                f"- '{state}' is retried up to {tries} time{'s' if tries != 1 else ''} "
+                "(its retry setting); if it still fails, its @error path runs."
+            )
+        if b.get("action") == "approval":
+            lines.append(f"- '{state}' waits for a person: {b.get('description', '')}.")
+        elif b.get("action") == "llm" and "next decision" in b.get("description", ""):
+            lines.append(
+                f"- '{state}' asks the LLM and stores the answer in '{b['into']}', which the next decision reads."
+            )
+    for kind, label in (("schedules", "schedule"), ("triggers", "trigger"), ("notifications", "notification")):
+        for entry in (proposals or {}).get(kind, []):
+            lines.append(f"- Proposed {label} (accept it on the Describe page): {describe(entry)}.")
+    if not lines:
+        return ""
+    return "\nAlso understood:\n" + "\n".join(lines) + "\n"
 
 
 def offline_suggestions(model: WorkflowModel, text: str = "") -> list[str]:
@@ -236,24 +342,31 @@ def offline_suggestions(model: WorkflowModel, text: str = "") -> list[str]:
 # --- the translator --------------------------------------------------------------------------
 
 
+def offline_translation(text: str, warnings: list[str] | None = None) -> Translation:
+    """The offline translation of ``text`` with proposed bindings and suggestions (no model)."""
+    res = translate_offline(text)
+    model, errors = validate_dsl(res.dsl)
+    bindings = propose_bindings(model, res.state_text, res.ai_states, res.approvals) if model else {}
+    add_retries(bindings, res.retries)
+    notes = list(warnings or []) + list(res.notes)
+    return Translation(
+        res.dsl,
+        explain_offline(res.dsl) + readback(bindings, res.proposals),
+        offline_suggestions(model) if model else [],
+        bindings,
+        "offline",
+        notes,
+        not errors,
+        proposals=res.proposals,
+    )
+
+
 class Translator:
     def __init__(self, llm: LLMService):
         self.llm = llm
 
     def _offline(self, text: str, warnings: list[str] | None = None) -> Translation:
-        res = translate_offline(text)
-        model, errors = validate_dsl(res.dsl)
-        bindings = propose_bindings(model, res.state_text, res.ai_states) if model else {}
-        notes = list(warnings or []) + list(res.notes)
-        return Translation(
-            res.dsl,
-            explain_offline(res.dsl),
-            offline_suggestions(model) if model else [],
-            bindings,
-            "offline",
-            notes,
-            not errors,
-        )
+        return offline_translation(text, warnings)
 
     def translate(self, text: str, context: dict | None = None, *, workflow_id: str | None = None) -> Translation:
         """Plain language -> a validated workflow. Never raises for bad model output."""
@@ -322,8 +435,18 @@ class Translator:
             warnings.append(
                 f"the model's first draft was invalid; fixed in {rounds} repair round{'s' if rounds != 1 else ''}"
             )
+        from engine.ai.proposals import extract
+
         return Translation(
-            canonical, explanation, suggestions, propose_bindings(model), first.provider, warnings, True, rounds
+            canonical,
+            explanation,
+            suggestions,
+            propose_bindings(model),
+            first.provider,
+            warnings,
+            True,
+            rounds,
+            proposals=extract(text)[0].to_dict(),
         )
 
     def explain(self, dsl: str, *, workflow_id: str | None = None) -> str:

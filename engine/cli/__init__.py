@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from engine.errors import DSLError, WorkbenchError
+from engine.inputs import InputValidationError
 from engine.logging_setup import configure_logging
 
 # modules that define ``register(subparsers)``; each adds its commands
@@ -20,6 +21,12 @@ _COMMAND_MODULES = [
     "engine.cli.analytics_cmds",
     "engine.cli.serve_cmds",
     "engine.cli.token_cmds",
+    "engine.cli.share_cmds",
+    "engine.cli.schedule_cmds",
+    "engine.cli.secrets_cmds",
+    "engine.cli.notify_cmds",
+    "engine.cli.logs_cmds",
+    "engine.cli.template_cmds",
 ]
 
 
@@ -46,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except InputValidationError as exc:  # the initial context does not fit the workflow's [inputs]
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except DSLError as exc:  # already "FILE:LINE:COL: error: …" with an excerpt and a hint
         print(exc.format(getattr(args, "file", None) or "<dsl>"), file=sys.stderr)
         return 1

@@ -60,12 +60,38 @@ def _numeric(s: str) -> bool:
 # --- analytics --------------------------------------------------------------------------------
 
 
-def cmd_analytics(args) -> int:
-    from engine import analytics as A
+def _remote_report(args) -> dict:
+    """The report from the service (``WORKBENCH_SERVER``) with the caller's token: only the workflows that
+    token may read count (engine/access.py)."""
+    from urllib.parse import quote
 
-    rep = A.report(
-        _store(), args.workflow, since=args.since, until=args.until, version=args.version, granularity=args.granularity
-    )
+    from engine.client import WorkbenchClient
+
+    path = f"/api/v1/workflows/{quote(args.workflow, safe='')}/analytics" if args.workflow else "/api/v1/analytics"
+    params = {"start_date": args.since, "end_date": args.until, "granularity": args.granularity}
+    if args.workflow:
+        params["version"] = args.version
+    with WorkbenchClient(timeout=120) as c:
+        return c._request("GET", path, params=params)
+
+
+def cmd_analytics(args) -> int:
+    """``workbench analytics``: through the service when one is in use (its role and share checks apply),
+    else from the store of ``WORKBENCH_DB``."""
+    from engine import analytics as A
+    from engine.cli.serve_cmds import use_service
+
+    if use_service():
+        rep = _remote_report(args)
+    else:
+        rep = A.report(
+            _store(),
+            args.workflow,
+            since=args.since,
+            until=args.until,
+            version=args.version,
+            granularity=args.granularity,
+        )
     if args.json:
         print(A.to_json(rep))
         return 0
@@ -94,6 +120,13 @@ def cmd_analytics(args) -> int:
         f"  duration avg {_fmt(s['avg_duration_ms'], 0)} ms  p50 {_fmt(s['p50_duration_ms'], 0)}  "
         f"p95 {_fmt(s['p95_duration_ms'], 0)}  p99 {_fmt(s['p99_duration_ms'], 0)}"
     )
+    rt = rep.get("run_time") or {}
+    if rt.get("runs_waiting_for_people"):
+        print(
+            f"  working time p50 {_fmt(rt['working_p50_ms'], 0)} ms  p95 {_fmt(rt['working_p95_ms'], 0)}  |  waiting for "
+            f"people p50 {_fmt(rt['waiting_p50_ms'], 0)} ms ({rt['runs_waiting_for_people']} of {rt['runs']} runs, "
+            f"{_pct(rt['waiting_share'])} of run time)"
+        )
     if rep.get("workflows"):
         print("\nWorkflows")
         print(
@@ -299,7 +332,9 @@ def register(sub) -> None:
     p.add_argument("--until", help="end (exclusive), same formats")
     p.add_argument("--version", type=int, help="only this version of the workflow")
     p.add_argument(
-        "--granularity", choices=["hour", "day", "week", "month"], help="time buckets (default: from the range)"
+        "--granularity",
+        choices=["minute", "hour", "day", "week", "month"],
+        help="time buckets (default: from the span of the runs)",
     )
     p.add_argument("--json", action="store_true", help="the full report as JSON")
     p.set_defaults(func=cmd_analytics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.cli.execution_output import print_execution, print_history
 from engine.cli.serve_cmds import remote, use_service
 
 
@@ -29,6 +30,16 @@ def _progress(event: dict) -> None:
     print(f"  {status:<9} {st}{arrow}{where}{dur_s}{attempt}{err}", file=sys.stderr, flush=True)
 
 
+def _local_outcome(execution_id: str) -> str:
+    """The business outcome the app shows (the final state reached; '' while the run is not finished)."""
+    from engine import api, records
+    from engine.workbench import run_state
+
+    store = api.engine().store
+    row = records.execution(store, execution_id)
+    return run_state.outcomes_of(store, [row]).get(execution_id, "") if row else ""
+
+
 def _emit(res, as_json: bool) -> int:
     from engine.runner import ExecutionResult
 
@@ -49,11 +60,13 @@ def _emit(res, as_json: bool) -> int:
                 "version",
             )
         }
+        data["outcome"] = _local_outcome(res.execution_id)
         if as_json:
             print(json.dumps(data, default=str))
         else:
+            shown = f" (outcome: {data['outcome']})" if data["outcome"] else ""
             print(
-                f"{res.status}: execution {res.execution_id} in {res.duration_ms} ms "
+                f"{res.status}{shown}: execution {res.execution_id} in {res.duration_ms} ms "
                 f"({len(res.states_visited)} states, {res.error_count} errors, {res.retry_count} retries)"
             )
             if res.error:
@@ -96,17 +109,124 @@ def _options(args):
     )
 
 
+def _is_file(target: str) -> bool:
+    """``workbench run TARGET``: a workflow file (an existing path, ``-``, or a .toml/.dsl name) or else
+    the name or id of a workflow in the library."""
+    from pathlib import Path
+
+    return target == "-" or Path(target).suffix in (".toml", ".dsl") or Path(target).exists()
+
+
+def _version_line(name: str, workflow_id: str, version: int, default: int | None, source: str) -> str:
+    """Which version runs, and whether it is the library's default (what a file run never changes)."""
+    line = f"running '{name}' v{version} ({source})"
+    if default is not None and default != version:
+        line += (
+            f"; the library's default version stays v{default} "
+            "(use --save-version to make the file's content the default)"
+        )
+    return line
+
+
+def _library_target(store, args):
+    """(spec, workflow_id, version, message) for ``workbench run`` in this process."""
+    from engine import api, library
+
+    if not _is_file(args.file):
+        spec, meta = library.get_workflow(store, args.file, args.version)
+        wid, ver = meta["workflow_id"], int(meta["version"])
+        which = "the default version" if args.version is None else "the version asked for"
+        return spec, wid, ver, f"running '{spec.name}' v{ver} from the library ({which})"
+    if args.version is not None:
+        from engine.errors import WorkbenchError
+
+        raise WorkbenchError("--version picks a version of a library workflow: give its name, not a file")
+    spec = api.load(args.file)
+    if args.save_version:
+        wid, ver = library.ensure_saved(
+            store,
+            spec,
+            new_note=f"saved from {args.file}",
+            changed_note=f"saved from {args.file} (workbench run --save-version)",
+            make_default=True,
+        )
+    else:
+        wid, ver = api.ensure_version(spec, store)
+    default = library.default_version(store, wid)
+    source = "the file's content, saved as the default" if args.save_version else "the file's content"
+    return spec, wid, ver, _version_line(spec.name, wid, ver, default, source)
+
+
+def _run_on_service(args, ctx: dict) -> int:
+    """``workbench run`` through the service: a library name, or a file (pinned, or saved as the
+    default version with ``--save-version``)."""
+    import re
+    from pathlib import Path
+
+    from engine.cli.serve_cmds import _client, _execution_options, _follow
+    from engine.client import ServiceError as ClientError
+    from engine.errors import WorkbenchError
+
+    opts = _execution_options(args)
+    with _client() as c:
+        if not _is_file(args.file):
+            started = c.execute(args.file, ctx, version=args.version, **opts)
+            where = "from the library"
+        else:
+            if args.version is not None:
+                raise WorkbenchError("--version picks a version of a library workflow: give its name, not a file")
+            path = Path(args.file)
+            try:
+                text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise WorkbenchError(f"{args.file}: cannot read: {exc}") from None
+            is_toml = path.suffix == ".toml" or (path.suffix != ".dsl" and re.search(r"^\s*dsl\s*=", text, re.M))
+            source = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
+            if args.save_version:
+                from engine import api
+
+                name = api.load(args.file).name if args.file != "-" else source.get("name")
+                note = f"saved from {args.file} (workbench run --save-version)"
+                # the name means the token's own workflow first (the service resolves it among those it
+                # may read); one it may read but not edit (someone else's, shared to view or run) is left
+                # alone: the file becomes a workflow of the token's own, as for a run without --save-version
+                try:
+                    wid = c.get_workflow(name)["workflow_id"]
+                    saved = c.update_workflow(wid, **source, change_note=note)
+                except ClientError as exc:
+                    if exc.status not in (403, 404):
+                        raise
+                    if exc.status == 403:
+                        print(
+                            f"you may not edit the workflow '{name}' ({wid}): saving the file as a workflow of "
+                            "your own with that name",
+                            file=sys.stderr,
+                        )
+                    saved = c.create_workflow(**source, change_note=note)
+                started = c.execute(saved["workflow_id"], ctx, version=saved.get("version"), **opts)
+                where = "the file's content, saved as the default"
+            else:
+                started = c.run_definition(**source, initial_context=ctx, **opts)
+                where = "the file's content; the library's default version is not changed"
+        print(
+            f"running '{started.get('workflow_id')}' v{started.get('version')} ({where}) on {c.base_url}: "
+            f"execution {started['execution_id']}",
+            file=sys.stderr,
+        )
+        return _follow(c, started["execution_id"], args.json, args.quiet)
+
+
 def cmd_run(args) -> int:
-    if use_service():  # WORKBENCH_SERVER set: the service drives the run
-        return remote("run", args)
+    ctx = _parse_context(args.context)
+    if use_service():  # the service drives the run
+        return _run_on_service(args, ctx)
     from engine import api
 
-    ctx = _parse_context(args.context)
-    spec = api.load(args.file)
-    if not args.json:
-        print(f"running '{spec.name}'…", file=sys.stderr)
-    res = api.run(spec, ctx, _options(args), on_step=None if args.quiet else _progress)
-    return _emit(res, args.json)
+    store = api.engine().store
+    spec, wid, ver, message = _library_target(store, args)
+    print(message + "…", file=sys.stderr)  # stderr: also with --json, whose stdout stays one JSON object
+    eid = api.start(spec, ctx, _options(args), version=(wid, ver), on_step=None if args.quiet else _progress)
+    return _emit(api.wait(eid), args.json)
 
 
 def cmd_resume(args) -> int:
@@ -127,7 +247,12 @@ def cmd_cancel(args) -> int:
     if use_service():
         return remote("cancel", args)
     from engine import api
+    from engine.errors import WorkbenchError
+    from engine.workbench.run_state import refusal
 
+    why = refusal(api.engine(), args.execution_id, "cancel")  # like the service's 409
+    if why:
+        raise WorkbenchError(f"nothing to cancel: {why}")
     msg = api.cancel(args.execution_id)
     print(json.dumps({"execution_id": args.execution_id, "result": msg}) if args.json else msg)
     return 0
@@ -135,7 +260,12 @@ def cmd_cancel(args) -> int:
 
 def _answer(args, value: str) -> int:
     from engine import api
+    from engine.errors import WorkbenchError
+    from engine.workbench.run_state import refusal
 
+    why = refusal(api.engine(), args.execution_id, "answer", args.state)  # the run's state now
+    if why:
+        raise WorkbenchError(f"answer '{value}' not sent: {why}")
     info = api.answer(args.execution_id, args.state, value, by="cli", options=_options(args))
     res = info.pop("result", None)
     if res is not None:
@@ -170,15 +300,7 @@ def cmd_history(args) -> int:
     if args.json:
         print(json.dumps(rows, default=str))
         return 0
-    if not rows:
-        print("no executions recorded yet: run one with `workbench run data/templates/order_processing.toml`")
-        return 0
-    print(f"{'execution':<17} {'workflow':<28} {'v':>3} {'status':<10} {'ms':>8}  started")
-    for r in rows:
-        print(
-            f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
-            f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}"
-        )
+    print_history(rows, "no executions recorded yet: run one with `workbench run data/templates/order_processing.toml`")
     return 0
 
 
@@ -191,30 +313,7 @@ def cmd_show(args) -> int:
     if args.json:
         print(json.dumps(ex, default=str))
         return 0
-    print(f"execution {ex['execution_id']}  {ex['workflow_name']} v{ex['version']}  status {ex['status']}")
-    if ex.get("error_message"):
-        print(f"error: {ex['error_message']}")
-    print(
-        f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
-        f"retries {ex['retry_count']}"
-    )
-    print("\ntransitions:")
-    for t in ex["transitions"]:
-        arrow = f" -> {t['to_state']}" if t["to_state"] else ""
-        cond = f"  [{t['condition_evaluated']}]" if t["condition_evaluated"] else ""
-        print(f"  {t['status']:<9} {t['from_state']}{arrow}  {t['duration_ms'] or 0:.0f} ms  token {t['token']}{cond}")
-    if ex["recovery"]:
-        print("\nrecovery:")
-        for r in ex["recovery"]:
-            print(
-                f"  {r['error_state']}: {r['recovery_strategy']} ({r['chosen_by']}) success={r['success']}: "
-                f"{r['reasoning']}"
-            )
-    print("\naudit log:")
-    for a in ex["audit_log"]:
-        if a["level"] == "debug":
-            continue
-        print(f"  {a['timestamp']} {a['level']:<7} {a['event_type']:<16} {a['message']}")
+    print_execution(ex, ex["transitions"], ex["recovery"], ex["audit_log"])
     return 0
 
 
@@ -249,9 +348,22 @@ def register(sub) -> None:
             p.add_argument("--no-recovery", action="store_true", help="only the file's retry policy and @error paths")
             p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
 
-    p = sub.add_parser("run", help="run a workflow file (.toml or .dsl)")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "run",
+        help="run a workflow file (.toml or .dsl) or a library workflow by name",
+        description="Run a workflow file, or a workflow of the library by name or id (--version N picks a "
+        "version; default: the library's default version). A file runs as its own pinned library version; "
+        "the library's default version changes only with --save-version.",
+    )
+    p.add_argument("file", metavar="FILE|NAME")
     p.add_argument("--context", help="initial context as JSON or @file.json")
+    p.add_argument("--version", type=int, help="with a library name: the version to run")
+    p.add_argument(
+        "--save-version",
+        action="store_true",
+        dest="save_version",
+        help="with a file: save its content as the workflow's new default version before running it",
+    )
     common(p)
     p.set_defaults(func=cmd_run)
 

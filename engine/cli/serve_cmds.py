@@ -178,6 +178,9 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
 
     client.wait(execution_id, until_waiting=True, on_event=None if (quiet or as_json) else _print_event)
     ex = client.execution(execution_id)
+    from engine.workbench.run_state import outcome
+
+    ex["outcome"] = outcome(client.history(execution_id)["transitions"], ex)  # what the app shows
     if as_json:
         keys = (
             "execution_id",
@@ -191,11 +194,13 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
             "waiting_for",
             "workflow_id",
             "version",
+            "outcome",
         )
         print(json.dumps({k: ex.get(k) for k in keys}, default=str))
     else:
+        shown = f" (outcome: {ex['outcome']})" if ex["outcome"] else ""
         print(
-            f"{ex['status']}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
+            f"{ex['status']}{shown}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
             f"({len(ex.get('states_visited') or [])} states, {ex.get('error_count') or 0} errors, "
             f"{ex.get('retry_count') or 0} retries) on {client.base_url}"
         )
@@ -222,6 +227,8 @@ def remote(command: str, args) -> int:
     import json
     import re
     from pathlib import Path
+
+    from engine.cli.execution_output import print_execution, print_history
 
     with _client() as c:
         if command == "run":
@@ -262,15 +269,7 @@ def remote(command: str, args) -> int:
             if args.json:
                 print(json.dumps(rows, default=str))
                 return 0
-            if not rows:
-                print(f"no executions recorded yet on {c.base_url}")
-                return 0
-            print(f"{'execution':<17} {'workflow':<28} {'v':>3} {'status':<10} {'ms':>8}  started")
-            for r in rows:
-                print(
-                    f"{r['execution_id']:<17} {str(r['workflow_name'])[:28]:<28} {r['version'] or '':>3} "
-                    f"{r['status']:<10} {r['duration_ms'] or '':>8}  {r['start_time']}"
-                )
+            print_history(rows, f"no executions recorded yet on {c.base_url}")
             return 0
         if command == "show":
             ex = c.execution(args.execution_id)
@@ -288,23 +287,6 @@ def remote(command: str, args) -> int:
                     )
                 )
                 return 0
-            print(f"execution {ex['execution_id']}  {ex['workflow_name']} v{ex['version']}  status {ex['status']}")
-            if ex.get("error_message"):
-                print(f"error: {ex['error_message']}")
-            print(
-                f"started {ex['start_time']}  duration {ex['duration_ms']} ms  errors {ex['error_count']}  "
-                f"retries {ex['retry_count']}"
-            )
-            print("\ntransitions:")
-            for t in hist["transitions"]:
-                arrow = f" -> {t['to_state']}" if t.get("to_state") else ""
-                print(
-                    f"  {t['status']:<9} {t['from_state']}{arrow}  {t.get('duration_ms') or 0:.0f} ms  "
-                    f"token {t.get('token')}"
-                )
-            if hist["recovery_actions"]:
-                print("\nrecovery:")
-                for r in hist["recovery_actions"]:
-                    print(f"  {r['error_state']}: {r['recovery_strategy']} ({r.get('chosen_by')})")
+            print_execution(ex, hist["transitions"], hist["recovery_actions"], hist["audit_logs"])
             return 0
     raise ValueError(f"no remote form of '{command}'")

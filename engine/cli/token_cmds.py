@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.identity import login_user
+
 
 def _store():
     from engine.store import get_store
@@ -16,22 +18,12 @@ def _store():
     return get_store()
 
 
-def _me() -> str:
-    import getpass
-    import os
-
-    try:
-        return os.environ.get("WORKBENCH_USER") or getpass.getuser()
-    except Exception:  # pragma: no cover - no user database entry
-        return "unknown"
-
-
 def cmd_create(args) -> int:
     from engine import auth
 
-    user = args.user or args.name or _me()
+    user = args.user or args.name or login_user()
     secret, row = auth.create_token(
-        _store(), args.role, user=user, name=args.name, expires=args.expires, created_by=_me()
+        _store(), args.role, user=user, name=args.name, expires=args.expires, created_by=login_user(), groups=args.group
     )
     if args.save is not None:
         path = auth.write_token_file(auth.default_token_file() if args.save == "" else _path(args.save), secret)
@@ -82,7 +74,7 @@ def cmd_list(args) -> int:
 def cmd_revoke(args) -> int:
     from engine import auth
 
-    row = auth.revoke_token(_store(), args.token_id, by=_me())
+    row = auth.revoke_token(_store(), args.token_id, by=login_user())
     print(f"revoked token {row['token_id']} ({row['name']}, {row['user_name']})")
     return 0
 
@@ -127,6 +119,12 @@ def register(sub) -> None:
         default=None,
         metavar="PATH",
         help="create: also write it to a user-only file (default ~/.config/workbench/token)",
+    )
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="create: a group the token's user belongs to, for workflow shares (repeat for several)",
     )
     p.add_argument("--all", action="store_true", help="list: revoked tokens too")
     p.add_argument("--json", action="store_true")

@@ -83,7 +83,7 @@ def _adopt(svc, row: dict) -> None:
         if expires is not None
         else f"its driver {old_owner or '(unknown)'} is gone"
     )
-    listener = _listener(svc, row.get("workflow_name") or "")
+    listener = _listener(svc, row.get("workflow_id"), row.get("workflow_name") or "")
     if status == "queued":
         spec, ctx, opts, priority = queued_job_from_record(row)
         _audit(
@@ -117,7 +117,7 @@ def _adopt(svc, row: dict) -> None:
     engine.subscribe(eid, listener)
     engine.resume(eid)
     svc.queue.adopt(eid, row.get("workflow_id"))
-    svc.metrics.started(row.get("workflow_name") or "", "resume")
+    svc.metrics.started(row.get("workflow_id"), row.get("workflow_name") or "", "resume")
 
 
 def _audit(store, execution_id: str, level: str, event: str, message: str) -> None:

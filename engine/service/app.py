@@ -18,7 +18,15 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from engine import records
-from engine.service import errors, routes
+from engine.service import (
+    errors,
+    routes,
+    routes_analytics,
+    routes_automation,
+    routes_executions,
+    routes_notify,
+    routes_sharing,
+)
 from engine.service.metrics import ServiceMetrics
 from engine.service.middleware import AccessLog, BodyLimit, max_body_bytes
 
@@ -67,6 +75,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from engine.automation.notifier import start_notifier
         from engine.runner import get_engine
         from engine.service.adopt import Adopter
 
@@ -76,15 +85,24 @@ def create_app(
         holder["service"] = service
         if connect_ray:
             eng.start_cluster()  # in the background, on the engine's long-lived driver thread
+            from engine.workbench.system import warm_up_in_background
+
+            warm_up_in_background(eng)  # one Ray worker per CPU before the first run needs them
         adopter = Adopter(service) if adopt_orphans else None
         if adopter is not None:
             adopter.start()
+        automation = start_automation(service)  # schedules and file triggers (engine/automation/loop.py)
+        notifier = start_notifier(service)  # notifications and deadlines (engine/automation/notifier.py)
         log.info(
             "workbench service ready on store %s (max runs in flight: %s)", eng.store.path, limit_runs or "no limit"
         )
         yield
         if adopter is not None:
             adopter.stop()
+        if automation is not None:
+            automation.stop()
+        if notifier is not None:
+            notifier.stop()
         service.queue.stop()
         live = eng.live_executions()
         if live:
@@ -100,7 +118,11 @@ def create_app(
         responses={400: {"model": routes.models.ErrorResponse}},
     )
     errors.install(app)
-    app.include_router(routes.router, prefix=API_PREFIX, dependencies=[Depends(require_caller)])
+    for resource in (routes, routes_executions, routes_analytics):  # workflows, runs, AI and analytics
+        app.include_router(resource.router, prefix=API_PREFIX, dependencies=[Depends(require_caller)])
+    routes_automation.include(app, API_PREFIX)  # schedules, triggers, POST /hooks/{workflow}/{hook_id}
+    routes_notify.include(app, API_PREFIX)  # GET /notifications, /deadline-misses
+    routes_sharing.include(app, API_PREFIX)  # GET/POST/DELETE /workflows/{id}/shares
 
     @app.get("/health", tags=["observability"], response_model=routes.models.Health)
     def health(request: Request):
@@ -124,8 +146,14 @@ def create_app(
 
     @app.get("/metrics", tags=["observability"], response_class=Response, dependencies=[Depends(require_caller)])
     def metrics(request: Request):
-        """Prometheus text format (the service's own registry)."""
-        body, ctype = request.app.state.service.metrics.exposition()
+        """Prometheus text format (the service's own registry). Operators and admins (and local mode) get every
+        series; a viewer's or analyst's token gets the series of the workflows it may read, plus the service's
+        own (HTTP requests, queue, runs in flight), without the store-wide AI/LLM totals."""
+        from engine import access
+        from engine.service.auth import caller
+
+        svc = request.app.state.service
+        body, ctype = svc.metrics.exposition(access.readable_workflow_ids(svc.store, caller(request)))
         return Response(body, media_type=ctype)
 
     app.add_middleware(BodyLimit, limit=limit)
@@ -133,6 +161,17 @@ def create_app(
         AccessLog, metrics_getter=lambda: getattr(holder.get("service"), "metrics", None), prefix=API_PREFIX
     )
     return app
+
+
+def start_automation(svc: Service):
+    """The thread that fires schedules and file triggers (None when ``WORKBENCH_AUTOMATION=0``)."""
+    from engine.automation.loop import AutomationLoop, enabled_from_env
+
+    if not enabled_from_env():
+        return None
+    loop = AutomationLoop(svc)
+    loop.start()
+    return loop
 
 
 def _ray_check(svc: Service) -> dict:

@@ -22,11 +22,10 @@ import math
 import os
 import threading
 import time
-from collections import deque
 
 from fastapi import Request
 
-from engine import auth
+from engine import access, auth
 from engine.auth import Permission, Principal, Role
 from engine.service.errors import ApiError
 
@@ -52,6 +51,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "queue_status": Permission.READ,
     "get_execution": Permission.READ,
     "execution_history": Permission.READ,
+    "execution_logs": Permission.READ,
     "execution_events": Permission.READ,
     "cancel_execution": Permission.CANCEL,
     "approve": Permission.APPROVE,
@@ -61,6 +61,8 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "metrics": Permission.READ,
 }
 UNMAPPED_PERMISSION = Permission.SETTINGS  # a route missing from the table is for admins only (fail closed)
+# endpoint -> how it authenticates instead of an API token (no require_caller; the only exceptions to it)
+SELF_AUTHENTICATED_ROUTES: dict[str, str] = {}
 
 # endpoint -> rate-limit kind
 RATE_KINDS: dict[str, str] = {
@@ -72,59 +74,11 @@ RATE_KINDS: dict[str, str] = {
     "translate": "ai",
     "optimize": "ai",
 }
-# kind -> (calls, window seconds); WORKBENCH_RATE_<KIND>="N/60s" overrides, "off" disables
-DEFAULT_LIMITS: dict[str, tuple[int, float]] = {"executions": (120, 60.0), "creations": (30, 60.0), "ai": (20, 60.0)}
-
-
-def parse_limit(text: str) -> tuple[int, float] | None:
-    """``"120/60s"``, ``"30/1m"``, ``"1000/1h"`` → (calls, seconds); ``"off"``/``"0"`` → None (no limit)."""
-    text = (text or "").strip().lower()
-    if text in ("off", "none", "0", ""):
-        return None
-    calls, _, window = text.partition("/")
-    try:
-        n = int(calls)
-        span = auth.parse_expiry(window or "60s")
-    except ValueError:
-        raise ValueError(f"bad rate limit {text!r}: use CALLS/WINDOW, e.g. 120/60s or 30/1m") from None
-    if n <= 0 or span is None:
-        raise ValueError(f"bad rate limit {text!r}: use CALLS/WINDOW, e.g. 120/60s or 30/1m")
-    return n, span.total_seconds()
-
-
-def limits_from_env() -> dict[str, tuple[int, float] | None]:
-    """The rate limits: defaults, overridden by ``WORKBENCH_RATE_EXECUTIONS|CREATIONS|AI``."""
-    out: dict[str, tuple[int, float] | None] = dict(DEFAULT_LIMITS)
-    for kind in DEFAULT_LIMITS:
-        raw = os.environ.get(f"WORKBENCH_RATE_{kind.upper()}")
-        if raw is not None:
-            out[kind] = parse_limit(raw)
-    return out
-
-
-class RateLimiter:
-    """Sliding-window counters per (user, kind); thread-safe."""
-
-    def __init__(self, limits: dict[str, tuple[int, float] | None]):
-        self.limits = limits
-        self._hits: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, user: str, kind: str) -> float | None:
-        """Count one call; None when allowed, else the seconds until the next call is allowed."""
-        limit = self.limits.get(kind)
-        if limit is None:
-            return None
-        calls, window = limit
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault((user, kind), deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= calls:
-                return max(0.001, hits[0] + window - now)
-            hits.append(now)
-            return None
+# kind -> (calls, window seconds): shared with the app, see engine.auth
+DEFAULT_LIMITS = auth.DEFAULT_LIMITS
+RateLimiter = auth.RateLimiter
+parse_limit = auth.parse_limit
+limits_from_env = auth.limits_from_env
 
 
 class Authenticator:
@@ -222,7 +176,9 @@ class Authenticator:
             )
         assert row is not None  # reason "ok" comes with the record
         used_id: str = row["token_id"]
-        principal = Principal(user=row["user_name"], role=Role.parse(row["role"]), token_id=used_id)
+        principal = Principal(
+            user=row["user_name"], role=Role.parse(row["role"]), token_id=used_id, groups=auth.token_groups(row)
+        )
         with self._lock:
             first = used_id not in self._seen
             self._seen.add(used_id)
@@ -286,10 +242,27 @@ def caller(request: Request) -> Principal:
     return getattr(request.state, "principal", None) or auth.LOCAL_ADMIN
 
 
-def authorize(request: Request, permission: Permission, owner: str | None = None) -> Principal:
-    """Check ``permission`` on an object owned by ``owner`` for this request's caller (403 otherwise)."""
+def authorize(
+    request: Request,
+    permission: Permission,
+    owner: str | None = None,
+    *,
+    workflow_id: str | None = None,
+    execution_id: str | None = None,
+) -> Principal:
+    """Check ``permission`` on an object owned by ``owner`` for this request's caller (403 otherwise).
+
+    The shares of the workflow acted on count too (engine/sharing.py): ``workflow_id``/``execution_id``,
+    else the route's ``{workflow_id}`` / ``{execution_id}`` path parameter."""
     principal = caller(request)
-    if not principal.can(permission, owner=owner):
+    if principal.can(permission, owner=owner):
+        return principal
+    if workflow_id is None and execution_id is None:
+        workflow_id = request.path_params.get("workflow_id")
+        execution_id = request.path_params.get("execution_id")
+    store = request.app.state.service.store
+    shared = access.shares_for(store, principal, workflow_id=workflow_id, execution_id=execution_id)
+    if not principal.can(permission, owner=owner, shared=shared):
         raise forbidden(request, principal, permission, owner)
     return principal
 
@@ -304,10 +277,114 @@ def require_caller(request: Request) -> Principal:
     permission = ROUTE_PERMISSIONS.get(endpoint, UNMAPPED_PERMISSION)
     if not principal.can(permission):
         raise forbidden(request, principal, permission)
+    check_visible(request, principal)
     kind = RATE_KINDS.get(endpoint)
     if kind is not None:
         count_call(request, kind)
     return principal
+
+
+def hidden(request: Request, kind: str, ref: str, key: str) -> ApiError:
+    """The 404 of an object this caller may not read: the same answer as for an unknown one (so a caller
+    never learns that a workflow or run it cannot read exists); recorded as ``security.denied`` with the
+    permission the route needs (``permission``) and the one missing (``missing``: ``workflow:read``)."""
+    principal = caller(request)
+    endpoint = getattr(request.scope.get("endpoint"), "__name__", "")
+    wanted = ROUTE_PERMISSIONS.get(endpoint, Permission.READ)
+    auth.audit(
+        request.app.state.service.store,
+        "security.denied",
+        f"permission denied: {principal.user} ({principal.role.value}) lacks {Permission.READ.value} "
+        f"on {kind} {ref} for {wanted.value} ({request.method} {request.url.path}); answered 404",
+        actor=principal.user,
+        level="warning",
+        metadata={
+            "permission": wanted.value,
+            "missing": Permission.READ.value,
+            "role": principal.role.value,
+            key: ref,
+            "method": request.method,
+            "path": request.url.path,
+            "token_id": principal.token_id,
+        },
+    )
+    log.warning("hidden %s answered 404", kind, extra={"path": request.url.path, "user": principal.user})
+    return not_found(kind, ref, key)
+
+
+def not_found(kind: str, ref: str, key: str) -> ApiError:
+    """404 ``no <kind> '<ref>'`` (no hint at other objects: the caller may not read them all)."""
+    return ApiError(404, "not_found", f"no {kind} {ref!r}", {key: ref})
+
+
+def workflow_or_404(request: Request, ref: str, version: int | None = None, *, include_archived: bool = False):
+    """``(spec, meta)`` of the workflow ``ref`` (id or name) if this caller may read it, else a 404 that does
+    not tell an unreadable workflow from an unknown one. Operators and admins get the library's message
+    (with its "did you mean")."""
+    from engine import library
+
+    principal = caller(request)
+    store = request.app.state.service.store
+    scoped = principal.role in auth.READ_SCOPED_ROLES
+    try:  # a name means the caller's own workflow first, among those it may read (engine/access.py)
+        spec, meta = access.workflow_for(store, principal, ref, version, include_archived=include_archived)
+    except library.WorkflowNotFoundError as exc:
+        if not scoped:
+            raise ApiError(404, "not_found", str(exc), {"workflow_id": ref, "version": version}) from None
+        try:  # only workflows it may not read have that name: the same 404, recorded as denied
+            library.get_workflow(store, ref, version, include_archived=include_archived)
+        except library.WorkflowNotFoundError:
+            raise not_found("workflow", ref, "workflow_id") from None
+        raise hidden(request, "workflow", ref, "workflow_id") from None
+    if scoped and not access.may_read_workflow(store, principal, meta["workflow_id"], meta.get("owner") or ""):
+        raise hidden(request, "workflow", ref, "workflow_id")
+    return spec, meta
+
+
+def check_visible(request: Request, principal: Principal) -> None:
+    """Every route naming one workflow, run, schedule or trigger in its path: a viewer or analyst who may not
+    read it (nor its workflow) gets the 404 of an unknown one. Operators and admins read everything."""
+    if principal.role not in auth.READ_SCOPED_ROLES:
+        return
+    store = request.app.state.service.store
+    params = request.path_params
+    if params.get("execution_id"):
+        eid = params["execution_id"]
+        if auth.run_owner(store, eid) is None and auth.execution_workflow_id(store, eid) is None:
+            raise not_found("execution", eid, "execution_id")
+        if not access.may_read_execution(store, principal, eid):
+            raise hidden(request, "execution", eid, "execution_id")
+    elif params.get("workflow_id"):
+        workflow_or_404(request, params["workflow_id"], include_archived=True)
+    elif params.get("schedule_id") or params.get("trigger_id"):
+        key = "schedule_id" if params.get("schedule_id") else "trigger_id"
+        kind, ref = key.removesuffix("_id"), params[key]
+        wid = _automation_workflow_id(store, kind, ref)
+        if wid is None:
+            raise not_found(kind, ref, key)
+        if not access.may_read_workflow(store, principal, wid):
+            raise hidden(request, kind, ref, key)
+
+
+def _automation_workflow_id(store, kind: str, ref: str) -> str | None:
+    """The workflow of the schedule or trigger ``ref`` (None when there is no such active one)."""
+    from engine.automation import schedules, triggers
+
+    try:
+        row = schedules.get_schedule(store, ref) if kind == "schedule" else triggers.get_trigger(store, ref)
+    except (schedules.ScheduleError, triggers.TriggerError):
+        return None
+    return row["workflow_id"]
+
+
+def readable_ids(request: Request) -> set[str] | None:
+    """Ids of the workflows this caller may read; None: all of them (operators, admins)."""
+    return access.readable_workflow_ids(request.app.state.service.store, caller(request))
+
+
+def readable(request: Request, rows: list[dict], key: str = "workflow_id") -> list[dict]:
+    """The ``rows`` (naming a workflow under ``key``) of workflows this caller may read."""
+    return access.readable_rows(request.app.state.service.store, caller(request), rows, key)
 
 
 def count_call(request: Request, kind: str) -> None:

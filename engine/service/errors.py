@@ -74,6 +74,13 @@ def _status_for(exc: WorkbenchError) -> tuple[int, str]:
             return 503, "cluster_unavailable"
     except ImportError:  # pragma: no cover
         pass
+    from engine.inputs import InputValidationError
+    from engine.secrets import SecretError
+
+    if isinstance(exc, InputValidationError):
+        return 422, "invalid_input"
+    if isinstance(exc, SecretError):
+        return 422, "missing_secret"
     from engine.runner import RunError
 
     if isinstance(exc, RunError):
@@ -127,7 +134,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(WorkbenchError)
     async def _workbench(request: Request, exc: WorkbenchError):
         status, code = _status_for(exc)
-        return error_response(status, code, str(exc))
+        return error_response(status, code, str(exc), getattr(exc, "errors", None) if status == 422 else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

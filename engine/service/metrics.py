@@ -1,7 +1,9 @@
 """Prometheus metrics of the service, on their own registry (``GET /metrics``).
 
 Runs started/finished by workflow and status, state durations, retries and recovery actions by
-strategy, runs in flight and runs waiting for a person. Fed by the engine's step events
+strategy, runs in flight and runs waiting for a person. Per-workflow series carry two labels: ``workflow_id``
+(the stable id: what the read-scope filter selects by, as names are not unique across owners) and
+``workflow`` (the name, for dashboards). Fed by the engine's step events
 (``Engine.start(on_step=…)``) of the runs this service drives. Queue depth comes from the service's
 run queue; AI decisions and LLM tokens/cost are the store's totals (every process's records), read at
 scrape time and cached for a few seconds.
@@ -23,7 +25,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from engine import records
 from engine.schema import FINISHED_STATUSES
@@ -44,23 +46,32 @@ class ServiceMetrics:
         r = self.registry
         r.register(_RecordsCollector(store, queue_stats))
         self.runs_started = Counter(
-            "workbench_runs_started", "Runs started by this service", ["workflow", "kind"], registry=r
+            "workbench_runs_started", "Runs started by this service", ["workflow_id", "workflow", "kind"], registry=r
         )
         self.runs_finished = Counter(
-            "workbench_runs_finished", "Runs that ended, by final status", ["workflow", "status"], registry=r
+            "workbench_runs_finished",
+            "Runs that ended, by final status",
+            ["workflow_id", "workflow", "status"],
+            registry=r,
         )
         self.state_duration = Histogram(
             "workbench_state_duration_seconds",
             "Duration of recorded state attempts",
-            ["workflow", "state", "status"],
+            ["workflow_id", "workflow", "state", "status"],
             buckets=STATE_BUCKETS,
             registry=r,
         )
         self.state_retries = Counter(
-            "workbench_state_retries", "State attempts after the first one", ["workflow", "state"], registry=r
+            "workbench_state_retries",
+            "State attempts after the first one",
+            ["workflow_id", "workflow", "state"],
+            registry=r,
         )
         self.recovery_actions = Counter(
-            "workbench_recovery_actions", "Recovery actions taken, by strategy", ["workflow", "strategy"], registry=r
+            "workbench_recovery_actions",
+            "Recovery actions taken, by strategy",
+            ["workflow_id", "workflow", "strategy"],
+            registry=r,
         )
         self.http_requests = Counter(
             "workbench_http_requests", "HTTP requests served", ["method", "route", "status_code"], registry=r
@@ -85,11 +96,14 @@ class ServiceMetrics:
                 continue
         return 0
 
-    def started(self, workflow: str, kind: str = "execute") -> None:
-        self.runs_started.labels(workflow, kind).inc()
+    def started(self, workflow_id: str | None, workflow: str, kind: str = "execute") -> None:
+        """Count a run of ``workflow_id`` (named ``workflow``) started here as ``kind``."""
+        self.runs_started.labels(workflow_id or "", workflow, kind).inc()
 
-    def listener(self, workflow: str):
-        """An ``on_step`` callback for one run (runs on the driver thread: cheap work only)."""
+    def listener(self, workflow_id: str | None, workflow: str):
+        """An ``on_step`` callback for one run of ``workflow_id`` (named ``workflow``; runs on the driver
+        thread: cheap work only)."""
+        wid = workflow_id or ""
 
         def on_step(event: dict) -> None:
             eid = event.get("execution_id")
@@ -97,16 +111,16 @@ class ServiceMetrics:
             status = event.get("status") or ""
             if state is None:
                 if status.startswith("run_"):
-                    self.runs_finished.labels(workflow, status[4:]).inc()
+                    self.runs_finished.labels(wid, workflow, status[4:]).inc()
                     if eid in self._failed_runs:
                         self._failed_runs.discard(eid)
-                        self._todo.put((eid, workflow))
+                        self._todo.put((eid, wid, workflow))
                 return
             dur = event.get("duration_ms")
             if isinstance(dur, (int, float)):
-                self.state_duration.labels(workflow, state, status).observe(max(0.0, dur) / 1000.0)
+                self.state_duration.labels(wid, workflow, state, status).observe(max(0.0, dur) / 1000.0)
             if (event.get("attempt") or 1) > 1:
-                self.state_retries.labels(workflow, state).inc()
+                self.state_retries.labels(wid, workflow, state).inc()
             if status == "failed" or (event.get("attempt") or 1) > 1:
                 self._failed_runs.add(eid)
 
@@ -115,16 +129,49 @@ class ServiceMetrics:
     def _count_recovery(self) -> None:
         """Off the driver thread: count the recovery actions of finished runs that saw a failure."""
         while True:
-            eid, workflow = self._todo.get()
+            eid, wid, workflow = self._todo.get()
             try:
                 for strategy, n in records.recovery_strategy_counts(self.store, eid).items():
-                    self.recovery_actions.labels(workflow, strategy).inc(n)
+                    self.recovery_actions.labels(wid, workflow, strategy).inc(n)
             except Exception as exc:  # metrics never break the service
                 log.warning("could not count recovery actions of %s: %s", eid, exc, extra={"execution_id": eid})
 
-    def exposition(self) -> tuple[bytes, str]:
-        """The text exposition format and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+    def exposition(self, workflow_ids: set[str] | None = None) -> tuple[bytes, str]:
+        """The text exposition format and its content type. ``workflow_ids``: only the per-workflow series of
+        these workflow ids, and no store-wide AI/LLM totals (what a viewer or analyst may read); None:
+        everything."""
+        registry = self.registry if workflow_ids is None else _ReadableSeries(self.registry, workflow_ids)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+# the store-wide totals of every workflow's records: only for callers who read every workflow
+STORE_WIDE_FAMILIES = frozenset(
+    {"workbench_ai_decisions", "workbench_llm_calls", "workbench_llm_tokens", "workbench_llm_cost_usd"}
+)
+
+
+class _ReadableSeries:
+    """A view of a registry keeping the service-level series (HTTP requests, queue, runs in flight) and the
+    per-workflow series of the workflow ids given (selected by ``workflow_id``, never by name: two owners'
+    workflows may share a name); store-wide totals are left out. A per-workflow sample without a known id
+    is left out too (fail closed)."""
+
+    def __init__(self, registry: CollectorRegistry, workflow_ids: set[str]):
+        self.registry, self.workflow_ids = registry, workflow_ids
+
+    def _readable(self, labels: dict) -> bool:
+        if "workflow_id" not in labels and "workflow" not in labels:
+            return True  # a service-level series
+        return bool(labels.get("workflow_id")) and labels["workflow_id"] in self.workflow_ids
+
+    def collect(self):
+        for family in self.registry.collect():
+            if family.name in STORE_WIDE_FAMILIES:
+                continue
+            kept = [s for s in family.samples if self._readable(s.labels)]
+            out = Metric(family.name, family.documentation, family.type, family.unit)
+            out.samples = kept
+            yield out
 
 
 class _RecordsCollector:

@@ -37,20 +37,25 @@ class ErrorResponse(Response):
 WorkflowStatus = Literal["draft", "active", "deprecated"]
 
 
-class WorkflowCreate(Request):
-    """Exactly one source: ``nl_description`` (translated), ``dsl`` (bare DSL, states are noop unless
-    ``states`` binds them) or ``toml`` (a whole workflow file)."""
+class _WorkflowFields(Request):
+    """What a new version may be made of (creation and update)."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    description: str = ""
     nl_description: str | None = None
     dsl: str | None = None
     toml: str | None = None
     tags: list[str] | None = None
     states: dict[str, dict[str, Any]] | None = Field(None, description="state bindings, as in a workflow file")
     settings: dict[str, Any] | None = None
-    status: WorkflowStatus = "active"
     change_note: str = ""
+
+
+class WorkflowCreate(_WorkflowFields):
+    """Exactly one source: ``nl_description`` (translated), ``dsl`` (bare DSL, states are noop unless
+    ``states`` binds them) or ``toml`` (a whole workflow file)."""
+
+    description: str = ""
+    status: WorkflowStatus = "active"
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -62,34 +67,31 @@ class WorkflowCreate(Request):
         return self
 
 
-class WorkflowUpdate(Request):
+class WorkflowUpdate(_WorkflowFields):
     """Every field optional; whatever is given replaces the current version's value in a new version."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = None
-    nl_description: str | None = None
-    dsl: str | None = None
-    toml: str | None = None
-    tags: list[str] | None = None
-    states: dict[str, dict[str, Any]] | None = None
-    settings: dict[str, Any] | None = None
     status: WorkflowStatus | None = None
-    change_note: str = ""
 
 
-class WorkflowSummary(Response):
+class _WorkflowVersion(Response):
+    """What every answer about one workflow version holds."""
+
     workflow_id: str
-    name: str | None = None
-    description: str | None = None
     version: int
-    latest_version: int | None = None
     versions: int | None = None
+    description: str | None = None
     status: str | None = None
     tags: list[str] = []
-    owner: str | None = None
-    change_note: str | None = None
+    owner: str | None = Field(None, description="the user it belongs to (the token's user who created it)")
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class WorkflowSummary(_WorkflowVersion):
+    name: str | None = None
+    latest_version: int | None = None
+    change_note: str | None = None
 
 
 class WorkflowList(Response):
@@ -117,17 +119,10 @@ class WorkflowStatistics(Response):
     avg_duration_ms: float | None = None
 
 
-class WorkflowDetail(Response):
-    workflow_id: str
-    version: int
-    versions: int | None = None
+class WorkflowDetail(_WorkflowVersion):
     name: str
-    description: str | None = None
     dsl: str
     nl_description: str | None = None
-    status: str | None = None
-    tags: list[str] = []
-    owner: str | None = Field(None, description="the user it belongs to (the token's user who created it)")
     parsed_definition: dict | None = None
     spec: dict = Field(description="the whole workflow (DSL, bindings, settings)")
     states: list[StateInfo] = []
@@ -135,8 +130,6 @@ class WorkflowDetail(Response):
     optimization_score: int | None = None
     ai_suggestions: Any = None
     warnings: list[dict] = []
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
 
 
 class ArchiveResponse(Response):
@@ -166,25 +159,26 @@ def _checked_context(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class ExecuteRequest(Request):
+class _StartRequest(Request):
+    """What every request starting a run may carry."""
+
     initial_context: dict[str, Any] = Field(default_factory=dict, description="a JSON object")
     execution_options: ExecutionOptions | None = None
-    version: int | None = Field(None, ge=1, description="default: the current version")
 
     _context = field_validator("initial_context")(_checked_context)
 
 
-class RunDefinitionRequest(Request):
+class ExecuteRequest(_StartRequest):
+    version: int | None = Field(None, ge=1, description="default: the current version")
+
+
+class RunDefinitionRequest(_StartRequest):
     """Run a workflow definition directly (what ``workbench run FILE`` sends): it is saved in the
     library as a new version of the workflow with the same name when it changed."""
 
     toml: str | None = Field(None, description="a whole workflow file")
     dsl: str | None = Field(None, description="bare DSL (every state noop)")
     name: str | None = Field(None, min_length=1, max_length=200)
-    initial_context: dict[str, Any] = Field(default_factory=dict)
-    execution_options: ExecutionOptions | None = None
-
-    _context = field_validator("initial_context")(_checked_context)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -202,31 +196,6 @@ class ExecutionStarted(Response):
     events_url: str
 
 
-class ExecutionDetail(Response):
-    execution_id: str
-    workflow_id: str | None = None
-    workflow_name: str | None = None
-    version: int | None = None
-    status: str
-    current_state: str | None = None
-    states_visited: list[str] | None = None
-    initial_context: Any = None
-    final_context: Any = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    duration_ms: int | None = None
-    error_count: int | None = None
-    retry_count: int | None = None
-    error_message: str | None = None
-    waiting_for: list[dict] | None = None
-    open_requests: list[dict] = []
-    ai_decisions: list[dict] = []
-    recovery_actions: Any = None
-    parent_execution_id: str | None = None
-    rerun_of: str | None = None
-    rerun_from: str | None = None
-
-
 class ExecutionSummary(Response):
     execution_id: str
     workflow_id: str | None = None
@@ -242,6 +211,19 @@ class ExecutionSummary(Response):
     error_message: str | None = None
     rerun_of: str | None = None
     rerun_from: str | None = None
+
+
+class ExecutionDetail(ExecutionSummary):
+    """A summary's fields and the run's contexts, path, open requests and decisions."""
+
+    states_visited: list[str] | None = None
+    initial_context: Any = None
+    final_context: Any = None
+    waiting_for: list[dict] | None = None
+    open_requests: list[dict] = []
+    ai_decisions: list[dict] = []
+    recovery_actions: Any = None
+    parent_execution_id: str | None = None
 
 
 class ExecutionList(Response):
@@ -264,16 +246,19 @@ class CancelResponse(Response):
     final_state: str | None = None
 
 
-class ApproveRequest(Request):
+class _AnswerTo(Request):
+    """The state a run waits at, and who answers (a token's user replaces ``by``)."""
+
     state: str = Field(min_length=1)
+    by: str = "api"
+
+
+class ApproveRequest(_AnswerTo):
     approved: bool
-    by: str = "api"
 
 
-class AnswerRequest(Request):
-    state: str = Field(min_length=1)
+class AnswerRequest(_AnswerTo):
     value: Literal["yes", "no", "true", "false", "retry", "skip", "abort"]
-    by: str = "api"
 
 
 class AnswerResponse(Response):
@@ -287,9 +272,8 @@ class ResumeRequest(Request):
     execution_options: ExecutionOptions | None = None
 
 
-class RerunRequest(Request):
+class RerunRequest(ResumeRequest):
     from_state: str = Field(min_length=1)
-    execution_options: ExecutionOptions | None = None
 
 
 # ------------------------------------------------------------------------------- AI features
@@ -307,6 +291,7 @@ class TranslateResponse(Response):
     errors: list[dict] = []
     warnings: list[str | dict] = []
     provider: str | None = None
+    proposals: dict[str, list[dict]] = {}  # [[schedules]] / [[triggers]] / [notifications] entries (issue 16)
 
 
 class OptimizeResponse(Response):

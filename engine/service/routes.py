@@ -1,4 +1,6 @@
-"""The REST API under ``/api/v1`` (seed design §7.1): workflows, executions, live events, AI features.
+"""The REST API under ``/api/v1`` (seed design §7.1): workflows here, with the helpers the other route
+modules share; executions and live events in routes_executions.py, AI and analytics in
+routes_analytics.py, schedules/triggers in routes_automation.py, shares in routes_sharing.py.
 
 Every route calls the engine's own functions (``engine.api``, ``engine.library``,
 ``engine.workbench``, ``engine.records``, ``engine.analytics``, ``engine.optimizer``); no SQL lives here.
@@ -6,20 +8,17 @@ Every route calls the engine's own functions (``engine.api``, ``engine.library``
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
+from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from engine import auth, library
 from engine.auth import Permission
 from engine.errors import DSLError
-from engine.schema import FINISHED_STATUSES
 from engine.service import models
-from engine.service.auth import authorize, caller, count_call
+from engine.service.auth import authorize, caller, count_call, readable, workflow_or_404
 from engine.service.errors import ApiError, dsl_error, validation_details
 from engine.workbench import ai as wb_ai
 from engine.workbench import library as wb_library
@@ -29,11 +28,18 @@ from engine.workflow_file import WorkflowFileError, WorkflowSpec, parse_workflow
 log = logging.getLogger("workbench.service")
 
 router = APIRouter()
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": models.ErrorResponse},
     404: {"model": models.ErrorResponse},
     409: {"model": models.ErrorResponse},
     413: {"model": models.ErrorResponse},
+}
+# every route that starts a run answers 202 with where to follow it
+STARTS: dict[str, Any] = {
+    "tags": ["executions"],
+    "status_code": 202,
+    "response_model": models.ExecutionStarted,
+    "responses": ERRORS,
 }
 
 
@@ -55,7 +61,7 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
     else:
         data = {}
     for key in ("name", "description", "tags", "dsl", "nl_description", "states", "settings"):
-        if fields.get(key) is not None:
+        if fields.get(key) not in (None, ""):  # an empty field (the model's default) keeps the file's value
             data[key] = fields[key]
     if not data.get("name"):
         data["name"] = "Untitled workflow"
@@ -86,13 +92,6 @@ def _save(
     )
 
 
-def _get_workflow(store, workflow_id: str, version: int | None = None) -> tuple[WorkflowSpec, dict]:
-    try:
-        return library.get_workflow(store, workflow_id, version)
-    except library.WorkflowNotFoundError as exc:
-        raise ApiError(404, "not_found", str(exc), {"workflow_id": workflow_id, "version": version}) from None
-
-
 def _run_options(opts: models.ExecutionOptions | None):
     from engine.runner import RunOptions
 
@@ -108,9 +107,10 @@ def _run_options(opts: models.ExecutionOptions | None):
     )
 
 
-def _listener(svc, workflow: str):
-    """The on_step callback of a run driven here: metrics and one structured log line per step."""
-    count = svc.metrics.listener(workflow)
+def _listener(svc, workflow_id: str | None, workflow: str):
+    """The on_step callback of a run of ``workflow_id`` (named ``workflow``) driven here: metrics (labelled
+    by the id) and one structured log line per step."""
+    count = svc.metrics.listener(workflow_id, workflow)
     step_log = logging.getLogger("workbench.run")
 
     def on_step(event: dict) -> None:
@@ -130,25 +130,6 @@ def _listener(svc, workflow: str):
             )
 
     return on_step
-
-
-def _execution_or_404(store, execution_id: str) -> dict:
-    ex = runs.execution(store, execution_id)
-    if ex is None:
-        raise ApiError(404, "not_found", f"no execution {execution_id}", {"execution_id": execution_id})
-    return ex
-
-
-def _run_owner(svc, execution_id: str, ex: dict | None = None) -> str | None:
-    """Who owns a run for the role checks: who started it through the service, else its workflow's owner."""
-    started_by = auth.run_owner(svc.store, execution_id)
-    if started_by is not None:
-        return started_by
-    ex = ex if ex is not None else _execution_or_404(svc.store, execution_id)
-    try:
-        return library.get_workflow(svc.store, ex["workflow_id"], ex.get("version"))[1].get("owner")
-    except (library.WorkflowNotFoundError, KeyError, TypeError):
-        return None
 
 
 def _acted(
@@ -188,7 +169,7 @@ def _submit(
             workflow_id=workflow_id,
             version=version,
             priority=(options.priority if options else 0),
-            on_step=_listener(svc, spec.name),
+            on_step=_listener(svc, workflow_id, spec.name),
         )
     except RunError as exc:
         raise ApiError(400, "invalid_request", str(exc), {"field": "initial_context"}) from None
@@ -204,16 +185,10 @@ def _started(
 ) -> models.ExecutionStarted:
     """The answer to a start: from the engine's own state of the run (no store query on this path)."""
     ex = svc.engine.execs.get(eid)
-    if status == "queued":
-        return models.ExecutionStarted(
-            execution_id=eid,
-            workflow_id=workflow_id,
-            version=version,
-            status=status,
-            start_time=None,
-            events_url=str(request.url_for("execution_events", execution_id=eid)),
-        )
-    if ex is not None and getattr(ex, "start_time", None) is not None:  # still driven (not a finished summary)
+    start_time = None
+    if status == "queued":  # not started yet: nothing more to read
+        pass
+    elif ex is not None and getattr(ex, "start_time", None) is not None:  # still driven (not a finished summary)
         status, start_time = ex.status, ex.start_time
         workflow_id, version = workflow_id or ex.workflow_id, version or ex.version
     else:
@@ -286,6 +261,7 @@ def list_workflows(
     )
     for t in wanted[1:]:
         rows = [r for r in rows if t.strip().lower() in {str(x).lower() for x in r.get("tags") or []}]
+    rows = readable(request, rows)  # owned or shared only (operators, admins: all)
     start = (page - 1) * page_size
     return {"total": len(rows), "page": page, "page_size": page_size, "workflows": rows[start : start + page_size]}
 
@@ -293,7 +269,7 @@ def list_workflows(
 def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
     from engine import analytics, optimizer
 
-    spec, meta = _get_workflow(svc.store, workflow_id, version)
+    spec, meta = library.get_workflow(svc.store, workflow_id, version)
     wid, ver = meta["workflow_id"], int(meta["version"])
     states = [
         {
@@ -342,14 +318,16 @@ def _detail(svc, workflow_id: str, version: int | None = None) -> dict:
 @router.get("/workflows/{workflow_id}", tags=["workflows"], response_model=models.WorkflowDetail, responses=ERRORS)
 def get_workflow(request: Request, workflow_id: str, version: int | None = Query(None, ge=1)):
     """One workflow version (default: the current one) with its states, run statistics and score."""
-    return _detail(_svc(request), workflow_id, version)
+    meta = workflow_or_404(request, workflow_id, version)[1]
+    authorize(request, Permission.READ, owner=meta.get("owner") or "", workflow_id=meta["workflow_id"])
+    return _detail(_svc(request), meta["workflow_id"], version)  # the workflow checked, not the name again
 
 
 @router.put("/workflows/{workflow_id}", tags=["workflows"], response_model=models.WorkflowDetail, responses=ERRORS)
 def update_workflow(request: Request, workflow_id: str, body: models.WorkflowUpdate):
     """Save a new version: the given fields replace those of the current version."""
     svc = _svc(request)
-    base, meta = _get_workflow(svc.store, workflow_id)
+    base, meta = workflow_or_404(request, workflow_id)
     who = authorize(request, Permission.UPDATE, owner=meta.get("owner"))
     spec = _spec_from(body.model_dump(), base)
     wid, version = _save(
@@ -368,7 +346,7 @@ def update_workflow(request: Request, workflow_id: str, body: models.WorkflowUpd
 def archive_workflow(request: Request, workflow_id: str):
     """Archive every version (a soft delete: runs keep referring to them)."""
     svc = _svc(request)
-    _, meta = _get_workflow(svc.store, workflow_id)
+    _, meta = workflow_or_404(request, workflow_id)
     who = authorize(request, Permission.DELETE, owner=meta.get("owner"))
     n = library.archive_workflow(svc.store, meta["workflow_id"])
     _acted(
@@ -381,19 +359,13 @@ def archive_workflow(request: Request, workflow_id: str):
     return {"message": "Workflow archived successfully", "workflow_id": meta["workflow_id"], "versions_archived": n}
 
 
-@router.post(
-    "/workflows/{workflow_id}/execute",
-    tags=["executions"],
-    status_code=202,
-    response_model=models.ExecutionStarted,
-    responses=ERRORS,
-)
+@router.post("/workflows/{workflow_id}/execute", **STARTS)
 def execute_workflow(
     request: Request, workflow_id: str, body: models.ExecuteRequest = Body(default_factory=models.ExecuteRequest)
 ):
     """Start a run of a saved workflow version; follow it at ``events_url``."""
     svc = _svc(request)
-    spec, meta = _get_workflow(svc.store, workflow_id, body.version)
+    spec, meta = workflow_or_404(request, workflow_id, body.version)
     who = authorize(request, Permission.EXECUTE, owner=meta.get("owner"))
     if meta.get("status") == "archived" and body.version is None:
         raise ApiError(409, "conflict", f"workflow {meta['workflow_id']} is archived")
@@ -401,20 +373,23 @@ def execute_workflow(
         svc, spec, body.initial_context, body.execution_options, meta["workflow_id"], int(meta["version"])
     )
     auth.record_run_start(svc.store, eid, who.user, workflow_id=meta["workflow_id"], how="execute")
-    svc.metrics.started(spec.name, "execute")
+    svc.metrics.started(meta["workflow_id"], spec.name, "execute")
     log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
     return _started(svc, request, eid, meta["workflow_id"], int(meta["version"]), status=status)
 
 
-@router.post(
-    "/executions", tags=["executions"], status_code=202, response_model=models.ExecutionStarted, responses=ERRORS
-)
+@router.post("/executions", **STARTS)
 def run_definition(request: Request, body: models.RunDefinitionRequest):
     """Start a run of a workflow definition sent with the request (saved as a library version first,
-    like ``engine.api.run`` does); what ``workbench run FILE`` uses when ``WORKBENCH_SERVER`` is set."""
-    from engine import api
+    like ``engine.api.run`` does); what ``workbench run FILE`` uses when ``WORKBENCH_SERVER`` is set.
+
+    The definition's name means a workflow the caller may save versions into: its own of that name, else
+    one shared with it to ``edit`` (operators, admins: any). Someone else's workflow of that name is never
+    written into: the caller gets a workflow of its own with that name (``engine.access.ensure_version_for``)."""
+    from engine import access
 
     svc = _svc(request)
+    who = caller(request)
     spec = _spec_from({"toml": body.toml, "dsl": body.dsl, "name": body.name})
     try:
         rep = spec.validate_all()
@@ -422,339 +397,9 @@ def run_definition(request: Request, body: models.RunDefinitionRequest):
         raise dsl_error(exc) from None
     if rep.errors:
         raise dsl_error(DSLError(rep.errors))
-    wid, version = api.ensure_version(spec, svc.store)
+    wid, version = access.ensure_version_for(svc.store, who, spec)
     eid, status = _submit(svc, spec, body.initial_context, body.execution_options, wid, version)
-    auth.record_run_start(svc.store, eid, caller(request).user, workflow_id=wid, how="definition")
-    svc.metrics.started(spec.name, "definition")
+    auth.record_run_start(svc.store, eid, who.user, workflow_id=wid, how="definition")
+    svc.metrics.started(wid, spec.name, "definition")
     log.info(f"run {status}", extra={"execution_id": eid, "workflow": spec.name})
     return _started(svc, request, eid, wid, version, status=status)
-
-
-@router.post("/workflows/translate", tags=["ai"], response_model=models.TranslateResponse, responses=ERRORS)
-def translate(request: Request, body: models.TranslateRequest):
-    """Plain language to DSL, with an explanation and suggestions (offline without a model)."""
-    tr = wb_ai.translate(body.nl_description, store=_svc(request).store)
-    chk = tr["check"]
-    return {
-        "dsl": tr.get("dsl") or "",
-        "nl_explanation": tr.get("explanation"),
-        "suggested_improvements": tr.get("suggestions") or [],
-        "bindings": tr.get("bindings") or {},
-        "valid": bool(tr["valid"]),
-        "errors": chk.errors,
-        "warnings": tr.get("warnings") or [],
-        "provider": str(tr.get("provider")) if tr.get("provider") is not None else None,
-    }
-
-
-@router.post("/workflows/{workflow_id}/optimize", tags=["ai"], response_model=models.OptimizeResponse, responses=ERRORS)
-def optimize(request: Request, workflow_id: str, version: int | None = Query(None, ge=1)):
-    """The optimization advisor's report for a version (default: the newest with finished runs)."""
-    from engine import optimizer
-
-    svc = _svc(request)
-    _, meta = _get_workflow(svc.store, workflow_id, version)
-    try:
-        rep = optimizer.analyze(svc.store, meta["workflow_id"], version=version)
-    except optimizer.OptimizerError as exc:
-        raise ApiError(409, "conflict", str(exc), {"workflow_id": meta["workflow_id"]}) from None
-    return rep.to_dict()
-
-
-@router.get(
-    "/workflows/{workflow_id}/analytics", tags=["analytics"], response_model=models.AnalyticsResponse, responses=ERRORS
-)
-def workflow_analytics(
-    request: Request,
-    workflow_id: str,
-    start_date: str | None = Query(None, description="ISO datetime or 30d/12h (default 30d)"),
-    end_date: str | None = None,
-    version: int | None = Query(None, ge=1),
-    granularity: str | None = Query(None, pattern="^(hour|day|week|month)$"),
-):
-    """Run statistics, errors, recovery, state performance and insights of one workflow."""
-    from engine import analytics
-
-    svc = _svc(request)
-    _, meta = _get_workflow(svc.store, workflow_id)
-    rep = analytics.report(
-        svc.store,
-        meta["workflow_id"],
-        since=start_date or "30d",
-        until=end_date,
-        version=version,
-        granularity=granularity,
-    )
-    rep["workflow_id"] = meta["workflow_id"]
-    return rep
-
-
-@router.get("/analytics", tags=["analytics"], response_model=models.AnalyticsResponse, responses=ERRORS)
-def analytics_all(
-    request: Request,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    granularity: str | None = Query(None, pattern="^(hour|day|week|month)$"),
-):
-    """The same report over every workflow."""
-    from engine import analytics
-
-    return analytics.report(
-        _svc(request).store, None, since=start_date or "30d", until=end_date, granularity=granularity
-    )
-
-
-# ------------------------------------------------------------------------------- executions
-@router.get("/executions", tags=["executions"], response_model=models.ExecutionList, responses=ERRORS)
-def list_executions(
-    request: Request,
-    workflow: str | None = None,
-    status: str | None = Query(
-        None, pattern="^(queued|pending|running|waiting|completed|failed|cancelled|recovering)$"
-    ),
-    search: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-):
-    """Recent top-level executions, newest first."""
-    rows = runs.executions(_svc(request).store, workflow=workflow, status=status, text=search, limit=limit)
-    return {"total": len(rows), "executions": rows}
-
-
-@router.get("/queue", tags=["executions"], response_model=models.QueueStatus)
-def queue_status(request: Request):
-    """Admission: runs queued and holding a slot now, the limit, the most in flight so far."""
-    return _svc(request).queue.stats()
-
-
-@router.get("/executions/{execution_id}", tags=["executions"], response_model=models.ExecutionDetail, responses=ERRORS)
-def get_execution(request: Request, execution_id: str):
-    """Status and details of one execution (open requests for a person included)."""
-    svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
-    ex["open_requests"] = runs.open_requests(svc.store, execution_id)
-    ex["ai_decisions"] = runs.ai_decisions(svc.store, execution_id, ex)
-    return ex
-
-
-@router.get(
-    "/executions/{execution_id}/history", tags=["executions"], response_model=models.ExecutionHistory, responses=ERRORS
-)
-def execution_history(request: Request, execution_id: str):
-    """Every recorded transition, audit entry, recovery action and AI decision of the execution."""
-    svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
-    return {
-        "execution_id": execution_id,
-        "transitions": runs.transitions(svc.store, execution_id),
-        "audit_logs": runs.audit_log(svc.store, execution_id, include_debug=True),
-        "recovery_actions": runs.recovery_actions(svc.store, execution_id),
-        "ai_decisions": runs.ai_decisions(svc.store, execution_id, ex),
-    }
-
-
-@router.get(
-    "/executions/{execution_id}/events",
-    tags=["executions"],
-    name="execution_events",
-    response_class=StreamingResponse,
-    responses={404: {"model": models.ErrorResponse}, 200: {"content": {"text/event-stream": {}}}},
-)
-def execution_events(request: Request, execution_id: str, poll_ms: int = Query(200, ge=20, le=5000)):
-    """Server-Sent Events: what happened so far, then live events until ``execution_finished``."""
-    from engine.service.events import EventReader, sse
-
-    svc = _svc(request)
-    if execution_id not in svc.engine.execs:  # a run this process knows needs no lookup
-        _execution_or_404(svc.store, execution_id)
-    reader = EventReader(svc.store, execution_id)
-    poll_s, heartbeat_s, full_every_s = poll_ms / 1000.0, 15.0, 1.0
-
-    def marker():
-        """What changes whenever a run driven here records something (None: not driven here)."""
-        ex = svc.engine.execs.get(execution_id)
-        if ex is None or not hasattr(ex, "seq"):  # not driven here, or its drive ended
-            return None
-        return ex.seq, ex.status, len(ex.waiting)
-
-    async def stream():
-        last_event = last_read = time.monotonic()
-        seen = object()
-        while True:
-            now = time.monotonic()
-            mark = marker()
-            # read the records when the run driven here changed, and at least every second anyway
-            # (answers, audit entries and runs driven by other processes do not move the marker)
-            if mark is None or mark != seen or now - last_read >= full_every_s:
-                seen = mark
-                batch = await asyncio.to_thread(reader.poll)
-                last_read = time.monotonic()
-                for ev in batch:
-                    yield sse(ev)
-                if batch:
-                    last_event = last_read
-                if reader.finished:
-                    return
-            if now - last_event > heartbeat_s:
-                yield b": keep-alive\n\n"
-                last_event = now
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(poll_s)
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    )
-
-
-@router.post(
-    "/executions/{execution_id}/cancel", tags=["executions"], response_model=models.CancelResponse, responses=ERRORS
-)
-def cancel_execution(request: Request, execution_id: str):
-    """Cancel a run (409 when it already ended)."""
-    svc = _svc(request)
-    who = authorize(request, Permission.CANCEL, owner=_run_owner(svc, execution_id))
-    _acted(svc, who, "api.cancel", f"cancel asked by {who.user}", execution_id=execution_id)
-    if svc.queue.cancel(execution_id, "cancelled through the API"):  # queued here: it never starts
-        return {
-            "message": "Execution cancelled",
-            "execution_id": execution_id,
-            "status": "cancelled",
-            "final_state": None,
-        }
-    ex = _execution_or_404(svc.store, execution_id)
-    if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}", {"status": ex["status"]})
-    msg = svc.engine.cancel(execution_id, "cancelled through the API")
-    done = svc.engine.execs.get(execution_id)
-    if done is not None and msg == "cancelling":
-        try:
-            done.done.result(10)
-        except Exception:  # still cancelling: report what we know
-            pass
-    ex = runs.execution(svc.store, execution_id) or ex
-    return {
-        "message": f"Execution {msg}",
-        "execution_id": execution_id,
-        "status": ex["status"],
-        "final_state": ex.get("current_state") or ((ex.get("states_visited") or [None])[-1]),
-    }
-
-
-def _answer(request: Request, execution_id: str, state: str, value: str, by: str) -> dict:
-    from engine.runner import RunError
-
-    svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
-    who = authorize(request, Permission.APPROVE, owner=_run_owner(svc, execution_id, ex))
-    if who.token_id is not None:  # a token's user is who answered, whatever the body says
-        by = who.user
-    if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(
-            409,
-            "conflict",
-            f"execution {execution_id} is {ex['status']}: it takes no answers",
-            {"status": ex["status"]},
-        )
-    open_states = {r["state"] for r in runs.open_requests(svc.store, execution_id)}
-    if state not in open_states:
-        raise ApiError(
-            409,
-            "conflict",
-            f"execution {execution_id} is not waiting at '{state}'",
-            {"status": ex["status"], "waiting_at": sorted(open_states)},
-        )
-    if execution_id not in svc.engine.execs:  # driven by no one here: it continues here after the answer
-        svc.engine.subscribe(execution_id, _listener(svc, ex.get("workflow_name") or ""))
-    try:
-        delivered = runs.answer_request(svc.engine, execution_id, state, value, by=by)
-    except RunError as exc:
-        if "not a valid answer" in str(exc):
-            raise ApiError(400, "invalid_request", str(exc), {"field": "value"}) from None
-        raise ApiError(409, "conflict", str(exc)) from None
-    _acted(
-        svc,
-        who,
-        "api.answer",
-        f"'{state}' answered '{value}' by {by}",
-        execution_id=execution_id,
-        state=state,
-        extra={"answer": value, "by": by},
-    )
-    if delivered == "resumed":  # no process drove it: it continues here now
-        svc.metrics.started(ex.get("workflow_name") or "", "resume")
-    return {"execution_id": execution_id, "state": state, "answer": value, "delivered": delivered}
-
-
-@router.post(
-    "/executions/{execution_id}/approve", tags=["executions"], response_model=models.AnswerResponse, responses=ERRORS
-)
-def approve(request: Request, execution_id: str, body: models.ApproveRequest):
-    """Approve (or reject) an approval state the run waits at."""
-    return _answer(request, execution_id, body.state, "yes" if body.approved else "no", body.by)
-
-
-@router.post(
-    "/executions/{execution_id}/answer", tags=["executions"], response_model=models.AnswerResponse, responses=ERRORS
-)
-def answer(request: Request, execution_id: str, body: models.AnswerRequest):
-    """Answer a decision (true/false), an escalation (retry/skip/abort) or an approval (yes/no)."""
-    return _answer(request, execution_id, body.state, body.value, body.by)
-
-
-@router.post(
-    "/executions/{execution_id}/resume",
-    tags=["executions"],
-    status_code=202,
-    response_model=models.ExecutionStarted,
-    responses=ERRORS,
-)
-def resume(
-    request: Request, execution_id: str, body: models.ResumeRequest = Body(default_factory=models.ResumeRequest)
-):
-    """Continue an interrupted or waiting run here, without re-running completed states."""
-    from engine.runner import RunError
-
-    svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
-    who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
-    _acted(svc, who, "api.resume", f"resume asked by {who.user}", execution_id=execution_id)
-    if ex["status"] in FINISHED_STATUSES:
-        raise ApiError(
-            409,
-            "conflict",
-            f"execution {execution_id} is already {ex['status']}; rerun it instead",
-            {"status": ex["status"]},
-        )
-    svc.engine.subscribe(execution_id, _listener(svc, ex.get("workflow_name") or ""))
-    opts = _run_options(body.execution_options) if body.execution_options else None
-    try:
-        svc.engine.resume(execution_id, opts)
-    except RunError as exc:
-        svc.engine._listeners.pop(execution_id, None)
-        raise ApiError(409, "conflict", str(exc)) from None
-    svc.metrics.started(ex.get("workflow_name") or "", "resume")
-    return _started(svc, request, execution_id)
-
-
-@router.post(
-    "/executions/{execution_id}/rerun",
-    tags=["executions"],
-    status_code=202,
-    response_model=models.ExecutionStarted,
-    responses=ERRORS,
-)
-def rerun(request: Request, execution_id: str, body: models.RerunRequest):
-    """A new run reusing the recorded results of the states before ``from_state``."""
-    from engine.runner import RunError
-
-    svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
-    who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
-    try:
-        eid = svc.engine.rerun(execution_id, body.from_state, _run_options(body.execution_options))
-    except RunError as exc:
-        raise ApiError(400, "invalid_request", str(exc), {"field": "from_state"}) from None
-    auth.record_run_start(svc.store, eid, who.user, workflow_id=ex.get("workflow_id"), how="rerun")
-    svc.engine.subscribe(eid, _listener(svc, ex.get("workflow_name") or ""))
-    svc.metrics.started(ex.get("workflow_name") or "", "rerun")
-    return _started(svc, request, eid)

@@ -106,6 +106,9 @@ class RunQueue:
         if report.errors:
             raise DSLError(report.errors)
         check_context_value(context or {}, what="the initial context")
+        from engine.inputs import check_start
+
+        context = check_start(spec, context)  # [inputs] (defaults applied) and secrets, before it is queued
         job = QueuedRun(
             (-int(priority), next(self._counter)),
             execution_id or uuid.uuid4().hex[:16],

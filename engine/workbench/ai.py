@@ -62,6 +62,7 @@ def translate(text: str, settings=None, store=None) -> dict:
         )
     res = _ai(settings, store).translator.translate(text)
     out = {k: _get(res, k) for k in ("dsl", "explanation", "suggestions", "bindings", "provider", "warnings", "valid")}
+    out["proposals"] = _get(res, "proposals") or {}  # [[schedules]] / [[triggers]] / [notifications] (issue 16)
     out["suggestions"] = [
         s if isinstance(s, str) else str(_get(s, "text") or _get(s, "title") or s)
         for s in (out.get("suggestions") or [])
@@ -112,23 +113,35 @@ def explain(dsl: str, settings=None, store=None) -> str:
 
 
 def spec_from_translation(
-    tr: dict, name: str, description: str = "", tags: list[str] | None = None, nl_description: str = ""
+    tr: dict,
+    name: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    nl_description: str = "",
+    base: WorkflowSpec | None = None,
 ) -> WorkflowSpec:
-    """A WorkflowSpec from a translation; proposed bindings that do not validate are dropped."""
+    """A WorkflowSpec from a translation; proposed bindings that do not validate are dropped.
+
+    ``base``: the spec the draft came from (a template): everything the draft does not show — its
+    ``[settings]``, its other fields — is kept from it."""
     states: dict[str, StateBinding] = {}
     for state, b in (tr.get("bindings") or {}).items():
         try:
             states[state] = StateBinding.model_validate(b)
         except Exception:
             continue
-    return WorkflowSpec(
-        name=name.strip() or "Untitled workflow",
-        description=description,
-        tags=tags or [],
-        dsl=tr["dsl"],
-        states=states,
-        nl_description=nl_description,
-    )
+    fields = {
+        "name": name.strip() or "Untitled workflow",
+        "description": description,
+        "tags": tags or [],
+        "dsl": tr["dsl"],
+        "states": states,
+        "nl_description": nl_description or (base.nl_description if base is not None else ""),
+    }
+    if base is not None:
+        spec = base.model_copy(update=fields)
+        return WorkflowSpec.model_validate(spec.model_dump(mode="json"))  # validated like a new spec
+    return WorkflowSpec(**fields)
 
 
 def llm_spend(settings=None, store=None) -> dict:
@@ -137,3 +150,14 @@ def llm_spend(settings=None, store=None) -> dict:
         return records.llm_spend_today(store)
     except Exception:
         return {}
+
+
+def template_base(source: dict | None) -> WorkflowSpec | None:
+    """The template spec a Describe draft started from (``desc.source``), None for a translation."""
+    if not source or source.get("kind") != "template":
+        return None
+    if source.get("spec"):
+        return WorkflowSpec.model_validate(source["spec"])
+    from engine.workflow_file import load_workflow
+
+    return load_workflow(source["path"]) if source.get("path") else None

@@ -78,9 +78,12 @@ def check_spec(spec: WorkflowSpec) -> DslCheck:
 
 
 def templates() -> list[dict]:
-    """The template gallery: every workflow file under data/templates (TOML first, then bare DSL)."""
+    """The template gallery: every workflow file under data/templates (TOML first, then bare DSL), each
+    workflow once: a bare ``seed_<id>.dsl`` whose bound ``<id>.toml`` exists is left out."""
     out = []
-    files = sorted(TEMPLATES_DIR.glob("*.toml")) + sorted(TEMPLATES_DIR.glob("*.dsl"))
+    bound_ids = {p.stem for p in TEMPLATES_DIR.glob("*.toml")}
+    unbound = [p for p in sorted(TEMPLATES_DIR.glob("*.dsl")) if p.stem.removeprefix("seed_") not in bound_ids]
+    files = sorted(TEMPLATES_DIR.glob("*.toml")) + unbound
     for p in files:
         try:
             spec = load_workflow(p)
@@ -93,6 +96,7 @@ def templates() -> list[dict]:
             spec.source_path = str(p)
         out.append(
             {
+                "key": p.stem,  # stable across reruns and new files: widget keys use it, never a position
                 "name": spec.name,
                 "description": spec.description,
                 "tags": list(spec.tags),
@@ -322,7 +326,7 @@ def binding_from_form(values: dict) -> StateBinding:
     from pydantic import ValidationError
 
     data = {k: v for k, v in values.items() if v not in (None, "", {}, [])}
-    for key in ("params", "files", "body", "headers"):
+    for key in ("params", "files", "body", "headers", "resources", "node"):
         raw = data.get(key)
         if isinstance(raw, str):
             try:

@@ -15,9 +15,16 @@ def _lib():
     return library
 
 
-def list_workflows(store, status: str | None = None, tag: str | None = None, text: str | None = None) -> list[dict]:
-    """Library workflows (one row each, its current version) with tags decoded, filtered by status, tag or text."""
-    rows = _lib().list_workflows(store, status=status or None, tag=tag or None, text=text or None)
+def list_workflows(
+    store, status: str | None = None, tag: str | None = None, text: str | None = None, who=None
+) -> list[dict]:
+    """Library workflows (one row each, its current version) with tags decoded, filtered by status, tag or text;
+    with ``who`` (an engine.auth.Principal), only those it owns or that are shared with it (engine/sharing.py)."""
+    from engine import sharing
+
+    rows = sharing.filter_accessible(
+        store, who, _lib().list_workflows(store, status=status or None, tag=tag or None, text=text or None)
+    )
     out = []
     for r in rows:
         r = dict(r)
@@ -26,14 +33,17 @@ def list_workflows(store, status: str | None = None, tag: str | None = None, tex
     return out
 
 
-def save_workflow(store, spec: WorkflowSpec, workflow_id: str | None = None, change_note: str = "") -> tuple[str, int]:
-    """Save a new version; ServiceError naming the first validation error when the spec is invalid."""
+def save_workflow(
+    store, spec: WorkflowSpec, workflow_id: str | None = None, change_note: str = "", owner: str | None = None
+) -> tuple[str, int]:
+    """Save a new version (``owner``: its owner, default the library's); ServiceError naming the first
+    validation error when the spec is invalid."""
     rep = spec.validate_all()
     if rep.errors:
         first = rep.errors[0]
         where = f" (line {first.line}, column {first.column})" if first.line else ""
         raise ServiceError(f"cannot save: {first.message}{where}" + (f". {first.hint}" if first.hint else ""))
-    return _lib().save_workflow(store, spec, workflow_id=workflow_id, change_note=change_note)
+    return _lib().save_workflow(store, spec, workflow_id=workflow_id, change_note=change_note, owner=owner)
 
 
 def get_workflow(store, id_or_name: str, version: int | None = None) -> tuple[WorkflowSpec, dict]:

@@ -51,8 +51,26 @@ def executions(
     since: dt.datetime | None = None,
     limit: int = 200,
 ) -> list[dict]:
-    """Top-level executions, newest first: :func:`engine.records.executions`."""
-    return records.executions(store, workflow=workflow, status=status, text=text, since=since, limit=limit)
+    """Top-level executions, newest first: :func:`engine.records.executions`; ``text`` also finds runs
+    by their inputs (initial context) and the re-runs of a run by its id. Each row has ``inputs``."""
+    rows = records.executions(store, workflow=workflow, status=status, text=text, since=since, limit=limit)
+    if text:
+        from engine.workbench import run_state
+
+        have = {r["execution_id"] for r in rows}
+        extra = [i for i in run_state.text_matches(store, text, limit) if i not in have]
+        if extra:
+            more = records.executions(store, workflow=workflow, status=status, since=since, limit=100_000)
+            wanted = set(extra)
+            rows += [r for r in more if r["execution_id"] in wanted]
+            rows.sort(key=lambda r: r["start_time"] or dt.datetime.min, reverse=True)
+            rows = rows[:limit]
+    from engine.workbench.run_state import inputs_of
+
+    inputs = inputs_of(store, [r["execution_id"] for r in rows])
+    for r in rows:
+        r["inputs"] = inputs.get(r["execution_id"], "")
+    return rows
 
 
 def workflow_names(store) -> list[str]:
@@ -81,8 +99,11 @@ def recovery_actions(store, execution_id: str) -> list[dict]:
 
 
 def open_requests(store, execution_id: str) -> list[dict]:
-    """A run's open requests for a person, options and details decoded."""
-    return records.human_requests(store, execution_id, open_only=True)
+    """A run's open requests for a person, options and details decoded; none once the run has ended
+    (a cancelled run shows no Approve/Reject even if its request row was left open)."""
+    from engine.workbench.run_state import live_requests
+
+    return live_requests(store, records.execution(store, execution_id))
 
 
 def ai_decisions(store, execution_id: str, exec_row: dict | None = None) -> list[dict]:
@@ -104,24 +125,45 @@ def _owner_alive(engine, owner: str | None) -> bool:
 
 
 def interrupted_runs(engine, limit: int = 50) -> list[dict]:
-    """Runs no live process drives any more (the app or a CLI stopped): they can be resumed."""
+    """Runs no live process drives any more (the app or a CLI stopped): they can be resumed.
+
+    A run waiting for a person is not interrupted (the answer continues it): see :func:`waiting_runs`."""
+    from engine.workbench.run_state import is_waiting_for_person
+
     rows = records.unfinished_runs(engine.store, int(limit) * 4)
     live = set(engine.live_executions())
     out = []
     for r in rows:
         if r["execution_id"] in live or _owner_alive(engine, r.get("owner")):
             continue
+        if r.get("status") == "waiting" and is_waiting_for_person(engine.store, r):
+            continue
         r["resumable"] = True
         out.append(r)
     return out[:limit]
 
 
+def waiting_runs(store, limit: int = 20) -> list[dict]:
+    """Runs waiting for a person, newest first, each with ``waiting_for`` (what they wait for)."""
+    from engine.workbench.run_state import live_requests, waiting_text
+
+    out = []
+    for r in records.runs_needing_attention(store, limit):
+        r["waiting_for"] = waiting_text(live_requests(store, r))
+        out.append(r)
+    return out
+
+
 def can_resume(engine, exec_row: dict) -> bool:
-    """True when the run is unfinished and no live process drives it."""
+    """True when the run is unfinished, no live process drives it, and it does not simply wait for a
+    person (answering continues such a run)."""
+    from engine.workbench.run_state import is_waiting_for_person
+
     return (
         exec_row.get("status") in LIVE_STATUSES
         and exec_row["execution_id"] not in engine.live_executions()
         and not _owner_alive(engine, exec_row.get("owner"))
+        and not is_waiting_for_person(engine.store, exec_row)
     )
 
 
@@ -142,7 +184,10 @@ def targets(text: str | None) -> list[str]:
 def node_statuses(
     trans: list[dict], exec_row: dict | None = None, requests: list[dict] | None = None
 ) -> dict[str, str]:
-    """State -> completed | failed | running | waiting | skipped | retrying (pending when absent).
+    """State -> completed | failed | running | waiting | skipped | retrying | reused (pending when absent).
+
+    ``reused``: a re-run took the step's recorded result from its source run (rows with ``reused``,
+    see :func:`run_transitions`).
 
     ``running``: the state a token moved to and has not recorded yet (the frontier of each branch).
     """
@@ -162,6 +207,8 @@ def node_statuses(
             status[s] = "failed"
         elif st == "decision":
             status.setdefault(s, "completed")
+        if t.get("reused") and s and not s.startswith("[") and s != START:
+            status[s] = "reused"  # a re-run took this step's recorded result from its source run
         if st != "failed":
             # recorded: no longer pending in this token or any token it branched from
             anc = tok
@@ -209,6 +256,16 @@ def token_lane(token: str, fork_targets: dict[str, list[str]] | None = None) -> 
     depth = token.count(".")
     prefix = "  " * (depth - 1)
     return f"{prefix}branch {branch}{name}" if branch else f"{prefix}{token}"
+
+
+def run_transitions(store, exec_row: dict | None) -> list[dict]:
+    """A run's transitions; for a re-run, preceded by the source run's records it reused (marked
+    ``reused=True``), so its graph, context and steps show the whole path."""
+    if not exec_row:
+        return []
+    from engine.workbench.run_state import reused_transitions
+
+    return reused_transitions(store, exec_row) + records.transitions(store, exec_row["execution_id"])
 
 
 def timeline_rows(trans: list[dict], now: dt.datetime | None = None, exec_row: dict | None = None) -> list[dict]:
@@ -277,10 +334,25 @@ def context_steps(initial: dict | None, trans: list[dict]) -> list[dict]:
                 "status": t["status"],
                 "to_state": t.get("to_state"),
                 "updates": updates,
+                "reused": bool(t.get("reused")),
+                "id": t.get("id"),
                 "context": copy.deepcopy(replay.context(tok)),
             }
         )
     return steps
+
+
+def step_logs(store, exec_row: dict | None) -> dict[str, dict]:
+    """What each step printed, by transition id (:func:`engine.records.step_logs`); a re-run also gets
+    its source run's logs (the steps it reused)."""
+    if not exec_row:
+        return {}
+    ids = [exec_row["execution_id"]] + ([exec_row["rerun_of"]] if exec_row.get("rerun_of") else [])
+    out: dict[str, dict] = {}
+    for eid in reversed(ids):
+        for log in records.step_logs(store, eid):
+            out[log["id"]] = log
+    return out
 
 
 def last_initial_context(store, workflow_id: str | None) -> dict | None:
@@ -294,7 +366,16 @@ def runs_needing_attention(store, limit: int = 20) -> list[dict]:
 
 
 def answer_request(engine, execution_id: str, state: str, value: str, by: str = "app") -> str:
-    """Deliver a person's answer; resumes the run here when no live process drives it."""
+    """Deliver a person's answer; resumes the run here when no live process drives it.
+
+    Raises ServiceError saying why when the run's current state takes no such answer (it ended, was
+    cancelled, or does not wait at ``state``)."""
+    from engine.workbench.common import ServiceError
+    from engine.workbench.run_state import refusal
+
+    why = refusal(engine, execution_id, "answer", state)
+    if why:
+        raise ServiceError(why)
     info = engine.answer(execution_id, state, value, by=by)
     if info.get("delivered") == "resume":
         engine.resume(execution_id)

@@ -36,3 +36,58 @@ def store_details(store) -> dict:
     except WorkbenchError as exc:
         counts = {"error": str(exc)}
     return {"path": str(store.path), "log_dir": str(getattr(store, "log_dir", "")), "counts": counts}
+
+
+def warm_up_in_background(engine, wait_s: float = 300.0) -> None:
+    """Once the engine's Ray is connected, start one worker per CPU (``ray_tasks.warmup``) on a daemon
+    thread, so the first run's parallel branches really run side by side. Returns at once; does
+    nothing for an engine that runs states inline."""
+    import threading
+    import time
+
+    def go():
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            st = engine.cluster_status()
+            if st.get("kind") != "ray" or st.get("error"):
+                return
+            if st.get("ready"):
+                from ray_tasks import warmup
+
+                warmup.warm_workers()
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=go, name="ray-warm-up", daemon=True).start()
+
+
+def warm_up_status() -> dict:
+    """The worker warm-up's progress (``ray_tasks.warmup.status``); idle when Ray is not used here."""
+    try:
+        from ray_tasks import warmup
+    except ImportError:  # Ray not installed
+        return {"state": "idle"}
+    return warmup.status()
+
+
+def service_cluster_status(url: str, timeout: float = 1.0) -> dict:
+    """The Ray of the workbench service at ``url`` (its ``/ready``), as ``{ready, error, dashboard_url, kind}``
+    like ``engine.cluster_status()``: in service mode the service's Ray runs the steps, not this app's."""
+    import httpx
+
+    from engine.client import forget_reachable
+
+    try:
+        body = httpx.get(url.rstrip("/") + "/ready", timeout=timeout).json()  # 200 or 503, both with the checks
+        ray = (body.get("checks") or {}).get("ray") or {}
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        if isinstance(exc, httpx.TransportError):
+            forget_reachable(url)  # gone: the sidebar must not go on saying "Connected"
+        ray = {"ok": False, "error": f"the service at {url} did not say how its Ray is ({type(exc).__name__})"}
+    ok = bool(ray.get("ok"))
+    return {
+        "ready": ok,
+        "error": None if ok or ray.get("error") == "Ray is still connecting" else ray.get("error"),
+        "dashboard_url": ray.get("dashboard_url") if ok else None,
+        "kind": ray.get("kind") or "ray",
+    }

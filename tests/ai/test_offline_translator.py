@@ -130,7 +130,12 @@ def test_parallel_at_the_end_gets_a_join_state():
 
 def test_arrow_style():
     model, _ = tr("receive webhook -> verify signature -> store event -> acknowledge")
-    assert states(model) == ["receive_webhook", "verify_signature", "store_event", "acknowledge"]
+    assert states(model) == [
+        "receive_webhook",
+        "verify_signature",
+        "store_event",
+        "acknowledge_event",
+    ]  # never a lone word (issue 16)
 
 
 def test_arrow_with_a_decision():

@@ -260,7 +260,12 @@ def delta(store):
     runs 10 and 11 fail once (ConnectionError) then succeed (190, 200 ms); run 12 fails and the run fails.
     Attempts 14, failed 3; visits 12, failed after recovery 1; completions 11 (100..200 ms).
     """
-    spec = parse_workflow_text(DELTA_TOML)
+    return build_delta(store)
+
+
+def build_delta(store, toml: str = DELTA_TOML) -> dict:
+    """The Delta runs (see the ``delta`` fixture) recorded for the workflow ``toml`` (a state 'call')."""
+    spec = parse_workflow_text(toml)
     wid, ver = library.save_workflow(store, spec)
     rec = Recorder(store)
     for i in range(12):

@@ -85,8 +85,14 @@ def test_executions_over_time_day_and_hour(store, alpha):
     assert list(weeks["executions"]) == [3, 3]
     months = A.executions_over_time(store, scope(store, alpha), "month")
     assert list(months["executions"]) == [6]
+    minutes = A.executions_over_time(store, scope(store, alpha, until="2026-11-02"), "minute")
+    assert list(zip(minutes["bucket"], minutes["executions"])) == [
+        (datetime(2026, 11, 1, 10), 1),
+        (datetime(2026, 11, 1, 11), 1),
+        (datetime(2026, 11, 1, 11, 30), 1),
+    ]
     with pytest.raises(A.AnalyticsError):
-        A.executions_over_time(store, scope(store, alpha), "minute")
+        A.executions_over_time(store, scope(store, alpha), "second")
 
 
 def test_state_performance_by_hand(store, alpha):
@@ -121,15 +127,16 @@ def test_common_errors_by_state(store, alpha):
 
 def test_recovery_stats_by_hand(store, alpha):
     r = A.recovery_stats(store, scope(store, alpha))
-    # incidents: (E2,parse) auto ok, (E3,fetch) auto ok, (E4,parse) human, (E5,fetch) auto failed
+    # incidents: (E2,parse) auto ok, (E3,fetch) auto ok, (E4,parse) human, (E5,fetch) the file's policy, failed
     assert (r["incidents"], r["automatic_incidents"], r["auto_recovered"], r["recovered"], r["actions"]) == (
         4,
-        3,
+        2,
         2,
         2,
         6,
     )
-    assert r["auto_recovery_rate"] == 66.67
+    assert r["policy_incidents"] == 1  # a workflow's own on_error policy is not auto-recovery
+    assert r["auto_recovery_rate"] == 100.0
     by = r["by_strategy"].set_index("strategy")
     assert (by.loc["retry", "actions"], by.loc["retry", "succeeded"], by.loc["retry", "success_rate"]) == (4, 2, 50.0)
     assert by.loc["escalate", "actions"] == 1 and by.loc["skip", "succeeded"] == 0
@@ -188,7 +195,7 @@ def test_version_scope(store, alpha):
 def test_report_shape_and_json(store, alpha):
     rep = A.report(store, "Alpha", since=None, granularity="day")
     assert rep["statistics"]["success_rate"] == 60.0
-    assert rep["error_analysis"]["auto_recovery_rate"] == 66.67
+    assert rep["error_analysis"]["auto_recovery_rate"] == 100.0
     assert rep["error_analysis"]["most_common_errors"][0]["error_type"] == "ValueError"
     assert [s["state"] for s in rep["state_performance"]] == ["parse", "fetch"]
     assert rep["state_performance"][0]["error_rate"] == 40.0
@@ -217,7 +224,8 @@ def test_time_parsing():
         A.parse_time("yesterday-ish")
     with pytest.raises(A.AnalyticsError, match="empty"):
         A.resolve_scope(None, None, since="2026-11-02", until="2026-11-01")
-    assert A.default_granularity(now - (now - D1) / 200, now) == "hour"
+    assert A.default_granularity(now - (now - D1) / 200, now) == "minute"  # 65 min
+    assert A.default_granularity(now - (now - D1) / 20, now) == "hour"
     assert A.default_granularity(datetime(2026, 10, 1), now) == "day"
     assert A.default_granularity(datetime(2026, 1, 1), now) == "week"
     assert A.default_granularity(None) == "week"

@@ -18,7 +18,7 @@ def run(capsys, *argv):
 def test_analytics_text_and_json(store, alpha, capsys):
     code, out, _ = run(capsys, "analytics", "--workflow", "Alpha", "--since", "all", "--granularity", "day")
     assert code == 0
-    assert "success rate 60.0%" in out and "auto-recovery 66.7%" in out
+    assert "success rate 60.0%" in out and "auto-recovery 100.0%" in out
     assert "p50 2,000" in out and "p95 3,800" in out
     assert "parse" in out and "ValueError" in out
     code, out, _ = run(capsys, "analytics", "--since", "all", "--json")

@@ -294,15 +294,16 @@ def test_accept_retry_and_timeout_change_bindings(store, delta):
     assert spec.states["call"].retry.max_attempts == 3 and spec.states["call"].timeout_s == 2.0
 
 
-def test_stale_parallel_change_is_refused(store, gamma):
+def test_a_parallel_change_applies_to_its_analysed_version_after_a_later_edit(store, gamma):
     rep = O.analyze(store, "Gamma", slots=2, llm=False)
     par = by_kind(rep, "parallelize")[0]
     changed = gamma["spec"].model_dump(mode="json")
     changed["dsl"] = "start->a;\na->b;\nb->c:x>1;\nb->d;\nc->d;\nd->e;\ne->end;\n"  # b is conditional now
     library.save_workflow(store, WorkflowSpec.model_validate(changed), workflow_id=gamma["wid"])
-    with pytest.raises(O.OptimizerError, match="analyse the current version again"):
-        O.accept(store, par.id)
-    assert O.get_record(store, par.id)["status"] == "suggested"
+    # the suggestion was made for v1: it is applied to v1 (issue 15), never to the later v2
+    out = O.accept(store, par.id)
+    assert out["built_from"] == 1 and out["version"] == 3
+    assert library.get_workflow(store, gamma["wid"], 3)[0].dsl == par.proposed_changes["dsl"]
 
 
 def _versions_runs(store, wid, durations_by_version, status_by_version=None):

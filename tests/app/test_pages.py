@@ -57,9 +57,9 @@ def test_describe_translates_shows_provider_and_saves(page_test, app_engine):
 def test_describe_shows_dsl_errors_at_their_line(page_test, app_engine):
     at = page_test("describe")
     at.run()
-    next(b for b in at.button if b.label == "Use this template" and b.key == "btn.desc.tpl.1").click()
+    next(b for b in at.button if b.label == "Use this template" and b.key == "btn.desc.tpl.content_review").click()
     at.run()
-    assert "From the template" in texts(at)
+    assert "From the template **Content review**" in texts(at)
     at.text_area(key="desc.dsl").input("start->a;\na->>b;\n")
     at.run()
     assert any("Line 2, column" in e.value for e in at.error)
@@ -91,7 +91,7 @@ def test_workflows_library_versions_diff_and_archive(page_test, app_engine):
     assert any(c.language == "diff" and "changed" in c.value for c in at.code)
     at.text_input(key="wf.text").input("regional")
     at.run()
-    assert "1 workflow(s)" in texts(at)
+    assert "1 workflow —" in texts(at)
     at.text_input(key="wf.text").input("")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -100,7 +100,7 @@ def test_workflows_library_versions_diff_and_archive(page_test, app_engine):
     assert [r["workflow_id"] for r in wb_library.list_workflows(store, status="archived")] == [wid]
     at.selectbox(key="wf.status").select("archived")
     at.run()
-    assert "1 workflow(s)" in texts(at)
+    assert "1 workflow —" in texts(at)
 
 
 # ----------------------------------------------------------------------------- Editor
@@ -125,13 +125,15 @@ def test_editor_binding_transitions_and_versions(page_test, app_engine):
     assert at.session_state["ed.spec"]["states"]["greet"]["function"] == "orders:notify"
     assert at.session_state["ed.spec"]["states"]["greet"]["retry"]["max_attempts"] == 3
     # add a transition with the form: the DSL text follows
-    at.text_input(key="ed.t.add.src").input("greet")
-    at.text_input(key="ed.t.add.dst").input("audit")
+    at.selectbox(key="ed.t.add.src").select("greet")
+    at.selectbox(key="ed.t.add.dst").select("new state…")
+    at.run()
+    at.text_input(key="ed.t.add.dst_new").input("audit")
     at.text_input(key="ed.t.add.cond").input("loud == True")
     _button(at, "Add transition").click()
     at.run()
-    at.text_input(key="ed.t.add.src").input("audit")
-    at.text_input(key="ed.t.add.dst").input("end")
+    at.selectbox(key="ed.t.add.src").select("audit")
+    at.selectbox(key="ed.t.add.dst").select("end")
     _button(at, "Add transition").click()
     at.run()
     assert "greet->audit:loud==True;" in at.text_area(key="ed.dsl").value
@@ -203,8 +205,9 @@ def test_run_approval_waits_and_approve_completes(page_test, app_engine):
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
     at.run()
-    assert json.loads(at.text_area(key="run.context").value) == {"order_id": None}
-    at.text_area(key="run.context").input(json.dumps({"order_id": 3}))
+    order_id = at.number_input(key=f"{at.session_state['run.form']}.order_id")  # the template's typed [inputs]
+    assert order_id.value == 1  # its default
+    order_id.set_value(3)
     _button(at, "Launch").click()
     at.run()
     wait_for(at, lambda a: any(b.label == "Approve" for b in a.button))
@@ -236,7 +239,7 @@ def test_run_escalation_answers_and_cancel(page_test, app_engine):
 
 
 def test_run_bad_context_is_a_message(page_test, app_engine):
-    wid, _ = _save(app_engine.store)
+    wid, _ = _save(app_engine.store, inputs={})  # no typed [inputs]: the page offers the JSON box
     at = page_test("run")
     at.session_state["wb.workflow_id"] = wid
     at.run()
@@ -261,7 +264,7 @@ def test_history_lists_drills_in_replays_context_and_reruns(page_test, app_engin
     at.run()
     assert not at.exception
     body = texts(at)
-    assert "1 run(s)" in body and "Step by step" in [s.value for s in at.subheader]
+    assert "1 run, newest first" in body and "Step by step" in [s.value for s in at.subheader]
     assert (
         at.select_slider(key=f"hist.step.{eid}").value == len(runs.context_steps({}, runs.transitions(store, eid))) - 1
     )
@@ -307,12 +310,12 @@ def test_history_lists_interrupted_runs_after_a_restart_and_resumes_them(page_te
     store.flush()
     at = page_test("history")
     at.run()
-    assert "1 interrupted run(s)" in texts(at)
+    assert "1 interrupted run**" in texts(at)
     next(b for b in at.button if b.key == "btn.hist.resume_top.ghost2").click()
     at.run()
     assert app_engine.wait("ghost2", 30).status == "completed"
     at.run()
-    assert "interrupted run(s)" not in texts(at)
+    assert "interrupted run**" not in texts(at)
 
 
 # ----------------------------------------------------------------------------- Settings

@@ -18,7 +18,7 @@ import pytest
 from engine.analytics import utcnow
 from engine.store import Store
 from tests.analytics.conftest import build_alpha, build_gamma
-from tests.browser.helpers import IDLE, choose, settle
+from tests.browser.helpers import IDLE, choose, click, settle
 from tests.fixtures.app_server import AppServer, page_timeout_ms
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,7 @@ def test_analytics_page_in_the_browser(tab, analytics_app, screenshots_dir):
     for title in (
         "Executions and success rate",
         "Run duration",
-        "Duration per state",
+        "Working time per state",
         "Error rate per state",
         "Most common errors",
         "Recovery actions by strategy",
@@ -115,7 +115,7 @@ def test_optimize_page_in_the_browser(tab, analytics_app, screenshots_dir):
     assert "'b' reads x written by 'a'" not in body or "Kept sequential" in body
     assert not tab.locator("[data-testid='stException']").count()
     shot(tab, screenshots_dir / "optimize_suggestions.png")
-    tab.get_by_role("button", name="Accept → new version").first.click()
+    click(tab, "Accept → new version")
     idle(tab, charts=2)
     # the comparison appears once the rerun that follows the save has read the new version
     tab.get_by_text("Baseline version").first.wait_for(timeout=30_000)

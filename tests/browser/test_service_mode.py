@@ -8,7 +8,6 @@ still completes when the app process is gone.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -19,13 +18,14 @@ from tests.browser.helpers import (
     click,
     fill_area,
     fill_input,
+    launch_saved,
     main_text,
     nav,
     no_exception,
     open_app,
     open_expander,
-    settle,
     unique,
+    use_template,
     wait_text,
 )
 from tests.fixtures.app_server import page_timeout_ms
@@ -125,25 +125,11 @@ def test_a_run_completes_after_the_app_process_is_gone(service_page, served_app)
     page, service = service_page, served_app.service
     name = unique("Orders via service")
     open_app(page, served_app.url)
-    card = (
-        page.locator("[data-testid='stVerticalBlock']")
-        .filter(has=page.get_by_text("Order processing", exact=True))
-        .filter(has=page.get_by_role("button", name="Use this template"))
-        .last
-    )
-    use = card.get_by_role("button", name="Use this template")
-    expect(use).to_be_enabled(timeout=60_000)
-    use.click()
-    settle(page)
-    wait_text(page, "From the template")
+    use_template(page, "Order processing")
     fill_input(page, "Name", name, submit=False)
     click(page, "Save workflow")
     wait_text(page, f"Saved {name} as version 1")
-    click(page, "Run it")
-    open_expander(page, "Start a run", "Workflow")
-    expect(page.get_by_role("combobox", name="Workflow")).to_have_value(name)
-    fill_area(page, "Initial context (JSON)", json.dumps({"order_id": 3}))
-    click(page, "Launch")
+    launch_saved(page, name, {"order_id": 3})
     wait_text(page, "Approval needed", timeout=240)
 
     eid = _run_of(service, name)["execution_id"]

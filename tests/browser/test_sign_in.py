@@ -8,7 +8,6 @@ authorizes a user there and comes back with the provider's ID token; roles come 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -21,9 +20,10 @@ from playwright.sync_api import expect
 from engine import records
 from engine.store import Store
 from tests.browser.helpers import (
+    choose,
     click,
-    fill_area,
     fill_input,
+    launch_saved,
     main_text,
     nav,
     no_exception,
@@ -31,6 +31,7 @@ from tests.browser.helpers import (
     settle,
     shot,
     unique,
+    use_template,
     wait_text,
 )
 from tests.fixtures.app_server import AppServer, page_timeout_ms
@@ -81,24 +82,11 @@ def test_operator_approves_and_is_recorded_viewer_cannot_launch_or_approve(
     viewer_ctx = None
     try:
         # the operator saves a workflow from a template and launches it; it waits for approval
-        card = (
-            op.locator("[data-testid='stVerticalBlock']")
-            .filter(has=op.get_by_text("Order processing", exact=True))
-            .filter(has=op.get_by_role("button", name="Use this template"))
-            .last
-        )
-        use = card.get_by_role("button", name="Use this template")
-        expect(use).to_be_enabled(timeout=60_000)
-        use.click()
-        settle(op)
-        wait_text(op, "From the template")
+        use_template(op, "Order processing")
         fill_input(op, "Name", name, submit=False)
         click(op, "Save workflow")
         wait_text(op, f"Saved {name} as version 1")
-        click(op, "Run it")
-        open_expander(op, "Start a run", "Workflow")
-        fill_area(op, "Initial context (JSON)", json.dumps({"order_id": 3}))
-        click(op, "Launch")
+        launch_saved(op, name, {"order_id": 3})
         wait_text(op, "Approval needed", timeout=180)
         watching = op.get_by_role("combobox", name="Watching")
         execution_id = watching.input_value().rsplit(" · ", 1)[-1]
@@ -112,11 +100,7 @@ def test_operator_approves_and_is_recorded_viewer_cannot_launch_or_approve(
         open_expander(viewer, "Start a run", "Workflow")
         wait_text(viewer, "can watch runs but not start them")
         assert viewer.get_by_role("button", name="Launch", exact=True).count() == 0
-        watch = viewer.get_by_role("combobox", name="Watching")
-        watch.click()
-        watch.fill(execution_id)
-        viewer.get_by_role("option").filter(has_text=execution_id).first.click()
-        settle(viewer)
+        choose(viewer, "Watching", execution_id, anywhere=True)  # the option's label ends with the id
         wait_text(viewer, "Approval needed")
         wait_text(viewer, "Your role cannot answer this request.")
         assert viewer.get_by_role("button", name="Approve").count() == 0

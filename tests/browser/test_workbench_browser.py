@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.helpers import (
@@ -20,8 +21,10 @@ from tests.browser.helpers import (
     button,
     choose,
     click,
+    click_at_once,
     fill_area,
     fill_input,
+    launch_saved,
     load_factor,
     main_text,
     nav,
@@ -29,6 +32,7 @@ from tests.browser.helpers import (
     open_app,
     open_expander,
     save_described_workflow,
+    save_template,
     settle,
     shot,
     unique,
@@ -74,7 +78,10 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     wait_text(page, "Translated by")
     assert "offline" in main_text(page).inner_text()
     dsl = page.get_by_label("DSL", exact=True).input_value()
-    assert "->[" in dsl and "combine_report" in dsl
+    assert "->[" in dsl
+    # the step the four branches join into combines them into the report (the translator names it)
+    join = re.search(r"\]->(\w+)", dsl).group(1)
+    assert "combine" in join and "report" in join, dsl
     agraph_frame(page)
     shot(page, screenshots_dir, "10_describe_translated")
 
@@ -84,13 +91,13 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     click(page, "Open in the editor")
     page.get_by_text("click a step to edit it").first.wait_for()
 
-    # edit a node's binding: combine_report becomes a python step
-    choose(page, "Step", "combine_report")
+    # edit a node's binding: the combining step becomes a python step
+    choose(page, "Step", join)
     choose(page, "What this step does", "python")
     fill_input(page, "Function (module:function)", "orders:notify")
     fill_input(page, "Parameters (JSON)", json.dumps({"template": "Weekly report for {customer} is ready"}))
     click(page, "Apply to this step")
-    wait_text(page, "Updated 'combine_report' (python)")
+    wait_text(page, f"Updated '{join}' (python)")
     shot(page, screenshots_dir, "11_editor_binding")
     fill_input(page, "What changed?", "combine_report renders the message")
     click(page, "Save version")
@@ -100,7 +107,7 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     nav(page, "Run")
     open_expander(page, "Start a run", "Workflow")  # the editor chose this workflow: it is open
     expect(page.get_by_role("combobox", name="Workflow")).to_have_value(name)
-    expect(page.get_by_role("combobox", name="Version")).to_have_value("v2 (latest)")
+    expect(page.get_by_role("combobox", name="Version")).to_have_value("v2 (default)")
     click(page, "Launch")
     # Ray may still be starting: the run waits for it, then completes (and the page redraws once)
     expect(page.get_by_role("combobox", name="Watching")).to_have_value(
@@ -108,7 +115,8 @@ def test_describe_translate_save_edit_run_and_history(page, app_server, screensh
     )
     main_text(page).get_by_text("completed", exact=False).first.wait_for(timeout=60_000)
     plot = page.locator(".js-plotly-plot").first
-    for lane in ("load_sales", "(branch 1)", "(branch 4)"):
+    first = re.search(r"start->(\w+)", dsl).group(1)  # the translator names the steps
+    for lane in (first, "(branch 1)", "(branch 4)"):
         expect(plot).to_contain_text(lane, timeout=60_000)
     expect(main_text(page)).to_contain_text("Steps done")
     agraph_frame(page)
@@ -128,26 +136,8 @@ def test_approve_a_waiting_state(page, browser, app_server, screenshots_dir):
     that run with "Start a run" open, and it stays open when the watched run finishes (the page
     redraws then: the expander used to snap shut under the analyst's cursor)."""
     name = unique("Order processing e2e")
-    open_app(page, app_server.url)
-    card = (
-        page.locator("[data-testid='stVerticalBlock']")
-        .filter(has=page.get_by_text("Order processing", exact=True))
-        .filter(has=page.get_by_role("button", name="Use this template"))
-        .last
-    )
-    use = card.get_by_role("button", name="Use this template")
-    expect(use).to_be_enabled(timeout=60_000)
-    use.click()
-    settle(page)
-    wait_text(page, "From the template")
-    fill_input(page, "Name", name, submit=False)
-    click(page, "Save workflow")
-    wait_text(page, f"Saved {name} as version 1")
-    click(page, "Run it")
-    open_expander(page, "Start a run", "Workflow")
-    expect(page.get_by_role("combobox", name="Workflow")).to_have_value(name)
-    fill_area(page, "Initial context (JSON)", json.dumps({"order_id": 3}))
-    click(page, "Launch")
+    save_template(page, app_server.url, "Order processing", name)
+    launch_saved(page, name, {"order_id": 3})
     wait_text(page, "Approval needed", timeout=180)
     wait_text(page, "Ship the available part of order 3")
     shot(page, screenshots_dir, "20_run_waiting_for_approval")
@@ -199,14 +189,25 @@ def test_click_selects_a_step_and_double_click_is_harmless(page, app_server, scr
     box = frame.bounding_box()
     pages_before = len(page.context.pages)
     url_before = page.url
-    # a 3-node chain is fitted to the canvas: the middle node sits at its centre
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # where vis-network drew the step (its network is handed to the page: app/components/agraph_safe.py)
+    inner = frame.element_handle().content_frame()
+    inner.wait_for_function("window.__wbNetwork && window.__wbNetwork.getPosition('first_step')")
+    at = inner.evaluate(
+        """() => { const n = window.__wbNetwork; const p = n.canvasToDOM(n.getPosition('first_step'));
+        const c = n.canvas.frame.canvas.getBoundingClientRect(); return {x: c.left + p.x, y: c.top + p.y}; }"""
+    )
+    x, y = box["x"] + at["x"], box["y"] + at["y"]
+    page.mouse.click(x, y)
     settle(page)
-    page.get_by_text("What this step does").first.wait_for(timeout=20_000)
-    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_text("What this step does").first.wait_for(timeout=30_000)
+    try:  # a double-click must open no tab: wait for one (a bounded wait for an event that must not come)
+        with page.context.expect_page(timeout=2_000):
+            page.mouse.dblclick(x, y)
+        opened = True
+    except PlaywrightTimeout:
+        opened = False
     settle(page)
-    page.wait_for_timeout(1000)  # a new tab or a navigation would have started by now: none may
-    settle(page)
+    assert not opened
     assert len(page.context.pages) == pages_before
     assert page.url == url_before
     shot(page, screenshots_dir, "31_editor_step_selected")
@@ -238,11 +239,9 @@ def test_ray_survives_two_minutes_then_two_sessions_run_at_once(page, browser, a
     try:
         _prepare_launch(page, app_server.url, name)
         _prepare_launch(other, app_server.url, name)
-        button(page, "Launch").first.click()
-        button(other, "Launch").first.click()
+        click_at_once([page, other], "Launch")  # both runs start together
         done = re.compile(rf"^{re.escape(name)} v1 · completed · ")
         for p in (page, other):
-            settle(p)
             expect(p.get_by_role("combobox", name="Watching")).to_have_value(done, timeout=180_000)
         ids = {p.get_by_role("combobox", name="Watching").input_value().split(" · ")[-1] for p in (page, other)}
         assert len(ids) == 2

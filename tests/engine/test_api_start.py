@@ -71,18 +71,25 @@ def test_second_start_of_the_same_spec_makes_no_library_query(counting_store):
     assert len({(r["workflow_id"], r["version"]) for r in rows}) == 1 and rows[0]["version"] == 1
 
 
-def test_a_changed_spec_gets_a_new_version_and_the_old_one_becomes_current_again(counting_store):
+def test_a_changed_spec_gets_a_pinned_version_that_never_replaces_the_default(counting_store):
     st = counting_store
-    wid, v1 = api.ensure_version(_spec("start->a; a->end;"), st)
+    first = _spec("start->a; a->end;")
+    wid, v1 = api.ensure_version(first, st)
     assert api.ensure_version(_spec("start->a; a->end;"), st) == (wid, v1)
     changed = _spec("start->a; a->b; b->end;")
     assert api.ensure_version(changed, st) == (wid, v1 + 1)
-    assert library.get_workflow(st, wid)[0].model_dump(mode="json") == changed.model_dump(mode="json")
-    # the first spec again: the library's current version differs, so it is saved again (as before caching)
-    assert api.ensure_version(_spec("start->a; a->end;"), st) == (wid, v1 + 2)
+    # the run is pinned to the changed spec, but the library's default stays the first version
+    assert library.get_workflow(st, wid)[0].model_dump(mode="json") == first.model_dump(mode="json")
+    assert library.get_workflow(st, wid, v1 + 1)[1]["status"] == "pinned"
+    assert library.default_version(st, wid) == v1
+    # the first spec again: the default holds it; the changed one again: its pinned version
+    assert api.ensure_version(_spec("start->a; a->end;"), st) == (wid, v1)
+    assert api.ensure_version(_spec("start->a; a->b; b->end;"), st) == (wid, v1 + 1)
     # a change made through the library in this process (not through ensure_version) is seen at once
     library.save_workflow(st, changed, workflow_id=wid, change_note="edited")
-    assert api.ensure_version(_spec("start->a; a->end;"), st) == (wid, v1 + 4)
+    assert library.default_version(st, wid) == v1 + 2
+    assert api.ensure_version(_spec("start->a; a->b; b->end;"), st) == (wid, v1 + 2)
+    assert api.ensure_version(_spec("start->a; a->end;"), st) == (wid, v1)  # an earlier version holds it
 
 
 def test_a_version_saved_by_another_process_is_seen(counting_store):
@@ -111,8 +118,9 @@ def test_a_version_saved_by_another_process_is_seen(counting_store):
     )
     assert out.returncode == 0, out.stderr
     assert f"'{wid}', {v1 + 1}" in out.stdout
-    # the library's current version is now the other process's spec: ours is saved as the next one
-    assert api.ensure_version(spec, st) == (wid, v1 + 2)
+    # the library's current version is now the other process's spec: ours is still held by v1
+    assert api.ensure_version(spec, st) == (wid, v1)
+    assert library.default_version(st, wid) == v1 + 1
     st.library_queries.clear()
-    assert api.ensure_version(spec, st) == (wid, v1 + 2)
+    assert api.ensure_version(spec, st) == (wid, v1)
     assert st.library_queries == []

@@ -122,7 +122,8 @@ def test_explicit_address_connects_to_token_cluster_without_auth_mode(ray_cluste
 def test_wrong_token_refused_with_instructions_and_no_token(ray_cluster):
     """A token mismatch (Ray retries ~20 s, then a bare 'Failed to connect'): the error says what to do."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
-    env.update(PYTHONPATH=str(ROOT), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=SECRET)
+    # Ray's GCS connect loop tries once a second, 20 times by default: 3 tries end the same way
+    env.update(PYTHONPATH=str(ROOT), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=SECRET, RAY_NUM_REDIS_GET_RETRIES="3")
     env.pop("RAY_ADDRESS", None)
     proc = _run_connect(ray_cluster.address, env, timeout=180)
     out = proc.stdout

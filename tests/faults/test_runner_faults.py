@@ -74,10 +74,19 @@ def _final_record(store, execution_id: str) -> dict:
 
 # --------------------------------------------------------------------- 2. the poller and pruning
 @pytest.mark.slow
-def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_cli_process_works(inline_engine, store):
-    """Three threads start 10,500 runs (past the 10,000 retained-runs cap, so pruning happens while
-    they insert) while the poller ticks; afterwards `workbench cancel` from another process stops a
-    run driven here (the poller must still be alive to pick the request up)."""
+def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_cli_process_works(
+    inline_engine, store, monkeypatch
+):
+    """Three threads start runs past the retained-runs cap (so pruning happens while they insert)
+    while the poller ticks; afterwards `workbench cancel` from another process stops a run driven
+    here (the poller must still be alive to pick the request up). The cap is lowered to 1,000 for
+    this engine (the pruning is the point, not its size: 10,500 runs took ~40 s here); 1,000 also
+    equals the finished-summaries bound, so both the cap's pruning in ``_register`` and the
+    summaries' pruning in ``_retire`` run while the threads insert."""
+    cap = 1_000
+    monkeypatch.setattr("engine.run.driver.MAX_RETAINED_RUNS", cap)
+    monkeypatch.setattr(inline_engine, "max_finished_summaries", cap)
+    per_thread = (cap + cap // 20) // 3  # 5 % past the cap
     spec = _spec("tests.engine.functions:add", params={"amount": 1})
     errors: list[BaseException] = []
     ids: list[str] = []
@@ -93,7 +102,7 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
             with lock:
                 ids.append(eid)
 
-    threads = [threading.Thread(target=starter, args=(3_500,)) for _ in range(3)]
+    threads = [threading.Thread(target=starter, args=(per_thread,)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -128,8 +137,8 @@ def test_poller_and_pruning_survive_threads_starting_runs_and_a_cancel_from_the_
     assert res.status == "completed" and res.final_context["approved"] is True
     # before the fix: RuntimeError('dictionary changed size during iteration') from the pruning
     assert not errors, f"engine.start raised while other threads started runs: {errors[:3]}"
-    assert len(ids) == 10_500
-    assert len(inline_engine.execs) <= 10_000  # finished runs past the cap were forgotten (pruned)
+    assert len(ids) == 3 * per_thread > cap
+    assert len(inline_engine.execs) <= cap  # finished runs past the cap were forgotten (pruned)
 
 
 def test_cli_cancel_of_a_run_driven_by_another_process_is_quiet_and_takes_effect(inline_engine, store):
@@ -357,7 +366,7 @@ def test_finished_summaries_are_bounded_and_older_runs_are_read_back_from_the_st
     ``Engine.execs`` (their records stay in the store) and ``wait`` still answers for them."""
     from engine import runner
 
-    monkeypatch.setattr(runner, "MAX_FINISHED_SUMMARIES", 20)
+    monkeypatch.setattr(inline_engine, "max_finished_summaries", 20)  # per engine (engine.run.driver)
     spec = _spec(f"{FN}:big_context", params={"size": 1_000})
     ids = [inline_engine.run(spec, {"n": i}).execution_id for i in range(50)]
     finished = [k for k, e in inline_engine.execs.items() if isinstance(e, runner._FinishedRun)]

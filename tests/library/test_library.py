@@ -98,7 +98,8 @@ def test_versions_and_diff(store):
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[1]["change_note"] == "ship only when paid" and versions[1]["states"] == 6
     text = diff_versions(store, wid, 1, 2)
-    assert text.startswith(f"--- {wid} v1\n+++ {wid} v2")
+    name = order_spec().name  # headers name the workflow, never its internal id (issue 15)
+    assert text.startswith(f"--- {name} v1\n+++ {name} v2") and wid not in text.splitlines()[0]
     assert "-tags: sales, demo\n+tags: sales" in text
     assert "-charge->ship;" in text and "+charge->ship:paid==True;" in text and "+charge->reject;" in text
     assert diff_versions(store, wid, 2, 2) == ""

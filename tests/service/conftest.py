@@ -86,7 +86,7 @@ def start_server(
                 return server
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)  # a --no-ray server is up in a few seconds: do not add half a second to each start
     stop_server(server)
     raise RuntimeError(f"workbench serve was not ready after {ready_timeout} s:\n{log.read_text()[-3000:]}")
 
@@ -100,6 +100,52 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait(10)
+
+
+def workbench_cli(db: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    """The ``workbench`` CLI in its own process on the store at ``db``, as the local user ``admin-cli``
+    (no token or service taken from the test's environment); ``env_extra`` adds variables."""
+    env = dict(os.environ, WORKBENCH_DB=str(db), PYTHONPATH=str(REPO), WORKBENCH_USER="admin-cli")
+    env.pop("WORKBENCH_TOKEN", None)
+    env.pop("WORKBENCH_SERVER", None)
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def make_tokens(db: Path, users: dict[str, str]) -> dict[str, str]:
+    """One API token per user (``{name: role}``) in the store at ``db``, through the function
+    ``workbench token create`` calls (one process instead of a CLI start per user)."""
+    from engine import auth
+    from engine.identity import login_user
+    from engine.store import Store
+
+    with Store(db) as store:
+        return {
+            name: auth.create_token(store, role, user=name, name=name, created_by=login_user())[0]
+            for name, role in users.items()
+        }
+
+
+def start_auth_server(prefix: str, users: dict[str, str], env: dict | None = None) -> tuple[Server, dict[str, str]]:
+    """``workbench serve --no-ray --auth required`` on a new store (in a temp dir named ``prefix…``,
+    removed by :func:`stop_auth_server`) with a token per user; retried once when another process took
+    the free port first."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    tokens = make_tokens(tmp / "workbench.duckdb", users)
+    args = ["--no-ray", "--auth", "required"]
+    try:
+        srv = start_server(tmp, env, args=args, ready_path="/health", ready_timeout=120)
+    except ServerExited:
+        srv = start_server(tmp, env, args=args, ready_path="/health", ready_timeout=120)
+    return srv, tokens
+
+
+def stop_auth_server(server: Server) -> None:
+    """Stop a server of :func:`start_auth_server` and remove its temp dir."""
+    stop_server(server)
+    shutil.rmtree(server.db.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="package")

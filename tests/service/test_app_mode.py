@@ -56,6 +56,35 @@ def test_sidebar_says_runs_stay_in_the_app_without_a_service(app_engine, monkeyp
     assert "Runs in this app process" in captions and "Connected" not in captions
 
 
+def test_sidebar_stops_saying_connected_once_the_service_is_gone(app_engine, monkeypatch):  # noqa: F811
+    """A "yes" remembered from a service that has since stopped (or from an earlier service on the same
+    port) must not keep the sidebar saying "Connected": the first failed call forgets it."""
+    import time
+
+    from engine import client
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there now
+    monkeypatch.setenv("WORKBENCH_SERVER", url)
+    monkeypatch.setitem(client._REACHABLE, url, (time.monotonic(), True))  # answered a moment ago
+    at = _main_page()
+    at.run()
+    captions = _sidebar_captions(at)
+    assert "Runs in this app process" in captions and "Connected" not in captions
+    assert client.reachable_server() is None
+
+
+def test_a_failed_client_call_forgets_that_the_service_answered(monkeypatch):
+    import time
+
+    from engine import client
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setitem(client._REACHABLE, url, (time.monotonic(), True))
+    with client.WorkbenchClient(url) as c, pytest.raises(client.ServiceError, match="cannot reach"):
+        c.health()
+    assert url not in client._REACHABLE
+
+
 def test_run_page_launches_through_the_service(app_engine, page_test, served, monkeypatch):  # noqa: F811
     monkeypatch.setenv("WORKBENCH_SERVER", served.url)
     spec = WorkflowSpec(name="Through the service", dsl="start->a; a->b; b->end;")

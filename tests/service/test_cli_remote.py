@@ -58,7 +58,7 @@ def test_run_waits_then_approve_from_another_cli_and_show_history(server, tmp_pa
     assert httpx.get(f"{server.url}/api/v1/executions/{eid}").json()["status"] == "waiting"  # still driven there
     p = cli(server, tmp_path, "approve", eid, "ask", "--yes")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("completed: execution")
+    assert p.stdout.startswith("completed (outcome: ship): execution")
     hist = json.loads(cli(server, tmp_path, "history", "--workflow", "CLI approval", "--json").stdout)
     assert [r["execution_id"] for r in hist] == [eid] and hist[0]["status"] == "completed"
     shown = cli(server, tmp_path, "show", eid)
@@ -146,8 +146,9 @@ def test_a_run_left_waiting_by_a_local_cli_is_answered_and_finished_by_the_servi
         time.sleep(0.2)
     assert ex["states_visited"][-2:] == ["ship", "end"]
     metrics = httpx.get(f"{server.url}/metrics").text
-    assert 'workbench_runs_started_total{kind="resume",workflow="Left by a CLI"} 1.0' in metrics
-    assert 'workbench_runs_finished_total{status="completed",workflow="Left by a CLI"} 1.0' in metrics
+    labels = f'workflow="Left by a CLI",workflow_id="{ex["workflow_id"]}"'  # the name and the stable id
+    assert f'workbench_runs_started_total{{kind="resume",{labels}}} 1.0' in metrics
+    assert f'workbench_runs_finished_total{{status="completed",{labels}}} 1.0' in metrics
 
 
 def test_the_cli_finds_a_service_on_its_own_store_without_workbench_server(server, tmp_path, monkeypatch):

@@ -86,6 +86,8 @@ def append_exit(db: str, prefix: str, n: int, delay: float, how: str, go: str | 
 
     from engine.store import Store
 
+    if go:  # say the store module is imported, then wait for the signal to open it with the others
+        open(f"{go}.ready-{prefix}", "w").close()
     while go and not os.path.exists(go):
         time.sleep(0.005)
     s = Store(db)

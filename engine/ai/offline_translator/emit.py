@@ -1,0 +1,357 @@
+"""Emitting DSL: compiles the step tree into DSL statements (fan-out/fan-in, decisions, handlers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.ai import _words as W
+from engine.ai.offline_translator.model import Act, Ctx, Decision, Goto, Par, Stop, Until, _join_as_bool, _terminal
+from engine.ai.offline_translator.naming import _content, _valid_name
+from engine.dsl.model import END, START
+
+# ---------------------------------------------------------------------------------------------
+# compiling the step tree into DSL
+
+
+@dataclass
+class Exit:
+    src: str
+    cond: str | None = None
+    fan_in: tuple[str, ...] | None = None
+    fork: list | None = None
+
+
+class Compiler:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+        self.statements: list[tuple] = []  # (sources, targets, cond, src_group, tgt_group)
+        self.used = {START, END}
+        self.kinds: dict[str, str] = {}
+        self.order: list[str] = []
+        self.step_first: dict[int, str] = {}
+        self.pending_step: int | None = None
+        self.branch_depth = 0
+        self.branch_states: set[str] = set()
+        self.handler_states: set[str] = set()
+        self.in_handler = False
+        self.text_of: dict[str, str] = {}
+        self.ai_states: set[str] = set()
+        self.approvals: dict[str, str] = {}  # approval state -> who approves
+        self.retries: dict[str, int] = {}  # state -> retries after the first attempt ("retry up to 3 times")
+
+    def new_state(self, base: str, kind: str, text: str = "") -> str:
+        name = _valid_name(base)
+        if name in self.used:
+            i = 2
+            while f"{name}_{i}" in self.used:
+                i += 1
+            name = f"{name}_{i}"
+        self.used.add(name)
+        self.kinds[name] = kind
+        self.order.append(name)
+        if self.branch_depth:
+            self.branch_states.add(name)
+        if self.in_handler:
+            self.handler_states.add(name)
+        if text:
+            self.text_of[name] = text
+        if self.pending_step is not None:
+            self.step_first.setdefault(self.pending_step, name)
+            self.pending_step = None
+        return name
+
+    def emit(self, sources, targets, cond=None, src_group=False, tgt_group=False):
+        st = (tuple(sources), tuple(targets), cond, src_group, tgt_group)
+        if st not in self.statements:
+            self.statements.append(st)
+
+    def connect(self, pending: list[Exit], target: str) -> None:
+        plain_defaults = {e.src for e in pending if e.fan_in is None and e.fork is None and e.cond is None}
+        for e in pending:
+            if e.fork is not None:
+                e.fork.append(target)
+            elif e.fan_in is not None:
+                self.emit(e.fan_in, (target,), e.cond, True, False)
+            else:
+                if e.cond is not None and e.cond != "@error" and e.src in plain_defaults:
+                    continue  # the default already goes there
+                if e.src == target and e.cond is None:
+                    continue
+                self.emit((e.src,), (target,), e.cond)
+
+    def _single_source(self, pending: list[Exit]) -> str | None:
+        if len(pending) == 1:
+            e = pending[0]
+            if e.fork is None and e.fan_in is None and e.cond is None and e.src != START:
+                return e.src
+        return None
+
+    def seq(self, steps: list, pending: list[Exit]) -> list[Exit]:
+        for st in steps:
+            pending = self.step(st, pending)
+        return pending
+
+    def step(self, st, pending: list[Exit]) -> list[Exit]:
+        if isinstance(st, tuple) and st[0] == "step_marker":
+            self.pending_step = st[1]
+            return pending
+        if isinstance(st, tuple) and st[0] == "meanwhile":
+            st = st[1]
+        if isinstance(st, Act):
+            name = self.new_state(st.name, "action", st.text)
+            if st.ai:
+                self.ai_states.add(name)
+            if st.who is not None:
+                self.approvals[name] = st.who
+            self.connect(pending, name)
+            if st.retries:
+                self.retries[name] = st.retries
+            if st.on_error:  # "… and if it still fails, <fallback>": the step's @error path
+                was = self.in_handler
+                self.in_handler = True
+                try:
+                    fallback = self.seq(st.on_error, [Exit(name, "@error")])
+                finally:
+                    self.in_handler = was
+                if _terminal(st.on_error):
+                    self.finish(fallback)
+                    return [Exit(name)]
+                return [Exit(name)] + fallback
+            return [Exit(name)]
+        if isinstance(st, Until):
+            name = self.new_state(st.act.name, "action", st.act.text)
+            self.connect(pending, name)
+            neg = st.cond.negated()
+            loop_cond = neg.text if neg is not None else f"not ({st.cond.text})"
+            self.emit((name,), (name,), loop_cond)
+            return [Exit(name)]
+        if isinstance(st, Stop):
+            self.connect(pending, END)
+            return []
+        if isinstance(st, Goto):
+            target = self._resolve_goto(st.target)
+            if target is None:
+                return pending
+            self.connect(pending, target)
+            return []
+        if isinstance(st, Par):
+            return self.parallel(st, pending)
+        if isinstance(st, Decision):
+            return self.decision(st, pending)
+        return pending
+
+    def _resolve_goto(self, target: str) -> str | None:
+        if target.startswith("step:"):
+            return self.step_first.get(int(target[5:]))
+        words = set(_content(W.tokens(target)))
+        lemmas = {W.lemma(w) or w for w in words}
+        best, score = None, 0
+        for name in self.order:
+            parts = set(name.split("_"))
+            s = len(parts & (words | lemmas))
+            if s > score:
+                best, score = name, s
+        return best
+
+    def parallel(self, par: Par, pending: list[Exit]) -> list[Exit]:
+        branches = [b for b in par.branches if b]
+        if len(branches) < 2:
+            for b in branches:
+                pending = self.seq(b, pending)
+            return pending
+        fork = self._single_source(pending)
+        if fork is None:
+            fork = self.new_state("begin_parallel_work", "fork")
+            self.connect(pending, fork)
+        firsts: list[str] = []
+        ends: list[str] = []
+        self.branch_depth += 1
+        try:
+            for b in branches:
+                collector: list[str] = []
+                exits = self.seq(b, [Exit("", fork=collector)])
+                if not collector:
+                    continue
+                firsts.append(collector[0])
+                single = [e for e in exits if e.fork is None]
+                if len(single) == 1 and single[0].fan_in is None and single[0].cond is None:
+                    ends.append(single[0].src)
+                elif not single:
+                    # the branch ended early (stop/terminal): give it an explicit last step
+                    done = self.new_state("finish_" + collector[0], "join")
+                    ends.append(done)
+                else:
+                    done = self.new_state("finish_" + collector[0], "join")
+                    self.connect(single, done)
+                    ends.append(done)
+        finally:
+            self.branch_depth -= 1
+        if len(firsts) < 2:
+            if firsts:
+                self.emit((fork,), (firsts[0],))
+                return [Exit(ends[0])]
+            return [Exit(fork)]
+        self.emit((fork,), tuple(firsts), None, False, True)
+        return [Exit("", fan_in=tuple(ends))]
+
+    @staticmethod
+    def _ordered(branches: list[list]) -> list[list]:
+        """Thresholds on one variable tried from the most specific: >100 before >80, <10 before <50."""
+        conds = [b[0] for b in branches if b[0] is not None]
+        if len(conds) < 2 or any(c.kind != "num" or c.op is None for c in conds) or len({c.var for c in conds}) != 1:
+            return branches
+        ops = {c.op for c in conds}
+        if ops <= {">", ">="}:
+            key = lambda b: -(b[0].threshold if b[0] is not None else float("-inf"))
+        elif ops <= {"<", "<="}:
+            key = lambda b: b[0].threshold if b[0] is not None else float("inf")
+        else:
+            return branches
+        conditional = sorted([b for b in branches if b[0] is not None], key=key)
+        return conditional + [b for b in branches if b[0] is None]
+
+    def join_decision(self, d: Decision, fan_in: tuple[str, ...]) -> list[Exit]:
+        """Conditions on the fan-in itself (``[a,b]->publish:all_ok``): the join's exits by branch outcome."""
+        conds = [b[0].text for b in d.branches if b[0] is not None]
+        out: list[Exit] = []
+        approvals = [s for s in fan_in if s in self.approvals]
+        # parallel approvals: "both sign off" is every approver's yes (a "no" is an answer, not a failure)
+        outcome = (
+            {
+                "all_ok": " and ".join(f"{s}_approved==True" for s in approvals),
+                "any_failed": " or ".join(f"{s}_approved==False" for s in approvals),
+            }
+            if approvals and len(approvals) == len(fan_in)
+            else {"all_ok": "all_ok", "any_failed": "any_failed"}
+        )
+        for cond, body, terminal in d.branches:
+            if cond is not None:
+                ctext = outcome.get(cond.text, cond.text)
+            else:  # the default of a join is not taken when a branch failed: name the other outcome
+                ctext = outcome["any_failed" if "all_ok" in conds else "all_ok"]
+            exits = self.seq(body, [Exit("", ctext, fan_in=fan_in)])
+            if terminal and not d.force_rejoin:
+                self.connect(exits, END)
+            else:
+                out.extend(exits)
+        covered = {b[0].text if b[0] is not None else None for b in d.branches}
+        if len(covered - {None}) < 2 and None not in covered:
+            other = outcome["any_failed" if "all_ok" in conds else "all_ok"]
+            out.append(Exit("", other, fan_in=fan_in))
+        return out
+
+    def decision(self, d: Decision, pending: list[Exit]) -> list[Exit]:
+        if (
+            any(b[0] is not None and b[0].kind == "join" for b in d.branches)
+            and len(pending) == 1
+            and pending[0].fan_in is not None
+            and pending[0].cond is None
+        ):
+            return self.join_decision(d, pending[0].fan_in)
+        d.branches = [[c if c is None or c.kind != "join" else _join_as_bool(c), b, t] for c, b, t in d.branches]
+        d.branches = self._ordered(d.branches)
+        src = self._single_source(pending)
+        attached = False
+        if src is None and d.attach_hint and pending and not any(e.fork for e in pending):
+            found = self._attach_target(d.attach_hint)
+            if found is not None:
+                src, attached = found, True
+        if src is None:
+            src = self.new_state(self._decision_name(d), "decision")
+            self.connect(pending, src)
+        out: list[Exit] = []
+        has_default = False
+        for cond, body, terminal in d.branches:
+            ctext = cond.text if cond is not None else None
+            if cond is None:
+                has_default = True
+            exits = self.seq(body, [Exit(src, ctext)])
+            if attached or (terminal and not d.force_rejoin):
+                self.connect(exits, END)
+            else:
+                out.extend(exits)
+        if attached:
+            return pending
+        bools = {(b[0].var, b[0].value) for b in d.branches if b[0] is not None and b[0].kind == "bool"}
+        complementary = any((v, not val) in bools for v, val in bools)
+        if not has_default and not complementary:
+            out.append(Exit(src))
+        return out
+
+    def _attach_target(self, hint: tuple[str, ...]) -> str | None:
+        words = {w for w in hint if w not in W.PRONOUNS}
+        words |= {W.singular(w) for w in words}
+        words |= {W.NOMINALS.get(w, w) for w in words}
+        for name in reversed(self.order):
+            if name in self.branch_states or self.kinds.get(name) != "action":
+                continue
+            parts = set(name.split("_"))
+            if parts & words:
+                return name
+        return None
+
+    def _decision_name(self, d: Decision) -> str:
+        cond = next((b[0] for b in d.branches if b[0] is not None), None)
+        if cond is None:
+            return "decide_next_step"
+        if cond.var:
+            words = cond.var.split("_")[:3]
+        else:
+            words = [w for w in cond.subject if w not in W.SUBJECTIVE][:3] or ["condition"]
+        return "check_" + "_".join(words)
+
+    def finish(self, pending: list[Exit]) -> None:
+        fan_ins = [e for e in pending if e.fan_in is not None]
+        if fan_ins:
+            join = self.new_state("merge_results", "join")
+            self.connect(fan_ins, join)
+            pending = [e for e in pending if e.fan_in is None] + [Exit(join)]
+        self.connect(pending, END)
+
+    def add_handlers(self, handlers: list[list]) -> None:
+        for body in handlers:
+            targets = [
+                s
+                for s in self.order
+                if self.kinds.get(s) == "action"
+                and s not in self.branch_states
+                and s not in self.handler_states
+                and not any(st[0] == (s,) and st[2] == "@error" for st in self.statements)
+            ]
+            if not targets or not body:
+                continue
+            self.in_handler = True
+            try:
+                exits = self.seq(body, [Exit(s, "@error") for s in targets])
+            finally:
+                self.in_handler = False
+            self.finish(exits)
+
+    def dsl(self) -> str:
+        first_seen: dict[str, int] = {START: -1}
+        for i, (srcs, tgts, *_rest) in enumerate(self.statements):
+            for s in srcs:
+                first_seen.setdefault(s, i)
+
+        def key(item):
+            i, st = item
+            srcs = st[0]
+            return (min(first_seen.get(s, i) for s in srcs), 0 if st[3] else 0, i)
+
+        ordered = [st for _, st in sorted(enumerate(self.statements), key=key)]
+        lines = []
+        for srcs, tgts, cond, sg, tg in ordered:
+            src = "[" + ",".join(srcs) + "]" if sg else srcs[0]
+            dst = "[" + ",".join(tgts) + "]" if tg else tgts[0]
+            lines.append(f"{src}->{dst}" + (f":{cond}" if cond else "") + ";")
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# repair
+
+
+def _linear(names: list[str]) -> str:
+    names = [n for n in dict.fromkeys(names) if n not in (START, END)] or ["review_request"]
+    chain = [START] + names + [END]
+    return "\n".join(f"{a}->{b};" for a, b in zip(chain, chain[1:])) + "\n"

@@ -1,0 +1,252 @@
+"""Nested retries: "retry up to 3 times, and if it still fails, <fallback>" — also inside a branch.
+
+The step that is retried keeps its name and gets a retry count (proposed as its binding's ``retry``);
+the fallback becomes that step's ``@error`` path (taken once the retries are used up). A fallback that
+ends the workflow (cancel, reject…) ends there; any other rejoins the flow after the step.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.ai import _words as W
+from engine.ai.offline_translator.builder_base import BuilderBase
+from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Until, _terminal
+from engine.ai.offline_translator.naming import _content
+
+_FAILS = (
+    r"(?:fails?|failed|errors?|times?\s+out|is\s+declined|gets\s+declined|bounces?|"
+    r"(?:does\s+not|doesn't)\s+(?:respond|work|succeed|go\s+through))"
+)
+_COUNT = (
+    r"(?P<n>\d+|once|twice|one|two|three|four|five|six|seven|eight|nine|ten)"
+    r"(?!\s+(?:days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|business)\b)"  # "retry 2 days later": a delay
+)
+# "[if the charge fails,] retry [the upload] up to 3 times [if it fails]"
+RETRY = re.compile(
+    r"(?:^|(?<=[,;:—–])|\s)\s*(?:and\s+|then\s+|but\s+)?"
+    rf"(?P<lead>(?:if|when|should)\s+(?P<subj>[^,;]{{1,40}}?)\s+{_FAILS}\s*,?\s*|"
+    r"(?:on|upon|after\s+an?|in\s+case\s+of\s+an?)\s+(?:failure|error)\s*,?\s*)?"
+    r"(?:retry(?:ing)?|re-?try(?:ing)?|try(?:ing)?\s+(?:it\s+|that\s+|this\s+)?again|re-?run(?:ning)?|"
+    r"attempt(?:ing)?\s+(?:it\s+)?again)"
+    r"(?:\s+(?P<obj>it|that|this|them|the\s+[a-z]+(?:\s+[a-z]+)?))?"
+    r"\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|max(?:imum)?\s+|another\s+)?"
+    rf"{_COUNT}(?:\s+more)?(?:\s+(?:more\s+)?(?:times?|attempts?|tries))?"
+    rf"(?:\s+(?:if|when)\s+(?:it|that|this|they)\s+{_FAILS})?",
+    re.I,
+)
+# "if it still fails [after that]," / "if it keeps failing" / "should that fail again"
+STILL_FAILS = re.compile(
+    r"^(?:and\s+|but\s+)?(?:if|when|should|once)\s+(?:(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(?:retries|attempts|tries)\s+"
+    r"(?:fail|failed|are\s+(?:exhausted|used\s+up)|run\s+out)|(?:the\s+)?(?:retries|attempts|tries)\s+(?:are\s+"
+    r"(?:exhausted|used\s+up)|run\s+out|all\s+fail)|"
+    r"(?:it|that|this|they|the\s+\w+(?:\s+\w+)?)\s+"
+    r"(?:still\s+(?:fails?|errors?|times?\s+out|does(?:n't|\s+not)\s+\w+)|keeps?\s+failing|"
+    r"continues?\s+to\s+fail|fails?\s+again|fails?\s+(?:too|as\s+well)|also\s+fails?|(?:is|are)\s+still\s+failing)"
+    r"(?:\s+after\s+(?:that|those|these|all\s+\w+|\w+\s+\w+))?)\s*,?\s*(?P<rest>.*)$",
+    re.I,
+)
+STILL_COND = re.compile(
+    STILL_FAILS.pattern.replace(r"(?:if|when|should|once)\s+", r"(?:(?:if|when|should|once)\s+)?").replace(
+        r"\s*,?\s*(?P<rest>.*)$", r"\s*$"
+    ),
+    re.I,
+)
+_NUMBERS = {"once": 1, "twice": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_NUMBERS |= {"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def retry_count(word: str) -> int:
+    """ "3" / "three" / "twice" -> 3 / 3 / 2."""
+    return int(word) if word.isdigit() else _NUMBERS.get(word.lower(), 1)
+
+
+def _acts(seq: list, main_only: bool = False) -> list[Act]:
+    """The actions of ``seq`` in reading order (into branches and parallel work unless ``main_only``)."""
+    out: list[Act] = []
+    for st in seq:
+        st = st[1] if isinstance(st, tuple) else st
+        if isinstance(st, Act):
+            out.append(st)
+        elif isinstance(st, Until):
+            out.append(st.act)
+        elif not main_only and isinstance(st, Decision):
+            for b in st.branches:
+                out.extend(_acts(b[1]))
+        elif not main_only and isinstance(st, Par):
+            for br in st.branches:
+                out.extend(_acts(br))
+    return out
+
+
+class RetryReader(BuilderBase):
+    """Reads "retry … N times" and its "if it still fails" fallback onto the step they are about."""
+
+    def _retry_sentence(self, s: str, seq: list) -> tuple[bool, list | None]:
+        """(handled, hook): split ``s`` around a retry phrase; the parts before and after are read as usual."""
+        still = STILL_FAILS.match(s.strip())
+        if still is not None and self.ctx.retry_target is not None:  # "If that fails too, use the cached rates."
+            return True, self._set_fallback(still.group("rest"))
+        m = RETRY.search(s)
+        if m is None:
+            return False, None
+        before = s[: m.start()].strip(" ,;:—–-")
+        after = s[m.end() :].strip()
+        hook = self.sentence(before, seq) if before else None
+        about = m.group("subj") or m.group("obj") or ""
+        target = self._retry_target(seq, about, same_sentence=bool(before))
+        if target is None:
+            self.ctx.notes.append(f"'{m.group(0).strip()}': no step before it to retry; left out")
+        else:
+            target.retries = retry_count(m.group("n"))
+            self.ctx.retry_target = target
+        after = re.sub(r"^[\s,;:—–-]+", "", after)
+        still = STILL_FAILS.match(after)
+        gerund = re.match(r"^before\s+(?:giving\s+up\s+(?:and\s+)?)?(\w+ing)\b(.*)$", after, re.I)
+        if gerund is not None and W.lemma(gerund.group(1).lower()):  # "… 3 times before alerting the manager"
+            after = f"if it still fails, {W.lemma(gerund.group(1).lower())}{gerund.group(2)}"
+            still = STILL_FAILS.match(after)
+        other = re.match(r"^(?:(?:and|but)\s+)?(?:otherwise|else|failing\s+that|if\s+not)\s*,?\s*(.+)$", after, re.I)
+        if other is None and m.group("lead"):  # "On failure, retry twice and then roll back"
+            other = re.match(r"^(?:and\s+)?then\s+(?!continue|carry\s+on|proceed)(.+)$", after, re.I)
+        if still is None and other is not None:
+            after = f"if it still fails, {other.group(1)}"
+            still = STILL_FAILS.match(after)
+        if still is not None and self.ctx.retry_target is not None:
+            rest = still.group("rest")
+            cut = re.search(r"\s*;\s*|\.\s+|,\s*(?=(?:then|otherwise|else|and then)\b)", rest)
+            fallback, after = (rest[: cut.start()], rest[cut.end() :]) if cut else (rest, "")
+            self._set_fallback(fallback)
+        after = re.sub(r"^(?:and\s+)?then\s+", "", after.strip(" ,;"), flags=re.I)
+        if after.strip(" .;,"):
+            return True, self.sentence(after, seq) or hook
+        return True, hook
+
+    def _set_fallback(self, text: str) -> list:
+        """The steps of ``text`` become the @error path of the step being retried."""
+        target = self.ctx.retry_target
+        steps = [x[1] if isinstance(x, tuple) else x for x in (self.body(text) if text.strip() else [])]
+        self.ctx.retry_target = None
+        if target is None or not steps:
+            return steps
+        if target.on_error is None:
+            target.on_error = steps
+        else:
+            target.on_error.extend(steps)
+        return target.on_error
+
+    def _still_fails(self, cond_text: str | None) -> bool:
+        """ "if it still fails" right after a retry: the fallback of the retried step."""
+        return bool(cond_text and self.ctx.retry_target is not None and STILL_COND.match(cond_text.strip()))
+
+    def _retry_target(self, seq: list, about: str, same_sentence: bool) -> Act | None:
+        """The step "retry" is about: the latest one named like ``about`` ("the charge" -> charge_card),
+        else the latest step of this sentence, else the latest step of the main path."""
+        acts = _acts(seq)
+        words = [W.lemma(w) or w for w in _content(W.tokens(about)) if w not in W.PRONOUNS]
+        for act in reversed(acts):
+            text_words = {W.lemma(w) or w for w in W.tokens(act.text)} | set(act.name.split("_"))
+            if words and any(w in text_words or any(t.startswith(w[:5]) for t in text_words) for w in words):
+                return act
+        if same_sentence and acts:
+            return acts[-1]
+        main = _acts(seq, main_only=True)
+        return main[-1] if main else (acts[-1] if acts else None)
+
+
+# A failure without a retry phrase: "Fetch the rates from the API; if that fails, use yesterday's file",
+# "Download the catalogue; otherwise fall back to the cache", "Should the upload fail, e-mail the admin".
+_FAILS_PLAIN = (
+    r"(?:fail(?:s|ed)?|errors?(?:\s+out)?|throws\s+an?\s+error|times?\s+out|crash(?:es)?|breaks|bounces?|"
+    r"(?:is|are|goes|go)\s+(?:down|unavailable|unreachable|offline|not\s+(?:available|reachable|responding))|"
+    r"(?:can(?:no|')t|could\s?n[o']t|cannot)\s+be\s+(?:reached|loaded|downloaded|fetched|read|found|opened|sent|"
+    r"uploaded|contacted)|(?:does\s+not|doesn't|did\s+not|didn't)\s+(?:respond|work|succeed|go\s+through|answer)|"
+    r"(?:is|are)\s+(?:not\s+)?(?:missing|not\s+there))"
+)
+FAIL_COND = re.compile(
+    rf"^(?:(?P<subj>[^,;]{{1,50}}?)\s+{_FAILS_PLAIN}(?:\s+(?:for\s+any\s+reason|again|too|as\s+well|for\s+some\s+reason))?"
+    r"|(?:of\s+)?(?:an?\s+|any\s+)?(?:error|failure|outage|timeout)(?:\s+(?:with|in|of|on)\s+(?P<subj2>[^,;]{1,40}))?)$",
+    re.I,
+)
+SUCCEEDS = re.compile(
+    r"^(?:it|that|this|they|the\s+\w+(?:\s+\w+)?)\s+(?:succeeds?|works?|goes\s+through|is\s+successful|passes|"
+    r"(?:does\s+not|doesn't)\s+fail)$",
+    re.I,
+)
+# "on failure, X" / "in case of an error, X" -> "if it fails, X" (at the start of a sentence or a clause)
+ON_FAILURE = re.compile(r"(^|[;,]\s*)(?:on|upon)\s+(?:an?\s+)?(?:failure|error)\s*,\s*", re.I)
+# "fall back to the cache" / "falling back on yesterday's file" -> "use the cache"
+_FALL_BACK = re.compile(r"^(?:and\s+)?(?:fall(?:ing)?|go(?:ing)?)\s+back\s+(?:to|on|onto)\s+", re.I)
+# steps whose outcome is a verdict: "if the check fails" after them is a decision, not an error
+_VERDICT_VERBS = {
+    "check", "validate", "verify", "test", "screen", "review", "inspect", "audit", "compare", "evaluate", "assess",
+    "score", "approve", "confirm", "scan", "lint", "judge", "classify", "match", "reconcile", "grade",
+}  # fmt: skip
+# technical subjects that name the call a step makes ("the API", "the request") rather than a new fact
+_CALL_WORDS = {
+    "api", "service", "server", "system", "call", "request", "connection", "endpoint", "database", "db", "source",
+    "site", "website", "portal", "job", "step", "operation", "attempt", "transfer", "sync", "feed", "gateway",
+    "provider", "vendor", "supplier", "network", "host", "ftp", "sftp", "bucket", "link", "query", "script",
+}  # fmt: skip
+
+
+def fallback_text(text: str) -> str:
+    """ "falling back to yesterday's file" -> "use yesterday's file"; other text unchanged."""
+    t = text.strip()
+    t = re.sub(r"^(?:then\s+|and\s+)?(?:instead\s*,?\s*)", "", t, flags=re.I)
+    return _FALL_BACK.sub("use ", t)
+
+
+class FallbackReader(BuilderBase):
+    """A step's fallback without a retry: its ``@error`` path, after which the flow goes on."""
+
+    def _failed_step(self, cond_text: str, seq: list) -> Act | None:
+        """The step just before a "if that fails" / "should the upload fail" condition, when it is about it."""
+        if not seq or not isinstance(seq[-1], Act) or seq[-1].who is not None or seq[-1].on_error:
+            return None
+        act = seq[-1]
+        m = FAIL_COND.match(cond_text.strip().strip(",.;:"))
+        if m is None:
+            return None
+        verb = act.name.split("_")[0]
+        if verb in _VERDICT_VERBS or act.terminal:
+            return None  # "Validate the file. If validation fails, …": a verdict, read as a decision
+        subj = m.group("subj") or m.group("subj2") or ""
+        if re.match(r"^(?:any|every|all|each|either|both|one|some|none|anything|something)\b", subj, re.I):
+            return None  # "if any step fails": every step's @error path (a handler), or a join's outcome
+        words = [W.lemma(w) or w for w in _content(W.tokens(subj))]
+        if not words or all(w in W.PRONOUNS or w in ("that", "this", "it", "they", "them") for w in words):
+            return act
+        act_words = {W.lemma(w) or w for w in W.tokens(act.text)} | set(act.name.split("_"))
+        if any(w in act_words or any(t.startswith(w[:5]) for t in act_words if len(w) >= 4) for w in words):
+            return act
+        if any(w in _CALL_WORDS for w in words):
+            return act
+        return None
+
+    def _fallback_of(self, act: Act, text: str, cond_text: str = "") -> list:
+        """The steps of ``text`` become ``act``'s @error path (the flow goes on after ``act``)."""
+        steps = [x[1] if isinstance(x, tuple) else x for x in (self.body(fallback_text(text)) if text.strip() else [])]
+        if steps:
+            act.on_error = steps
+            self.ctx.fallback_of = (act, cond_text)
+        return steps
+
+    def _fallback_to_decision(self, seq: list, kind: str, cond_text: str | None) -> Decision | None:
+        """ "If the charge fails, cancel the order; otherwise ship it": a success path next to the fallback
+        makes the two a decision on the step's outcome (the fallback is then a branch, not an @error path)."""
+        held = self.ctx.fallback_of
+        if held is None or not seq or seq[-1] is not held[0] or not held[0].on_error:
+            return None
+        if kind != "else" and not (kind in ("if", "postfix") and cond_text and SUCCEEDS.match(cond_text.strip())):
+            return None
+        act, fail_text = held
+        steps, act.on_error = act.on_error, None
+        self.ctx.fallback_of = None
+        cond = self.conds.parse(fail_text or f"the {act.name.split('_')[-1]} fails", [])
+        if cond.kind != "bool":
+            var = re.sub(r"[^a-z0-9_]", "", "_".join(act.name.split("_")[:2])) + "_ok"
+            cond = Cond("bool", f"{var}==False", var, False, ())
+        dec = Decision([[cond, steps, _terminal(steps)]], attach_hint=tuple(cond.subject))
+        self._append(seq, dec)
+        return dec

@@ -1,0 +1,282 @@
+"""People in a run: approvals, escalations of failures, decisions the AI is unsure of, and answers.
+
+A state that needs a person opens a request (``human_requests``, id
+``<execution>:<token>:<state>:<visit>:<kind>[#attempt]`` so a replay finds the same request and its
+answer) and the token waits; the run is ``waiting`` meanwhile. :meth:`PeopleMixin.answer` records
+an answer from any process; the run driving the request gets it at once (same process) or through
+the poller (:mod:`engine.run.control`). With ``detach_when_waiting`` the drive stops instead and a
+later ``resume`` continues with the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from engine import records
+from engine.dsl.model import Condition
+from engine.dsl.printer import condition_text
+from engine.recovery import Failure, RecoveryDecision
+from engine.run.parts import EngineParts
+from engine.run.recorder import answered_request_row, request_row
+from engine.run.state import Detach, Exec, RunError, Token, now
+from engine.workflow_file import StateBinding
+
+log = logging.getLogger("workbench.runner")
+
+MAX_NESTED_LEVELS = 1000  # levels searched below a run for a sub-workflow's open request (depth bounds it anyway)
+
+
+class PeopleMixin(EngineParts):
+    """Requests for a person, waiting for them, and answers (approval, escalation, decision)."""
+
+    @property
+    def decisions(self):
+        """The AI decision service (``None`` when the AI layer is unavailable)."""
+        if self._decisions is None:
+            try:
+                from engine.ai import get_ai
+
+                self._decisions = get_ai(store=self.store).decisions
+            except Exception as exc:  # the AI layer must never stop a run from starting
+                log.warning("decision service unavailable: %s", exc)
+                self._decisions = False
+        return self._decisions or None
+
+    # ----------------------------------------------------------------------------- answering
+    def answer(self, execution_id: str, state: str, answer: str, by: str = "user") -> dict:
+        """Answer an open request (approval yes/no, decision true/false, escalation retry/skip/abort)."""
+        reqs = records.open_requests(self.store, [execution_id], state)
+        if not reqs:  # a person is asked inside a sub-workflow: answering through the parent run works too
+            reqs = self._open_requests_below(execution_id, state)
+        if not reqs:
+            open_reqs = records.human_requests(self.store, execution_id, open_only=True)
+            hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
+            raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")
+        req = reqs[0]
+        options = records.loads(req.get("options"), None) or []
+        if options and answer not in options:
+            raise RunError(f"'{answer}' is not a valid answer for {req['kind']} of '{state}'; choose one of {options}")
+        self.store.append("human_requests", answered_request_row(req, answer, by, now()))
+        self._audit(
+            req["execution_id"],
+            "info",
+            state,
+            "human_answer",
+            f"{req['kind']} of '{state}' answered '{answer}' by {by}",
+        )
+        ex = self.execs.get(req["execution_id"])  # the run that asked (a sub-workflow run, or this one)
+        if ex is not None and ex.task is not None and not ex.task.done():
+            self._loop.call_soon_threadsafe(self._deliver_answer, ex, req["request_id"], answer)
+            return {"request": req["request_id"], "delivered": "live"}
+        exec_row = self.execution_row(execution_id)
+        if (
+            exec_row
+            and exec_row["status"] == "waiting"
+            and (exec_row.get("owner") == self.owner or not self._owner_alive(exec_row.get("owner")))
+        ):
+            return {"request": req["request_id"], "delivered": "resume"}
+        return {"request": req["request_id"], "delivered": "store"}
+
+    def _open_requests_below(self, execution_id: str, state: str) -> list[dict]:
+        """Open requests for ``state`` in the sub-workflow runs under an execution (nearest level first)."""
+        frontier = [execution_id]
+        for _ in range(MAX_NESTED_LEVELS):  # bounded: the depth limit keeps real chains far shorter
+            frontier = [k["execution_id"] for k in records.child_executions(self.store, frontier)]
+            if not frontier:
+                return []
+            reqs = records.open_requests(self.store, frontier, state)
+            if reqs:
+                return reqs
+        return []
+
+    def _deliver_answer(self, ex: Exec, request_id: str, answer: str) -> None:
+        """Hand an answer to the token waiting for it (on the loop)."""
+        ex.answers[request_id] = answer
+        fut = ex.waiters.get(request_id)
+        if fut is not None and not fut.done():
+            fut.set_result(answer)
+
+    # ----------------------------------------------------------------------------- waiting
+    async def _wait_human(
+        self,
+        ex: Exec,
+        token: Token,
+        kind: str,
+        state: str,
+        visit: int,
+        prompt: str,
+        options: list[str],
+        details: dict | None = None,
+        key_suffix: str = "",
+    ) -> str:
+        """Open (or find) the request and wait for its answer; raises Detach when asked to stop driving."""
+        request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}{key_suffix}"
+        if request_id in ex.answers:
+            return ex.answers[request_id]
+        loop = asyncio.get_running_loop()
+        existing = await loop.run_in_executor(None, records.request_status, self.store, request_id)
+        if existing and existing["status"] == "answered":
+            return existing["answer"]
+        if not existing or existing["status"] != "open":
+            self.store.append(
+                "human_requests", request_row(request_id, ex.id, state, kind, prompt, options, details, now())
+            )
+        ex.waiting[request_id] = {
+            "request_id": request_id,
+            "state": state,
+            "kind": kind,
+            "prompt": prompt,
+            "options": options,
+        }
+        fut = loop.create_future()
+        ex.waiters[request_id] = fut
+        ex.status = "waiting"
+        self._record_exec(ex, current_state=state)
+        self._audit(ex.id, "info", state, "waiting", f"waiting for a person: {prompt}", {"kind": kind})
+        ex.busy -= 1
+        try:
+            while True:
+                if ex.options.detach_when_waiting and ex.busy <= 0:
+                    raise Detach()
+                try:
+                    answer = await asyncio.wait_for(asyncio.shield(fut), 0.25)
+                    break
+                except TimeoutError:
+                    continue
+        finally:
+            ex.busy += 1
+            ex.waiters.pop(request_id, None)
+        ex.waiting.pop(request_id, None)
+        ex.status = "running" if not ex.waiting else "waiting"
+        self._record_exec(ex, current_state=state)
+        return answer
+
+    async def _approval(self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding) -> dict:
+        """An ``approval`` state: ask yes/no; the task-style result record sets ``approved``."""
+        from engine.actions.templating import fill
+
+        t0 = time.time()
+        try:
+            prompt = fill(binding.message, token.context) if binding.message else f"Approve '{state}'?"
+        except KeyError:
+            prompt = binding.message or f"Approve '{state}'?"
+        answer = await self._wait_human(ex, token, "approval", state, visit, prompt, ["yes", "no"])
+        approved = answer == "yes"
+        return {
+            "status": "completed",
+            "updates": {"approved": approved, f"{state}_approved": approved},
+            "started_at": t0,
+            "ended_at": time.time(),
+            "keys_read": [],
+            "keys_written": ["approved"],
+        }
+
+    async def _escalate(self, ex: Exec, token: Token, state: str, visit: int, f: Failure, d: RecoveryDecision) -> str:
+        """Ask a person what to do with a failed state: retry, skip or abort."""
+        # one request per failed attempt, so a replay after a crash finds the same answers again
+        suffix = "" if f.attempt <= 1 else f"#{f.attempt}"
+        return await self._wait_human(
+            ex,
+            token,
+            "escalation",
+            state,
+            visit,
+            f"'{state}' failed: {f.error_type}: {f.message[:300]}. {d.reasoning}. "
+            "Retry, skip the state, or abort the run?",
+            ["retry", "skip", "abort"],
+            {"error_type": f.error_type, "error_class": f.error_class},
+            suffix,
+        )
+
+    async def _decide_natural(self, ex: Exec, token: Token, state: str, visit: int, sentence: str) -> tuple[bool, dict]:
+        """Natural-language condition: the decision service decides, or a person when unsure."""
+        service = self.decisions if ex.ai_decisions else None
+        info: dict = {}
+        if service is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                d = await loop.run_in_executor(
+                    None,
+                    lambda: service.evaluate_condition(
+                        sentence,
+                        token.context,
+                        workflow_id=ex.workflow_id,
+                        execution_id=ex.id,
+                        state=state,
+                        workflow_budget_usd=ex.spec.settings.budget_usd,
+                    ),
+                )
+                info = {
+                    "result": bool(d.result),
+                    "reasoning": d.reasoning,
+                    "confidence": int(d.confidence),
+                    "provider": getattr(d, "provider", None),
+                    "decided_by": getattr(d, "decided_by", "ai"),
+                }
+            except Exception as exc:
+                info = {"result": None, "reasoning": f"decision service failed: {exc}", "confidence": 0}
+        else:
+            info = {
+                "result": None,
+                "confidence": 0,
+                "reasoning": "AI decisions are off for this run"
+                if not ex.ai_decisions
+                else "no decision service is available",
+            }
+        entry = {"state": state, "condition": sentence, **info}
+        if info.get("result") is not None and info["confidence"] >= ex.threshold:
+            ex.ai_log.append({**entry, "decided_by": info.get("decided_by", "ai")})
+            self._audit(
+                ex.id,
+                "info",
+                state,
+                "ai_decision",
+                f'"{sentence}" → {info["result"]} ({info["confidence"]}%): {info["reasoning"]}',
+                info,
+            )
+            return bool(info["result"]), info
+        # below the threshold: a person decides, and sees the reasoning
+        answer = await self._wait_human(
+            ex,
+            token,
+            "decision",
+            state,
+            visit,
+            f'Is this true: "{sentence}"? '
+            + (
+                f"AI: {info.get('result')} at {info.get('confidence')}% "
+                f"(threshold {ex.threshold}%): {info.get('reasoning')}"
+                if info.get("result") is not None
+                else info.get("reasoning", "")
+            ),
+            ["true", "false"],
+            info,
+        )
+        result = answer == "true"
+        if service is not None and hasattr(service, "record_human"):
+            ctx = dict(token.context)
+            try:  # later decisions on this condition see the person's answer as history and cache
+                await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    lambda: service.record_human(
+                        condition_text(Condition("natural", sentence)),
+                        ctx,
+                        result,
+                        by="person",
+                        workflow_id=ex.workflow_id,
+                        execution_id=ex.id,
+                        state=state,
+                    ),
+                )
+            except Exception as exc:
+                log.warning("could not record the human decision: %s", exc)
+        human = {
+            "result": result,
+            "confidence": 100,
+            "reasoning": f"decided by a person (AI said: {info.get('reasoning', 'n/a')})",
+            "decided_by": "human",
+        }
+        ex.ai_log.append({**entry, **human, "ai_confidence": info.get("confidence")})
+        return result, human

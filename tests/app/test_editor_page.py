@@ -1,0 +1,165 @@
+"""Editor page (AppTest): Add transition offers the existing states, and the graph stays (stale) while
+the DSL does not parse."""
+
+from __future__ import annotations
+
+from engine.workbench import library as wb_library
+from engine.workflow_file import WorkflowSpec
+
+
+def _open(page_test, app_engine, dsl: str):
+    wid, _ = wb_library.save_workflow(app_engine.store, WorkflowSpec(name="Shop", dsl=dsl))
+    at = page_test("editor")
+    at.session_state["wb.workflow_id"] = wid
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _graphs(at) -> int:
+    """How many agraph components the page drew (AppTest shows custom components as unknown elements)."""
+    return len(at.get("component_instance"))
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_add_transition_from_and_to_are_choices_of_existing_states(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->pick;\npick->pack;\npack->end;\n")
+    src, dst = at.selectbox(key="ed.t.add.src"), at.selectbox(key="ed.t.add.dst")
+    assert src.options == ["start", "pick", "pack", "new state…"]
+    assert dst.options == ["pick", "pack", "end", "new state…"]
+    src.select("pick")
+    dst.select("new state…")
+    at.run()
+    at.text_input(key="ed.t.add.dst_new").input("gift_wrap")
+    at.text_input(key="ed.t.add.cond").input("gift == True")
+    _button(at, "Add transition").click()
+    at.run()
+    assert not at.exception
+    assert "pick->gift_wrap:gift==True;" in at.text_area(key="ed.dsl").value
+    # the new state is a choice from now on
+    assert "gift_wrap" in at.selectbox(key="ed.t.add.src").options
+
+
+def test_add_transition_without_a_choice_says_what_is_missing(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->pick;\npick->end;\n")
+    before = at.text_area(key="ed.dsl").value
+    _button(at, "Add transition").click()
+    at.run()
+    assert at.text_area(key="ed.dsl").value == before
+    assert any("Choose where the transition starts" in e.value for e in at.error)
+
+
+def test_graph_stays_marked_stale_while_the_dsl_does_not_parse(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->pick;\npick->end;\n")
+    assert _graphs(at) == 1
+    at.text_area(key="ed.dsl").input("start->pick;\npick=>end;\n")
+    at.run()
+    assert not at.exception
+    assert any("Stale graph" in w.value for w in at.warning)
+    assert _graphs(at) == 1  # the last valid drawing, not an empty box
+    assert any("did you mean '->'" in e.value for e in at.error)
+    at.text_area(key="ed.dsl").input("start->pick;\npick->pack;\npack->end;\n")
+    at.run()
+    assert not any("Stale graph" in w.value for w in at.warning)
+    assert _graphs(at) == 1
+
+
+def _bind(at, state: str, action: str, fields: dict):
+    """Choose ``action`` for ``state`` in the Step panel, fill ``fields`` (form key -> value), apply."""
+    at.session_state["ed.selected"] = state
+    at.run()
+    at.selectbox(key=f"ed.b.{state}.action").select(action)
+    at.run()
+    assert not at.exception
+    for name, value in fields.items():
+        key = f"ed.b.{state}.{name}"
+        if isinstance(value, str) and any(w.key == key for w in at.selectbox):
+            at.selectbox(key=key).select(value)
+        elif isinstance(value, str) and any(w.key == key for w in at.text_area):
+            at.text_area(key=key).input(value)
+        elif isinstance(value, str):
+            at.text_input(key=key).input(value)
+        else:
+            at.number_input(key=key).set_value(value)
+        at.run()
+    at.button(key=f"btn.ed.apply.{state}").click()
+    at.run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_bind_states_to_notify_email_and_files_and_save(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->load;\nload->save;\nsave->tell;\ntell->mail;\nmail->end;\n")
+    _bind(at, "load", "files", {"path": "inbox/orders_{day}.csv", "into": "orders", "max_rows": 500})
+    _bind(
+        at,
+        "save",
+        "files",
+        {"operation": "write", "format": "parquet", "path": "outbox/report.parquet", "from_key": "orders"},
+    )
+    _bind(
+        at,
+        "tell",
+        "notify",
+        {"channel": "slack", "message": "Order {order_id} loaded", "url": "https://hooks.slack.com/services/x"},
+    )
+    _bind(
+        at,
+        "mail",
+        "email",
+        {
+            "message": "Report ready",
+            "to": "ops@example.com, lead@example.com",
+            "subject": "Report",
+            "deadline_s": 600.0,
+        },
+    )
+    at.button(key="btn.ed.save").click()
+    at.run()
+    assert not at.exception
+    spec, _ = wb_library.get_workflow(app_engine.store, "Shop")
+    states = {name: b.model_dump(exclude_defaults=True, exclude_none=True) for name, b in spec.states.items()}
+    assert states["load"] == {
+        "action": "files",
+        "operation": "read",
+        "path": "inbox/orders_{day}.csv",
+        "into": "orders",
+        "max_rows": 500,
+    }
+    assert states["save"] == {
+        "action": "files",
+        "operation": "write",
+        "format": "parquet",
+        "path": "outbox/report.parquet",
+        "from_key": "orders",
+    }
+    assert states["tell"] == {
+        "action": "notify",
+        "channel": "slack",
+        "message": "Order {order_id} loaded",
+        "url": "https://hooks.slack.com/services/x",
+    }
+    assert states["mail"] == {
+        "action": "email",
+        "to": ["ops@example.com", "lead@example.com"],
+        "subject": "Report",
+        "message": "Report ready",
+        "deadline_s": 600.0,
+    }
+
+
+def test_an_email_without_recipients_is_refused_with_the_reason(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->mail;\nmail->end;\n")
+    at.session_state["ed.selected"] = "mail"
+    at.run()
+    at.selectbox(key="ed.b.mail.action").select("email")
+    at.run()
+    at.text_area(key="ed.b.mail.message").input("hello")
+    at.run()
+    at.button(key="btn.ed.apply.mail").click()
+    at.run()
+    assert any("needs 'to'" in e.value for e in at.error)
+    assert "mail" not in (at.session_state["ed.spec"].get("states") or {})

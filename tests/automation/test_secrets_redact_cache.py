@@ -1,0 +1,33 @@
+"""Redaction of step outcomes reads the secret sources once while they are unchanged (it ran for every
+state on every worker: ~1 ms each, most of a no-op state's cost), yet sees every change at once."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from engine import secrets
+
+
+def test_redaction_sees_a_new_variable_a_changed_file_and_a_removed_variable_at_once(tmp_path, monkeypatch):
+    user_file = tmp_path / "secrets.toml"
+    monkeypatch.setenv(secrets.FILE_ENV, str(user_file))
+    monkeypatch.delenv("WORKBENCH_SECRET_CACHE_A", raising=False)
+    assert secrets.redact("value-aaaa") == "value-aaaa"
+    monkeypatch.setenv("WORKBENCH_SECRET_CACHE_A", "value-aaaa")
+    assert secrets.redact("x value-aaaa") == "x [redacted:CACHE_A]"
+    user_file.write_text('CACHE_B = "value-bbbb"\n')
+    user_file.chmod(0o600)
+    assert secrets.redact("value-bbbb") == "[redacted:CACHE_B]"
+    user_file.write_text('CACHE_B = "value-cccc"\n')  # same size: the mtime/inode tell it changed
+    os.utime(user_file, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert secrets.redact("value-cccc value-bbbb") == "[redacted:CACHE_B] value-bbbb"
+    monkeypatch.delenv("WORKBENCH_SECRET_CACHE_A")
+    assert secrets.redact("value-aaaa") == "value-aaaa"
+
+
+def test_unchanged_sources_are_not_read_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(secrets.FILE_ENV, str(tmp_path / "none.toml"))
+    monkeypatch.setenv("WORKBENCH_SECRET_CACHE_D", "value-dddd")
+    first = secrets._known_values()
+    assert secrets._known_values() is first  # the same list: nothing re-read or re-sorted
