@@ -11,7 +11,8 @@ validated by ``engine.automation.notify.NotificationSettings``; a channel is nam
 e.g. ``on-call``, and the administrator defines it in the notifications settings file). The text is
 only matched by regular expressions; nothing in it is executed. :func:`extract` also returns the
 description with the schedule and workflow-level notification phrases removed, so they do not become
-steps.
+steps. A failing thing that names a step of the workflow ("Import the data. If the import fails, alert the
+data team") is not the whole run: that sentence stays in the text and becomes the step's error path.
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ _WEBHOOK = re.compile(
 )
 _NOTIFY_VERB = r"(?:tell|notify|alert|page|email|e-mail|ping|message|warn|inform|text)"
 _FAIL = r"(?:fails?|failed|breaks?|errors?(?: out)?|crash(?:es)?|goes wrong|does not finish|doesn't finish)"
-_RUN_SUBJ = r"(?:it|the (?:job|run|workflow|pipeline|process|flow|report|import|export|sync|task|whole thing)|anything|something|this)"
+_RUN_SUBJ = (
+    r"(?:it|the (?P<subj>job|run|workflow|pipeline|process|flow|report|import|export|sync|task|whole thing)"
+    r"|anything|something|this)"
+)
+# what may also be a step of the workflow ("Import the data. If the import fails, …": that step's error path)
+_STEP_SUBJECTS = {"job", "report", "import", "export", "sync", "task"}
 _NOTIFY_SENTENCE = [
     re.compile(
         rf"^(?:and\s+)?{_NOTIFY_VERB}\s+(?P<who>.+?)\s+(?:when|if|whenever|in case)\s+{_RUN_SUBJ}\s+{_FAIL}\s*$", re.I
@@ -201,6 +207,15 @@ def _who(text: str) -> str:
     return who[:60]
 
 
+def _is_a_step(subject: str | None, sentence: str, text: str) -> bool:
+    """True when the failing thing ("the import") names a step elsewhere in ``text`` ("Import the data"):
+    its failure is that step's error path, not a notification about the whole run."""
+    if not subject or subject.lower() not in _STEP_SUBJECTS:
+        return False
+    rest = text.replace(sentence, " ", 1)
+    return re.search(rf"\b{subject}(?:s|ed|ing|er)?\b", rest, re.I) is not None
+
+
 def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
     """(proposals, the text without schedule phrases and workflow-level failure notifications)."""
     props = Proposals()
@@ -274,6 +289,8 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
             hit = pat.match(core)
             if hit:
                 break
+        if hit and _is_a_step(hit.groupdict().get("subj"), sentence, out):
+            hit = None
         if hit:
             told.append(_who(hit.group("who")))
             props.notes.append(f"'{core}' is a notification when a run fails, not a step")
@@ -285,6 +302,8 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
         out,
         re.I,
     ):
+        if _is_a_step(m.group("subj"), m.group(0), out):
+            continue
         told.append(_who(m.group("who")))
         out = out.replace(m.group(0), "")
     channels = list(dict.fromkeys(_channel_name(w) for w in told))

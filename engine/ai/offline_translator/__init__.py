@@ -11,7 +11,11 @@ Understands (in any mix):
   subjective judgements ("if the email sounds angry") as natural-language conditions;
 - parallel work: "in parallel / at the same time / simultaneously / concurrently / meanwhile";
 - arrows "a -> b -> c" (also → and =>); loops "… until it completes", "go back to step 1";
-  "stop" / terminal actions (reject, cancel…) end their branch; "if any step fails, …" adds @error paths.
+  "stop" / terminal actions (reject, cancel…) end their branch; "if any step fails, …" adds @error paths,
+  "if the import fails, …" the import step's @error path;
+- lead phrases (lead_phrases.py): "for every damaged box, take a photo" is take_photo, "Complete forms: pass
+  them to HR" is about the forms, singular "they" is the last person, "when the ice has melted, …" opening
+  the text is a first step waiting for it (not a trigger).
 
 The text is only ever turned into identifiers and condition literals, never executed. The result is
 checked with :func:`engine.dsl.validate.check` and repaired structurally if needed.
@@ -85,7 +89,7 @@ def translate_offline(text: str) -> OfflineResult:
     pending = comp.seq(steps, [Exit(START)])
     comp.finish(pending)
     comp.add_handlers(builder.ctx.handlers)
-    if not comp.statements or not any(s[0] == (START,) for s in comp.statements):
+    if not comp.order or not any(s[0] == (START,) for s in comp.statements):
         words = [w for w in _content(W.tokens(prepared)) if w.isalpha()][:3] or ["review", "request"]
         name = _valid_name(W.snake(words))
         dsl = f"start->{name};\n{name}->end;\n"

@@ -11,6 +11,7 @@ from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.clauses import ClauseReader
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.conditions import CondParser
+from engine.ai.offline_translator.lead_phrases import LeadReader, subset_of_items
 from engine.ai.offline_translator.model import Act, Ctx, _is_par_hook
 from engine.ai.offline_translator.naming import _AUX, _JUDGE_VERBS, _LABEL_VERBS, _PREPS, Namer, _content, _valid_name
 from engine.ai.offline_translator.retries import FallbackReader, RetryReader
@@ -25,7 +26,7 @@ from engine.ai.offline_translator.segmentation import (
 from engine.ai.offline_translator.structure import StructureReader
 
 
-class Builder(StructureReader, ClauseReader, BranchReader, RetryReader, FallbackReader, BuilderBase):
+class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryReader, FallbackReader, BuilderBase):
     """Reads a prepared description into a tree of steps (Act, Par, Decision, …)."""
 
     def __init__(self):
@@ -149,6 +150,13 @@ class Builder(StructureReader, ClauseReader, BranchReader, RetryReader, Fallback
         toks = W.tokens(text)
         if not toks:
             return None
+        items = subset_of_items(text)
+        if items is not None:  # "For every damaged box, take a photo": the step is take_photo (no trigger)
+            self.namer.set_topic(items)
+            return None
+        wait = self._state_wait(text)  # "When the ice has melted, …": a first step waiting for it
+        if wait is not None:
+            return wait
         content = _content(toks)
         # "a sensor reading arrives": the arrival verb, not "reading" (a noun that looks like a verb form)
         verb_i = next(

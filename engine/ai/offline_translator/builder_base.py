@@ -23,6 +23,9 @@ class BuilderBase:
     def _imperative(self, text: str) -> bool:
         raise NotImplementedError  # defined in another part of Builder
 
+    def _rewrite(self, s: str) -> str:
+        raise NotImplementedError  # defined in another part of Builder
+
     def _subject_condition(self, s: str):
         raise NotImplementedError  # defined in another part of Builder
 

@@ -197,15 +197,33 @@ def fallback_text(text: str) -> str:
     return _FALL_BACK.sub("use ", t)
 
 
+def _verb_is(noun: str, verb: str) -> bool:
+    """ "import"/"import", "migration"/"migrate", "upload"/"upload": the noun names doing the verb."""
+    if verb in _VERDICT_VERBS or len(verb) < 4:
+        return False
+    return noun == verb or (noun.startswith(verb[:-1]) and noun.endswith(("ion", "ment", "ing")))
+
+
+def named_by_verb(m: re.Match, act: Act) -> bool:
+    """True when the failing noun of ``m`` (a FAIL_COND match) is ``act``'s verb."""
+    words = [w for w in _content(W.tokens(m.group("subj") or "")) if w not in W.PRONOUNS]
+    return len(words) == 1 and _verb_is(words[0], act.name.split("_")[0])
+
+
 class FallbackReader(BuilderBase):
     """A step's fallback without a retry: its ``@error`` path, after which the flow goes on."""
 
     def _failed_step(self, cond_text: str, seq: list) -> Act | None:
-        """The step just before a "if that fails" / "should the upload fail" condition, when it is about it."""
+        """The step just before a "if that fails" / "should the upload fail" condition, when it is about it, or
+        an earlier step the failing noun names by its verb ("Export the ledger, then archive the batch. If the
+        export fails, …": export_ledger)."""
+        m = FAIL_COND.match(cond_text.strip().strip(",.;:"))
+        named = self._step_named_by(m.group("subj") or "", seq[:-1]) if m is not None and seq else None
+        if named is not None and not (isinstance(seq[-1], Act) and named_by_verb(m, seq[-1])):
+            return named
         if not seq or not isinstance(seq[-1], Act) or seq[-1].who is not None or seq[-1].on_error:
             return None
         act = seq[-1]
-        m = FAIL_COND.match(cond_text.strip().strip(",.;:"))
         if m is None:
             return None
         verb = act.name.split("_")[0]
@@ -222,6 +240,18 @@ class FallbackReader(BuilderBase):
             return act
         if any(w in _CALL_WORDS for w in words):
             return act
+        return None
+
+    @staticmethod
+    def _step_named_by(subject: str, earlier: list) -> Act | None:
+        """The last earlier step whose verb the failing noun is ("the import" -> import_data), if any."""
+        words = [w for w in _content(W.tokens(subject)) if w not in W.PRONOUNS]
+        if len(words) != 1:
+            return None
+        for st in reversed(earlier):
+            if isinstance(st, Act) and st.who is None and not st.on_error and not st.terminal:
+                if _verb_is(words[0], st.name.split("_")[0]):
+                    return st
         return None
 
     def _fallback_of(self, act: Act, text: str, cond_text: str = "") -> list:
