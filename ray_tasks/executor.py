@@ -83,13 +83,90 @@ class _Completions:
                 fut.set_result(value)
 
 
+ROUND_S = 0.005  # the collector's longest wait before it hands over what is done (more when many wait)
+ROUND_S_PER_REF = 0.000_01  # ray.wait costs ~1 us per pending ref: rounds stay under ~10% of a core
+
+
+class _Collector(_Completions):
+    """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
+
+    Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
+    :data:`ROUND_S`) and one ``ray.get`` over the finished ones: results are deserialised together
+    and handed to the loop in one wake-up. Ray's per-object completion callback (what
+    :class:`_Completions` uses) deserialises each result on its own with the GIL held, which costs
+    the driver ~30 ms of CPU per 200 results: on a small machine, CPU taken from the workers.
+    A result waits at most one round (5 ms) longer than with a callback.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__(loop)
+        self._pending: dict = {}  # ref -> future (insertion order = submission order)
+        self._more = threading.Condition(self._lock)
+        self._thread = threading.Thread(target=self._collect, name="ray-results", daemon=True)
+        self._thread.start()
+
+    def wait(self, ref) -> asyncio.Future:
+        fut = self.loop.create_future()
+        with self._lock:
+            self._pending[ref] = fut
+            if len(self._pending) == 1:
+                self._more.notify()
+        return fut
+
+    def _collect(self) -> None:
+        while not self.loop.is_closed():
+            with self._lock:
+                while not self._pending:
+                    self._more.wait(1.0)
+                    if self.loop.is_closed():
+                        return
+                refs = [r for r, f in self._pending.items() if not f.done()]
+                for r in [r for r, f in self._pending.items() if f.done()]:  # waiters that gave up
+                    del self._pending[r]
+            if not refs:
+                continue
+            try:
+                done, _ = ray.wait(refs, num_returns=len(refs), timeout=max(ROUND_S, ROUND_S_PER_REF * len(refs)))
+                ready = list(zip(done, _values(done))) if done else []
+            except Exception as exc:  # Ray itself is gone (shut down, lost): every waiter hears it
+                lost = WorkerLost(f"Ray stopped answering while the task ran: {type(exc).__name__}: {str(exc)[:200]}")
+                ready = [(r, lost) for r in refs]
+            if not ready:
+                continue
+            with self._lock:
+                items = [(self._pending.pop(r), v) for r, v in ready if r in self._pending]
+                self._ready.extend(items)
+                first = len(self._ready) == len(items)
+            if first and items:
+                try:
+                    self.loop.call_soon_threadsafe(self._deliver)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    return
+
+
+def _values(refs: list) -> list:
+    """The results of finished tasks, in one ``ray.get``; a task that ended with an error gives
+    its exception in its place (the batch is then fetched one by one)."""
+    try:
+        return ray.get(refs)
+    except Exception:
+        out: list = []
+        for r in refs:
+            try:
+                out.append(ray.get(r))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+
 class RayExecutor:
     """Runs each state as a named Ray task; waits with a timeout and force-cancels on expiry."""
 
     kind = "ray"
 
-    def __init__(self, address: str | None = None):
+    def __init__(self, address: str | None = None, collect: str = "rounds"):
         self._address = address
+        self._collect = collect
         self._completions: _Completions | None = None
 
     def _waiter(self, handle) -> asyncio.Future:
@@ -98,7 +175,7 @@ class RayExecutor:
         if c is None or c.loop is not loop:
             if not hasattr(handle, "_on_completed"):  # pragma: no cover - older Ray
                 return asyncio.wrap_future(handle.future())
-            c = self._completions = _Completions(loop)
+            c = self._completions = (_Completions if self._collect == "callbacks" else _Collector)(loop)
         return c.wait(handle)
 
     def ensure_ready(self) -> None:
