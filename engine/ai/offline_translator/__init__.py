@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from engine.ai import _words as W
 from engine.ai.offline_translator.builder import Builder
 from engine.ai.offline_translator.emit import Compiler, Exit
-from engine.ai.offline_translator.naming import _content, _valid_name
+from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.ai.offline_translator.repair import repair
 from engine.ai.offline_translator.segmentation import _prepare
 from engine.dsl.model import START

@@ -9,7 +9,7 @@ from engine.ai.offline_translator.approvals_llm import approval_answer, join_con
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, _approval_place, _terminal
-from engine.ai.offline_translator.naming import _AUX, _DETERMINERS, _content, _is_plural, _valid_var
+from engine.ai.offline_translator.name_words import _AUX, _DETERMINERS, _content, _is_plural, _valid_var
 from engine.ai.offline_translator.segmentation import _OTHERS
 
 

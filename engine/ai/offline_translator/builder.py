@@ -13,7 +13,8 @@ from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.conditions import CondParser
 from engine.ai.offline_translator.lead_phrases import LeadReader, subset_of_items
 from engine.ai.offline_translator.model import Act, Ctx, _is_par_hook
-from engine.ai.offline_translator.naming import _AUX, _JUDGE_VERBS, _LABEL_VERBS, _PREPS, Namer, _content, _valid_name
+from engine.ai.offline_translator.name_words import _AUX, _JUDGE_VERBS, _LABEL_VERBS, _PREPS, _content, _valid_name
+from engine.ai.offline_translator.naming import Namer
 from engine.ai.offline_translator.retries import FallbackReader, RetryReader
 from engine.ai.offline_translator.segmentation import (
     _ARROWS,

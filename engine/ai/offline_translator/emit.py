@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from engine.ai import _words as W
 from engine.ai.offline_translator.model import Act, Ctx, Decision, Goto, Par, Stop, Until, _join_as_bool, _terminal
-from engine.ai.offline_translator.naming import _content, _valid_name
+from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.dsl.model import END, START
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act
-from engine.ai.offline_translator.naming import _PREPS, _content, _valid_name
+from engine.ai.offline_translator.name_words import _PREPS, _content, _valid_name
 
 # words before a noun that pick a subset of items already in hand ("damaged boxes", "late invoices"), not new ones
 SUBSET_ADJ = frozenset(

@@ -12,7 +12,7 @@ import re
 from engine.ai import _words as W
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Until, _terminal
-from engine.ai.offline_translator.naming import _content
+from engine.ai.offline_translator.name_words import _content
 
 _FAILS = (
     r"(?:fails?|failed|errors?|times?\s+out|is\s+declined|gets\s+declined|bounces?|"

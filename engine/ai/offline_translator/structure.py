@@ -9,7 +9,7 @@ from engine.ai.offline_translator.approvals_llm import _PAR_NUMBER, approval_of
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act, Decision, Goto, Par, Stop, Until
-from engine.ai.offline_translator.naming import _content
+from engine.ai.offline_translator.name_words import _content
 from engine.ai.offline_translator.segmentation import _PAR_WORDS
 
 

@@ -1,0 +1,174 @@
+"""Rewriting a sentence into the plain form the clause reader expects (``_rewrite``)."""
+
+from __future__ import annotations
+
+import re
+
+from engine.ai import _words as W
+from engine.ai.offline_translator.approvals_llm import APPROVAL_ADJ
+from engine.ai.offline_translator.clause_kinds import ClauseKinds
+from engine.ai.offline_translator.name_words import _content
+from engine.ai.offline_translator.retries import RETRY
+from engine.ai.offline_translator.segmentation import (
+    _COND_LEAD,
+    _ELSE_LEAD,
+)
+
+# "tickets tagged billing go to the finance team", "orders marked as fragile are sent to packing"
+_TAGGED_GO = re.compile(
+    r"^(?:the\s+|all\s+|any\s+)?(?P<noun>[a-z]{3,}s)\s+(?:that\s+are\s+)?(?P<tag>tagged|labell?ed|marked|flagged)\s+"
+    r"(?:as\s+|with\s+)?(?:an?\s+|the\s+)?(?P<value>[\w-]{2,30}(?:\s+[\w-]{2,30})?)\s+"
+    r"(?P<verb>go|goes|(?:are|get)\s+(?:\w+ed|sent|given|taken)|should\s+go|must\s+go)\s+(?P<where>(?:to|into|in)\s+[^,;]+)",
+    re.I,
+)
+
+
+def _tagged_go_as_condition(m: re.Match) -> str:
+    """ "tickets tagged billing go to X" -> "if the ticket is tagged as billing, route the ticket to X"."""
+    noun = W.singular(m.group("noun").lower())
+    verb_words = m.group("verb").lower().split()
+    verb = "route" if verb_words[-1] in ("go", "goes") else (W.lemma(verb_words[-1]) or "route")
+    value = re.sub(r"\s+(?:tag|label|flag)s?$", "", m.group("value"))
+    return f"if the {noun} is {m.group('tag').lower()} as {value}, {verb} the {noun} {m.group('where')}"
+
+
+_TIME_LIMIT = re.compile(
+    r"(?:^|\s+)(within\s+(?:\d+|an?|the|one|two|three|four|five|six|seven|ten|24|48)\s+(?:business\s+|working\s+)?"
+    r"(?:minute|hour|day|week|month)s?)(?:\s*,\s*|(?=\s+(?:unless|if|and|then|with|by|via|using|through)\b|\s*[;.]?\s*$))",
+    re.I,
+)
+
+
+class SentenceRewrite(ClauseKinds):
+    """The part of :class:`ClauseReader` that rewrites a sentence before it is split into clauses."""
+
+    def _rewrite(self, s: str) -> str:
+        """Normalise phrasings the clause parser reads better in another form."""
+        # "Onboarding: order the laptop …", "Month-end close: reconcile …": a title, not part of the first step
+        m = re.match(r"^([A-Za-z][\w' -]{1,40}):\s+(.+)$", s)
+        if (
+            m
+            and not _COND_LEAD.match(s)
+            and not _ELSE_LEAD.match(s)
+            and len(m.group(1).split()) <= 4
+            and (not self._condlike(m.group(1)) or self._title_noun_phrase(m.group(1)))
+            and not self._imperative(m.group(1))
+            and (
+                self._imperative(m.group(2))
+                or self._declarative_steps(m.group(2))
+                or (_TAGGED_GO.match(m.group(2)) is not None and not self.ctx.done_names)
+                or (  # "Support: if the ticket is tagged billing, …": a department names the process
+                    _COND_LEAD.match(m.group(2)) is not None
+                    and not self.ctx.done_names
+                    and (m.group(1).strip().lower() in W.PEOPLE or self._title_noun_phrase(m.group(1)))
+                )
+            )
+        ):
+            self.ctx.notes.append(f"read '{m.group(1)}' as a title, not a step")
+            title_words = [w for w in _content(W.tokens(m.group(1))) if w not in W.PRONOUNS]
+            if title_words and self._title_noun_phrase(m.group(1)):
+                self.namer.set_topic(title_words)  # "Vendor payments: export them …": them = the vendor payments
+            s = m.group(2)
+        # "for any mismatch, open a ticket": a condition on there being one, not a step named mismatch_step
+        s = re.sub(
+            r"(^|,\s*(?:and\s*,?\s*)?|\s+and\s*,?\s*)for\s+any\s+([a-z]+(?:\s+[a-z]+)?)\s*,\s*",
+            lambda m: f"{', and if' if m.group(1) else 'If'} there is a {m.group(2)}, ",
+            s,
+            flags=re.I,
+        )
+        # "run the backup and if it fails, page the admin": the condition starts a new clause after the step
+        m = re.search(r"(?<=\w)\s+(?:and|but)\s+(?=(?:if|when|unless|once|in case)\s)", s, re.I)
+        if m:
+            prefix = re.split(r"[,;:]", s[: m.start()])[-1]
+            if self._imperative(prefix) and not _COND_LEAD.match(prefix.strip()):
+                s = s[: m.start()] + ", and " + s[m.end() :]
+        # "Tickets tagged billing go to the finance team": a condition on the tickets, then where they go
+        s = _TAGGED_GO.sub(_tagged_go_as_condition, s)
+        # "open a ticket, tagged urgent, and assign it": the tag describes the ticket, it is not a step
+        s = re.sub(
+            r",\s*((?:tagged|labell?ed|marked|flagged)\s+(?:as\s+|with\s+)?[^,;.()]{1,40}?)(?=\s*(?:[,;.]|$|\bthen\b))",
+            r" (\1)",
+            s,
+            flags=re.I,
+        )
+        # "The day before the visit, send a reminder" / "Two days later, …": timing, not a step
+        s = re.sub(
+            r"^(?:the\s+)?(?:(?:next|following|same)\s+)?(?:day|week|hour|night|morning|evening|month)s?\s+"
+            r"(?:before|after|later|prior to)\b[^,]*,\s*|^(?:\w+\s+)?(?:days?|weeks?|hours?|minutes?)\s+"
+            r"(?:later|after(?:wards)?|before)\s*,\s*",
+            "",
+            s,
+            flags=re.I,
+        )
+        # "day 7: if not converted, …", "after 2 days: …": timing of a later step, not a step
+        s = re.sub(r"^(?:on\s+)?(?:day|week)\s+\d+\s*[:,]\s*", "", s, flags=re.I)
+        # "the finance lead reviews them and approves" -> "the finance lead approves them"
+        s = re.sub(
+            r"\b(?:reviews?|checks?|reads?|looks?\s+at)\s+(it|them|the\s+\w+)\s+and\s+(approves?|signs?\s+off(?:\s+on)?)\b",
+            r"\2 \1",
+            s,
+            flags=re.I,
+        )
+        # "With both in hand, …", "Once we have both, …"
+        s = re.sub(
+            r"^(?:with\s+(?:both|all|everything|them|these|those|the results?)\s+(?:in hand|ready|done|available|back)|"
+            r"once\s+(?:we|you)\s+have\s+(?:both|all|everything|them|the results?))\s*,\s*",
+            "",
+            s,
+            flags=re.I,
+        )
+        # "pay approved invoices and reject the rest" -> "…, otherwise reject them"
+        s = re.sub(
+            r"(?:,\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+)(\w+)\s+(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everything\s+else|"
+            r"the\s+remaining\s+(?:ones|\w+))\b",
+            lambda m: f", otherwise {m.group(1)} them" if W.is_base_verb(m.group(1).lower()) else m.group(0),
+            s,
+            flags=re.I,
+        )
+        # "approved claims are paid and denied claims are closed": two clauses
+        s = re.sub(
+            rf"\s+and\s+(?=(?:the\s+)?(?:{APPROVAL_ADJ}|other|remaining)\s+\w+(?:\s+\w+)?\s+(?:are|is|get|gets|go|goes)\b)",
+            ", ",
+            s,
+            flags=re.I,
+        )
+        # "send a reminder 3 days before the due date": timing of the step, not part of its name
+        timing = re.search(
+            r"\s+(?:\d+|an?|one|two|three|four|five|six|seven|ten|fourteen|thirty)\s+(?:business\s+|working\s+)?"
+            r"(?:minute|hour|day|week|month)s?\s+(?:before|after|prior\s+to|ahead\s+of)\s+(?:the\s+|their\s+|its\s+)?"
+            r"[\w-]+(?:\s+(?!to\b|and\b|then\b)[\w-]+)?(?=\s*$|\s*[,;]|\s+(?:to|and|then)\b)",
+            s,
+            re.I,
+        )
+        if timing is not None:
+            self.ctx.notes.append(f"'{timing.group(0).strip()}' is when the step runs: a delay or schedule, not a step")
+            s = s[: timing.start()] + s[timing.end() :]
+        # "refund the customer within 5 days unless …", "Within 2 hours, call the client": a time limit of the step
+        limit = _TIME_LIMIT.search(s)
+        if limit is not None and not re.search(
+            r"\b(?:if|when|unless|no|not|until|without|once)\b", s[: limit.start()], re.I
+        ):
+            self.ctx.notes.append(f"'{limit.group(1)}' is a time limit: set it as the step's timeout (not a step)")
+            s = (s[: limit.start()] + " " + s[limit.end() :]).strip()
+        # "check the totals before sending the invoice" -> "check the totals, then send the invoice"
+        if not RETRY.search(s) and not re.match(r"^\s*before\b", s, re.I):
+            s = re.sub(
+                r"\s+before\s+(?!giving\s+up)(\w+ing)\b",
+                lambda m: (
+                    f", then {W.lemma(m.group(1).lower())}"
+                    if W.lemma(m.group(1).lower()) and W.lemma(m.group(1).lower()) != m.group(1).lower()
+                    else m.group(0)
+                ),
+                s,
+                count=1,
+                flags=re.I,
+            )
+            # "get the manager's approval before we order the laptop" -> "…, then order the laptop"
+            s = re.sub(
+                r"\s+before\s+(?:we|you|they|i|someone)\s+(?:can\s+|may\s+)?(\w+)\b",
+                lambda m: f", then {m.group(1)}" if W.is_base_verb(m.group(1).lower()) else m.group(0),
+                s,
+                count=1,
+                flags=re.I,
+            )
+        return s
