@@ -12,7 +12,7 @@ from tests.ai.translated import chain, translated
 @pytest.mark.parametrize(
     ("text", "step", "not_a_verb"),
     [
-        ("Complete forms: pass them to HR.", "pass_forms", "complete"),
+        ("Complete forms: pass them to HR.", "pass_forms_hr", "complete"),
         ("Open tickets: assign them to the support lead.", "assign_tickets_support_lead", "open"),
         ("Clean towels: fold them and put them in the cupboard.", "fold_towels", "clean"),
         (
@@ -31,7 +31,7 @@ def test_them_is_the_items_the_heading_names(text, step, not_a_verb):
 def test_a_heading_with_a_sibling_segment_is_a_decision_on_the_items():
     model, r = translated("Complete forms: pass them to HR. Incomplete forms: return them to the applicant.")
     targets = {x for t in model.transitions if t.is_conditional for x in t.targets}
-    assert {"pass_forms", "return_forms_applicant"} <= targets, r.dsl
+    assert {"pass_forms_hr", "return_forms_applicant"} <= targets, r.dsl
 
 
 def test_a_verb_with_its_object_keeps_the_verb_reading():

@@ -302,8 +302,17 @@ _NP_START = frozenset("the a an their its his her our your all each every any th
 _NOT_A_VERB_FIRST = frozenset(
     "then next first second third last finally later afterwards meanwhile otherwise now here today tonight "
     "tomorrow yesterday also only just once after before until unless since when whenever while where if "
-    "both either neither not never always sometimes usually often please".split()
+    "both either neither not never always sometimes usually often please across regardless nevertheless less "
+    "being doing".split()
 )
+
+
+def _inflected(word: str) -> bool:
+    """An inflected or adverb ending ("reviewed", "pending", "weekly", "towards", "stores"); not the base verbs
+    that merely look like one ("pass", "bring")."""
+    if word.endswith("ss") or (word.endswith("ing") and len(word) <= 5):
+        return False
+    return word.endswith(("ed", "ing", "ly", "wards", "s"))
 
 
 def _unknown_verb_first(toks: list[str]) -> bool:
@@ -326,7 +335,7 @@ def _unknown_verb_first(toks: list[str]) -> bool:
         and not W.is_noise(first)
         and first not in W.QUANTITY
         and W.lemma(first) is None
-        and not first.endswith(("ed", "ing", "ly", "wards", "s"))
+        and not _inflected(first)
         and (pronoun_object or _content(toks[2:]) != [])
     )
 

@@ -27,6 +27,7 @@ from engine.ai.offline_translator.name_words import (
     _pronoun_plural,
     _valid_name,
 )
+from engine.ai.offline_translator.recipient_words import handoff_adverb_out, is_recipient
 
 # ---------------------------------------------------------------------------------------------
 # naming
@@ -150,6 +151,8 @@ class Namer(ClauseAnalysis):
             )
             if cut is not None:
                 obj = obj[:cut]
+        if not passive:  # "send the form back to HR": 'back' is no object word (a passive reads its own way)
+            obj, particle = handoff_adverb_out(obj, particle)
         # split object into core and tail at the first preposition
         core, tail, tail_prep = [], [], None
         for w in obj:
@@ -207,10 +210,11 @@ class Namer(ClauseAnalysis):
                 and topic
                 and tail_prep != "with"  # "share it with the team": the team names it (as before)
                 and not passive  # "it is sent to the board": send_board (the passive reads its own way)
-                and (  # "to the customer", "for gaps", "by email" — not "to PDF", "to legal" (as before)
+                and (  # "to the customer", "to HR", "for gaps", "by email" — not "to PDF", "to Spanish"
                     tail_prep in ("by", "via", "using", "through")
                     or (tail_prep in ("in", "into") and len(tail_c) == 1)  # "log it in Zendesk", "store it in S3"
                     or (tail_prep == "for" and len(tail_c) == 1)  # "check it for gaps", not "for legal review"
+                    or (tail_prep == "to" and is_recipient(tail_c))  # "send them to HR", "escalate it to tier 2"
                     or (bool(tail) and tail[0] in _DETERMINERS | {"our", "their", "your", "his", "her"})
                 )
                 and not set(topic) & set(tail_c)
