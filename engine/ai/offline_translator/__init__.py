@@ -15,7 +15,9 @@ Understands (in any mix):
   "if the import fails, …" the import step's @error path;
 - lead phrases (lead_phrases.py): "for every damaged box, take a photo" is take_photo, "Complete forms: pass
   them to HR" is about the forms, singular "they" is the last person, "when the ice has melted, …" opening
-  the text is a first step waiting for it (not a trigger).
+  the text is a first step waiting for it (not a trigger);
+- hand-offs (recipient_words.py): "send them to HR" keeps the object and the recipient (send_forms_hr),
+  "send the contract back to the client" drops the direction word.
 
 The text is only ever turned into identifiers and condition literals, never executed. The result is
 checked with :func:`engine.dsl.validate.check` and repaired structurally if needed.
