@@ -5,6 +5,7 @@ and the engine-facing errors (timeout, cancel) still come out as the engine's ow
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -12,6 +13,25 @@ import pytest
 from engine.outcomes import TaskTimeout
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
+
+
+def _run(coro):
+    """``asyncio.run`` on a thread of its own, like the engine's driver thread (browser tests earlier in
+    the session leave Playwright's loop running on the main thread)."""
+    out: dict = {}
+
+    def go():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised on the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=go)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 def _collector():
@@ -32,7 +52,7 @@ def test_every_result_reaches_its_own_waiter_in_rounds():
     async def main():
         return await asyncio.gather(*(ex._waiter(echo.remote(i)) for i in range(300)))
 
-    assert asyncio.run(main()) == [{"i": i} for i in range(300)]  # each value reached its own waiter
+    assert _run(main()) == [{"i": i} for i in range(300)]  # each value reached its own waiter
     assert ex._completions is not None and ex._completions._thread.name == "ray-results"
 
 
@@ -51,7 +71,7 @@ def test_a_task_error_reaches_only_its_waiter():
         futs = [ex._waiter(sometimes.remote(i)) for i in range(8)]
         return await asyncio.gather(*futs, return_exceptions=True)
 
-    out = asyncio.run(main())
+    out = _run(main())
     assert [v for i, v in enumerate(out) if i != 3] == [0, 1, 2, 4, 5, 6, 7]
     assert isinstance(out[3], ray.exceptions.RayTaskError) and "bad three" in str(out[3])
 
@@ -74,7 +94,7 @@ def test_a_waiter_that_gave_up_does_not_block_the_others():
         fast = await asyncio.gather(*(ex._waiter(nap.remote(0)) for _ in range(5)))
         return fast, time.monotonic() - t0, slow
 
-    fast, took, slow = asyncio.run(main())
+    fast, took, slow = _run(main())
     assert fast == [0] * 5 and took < 10
     with pytest.raises(ray.exceptions.TaskCancelledError):
         ray.get(slow, timeout=30)
@@ -94,9 +114,9 @@ def test_results_keep_arriving_for_a_second_loop():
     async def one(i):
         return await ex._waiter(echo.remote(i))
 
-    assert asyncio.run(one(1)) == 1
+    assert _run(one(1)) == 1
     first = ex._completions
-    assert asyncio.run(one(2)) == 2
+    assert _run(one(2)) == 2
     assert ex._completions is not first
     first._thread.join(timeout=5)
     assert not first._thread.is_alive()
