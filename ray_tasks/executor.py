@@ -43,35 +43,40 @@ def _is_data_error(exc: RayTaskError) -> bool:
     return "serializ" in text or "pickl" in text or "recursion" in text
 
 
-class _Completions:
-    """Delivers Ray's completion callbacks (called on Ray's own thread) to one asyncio loop.
+ROUND_S = 0.005  # the collector's longest wait before it hands over what is done (more when many wait)
+ROUND_S_PER_REF = 0.000_01  # ray.wait costs ~1 us per pending ref: rounds stay under ~10% of a core
 
-    Results are queued and the loop is woken once per burst rather than once per task; each
-    waiter is a plain asyncio future (no ``concurrent.futures.Future`` chained to it).
+
+class _Collector:
+    """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
+
+    Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
+    :data:`ROUND_S`) and one ``ray.get`` over the finished ones: results are deserialised together
+    and handed to the loop in one wake-up, each to its waiter (a plain asyncio future). Ray's
+    per-object completion callback (``ObjectRef._on_completed``, used before) deserialises each
+    result on its own with the GIL held, which costs the driver ~30 ms of CPU per 200 results: on a
+    small machine, CPU taken from the workers. A result waits at most one round (5 ms) longer.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self._lock = threading.Lock()
-        self._ready: list = []
+        self._ready: list = []  # (future, value or exception) waiting for the loop
+        self._pending: dict = {}  # ref -> future (insertion order = submission order)
+        self._more = threading.Condition(self._lock)
+        self._thread = threading.Thread(target=self._collect, name="ray-results", daemon=True)
+        self._thread.start()
 
     def wait(self, ref) -> asyncio.Future:
+        """A future of the loop that gets the task's result (or the exception it ended with)."""
         fut = self.loop.create_future()
-
-        def done(value, fut=fut):  # Ray's thread: the value, or the exception the task ended with
-            with self._lock:
-                self._ready.append((fut, value))
-                first = len(self._ready) == 1
-            if first:
-                try:
-                    self.loop.call_soon_threadsafe(self._deliver)
-                except RuntimeError:  # the loop is closed: nobody waits any more
-                    pass
-
-        ref._on_completed(done)
+        with self._lock:
+            self._pending[ref] = fut
+            if len(self._pending) == 1:
+                self._more.notify()
         return fut
 
-    def _deliver(self) -> None:
+    def _deliver(self) -> None:  # on the loop
         with self._lock:
             ready, self._ready = self._ready, []
         for fut, value in ready:
@@ -82,37 +87,6 @@ class _Completions:
             else:
                 fut.set_result(value)
 
-
-ROUND_S = 0.005  # the collector's longest wait before it hands over what is done (more when many wait)
-ROUND_S_PER_REF = 0.000_01  # ray.wait costs ~1 us per pending ref: rounds stay under ~10% of a core
-
-
-class _Collector(_Completions):
-    """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
-
-    Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
-    :data:`ROUND_S`) and one ``ray.get`` over the finished ones: results are deserialised together
-    and handed to the loop in one wake-up. Ray's per-object completion callback (what
-    :class:`_Completions` uses) deserialises each result on its own with the GIL held, which costs
-    the driver ~30 ms of CPU per 200 results: on a small machine, CPU taken from the workers.
-    A result waits at most one round (5 ms) longer than with a callback.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        super().__init__(loop)
-        self._pending: dict = {}  # ref -> future (insertion order = submission order)
-        self._more = threading.Condition(self._lock)
-        self._thread = threading.Thread(target=self._collect, name="ray-results", daemon=True)
-        self._thread.start()
-
-    def wait(self, ref) -> asyncio.Future:
-        fut = self.loop.create_future()
-        with self._lock:
-            self._pending[ref] = fut
-            if len(self._pending) == 1:
-                self._more.notify()
-        return fut
-
     def _collect(self) -> None:
         while not self.loop.is_closed():
             with self._lock:
@@ -120,9 +94,10 @@ class _Collector(_Completions):
                     self._more.wait(1.0)
                     if self.loop.is_closed():
                         return
-                refs = [r for r, f in self._pending.items() if not f.done()]
-                for r in [r for r, f in self._pending.items() if f.done()]:  # waiters that gave up
+                gave_up = [r for r, f in self._pending.items() if f.done()]  # timed out, cancelled
+                for r in gave_up:
                     del self._pending[r]
+                refs = list(self._pending)
             if not refs:
                 continue
             try:
@@ -164,18 +139,15 @@ class RayExecutor:
 
     kind = "ray"
 
-    def __init__(self, address: str | None = None, collect: str = "rounds"):
+    def __init__(self, address: str | None = None):
         self._address = address
-        self._collect = collect
-        self._completions: _Completions | None = None
+        self._completions: _Collector | None = None
 
     def _waiter(self, handle) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         c = self._completions
         if c is None or c.loop is not loop:
-            if not hasattr(handle, "_on_completed"):  # pragma: no cover - older Ray
-                return asyncio.wrap_future(handle.future())
-            c = self._completions = (_Completions if self._collect == "callbacks" else _Collector)(loop)
+            c = self._completions = _Collector(loop)
         return c.wait(handle)
 
     def ensure_ready(self) -> None:
