@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import threading
+import time
 
 import ray
 from ray.exceptions import (
@@ -45,17 +46,31 @@ def _is_data_error(exc: RayTaskError) -> bool:
 
 ROUND_S = 0.005  # the collector's longest wait before it hands over what is done (more when many wait)
 ROUND_S_PER_REF = 0.000_01  # ray.wait costs ~1 us per pending ref: rounds stay under ~10% of a core
+ROUND_MAX_S = 0.02  # a round lasts at most this long ...
+ROUND_DRAIN_SHARE = 0.25  # ... and at most this share of the time the pending tasks need at the current pace
+
+
+def round_seconds(pending: int, per_second: float) -> float:
+    """How long one collection round may wait for the rest of ``pending`` tasks, finishing at
+    ``per_second`` (0 while unknown).
+
+    5 ms while the pending tasks would be done soon (a result handed over late could leave a CPU
+    with nothing to do); up to 20 ms while they need much longer (a fan-out of 200 on 2 CPUs): the
+    CPUs have queued work either way, and fewer rounds save the driver CPU. A round ends early when
+    every pending task is done, so the last result of a fan-out is never held back."""
+    longest = ROUND_DRAIN_SHARE * pending / per_second if per_second > 0 else ROUND_S
+    return max(ROUND_S, min(ROUND_MAX_S, longest), pending * ROUND_S_PER_REF)
 
 
 class _Collector:
     """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
 
     Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
-    :data:`ROUND_S`) and one ``ray.get`` over the finished ones: results are deserialised together
+    5-20 ms: :func:`round_seconds`) and one ``ray.get`` over the finished ones: results are deserialised together
     and handed to the loop in one wake-up, each to its waiter (a plain asyncio future). Ray's
     per-object completion callback (``ObjectRef._on_completed``, used before) deserialises each
     result on its own with the GIL held, which costs the driver ~30 ms of CPU per 200 results: on a
-    small machine, CPU taken from the workers. A result waits at most one round (5 ms) longer.
+    small machine, CPU taken from the workers. A result waits at most one round longer.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
@@ -64,6 +79,7 @@ class _Collector:
         self._ready: list = []  # (future, value or exception) waiting for the loop
         self._pending: dict = {}  # ref -> future (insertion order = submission order)
         self._more = threading.Condition(self._lock)
+        self._per_second = 0.0  # how fast pending tasks finish (smoothed over rounds)
         self._thread = threading.Thread(target=self._collect, name="ray-results", daemon=True)
         self._thread.start()
 
@@ -101,7 +117,10 @@ class _Collector:
             if not refs:
                 continue
             try:
-                done, _ = ray.wait(refs, num_returns=len(refs), timeout=max(ROUND_S, ROUND_S_PER_REF * len(refs)))
+                t0 = time.monotonic()
+                done, _ = ray.wait(refs, num_returns=len(refs), timeout=round_seconds(len(refs), self._per_second))
+                pace = len(done) / max(time.monotonic() - t0, 1e-4)  # a round with none done slows it
+                self._per_second = pace if not self._per_second else (self._per_second + pace) / 2
                 ready = list(zip(done, _values(done))) if done else []
             except Exception as exc:  # Ray itself is gone (shut down, lost): every waiter hears it
                 lost = WorkerLost(f"Ray stopped answering while the task ran: {type(exc).__name__}: {str(exc)[:200]}")

@@ -31,3 +31,19 @@ def test_unchanged_sources_are_not_read_again(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_SECRET_CACHE_D", "value-dddd")
     first = secrets._known_values()
     assert secrets._known_values() is first  # the same list: nothing re-read or re-sorted
+
+
+def test_an_outcome_without_text_long_enough_for_a_secret_skips_the_sources(monkeypatch):
+    def refuse():
+        raise AssertionError("the secret sources were read")
+
+    monkeypatch.setattr(secrets, "_known_values", refuse)
+    short = {"ok": True, "n": 3, "x": [1.5, None, ("a", "bc")], "abc": {"d": "efg"}}
+    assert secrets.redact(short) is short  # no text of MIN_REDACT_LENGTH characters: nothing to look up
+
+
+def test_a_secret_of_the_shortest_length_is_still_redacted_in_keys_and_values(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SECRET_SHORT_E", "e1f2")
+    assert len("e1f2") == secrets.MIN_REDACT_LENGTH
+    assert secrets.redact({"e1f2": 1}) == {"[redacted:SHORT_E]": 1}
+    assert secrets.redact({"k": ["x", ("e1f2",)]}) == {"k": ["x", ("[redacted:SHORT_E]",)]}
