@@ -14,6 +14,7 @@ from engine.ai.offline_translator.name_words import (
     _VERB_PARTICLES,
     _content,
     _unknown_declarative_verb,
+    _unknown_phrasal_first,
     _unknown_verb_first,
 )
 
@@ -78,6 +79,8 @@ class ClauseAnalysis:
             ):  # "hand them out at the gate": the particle belongs to the verb, 'them' is the object
                 particle, rest = [rest[1]], [rest[0]] + rest[2:]
             return verb, particle, rest, []
+        if _unknown_phrasal_first(toks):  # "pass on the request to legal" -> pass_on_request_legal
+            return first, [toks[1]], toks[2:], []
         if _unknown_verb_first(toks):  # "revalue the positions": a word the list does not know, then "the"
             if len(toks) > 2 and toks[1] in ("it", "them") and toks[2] in _VERB_PARTICLES:
                 return first, [toks[2]], [toks[1]] + toks[3:], []  # "bounce it back to the requester"

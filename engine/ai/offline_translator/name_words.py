@@ -340,6 +340,22 @@ def _unknown_verb_first(toks: list[str]) -> bool:
     )
 
 
+_HANDOFF_PARTICLES = frozenset("on over back along out up off down".split())
+
+
+def _unknown_phrasal_first(toks: list[str]) -> bool:
+    """An unknown verb with its particle, then a noun phrase handed on to someone ("pass on the request
+    to legal", "bounce back the form to the requester"): the first word is the verb, the second its
+    particle. Only with a later "to", so a noun followed by "on the …" stays a noun."""
+    return (
+        len(toks) >= 5
+        and toks[1] in _HANDOFF_PARTICLES
+        and toks[2] in _NP_START
+        and "to" in toks[4:]
+        and _unknown_verb_first([toks[0], *toks[2:]])
+    )
+
+
 def _unknown_declarative_verb(toks: list[str]) -> tuple[int, str] | None:
     """(index, base form) of an unknown third-person verb after a short subject and before a determiner
     ("IT wipes the laptop", "procurement closes the PO" when 'wipe' is not in the verb list), else None."""

@@ -38,6 +38,18 @@ def is_recipient(words: list[str]) -> bool:
     return head in W.PEOPLE or head in W.GROUPS_OF_PEOPLE or head in DEPARTMENTS or head in TEAM_WORDS
 
 
+# adjectives that say which one, not who: "the new tenant" is the tenant ("billing" in "billing team" is who)
+_WHICH_ONE = frozenset(
+    "new old current previous former departing incoming outgoing assigned responsible relevant right "
+    "appropriate designated original existing same other".split()
+)
+
+
+def recipient_core(words: list[str]) -> list[str]:
+    """The recipient's words without adjectives that only say which one ("new", "departing", "assigned")."""
+    return [w for w in words if w not in _WHICH_ONE]
+
+
 # adverbs of direction between a hand-off's object and its recipient ("send the form back to HR")
 _HANDOFF_ADVERBS = frozenset("back on along over across up onward onwards".split())
 
