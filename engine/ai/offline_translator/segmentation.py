@@ -193,6 +193,12 @@ _DEPENDING = re.compile(
     r"([\w\s-]+?)\s*(?:[:,]\s*(.*))?$",
     re.I,
 )
+_COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})"
+# "all three", "all 3 of them", "the four checks", "these two steps": a join that counts its branches
+_COUNTED_GROUP = (
+    r"(?:all (?:the )?|the |these |those |both )?" + _COUNT_WORDS + r"(?: of (?:them|these|those))?"
+    r"(?: (?:tasks|steps|checks|branches|jobs|things|parts|of them))?"
+)
 _CONNECTOR = re.compile(
     r"^(?:and then|and|then|next|after that|afterwards|afterward|after this|subsequently|finally|lastly|"
     r"last of all|at last|first of all|first|firstly|to start|to begin(?: with)?|initially|second|secondly|"
@@ -201,7 +207,7 @@ _CONNECTOR = re.compile(
     r"after (?:both|all|everything|these|those|they|that|this)(?: (?:are|is|have|has|been))*"
     r"(?: (?:done|finished|complete|completed|ready))?|"
     r"(?:when|once|after) (?:both|all|everything|they|these|those|that|this|all of them|both of them|"
-    r"each|the (?:tasks|steps|checks|branches))(?: (?:are|is|have|has|been))*"
+    r"each|the (?:tasks|steps|checks|branches)|" + _COUNTED_GROUP + r")(?: (?:are|is|have|has|been))*"
     r" (?:done|finished|complete|completed|ready|over|through)|"
     r"once (?:done|finished|complete|completed|resolved|approved|ready|fixed|that's done)|"
     r"when (?:done|finished|complete|completed|resolved|ready)|"

@@ -191,11 +191,25 @@ class StructureReader(BuilderBase):
                 acts = [self.act(f"{lead} {it} {noun}") for it in items]
             else:
                 acts = [self.act(f"{lead} {it}") for it in items]
+        elif par_head and all(len(W.tokens(it)) <= 3 and not self._has_determiner(it) for it in items):
+            # "run these checks at the same time: lint, type check, unit tests": short bare items read as the
+            # head verb's objects even when one looks like a verb and a noun ("type check", "docs build")
+            lead = " ".join([verb] + particle)
+            acts = [self.act(f"{lead} {it}") for it in items]
         else:
             return None
         if not par_head and not par_items and len(acts) < 2:
             return None
         return [Par([[a] for a in acts])]
+
+    @staticmethod
+    def _has_determiner(part: str) -> bool:
+        """Any word of ``part`` is a determiner, possessive or pronoun ("email the customer", "call them")."""
+        return any(
+            w in ("the", "a", "an", "their", "its", "his", "her", "our", "your", "my", "this", "that", "these")
+            or w in W.PRONOUNS
+            for w in W.tokens(part)
+        )
 
     @staticmethod
     def _determined(part: str) -> bool:

@@ -1,0 +1,64 @@
+"""Counted groups in parallel prose (s24).
+
+* A join that counts its branches ("When all three are finished, …", "When all 3 are done", "Once the four
+  checks are complete") is a join, not a condition (was check_three_complete / step_3_complete==True).
+* A parallel header whose items are short bare nouns ("Run these checks at the same time: lint, type check,
+  unit tests and docs build") gives one branch per item with the head verb, even when an item looks like a
+  verb and a noun ("type check"); it was a sequential chain named check_step, lint_step, check_type, …
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ai.translated import translated
+
+
+def _groups(dsl: str) -> list[str]:
+    return [line.split("->")[1] for line in dsl.replace("\n", " ").split(";") if "->[" in line]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In parallel, create the accounts, order a laptop and book a desk. When all three are finished, "
+        "send a welcome email.",
+        "Create the accounts, order a laptop and book a desk at the same time. When all 3 are done, "
+        "send a welcome email.",
+        "Run the checks in parallel: lint, unit tests and docs. Once the three checks are complete, merge the PR.",
+    ],
+)
+def test_a_counted_join_is_a_join_not_a_condition(text):
+    model, r = translated(text)
+    assert not any(t.is_conditional for t in model.transitions), r.dsl
+    assert any(s.startswith(("send_welcome", "merge_pr")) for s in model.states), r.dsl
+    assert not any("three" in s or "3" in s for s in model.states), r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "Run these checks at the same time: lint, type check, unit tests and docs build. Then merge the PR.",
+            {"run_lint", "run_type_check", "run_unit_tests", "run_docs_build"},
+        ),
+        (
+            "Run four checks in parallel: lint, type check, unit tests and docs build. Then merge the PR.",
+            {"run_lint", "run_type_check", "run_unit_tests", "run_docs_build"},
+        ),
+        (
+            "Run the following checks in parallel: lint, type check and unit tests. Then merge the PR.",
+            {"run_lint", "run_type_check", "run_unit_tests"},
+        ),
+    ],
+)
+def test_bare_items_of_a_parallel_header_are_its_branches(text, want):
+    model, r = translated(text)
+    groups = _groups(r.dsl)
+    assert groups and set(groups[0].strip("[] ").split(",")) == want, r.dsl
+    assert "merge_pr" in model.states, r.dsl
+
+
+def test_items_that_are_whole_steps_stay_steps():
+    model, r = translated("Do three things at once: email the customer, update the CRM and notify sales.")
+    assert {"email_customer", "update_crm", "notify_sales"} <= set(model.states), r.dsl
