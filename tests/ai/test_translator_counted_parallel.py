@@ -62,3 +62,44 @@ def test_bare_items_of_a_parallel_header_are_its_branches(text, want):
 def test_items_that_are_whole_steps_stay_steps():
     model, r = translated("Do three things at once: email the customer, update the CRM and notify sales.")
     assert {"email_customer", "update_crm", "notify_sales"} <= set(model.states), r.dsl
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When a customer cancels, refund the last payment, revoke their access and tag them in HubSpot; "
+        "do all three in parallel. Then send a goodbye survey.",
+        "Export the orders, export the payments and export the refunds. Run all three at the same time. "
+        "Then send a goodbye survey.",
+    ],
+)
+def test_an_order_to_run_the_last_steps_in_parallel_makes_them_branches(text):
+    model, r = translated(text)
+    groups = _groups(r.dsl)
+    assert groups and len(groups[0].strip("[] ").split(",")) == 3, r.dsl
+    assert not any(s in ("three_step", "all_three") for s in model.states), r.dsl
+    assert "send_goodbye_survey" in model.states, r.dsl
+
+
+def test_do_both_in_parallel_after_two_steps():
+    _, r = translated("Email the customer and update the CRM. Do both in parallel.")
+    assert _groups(r.dsl) == ["[email_customer,update_crm]"], r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "Download the file. Then, in parallel:\n- email the customer\n- update the CRM\nFinally archive the file.",
+            "[email_customer,update_crm]",
+        ),
+        ("In parallel:\n- email the customer\n- update the CRM", "[email_customer,update_crm]"),
+        (
+            "Do these in parallel:\n- email the customer\n- update the CRM\n- notify sales",
+            "[email_customer,update_crm,notify_sales]",
+        ),
+    ],
+)
+def test_a_parallel_line_above_a_list_makes_the_list_its_branches(text, want):
+    _, r = translated(text)
+    assert _groups(r.dsl)[:1] == [want], r.dsl

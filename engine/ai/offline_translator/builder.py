@@ -19,6 +19,8 @@ from engine.ai.offline_translator.retries import FallbackReader, RetryReader
 from engine.ai.offline_translator.segmentation import (
     _ARROWS,
     _COND_LEAD,
+    _PAR_LEAD,
+    _PAR_WORDS,
     Item,
     _parse_lines,
     _split_inline_steps,
@@ -107,9 +109,16 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
         ]
         header, items, trailing = _parse_lines(text)
         if items and (len(items) >= 2 or items[0].children):
-            for h in header:
-                self._header(h, seq)
-            self._items(items, seq)
+            last = header[-1] if header else ""
+            if last.rstrip().endswith(":") and (_PAR_WORDS.search(last) or _PAR_LEAD.search(last)):
+                for h in header[:-1]:
+                    self._header(h, seq)
+                # "Then, in parallel:" above a list: the list's items are its branches (were run in sequence)
+                self._items([Item(last, -1, None, list(items))], seq)
+            else:
+                for h in header:
+                    self._header(h, seq)
+                self._items(items, seq)
             for t in trailing:
                 self._prose(t, seq)
             return seq

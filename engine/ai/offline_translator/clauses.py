@@ -50,6 +50,14 @@ _PARALLEL_AFTERWARDS = re.compile(
     r"(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently)$",
     re.I,
 )
+# "…; do all three in parallel", "Run both at the same time.", "Do these steps concurrently.": the same, as an order
+_PARALLEL_AFTERWARDS_DO = re.compile(
+    r"^(?:please\s+)?(?:do|run|perform|execute|handle|carry\s+out)\s+(?:(?:all|the|these|those)\s+)?"
+    r"(?:(?P<n>both|two|three|four|five|six)(?:\s+of\s+(?:them|these))?|them(?:\s+all)?|these|those|"
+    r"all\s+of\s+(?:them|these))(?:\s+(?:steps|tasks|things|jobs))?\s+(?:all\s+)?"
+    r"(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently|at\s+once)$",
+    re.I,
+)
 _CHOICE_OF = {"to": "destination", "in": "location", "on": "location"}
 _DETERMINERS = {"the", "a", "an"}
 _CHOICE_WORDS = {"preference", "preferences", "choice", "channel", "method", "option", "setting", "settings", "plan"}
@@ -152,6 +160,9 @@ class ClauseReader(SentenceRewrite):
             s = (m.group(2) or "").strip()
             if not s:
                 return None
+        counted = _PARALLEL_AFTERWARDS_DO.match(s.strip().rstrip("."))
+        if counted and counted.group("n") and self._parallel_afterwards(s, seq):
+            return None  # "Email the customer and update the CRM. Do both in parallel.": not a header
         # whole sentence is a parallel header: "Do these in parallel:" / "In parallel:"
         stripped = _PAR_WORDS.sub(" ", s).strip().strip(":,").strip()
         if (_PAR_WORDS.search(s) or lead_par) and re.fullmatch(
@@ -194,8 +205,10 @@ class ClauseReader(SentenceRewrite):
 
     def _parallel_afterwards(self, s: str, seq: list) -> bool:
         """ "HR schedules the interview, IT revokes the access and payroll calculates the pay. All three happen
-        in parallel.": the steps just read become the branches of a fan-out (was a step named three_happen)."""
-        m = _PARALLEL_AFTERWARDS.match(s.strip().rstrip("."))
+        in parallel." (or "…; do all three in parallel"): the steps just read become the branches of a fan-out
+        (was a step named three_happen, or three_step)."""
+        text = s.strip().rstrip(".")
+        m = _PARALLEL_AFTERWARDS.match(text) or _PARALLEL_AFTERWARDS_DO.match(text)
         if m is None:
             return False
         tail: list = []
