@@ -103,3 +103,22 @@ def test_do_both_in_parallel_after_two_steps():
 def test_a_parallel_line_above_a_list_makes_the_list_its_branches(text, want):
     _, r = translated(text)
     assert _groups(r.dsl)[:1] == [want], r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "Pull the sales data from Salesforce and the marketing data from HubSpot in parallel, join them, "
+            "and build a dashboard.",
+            "join_results",
+        ),
+        ("Compute the EU totals and the US totals at the same time, sum them, and email the result.", "sum_totals"),
+    ],
+)
+def test_a_pronoun_right_after_mid_sentence_parallel_words_names_the_joined_results(text, want):
+    """Without "then" the step after "…in parallel," was named from the last branch (join_marketing_data)."""
+    model, r = translated(text)
+    assert want in model.states, r.dsl
+    group = _groups(r.dsl)[0]
+    assert f"{group}->{want}" in r.dsl.replace(" ", ""), r.dsl

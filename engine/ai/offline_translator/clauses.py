@@ -8,7 +8,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.approvals_llm import _AI_SUBJECT, _AI_USE
 from engine.ai.offline_translator.clause_rewrite import SentenceRewrite
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Until
-from engine.ai.offline_translator.name_words import _content, _valid_name, _valid_var
+from engine.ai.offline_translator.name_words import _SUM_WORDS, _content, _valid_name, _valid_var
 from engine.ai.offline_translator.retries import ON_FAILURE
 from engine.ai.offline_translator.segmentation import (
     _AFTER_GERUND,
@@ -41,6 +41,11 @@ _THEN_AFTER_PAR = re.compile(
 )
 
 
+# "pull A and B in parallel, join them, and build …": what follows the parallel words runs after the join
+_PAR_THEN_MORE = re.compile(
+    r"^(?P<par>.+?\b(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently))\s*,\s*(?:and\s+)?(?P<rest>.+)$",
+    re.I,
+)
 _COUNT_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _PARALLEL_AFTERWARDS = re.compile(
     r"^(?:(?:all|the|these|those)\s+)?(?:(?P<n>both|two|three|four|five|six)(?:\s+of\s+(?:them|these))?|these(?:\s+\w+)?|they|"
@@ -72,6 +77,15 @@ class ClauseReader(SentenceRewrite):
         if not s:
             return None
         lead = _PAR_LEAD.match(s)
+        more = _PAR_THEN_MORE.match(s) if lead is None else None
+        if (
+            more is not None
+            and not _COND_LEAD.match(s)
+            and self._imperative(more.group("par"))
+            and (self._imperative(more.group("rest")) or W.tokens(more.group("rest"))[0] in _SUM_WORDS)
+        ):
+            self.sentence(more.group("par"), seq)  # the fan-out first: a pronoun after it names the join's results
+            return self.sentence(more.group("rest"), seq)
         after_par = _THEN_AFTER_PAR.search(s, lead.end()) if lead and lead.end() < len(s) else None
         if lead and after_par and after_par.start() > lead.end() and after_par.end() < len(s):
             self.sentence(s[: after_par.start()], seq)  # "In parallel, A and B, then C": C runs after the join
