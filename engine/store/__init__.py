@@ -19,8 +19,9 @@ Layout for ``data/workbench.duckdb``::
   adds an fsync per call, for power loss).
 * A daemon thread turns pending lines into one Parquet segment per table every ``flush_interval_s``
   (sooner once 5,000 rows are pending). While rows keep arriving (one in the last 50 ms) it waits
-  for a quiet moment, up to 1 s after the oldest pending row: one segment per table instead of
-  four, ~40% less flush CPU under a stream of small appends; other processes see rows ≤ 1 s late. Segments are written to ``*.tmp`` and renamed, so readers
+  for a quiet moment, up to 1 s after the oldest pending row: a stream of small appends becomes one
+  segment per table a second instead of four (each flush has a fixed cost per file); other
+  processes then see rows up to 1 s late. Segments are written to ``*.tmp`` and renamed, so readers
   never see a partial file. A segment's name ``seg-<wal id>-L<line>.parquet`` records that every
   line of that table up to ``<line>`` of that WAL is converted.
 * Opening a Store (and every few seconds after) converts WALs of dead writers (their flock can be
