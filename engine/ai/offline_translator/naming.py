@@ -263,12 +263,8 @@ class Namer(ClauseAnalysis):
                 words = vwords + [tail_prep] + tail_c[-(room - 1) :]  # "alerts are added to the digest"
             elif tail_c and len(words) + len(tail_c) <= 4:
                 words += tail_c
-            elif (
-                tail_prep == "to"
-                and 0 < len(recipient_core(tail_c)) <= 4 - len(words)
-                and is_recipient(recipient_core(tail_c))
-            ):
-                words += recipient_core(tail_c)  # "hand over the keys to the new tenant": who, not which one
+            elif tail_prep == "to" and 0 < len(who := recipient_core(tail_c)) <= 4 - len(words) and is_recipient(who):
+                words += who  # "hand over the keys to the new tenant": who, not which one
             name_words = words[: max(4, len(vwords) + room)]
             self.set_topic(core if _content(core) else core_c)
         if len(name_words) == 1:

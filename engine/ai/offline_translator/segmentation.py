@@ -193,10 +193,10 @@ _DEPENDING = re.compile(
     r"([\w\s-]+?)\s*(?:[:,]\s*(.*))?$",
     re.I,
 )
-_COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})"
+_COUNT_WORD_RE = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})"
 # "all three", "all 3 of them", "the four checks", "these two steps": a join that counts its branches
 _COUNTED_GROUP = (
-    r"(?:all (?:the )?|the |these |those |both )?" + _COUNT_WORDS + r"(?: of (?:them|these|those))?"
+    r"(?:all (?:the )?|the |these |those |both )?" + _COUNT_WORD_RE + r"(?: of (?:them|these|those))?"
     r"(?: (?:tasks|steps|checks|branches|jobs|things|parts|of them))?"
 )
 _CONNECTOR = re.compile(
