@@ -189,21 +189,31 @@ def choose(page, label: str, option: str, attempts: int = 3, anywhere: bool = Fa
                 raise
 
 
-def open_section(page, label: str):
+def open_section(page, label: str, attempts: int = 4):
     """Open the expander whose summary says ``label`` (if closed) once the app is idle; its ``details``.
 
     Decide on the expander's own open state, never on whether its content is visible yet: right after
     a page switch the script is idle before the widgets inside are drawn (their code loads lazily),
-    and clicking then would close an open expander."""
+    and clicking then would close an open expander.
+
+    A script run that redraws the page right after the click can mount the expander anew, closed
+    again, which swallows the click (seen on a loaded CI machine): then look again and click again,
+    never clicking an expander that is already open."""
     details = page.locator("[data-testid='stExpander'] details").filter(has=page.locator("summary", has_text=label))
     details = details.first
-    details.wait_for(state="attached", timeout=60_000)
-    idle(page)
-    if not details.evaluate("d => d.open"):
-        arm(page)
-        details.locator("summary").first.click()
-        settle(page)
-    expect(details).to_have_js_property("open", True, timeout=60_000)
+    for attempt in range(attempts):
+        details.wait_for(state="attached", timeout=60_000)
+        idle(page)
+        if not details.evaluate("d => d.open"):
+            arm(page)
+            details.locator("summary").first.click()
+            settle(page)
+        try:
+            expect(details).to_have_js_property("open", True, timeout=10_000 if attempt < attempts - 1 else 60_000)
+            return details
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
     return details
 
 
