@@ -50,7 +50,7 @@ class BuilderBase:
     def act(self, text: str) -> Act:
         raise NotImplementedError  # defined in another part of Builder
 
-    def body(self, text: str, allow_par: bool = True) -> list:
+    def body(self, text: str, allow_par: bool = True, parallel: bool = False) -> list:
         raise NotImplementedError  # defined in another part of Builder
 
     def sentence(self, s: str, seq: list) -> list | None:

@@ -202,7 +202,7 @@ class ClauseReader(SentenceRewrite):
             if kind != "plain":
                 hook = self._conditional(seq, kind, cond_text, body_text, negate)
                 continue
-            steps = self.body(body_text) if body_text else []
+            steps = self.body(body_text, parallel=lead_par) if body_text else []
             if kind == "plain":
                 if lead_par:
                     acts = [x[1] if isinstance(x, tuple) else x for x in steps]

@@ -41,6 +41,15 @@ _DEADLINE = re.compile(
 )
 
 
+# "<subject> is <a.dotted.name>": the event names of webhooks (invoice.paid, customer.subscription.deleted)
+_DOTTED = re.compile(
+    r"(?P<subject>(?:(?:the|its|their|this|that)\s+)?[A-Za-z][\w\s-]{0,40}?|it|they|this)\s+"
+    r"(?:is|was|equals|==|is\s+equal\s+to|matches|reads)\s+(?P<neg>not\s+)?[\"'`]?"
+    r"(?P<value>[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)+)[\"'`]?",
+    re.I,
+)
+
+
 class CondParser(NumericConditions, YesNoConditions):
     def __init__(self, ctx: Ctx, namer: Namer):
         self.ctx = ctx
@@ -71,6 +80,9 @@ class CondParser(NumericConditions, YesNoConditions):
             return self._nl(quoted.group(1) or quoted.group(2))
         if _ERROR_COND.match(t.lower()):
             return Cond("error", "@error")
+        dotted = self._dotted_value(t, siblings)
+        if dotted is not None:
+            return dotted
         compound = self._compound(t, siblings)
         if compound is not None:
             return compound
@@ -99,6 +111,27 @@ class CondParser(NumericConditions, YesNoConditions):
             flags=re.I,
         )
         return self._boolean(W.tokens(t2), siblings, t)
+
+    def _dotted_value(self, t: str, siblings: list[Cond]) -> Cond | None:
+        """ "the event type is invoice.paid": a dotted name (a webhook's event, a feature flag) is one
+        value compared as text (was a flag named type_invoice_paid). "it is …" after such a condition
+        compares the same variable."""
+        m = _DOTTED.fullmatch(t)
+        if m is None:
+            return None
+        value = m.group("value")  # an identifier: compared exactly as written
+        words = [w for w in _content(W.tokens(m.group("subject"))) if w not in W.PRONOUNS]
+        if words:
+            var = _valid_var(W.snake(words[-2:]))
+            subject: tuple = tuple(words[-2:])
+        else:
+            cats = [c for c in siblings if c.kind == "cat" and c.var]
+            if not cats:
+                return None
+            var, subject = cats[-1].var or "", cats[-1].subject
+        negate = bool(m.group("neg"))
+        op = "!=" if negate else "=="
+        return Cond("cat", f"{var}{op}{value!r}", var, value, subject)
 
     def _compound(self, t: str, siblings: list[Cond]) -> Cond | None:
         """ "all tests pass and the release manager has approved", "the total exceeds 500 dollars or the customer

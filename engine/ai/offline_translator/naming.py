@@ -104,13 +104,28 @@ class Namer(ClauseAnalysis):
         verb = toks[0]
         if rest or not (W.is_base_verb(verb) or verb in _AGGREGATE_VERBS or verb in _SUM_WORDS):
             return None
-        heads = {h for h in self.ctx.join_heads if h}
-        head = next(iter(heads)) if len(heads) == 1 and len(self.ctx.join_heads) >= 2 else "results"
-        if not _is_plural(head) and head != "results":
-            head = "results"
+        head = self._joined_topic()[0]
         self.ctx.after_join = False
         self.set_topic([head])
         return _valid_name(W.snake([verb, head]))
+
+    def _entity(self) -> list[str]:
+        """What the workflow is about ("the loan application"), unless, right after a fan-in, that is
+        only one branch's object (read from the first branch: "verify income and employment")."""
+        entity = self.ctx.entity
+        if entity and self.ctx.after_join and entity[-1] in self.ctx.join_heads:
+            return []
+        return entity
+
+    def _joined_topic(self) -> list[str]:
+        """Right after a fan-in, what an action without an object acts on: the branches' shared plural
+        head noun, else their results (never the last branch's object: "verify income and employment
+        in parallel, then decide" is decide_results, was decide_employment). Empty elsewhere."""
+        if not self.ctx.after_join:
+            return []
+        heads = {h for h in self.ctx.join_heads if h}
+        head = next(iter(heads)) if len(heads) == 1 and len(self.ctx.join_heads) >= 2 else "results"
+        return [head if _is_plural(head) else "results"]
 
     def name(self, text: str) -> tuple[str, bool, bool]:
         """(state name, terminal?, uses AI?) for an action phrase."""
@@ -250,10 +265,10 @@ class Namer(ClauseAnalysis):
                 if not core_c and self.ctx.after_join and verb in _AGGREGATE_VERBS:
                     core_c = ["results"]  # "… in parallel, then merge": the join's results, not the last branch
                 if not core_c and verb in _ENTITY_VERBS:
-                    topic = self.topic_words()
-                    core_c = self.ctx.entity or ([] if topic and topic[-1] in W.QUANTITY else topic)
+                    topic = self._joined_topic() or self.topic_words()
+                    core_c = self._entity() or ([] if topic and topic[-1] in W.QUANTITY else topic)
                 elif not core_c and verb in _TOPIC_VERBS:
-                    core_c = self.topic_words()
+                    core_c = self._joined_topic() or self.topic_words()
 
             if not core_c and causer and verb not in _ENTITY_VERBS and verb not in _TOPIC_VERBS:
                 vwords = ["ask"] + causer[-2:] + vwords[:1]  # "let the recruiter decide" -> ask_recruiter_decide
@@ -268,7 +283,10 @@ class Namer(ClauseAnalysis):
             name_words = words[: max(4, len(vwords) + room)]
             self.set_topic(core if _content(core) else core_c)
         if len(name_words) == 1:
-            extra = [w for w in (self.ctx.topic or self.ctx.entity) if w not in name_words][-2:]
+            topic = self.ctx.topic
+            if self.ctx.after_join and topic and topic[-1] in self.ctx.join_heads:
+                topic = self._entity() or self._joined_topic()  # a branch's object is not what follows the join
+            extra = [w for w in (topic or self.ctx.entity) if w not in name_words][-2:]
             name_words = name_words + (extra or [w for w in particle if w not in _PREPS] or ["step"])
         self.ctx.after_join = False
         name = _valid_name(W.snake(name_words))

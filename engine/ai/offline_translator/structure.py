@@ -12,6 +12,15 @@ from engine.ai.offline_translator.model import Act, Decision, Goto, Par, Stop, U
 from engine.ai.offline_translator.name_words import _content
 from engine.ai.offline_translator.segmentation import _PAR_WORDS
 
+# words that read as nouns when they stand alone after "verb object and": "check stock and credit"
+_OBJECT_NOUNS = (
+    W.QUANTITY
+    | W.ATTRIBUTES
+    | {"address", "phone", "email", "identity", "employment", "references", "history", "background", "fraud"}
+    | {"sanctions", "eligibility", "availability", "pricing", "weather", "traffic", "permissions", "licence"}
+    | {"license", "insurance", "documents", "contracts", "invoices", "orders", "payments", "shipping"}
+)
+
 
 class StructureReader(BuilderBase):
     """Step lists, "and" splitting and parallel enumerations (fan-out / fan-in)."""
@@ -43,10 +52,14 @@ class StructureReader(BuilderBase):
         parts = [p.replace("&and&", "and").strip() for p in parts if p and p.strip()]
         return parts
 
-    def _distribute(self, parts: list[str]) -> list[str]:
-        """Give verb-less parts the verb of the part before ("search flights and hotels")."""
+    def _distribute(self, parts: list[str], parallel: bool = False) -> list[str]:
+        """Give verb-less parts the verb of the part before ("search flights and hotels").
+
+        ``parallel``: the parts run at once, so a lone word that is also a noun ("check stock and
+        credit in parallel") is another object of the verb before, not a verb acting on that object."""
         out = []
         last_verb = None
+        last_had_object = False
         subj_verb = None
         # "unit tests and integration tests run" -> run each
         if len(parts) >= 2:
@@ -56,6 +69,17 @@ class StructureReader(BuilderBase):
                 return [f"{subj_verb} {p}" for p in parts[:-1]] + [f"{subj_verb} {' '.join(subject)}"]
         for p in parts:
             v, particle, obj, subject = self.namer.analyse(p)
+            word = W.tokens(p)
+            if (
+                parallel
+                and last_verb
+                and last_had_object
+                and len(word) == 1
+                and word[0] in _OBJECT_NOUNS
+                and not p.strip().lower().startswith(("and ", "then "))
+            ):
+                out.append(f"{last_verb} {p}")  # "check stock and credit at the same time"
+                continue
             own_clause = (
                 v is not None and bool(_content(subject)) and bool(_content(obj))
             )  # "the bank pays the salaries"
@@ -66,6 +90,7 @@ class StructureReader(BuilderBase):
                 continue
             if v is not None:
                 last_verb = " ".join([v] + particle)
+                last_had_object = bool(_content(obj))
                 # "translate the article into French, German …": keep the verb, object and preposition
                 ptoks = p.split()
                 prep_at = max(
@@ -81,8 +106,10 @@ class StructureReader(BuilderBase):
             out.append(p)
         return out
 
-    def body(self, text: str, allow_par: bool = True) -> list:
-        """Steps of a plain clause: actions joined by 'and'/commas, parallel words, until, stop, go back."""
+    def body(self, text: str, allow_par: bool = True, parallel: bool = False) -> list:
+        """Steps of a plain clause: actions joined by 'and'/commas, parallel words, until, stop, go back.
+
+        ``parallel``: the clause follows a leading "In parallel," (its steps become branches)."""
         text = text.strip().strip(",.;:").strip()
         if not text:
             return []
@@ -136,7 +163,7 @@ class StructureReader(BuilderBase):
             scope = re.sub(r"\b(?:both|all)\b\s*$", "", scope, flags=re.I).strip()
             if not scope:
                 return [Par([])] + (self.body(rest, False) if rest else [])
-            steps = self._plain_steps(scope)
+            steps = self._plain_steps(scope, parallel=True)
             acts = [st for st in steps if isinstance(st, (Act, Until))]
             out: list
             if len(acts) >= 2:
@@ -146,7 +173,7 @@ class StructureReader(BuilderBase):
             else:
                 out = steps
             return out + (self.body(rest) if rest else [])
-        return self._plain_steps(text)
+        return self._plain_steps(text, parallel)
 
     def _enumeration(self, text: str) -> list | None:
         """ "train three models in parallel: a linear model, a random forest and …" -> one branch per item."""
@@ -220,7 +247,7 @@ class StructureReader(BuilderBase):
             or toks[0].lower().endswith(("'s", "s'"))
         )
 
-    def _plain_steps(self, text: str) -> list:
+    def _plain_steps(self, text: str, parallel: bool = False) -> list:
         text = re.sub(
             r"^(.*?)\b(is|are|was|were|gets|get)\s+(\w+(?:ed|en))\s+and\s+(\w+(?:ed|en))\b(.*)$",
             r"\1\2 \3 and \1\2 \4\5",
@@ -238,7 +265,7 @@ class StructureReader(BuilderBase):
             and all(self.namer.analyse(p)[0] is None or self._determined(p) for p in parts[1:])
         ):
             return [self.act(text)]  # "use AI to extract the supplier, amount and due date": one LLM call
-        for part in self._distribute(parts):
+        for part in self._distribute(parts, parallel):
             steps.extend(self._special(part))
         if (
             len(parts) >= 2
