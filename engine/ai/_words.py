@@ -261,6 +261,9 @@ KEEP_LY = {
     "july",
     "fly",
     "ally",
+    "monopoly",
+    "butterfly",
+    "homily",
 }
 
 PRONOUNS = {
@@ -723,7 +726,9 @@ def is_noise(word: str) -> bool:
     w = word.lower()
     if w in STOP:
         return True
-    return w.endswith("ly") and w not in KEEP_LY and len(w) > 4
+    if "_" in w:  # "auto_reply": a compound word is never an adverb (was dropped for ending in -ly)
+        return False
+    return w.endswith("ly") and w not in KEEP_LY and len(w) > 4 and not w.endswith("ply")
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:'[a-z]+)?")

@@ -23,6 +23,18 @@ class BranchReader(BuilderBase):
             lead = W.tokens(first)[:1]
             if lead and (lead[0] in self.ctx.categories or W.singular(lead[0]) in self.ctx.categories):
                 value = lead[0] if lead[0] in self.ctx.categories else W.singular(lead[0])
+                rest = " ".join(first.split()[1:])
+                rest_toks = W.tokens(rest)
+                if (  # "Billing emails go to finance": the emails go (was bill_emails_go_finance)
+                    len(rest_toks) >= 3
+                    and _is_plural(rest_toks[0])
+                    and not W.is_base_verb(rest_toks[0])
+                    and self.namer.analyse(rest)[0] is not None
+                ):
+                    first = rest
+                gets = re.match(r"^(?:will\s+)?(?:get|gets|receive|receives)\s+(.+)$", rest, re.I)
+                if gets:  # "questions get an auto-reply": send it (was get_questions)
+                    first = f"send {gets.group(1)}"
                 return "if", f"__cat__:{self.ctx.category_var}:{value}", first, False
         var = self.ctx.last_ai_var
         if var and var != "category" and len(toks) >= 3 and toks[0] not in _DETERMINERS and not W.is_base_verb(toks[0]):

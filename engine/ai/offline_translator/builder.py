@@ -13,7 +13,15 @@ from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.conditions import CondParser
 from engine.ai.offline_translator.lead_phrases import LeadReader, subset_of_items
 from engine.ai.offline_translator.model import Act, Ctx, _is_par_hook
-from engine.ai.offline_translator.name_words import _AUX, _JUDGE_VERBS, _LABEL_VERBS, _PREPS, _content, _valid_name
+from engine.ai.offline_translator.name_words import (
+    _AUX,
+    _JUDGE_VERBS,
+    _LABEL_VERBS,
+    _PREPS,
+    _content,
+    _is_plural,
+    _valid_name,
+)
 from engine.ai.offline_translator.naming import Namer
 from engine.ai.offline_translator.retries import FallbackReader, RetryReader
 from engine.ai.offline_translator.segmentation import (
@@ -27,6 +35,8 @@ from engine.ai.offline_translator.segmentation import (
     _split_sentences,
 )
 from engine.ai.offline_translator.structure import StructureReader
+
+_SUBJECT_PRONOUNS = frozenset("i we you they he she it".split())  # "each CV we receive": a verb after them
 
 
 class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryReader, FallbackReader, BuilderBase):
@@ -79,6 +89,8 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
             verb, obj_words = name.split("_")[0], name.split("_")[1:]
             if self.ctx.categories:
                 self.ctx.last_ai_var = "category"
+            elif verb in _LABEL_VERBS and obj_words and obj_words[-1] in W.ATTRIBUTES:
+                self.ctx.last_ai_var = obj_words[-1]  # "classify its urgency" -> urgency (was classify)
             elif verb in _LABEL_VERBS and verb not in _JUDGE_VERBS:
                 self.ctx.last_ai_var = verb
             elif verb in _JUDGE_VERBS and obj_words:
@@ -177,8 +189,19 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
                 (i for i, w in enumerate(toks) if i > 0 and w not in _AUX and W.lemma(w) and W.lemma(w) != w),
                 None,
             )
-        if verb_i is None:
-            verb_i = next((i for i, w in enumerate(toks) if i > 1 and W.lemma(w)), None)
+        if verb_i is None:  # "users register"; but "each incoming support email" ends in its head noun
+            verb_i = next(
+                (
+                    i
+                    for i, w in enumerate(toks)
+                    if i > 1
+                    and W.lemma(w)
+                    and not (
+                        i == len(toks) - 1 and not _is_plural(toks[i - 1]) and toks[i - 1] not in _SUBJECT_PRONOUNS
+                    )
+                ),
+                None,
+            )
         if verb_i is None:
             noun = [w for w in content if w not in W.PRONOUNS][-3:]
         else:

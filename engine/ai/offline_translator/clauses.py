@@ -59,10 +59,20 @@ _PARALLEL_AFTERWARDS = re.compile(
 _PARALLEL_AFTERWARDS_DO = re.compile(
     r"^(?:please\s+)?(?:do|run|perform|execute|handle|carry\s+out)\s+(?:(?:all|the|these|those)\s+)?"
     r"(?:(?P<n>both|two|three|four|five|six)(?:\s+of\s+(?:them|these))?|them(?:\s+all)?|these|those|"
-    r"all\s+of\s+(?:them|these))(?:\s+(?:steps|tasks|things|jobs))?\s+(?:all\s+)?"
+    r"all\s+of\s+(?:them|these))(?:\s+(?!in\b|at\b|all\b)[a-z]+)?\s+(?:all\s+)?"
     r"(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently|at\s+once)$",
     re.I,
 )
+# "Two reviewers score each application independently and in parallel": one branch per person
+_COUNTED_PEOPLE = re.compile(
+    r"^(?P<n>two|three|four|five|2|3|4|5)\s+(?:different\s+|separate\s+|independent\s+)?(?P<who>[a-z]+)\s+"
+    r"(?P<body>.+?)\s*,?\s+(?:(?:each\s+)?(?:independently|separately)\b(?:\s*,?\s*(?:and\s+)?"
+    r"(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently))?|in\s+parallel|at\s+the\s+same\s+time|"
+    r"simultaneously|concurrently)(?P<rest>(?:\s*[,;]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards|next)\b.*)?$",
+    re.I,
+)
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
+_PERSON_ENDINGS = ("ers", "ors", "ists", "ants", "ents", "ians")
 _CHOICE_OF = {"to": "destination", "in": "location", "on": "location"}
 _DETERMINERS = {"the", "a", "an"}
 _CHOICE_WORDS = {"preference", "preferences", "choice", "channel", "method", "option", "setting", "settings", "plan"}
@@ -75,6 +85,8 @@ class ClauseReader(SentenceRewrite):
         """Parse one sentence into ``seq``. Returns a hook list for children (dangling 'if …:'), else None."""
         s = s.strip()
         if not s:
+            return None
+        if self._counted_people(s, seq):
             return None
         lead = _PAR_LEAD.match(s)
         more = _PAR_THEN_MORE.match(s) if lead is None else None
@@ -174,7 +186,7 @@ class ClauseReader(SentenceRewrite):
             s = (m.group(2) or "").strip()
             if not s:
                 return None
-        counted = _PARALLEL_AFTERWARDS_DO.match(s.strip().rstrip("."))
+        counted = _PARALLEL_AFTERWARDS_DO.match(_unwrapped(s))
         if counted and counted.group("n") and self._parallel_afterwards(s, seq):
             return None  # "Email the customer and update the CRM. Do both in parallel.": not a header
         # whole sentence is a parallel header: "Do these in parallel:" / "In parallel:"
@@ -217,11 +229,40 @@ class ClauseReader(SentenceRewrite):
                 continue
         return hook
 
+    def _counted_people(self, s: str, seq: list) -> bool:
+        """ "Two reviewers score each application independently and in parallel" (", then …"): one
+        branch per person doing the same work (score_application_1, score_application_2; was a single
+        step), then what follows the sequence word, after the join."""
+        m = _COUNTED_PEOPLE.match(s.strip().rstrip("."))
+        if m is None:
+            return False
+        who = m.group("who").lower()
+        person = W.singular(who)
+        if not (person in W.PEOPLE or who in W.PEOPLE or (who.endswith(_PERSON_ENDINGS) and _is_person_noun(who))):
+            return False
+        if not W.is_base_verb(W.tokens(m.group("body"))[0]):
+            return False
+        n = _NUMBER_WORDS.get(m.group("n").lower()) or int(m.group("n"))
+        first = self.act(f"the {who} {m.group('body')}")
+        branches = [first] + [Act(first.text, first.name, first.terminal, first.ai, first.who) for _ in range(n - 1)]
+        base = first.name
+        for i, act in enumerate(branches, start=1):
+            act.name = _valid_name(f"{base}_{i}")
+            act.text = f"{person} {i} of {n}: {m.group('body')}"
+            if i > 1:
+                self.ctx.done_names.append(act.name)
+        self._append(seq, Par([[a] for a in branches]))
+        rest = (m.group("rest") or "").strip(" ,;")
+        rest = re.sub(r"^(?:and\s+)?(?:then|after\s+that|afterwards|next)\b[\s,]*", "", rest, flags=re.I)
+        if rest:
+            self.sentence(rest, seq)
+        return True
+
     def _parallel_afterwards(self, s: str, seq: list) -> bool:
         """ "HR schedules the interview, IT revokes the access and payroll calculates the pay. All three happen
         in parallel." (or "…; do all three in parallel"): the steps just read become the branches of a fan-out
         (was a step named three_happen, or three_step)."""
-        text = s.strip().rstrip(".")
+        text = _unwrapped(s)
         m = _PARALLEL_AFTERWARDS.match(text) or _PARALLEL_AFTERWARDS_DO.match(text)
         if m is None:
             return False
@@ -334,3 +375,21 @@ class ClauseReader(SentenceRewrite):
                 for b in st.branches
                 if b
             ]
+
+
+def _is_person_noun(word: str) -> bool:
+    """A plural agent noun that is not a thing ("reviewers", "analysts"; not "servers", "orders")."""
+    return W.singular(word) not in _THING_AGENTS and not W.is_base_verb(W.singular(word))
+
+
+_THING_AGENTS = {"server", "order", "folder", "container", "worker", "filter", "counter", "parameter", "number"}
+
+
+def _unwrapped(s: str) -> str:
+    """A sentence without its end stop and the parentheses around it ("(do both exports in parallel)")."""
+    text = s.strip().rstrip(".").strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip().rstrip(".").strip()
+    if text.startswith("(") and ")" not in text:
+        text = text[1:].strip()
+    return text

@@ -33,6 +33,30 @@ from engine.ai.offline_translator.recipient_words import handoff_adverb_out, is_
 # naming
 
 
+# verbs whose "with …" names the other thing ("merge it with the CRM record"), not a tool
+_WITH_PARTNER_VERBS = {
+    "share",
+    "discuss",
+    "meet",
+    "sync",
+    "merge",
+    "combine",
+    "compare",
+    "match",
+    "reconcile",
+    "join",
+    "replace",
+    "pair",
+    "link",
+    "associate",
+    "cross",
+    "correlate",
+    "swap",
+    "bundle",
+    "consolidate",
+}
+
+
 class Namer(ClauseAnalysis):
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -238,6 +262,14 @@ class Namer(ClauseAnalysis):
                 core_c = topic  # "send it to the customer" -> send_contract_customer: what "it" is, then where
                 if tail_prep in ("by", "via", "using", "through"):
                     tail_c = []  # "confirm it by email" -> confirm_booking
+            elif (
+                tail_c
+                and topic
+                and tail_prep == "with"
+                and verb not in _WITH_PARTNER_VERBS
+                and not any(w in W.PEOPLE or w in W.GROUPS_OF_PEOPLE or w in ("team", "teams") for w in tail_c)
+            ):
+                core_c, tail_c = topic, []  # "enrich it with Clearbit" -> enrich_lead: the tool is how, not what
             elif tail_c:
                 core_c, tail_c = tail_c, []
             else:

@@ -129,7 +129,7 @@ def _parse_lines(text: str) -> tuple[list[str], list[Item], list[str]]:
 def _split_sentences(text: str) -> list[str]:
     t = re.sub(r"\s+[—–]\s+|\s+--\s+|\s+-\s+", "; ", text)
     parts = []
-    for chunk in re.split(r"(?<=[.!?])\s+|;\s*|\n+", t):
+    for chunk in re.split(r"(?<=[.!?])\s+|(?<=[.!?]\))\s+(?=[A-Z])|;\s*|\n+", t):  # also "(Do both.) Then"
         pieces = re.split(r"(?<=[a-z]):\s+(?=[a-z])", chunk)
         acc = pieces[0]
         for piece in pieces[1:]:

@@ -257,16 +257,21 @@ class StructureReader(BuilderBase):
         steps: list = []
         parts = self._split_and(text)
         low = re.sub(r"\s+", " ", text.lower().strip())
-        if (
+        one_ai_call = (
             len(parts) >= 2
-            and self.ctx.ai_span
+            and bool(self.ctx.ai_span)
             and low in self.ctx.ai_span
             and self.namer.analyse(parts[0])[0] is not None
             and all(self.namer.analyse(p)[0] is None or self._determined(p) for p in parts[1:])
-        ):
+        )
+        if one_ai_call and not parallel:
             return [self.act(text)]  # "use AI to extract the supplier, amount and due date": one LLM call
         for part in self._distribute(parts, parallel):
             steps.extend(self._special(part))
+        if one_ai_call:  # "have the LLM translate it into French, German and Spanish at the same time"
+            for st in steps:  # one LLM call per item, each branch an AI step
+                if isinstance(st, Act):
+                    st.ai = True
         if (
             len(parts) >= 2
             and len(steps) >= 2
