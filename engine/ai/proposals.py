@@ -216,6 +216,17 @@ def _is_a_step(subject: str | None, sentence: str, text: str) -> bool:
     return re.search(rf"\b{subject}(?:s|ed|ing|er)?\b", rest, re.I) is not None
 
 
+# a step that repeats at a pace of its own right before "every …" (in the same clause): a retry always,
+# a poll when "until" follows ("poll the carrier API every 30 minutes" alone is the workflow's schedule)
+_RETRY_PACE = re.compile(
+    r"\b(?:retry(?:ing)?|re-?try(?:ing)?|try(?:ing)?\s+(?:it\s+|that\s+)?again)\b[^.;:\n]{0,40}$", re.I
+)
+_POLL_PACE = re.compile(
+    r"\b(?:poll(?:s|ing)?|re-?check(?:s|ing)?|check(?:s|ing)?|ping(?:s|ing)?)\b[^.;:\n]{0,40}$", re.I
+)
+_UNTIL = re.compile(r"^[^.;:\n]{0,40}?\buntil\b", re.I)
+
+
 def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
     """(proposals, the text without schedule phrases and workflow-level failure notifications)."""
     props = Proposals()
@@ -224,6 +235,9 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
     seen: set[str] = set()
     last_end = -100
     for m in list(_SCHED.finditer(out)):
+        before, after = out[max(0, m.start() - 60) : m.start()], out[m.end() : m.end() + 80]
+        if _RETRY_PACE.search(before) or (_POLL_PACE.search(before) and _UNTIL.match(after)):
+            continue  # "retry every 5 minutes", "poll it every minute until …": how a step repeats, not a schedule
         entry = schedule_of(m, timezone)
         if entry is None:
             continue

@@ -20,6 +20,7 @@ from engine.ai.decisions import DecisionService
 from engine.ai.llm import LLMService
 from engine.ai.offline_explainer import explain_offline
 from engine.ai.offline_translator import translate_offline
+from engine.ai.offline_translator.retries import MAX_RETRY_WAIT_S
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
 from engine.errors import DSLError
@@ -278,13 +279,29 @@ def propose_bindings(
     return out
 
 
-def add_retries(bindings: dict[str, dict], retries: dict[str, int] | None) -> dict[str, dict]:
+def add_retries(
+    bindings: dict[str, dict], retries: dict[str, int] | None, waits: dict[str, float] | None = None
+) -> dict[str, dict]:
     """Put "retry up to N times" on the steps' bindings: ``retry.max_attempts`` = N + 1 (the first try
-    and N retries); a step with no proposed action keeps ``noop`` until it is bound."""
+    and N retries), and "an hour apart" as an even wait between tries (``backoff_s``, factor 1, at
+    most :data:`MAX_RETRY_WAIT_S`); a step with no proposed action keeps ``noop`` until it is bound."""
     for state, n in (retries or {}).items():
         b = bindings.setdefault(state, {"action": "noop", "description": "placeholder (bind it to the real call)"})
         b["retry"] = {"max_attempts": min(100, n + 1)}
+        wait = (waits or {}).get(state)
+        if wait:
+            wait = min(float(wait), MAX_RETRY_WAIT_S)
+            b["retry"].update(backoff_s=wait, backoff_factor=1.0, max_backoff_s=wait)
     return bindings
+
+
+def _duration_text(seconds: float) -> str:
+    """ "1 h", "10 min", "30 s"."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None) -> str:
@@ -296,8 +313,10 @@ def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None)
     for state, b in bindings.items():
         if b.get("retry"):
             tries = b["retry"]["max_attempts"] - 1
+            wait = b["retry"].get("backoff_s") if b["retry"].get("backoff_factor") == 1.0 else None
+            apart = f", {_duration_text(wait)} apart" if wait else ""
             lines.append(
-                f"- '{state}' is retried up to {tries} time{'s' if tries != 1 else ''} "
+                f"- '{state}' is retried up to {tries} time{'s' if tries != 1 else ''}{apart} "
                 "(its retry setting); if it still fails, its @error path runs."
             )
         if b.get("action") == "approval":
@@ -347,7 +366,7 @@ def offline_translation(text: str, warnings: list[str] | None = None) -> Transla
     res = translate_offline(text)
     model, errors = validate_dsl(res.dsl)
     bindings = propose_bindings(model, res.state_text, res.ai_states, res.approvals) if model else {}
-    add_retries(bindings, res.retries)
+    add_retries(bindings, res.retries, res.retry_waits)
     notes = list(warnings or []) + list(res.notes)
     return Translation(
         res.dsl,

@@ -53,6 +53,7 @@ class OfflineResult:
     proposals: dict[str, list[dict]] = field(default_factory=dict)
     approvals: dict[str, str] = field(default_factory=dict)  # approval state -> who approves
     retries: dict[str, int] = field(default_factory=dict)  # state -> retries before its @error path
+    retry_waits: dict[str, float] = field(default_factory=dict)  # state -> seconds between its tries
 
 
 def translate_offline(text: str) -> OfflineResult:
@@ -105,6 +106,14 @@ def translate_offline(text: str) -> OfflineResult:
     dsl, notes = repair(comp.dsl(), [s for s in comp.order if comp.kinds.get(s) == "action"])
     model_states = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s*->", dsl))  # a retried step repair dropped is not kept
     retries = {s: n for s, n in comp.retries.items() if s in model_states}
+    waits = {s: w for s, w in comp.retry_waits.items() if s in retries}
     return OfflineResult(
-        dsl, comp.text_of, comp.ai_states, builder.ctx.notes + notes + found.notes, proposals, comp.approvals, retries
+        dsl,
+        comp.text_of,
+        comp.ai_states,
+        builder.ctx.notes + notes + found.notes,
+        proposals,
+        comp.approvals,
+        retries,
+        waits,
     )

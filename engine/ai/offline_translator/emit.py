@@ -38,6 +38,7 @@ class Compiler:
         self.ai_states: set[str] = set()
         self.approvals: dict[str, str] = {}  # approval state -> who approves
         self.retries: dict[str, int] = {}  # state -> retries after the first attempt ("retry up to 3 times")
+        self.retry_waits: dict[str, float] = {}  # state -> seconds between its tries ("an hour apart")
 
     def new_state(self, base: str, kind: str, text: str = "") -> str:
         name = _valid_name(base)
@@ -106,6 +107,8 @@ class Compiler:
             self.connect(pending, name)
             if st.retries:
                 self.retries[name] = st.retries
+                if st.retry_wait_s:
+                    self.retry_waits[name] = st.retry_wait_s
             if st.on_error:  # "… and if it still fails, <fallback>": the step's @error path
                 was = self.in_handler
                 self.in_handler = True

@@ -22,19 +22,50 @@ _COUNT = (
     r"(?P<n>\d+|once|twice|one|two|three|four|five|six|seven|eight|nine|ten)"
     r"(?!\s+(?:days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|business)\b)"  # "retry 2 days later": a delay
 )
-# "[if the charge fails,] retry [the upload] up to 3 times [if it fails]"
+# a wait: "an hour", "10 minutes", "half an hour"
+_DURATION = (
+    r"(?:half\s+an\s+hour|(?:an?|one|two|three|four|five|ten|fifteen|twenty|thirty|sixty|\d+)\s+"
+    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?))"
+)
+# "[if the charge fails,] [wait an hour and] retry [the upload] [every 5 minutes,] up to 3 times
+# [, an hour apart] [if it fails]"
 RETRY = re.compile(
     r"(?:^|(?<=[,;:—–])|\s)\s*(?:and\s+|then\s+|but\s+)?"
     rf"(?P<lead>(?:if|when|should)\s+(?P<subj>[^,;]{{1,40}}?)\s+{_FAILS}\s*,?\s*|"
     r"(?:on|upon|after\s+an?|in\s+case\s+of\s+an?)\s+(?:failure|error)\s*,?\s*)?"
+    rf"(?:wait(?:ing)?\s+(?:for\s+)?(?P<wait>{_DURATION})\s*,?\s*(?:and\s+)?(?:then\s+)?)?"
     r"(?:retry(?:ing)?|re-?try(?:ing)?|try(?:ing)?\s+(?:it\s+|that\s+|this\s+)?again|re-?run(?:ning)?|"
     r"attempt(?:ing)?\s+(?:it\s+)?again)"
     r"(?:\s+(?P<obj>it|that|this|them|the\s+[a-z]+(?:\s+[a-z]+)?))?"
-    r"\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|max(?:imum)?\s+|another\s+)?"
+    rf"(?:\s+every\s+(?P<every>{_DURATION}))?"
+    r"\s*,?\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|max(?:imum)?\s+|another\s+)?"
     rf"{_COUNT}(?:\s+more)?(?:\s+(?:more\s+)?(?:times?|attempts?|tries))?"
+    rf"(?:\s*,?\s*(?:waiting\s+|with\s+|leaving\s+|allowing\s+)?(?P<gap>{_DURATION})\s+"
+    r"(?:between\s+(?:attempts|tries|retries|them|each(?:\s+(?:attempt|try|retry))?)|apart|in\s+between))?"
+    rf"(?:\s*,?\s*every\s+(?P<every2>{_DURATION}))?"
     rf"(?:\s+(?:if|when)\s+(?:it|that|this|they)\s+{_FAILS})?",
     re.I,
 )
+_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+MAX_RETRY_WAIT_S = 3600.0  # the longest wait between tries a binding's retry policy takes (RetryPolicy.backoff_s)
+_SMALL = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "fifteen": 15}
+_SMALL |= {"twenty": 20, "thirty": 30, "sixty": 60}
+
+
+def duration_seconds(text: str | None) -> float | None:
+    """ "an hour" / "10 minutes" / "half an hour" -> 3600 / 600 / 1800 (None for None)."""
+    if not text:
+        return None
+    words = text.lower().split()
+    if words[:3] == ["half", "an", "hour"]:
+        return 1800.0
+    n = _SMALL.get(words[0]) or (int(words[0]) if words[0].isdigit() else None)
+    unit = words[-1][0] if words[-1][:2] != "mi" else "m"
+    if n is None or unit not in _UNIT_S:
+        return None
+    return float(n * _UNIT_S[unit])
+
+
 # "if it still fails [after that]," / "if it keeps failing" / "should that fail again"
 STILL_FAILS = re.compile(
     r"^(?:and\s+|but\s+)?(?:if|when|should|once)\s+(?:(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(?:retries|attempts|tries)\s+"
@@ -99,6 +130,14 @@ class RetryReader(BuilderBase):
             self.ctx.notes.append(f"'{m.group(0).strip()}': no step before it to retry; left out")
         else:
             target.retries = retry_count(m.group("n"))
+            wait_text = m.group("wait") or m.group("gap") or m.group("every") or m.group("every2")
+            target.retry_wait_s = duration_seconds(wait_text)
+            if target.retry_wait_s and target.retry_wait_s > MAX_RETRY_WAIT_S:
+                self.ctx.notes.append(
+                    f"'{wait_text}' between retries is longer than a retry setting takes ({MAX_RETRY_WAIT_S:g} s): "
+                    "the retries wait 1 hour; for longer waits add a wait step and a loop"
+                )
+                target.retry_wait_s = MAX_RETRY_WAIT_S
             self.ctx.retry_target = target
         after = re.sub(r"^[\s,;:—–-]+", "", after)
         still = STILL_FAILS.match(after)
