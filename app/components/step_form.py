@@ -83,6 +83,7 @@ def _init_binding_keys(state: str):
         "max_attempts": int(b.retry.max_attempts if b.retry else 1),
         "backoff_s": float(b.retry.backoff_s if b.retry else 0.5),
         "backoff_factor": float(b.retry.backoff_factor if b.retry else 2.0),
+        "max_backoff_s": float(b.retry.max_backoff_s if b.retry else 30.0),  # no widget: kept as it was
         "on_error": b.on_error or "(automatic)",
         "compensate": b.compensate or "(none)",
         "execution": b.execution,
@@ -119,6 +120,8 @@ def _apply_binding(state: str):
             "max_attempts": int(g("max_attempts") or 1),
             "backoff_s": float(g("backoff_s") or 0),
             "backoff_factor": float(g("backoff_factor") or 1),
+            # a wait longer than the old cap raises it ("retry … an hour apart" stays an hour)
+            "max_backoff_s": max(float(g("max_backoff_s") or 30.0), float(g("backoff_s") or 0)),
         },
     }
     if action == "python":

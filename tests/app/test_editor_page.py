@@ -163,3 +163,33 @@ def test_an_email_without_recipients_is_refused_with_the_reason(page_test, app_e
     at.run()
     assert any("needs 'to'" in e.value for e in at.error)
     assert "mail" not in (at.session_state["ed.spec"].get("states") or {})
+
+
+def test_applying_a_step_keeps_a_retry_wait_longer_than_the_default_cap(page_test, app_engine):
+    """A translated "retry … an hour apart" (backoff 3600 s, factor 1) stays an hour after the step is
+    applied in the form, whose fields have no max_backoff_s (it fell back to 30 s: every wait capped)."""
+    from engine.workflow_file import RetryPolicy
+
+    spec = WorkflowSpec(
+        name="Charge",
+        dsl="start->charge_card;\ncharge_card->end;\n",
+        states={
+            "charge_card": {
+                "action": "noop",
+                "retry": {"max_attempts": 4, "backoff_s": 3600, "backoff_factor": 1, "max_backoff_s": 3600},
+            }
+        },
+    )
+    wid, _ = wb_library.save_workflow(app_engine.store, spec)
+    at = page_test("editor")
+    at.session_state["wb.workflow_id"] = wid
+    at.run()
+    at.session_state["ed.selected"] = "charge_card"
+    at.run()
+    at.number_input(key="ed.b.charge_card.max_attempts").set_value(3)
+    at.run()
+    at.button(key="btn.ed.apply.charge_card").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    retry = RetryPolicy(**at.session_state["ed.spec"]["states"]["charge_card"]["retry"])
+    assert retry.max_attempts == 3 and [retry.delay(n) for n in (1, 2)] == [3600, 3600]
