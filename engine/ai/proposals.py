@@ -41,7 +41,8 @@ _DAYNAMES = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 
 _TIME = r"(?:(?:at|@)\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d\d))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)?(?:\s*o'clock)?"
 _SCHED = re.compile(
-    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bour )(?<!\bthis )(?<!\bto )(?<!\bin )(?<!\binto )(?<!\bof )"
+    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bour )(?:(?<!\bthis )|(?<=\bthis )(?=(?:every|each)\b))"  # "run this every …"
+    r"(?<!\bto )(?<!\bin )(?<!\binto )(?<!\bof )"
     r"(?P<all>\b(?:"
     r"(?:every|each)\s+(?P<n>\d+)\s*(?P<unit>seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\b"
     r"|(?:every|each|once an?|once per)\s+(?P<unit1>minute|hour)\b"
@@ -252,8 +253,16 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
         props.schedules.append(entry)
     if props.schedules:
         out = _SCHED.sub("\x00", out)
+        # mid-sentence between two steps ("scrape the prices nightly, compare them …"): the comma stays
         out = re.sub(
-            r"(?:\b(?:(?:this|the workflow|it) )?(?:run|runs|repeat|repeats|execute|do this|do it)\s+)?\x00[ \t]*[:,]?",
+            r"\b(?!(?:run|runs|repeat|repeats|execute|this|it|workflow)\b)(\w+)[ \t]+\x00[ \t]*(?=,)",
+            r"\1",
+            out,
+            flags=re.I,
+        )
+        out = re.sub(
+            r"(?:\b(?:(?:this|the workflow|it) )?(?:run|runs|repeat|repeats|execute|do this|do it)\s+"
+            r"(?:(?:this|it|the\s+(?:workflow|process|pipeline))\s+)?)?\x00[ \t]*[:,]?",
             " ",
             out,
             flags=re.I,

@@ -33,6 +33,7 @@ from engine.ai.offline_translator.recipient_words import handoff_adverb_out, is_
 # naming
 
 
+_POSSESSIVE_PRONOUNS = frozenset("ours yours theirs mine hers".split())
 # verbs whose "with …" names the other thing ("merge it with the CRM record"), not a tool
 _WITH_PARTNER_VERBS = {
     "share",
@@ -227,7 +228,10 @@ class Namer(ClauseAnalysis):
             core = core[:1]  # "send it tomorrow", "leave it overnight": when, not what (was send_tomorrow)
         core_c = _content(core)
         tail_c = [
-            w for w in _content(tail) if w not in W.AI_WORDS or (w in _OBJECT_AI_WORDS and tail_prep not in _MEANS)
+            w
+            for w in _content(tail)
+            if (w not in W.AI_WORDS or (w in _OBJECT_AI_WORDS and tail_prep not in _MEANS))
+            and w not in _POSSESSIVE_PRONOUNS  # "compare them with ours": what "them" is, not "ours"
         ]
         people = self.ctx.people
         for w in list(subject) + list(obj):

@@ -44,6 +44,12 @@ class StructureReader(BuilderBase):
         ):
             t = re.sub(phrase, phrase.replace(" and ", " &and& "), t, flags=re.I)
         t = re.sub(r"^((?:the |a |an )?\w+(?: \w+)?) then (?=\w+s\b)", r"\1 ", t, flags=re.I)
+        # "pull the spend from Google Ads and Meta": two named sources of one step, not a second step
+        t = re.sub(
+            r"\b(from|in|on)\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+and\s+(?=[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?\s*(?:[,.;]|$))",
+            r"\1 \2 &and& ",
+            t,
+        )
         t = re.sub(r"\beither\s+(.+?)\s+or\s+", r"either \1 &or& ", t, flags=re.I)
         parts = re.split(
             r"\s*,\s*(?:and|&)?\s*(?:then\s+)?|\s+(?:and|&|\+|as well as|plus|and then|then|along with)\s+", t
