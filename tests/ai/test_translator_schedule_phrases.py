@@ -46,3 +46,39 @@ def test_named_sources_joined_by_and_are_one_step():
     assert steps[0] == "pull_week_ad_spend" and len(steps) == 3 and "pull_meta" not in res.dsl
     _, res = translated("Pull the orders from Shopify and email the team.")  # a lower-case step after: two steps
     assert chain(res.dsl) == ["pull_orders_shopify", "email_team"]
+
+
+@pytest.mark.parametrize(
+    "text, both_paths_reach",
+    [
+        ("If the order total exceeds 1000 euros, require a manager's approval before shipping.", "ship_step"),
+        ("Receive the invoice. If it is over 5000, get the CFO's sign-off before paying it.", "pay_invoice"),
+    ],
+)
+def test_a_step_after_before_in_a_conditional_runs_on_every_path(text, both_paths_reach):
+    model, res = translated(text)
+    decision = next(s for s in model.states if s.startswith("check_") or s == "receive_invoice")
+    outs = [t for t in model.transitions if decision in t.sources]
+    assert len(outs) == 2, res.dsl
+    unconditional = [t for t in outs if not t.is_conditional]
+    assert unconditional and unconditional[0].target == both_paths_reach, res.dsl  # the small order ships too
+
+
+def test_before_with_an_otherwise_keeps_the_step_in_its_branch():
+    _, res = translated(
+        "If the draft is long, summarize it before sending it to the client; otherwise send it directly."
+    )
+    assert "summarize_draft->send_draft_client;" in res.dsl and "send_draft:draft_long==False" in res.dsl
+
+
+@pytest.mark.parametrize(
+    "text, first",
+    [
+        ("When a customer pays, send a receipt.", "receive_customer_payment"),
+        ("When a user registers, send a welcome email.", "receive_user_registration"),
+        ("When an invoice is paid, close it.", "receive_invoice"),
+    ],
+)
+def test_an_event_verb_without_object_names_the_event(text, first):
+    _, res = translated(text)
+    assert chain(res.dsl)[0] == first

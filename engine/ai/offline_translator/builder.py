@@ -38,6 +38,12 @@ from engine.ai.offline_translator.structure import StructureReader
 
 _SUBJECT_PRONOUNS = frozenset("i we you they he she it".split())  # "each CV we receive": a verb after them
 
+# what an active event verb without an object names: "a customer pays" is a payment
+_EVENT_NOUNS = {"pay": "payment", "ship": "shipment", "register": "registration", "submit": "submission"}
+_EVENT_NOUNS |= {"confirm": "confirmation", "deliver": "delivery", "cancel": "cancellation", "book": "booking"}
+_EVENT_NOUNS |= {"apply": "application", "subscribe": "subscription", "complain": "complaint", "order": "order"}
+_EVENT_NOUNS |= {"sign_up": "signup", "signup": "signup", "enrol": "enrolment", "enroll": "enrollment"}
+
 
 class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryReader, FallbackReader, BuilderBase):
     """Reads a prepared description into a tree of steps (Act, Par, Decision, …)."""
@@ -214,7 +220,17 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
                 if not W.is_noise(w):
                     obj.append(w)
             verb = toks[verb_i]
+            event = _EVENT_NOUNS.get(W.lemma(verb) or verb)
             if (
+                event
+                and not obj
+                and subj
+                and verb not in W.PASSIVE_TRIGGER
+                and toks[verb_i - 1] not in _AUX
+                and subj[-1] not in W.PRONOUNS
+            ):
+                noun = [subj[-1], event]  # "when a customer pays" -> receive_customer_payment (was receive_customer)
+            elif (
                 verb in W.PASSIVE_TRIGGER
                 or toks[verb_i - 1] in _AUX
                 or not obj
@@ -269,7 +285,8 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
         first = True
         hook = None
         sentences = _split_sentences(text)
-        for s in sentences:
+        for i, s in enumerate(sentences):
+            self.ctx.next_sentence = sentences[i + 1] if i + 1 < len(sentences) else ""
             if first and not seq:
                 m = re.match(
                     r"^(?:when(?:ever)?|each time|every time|as soon as|for (?:every|each|all|any))\s+"

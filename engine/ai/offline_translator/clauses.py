@@ -18,6 +18,7 @@ from engine.ai.offline_translator.segmentation import (
     _CONNECTOR,
     _CONT,
     _DEPENDING,
+    _ELSE_LEAD,
     _META,
     _PAR_LEAD,
     _PAR_WORDS,
@@ -71,6 +72,11 @@ _COUNTED_PEOPLE = re.compile(
     r"simultaneously|concurrently)(?P<rest>(?:\s*[,;]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards|next)\b.*)?$",
     re.I,
 )
+# "if …, <steps> before <gerund> [object]": the gerund's step follows the decision on every path
+_COND_BEFORE_GERUND = re.compile(
+    r"^(?P<head>[^,]+,[^;]+?)\s+before\s+(?!giving\s+up)(?P<ger>[a-z]+ing)\b(?P<rest>[^,;]*)$", re.I
+)
+RETRY_WORDS = re.compile(r"\b(?:retry|re-?try|try\s+again)\b", re.I)
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _PERSON_ENDINGS = ("ers", "ors", "ists", "ants", "ents", "ians")
 _CHOICE_OF = {"to": "destination", "in": "location", "on": "location"}
@@ -87,6 +93,8 @@ class ClauseReader(SentenceRewrite):
         if not s:
             return None
         if self._counted_people(s, seq):
+            return None
+        if self._conditional_before(s, seq):
             return None
         lead = _PAR_LEAD.match(s)
         more = _PAR_THEN_MORE.match(s) if lead is None else None
@@ -228,6 +236,25 @@ class ClauseReader(SentenceRewrite):
                     self._append(seq, st)
                 continue
         return hook
+
+    def _conditional_before(self, s: str, seq: list) -> bool:
+        """ "If the total exceeds 1000 euros, require a manager's approval before shipping": shipping
+        happens either way, after the decision (it was inside the branch, so a small order never
+        shipped)."""
+        m = _COND_BEFORE_GERUND.match(s.strip().rstrip("."))
+        if m is None or not _COND_LEAD.match(s) or re.search(r"\b(?:otherwise|else|unless)\b", s, re.I):
+            return False
+        if _ELSE_LEAD.match(self.ctx.next_sentence.strip()):  # "…; otherwise send it directly": per branch
+            return False
+        if RETRY_WORDS.search(s):
+            return False
+        gerund = m.group("ger").lower()
+        verb = W.lemma(gerund)
+        if not verb or verb == gerund:
+            return False
+        self.sentence(m.group("head"), seq)
+        self.sentence(f"{verb}{m.group('rest')}", seq)
+        return True
 
     def _counted_people(self, s: str, seq: list) -> bool:
         """ "Two reviewers score each application independently and in parallel" (", then …"): one

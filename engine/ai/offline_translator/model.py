@@ -98,6 +98,7 @@ class Ctx:
     last_ai_var: str | None = None  # the context name an LLM step's answer lands in
     done_names: list[str] = field(default_factory=list)  # names of the actions read so far
     last_group: list = field(default_factory=list)  # the actions of the last "a, b and c" clause
+    next_sentence: str = ""  # the sentence after the one being read ("…; otherwise …" keeps a step in its branch)
     after_join: bool = False  # the next action follows a fan-in: "… in parallel, then merge"
     fallback_of: Any = None  # the Act an "if that fails, <fallback>" was read onto (its 'otherwise' goes on)
     retry_target: Any = None  # the Act a "retry up to N times" applies to (its fallback comes next)
