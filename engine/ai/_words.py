@@ -38,6 +38,7 @@ tokenize purge prune expire throttle decommission replicate rebase reassign depr
 reschedule relocate countersign shred destroy retain infer swap
 upsert dedup backfill shard hash unzip gzip impute upsample downsample resample truncate vacuum debounce flatten
 unpivot depreciate amortise amortize accrue prorate remit disburse furlough debrief upskill geotag geolocate revalue
+comment revert retweet upvote
 """.split()
 )
 

@@ -82,3 +82,37 @@ def test_before_with_an_otherwise_keeps_the_step_in_its_branch():
 def test_an_event_verb_without_object_names_the_event(text, first):
     _, res = translated(text)
     assert chain(res.dsl)[0] == first
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Comment on the pull request.", "comment_pull_request"),  # was pull_request ("comment" was no verb)
+        ("If the tests fail, comment on the PR.", "comment_pr"),
+        (
+            "Fetch new tweets that mention our brand, classify their sentiment with AI, and send the negative ones "
+            "to the social media team.",
+            "send_negative_tweets",
+        ),
+        ("Sort the parcels and ship the heavy ones by freight.", "ship_heavy_parcels"),
+    ],
+)
+def test_names_of_comment_and_of_the_x_ones(text, expected):
+    _, res = translated(text)
+    assert f"{expected}->" in res.dsl or f"{expected};" in res.dsl, res.dsl
+
+
+@pytest.mark.parametrize(
+    "text, cond",
+    [
+        ("Compute the score; if it dropped compared with last week, open a task.", "score_dropped==True"),
+        ("Check sales; if sales went down from last month, alert the team.", "sale_dropped==True"),
+        (
+            "Compute revenue; if revenue dropped more than 10% versus the previous day, email the director.",
+            "revenue_dropped_percent>10",
+        ),
+    ],
+)
+def test_a_change_against_a_baseline_is_the_change_of_the_metric(text, cond):
+    _, res = translated(text)
+    assert cond in res.dsl, res.dsl

@@ -41,6 +41,14 @@ _DEADLINE = re.compile(
 )
 
 
+_METRICS = frozenset("sales revenue conversions signups orders visits views clicks bookings nps churn".split())
+# the baseline of a change without a number: "(it dropped) compared with last week" names no variable
+_CHANGE_BASELINE = re.compile(
+    r"\b(?P<change>dropped|fell|rose|increased|decreased|declined|grew|changed|improved|worsened|up|down)"
+    r"\s+(?:compared\s+(?:with|to)|versus|vs\.?|relative\s+to|from|since|against)\s+"
+    r"(?:last|the\s+(?:previous|prior|last|same)|yesterday|the\s+day\s+before|a\s+\w+\s+ago)\b.*$",
+    re.I,
+)
 # "<subject> is <a.dotted.name>": the event names of webhooks (invoice.paid, customer.subscription.deleted)
 _DOTTED = re.compile(
     r"(?P<subject>(?:(?:the|its|their|this|that)\s+)?[A-Za-z][\w\s-]{0,40}?|it|they|this)\s+"
@@ -80,6 +88,11 @@ class CondParser(NumericConditions, YesNoConditions):
             return self._nl(quoted.group(1) or quoted.group(2))
         if _ERROR_COND.match(t.lower()):
             return Cond("error", "@error")
+        toks_t = W.tokens(t)
+        if any(w in W.QUANTITY or w in _METRICS for w in toks_t):  # "sales went down": a drop, not an outage
+            t = re.sub(r"\bwent\s+down\b", "dropped", re.sub(r"\bwent\s+up\b", "rose", t, flags=re.I), flags=re.I)
+        if _CHANGE_BASELINE.search(t) and _find_cmp(t) is None:  # "it dropped compared with last week"
+            t = _CHANGE_BASELINE.sub(r"\g<change>", t).strip()
         dotted = self._dotted_value(t, siblings)
         if dotted is not None:
             return dotted

@@ -34,6 +34,11 @@ from engine.ai.offline_translator.recipient_words import handoff_adverb_out, is_
 
 
 _POSSESSIVE_PRONOUNS = frozenset("ours yours theirs mine hers".split())
+# adjectives a topic may hold that never stand for "the … ones"
+_NOT_HEAD_NOUNS = frozenset(
+    "better worse best worst current new old same other previous next higher lower larger smaller bigger "
+    "cheaper faster slower first last latest".split()
+)
 # verbs whose "with …" names the other thing ("merge it with the CRM record"), not a tool
 _WITH_PARTNER_VERBS = {
     "share",
@@ -227,6 +232,22 @@ class Namer(ClauseAnalysis):
         ):
             core = core[:1]  # "send it tomorrow", "leave it overnight": when, not what (was send_tomorrow)
         core_c = _content(core)
+        if len(core) >= 2 and core[-1] == "ones" and core_c and core_c[-1] != "ones":
+            head = next(  # "send the negative ones": the negative tweets, the latest plural noun (was send_negative)
+                (
+                    w
+                    for t in reversed(self.ctx.topics)
+                    for w in reversed(t)
+                    if _is_plural(w)
+                    and w not in W.ATTRIBUTES
+                    and w not in core_c
+                    and (w == t[-1] or not W.is_base_verb(w))
+                    and w not in _NOT_HEAD_NOUNS
+                ),
+                None,
+            )
+            if head:
+                core_c = core_c + [head]
         tail_c = [
             w
             for w in _content(tail)
