@@ -116,3 +116,25 @@ def test_names_of_comment_and_of_the_x_ones(text, expected):
 def test_a_change_against_a_baseline_is_the_change_of_the_metric(text, cond):
     _, res = translated(text)
     assert cond in res.dsl, res.dsl
+
+
+def test_a_bulk_action_on_items_picked_by_age_is_a_step_not_a_condition():
+    _, res = translated("Each night, back up the database to S3 and delete backups older than 30 days.")
+    assert chain(res.dsl, no_conditions=True) == ["back_up_database_s3", "delete_old_backups"]
+    _, res = translated("Approve expenses under 50 dollars.")  # one item against a limit: still a condition
+    assert "expenses_amount<50" in res.dsl
+
+
+@pytest.mark.parametrize(
+    "text, cond",
+    [
+        ("If a shipment is delayed by more than two days, apologise to the customer.", ">2"),
+        ("If more than three errors occur, page the team.", "error_count>3"),
+        ("If the order is older than a month, archive it.", "order_age_months>1"),
+        ("If the delay is more than a few days, call the customer.", ':"the delay is more than a few days"'),
+    ],
+)
+def test_number_words_compare_as_numbers_and_vague_amounts_are_judgements(text, cond):
+    _, res = translated(text)
+    assert cond in res.dsl, res.dsl
+    assert ">two_days" not in res.dsl and ">few_days" not in res.dsl  # names no run sets

@@ -38,6 +38,15 @@ def _them_is_segment(head: str, body: str) -> str:
     return body
 
 
+# a bulk action on plural items picked by their age: "delete backups older than 30 days"
+_BULK_BY_AGE = re.compile(
+    r"\b(?:delete|purge|remove|archive|clean\s+up|clean|expire|prune|drop|trim|rotate|compress|move)\s+"
+    r"(?:all\s+|the\s+|any\s+|old\s+)?(?:[a-z]+\s+)?(?P<noun>[a-z]+s)\s*$",
+    re.I,
+)
+_AGE = re.compile(r"\b(?:older|newer|younger)\b|\b(?:days?|weeks?|months?|years?|hours?)\b", re.I)
+
+
 class ClauseKinds(BuilderBase):
     """The part of :class:`ClauseReader` that splits a sentence into clauses and classifies each."""
 
@@ -214,6 +223,10 @@ class ClauseKinds(BuilderBase):
             if not head or re.fullmatch(r"(?:if|when|for|with|at|scores?|amounts?|values?|it is|it's)", head, re.I):
                 if tail and self._imperative(tail):
                     return "if", s[:end], tail, False
+            elif not tail and (bulk := _BULK_BY_AGE.search(head)) and _AGE.search(s[start:end]):
+                # "delete backups older than 30 days": which items the step acts on, not a condition
+                age = "old" if re.search(r"\bolder\b|\bover\b|\bmore\s+than\b", s[start:end], re.I) else "recent"
+                return "plain", None, f"{head[: bulk.start('noun')]}{age} {bulk.group('noun')}", False
             elif not tail and self.namer.analyse(head)[0] is not None:
                 return "postfix", s[start:], head, False
         # "Urgent tickets go to …", "Purchase requests over $5,000 need …", "smaller ones are approved …"

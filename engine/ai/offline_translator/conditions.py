@@ -41,6 +41,10 @@ _DEADLINE = re.compile(
 )
 
 
+_VAGUE_AMOUNTS = frozenset(
+    "few several couple some many lot lots bit little while day days hour hours minute minutes week weeks month "
+    "months year years second seconds time times".split()
+)
 _METRICS = frozenset("sales revenue conversions signups orders visits views clicks bookings nps churn".split())
 # the baseline of a change without a number: "(it dropped) compared with last week" names no variable
 _CHANGE_BASELINE = re.compile(
@@ -177,6 +181,8 @@ class CondParser(NumericConditions, YesNoConditions):
         )
         if not m or re.search(r"\d", m.group(3)):
             return None
+        if all(w in _VAGUE_AMOUNTS for w in _content(W.tokens(m.group(3)))):
+            return self._nl(t)  # "the delay is more than a few days": a judgement, no value (was delay>few_days)
         left = _subject_var(W.tokens(m.group(1)), 3)
         right = _subject_var(W.tokens(m.group(3)), 3)
         if not left or not right or len(_content(W.tokens(m.group(3)))) > 4:

@@ -27,6 +27,23 @@ _SKIP_IF = re.compile(
 )
 
 
+_WORD_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "ninety": 90, "hundred": 100, "a": 1, "an": 1,
+}  # fmt: skip
+# a number word after a comparison ("delayed by more than two days"): a number the comparisons read (was
+# the value two_days, which no run sets); never after "within" (a deadline: "if they reply within a week")
+_WORD_NUMBER_IN_CMP = re.compile(
+    r"\b(more than|less than|fewer than|over|under|above|below|at least|at most|no more than|no less than|"
+    r"longer than|shorter than|older than|newer than|exceeds?|exceeding|beyond)\s+("
+    + "|".join(_WORD_NUMBERS)
+    + r")\b(?=\s+(?:days?|hours?|minutes?|weeks?|months?|years?|times?|attempts?|items?|people|users?|tickets?|"
+    r"orders?|percent|points?|stars?|dollars?|euros?|errors?|failures?)\b)",
+    re.I,
+)
+
+
 def _prepare(text: str) -> str:
     t = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     t = t.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
@@ -38,6 +55,7 @@ def _prepare(text: str) -> str:
     t = re.sub(r"\?\s*->\s*", "?: ", t)
     t = re.sub(r"\b((?:the |a |an )?[A-Za-z_]+(?: [A-Za-z_]+)?) then (?=[a-z]+s\b)", r"\1 ", t)
     t = _SKIP_IF.sub(r"\g<step> unless \g<cond>", t)  # "run the job; skip it if X" -> "run the job unless X"
+    t = _WORD_NUMBER_IN_CMP.sub(lambda m: f"{m.group(1)} {_WORD_NUMBERS[m.group(2).lower()]}", t)
     t = re.sub(r"\bIT\b", "IT_team", t)
     t = re.sub(r"(?<=\bthe )US\b|\bUS(?= (?:and|or) (?:the )?[A-Z]{2}\b)", "USA", t)  # "the US totals", not "us"
     t = re.sub(
