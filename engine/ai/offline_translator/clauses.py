@@ -23,6 +23,7 @@ from engine.ai.offline_translator.segmentation import (
     _PAR_LEAD,
     _PAR_WORDS,
     _SCHEDULE,
+    _WORD_NUMBERS,
 )
 
 _EITHER_BY = re.compile(
@@ -76,8 +77,7 @@ _COUNTED_PEOPLE = re.compile(
 _COND_BEFORE_GERUND = re.compile(
     r"^(?P<head>[^,]+,[^;]+?)\s+before\s+(?!giving\s+up)(?P<ger>[a-z]+ing)\b(?P<rest>[^,;]*)$", re.I
 )
-RETRY_WORDS = re.compile(r"\b(?:retry|re-?try|try\s+again)\b", re.I)
-_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
+_RETRY_WORDS = re.compile(r"\b(?:retry|re-?try|try\s+again)\b", re.I)
 _PERSON_ENDINGS = ("ers", "ors", "ists", "ants", "ents", "ians")
 _CHOICE_OF = {"to": "destination", "in": "location", "on": "location"}
 _DETERMINERS = {"the", "a", "an"}
@@ -246,7 +246,7 @@ class ClauseReader(SentenceRewrite):
             return False
         if _ELSE_LEAD.match(self.ctx.next_sentence.strip()):  # "…; otherwise send it directly": per branch
             return False
-        if RETRY_WORDS.search(s):
+        if _RETRY_WORDS.search(s):
             return False
         gerund = m.group("ger").lower()
         verb = W.lemma(gerund)
@@ -269,7 +269,7 @@ class ClauseReader(SentenceRewrite):
             return False
         if not W.is_base_verb(W.tokens(m.group("body"))[0]):
             return False
-        n = _NUMBER_WORDS.get(m.group("n").lower()) or int(m.group("n"))
+        n = _WORD_NUMBERS.get(m.group("n").lower()) or int(m.group("n"))
         first = self.act(f"the {who} {m.group('body')}")
         branches = [first] + [Act(first.text, first.name, first.terminal, first.ai, first.who) for _ in range(n - 1)]
         base = first.name
