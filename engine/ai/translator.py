@@ -20,7 +20,6 @@ from engine.ai.decisions import DecisionService
 from engine.ai.llm import LLMService
 from engine.ai.offline_explainer import explain_offline
 from engine.ai.offline_translator import translate_offline
-from engine.ai.offline_translator.retries import MAX_RETRY_WAIT_S
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
 from engine.errors import DSLError
@@ -283,14 +282,14 @@ def add_retries(
     bindings: dict[str, dict], retries: dict[str, int] | None, waits: dict[str, float] | None = None
 ) -> dict[str, dict]:
     """Put "retry up to N times" on the steps' bindings: ``retry.max_attempts`` = N + 1 (the first try
-    and N retries), and "an hour apart" as an even wait between tries (``backoff_s``, factor 1, at
-    most :data:`MAX_RETRY_WAIT_S`); a step with no proposed action keeps ``noop`` until it is bound."""
+    and N retries), and "an hour apart" as an even wait between tries (``backoff_s``, factor 1; the
+    translator caps it at the retry setting's limit); a step with no proposed action keeps ``noop``
+    until it is bound."""
     for state, n in (retries or {}).items():
         b = bindings.setdefault(state, {"action": "noop", "description": "placeholder (bind it to the real call)"})
         b["retry"] = {"max_attempts": min(100, n + 1)}
         wait = (waits or {}).get(state)
         if wait:
-            wait = min(float(wait), MAX_RETRY_WAIT_S)
             b["retry"].update(backoff_s=wait, backoff_factor=1.0, max_backoff_s=wait)
     return bindings
 

@@ -13,6 +13,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Until, _terminal
 from engine.ai.offline_translator.name_words import _content
+from engine.ai.offline_translator.segmentation import _WORD_NUMBERS
 
 _FAILS = (
     r"(?:fails?|failed|errors?|times?\s+out|is\s+declined|gets\s+declined|bounces?|"
@@ -48,8 +49,6 @@ RETRY = re.compile(
 )
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 MAX_RETRY_WAIT_S = 3600.0  # the longest wait between tries a binding's retry policy takes (RetryPolicy.backoff_s)
-_SMALL = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "fifteen": 15}
-_SMALL |= {"twenty": 20, "thirty": 30, "sixty": 60}
 
 
 def duration_seconds(text: str | None) -> float | None:
@@ -59,7 +58,7 @@ def duration_seconds(text: str | None) -> float | None:
     words = text.lower().split()
     if words[:3] == ["half", "an", "hour"]:
         return 1800.0
-    n = _SMALL.get(words[0]) or (int(words[0]) if words[0].isdigit() else None)
+    n = _WORD_NUMBERS.get(words[0]) or (int(words[0]) if words[0].isdigit() else None)
     unit = words[-1][0] if words[-1][:2] != "mi" else "m"
     if n is None or unit not in _UNIT_S:
         return None
