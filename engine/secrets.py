@@ -210,20 +210,26 @@ _REPO_SECRETS = os.path.join(_REPO_ROOT, ".streamlit", "secrets.toml")
 
 def _sources_stamp() -> tuple:
     """What the known secret values depend on: the prefixed variables and each file's path and stat
-    (redacting every state's outcome re-read all sources: ~1 ms per state on a Ray worker)."""
+    (redacting every state's outcome re-read all sources: ~1 ms per state on a Ray worker).
+
+    Checked for every outcome, so it is kept cheap: the environment is compared with a copy of it as
+    it was last time (one C-level comparison) and read again only when it changed; a file named twice
+    (the working directory is the repository) is looked at once."""
+    global _env_seen
     raw = getattr(os.environ, "_data", None)  # CPython's encoded mapping: no decoding of every variable
-    if isinstance(raw, dict) and raw and isinstance(next(iter(raw)), bytes):
-        prefix = os.fsencode(ENV_PREFIX)
-        env = tuple(sorted((k, v) for k, v in raw.items() if k.startswith(prefix)))
+    seen = _env_seen
+    if isinstance(raw, dict) and seen is not None and raw == seen[0]:
+        env, user = seen[1], seen[2]
     else:
+        copy = dict(raw) if isinstance(raw, dict) else None
         env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX)))
-    user = os.environ.get(FILE_ENV, "").strip() or "~/.config/workbench/secrets.toml"
-    files = (
-        _stat_stamp(os.path.join(os.getcwd(), ".streamlit", "secrets.toml")),
-        _stat_stamp(_REPO_SECRETS),
-        _stat_stamp(os.path.expanduser(user)),
-    )
-    return env, files
+        user = os.path.expanduser(os.environ.get(FILE_ENV, "").strip() or "~/.config/workbench/secrets.toml")
+        _env_seen = (copy, env, user) if copy is not None else None
+    paths = dict.fromkeys((os.path.join(os.getcwd(), ".streamlit", "secrets.toml"), _REPO_SECRETS, user))
+    return env, tuple(_stat_stamp(path) for path in paths)
+
+
+_env_seen: tuple[dict, tuple, str] | None = None  # (copy of the environment, its prefixed variables, user file)
 
 
 def _stat_stamp(path: str) -> tuple:

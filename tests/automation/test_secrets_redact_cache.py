@@ -47,3 +47,25 @@ def test_a_secret_of_the_shortest_length_is_still_redacted_in_keys_and_values(mo
     assert len("e1f2") == secrets.MIN_REDACT_LENGTH
     assert secrets.redact({"e1f2": 1}) == {"[redacted:SHORT_E]": 1}
     assert secrets.redact({"k": ["x", ("e1f2",)]}) == {"k": ["x", ("[redacted:SHORT_E]",)]}
+
+
+def test_an_unchanged_environment_is_not_scanned_again_and_a_changed_value_is_seen(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SECRET_CACHE_F", "value-ffff")
+    secrets._known_values()
+    seen = secrets._env_seen
+    secrets._known_values()
+    assert secrets._env_seen is seen  # compared with the copy, not scanned
+    monkeypatch.setenv("UNRELATED_VARIABLE_OF_THE_TEST", "1")  # any change: scanned again, same secrets
+    assert secrets.redact("value-ffff") == "[redacted:CACHE_F]"
+    assert secrets._env_seen is not seen
+    monkeypatch.setenv("WORKBENCH_SECRET_CACHE_F", "value-gggg")  # a value replaced in place
+    assert secrets.redact("value-ffff value-gggg") == "value-ffff [redacted:CACHE_F]"
+
+
+def test_a_secrets_file_named_twice_is_looked_at_once(monkeypatch):
+    monkeypatch.chdir(secrets._REPO_ROOT)  # the working directory's .streamlit/secrets.toml is the repo's
+    calls: list[str] = []
+    real = secrets._stat_stamp
+    monkeypatch.setattr(secrets, "_stat_stamp", lambda path: calls.append(path) or real(path))
+    secrets._sources_stamp()
+    assert sorted(calls) == sorted(set(calls)) and secrets._REPO_SECRETS in calls
