@@ -46,8 +46,8 @@ def _is_data_error(exc: RayTaskError) -> bool:
 
 ROUND_S = 0.005  # the collector's longest wait before it hands over what is done (more when many wait)
 ROUND_S_PER_REF = 0.000_01  # ray.wait costs ~1 us per pending ref: rounds stay under ~10% of a core
-ROUND_MAX_S = 0.02  # a round lasts at most this long ...
-ROUND_DRAIN_SHARE = 0.25  # ... and at most this share of the time the pending tasks need at the current pace
+ROUND_MAX_S = 0.04  # a round lasts at most this long ...
+ROUND_DRAIN_SHARE = 0.5  # ... and at most this share of the time the pending tasks need at the current pace
 
 
 def round_seconds(pending: int, per_second: float) -> float:
@@ -55,8 +55,9 @@ def round_seconds(pending: int, per_second: float) -> float:
     ``per_second`` (0 while unknown).
 
     5 ms while the pending tasks would be done soon (a result handed over late could leave a CPU
-    with nothing to do); up to 20 ms while they need much longer (a fan-out of 200 on 2 CPUs): the
-    CPUs have queued work either way, and fewer rounds save the driver CPU. A round ends early when
+    with nothing to do); half the time they still need, up to 40 ms, while they need longer (a
+    fan-out of 200 on 2 CPUs): the CPUs have queued work either way, and fewer, larger hand-overs
+    cost the driver less CPU (and take less of it from the workers' tasks). A round ends early when
     every pending task is done, so the last result of a fan-out is never held back."""
     longest = ROUND_DRAIN_SHARE * pending / per_second if per_second > 0 else ROUND_S
     return max(ROUND_S, min(ROUND_MAX_S, longest), pending * ROUND_S_PER_REF)
@@ -66,7 +67,7 @@ class _Collector:
     """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
 
     Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
-    5-20 ms: :func:`round_seconds`) and one ``ray.get`` over the finished ones: results are deserialised together
+    5-40 ms: :func:`round_seconds`) and one ``ray.get`` over the finished ones: results are deserialised together
     and handed to the loop in one wake-up, each to its waiter (a plain asyncio future). Ray's
     per-object completion callback (``ObjectRef._on_completed``, used before) deserialises each
     result on its own with the GIL held, which costs the driver ~30 ms of CPU per 200 results: on a

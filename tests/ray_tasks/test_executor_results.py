@@ -126,8 +126,9 @@ def test_rounds_are_short_until_the_pending_tasks_need_much_longer():
     from ray_tasks.executor import ROUND_MAX_S, ROUND_S, round_seconds
 
     assert round_seconds(3, 0.0) == ROUND_S  # pace unknown: short rounds
-    assert round_seconds(20, 1000.0) == ROUND_S  # 20 ms of work left: a late hand-over could idle a CPU
-    assert round_seconds(40, 1000.0) == 0.01  # a quarter of the 40 ms left
+    assert round_seconds(8, 1000.0) == ROUND_S  # 8 ms of work left: a late hand-over could idle a CPU
+    assert round_seconds(40, 1000.0) == 0.02  # half of the 40 ms left: the other half keeps the CPUs busy
     assert round_seconds(200, 1000.0) == ROUND_MAX_S  # a fan-out of 200 on 2 CPUs: the longest round
-    assert round_seconds(200, 2.0) == ROUND_MAX_S  # slow tasks: still at most 20 ms late
+    assert ROUND_MAX_S == 0.04
+    assert round_seconds(200, 2.0) == ROUND_MAX_S  # slow tasks: still at most 40 ms late
     assert round_seconds(10_000, 1000.0) > ROUND_MAX_S  # ray.wait over 10,000 refs: rounds stay cheap
