@@ -85,6 +85,9 @@ _TRANSIENT_WORDS = re.compile(
 _RESOURCE_WORDS = re.compile(r"out of memory|\boom\b|worker (process )?died|\bkilled\b|no space left", re.I)
 
 
+APPROVAL_TIMEOUT = "ApprovalTimeout"  # an approval nobody answered within its timeout_s (engine/run/people.py)
+
+
 def classify(error_type: str, message: str = "") -> str:
     """transient | data | resource | unknown."""
     et = (error_type or "").split(".")[-1]
@@ -171,9 +174,39 @@ class RecoveryEngine:
             )
         return RecoveryDecision("abort", f"{why}; nothing else can be done automatically", "rules")
 
+    @staticmethod
+    def _unanswered_approval(f: Failure) -> RecoveryDecision:
+        """Nobody answered an approval in time: ask again while its retry policy allows, else take its
+        ``@error`` path, else undo completed steps or stop. Never a person asked about it, never
+        the model: no answer is not an error to diagnose."""
+        policy = f.binding.retry
+        if policy is not None and f.attempt < policy.max_attempts:
+            return RecoveryDecision(
+                "retry",
+                f"nobody answered '{f.state}' in time: asking again (attempt {f.attempt + 1} of {policy.max_attempts})",
+                "policy",
+                0.0,
+                {"max_attempts": policy.max_attempts},
+            )
+        if f.has_fallback:
+            return RecoveryDecision(
+                "fallback", f"nobody answered '{f.state}' in time: its @error path is taken", "policy"
+            )
+        if f.compensable and f.binding.on_error == "compensate":
+            return RecoveryDecision(
+                "compensate", f"nobody answered '{f.state}' in time; undoing completed steps", "policy"
+            )
+        return RecoveryDecision(
+            "abort",
+            f"nobody answered '{f.state}' in time and the workflow has no '{f.state}->…:@error' path for it",
+            "policy",
+        )
+
     def decide(self, f: Failure, auto: bool = True) -> RecoveryDecision:
         b = f.binding
         cls = f.error_class
+        if f.error_type == APPROVAL_TIMEOUT:
+            return self._unanswered_approval(f)
         # 1. the policy written in the workflow file
         if b.on_error and b.on_error != "retry":
             if b.on_error == "fallback" and not f.has_fallback:

@@ -52,6 +52,10 @@ class RetryPolicy(BaseModel):
         return min(self.max_backoff_s, self.backoff_s * self.backoff_factor ** max(0, attempt - 1))
 
 
+MAX_STATE_TIMEOUT_S = 86_400  # a running state's timeout_s
+MAX_APPROVAL_WAIT_S = 30 * 86_400  # an approval's timeout_s: how long it waits for an answer
+
+
 class StateBinding(BaseModel):
     """What a state does when it runs. Unknown keys are refused so typos are caught."""
 
@@ -91,7 +95,8 @@ class StateBinding(BaseModel):
     workflow: str | None = None
     # common
     params: dict[str, Any] = Field(default_factory=dict)
-    timeout_s: float | None = Field(None, gt=0, le=86_400)
+    # a state's time limit (at most 1 day); an approval's: how long it waits for an answer (at most 30 days)
+    timeout_s: float | None = Field(None, gt=0, le=MAX_APPROVAL_WAIT_S)
     deadline_s: float | None = Field(None, gt=0)  # SLA of the state: engine/automation/deadlines.py
     retry: RetryPolicy | None = None
     on_error: RecoveryName | None = None
@@ -131,6 +136,15 @@ class StateBinding(BaseModel):
         if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", v):
             raise ValueError("function must look like 'package.module:function_name'")
         return v
+
+    @model_validator(mode="after")
+    def _timeout_bounds(self):
+        if self.timeout_s and self.timeout_s > MAX_STATE_TIMEOUT_S and self.action != "approval":
+            raise ValueError(
+                f"timeout_s is at most {MAX_STATE_TIMEOUT_S:,} s (1 day) for a state that runs; "
+                "only an approval may wait longer for its answer (up to 30 days)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _required_fields(self):

@@ -84,8 +84,10 @@ from engine.records.people import (
     answered_requests,
     human_requests,
     open_requests,
+    open_requests_by_id,
     request_status,
     runs_needing_attention,
+    waiting_runs_with_expired_requests,
 )
 from engine.records.run_detail import (
     ai_decisions,
@@ -162,8 +164,10 @@ __all__ = [
     "runs_needing_attention",
     "human_requests",
     "open_requests",
+    "open_requests_by_id",
     "answered_requests",
     "request_status",
+    "waiting_runs_with_expired_requests",
     "execution_as_stored",
     "child_executions",
     "max_execution_seq",

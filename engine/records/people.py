@@ -58,6 +58,23 @@ def answered_requests(store, execution_ids: list[str]) -> list[dict]:
 
 
 def request_status(store, request_id: str) -> dict | None:
-    """{status, answer} of one request for a person; ``None`` when it was never opened."""
-    rows = store.query("SELECT status, answer FROM human_requests WHERE request_id = ?", [request_id])
+    """{status, answer, details} of one request for a person; ``None`` when it was never opened."""
+    rows = store.query("SELECT status, answer, details FROM human_requests WHERE request_id = ?", [request_id])
     return rows[0] if rows else None
+
+
+def open_requests_by_id(store, request_id: str) -> list[dict]:
+    """The request (its row as stored) while it is open; empty once answered or never opened."""
+    return store.query("SELECT * FROM human_requests WHERE request_id = ? AND status = 'open'", [request_id])
+
+
+def waiting_runs_with_expired_requests(store, at) -> list[dict]:
+    """Top-level runs ``waiting`` on a request whose ``details.expires_at`` is at or before ``at``
+    (naive UTC): someone must resume them so the request expires (rows as stored, oldest first)."""
+    return store.query(
+        "SELECT e.* FROM workflow_executions e WHERE e.status = 'waiting' AND e.parent_execution_id IS NULL "
+        "AND e.execution_id IN (SELECT execution_id FROM human_requests WHERE status = 'open' "
+        "AND json_extract_string(details, '$.expires_at') IS NOT NULL "
+        "AND CAST(json_extract_string(details, '$.expires_at') AS TIMESTAMP) <= ?) ORDER BY e.start_time",
+        [at],
+    )

@@ -112,7 +112,7 @@ class AttemptsMixin(EngineParts):
     ) -> Outcome:
         """One attempt, dispatched by action and placement. Never raises for task failures."""
         if binding.action == "approval":
-            return Outcome.from_task(await self._approval(ex, token, state, visit, binding), "inline", attempt)
+            return Outcome.from_task(await self._approval(ex, token, state, visit, binding, attempt), "inline", attempt)
         if binding.action == "workflow":
             return Outcome.from_task(await self._sub_workflow(ex, token, state, visit, binding), "inline", attempt)
         where = self._where(ex, state, binding)

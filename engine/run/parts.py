@@ -101,7 +101,9 @@ class EngineParts:
         # ------------------------------------------------------------- people
         def _deliver_answer(self, ex: Exec, request_id: str, answer: str) -> None: ...
 
-        async def _approval(self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding) -> dict: ...
+        async def _approval(
+            self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding, attempt: int = 1
+        ) -> dict: ...
 
         async def _escalate(
             self, ex: Exec, token: Token, state: str, visit: int, f: Failure, d: RecoveryDecision

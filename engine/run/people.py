@@ -11,19 +11,49 @@ later ``resume`` continues with the answer.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 
 from engine import records
 from engine.dsl.model import Condition
 from engine.dsl.printer import condition_text
-from engine.recovery import Failure, RecoveryDecision
+from engine.recovery import APPROVAL_TIMEOUT, Failure, RecoveryDecision
 from engine.run.parts import EngineParts
 from engine.run.recorder import answered_request_row, request_row
 from engine.run.state import Detach, Exec, RunError, Token, now
 from engine.workflow_file import StateBinding
 
 log = logging.getLogger("workbench.runner")
+
+EXPIRED = "expired"  # the answer the engine records when a request's time ran out (never an option)
+
+
+def duration_text(seconds: float) -> str:
+    """A wait as people say it: "2 d", "36 h", "90 min", "45 s"."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    if seconds >= 3_600:
+        return f"{seconds / 3_600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:g} s"
+
+
+def expiry_of(request: dict) -> dt.datetime | None:
+    """When an open request expires (naive UTC, as the store keeps times), from its ``details``."""
+    details = request.get("details")
+    if isinstance(details, str):
+        details = records.loads(details, None)
+    text = details.get("expires_at") if isinstance(details, dict) else None
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
 
 MAX_NESTED_LEVELS = 1000  # levels searched below a run for a sub-workflow's open request (depth bounds it anyway)
 
@@ -110,8 +140,13 @@ class PeopleMixin(EngineParts):
         options: list[str],
         details: dict | None = None,
         key_suffix: str = "",
+        expires_after_s: float | None = None,
     ) -> str:
-        """Open (or find) the request and wait for its answer; raises Detach when asked to stop driving."""
+        """Open (or find) the request and wait for its answer; raises Detach when asked to stop driving.
+
+        With ``expires_after_s`` the request expires that long after it was opened (recorded in its
+        ``details.expires_at``, so a restart or a later ``resume`` keeps the same moment): it is then
+        answered :data:`EXPIRED` by the engine, and that is returned."""
         request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}{key_suffix}"
         if request_id in ex.answers:
             return ex.answers[request_id]
@@ -119,6 +154,13 @@ class PeopleMixin(EngineParts):
         existing = await loop.run_in_executor(None, records.request_status, self.store, request_id)
         if existing and existing["status"] == "answered":
             return existing["answer"]
+        expires_at = None
+        if existing and existing["status"] == "open":
+            expires_at = expiry_of(existing)
+        elif expires_after_s:
+            opened = now()
+            expires_at = opened + dt.timedelta(seconds=expires_after_s)
+            details = {**(details or {}), "expires_at": expires_at.isoformat(), "expires_after_s": expires_after_s}
         if not existing or existing["status"] != "open":
             self.store.append(
                 "human_requests", request_row(request_id, ex.id, state, kind, prompt, options, details, now())
@@ -138,10 +180,14 @@ class PeopleMixin(EngineParts):
         ex.busy -= 1
         try:
             while True:
+                left = (expires_at - now()).total_seconds() if expires_at is not None else None
+                if left is not None and left <= 0:
+                    answer = await self._expire_request(ex, request_id, state, fut)
+                    break
                 if ex.options.detach_when_waiting and ex.busy <= 0:
                     raise Detach()
                 try:
-                    answer = await asyncio.wait_for(asyncio.shield(fut), 0.25)
+                    answer = await asyncio.wait_for(asyncio.shield(fut), 0.25 if left is None else min(0.25, left))
                     break
                 except TimeoutError:
                     continue
@@ -153,8 +199,14 @@ class PeopleMixin(EngineParts):
         self._record_exec(ex, current_state=state)
         return answer
 
-    async def _approval(self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding) -> dict:
-        """An ``approval`` state: ask yes/no; the task-style result record sets ``approved``."""
+    async def _approval(
+        self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding, attempt: int = 1
+    ) -> dict:
+        """An ``approval`` state: ask yes/no; the task-style result record sets ``approved``.
+
+        With ``timeout_s`` an approval nobody answers in time fails with ``ApprovalTimeout`` (its
+        ``@error`` transition, or a retry policy that asks again, decides what follows); each attempt
+        is a request of its own."""
         from engine.actions.templating import fill
 
         t0 = time.time()
@@ -162,7 +214,31 @@ class PeopleMixin(EngineParts):
             prompt = fill(binding.message, token.context) if binding.message else f"Approve '{state}'?"
         except KeyError:
             prompt = binding.message or f"Approve '{state}'?"
-        answer = await self._wait_human(ex, token, "approval", state, visit, prompt, ["yes", "no"])
+        limit = binding.timeout_s
+        if limit:
+            prompt = f"{prompt} (no answer within {duration_text(limit)} counts as a timeout)"
+        answer = await self._wait_human(
+            ex,
+            token,
+            "approval",
+            state,
+            visit,
+            prompt,
+            ["yes", "no"],
+            key_suffix="" if attempt <= 1 else f"#{attempt}",
+            expires_after_s=limit,
+        )
+        if answer == EXPIRED:
+            return {
+                "status": "failed",
+                "updates": {},
+                "error_type": APPROVAL_TIMEOUT,
+                "error_message": f"nobody answered the approval of '{state}' within {duration_text(limit or 0)}",
+                "started_at": t0,
+                "ended_at": time.time(),
+                "keys_read": [],
+                "keys_written": [],
+            }
         approved = answer == "yes"
         return {
             "status": "completed",
@@ -172,6 +248,35 @@ class PeopleMixin(EngineParts):
             "keys_read": [],
             "keys_written": ["approved"],
         }
+
+    async def _expire_request(self, ex: Exec, request_id: str, state: str, fut: asyncio.Future) -> str:
+        """The request's time is up: record it answered :data:`EXPIRED` by the engine, unless a person's
+        answer got there first (then that answer counts)."""
+        if fut.done():
+            return fut.result()
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(None, records.open_requests_by_id, self.store, request_id)
+        if not rows:  # answered meanwhile (from another process): its answer counts
+            latest = await loop.run_in_executor(None, records.request_status, self.store, request_id)
+            if latest and latest["status"] == "answered" and latest.get("answer"):
+                return latest["answer"]
+            return EXPIRED
+        req = rows[0]
+        after = records.loads(req.get("details"), None) or {}
+        self.store.append("human_requests", answered_request_row(req, EXPIRED, "engine", now()))
+        limit = after.get("expires_after_s")
+        self._audit(
+            ex.id,
+            "warning",
+            state,
+            "request_expired",
+            f"nobody answered the {req['kind']} of '{state}'"
+            + (f" within {duration_text(float(limit))}" if limit else " in time")
+            + ": it expired",
+            {"request": request_id, "expires_at": after.get("expires_at")},
+        )
+        ex.answers[request_id] = EXPIRED
+        return EXPIRED
 
     async def _escalate(self, ex: Exec, token: Token, state: str, visit: int, f: Failure, d: RecoveryDecision) -> str:
         """Ask a person what to do with a failed state: retry, skip or abort."""

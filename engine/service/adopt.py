@@ -5,7 +5,9 @@ runs (queued, pending, running, recovering) whose owner no longer holds its leas
 service, a killed ``workbench run``; see :mod:`engine.leases`). A running one is resumed here: the
 engine replays its recorded state results and runs only what never finished. A queued one is queued
 here again with its priority. Each take-over is recorded in the run's audit log (``run_adopted``).
-Runs waiting for a person are left alone: an answer resumes them wherever it is given.
+Runs waiting for a person are left alone: an answer resumes them wherever it is given, except once
+a request they wait for has expired (an approval's ``timeout_s``): nobody will answer it, so the
+service resumes the run, which records the request as expired and goes on (its ``@error`` path).
 """
 
 from __future__ import annotations
@@ -46,13 +48,30 @@ def orphaned_runs(store, me: str) -> list[dict]:
     return out
 
 
+def waiting_runs_past_expiry(store, me: str) -> list[dict]:
+    """Runs waiting on a request that has expired whose driver is gone (a detached ``workbench run``, a
+    stopped service): nobody else would ever move them on."""
+    alive: dict[str | None, bool] = {}
+    out = []
+    for r in records.waiting_runs_with_expired_requests(store, _now()):
+        owner = r.get("owner")
+        if owner == me:
+            continue
+        if owner not in alive:
+            alive[owner] = leases.owner_alive(store, owner, me)
+        if not alive[owner]:
+            out.append(r)
+    return out
+
+
 def adopt_orphans(svc) -> list[str]:
-    """Take over every orphaned run now; returns their execution ids."""
+    """Take over every orphaned run now (and every waiting run whose request expired with nobody
+    driving it); returns their execution ids."""
     engine, store = svc.engine, svc.store
     leases.renew(store, engine.owner)  # our own lease first: nobody takes these runs back from us
     taken: list[str] = []
     with store.exclusive("adopt-runs"):  # two services starting at once: one takes each run
-        for row in orphaned_runs(store, engine.owner):
+        for row in orphaned_runs(store, engine.owner) + waiting_runs_past_expiry(store, engine.owner):
             eid = row["execution_id"]
             try:
                 _adopt(svc, row)
@@ -111,8 +130,9 @@ def _adopt(svc, row: dict) -> None:
         eid,
         "warning",
         "run_adopted",
-        f"taken over by the service {engine.owner} (it was {status}): {why}; "
-        "completed states are replayed from the records, not run again",
+        f"taken over by the service {engine.owner} (it was {status}"
+        + (", and a request it waits for has expired" if status == "waiting" else "")
+        + f"): {why}; completed states are replayed from the records, not run again",
     )
     engine.subscribe(eid, listener)
     engine.resume(eid)

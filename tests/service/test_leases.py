@@ -98,3 +98,28 @@ params = { seconds = 1.5 }
     assert inline_engine.wait(eid, 30).status == "completed"
     row = inline_engine.execution_row(eid)
     assert row["owner"] == inline_engine.owner
+
+
+def test_a_waiting_run_whose_request_expired_is_taken_over_once_its_driver_is_gone(store):
+    from engine.run.recorder import request_row
+    from engine.service.adopt import waiting_runs_past_expiry
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    leases.renew(store, ELSEWHERE, ttl_s=0.3)
+    live = "other-host:1:live01"
+    leases.renew(store, live, ttl_s=60)
+    for eid, owner, expires in (
+        ("r-expired", ELSEWHERE, now - dt.timedelta(seconds=5)),
+        ("r-later", ELSEWHERE, now + dt.timedelta(hours=1)),
+        ("r-driven", live, now - dt.timedelta(seconds=5)),  # its driver expires it itself
+        ("r-no-limit", ELSEWHERE, None),
+    ):
+        store.append("workflow_executions", _run_row(eid, owner, status="waiting"))
+        details = {"expires_at": expires.isoformat()} if expires else {}
+        store.append(
+            "human_requests",
+            request_row(f"{eid}:t:ok:0:approval", eid, "ok", "approval", "OK?", ["yes", "no"], details, now),
+        )
+    time.sleep(0.5)
+    assert [r["execution_id"] for r in waiting_runs_past_expiry(store, "me")] == ["r-expired"]
+    assert [r["execution_id"] for r in orphaned_runs(store, "me")] == []  # waiting runs are not orphans

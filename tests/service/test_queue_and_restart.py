@@ -289,3 +289,46 @@ def test_a_killed_local_cli_run_is_taken_over_by_the_running_service():
             cli.kill()
         stop_server(srv)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+EXPIRING_TOML = """
+name = "expiring approval {tag}"
+dsl = "start->approve; approve->order:approved==True; approve->drop; approve->escalate:@error; order->end; drop->end; escalate->end;"
+[states.approve]
+action = "approval"
+message = "Approve it?"
+timeout_s = 2
+"""
+
+
+def test_an_approval_nobody_answers_expires_in_the_service_after_the_cli_that_asked_is_gone(qserver):
+    """``workbench run`` stops driving when only a person can go on (the run waits, the CLI exits). No
+    answer comes: once the approval's ``timeout_s`` has passed, the running service resumes the run,
+    records the approval as expired and takes its ``@error`` path."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.service.conftest import REPO
+
+    flow = qserver.db.parent / f"expiring-{uuid.uuid4().hex[:6]}.toml"
+    flow.write_text(EXPIRING_TOML.format(tag=uuid.uuid4().hex[:6]))
+    env = dict(os.environ, WORKBENCH_DB=str(qserver.db), PYTHONPATH=str(REPO))
+    env.pop("WORKBENCH_SERVER", None)
+    p = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(flow), "--execution", "inline", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = json.loads(p.stdout)
+    assert out["status"] == "waiting", p.stderr
+    with WorkbenchClient(qserver.url, timeout=60) as c:
+        done = c.wait(out["execution_id"], timeout=60)
+        assert done["status"] == "completed"
+        assert done["states_visited"][-2] == "escalate"
+        history = c.history(out["execution_id"])
+        events = [a["event_type"] for a in history["audit_logs"]]
+        assert "request_expired" in events and events.count("run_adopted") == 1
