@@ -3,6 +3,7 @@ recovery actions and the audit log. Used live on the Run page and after the fact
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import streamlit as st
@@ -183,6 +184,9 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
             det = r.get("details") or {}
             if kind == "decision" and det.get("reasoning"):
                 st.caption(f"AI reasoning ({det.get('confidence', '?')}% confident): {det['reasoning']}")
+            expiry = expiry_text(r)
+            if expiry:
+                st.caption(expiry)
             if controls and not auth_gate.can(Permission.APPROVE):
                 st.caption("Your role cannot answer this request.")
             elif controls:
@@ -330,3 +334,19 @@ def _details(store, ex: dict, trans: list[dict], key: str):
 
 def context_json(ctx: dict) -> str:
     return json.dumps(ctx, indent=2, default=str)
+
+
+def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
+    """When a request with a time limit expires and what happens then (None without a limit)."""
+    from engine.run.people import duration_text, expiry_of
+
+    expires = expiry_of(request)
+    if expires is None:
+        return None
+    at = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    left = (expires - at).total_seconds()
+    when = f"{expires:%Y-%m-%d %H:%M} UTC"
+    if left <= 0:
+        return f"Expired at {when}: the step failed as timed out (ApprovalTimeout)."
+    shown = duration_text(round(left / 60) * 60) if left >= 60 else "less than a minute"
+    return f"Expires {when} (in {shown}); unanswered by then, the step fails as timed out (its @error path decides what follows)."

@@ -30,14 +30,13 @@ EXPIRED = "expired"  # the answer the engine records when a request's time ran o
 
 
 def duration_text(seconds: float) -> str:
-    """A wait as people say it: "2 d", "36 h", "90 min", "45 s"."""
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g} {unit}"
-    if seconds >= 3_600:
-        return f"{seconds / 3_600:.1f} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.1f} min"
+    """A wait as people say it: "2 d", "2 d 5 h", "36 h", "26.5 h", "90 s" is "1.5 min", "45 s"."""
+    if seconds >= 2 * 86_400:
+        days, hours = divmod(round(seconds / 3_600), 24)
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    for unit, size in (("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}" if seconds % size == 0 else f"{seconds / size:.1f} {unit}"
     return f"{seconds:g} s"
 
 

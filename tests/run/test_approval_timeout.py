@@ -109,4 +109,5 @@ def test_only_an_approval_may_wait_longer_than_a_day():
 
 
 def test_waits_read_as_people_say_them():
-    assert [duration_text(s) for s in (172_800, 7_200, 5_400, 90, 45)] == ["2 d", "2 h", "90 min", "1.5 min", "45 s"]
+    shown = [duration_text(s) for s in (172_800, 7_200, 5_400, 95_400, 190_800, 90, 45)]
+    assert shown == ["2 d", "2 h", "1.5 h", "26.5 h", "2 d 5 h", "1.5 min", "45 s"]
