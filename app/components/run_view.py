@@ -338,7 +338,8 @@ def context_json(ctx: dict) -> str:
 
 def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
     """When a request with a time limit expires and what happens then (None without a limit)."""
-    from engine.run.people import duration_text, expiry_of
+    from engine.durations import duration_text
+    from engine.run.people import expiry_of
 
     expires = expiry_of(request)
     if expires is None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.components import ui
 from engine.workbench import drafts
-from engine.workflow_file import StateBinding
+from engine.workflow_file import MAX_APPROVAL_WAIT_S, MAX_STATE_TIMEOUT_S, StateBinding
 
 ACTIONS = ["noop", "python", "sql", "llm", "http", "files", "notify", "email", "approval", "workflow"]
 ACTION_HELP = {
@@ -79,7 +79,9 @@ def _init_binding_keys(state: str):
         "deadline_s": float(b.deadline_s or 0),
         "workflow": b.workflow or "",
         "params": json.dumps(b.params) if b.params else "",
-        "timeout_s": float(b.timeout_s or 0),
+        # an approval's timeout_s is how long it waits for an answer (up to 30 days): its own field, in hours
+        "timeout_s": 0.0 if b.action == "approval" else min(float(b.timeout_s or 0), float(MAX_STATE_TIMEOUT_S)),
+        "answer_within_h": float(b.timeout_s or 0) / 3600 if b.action == "approval" else 0.0,
         "max_attempts": int(b.retry.max_attempts if b.retry else 1),
         "backoff_s": float(b.retry.backoff_s if b.retry else 0.5),
         "backoff_factor": float(b.retry.backoff_factor if b.retry else 2.0),
@@ -110,7 +112,9 @@ def _apply_binding(state: str):
         "action": action,
         "description": g("description"),
         "params": g("params") or "",
-        "timeout_s": g("timeout_s") or None,
+        "timeout_s": (float(g("answer_within_h") or 0) * 3600 or None)
+        if action == "approval"
+        else (g("timeout_s") or None),
         "deadline_s": g("deadline_s") or None,
         "execution": g("execution"),
         **{f: (g(f) or "").strip() for f in ("num_cpus", "num_gpus", "memory", "resources", "node")},
@@ -260,6 +264,14 @@ def render_step_form(sel: str, states: list[str]) -> None:
             key=k("message"),
             placeholder="Ship order {order.order_id}?",
         )
+        st.number_input(
+            "Answer within (hours, 0 = no limit)",
+            min_value=0.0,
+            max_value=MAX_APPROVAL_WAIT_S / 3600,
+            step=1.0,
+            key=k("answer_within_h"),
+            help="with no answer by then the step fails as timed out (ApprovalTimeout) and its @error path runs",
+        )
     elif action == "workflow":
         st.text_input("Workflow (library name or .toml file)", key=k("workflow"))
     if action in ("sql", "llm", "http"):
@@ -270,7 +282,16 @@ def render_step_form(sel: str, states: list[str]) -> None:
         st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
     with st.expander("Timeout, retries, errors", expanded=False):
         c1, c2 = st.columns(2)
-        c1.number_input("Timeout (s, 0 = none)", min_value=0.0, max_value=86400.0, step=5.0, key=k("timeout_s"))
+        if action == "approval":
+            c1.caption("An approval's time limit is *Answer within*, above.")
+        else:
+            c1.number_input(
+                "Timeout (s, 0 = none)",
+                min_value=0.0,
+                max_value=float(MAX_STATE_TIMEOUT_S),
+                step=5.0,
+                key=k("timeout_s"),
+            )
         c2.selectbox(
             "Runs on",
             ["auto", "ray", "inline"],

@@ -31,6 +31,9 @@ Naming and meaning:
     load_customer_list, deploy_best_model; never a lone word or two sentences merged.
   - "ask X to approve", "get X's sign-off", "wait for X's approval": a state of its own (approve_invoice,
     get_manager_approval) followed by approved==True / approved==False transitions to actions.
+    "if nobody answers within 2 days, escalate" is that approval's @error path
+    (get_manager_approval->escalate_director:@error; its time limit is set on the approval), never a
+    condition on a variable like has_answer.
   - "use the LLM/AI to classify/judge X": a state (classify_ticket) whose answer the next condition
     reads (category=='billing'); an explicit list "in parallel: a, b and c" is a fan-out of a, b, c.
 Rules:

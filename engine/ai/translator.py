@@ -22,6 +22,7 @@ from engine.ai.offline_explainer import explain_offline
 from engine.ai.offline_translator import translate_offline
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
+from engine.durations import duration_text
 from engine.errors import DSLError
 
 log = logging.getLogger("workbench.ai")
@@ -294,13 +295,30 @@ def add_retries(
     return bindings
 
 
-def _duration_text(seconds: float) -> str:
-    """ "1 h", "10 min", "30 s"."""
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+def _answer_limits_for(model: WorkflowModel, bindings: dict[str, dict], text: str) -> dict[str, float]:
+    """The model's workflow: the time limit the text gives an unanswered approval ("if there is no answer
+    within 2 days, …", read by the offline translator), for its approval states with an @error path
+    (the same state name first; else the one such approval when the text gives one limit)."""
+    limits = translate_offline(text).answer_within
+    if not limits:
+        return {}
+    approvals = [
+        s for s, b in bindings.items() if b.get("action") == "approval" and any(t.is_error for t in model.outgoing(s))
+    ]
+    same = {s: limits[s] for s in approvals if s in limits}
+    if same:
+        return same
+    values = set(limits.values())
+    return {approvals[0]: values.pop()} if len(approvals) == 1 and len(values) == 1 else {}
+
+
+def add_answer_limits(bindings: dict[str, dict], limits: dict[str, float] | None) -> dict[str, dict]:
+    """ "If there is no answer within 2 days, …": the approval's ``timeout_s`` (its @error path is in the DSL)."""
+    for state, seconds in (limits or {}).items():
+        b = bindings.get(state)
+        if b is not None and b.get("action") == "approval":
+            b["timeout_s"] = seconds
+    return bindings
 
 
 def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None) -> str:
@@ -313,13 +331,15 @@ def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None)
         if b.get("retry"):
             tries = b["retry"]["max_attempts"] - 1
             wait = b["retry"].get("backoff_s") if b["retry"].get("backoff_factor") == 1.0 else None
-            apart = f", {_duration_text(wait)} apart" if wait else ""
+            apart = f", {duration_text(wait)} apart" if wait else ""
             lines.append(
                 f"- '{state}' is retried up to {tries} time{'s' if tries != 1 else ''}{apart} "
                 "(its retry setting); if it still fails, its @error path runs."
             )
         if b.get("action") == "approval":
-            lines.append(f"- '{state}' waits for a person: {b.get('description', '')}.")
+            limit = b.get("timeout_s")
+            after = f"; with no answer within {duration_text(limit)} its @error path runs (timeout_s)" if limit else ""
+            lines.append(f"- '{state}' waits for a person: {b.get('description', '')}{after}.")
         elif b.get("action") == "llm" and "next decision" in b.get("description", ""):
             lines.append(
                 f"- '{state}' asks the LLM and stores the answer in '{b['into']}', which the next decision reads."
@@ -366,6 +386,7 @@ def offline_translation(text: str, warnings: list[str] | None = None) -> Transla
     model, errors = validate_dsl(res.dsl)
     bindings = propose_bindings(model, res.state_text, res.ai_states, res.approvals) if model else {}
     add_retries(bindings, res.retries, res.retry_waits)
+    add_answer_limits(bindings, res.answer_within)
     notes = list(warnings or []) + list(res.notes)
     return Translation(
         res.dsl,
@@ -455,11 +476,13 @@ class Translator:
             )
         from engine.ai.proposals import extract
 
+        bindings = propose_bindings(model)
+        add_answer_limits(bindings, _answer_limits_for(model, bindings, text))
         return Translation(
             canonical,
             explanation,
             suggestions,
-            propose_bindings(model),
+            bindings,
             first.provider,
             warnings,
             True,

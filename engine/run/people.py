@@ -18,6 +18,7 @@ import time
 from engine import records
 from engine.dsl.model import Condition
 from engine.dsl.printer import condition_text
+from engine.durations import duration_text
 from engine.recovery import APPROVAL_TIMEOUT, Failure, RecoveryDecision
 from engine.run.parts import EngineParts
 from engine.run.recorder import answered_request_row, request_row
@@ -27,17 +28,6 @@ from engine.workflow_file import StateBinding
 log = logging.getLogger("workbench.runner")
 
 EXPIRED = "expired"  # the answer the engine records when a request's time ran out (never an option)
-
-
-def duration_text(seconds: float) -> str:
-    """A wait as people say it: "2 d", "2 d 5 h", "36 h", "26.5 h", "90 s" is "1.5 min", "45 s"."""
-    if seconds >= 2 * 86_400:
-        days, hours = divmod(round(seconds / 3_600), 24)
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    for unit, size in (("h", 3_600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:g} {unit}" if seconds % size == 0 else f"{seconds / size:.1f} {unit}"
-    return f"{seconds:g} s"
 
 
 def expiry_of(request: dict) -> dt.datetime | None:

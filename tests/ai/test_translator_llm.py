@@ -151,3 +151,22 @@ def test_offline_translation_has_explanation_suggestions_bindings(offline_ai):
 
     for b in tr.bindings.values():
         StateBinding.model_validate(b)
+
+
+def test_a_models_approval_with_an_error_path_gets_the_texts_time_limit(ai, llm_server):
+    llm_server.reply(
+        draft(
+            "start->get_manager_approval;\nget_manager_approval->place_order:approved==True;\n"
+            "get_manager_approval->end;\nget_manager_approval->escalate_director:@error;\n"
+            "place_order->end;\nescalate_director->end;\n"
+        )
+    )
+    tr = ai.translator.translate(
+        "Ask the manager to approve the purchase. If she approves, place the order. "
+        "If there is no answer within 2 days, escalate to the director."
+    )
+    assert tr.provider == "local" and tr.valid
+    assert tr.bindings["get_manager_approval"]["action"] == "approval"
+    assert tr.bindings["get_manager_approval"]["timeout_s"] == 172_800
+    system = llm_server.chat_requests[0]["body"]["messages"][0]["content"]
+    assert "never a\n    condition on a variable like has_answer" in system

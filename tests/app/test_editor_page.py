@@ -193,3 +193,29 @@ def test_applying_a_step_keeps_a_retry_wait_longer_than_the_default_cap(page_tes
     assert not at.exception and not at.error, [e.value for e in at.error]
     retry = RetryPolicy(**at.session_state["ed.spec"]["states"]["charge_card"]["retry"])
     assert retry.max_attempts == 3 and [retry.delay(n) for n in (1, 2)] == [3600, 3600]
+
+
+def test_an_approval_waiting_two_days_opens_in_the_form_and_keeps_its_limit(page_test, app_engine):
+    """A translated "if there is no answer within 2 days" (timeout_s 172800 on an approval) is above a
+    running state's 1-day timeout field: the form shows it as *Answer within* in hours, and applying
+    the step keeps it (a 1-day max on the one field failed the whole form)."""
+    spec = WorkflowSpec(
+        name="Purchase",
+        dsl="start->approve_purchase;\napprove_purchase->end;\napprove_purchase->escalate:@error;\nescalate->end;\n",
+        states={"approve_purchase": {"action": "approval", "message": "Buy it?", "timeout_s": 172_800}},
+    )
+    wid, _ = wb_library.save_workflow(app_engine.store, spec)
+    at = page_test("editor")
+    at.session_state["wb.workflow_id"] = wid
+    at.run()
+    at.session_state["ed.selected"] = "approve_purchase"
+    at.run()
+    assert not at.exception
+    field = at.number_input(key="ed.b.approve_purchase.answer_within_h")
+    assert field.value == 48.0 and field.label.startswith("Answer within")
+    field.set_value(72.0)
+    at.run()
+    at.button(key="btn.ed.apply.approve_purchase").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["ed.spec"]["states"]["approve_purchase"]["timeout_s"] == 259_200

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from engine.run.people import EXPIRED, duration_text, expiry_of
+from engine.durations import duration_text
+from engine.run.people import EXPIRED, expiry_of
 from engine.workflow_file import StateBinding, parse_workflow_text
 
 ESCALATING = """

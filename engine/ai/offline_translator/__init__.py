@@ -12,7 +12,8 @@ Understands (in any mix):
 - parallel work: "in parallel / at the same time / simultaneously / concurrently / meanwhile";
 - arrows "a -> b -> c" (also → and =>); loops "… until it completes", "go back to step 1";
   "stop" / terminal actions (reject, cancel…) end their branch; "if any step fails, …" adds @error paths,
-  "if the import fails, …" the import step's @error path;
+  "if the import fails, …" the import step's @error path; "if there is no answer within 2 days, …" after an
+  approval is that approval's time limit (timeout_s) and its @error path;
 - lead phrases (lead_phrases.py): "for every damaged box, take a photo" is take_photo, "Complete forms: pass
   them to HR" is about the forms, singular "they" is the last person, "when the ice has melted, …" opening
   the text is a first step waiting for it (not a trigger);
@@ -54,6 +55,7 @@ class OfflineResult:
     approvals: dict[str, str] = field(default_factory=dict)  # approval state -> who approves
     retries: dict[str, int] = field(default_factory=dict)  # state -> retries before its @error path
     retry_waits: dict[str, float] = field(default_factory=dict)  # state -> seconds between its tries
+    answer_within: dict[str, float] = field(default_factory=dict)  # approval state -> its timeout_s
 
 
 def translate_offline(text: str) -> OfflineResult:
@@ -107,6 +109,7 @@ def translate_offline(text: str) -> OfflineResult:
     model_states = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s*->", dsl))  # a retried step repair dropped is not kept
     retries = {s: n for s, n in comp.retries.items() if s in model_states}
     waits = {s: w for s, w in comp.retry_waits.items() if s in retries}
+    answer_within = {s: w for s, w in comp.answer_within.items() if s in model_states}
     return OfflineResult(
         dsl,
         comp.text_of,
@@ -116,4 +119,5 @@ def translate_offline(text: str) -> OfflineResult:
         comp.approvals,
         retries,
         waits,
+        answer_within,
     )

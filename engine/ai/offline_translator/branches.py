@@ -8,7 +8,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.approvals_llm import approval_answer, join_condition, join_split
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
-from engine.ai.offline_translator.model import Act, Cond, Decision, Par, _approval_place, _terminal
+from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Stop, _approval_place, _terminal
 from engine.ai.offline_translator.name_words import _AUX, _DETERMINERS, _content, _is_plural, _valid_var
 from engine.ai.offline_translator.segmentation import _OTHERS
 
@@ -123,6 +123,16 @@ class BranchReader(BuilderBase):
             body = steps_of()
             outcome.branches.append([success, body, _terminal(body)])
             return outcome.branches[-1][1]
+        unanswered = self._unanswered_approval(cond_text, seq) if kind in ("if", "postfix") and cond_text else None
+        if unanswered is not None:  # "If there is no answer within 2 days, escalate": the approval's @error path
+            # "send a reminder" there: "If approved, countersign it" is still about the contract
+            topic, topics = self.ctx.topic, list(self.ctx.topics)
+            steps = self._fallback_of(unanswered, body_text, cond_text or "")
+            self.ctx.topic, self.ctx.topics = topic, topics
+            if steps and not _terminal(steps):
+                # the path ends there: what follows the approval reads its answer, which it never got
+                steps.append(Stop())
+            return steps
         failed = self._failed_step(cond_text, seq) if kind in ("if", "postfix") and cond_text else None
         if failed is not None:  # "Fetch the rates; if that fails, use yesterday's file": its @error path
             return self._fallback_of(failed, body_text, cond_text or "")

@@ -41,6 +41,9 @@ class BuilderBase:
     def _failed_step(self, cond_text: str, seq: list) -> Act | None:
         raise NotImplementedError  # defined in another part of Builder
 
+    def _unanswered_approval(self, cond_text: str, seq: list) -> Act | None:
+        raise NotImplementedError  # defined in another part of Builder
+
     def _fallback_of(self, act: Act, text: str, cond_text: str = "") -> list:
         raise NotImplementedError  # defined in another part of Builder
 

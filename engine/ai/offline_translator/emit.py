@@ -39,6 +39,7 @@ class Compiler:
         self.approvals: dict[str, str] = {}  # approval state -> who approves
         self.retries: dict[str, int] = {}  # state -> retries after the first attempt ("retry up to 3 times")
         self.retry_waits: dict[str, float] = {}  # state -> seconds between its tries ("an hour apart")
+        self.answer_within: dict[str, float] = {}  # approval state -> how long it waits for an answer
 
     def new_state(self, base: str, kind: str, text: str = "") -> str:
         name = _valid_name(base)
@@ -104,6 +105,8 @@ class Compiler:
                 self.ai_states.add(name)
             if st.who is not None:
                 self.approvals[name] = st.who
+                if st.answer_within_s:
+                    self.answer_within[name] = st.answer_within_s
             self.connect(pending, name)
             if st.retries:
                 self.retries[name] = st.retries

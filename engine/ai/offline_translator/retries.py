@@ -47,12 +47,13 @@ RETRY = re.compile(
     rf"(?:\s+(?:if|when)\s+(?:it|that|this|they)\s+{_FAILS})?",
     re.I,
 )
-_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+MAX_APPROVAL_WAIT_S = 30 * 86_400.0  # the longest an approval waits for its answer (StateBinding.timeout_s)
 MAX_RETRY_WAIT_S = 3600.0  # the longest wait between tries a binding's retry policy takes (RetryPolicy.backoff_s)
 
 
 def duration_seconds(text: str | None) -> float | None:
-    """ "an hour" / "10 minutes" / "half an hour" -> 3600 / 600 / 1800 (None for None)."""
+    """ "an hour" / "10 minutes" / "half an hour" / "2 days" -> 3600 / 600 / 1800 / 172800 (None for None)."""
     if not text:
         return None
     words = text.lower().split()
@@ -248,8 +249,59 @@ def named_by_verb(m: re.Match, act: Act) -> bool:
     return len(words) == 1 and _verb_is(words[0], act.name.split("_")[0])
 
 
+_ASKS_APPROVAL = re.compile(
+    r"\b(?:for\s+(?:(?:his|her|their|an?)\s+)?(?:approval|sign[- ]?off|consent)|to\s+approve)\b", re.I
+)
+_ANSWER_VERBS = (
+    r"(?:answer(?:s|ed)?|respond(?:s|ed)?|repl(?:y|ies|ied)|approve[sd]?|decide[sd]?|react(?:s|ed)?|"
+    r"sign(?:s|ed)?\s+off|gets?\s+back|got\s+back)"
+)
+_NUMBER = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|twenty|thirty|forty|fifty|sixty|ninety)"
+# "if there is no answer within 2 days" / "if nobody responds in 48 hours" / "if she hasn't approved it after a week"
+NO_ANSWER = re.compile(
+    r"^(?:there\s+(?:is|was|'s)\s+no\s+(?:answer|response|reply|decision|approval|sign[- ]?off|reaction)"
+    r"(?:\s+(?:from\s+(?:him|her|them|the\s+\w+)|yet))?"
+    r"|no\s+(?:answer|response|reply|decision|approval|sign[- ]?off|reaction)\s*(?:comes?\s*(?:back|in)?|arrives?|"
+    r"(?:is|has\s+been)\s+(?:given|received|made))?"
+    r"|(?:nobody|no\s+one|no-one)\s+(?:has\s+)?"
+    + _ANSWER_VERBS
+    + r"|(?:he|she|they|it|the\s+\w+(?:\s+\w+)?)\s+(?:does(?:n't|\s+not)|do(?:n't|\s+not)|did(?:n't|\s+not)|"
+    r"has(?:n't|\s+not)|have(?:n't|\s+not)|fails?\s+to|never)\s+"
+    + _ANSWER_VERBS
+    + r"|(?:it|that|this|the\s+\w+(?:\s+\w+)?)\s+(?:is|was|has)(?:n't|\s+not)\s+(?:been\s+)?(?:approved|answered|signed\s+off)"
+    r"|not\s+(?:approved|answered|signed\s+off))"
+    r"(?:\s+(?:to|on)?\s*(?:it|that|this|them|the\s+\w+))?\s*,?\s*(?:within|in|after|for|by)\s+(?:the\s+next\s+)?"
+    r"(?P<dur>" + _NUMBER + r"\s+(?:business\s+|working\s+)?(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?))\s*$",
+    re.I,
+)
+
+
 class FallbackReader(BuilderBase):
     """A step's fallback without a retry: its ``@error`` path, after which the flow goes on."""
+
+    def _unanswered_approval(self, cond_text: str, seq: list) -> Act | None:
+        """ "If there is no answer within 2 days, escalate to the director" after an approval: the
+        approval waits that long (its ``timeout_s``) and the steps become its ``@error`` path (the
+        engine fails an unanswered approval with ``ApprovalTimeout``). ``None`` without an approval
+        before it or a time limit it can read."""
+        m = NO_ANSWER.match(cond_text.strip().strip(",.;:"))
+        if m is None:
+            return None
+        acts = [st for st in reversed(seq) if isinstance(st, Act)]
+        approval = next((st for st in acts if st.who is not None), None)
+        if approval is None and acts and _ASKS_APPROVAL.search(acts[0].text):
+            # "Send the contract to the client for approval": the step that asks is the approval
+            approval = acts[0]
+            who = re.search(r"\b(?:to|from|by)\s+(?:the\s+|our\s+|your\s+)?([a-z]+)", approval.text, re.I)
+            approval.who = who.group(1).lower() if who else "a person"
+            self.ctx.approval_seen = True  # "If approved, …" now reads its answer
+        seconds = duration_seconds(re.sub(r"\b(?:business|working)\s+", "", m.group("dur")))
+        if approval is None or approval.on_error or not seconds:
+            return None
+        approval.answer_within_s = min(seconds, MAX_APPROVAL_WAIT_S)
+        if seconds > MAX_APPROVAL_WAIT_S:
+            self.ctx.notes.append(f"'{m.group('dur')}' is longer than an approval can wait (30 days): it waits 30 days")
+        return approval
 
     def _failed_step(self, cond_text: str, seq: list) -> Act | None:
         """The step just before a "if that fails" / "should the upload fail" condition, when it is about it, or
