@@ -338,13 +338,14 @@ def context_json(ctx: dict) -> str:
 
 def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
     """When a request with a time limit expires and what happens then (None without a limit)."""
+    from engine import records
     from engine.durations import duration_text
     from engine.run.people import expiry_of
 
     expires = expiry_of(request)
     if expires is None:
         return None
-    at = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    at = at or records.store_time(records.utc_now())
     left = (expires - at).total_seconds()
     when = f"{expires:%Y-%m-%d %H:%M} UTC"
     if left <= 0:
