@@ -70,6 +70,19 @@ class PeopleMixin(EngineParts):
         if not reqs:  # a person is asked inside a sub-workflow: answering through the parent run works too
             reqs = self._open_requests_below(execution_id, state)
         if not reqs:
+            expired = [
+                r
+                for r in records.human_requests(self.store, execution_id)
+                if r["state"] == state and r.get("answer") == EXPIRED
+            ]
+            if expired:
+                limit = (records.loads(expired[-1].get("details"), None) or {}).get("expires_after_s")
+                within = f" within {duration_text(float(limit))}" if limit else " in time"
+                raise RunError(
+                    f"the {expired[-1]['kind']} of '{state}' in execution {execution_id} expired at "
+                    f"{expired[-1]['updated_at']:%Y-%m-%d %H:%M} UTC (nobody answered{within}): it can no longer "
+                    "be answered; the run went on without it"
+                )
             open_reqs = records.human_requests(self.store, execution_id, open_only=True)
             hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
             raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")

@@ -10,6 +10,7 @@ import pytest
 
 from engine.durations import duration_text
 from engine.run.people import EXPIRED, expiry_of
+from engine.run.state import RunError
 from engine.workflow_file import StateBinding, parse_workflow_text
 
 ESCALATING = """
@@ -45,6 +46,8 @@ def test_an_unanswered_approval_takes_its_error_path_and_records_the_expiry(inli
     )
     expired = [e for e in events if e["event_type"] == "request_expired"]
     assert expired and "nobody answered the approval of 'approve' within 0.6 s" in expired[0]["message"]
+    with pytest.raises(RunError, match=r"the approval of 'approve' .* expired at .* \(nobody answered within 0.6 s\)"):
+        inline_engine.answer(eid, "approve", "yes", by="late")
 
 
 def test_an_answer_in_time_wins_and_nothing_expires(inline_engine):
