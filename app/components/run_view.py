@@ -187,6 +187,8 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
             expiry = expiry_text(r)
             if expiry:
                 st.caption(expiry)
+            if expiry and expiry.startswith("Expired"):
+                continue  # it takes no answer any more
             if controls and not auth_gate.can(Permission.APPROVE):
                 st.caption("Your role cannot answer this request.")
             elif controls:
@@ -349,6 +351,9 @@ def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
     left = (expires - at).total_seconds()
     when = f"{expires:%Y-%m-%d %H:%M} UTC"
     if left <= 0:
-        return f"Expired at {when}: the step failed as timed out (ApprovalTimeout)."
+        return (
+            f"Expired at {when}: it takes no answer any more. The step fails as timed out (ApprovalTimeout) "
+            "as soon as the run goes on (a running service resumes it; else Resume)."
+        )
     shown = duration_text(round(left / 60) * 60) if left >= 60 else "less than a minute"
     return f"Expires {when} (in {shown}); unanswered by then, the step fails as timed out (its @error path decides what follows)."

@@ -44,6 +44,13 @@ def expiry_of(request: dict) -> dt.datetime | None:
         return None
 
 
+def is_expired(request: dict, at: dt.datetime | None = None) -> bool:
+    """Whether an open request's time ran out (it can no longer be answered: the run, when driven,
+    records it expired and goes on without an answer)."""
+    expires = expiry_of(request)
+    return expires is not None and expires <= (at or now())
+
+
 MAX_NESTED_LEVELS = 1000  # levels searched below a run for a sub-workflow's open request (depth bounds it anyway)
 
 
@@ -87,6 +94,15 @@ class PeopleMixin(EngineParts):
             hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
             raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")
         req = reqs[0]
+        if is_expired(req):
+            limit = (records.loads(req.get("details"), None) or {}).get("expires_after_s")
+            within = f" within {duration_text(float(limit))}" if limit else " in time"
+            raise RunError(
+                f"the {req['kind']} of '{state}' in execution {execution_id} expired at "
+                f"{expiry_of(req):%Y-%m-%d %H:%M} UTC (nobody answered{within}): it can no longer be answered; "
+                f"the run goes on without it when it is resumed (workbench resume {execution_id}; a running "
+                "service does that by itself)"
+            )
         options = records.loads(req.get("options"), None) or []
         if options and answer not in options:
             raise RunError(f"'{answer}' is not a valid answer for {req['kind']} of '{state}'; choose one of {options}")

@@ -57,7 +57,10 @@ def is_waiting_for_person(store, exec_row: dict | None) -> bool:
     """True when the run waits for a person's answer (it is not interrupted: the answer continues it)."""
     if not exec_row or exec_row.get("status") != "waiting":
         return False
-    return bool(live_requests(store, exec_row))
+    from engine.run.people import is_expired
+
+    # requests whose time ran out take no answer: such a run goes on when it is resumed
+    return any(not is_expired(r) for r in live_requests(store, exec_row))
 
 
 def refusal(engine, execution_id: str, action: str, state: str | None = None) -> str | None:
@@ -76,7 +79,16 @@ def refusal(engine, execution_id: str, action: str, state: str | None = None) ->
     if action in ("approve", "answer"):
         if status in FINISHED_STATUSES:
             return f"run {execution_id} is {status}: it takes no answers any more"
-        open_states = [r["state"] for r in live_requests(engine.store, row)]
+        from engine.run.people import expiry_of, is_expired
+
+        live = live_requests(engine.store, row)
+        expired = [r for r in live if r["state"] == state and is_expired(r)]
+        if expired:
+            return (
+                f"the {expired[0]['kind']} at '{state}' expired at {expiry_of(expired[0]):%Y-%m-%d %H:%M} UTC: it "
+                "takes no answer any more; resume the run and it goes on without it"
+            )
+        open_states = [r["state"] for r in live]
         if state not in open_states:
             where = ", ".join(f"'{s}'" for s in open_states) or "no step"
             return f"run {execution_id} is not waiting at '{state}' (it waits at {where}; status {status})"
@@ -87,7 +99,7 @@ def refusal(engine, execution_id: str, action: str, state: str | None = None) ->
         if status in FINISHED_STATUSES:
             return f"run {execution_id} is already {status}; re-run it instead"
         reqs = live_requests(engine.store, row)
-        if status == "waiting" and reqs:
+        if status == "waiting" and is_waiting_for_person(engine.store, row):
             return f"run {execution_id} is waiting for {waiting_text(reqs)}: answer it and the run continues"
         if execution_id in engine.live_executions() or _owner_alive(engine, row.get("owner")):
             return f"run {execution_id} is {status} and still driven by a live process: there is nothing to resume"

@@ -97,7 +97,19 @@ def test_a_detached_run_expires_its_approval_when_it_is_resumed_later(inline_eng
     assert res.status == "waiting"  # the driver stopped: nobody drives the run while it waits
     (req,) = _requests(inline_engine, eid)
     assert req["status"] == "open" and expiry_of(req) is not None
+    from engine.workbench import run_state
+
+    row = inline_engine.execution_row(eid)
+    assert run_state.is_waiting_for_person(inline_engine.store, row)
+    assert "answer it" in (run_state.refusal(inline_engine, eid, "resume") or "")
     time.sleep(0.8)  # the expiry passes while nobody drives the run
+    # its time is up: no late answer, and the run may be resumed (the app shows Resume)
+    with pytest.raises(RunError, match=r"expired at .* it can no longer be answered; the run goes on without it"):
+        inline_engine.answer(eid, "approve", "yes", by="late")
+    assert not run_state.is_waiting_for_person(inline_engine.store, row)
+    # no longer "answer it": only a live driver would stop a resume (this test's engine is that owner)
+    assert "answer it" not in (run_state.refusal(inline_engine, eid, "resume") or "")
+    assert "expired at" in (run_state.refusal(inline_engine, eid, "approve", "approve") or "")
     inline_engine.resume(eid)
     res = inline_engine.wait(eid, timeout=30)
     assert res.status == "completed" and res.states_visited[-2] == "escalate"
