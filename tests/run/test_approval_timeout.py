@@ -64,9 +64,12 @@ def test_an_answer_in_time_wins_and_nothing_expires(inline_engine):
 
 
 def test_a_retry_policy_asks_again_with_a_request_of_its_own(inline_engine):
-    spec = parse_workflow_text(ESCALATING + "retry = { max_attempts = 2 }\n")
+    # 3 s per request: the second one must still be open when the test answers it, on a loaded machine too
+    spec = parse_workflow_text(
+        ESCALATING.replace("timeout_s = 0.6", "timeout_s = 3") + "retry = { max_attempts = 2 }\n"
+    )
     eid = inline_engine.start(spec, {"po": 5})
-    for _ in range(200):
+    for _ in range(400):
         if len(_requests(inline_engine, eid)) == 2:
             break
         time.sleep(0.05)
