@@ -44,6 +44,15 @@ def expiry_of(request: dict) -> dt.datetime | None:
         return None
 
 
+def unanswered_text(request: dict) -> str:
+    """ "nobody answered within 2 d" (or "… in time" when the request does not say its limit)."""
+    details = request.get("details")
+    if isinstance(details, str):
+        details = records.loads(details, None)
+    limit = details.get("expires_after_s") if isinstance(details, dict) else None
+    return f"nobody answered within {duration_text(float(limit))}" if limit else "nobody answered in time"
+
+
 def is_expired(request: dict, at: dt.datetime | None = None) -> bool:
     """Whether an open request's time ran out (it can no longer be answered: the run, when driven,
     records it expired and goes on without an answer)."""
@@ -83,23 +92,19 @@ class PeopleMixin(EngineParts):
                 if r["state"] == state and r.get("answer") == EXPIRED
             ]
             if expired:
-                limit = (records.loads(expired[-1].get("details"), None) or {}).get("expires_after_s")
-                within = f" within {duration_text(float(limit))}" if limit else " in time"
                 raise RunError(
                     f"the {expired[-1]['kind']} of '{state}' in execution {execution_id} expired at "
-                    f"{expired[-1]['updated_at']:%Y-%m-%d %H:%M} UTC (nobody answered{within}): it can no longer "
-                    "be answered; the run went on without it"
+                    f"{expired[-1]['updated_at']:%Y-%m-%d %H:%M} UTC ({unanswered_text(expired[-1])}): it can "
+                    "no longer be answered; the run went on without it"
                 )
             open_reqs = records.human_requests(self.store, execution_id, open_only=True)
             hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
             raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")
         req = reqs[0]
         if is_expired(req):
-            limit = (records.loads(req.get("details"), None) or {}).get("expires_after_s")
-            within = f" within {duration_text(float(limit))}" if limit else " in time"
             raise RunError(
                 f"the {req['kind']} of '{state}' in execution {execution_id} expired at "
-                f"{expiry_of(req):%Y-%m-%d %H:%M} UTC (nobody answered{within}): it can no longer be answered; "
+                f"{expiry_of(req):%Y-%m-%d %H:%M} UTC ({unanswered_text(req)}): it can no longer be answered; "
                 f"the run goes on without it when it is resumed (workbench resume {execution_id}; a running "
                 "service does that by itself)"
             )
@@ -176,8 +181,7 @@ class PeopleMixin(EngineParts):
         if existing and existing["status"] == "open":
             expires_at = expiry_of(existing)
         elif expires_after_s:
-            opened = now()
-            expires_at = opened + dt.timedelta(seconds=expires_after_s)
+            expires_at = now() + dt.timedelta(seconds=expires_after_s)
             details = {**(details or {}), "expires_at": expires_at.isoformat(), "expires_after_s": expires_after_s}
         if not existing or existing["status"] != "open":
             self.store.append(
@@ -280,18 +284,16 @@ class PeopleMixin(EngineParts):
                 return latest["answer"]
             return EXPIRED
         req = rows[0]
-        after = records.loads(req.get("details"), None) or {}
         self.store.append("human_requests", answered_request_row(req, EXPIRED, "engine", now()))
-        limit = after.get("expires_after_s")
+        who, _, within = unanswered_text(req).partition(" answered ")
+        expires = expiry_of(req)
         self._audit(
             ex.id,
             "warning",
             state,
             "request_expired",
-            f"nobody answered the {req['kind']} of '{state}'"
-            + (f" within {duration_text(float(limit))}" if limit else " in time")
-            + ": it expired",
-            {"request": request_id, "expires_at": after.get("expires_at")},
+            f"{who} answered the {req['kind']} of '{state}' {within}: it expired",
+            {"request": request_id, "expires_at": expires.isoformat() if expires else None},
         )
         ex.answers[request_id] = EXPIRED
         return EXPIRED

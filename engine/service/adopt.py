@@ -37,26 +37,22 @@ def orphaned_runs(store, me: str) -> list[dict]:
         "AND owner IS DISTINCT FROM ? ORDER BY start_time",
         [*ADOPTABLE, me],
     )
-    alive: dict[str | None, bool] = {}
-    out = []
-    for r in rows:
-        owner = r.get("owner")
-        if owner not in alive:
-            alive[owner] = leases.owner_alive(store, owner, me)
-        if not alive[owner]:
-            out.append(r)
-    return out
+    return _driverless(store, rows, me)
 
 
 def waiting_runs_past_expiry(store, me: str) -> list[dict]:
     """Runs waiting on a request that has expired whose driver is gone (a detached ``workbench run``, a
     stopped service): nobody else would ever move them on."""
+    rows = records.waiting_runs_with_expired_requests(store, _now())
+    return _driverless(store, [r for r in rows if r.get("owner") != me], me)
+
+
+def _driverless(store, rows: list[dict], me: str) -> list[dict]:
+    """The runs of ``rows`` whose owner no longer holds its lease (each owner looked up once)."""
     alive: dict[str | None, bool] = {}
     out = []
-    for r in records.waiting_runs_with_expired_requests(store, _now()):
+    for r in rows:
         owner = r.get("owner")
-        if owner == me:
-            continue
         if owner not in alive:
             alive[owner] = leases.owner_alive(store, owner, me)
         if not alive[owner]:
