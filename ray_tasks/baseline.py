@@ -56,18 +56,18 @@ def concurrent_chains(runs: int, n: int) -> None:
 
 def task_wrapper_loop(kind: str, payload: dict, n: int, runs: int = 1) -> None:
     """The same three shapes with the engine's own task wrapper (``run_state_task``): the old baseline."""
-    from ray_tasks.tasks import run_state_task
+    from ray_tasks.tasks import pack, run_state_task
 
     if kind == "W1":
-        ray.get([run_state_task.remote(payload) for _ in range(n)])
+        ray.get([run_state_task.remote(pack(payload)) for _ in range(n)])
     elif kind == "W2":
         for _ in range(n):
-            ray.get(run_state_task.remote(payload))
+            ray.get(run_state_task.remote(pack(payload)))
     else:
 
         async def one() -> None:
             for _ in range(n):
-                await run_state_task.remote(payload)
+                await run_state_task.remote(pack(payload))
 
         async def every() -> None:
             await asyncio.gather(*(one() for _ in range(runs)))

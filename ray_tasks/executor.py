@@ -20,7 +20,7 @@ from ray.exceptions import (
 from engine.outcomes import DataError, TaskCancelled, TaskTimeout, WorkerLost
 from engine.task_placement import ray_options
 from ray_tasks import cluster
-from ray_tasks.tasks import run_state_task
+from ray_tasks.tasks import pack, run_state_task
 
 _TASK_OPTIONS = {k: v for k, v in run_state_task._default_options.items() if k != "name"}
 _TASK_OPTIONS.update(max_retries=0, retry_exceptions=False)
@@ -185,9 +185,10 @@ class RayExecutor:
         # _remote() skips the decorator's defaults (max_retries=0 …), so pass them explicitly;
         # it is ~10x cheaper than .options(name=…).remote()
         placement = ray_options(payload.get("binding") or _NO_BINDING)  # num_cpus, resources, node …
+        args = [pack(payload)]  # bytes: cheaper for Ray to send than a dict (ray_tasks/tasks.pack)
         if placement is not None:
-            return run_state_task._remote(args=[payload], kwargs={}, **{**_TASK_OPTIONS, **placement}, name=name[:200])
-        return run_state_task._remote(args=[payload], kwargs={}, **_TASK_OPTIONS, name=name[:200])
+            return run_state_task._remote(args=args, kwargs={}, **{**_TASK_OPTIONS, **placement}, name=name[:200])
+        return run_state_task._remote(args=args, kwargs={}, **_TASK_OPTIONS, name=name[:200])
 
     async def result(self, handle, timeout: float | None) -> dict:
         fut = self._waiter(handle)
