@@ -132,3 +132,55 @@ def test_rounds_are_short_until_the_pending_tasks_need_much_longer():
     assert ROUND_MAX_S == 0.04
     assert round_seconds(200, 2.0) == ROUND_MAX_S  # slow tasks: still at most 40 ms late
     assert round_seconds(10_000, 1000.0) > ROUND_MAX_S  # ray.wait over 10,000 refs: rounds stay cheap
+
+
+def test_a_lone_task_is_handed_over_by_rays_callback_and_a_crowd_in_rounds():
+    """A chain waits on one result at a time: it gets each the moment it is ready (one thread hop less);
+    a fan-out's results beyond the first ``DIRECT_MAX`` are collected in rounds (less driver CPU)."""
+    import ray
+
+    from ray_tasks.executor import DIRECT_MAX
+
+    @ray.remote(max_retries=0)
+    def nap(i):
+        time.sleep(0.3)
+        return i
+
+    ex = _collector()
+
+    async def main():
+        alone = ex._waiter(nap.remote(-1))
+        c = ex._completions
+        seen = {"alone_direct": len(c._direct), "alone_rounds": len(c._pending)}
+        assert await alone == -1
+        crowd = [ex._waiter(nap.remote(i)) for i in range(10)]
+        seen.update(crowd_direct=len(c._direct), crowd_rounds=len(c._pending))
+        seen["values"] = await asyncio.gather(*crowd)
+        seen["left"] = len(c._direct) + len(c._pending)
+        return seen
+
+    seen = _run(main())
+    assert (seen["alone_direct"], seen["alone_rounds"]) == (1, 0)
+    assert (seen["crowd_direct"], seen["crowd_rounds"]) == (DIRECT_MAX, 10 - DIRECT_MAX)
+    assert seen["values"] == list(range(10))
+    assert seen["left"] == 0
+
+
+def test_waiters_on_rays_callback_hear_it_when_ray_stops_answering():
+    """A Ray that is gone never calls back: the collector's check fails those waiters with WorkerLost
+    instead of leaving them waiting forever."""
+    from engine.outcomes import WorkerLost
+    from ray_tasks.executor import _Collector
+
+    async def main():
+        c = _Collector(asyncio.get_running_loop())
+        fut = asyncio.get_running_loop().create_future()
+        c._direct["a ref Ray cannot answer for"] = fut
+        answered = await asyncio.to_thread(c._ray_answers, ["a ref Ray cannot answer for"])
+        with pytest.raises(WorkerLost, match="Ray stopped answering"):
+            await fut
+        return answered, dict(c._direct)
+
+    answered, left = _run(main())
+    assert answered is True  # the loop is still open: the collector goes on
+    assert left == {}
