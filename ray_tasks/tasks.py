@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+from typing import cast
 
 import ray
 
@@ -41,7 +42,7 @@ def pack(payload: dict) -> bytes | dict:
 
 def unpack(packed: bytes | dict) -> dict:
     """The payload that :func:`pack` packed (a dict that was not packed is returned as it is)."""
-    return pickle.loads(packed) if type(packed) is bytes else packed
+    return pickle.loads(packed) if isinstance(packed, bytes) else packed
 
 
 @ray.remote(max_retries=0, retry_exceptions=False)
@@ -63,4 +64,4 @@ def run_state_task(payload: bytes | dict) -> dict:
         return execute_state(state_payload)
 
     # what the state prints comes back as the result's "logs" (bounded, secrets redacted)
-    return run_captured(lambda p: guarded(run, p), payload)
+    return run_captured(lambda p: guarded(run, p), cast(dict, payload))  # unpacked inside run()

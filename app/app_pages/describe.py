@@ -187,7 +187,7 @@ if res:
         expl = res.get("explanation")
         if chk.ok and (not expl or st.session_state.get("desc.dsl") != res.get("dsl")):
             with ui.guard("explain the workflow"):
-                expl = wb_ai.explain(st.session_state["desc.dsl"], _settings(), ui.store()) or expl
+                expl = wb_ai.explain(st.session_state["desc.dsl"], _settings(), ui.store(), res.get("bindings")) or expl
         st.markdown(expl or "_No explanation available._")
     with scol:
         st.markdown("**Suggestions**")

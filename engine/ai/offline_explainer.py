@@ -21,6 +21,7 @@ from engine.dsl.model import (
     WorkflowModel,
 )
 from engine.dsl.printer import literal_text
+from engine.durations import duration_text
 from engine.errors import DSLError
 
 _ADJ_ENDINGS = {
@@ -213,7 +214,18 @@ def _order(model: WorkflowModel) -> list[str]:
     return [s for s in seen if s != START]
 
 
-def explain_model(model: WorkflowModel, name: str | None = None) -> str:
+def _error_path_text(binding: dict, t: Transition) -> str:
+    """The sentence for a step's ``@error`` path; an approval with a time limit takes it when nobody answers."""
+    limit = binding.get("timeout_s") if binding.get("action") == "approval" else None
+    if limit:
+        return f" If nobody answers within {duration_text(limit)}, it goes to {_target_text(t)}."
+    return f" If this step fails, it goes to {_target_text(t)}."
+
+
+def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[str, dict] | None = None) -> str:
+    """Plain-language explanation of ``model``; ``bindings`` (state -> binding as a dict) add what the
+    graph alone does not say (an approval's time limit)."""
+    bindings = bindings or {}
     order = _order(model)
     steps = [s for s in order if s != END]
     decisions = [s for s in steps if any(t.is_conditional for t in model.outgoing(s))]
@@ -274,7 +286,7 @@ def explain_model(model: WorkflowModel, name: str | None = None) -> str:
                     f"{_target_text(t)}."
                 )
         for t in err:
-            text += f" If this step fails, it goes to {_target_text(t)}."
+            text += _error_path_text(bindings.get(s) or {}, t)
         lines.append(text)
     natural = [t for t in model.transitions if t.condition is not None and t.condition.kind == "natural"]
     if decisions:
@@ -325,15 +337,16 @@ def _decides(model: WorkflowModel, decisions: list[str]) -> str:
     return "; ".join(out)
 
 
-def explain_offline(dsl: str, name: str | None = None) -> str:
-    """Plain-language explanation of ``dsl`` (for invalid DSL, what is wrong with it)."""
+def explain_offline(dsl: str, name: str | None = None, bindings: dict[str, dict] | None = None) -> str:
+    """Plain-language explanation of ``dsl`` (for invalid DSL, what is wrong with it); ``bindings`` as
+    in :func:`explain_model`."""
     from engine.dsl.validate import check
 
     try:
         model, rep = check(dsl)
     except DSLError as exc:
         return f"This workflow cannot be read yet: {exc.issues[0].message}."
-    text = explain_model(model, name)
+    text = explain_model(model, name, bindings)
     if rep.errors:
         text += "\nNote: the workflow is not valid yet: " + "; ".join(i.message for i in rep.errors[:3]) + ".\n"
     return text

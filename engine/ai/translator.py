@@ -390,7 +390,7 @@ def offline_translation(text: str, warnings: list[str] | None = None) -> Transla
     notes = list(warnings or []) + list(res.notes)
     return Translation(
         res.dsl,
-        explain_offline(res.dsl) + readback(bindings, res.proposals),
+        explain_offline(res.dsl, bindings=bindings) + readback(bindings, res.proposals),
         offline_suggestions(model) if model else [],
         bindings,
         "offline",
@@ -468,7 +468,7 @@ class Translator:
         from engine.dsl.printer import to_dsl
 
         canonical = to_dsl(model)  # only what the parser understood survives
-        explanation = (draft.explanation or "").strip()[:4000] or explain_offline(canonical)
+        explanation = (draft.explanation or "").strip()[:4000]
         suggestions = [str(s).strip()[:300] for s in (draft.suggestions or []) if str(s).strip()][:5]
         if rounds:
             warnings.append(
@@ -478,6 +478,7 @@ class Translator:
 
         bindings = propose_bindings(model)
         add_answer_limits(bindings, _answer_limits_for(model, bindings, text))
+        explanation = explanation or explain_offline(canonical, bindings=bindings)
         return Translation(
             canonical,
             explanation,
@@ -490,8 +491,9 @@ class Translator:
             proposals=extract(text)[0].to_dict(),
         )
 
-    def explain(self, dsl: str, *, workflow_id: str | None = None) -> str:
-        """Plain-language explanation (the model when configured, else offline)."""
+    def explain(self, dsl: str, *, workflow_id: str | None = None, bindings: dict[str, dict] | None = None) -> str:
+        """Plain-language explanation (the model when configured, else offline; ``bindings``, state ->
+        binding as a dict, add what the graph alone does not say, e.g. an approval's time limit)."""
         model, errors = validate_dsl(dsl)
         if model is None:
             return explain_offline(dsl)
@@ -500,9 +502,9 @@ class Translator:
             "explain_workflow",
             {"workflow_dsl": dsl[:20_000]},
             workflow_id=workflow_id,
-            fallback=lambda: explain_offline(dsl),
+            fallback=lambda: explain_offline(dsl, bindings=bindings),
         )
-        return res.value or explain_offline(dsl)
+        return res.value or explain_offline(dsl, bindings=bindings)
 
 
 # --- the factory -------------------------------------------------------------------------------
@@ -522,8 +524,8 @@ class AIServices:
     def translate(self, text: str, context: dict | None = None) -> Translation:
         return self.translator.translate(text, context)
 
-    def explain(self, dsl: str) -> str:
-        return self.translator.explain(dsl)
+    def explain(self, dsl: str, bindings: dict[str, dict] | None = None) -> str:
+        return self.translator.explain(dsl, bindings=bindings)
 
 
 _cache: dict[tuple, AIServices] = {}

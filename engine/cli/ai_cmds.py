@@ -102,7 +102,8 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     ai = _services(args.offline)
-    text = ai.translator.explain(spec.dsl)
+    bindings = {k: b.model_dump(mode="json", exclude_none=True) for k, b in spec.states.items()}
+    text = ai.translator.explain(spec.dsl, bindings=bindings)
     if spec.name and spec.name != "Untitled workflow":
         print(f"{spec.name}\n")
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

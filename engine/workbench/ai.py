@@ -94,8 +94,9 @@ def _bindings_dict(raw: Any) -> dict[str, dict]:
     return out
 
 
-def explain(dsl: str, settings=None, store=None) -> str:
-    """A plain-language explanation of a valid workflow ('' when the AI layer cannot explain it)."""
+def explain(dsl: str, settings=None, store=None, bindings: dict[str, dict] | None = None) -> str:
+    """A plain-language explanation of a valid workflow ('' when the AI layer cannot explain it);
+    ``bindings`` (state -> binding as a dict) add what the graph alone does not say."""
     try:
         ai = _ai(settings, store)
     except ImportError:
@@ -104,7 +105,7 @@ def explain(dsl: str, settings=None, store=None) -> str:
     if fn is None:
         return ""
     try:
-        res = fn(dsl)
+        res = fn(dsl, bindings=bindings) if bindings else fn(dsl)
     except WorkbenchError:
         return ""
     if isinstance(res, str):

@@ -51,6 +51,20 @@ def test_explain_file(tmp_path, capsys, monkeypatch):
     assert code == 0 and out.startswith("Orders\n") and "when in stock is true → ship" in out
 
 
+def test_explain_file_says_when_an_unanswered_approval_takes_its_error_path(tmp_path, capsys, monkeypatch):
+    f = tmp_path / "wf.toml"
+    f.write_text(
+        'name = "Purchase"\n'
+        'dsl = "start->approve;approve->order:approved==True;approve->end;approve->escalate:@error;'
+        'order->end;escalate->end;"\n'
+        '[states.approve]\naction = "approval"\nmessage = "Approve?"\ntimeout_s = 172800\n'
+    )
+    code, out, err = run(["explain", str(f)], capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert "If nobody answers within 2 d, it goes to escalate." in out
+    assert "If this step fails" not in out
+
+
 def test_explain_invalid_file(tmp_path, capsys, monkeypatch):
     f = tmp_path / "bad.dsl"
     f.write_text("start->")

@@ -63,3 +63,34 @@ def test_every_seed_example_is_explained():
 def test_invalid_dsl_says_what_is_wrong():
     assert "cannot be read yet" in explain_offline("start->;")
     assert "not valid yet" in explain_offline("start->a;\na->b;\n")
+
+
+APPROVAL_DSL = (
+    "start->approve_purchase;approve_purchase->place_order:approved==True;approve_purchase->end;"
+    "approve_purchase->escalate_director:@error;place_order->end;escalate_director->end;"
+)
+
+
+def test_an_approvals_error_path_is_explained_as_what_happens_when_nobody_answers_in_time():
+    limited = {"approve_purchase": {"action": "approval", "timeout_s": 2 * 86_400}}
+    text = explain_offline(APPROVAL_DSL, bindings=limited)
+    assert "If nobody answers within 2 d, it goes to escalate director." in text
+    assert "If this step fails" not in text
+    # no time limit, or no bindings at all: the error path is what follows a failure
+    unlimited = {"approve_purchase": {"action": "approval"}}
+    for bindings in (unlimited, None):
+        assert "If this step fails, it goes to escalate director." in explain_offline(APPROVAL_DSL, bindings=bindings)
+    # a step that is not an approval keeps the failure wording even with a timeout
+    python = {"approve_purchase": {"action": "python", "timeout_s": 60}}
+    assert "If this step fails, it goes to escalate director." in explain_offline(APPROVAL_DSL, bindings=python)
+
+
+def test_the_offline_translation_explains_an_approval_time_limit_in_the_steps():
+    from engine.ai.translator import offline_translation
+
+    t = offline_translation(
+        "Ask the manager to approve the purchase. If there is no answer within 2 days, escalate to the "
+        "director. If approved, place the order."
+    )
+    steps = t.explanation.split("Steps in order:")[1].split("What decides")[0]
+    assert "If nobody answers within 2 d, it goes to escalate director." in steps
