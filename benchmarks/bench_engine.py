@@ -113,6 +113,35 @@ def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def _busy_share(window_s: float = 0.5) -> float | None:
+    """The machine's busy CPU share over ``window_s`` (``/proc/stat``; None where there is none)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window_s)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return round(1 - (idle1 - idle0) / total, 2) if total > 0 else None
+
+
+def wait_for_quiet(busy_below: float = 0.25, max_wait_s: float = 30.0) -> float | None:
+    """Wait (at most ``max_wait_s``) until the machine is quiet: the load average lags a minute behind,
+    so a benchmark started right after another one (Ray still shutting down) would time both.
+    Returns the busy share measured last."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        busy = _busy_share()
+        if busy is None or busy < busy_below or time.monotonic() > deadline:
+            return busy
+
+
 def measure(engine, name: str, dsl: str, states: list[str], runs: int, repeats: int = REPEATS) -> dict:
     """One workload: the four timings interleaved in each repeat (order rotated), medians and ratios."""
     specs = {m: _spec(dsl, states, m) for m in ("ray", "auto")}
@@ -130,6 +159,7 @@ def measure(engine, name: str, dsl: str, states: list[str], runs: int, repeats: 
     engine_time(engine, specs["ray"], min(runs, 20))
     first_auto = engine_time(engine, specs["auto"], 1)
     times: dict[str, list[float]] = {m: [] for m in modes}
+    busy_before = wait_for_quiet()
     load_before = _load()
     for i in range(repeats):
         k = i % len(modes)
@@ -155,6 +185,7 @@ def measure(engine, name: str, dsl: str, states: list[str], runs: int, repeats: 
         **each,
         "samples_s": {m: [round(x, 4) for x in v] for m, v in times.items()},
         "load_avg": [load_before, _load()],
+        "busy_cpu_before": busy_before,
     }
 
 

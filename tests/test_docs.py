@@ -10,6 +10,7 @@ import ast
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,33 @@ def test_a_changed_result_makes_the_docs_stale(tmp_path):
     assert set(stale) == {README, ROOT / "docs" / "benchmarks.md"}
     assert "9.87×" in stale[README] and "9.87×" not in _text(README)
     assert "missed for W1 (9.87×)" in stale[ROOT / "docs" / "benchmarks.md"]
+
+
+def test_the_engine_table_says_how_busy_the_machine_was_before_each_workload(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "benchmarks" / "results", results)
+    engine = json.loads((results / "engine.json").read_text())
+    for row, busy in zip(engine["rows"], (0.12, 0.2, 0.31), strict=False):
+        row["busy_cpu_before"] = busy
+    (results / "engine.json").write_text(json.dumps(engine))
+
+    text = render_docs.stale_files(ROOT, results)[ROOT / "docs" / "benchmarks.md"]
+
+    assert "each workload starts once the machine is quiet" in text
+    assert "W1 12%, W2 20%, W3 31% busy before it" in text
+
+
+def test_the_benchmark_waits_for_a_quiet_machine_but_not_forever():
+    from benchmarks.bench_engine import _busy_share, wait_for_quiet
+
+    busy = _busy_share(0.2)
+    assert busy is None or 0.0 <= busy <= 1.0
+    t0 = time.monotonic()
+    wait_for_quiet(busy_below=1.01)  # any machine is quieter than that: one sample
+    assert time.monotonic() - t0 < 2
+    t0 = time.monotonic()
+    wait_for_quiet(busy_below=-1, max_wait_s=0.4)  # never quiet enough: gives up after the limit
+    assert 0.4 <= time.monotonic() - t0 < 3
 
 
 def test_render_keeps_text_outside_the_markers_and_reports_bad_markers():
