@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import pickle
 import threading
 import time
@@ -64,33 +63,22 @@ def round_seconds(pending: int, per_second: float) -> float:
     return max(ROUND_S, min(ROUND_MAX_S, longest), pending * ROUND_S_PER_REF)
 
 
-DIRECT_MAX = 2  # fewer tasks than this outstanding: each result is handed over the moment it is ready
-
-
 class _Collector:
-    """Hands finished tasks to one asyncio loop: one by one while few run, in rounds while many do.
+    """Collects finished tasks in rounds on one thread of its own, for one asyncio loop.
 
-    - **Few outstanding** (under ``DIRECT_MAX``: a chain of states, one branch): Ray's completion
-      callback (``ObjectRef._on_completed``, on Ray's own thread) hands the result over at once. A
-      chain waits on each result in turn, so one thread hop less per state shows in its wall time.
-    - **Many** (a fan-out of 200, many runs at once): a thread of its own collects them in rounds.
-      Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
-      5-40 ms: :func:`round_seconds`) and one ``ray.get`` over the finished ones: results are
-      deserialised together and handed to the loop in one wake-up. The callback deserialises each
-      result on its own with the GIL held, which costs the driver ~30 ms of CPU per 200 results: on
-      a small machine, CPU taken from the workers. A result waits at most one round longer.
-
-    Either way each waiter is a plain asyncio future of the loop. While only callbacks are
-    outstanding, the thread checks once a second that Ray still answers (a Ray that is gone never
-    calls back): if not, every waiter hears it as :class:`WorkerLost`.
+    Each round is one ``ray.wait`` over every pending task (it returns when all are done, or after
+    5-40 ms: :func:`round_seconds`) and one ``ray.get`` over the finished ones: results are deserialised together
+    and handed to the loop in one wake-up, each to its waiter (a plain asyncio future). Ray's
+    per-object completion callback (``ObjectRef._on_completed``, used before) deserialises each
+    result on its own with the GIL held, which costs the driver ~30 ms of CPU per 200 results: on a
+    small machine, CPU taken from the workers. A result waits at most one round longer.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self._lock = threading.Lock()
         self._ready: list = []  # (future, value or exception) waiting for the loop
-        self._pending: dict = {}  # ref -> future, collected in rounds (insertion order = submission order)
-        self._direct: dict = {}  # ref -> future, handed over by Ray's completion callback
+        self._pending: dict = {}  # ref -> future (insertion order = submission order)
         self._more = threading.Condition(self._lock)
         self._per_second = 0.0  # how fast pending tasks finish (smoothed over rounds)
         self._thread = threading.Thread(target=self._collect, name="ray-results", daemon=True)
@@ -100,34 +88,10 @@ class _Collector:
         """A future of the loop that gets the task's result (or the exception it ended with)."""
         fut = self.loop.create_future()
         with self._lock:
-            direct = len(self._pending) + len(self._direct) < DIRECT_MAX
-            if direct:
-                self._direct[ref] = fut
-            else:
-                self._pending[ref] = fut
-                if len(self._pending) == 1:
-                    self._more.notify()
-        if direct:
-            ref._on_completed(functools.partial(self._completed, ref))
+            self._pending[ref] = fut
+            if len(self._pending) == 1:
+                self._more.notify()
         return fut
-
-    def _completed(self, ref, value) -> None:  # on Ray's thread: the value, or the task's exception
-        with self._lock:
-            fut = self._direct.pop(ref, None)
-        if fut is not None:
-            self._hand_over([(fut, value)])
-
-    def _hand_over(self, items: list) -> bool:
-        """Queue ``(future, value)`` pairs for the loop, waking it once per batch (False: the loop is closed)."""
-        with self._lock:
-            self._ready.extend(items)
-            first = len(self._ready) == len(items)
-        if first and items:
-            try:
-                self.loop.call_soon_threadsafe(self._deliver)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                return False
-        return True
 
     def _deliver(self) -> None:  # on the loop
         with self._lock:
@@ -143,16 +107,15 @@ class _Collector:
     def _collect(self) -> None:
         while not self.loop.is_closed():
             with self._lock:
-                if not self._pending:
+                while not self._pending:
                     self._more.wait(1.0)
-                for waiters in (self._pending, self._direct):
-                    for r in [r for r, f in waiters.items() if f.done()]:  # timed out, cancelled
-                        del waiters[r]
+                    if self.loop.is_closed():
+                        return
+                gave_up = [r for r, f in self._pending.items() if f.done()]  # timed out, cancelled
+                for r in gave_up:
+                    del self._pending[r]
                 refs = list(self._pending)
-                direct = [] if refs else list(self._direct)
             if not refs:
-                if direct and not self._ray_answers(direct):
-                    return
                 continue
             try:
                 t0 = time.monotonic()
@@ -161,29 +124,19 @@ class _Collector:
                 self._per_second = pace if not self._per_second else (self._per_second + pace) / 2
                 ready = list(zip(done, _values(done))) if done else []
             except Exception as exc:  # Ray itself is gone (shut down, lost): every waiter hears it
-                ready = [(r, _ray_lost(exc)) for r in refs]
+                lost = WorkerLost(f"Ray stopped answering while the task ran: {type(exc).__name__}: {str(exc)[:200]}")
+                ready = [(r, lost) for r in refs]
             if not ready:
                 continue
             with self._lock:
                 items = [(self._pending.pop(r), v) for r, v in ready if r in self._pending]
-            if not self._hand_over(items):
-                return
-
-    def _ray_answers(self, refs: list) -> bool:
-        """Check that Ray answers for the callback-waited ``refs``; if not, fail their waiters
-        (False: the loop is closed)."""
-        try:
-            ray.wait(refs, num_returns=len(refs), timeout=0)
-            return True
-        except Exception as exc:
-            lost = _ray_lost(exc)
-        with self._lock:
-            items = [(self._direct.pop(r), lost) for r in refs if r in self._direct]
-        return self._hand_over(items)
-
-
-def _ray_lost(exc: BaseException) -> WorkerLost:
-    return WorkerLost(f"Ray stopped answering while the task ran: {type(exc).__name__}: {str(exc)[:200]}")
+                self._ready.extend(items)
+                first = len(self._ready) == len(items)
+            if first and items:
+                try:
+                    self.loop.call_soon_threadsafe(self._deliver)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    return
 
 
 def _values(refs: list) -> list:
