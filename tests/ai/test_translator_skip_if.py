@@ -32,3 +32,18 @@ def test_skip_it_if_guards_the_step(text, step, cond):
     assert guarded and guarded[0].condition.text == cond, r.dsl
     assert "skip" not in r.dsl, r.dsl
     assert not any(t.source == START and step in t.targets for t in model.transitions), r.dsl
+
+
+def test_a_long_text_without_punctuation_is_read_in_linear_time_and_its_skip_rule_still_applies():
+    """A complexity guard, not a speed target: the 'skip it if' rule scanned lazily from every position
+    of a sentence, so 50,000 characters without punctuation took 10-12 s (quadratic). The step phrase is
+    now bounded (200 characters); the bound is far above the 5 s allowed here on a loaded machine."""
+    import time
+
+    from engine.ai.offline_translator import translate_offline
+
+    t0 = time.perf_counter()
+    res = translate_offline("Run the payroll job; skip it if today is a bank holiday. Then " + "word " * 10_000)
+    took = time.perf_counter() - t0
+    assert took < 5, f"{took:.1f} s for 50,000 characters"
+    assert "today_bank_holiday==False" in res.dsl and "skip" not in res.dsl, res.dsl
