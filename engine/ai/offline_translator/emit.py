@@ -25,6 +25,8 @@ class Compiler:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
         self.statements: list[tuple] = []  # (sources, targets, cond, src_group, tgt_group)
+        self._emitted: set[tuple] = set()  # the statements, for a constant-time "already there?"
+        self._next_suffix: dict[str, int] = {}  # name -> the suffix to try next (names are never freed)
         self.used = {START, END}
         self.kinds: dict[str, str] = {}
         self.order: list[str] = []
@@ -43,10 +45,11 @@ class Compiler:
 
     def new_state(self, base: str, kind: str, text: str = "") -> str:
         name = _valid_name(base)
-        if name in self.used:
-            i = 2
+        if name in self.used:  # the smallest free name_2, name_3, … (a count per name: 3,000 steps of one
+            i = self._next_suffix.get(name, 2)  # name were quadratic)
             while f"{name}_{i}" in self.used:
                 i += 1
+            self._next_suffix[name] = i + 1
             name = f"{name}_{i}"
         self.used.add(name)
         self.kinds[name] = kind
@@ -64,7 +67,8 @@ class Compiler:
 
     def emit(self, sources, targets, cond=None, src_group=False, tgt_group=False):
         st = (tuple(sources), tuple(targets), cond, src_group, tgt_group)
-        if st not in self.statements:
+        if st not in self._emitted:
+            self._emitted.add(st)
             self.statements.append(st)
 
     def connect(self, pending: list[Exit], target: str) -> None:
