@@ -113,19 +113,18 @@ def engine_block(results: dict) -> list[str]:
     met = [f"{r['workload'].split()[0]} ({r['ratio_ray']:.2f}×)" for r in table if r["ratio_ray"] <= ENGINE_GOAL]
     missed = [f"{r['workload'].split()[0]} ({r['ratio_ray']:.2f}×)" for r in table if r["ratio_ray"] > ENGINE_GOAL]
     fastest = max(r["ratio_auto"] for r in table)
+    busy = [
+        f"{r['workload'].split()[0]} {r['busy_cpu_before']:.0%}" for r in table if r.get("busy_cpu_before") is not None
+    ]
     lines += [
         "",
         f"Median of {data['repeats']} interleaved repeats, recording on ({_n(data['recorded_transitions'])} "
         "transitions recorded)"
         + (
             "; each workload starts once the machine is quiet (under 25% busy CPU, waiting at most 30 s: "
-            + ", ".join(
-                f"{r['workload'].split()[0]} {r['busy_cpu_before']:.0%}"
-                for r in table
-                if r.get("busy_cpu_before") is not None
-            )
+            + ", ".join(busy)
             + " busy before it)"
-            if any(r.get("busy_cpu_before") is not None for r in table)
+            if busy
             else ""
         )
         + f". Goal ≤ {ENGINE_GOAL}× bare Ray with every state on Ray: "

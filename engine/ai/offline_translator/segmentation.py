@@ -22,12 +22,13 @@ _NUM_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
 # "<step>; skip it if <condition>", "<step>. Skip this step if …", "<step>, but don't do it when …"
 # the step is at most 200 characters: unbounded, the lazy scan from every position of a long sentence
 # without punctuation made this quadratic (50,000 characters took 10 s)
+_SKIP_VERB = r"(?:skip|omit|don'?t\s+do|do\s+not\s+do)"
 _SKIP_IF = re.compile(
-    r"(?P<step>[A-Za-z][^.;!?\n:]{0,200}?)\s*(?:[;,.]\s*|\s+)(?:but\s+|and\s+)?(?:skip|omit|don'?t\s+do|do\s+not\s+do)\s+"
+    r"(?P<step>[A-Za-z][^.;!?\n:]{0,200}?)\s*(?:[;,.]\s*|\s+)(?:but\s+|and\s+)?" + _SKIP_VERB + r"\s+"
     r"(?:it|this|that|this\s+step|that\s+step)\s+(?:if|when|whenever|on\s+days\s+when)\s+(?P<cond>[^.;!?\n]+)",
     re.I,
 )
-_SKIP_WORD = re.compile(r"\b(?:skip|omit|don'?t\s+do|do\s+not\s+do)\s", re.I)  # no match without one
+_SKIP_WORD = re.compile(r"\b" + _SKIP_VERB + r"\s", re.I)  # no match of _SKIP_IF without one
 
 
 _WORD_NUMBERS = {
