@@ -70,11 +70,16 @@ def open_requests_by_id(store, request_id: str) -> list[dict]:
 
 def waiting_runs_with_expired_requests(store, at) -> list[dict]:
     """Top-level runs ``waiting`` on a request whose ``details.expires_at`` is at or before ``at``
-    (naive UTC): someone must resume them so the request expires (rows as stored, oldest first)."""
+    (naive UTC), asked by the run itself or by any of its sub-workflow runs, however deep: someone must
+    resume the top-level run so the request expires (rows as stored, oldest first)."""
     return store.query(
+        "WITH RECURSIVE asking(execution_id) AS ("
+        " SELECT execution_id FROM human_requests WHERE status = 'open' "
+        " AND json_extract_string(details, '$.expires_at') IS NOT NULL "
+        " AND CAST(json_extract_string(details, '$.expires_at') AS TIMESTAMP) <= ? "
+        " UNION SELECT e.parent_execution_id FROM workflow_executions e JOIN asking a "
+        " ON e.execution_id = a.execution_id WHERE e.parent_execution_id IS NOT NULL) "
         "SELECT e.* FROM workflow_executions e WHERE e.status = 'waiting' AND e.parent_execution_id IS NULL "
-        "AND e.execution_id IN (SELECT execution_id FROM human_requests WHERE status = 'open' "
-        "AND json_extract_string(details, '$.expires_at') IS NOT NULL "
-        "AND CAST(json_extract_string(details, '$.expires_at') AS TIMESTAMP) <= ?) ORDER BY e.start_time",
+        "AND e.execution_id IN (SELECT execution_id FROM asking) ORDER BY e.start_time",
         [at],
     )

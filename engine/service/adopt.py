@@ -6,8 +6,9 @@ service, a killed ``workbench run``; see :mod:`engine.leases`). A running one is
 engine replays its recorded state results and runs only what never finished. A queued one is queued
 here again with its priority. Each take-over is recorded in the run's audit log (``run_adopted``).
 Runs waiting for a person are left alone: an answer resumes them wherever it is given, except once
-a request they wait for has expired (an approval's ``timeout_s``): nobody will answer it, so the
-service resumes the run, which records the request as expired and goes on (its ``@error`` path).
+a request they wait for has expired (an approval's ``timeout_s``), their own or one of a sub-workflow
+run at any depth: nobody will answer it, so the service resumes the top-level run, which records the
+request as expired and goes on (its ``@error`` path).
 """
 
 from __future__ import annotations

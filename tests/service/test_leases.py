@@ -123,3 +123,32 @@ def test_a_waiting_run_whose_request_expired_is_taken_over_once_its_driver_is_go
     time.sleep(0.5)
     assert [r["execution_id"] for r in waiting_runs_past_expiry(store, "me")] == ["r-expired"]
     assert [r["execution_id"] for r in orphaned_runs(store, "me")] == []  # waiting runs are not orphans
+
+
+def test_a_waiting_run_is_taken_over_when_a_request_of_its_sub_workflow_expired(store):
+    """The request may belong to a sub-workflow run (at any depth): the top-level run is the one to
+    resume; a child's request that has not expired yet, or a top-level run that no longer waits, is left."""
+    from engine.run.recorder import request_row
+    from engine.service.adopt import waiting_runs_past_expiry
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    leases.renew(store, ELSEWHERE, ttl_s=0.3)
+    runs = {  # execution id: (parent, status, request expiry or None)
+        "deep": (None, "waiting", None),
+        "deep-a-0": ("deep", "waiting", None),
+        "deep-a-0-b-0": ("deep-a-0", "waiting", now - dt.timedelta(seconds=5)),  # a grandchild's request
+        "child-later": (None, "waiting", None),
+        "child-later-a-0": ("child-later", "waiting", now + dt.timedelta(hours=1)),
+        "gone-on": (None, "running", None),
+        "gone-on-a-0": ("gone-on", "waiting", now - dt.timedelta(seconds=5)),
+    }
+    for eid, (parent, status, expires) in runs.items():
+        store.append("workflow_executions", {**_run_row(eid, ELSEWHERE, status=status), "parent_execution_id": parent})
+        if expires is not None:
+            details = {"expires_at": expires.isoformat()}
+            store.append(
+                "human_requests",
+                request_row(f"{eid}:t:ok:0:approval", eid, "ok", "approval", "OK?", ["yes", "no"], details, now),
+            )
+    time.sleep(0.5)
+    assert [r["execution_id"] for r in waiting_runs_past_expiry(store, "me")] == ["deep"]
