@@ -166,11 +166,19 @@ def propose_bindings(
         if s in approvals:
             who = approvals[s]
             what = (state_text.get(s) or _human(s)).strip().rstrip(".")
-            binding = {
-                "action": "approval",
-                "message": f"{what[:200]} - approve?",
-                "description": f"{who} approves (yes/no); the run waits for the answer, then 'approved' is set",
-            }
+            binding = (
+                {  # a question of its own ("Did the customer reply to …?"): someone records the answer
+                    "action": "approval",
+                    "message": what[:300],
+                    "description": f"{who} answers yes/no; the run waits for the answer, then 'approved' is set",
+                }
+                if what.endswith("?")
+                else {
+                    "action": "approval",
+                    "message": f"{what[:200]} - approve?",
+                    "description": f"{who} approves (yes/no); the run waits for the answer, then 'approved' is set",
+                }
+            )
         elif s in ai_states:
             var, values = _read_by_next(model, s)
             what = (state_text.get(s) or _human(s)).strip().rstrip(".")

@@ -90,12 +90,61 @@ def test_a_wait_longer_than_an_approval_can_wait_is_capped_with_a_note():
     assert any("longer than an approval can wait" in n for n in tr.warnings)
 
 
-def test_without_an_approval_a_silence_is_no_approval_limit():
+@pytest.mark.parametrize(
+    "text, wait, fallback, message",
+    [
+        (
+            "Email the customer asking for confirmation. If they don't reply within 2 days, call them.",
+            172800.0,
+            "call_customer",
+            "Did the customer reply after 'Email the customer asking for confirmation'?",
+        ),
+        (
+            "Send the supplier the purchase order. If the supplier doesn't respond within 3 days, escalate to "
+            "the buyer. Then book the delivery.",
+            259200.0,
+            "escalate_buyer",
+            "Did the supplier respond after 'Send the supplier the purchase order'?",
+        ),
+        (
+            "Call the customer. If they don't get back to us within 2 hours, send an SMS.",
+            7200.0,
+            "send_sms",
+            "Did the customer reply after 'Call the customer'?",
+        ),
+    ],
+)
+def test_a_silence_after_contacting_someone_is_a_step_that_waits_for_their_reply(text, wait, fallback, message):
+    """No approval before it: the silence is about the person just contacted. A step waits for their reply
+    (someone records it, yes/no) for that long; no reply in time takes its ``@error`` path, after which the
+    flow goes on. It used to be a condition (``customer==False``) that nothing ever set."""
+    tr = offline_translation(text)
+    waits = {s: b for s, b in tr.bindings.items() if b.get("action") == "approval"}
+    assert len(waits) == 1, tr.dsl
+    ((state, binding),) = waits.items()
+    assert state.startswith("wait_") and state.endswith("_reply")
+    assert binding["timeout_s"] == wait and binding["message"] == message
+    assert f"{state}->{fallback}:@error;" in tr.dsl
+    assert "==False" not in tr.dsl
+
+
+def test_a_silence_that_is_not_a_person_s_stays_a_condition():
+    tr = offline_translation("Send the weekly report. If it doesn't arrive within 2 days, resend it.")
+    assert "@error" not in tr.dsl and not any(b.get("action") == "approval" for b in tr.bindings.values())
+
+
+def test_the_translated_reply_wait_runs_to_the_call_when_nobody_records_a_reply(inline_engine):
     tr = offline_translation(
-        "Email the customer asking for confirmation. If they don't reply within 2 days, call them."
+        "Email the customer asking for confirmation. If they don't reply within 2 days, call them. Then close the case."
     )
-    assert "@error" not in tr.dsl
-    assert not any(b.get("timeout_s") for b in tr.bindings.values())
+    states = {k: StateBinding(**v) for k, v in tr.bindings.items()}
+    states["wait_customer_reply"] = states["wait_customer_reply"].model_copy(update={"timeout_s": 0.5})
+    for name in ("email_customer_asking_confirmation", "call_customer", "close_case"):
+        states[name] = StateBinding(action="noop")
+    spec = WorkflowSpec(name="confirmation", dsl=tr.dsl, states=states)
+    res = inline_engine.wait(inline_engine.start(spec, {}), timeout=30)
+    assert res.status == "completed", res.error
+    assert res.states_visited[-4:] == ["wait_customer_reply", "call_customer", "close_case", "end"]
 
 
 def test_the_translated_workflow_runs_and_an_unanswered_approval_escalates(inline_engine):

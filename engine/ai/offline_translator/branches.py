@@ -129,8 +129,9 @@ class BranchReader(BuilderBase):
             topic, topics = self.ctx.topic, list(self.ctx.topics)
             steps = self._fallback_of(unanswered, body_text, cond_text or "")
             self.ctx.topic, self.ctx.topics = topic, topics
-            if steps and not _terminal(steps):
+            if steps and not _terminal(steps) and not unanswered.awaits_reply:
                 # the path ends there: what follows the approval reads its answer, which it never got
+                # (after a reply that never came, e.g. "call them", the run goes on as after the reply)
                 steps.append(Stop())
             return steps
         failed = self._failed_step(cond_text, seq) if kind in ("if", "postfix") and cond_text else None

@@ -26,6 +26,12 @@ _OTHER_SEGMENT = re.compile(
     re.I,
 )
 
+# auxiliaries (apostrophes dropped) a condition's verb follows: "doesn't reply", "has paid", "get back"
+_AUXILIARIES = frozenset(
+    "doesnt dont didnt wont cant cannot isnt arent wasnt werent hasnt havent hadnt shouldnt wouldnt couldnt "
+    "mustnt did has have had would could must may might never get gets got".split()
+)
+
 
 def _them_is_segment(head: str, body: str) -> str:
     """ "Legal letters: forward them to counsel" -> "forward the letters to counsel": 'them' right after the
@@ -297,6 +303,8 @@ class ClauseKinds(BuilderBase):
                 prev = head[-1]
                 if prev in ("to", "is", "are", "was", "will", "can", "does", "do", "should", "not", "the", "a"):
                     continue
+                if prev in _AUXILIARIES:  # "if the customer doesn't reply within 2 days": a verb after an
+                    continue  # auxiliary belongs to the condition ("customer" ends in -er like a comparative)
                 if prev in ("no", "any", "an", "some", "every", "each", "this", "that", "its", "their", "our"):
                     continue  # "if there is still no answer after 3 days": a noun after a determiner
                 return " ".join(toks[:i]), " ".join(toks[i:])

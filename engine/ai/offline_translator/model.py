@@ -21,6 +21,7 @@ class Act:
     retry_wait_s: float | None = None  # "… an hour apart", "wait 10 minutes and try again": the wait between tries
     on_error: list | None = None  # "… and if it still fails, <steps>": the step's @error path
     answer_within_s: float | None = None  # an approval: "if there is no answer within 2 days, …" (timeout_s)
+    awaits_reply: bool = False  # an approval that waits for someone's reply to an earlier step ("… call them")
 
 
 @dataclass

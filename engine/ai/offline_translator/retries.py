@@ -243,6 +243,10 @@ def _verb_is(noun: str, verb: str) -> bool:
     return noun == verb or (noun.startswith(verb[:-1]) and noun.endswith(("ion", "ment", "ing")))
 
 
+def _valid_reply_name(person: str) -> str:
+    return W.snake(["wait", *person.split(), "reply"])
+
+
 def named_by_verb(m: re.Match, act: Act) -> bool:
     """True when the failing noun of ``m`` (a FAIL_COND match) is ``act``'s verb."""
     words = [w for w in _content(W.tokens(m.group("subj") or "")) if w not in W.PRONOUNS]
@@ -270,10 +274,28 @@ NO_ANSWER = re.compile(
     + _ANSWER_VERBS
     + r"|(?:it|that|this|the\s+\w+(?:\s+\w+)?)\s+(?:is|was|has)(?:n't|\s+not)\s+(?:been\s+)?(?:approved|answered|signed\s+off)"
     r"|not\s+(?:approved|answered|signed\s+off))"
-    r"(?:\s+(?:to|on)?\s*(?:it|that|this|them|the\s+\w+))?\s*,?\s*(?:within|in|after|for|by)\s+(?:the\s+next\s+)?"
+    r"(?:\s+(?:to|on)?\s*(?:it|that|this|them|us|me|you|the\s+\w+))?\s*,?\s*(?:within|in|after|for|by)\s+(?:the\s+next\s+)?"
     r"(?P<dur>" + _NUMBER + r"\s+(?:business\s+|working\s+)?(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?))\s*$",
     re.I,
 )
+
+
+# a step that contacts someone whose reply may then be waited for: "Email the customer …", "Ask the supplier …"
+_CONTACTS = re.compile(
+    r"^(?:e-?mail|mail|send|ask|message|text|sms|call|phone|ring|contact|write\s+to|notify|remind|ping|invite|"
+    r"chase|follow\s+up\s+with|reach\s+out\s+to|request)\b",
+    re.I,
+)
+
+
+def _contacted_person(text: str, subject: str) -> str | None:
+    """Who a contact step reached: the no-answer clause's own noun ("if the supplier doesn't reply"),
+    else the first person the step names ("Email the customer asking for confirmation")."""
+    for words in (W.tokens(subject), W.tokens(text)):
+        person = next((w for w in words if w in W.PEOPLE or w in W.GROUPS_OF_PEOPLE), None)
+        if person is not None:
+            return W.singular(person) if person not in W.GROUPS_OF_PEOPLE else person
+    return None
 
 
 class FallbackReader(BuilderBase):
@@ -296,6 +318,25 @@ class FallbackReader(BuilderBase):
             approval.who = who.group(1).lower() if who else "a person"
             self.ctx.approval_seen = True  # "If approved, …" now reads its answer
         seconds = duration_seconds(re.sub(r"\b(?:business|working)\s+", "", m.group("dur")))
+        if approval is None and seconds and seq and isinstance(seq[-1], Act) and _CONTACTS.match(seq[-1].text.strip()):
+            # "Email the customer asking for confirmation. If they don't reply within 2 days, call them": a
+            # step that waits for the reply (a person records it); no reply in time takes its @error path
+            person = _contacted_person(seq[-1].text, cond_text.split(" within ")[0])
+            if person is not None:
+                said = re.search(r"\b(answer|respond|repl|react|get\w*\s+back|got\s+back|confirm)", cond_text, re.I)
+                verb = (
+                    {"repl": "reply", "got back": "get back"}.get(said.group(1).lower(), said.group(1).lower())
+                    if said
+                    else "reply"
+                )
+                verb = "reply" if verb.startswith(("get", "got")) else verb
+                approval = Act(
+                    f"Did the {person} {verb} after '{seq[-1].text.strip().rstrip('.')[:150]}'?",
+                    _valid_reply_name(person),
+                    who="a person",
+                    awaits_reply=True,
+                )
+                self._append(seq, approval)
         if approval is None or approval.on_error or not seconds:
             return None
         approval.answer_within_s = min(seconds, MAX_APPROVAL_WAIT_S)
