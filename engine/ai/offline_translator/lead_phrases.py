@@ -107,6 +107,30 @@ def state_change(text: str) -> tuple[list[str], str] | None:
     return None
 
 
+_COND_PERSON = re.compile(r"\b(?:if|when|once|unless|in\s+case|as\s+soon\s+as)\s+(?:the|our|your)\s+([a-z]+)\b", re.I)
+
+
+def _them_is_the_person(s: str) -> str:
+    """ "If the customer complains, call them": 'them' (or 'him') after a condition about a person is that
+    person, not the step's topic (it read "call the ticket")."""
+    m = _COND_PERSON.search(s)
+    if m is None:
+        return s
+    noun = m.group(1).lower()
+    if noun not in W.PEOPLE and noun not in W.GROUPS_OF_PEOPLE or noun in _NOT_ONE_PERSON:
+        return s
+    head, tail = s[: m.end()], s[m.end() :]
+    them = re.search(r"\b(?:them|him)\b", tail)
+    if them is None:
+        return s
+    between = W.tokens(tail[: them.start()])[1:]  # after the condition's verb ("complains")
+    if any(
+        len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")) and w not in W.PEOPLE for w in between
+    ):
+        return s  # "If the manager rejects the requests, return them": the requests
+    return head + re.sub(r"\b(?:them|him)\b", f"the {noun}", tail)
+
+
 def _third_person(verb: str) -> str:
     """ "accept" -> "accepts", "reply" -> "replies", "do" -> "does", "have" -> "has" (other forms unchanged)."""
     low = verb.lower()
@@ -178,6 +202,8 @@ class LeadReader(BuilderBase):
         out = _COND_THEY.sub(swap, s) if person else s
         if out != s:  # "If they don't answer, email them": 'them' in the same sentence is that person too
             out = re.sub(r"\bthem\b", f"the {person}", out)
+        else:
+            out = _them_is_the_person(out)
         self._track_people(out)
         return out
 
