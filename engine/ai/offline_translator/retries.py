@@ -243,10 +243,6 @@ def _verb_is(noun: str, verb: str) -> bool:
     return noun == verb or (noun.startswith(verb[:-1]) and noun.endswith(("ion", "ment", "ing")))
 
 
-def _valid_reply_name(person: str) -> str:
-    return W.snake(["wait", *person.split(), "reply"])
-
-
 def named_by_verb(m: re.Match, act: Act) -> bool:
     """True when the failing noun of ``m`` (a FAIL_COND match) is ``act``'s verb."""
     words = [w for w in _content(W.tokens(m.group("subj") or "")) if w not in W.PRONOUNS]
@@ -298,14 +294,21 @@ def _contacted_person(text: str, subject: str) -> str | None:
     return None
 
 
+def _reply_verb(cond_text: str) -> str:
+    """The verb a no-answer clause uses, for the question asked: "answer", "respond", else "reply"."""
+    said = re.search(r"\b(answer|respond|react)", cond_text, re.I)
+    return said.group(1).lower() if said else "reply"
+
+
 class FallbackReader(BuilderBase):
     """A step's fallback without a retry: its ``@error`` path, after which the flow goes on."""
 
     def _unanswered_approval(self, cond_text: str, seq: list) -> Act | None:
         """ "If there is no answer within 2 days, escalate to the director" after an approval: the
         approval waits that long (its ``timeout_s``) and the steps become its ``@error`` path (the
-        engine fails an unanswered approval with ``ApprovalTimeout``). ``None`` without an approval
-        before it or a time limit it can read."""
+        engine fails an unanswered approval with ``ApprovalTimeout``). Right after a step that contacts a
+        person, a step waiting for their reply is that approval (:meth:`_reply_wait`). ``None`` without
+        either before it or a time limit it can read."""
         m = NO_ANSWER.match(cond_text.strip().strip(",.;:"))
         if m is None:
             return None
@@ -318,31 +321,33 @@ class FallbackReader(BuilderBase):
             approval.who = who.group(1).lower() if who else "a person"
             self.ctx.approval_seen = True  # "If approved, …" now reads its answer
         seconds = duration_seconds(re.sub(r"\b(?:business|working)\s+", "", m.group("dur")))
-        if approval is None and seconds and seq and isinstance(seq[-1], Act) and _CONTACTS.match(seq[-1].text.strip()):
-            # "Email the customer asking for confirmation. If they don't reply within 2 days, call them": a
-            # step that waits for the reply (a person records it); no reply in time takes its @error path
-            person = _contacted_person(seq[-1].text, cond_text.split(" within ")[0])
-            if person is not None:
-                said = re.search(r"\b(answer|respond|repl|react|get\w*\s+back|got\s+back|confirm)", cond_text, re.I)
-                verb = (
-                    {"repl": "reply", "got back": "get back"}.get(said.group(1).lower(), said.group(1).lower())
-                    if said
-                    else "reply"
-                )
-                verb = "reply" if verb.startswith(("get", "got")) else verb
-                approval = Act(
-                    f"Did the {person} {verb} after '{seq[-1].text.strip().rstrip('.')[:150]}'?",
-                    _valid_reply_name(person),
-                    who="a person",
-                    awaits_reply=True,
-                )
-                self._append(seq, approval)
+        if approval is None and seconds:
+            approval = self._reply_wait(cond_text, seq)
         if approval is None or approval.on_error or not seconds:
             return None
         approval.answer_within_s = min(seconds, MAX_APPROVAL_WAIT_S)
         if seconds > MAX_APPROVAL_WAIT_S:
             self.ctx.notes.append(f"'{m.group('dur')}' is longer than an approval can wait (30 days): it waits 30 days")
         return approval
+
+    def _reply_wait(self, cond_text: str, seq: list) -> Act | None:
+        """ "Email the customer asking for confirmation. If they don't reply within 2 days, call them": right
+        after a step that contacts a person, a step that waits for their reply (an approval someone answers
+        when the reply comes), appended to ``seq``; ``None`` when the step before contacts nobody."""
+        if not seq or not isinstance(seq[-1], Act) or not _CONTACTS.match(seq[-1].text.strip()):
+            return None
+        contact = seq[-1].text.strip().rstrip(".")
+        person = _contacted_person(contact, cond_text.split(" within ")[0])
+        if person is None:
+            return None
+        wait = Act(
+            f"Did the {person} {_reply_verb(cond_text)} after '{contact[:150]}'?",
+            W.snake(["wait", *person.split(), "reply"]),
+            who="a person",
+            awaits_reply=True,
+        )
+        self._append(seq, wait)
+        return wait
 
     def _failed_step(self, cond_text: str, seq: list) -> Act | None:
         """The step just before a "if that fails" / "should the upload fail" condition, when it is about it, or
