@@ -301,18 +301,15 @@ timeout_s = 2
 """
 
 
-def test_an_approval_nobody_answers_expires_in_the_service_after_the_cli_that_asked_is_gone(qserver):
-    """``workbench run`` stops driving when only a person can go on (the run waits, the CLI exits). No
-    answer comes: once the approval's ``timeout_s`` has passed, the running service resumes the run,
-    records the approval as expired and takes its ``@error`` path."""
+def _cli_run_left_waiting(qserver, flow: Path) -> str:
+    """``workbench run FLOW`` (inline) on the service's store, in its own process, which exits once the
+    run waits for a person; returns the run's execution id."""
     import json
     import subprocess
     import sys
 
     from tests.service.conftest import REPO
 
-    flow = qserver.db.parent / f"expiring-{uuid.uuid4().hex[:6]}.toml"
-    flow.write_text(EXPIRING_TOML.format(tag=uuid.uuid4().hex[:6]))
     env = dict(os.environ, WORKBENCH_DB=str(qserver.db), PYTHONPATH=str(REPO))
     env.pop("WORKBENCH_SERVER", None)
     p = subprocess.run(
@@ -325,11 +322,21 @@ def test_an_approval_nobody_answers_expires_in_the_service_after_the_cli_that_as
     )
     out = json.loads(p.stdout)
     assert out["status"] == "waiting", p.stderr
+    return out["execution_id"]
+
+
+def test_an_approval_nobody_answers_expires_in_the_service_after_the_cli_that_asked_is_gone(qserver):
+    """``workbench run`` stops driving when only a person can go on (the run waits, the CLI exits). No
+    answer comes: once the approval's ``timeout_s`` has passed, the running service resumes the run,
+    records the approval as expired and takes its ``@error`` path."""
+    flow = qserver.db.parent / f"expiring-{uuid.uuid4().hex[:6]}.toml"
+    flow.write_text(EXPIRING_TOML.format(tag=uuid.uuid4().hex[:6]))
+    execution_id = _cli_run_left_waiting(qserver, flow)
     with WorkbenchClient(qserver.url, timeout=60) as c:
-        done = c.wait(out["execution_id"], timeout=60)
+        done = c.wait(execution_id, timeout=60)
         assert done["status"] == "completed"
         assert done["states_visited"][-2] == "escalate"
-        history = c.history(out["execution_id"])
+        history = c.history(execution_id)
         events = [a["event_type"] for a in history["audit_logs"]]
         assert "request_expired" in events and events.count("run_adopted") == 1
 
@@ -349,35 +356,18 @@ def test_an_approval_of_a_sub_workflow_expires_in_the_service_after_the_cli_that
     """The same with the approval one level down, in a sub-workflow: the waiting top-level run is taken
     over and resumed; the child records the approval as expired, takes its ``@error`` path, and the
     parent goes on after it."""
-    import json
-    import subprocess
-    import sys
-
-    from tests.service.conftest import REPO
-
     tag = uuid.uuid4().hex[:6]
     (qserver.db.parent / f"expiring-child-{tag}.toml").write_text(EXPIRING_TOML.format(tag=tag))
     flow = qserver.db.parent / f"purchase-{tag}.toml"
     flow.write_text(CHILD_EXPIRING_TOML.format(tag=tag))
-    env = dict(os.environ, WORKBENCH_DB=str(qserver.db), PYTHONPATH=str(REPO))
-    env.pop("WORKBENCH_SERVER", None)
-    p = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "run", str(flow), "--execution", "inline", "--json"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    out = json.loads(p.stdout)
-    assert out["status"] == "waiting", p.stderr
+    execution_id = _cli_run_left_waiting(qserver, flow)
     with WorkbenchClient(qserver.url, timeout=60) as c:
-        done = c.wait(out["execution_id"], timeout=60)
+        done = c.wait(execution_id, timeout=60)
         assert done["status"] == "completed"
         assert done["states_visited"][-3:] == ["buy", "thank", "end"]
-        events = [a["event_type"] for a in c.history(out["execution_id"])["audit_logs"]]
+        events = [a["event_type"] for a in c.history(execution_id)["audit_logs"]]
         assert events.count("run_adopted") == 1
-        child_id = f"{out['execution_id']}-buy-0"
+        child_id = f"{execution_id}-buy-0"
         assert "request_expired" in [a["event_type"] for a in c.history(child_id)["audit_logs"]]
         child = c.execution(child_id)
         assert child["status"] == "completed" and child["states_visited"][-2] == "escalate"

@@ -26,10 +26,12 @@ _OTHER_SEGMENT = re.compile(
     re.I,
 )
 
-# auxiliaries (apostrophes dropped) a condition's verb follows: "doesn't reply", "has paid", "get back"
-_AUXILIARIES = frozenset(
-    "doesnt dont didnt wont cant cannot isnt arent wasnt werent hasnt havent hadnt shouldnt wouldnt couldnt "
-    "mustnt did has have had would could must may might never get gets got".split()
+# words a condition's verb follows, never a body's (apostrophes dropped): "doesn't reply", "has paid",
+# "get back", "to approve", "the review"
+_NOT_BEFORE_BODY = frozenset(
+    "to is are was will can does do should not the a doesnt dont didnt wont cant cannot isnt arent wasnt "
+    "werent hasnt havent hadnt shouldnt wouldnt couldnt mustnt did has have had would could must may might "
+    "never get gets got".split()
 )
 
 
@@ -301,10 +303,8 @@ class ClauseKinds(BuilderBase):
                 ) and not re.search(r"\d", " ".join(toks[:i])):
                     continue  # "they decline": the condition has no predicate yet
                 prev = head[-1]
-                if prev in ("to", "is", "are", "was", "will", "can", "does", "do", "should", "not", "the", "a"):
-                    continue
-                if prev in _AUXILIARIES:  # "if the customer doesn't reply within 2 days": a verb after an
-                    continue  # auxiliary belongs to the condition ("customer" ends in -er like a comparative)
+                if prev in _NOT_BEFORE_BODY:  # "if the customer doesn't reply within 2 days": a verb after
+                    continue  # an auxiliary belongs to the condition ("customer" ends in -er like a comparative)
                 if prev in ("no", "any", "an", "some", "every", "each", "this", "that", "its", "their", "our"):
                     continue  # "if there is still no answer after 3 days": a noun after a determiner
                 return " ".join(toks[:i]), " ".join(toks[i:])
