@@ -58,8 +58,11 @@ ray-up: install
 ray-down:
 	-$(BIN)/python -m ray_tasks.cluster stop
 
+# the suite runs in TEST_WORKERS pytest processes (pytest-xdist, a module's tests stay in one process,
+# each process starts its own local Ray once); TEST_WORKERS=0 runs it all in this one process
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # ruff (lint rules and formatting) over the repo, mypy over engine/ and ray_tasks/ (pyproject.toml
 # [tool.ruff], [tool.mypy]). `make fmt` applies ruff's formatting and safe fixes.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -69,9 +71,11 @@ def test_writes_each_format_and_reads_it_back(data, fmt):
 
 
 def test_traversal_and_outside_paths_are_refused_naming_the_path_only(data, tmp_path):
-    # pytest's temp root is an allowed data folder: make a folder outside every one of them
-    outside_dir = tmp_path.parent.parent.parent / f"wb-files-outside-{os.getpid()}"
-    outside_dir.mkdir(exist_ok=True)
+    # pytest's temp root is an allowed data folder: make a folder outside every one of them (beside
+    # that root, whatever depth tmp_path has under it: pytest-N/test-dir, or pytest-N/popen-gwK/test-dir)
+    allowed = [Path(p).resolve() for p in os.environ["WORKBENCH_DATA_DIRS"].split(os.pathsep) if p]
+    outside_dir = Path(tempfile.mkdtemp(prefix="wb-files-outside-", dir=tempfile.gettempdir()))
+    assert not any(outside_dir.resolve().is_relative_to(a) for a in allowed), (outside_dir, allowed)
     try:
         outside = outside_dir / "private.csv"
         outside.write_text(f"a\n{MARKER}\n")
@@ -79,7 +83,7 @@ def test_traversal_and_outside_paths_are_refused_naming_the_path_only(data, tmp_
         refs = [
             "/etc/passwd",
             str(outside),
-            str(data / ".." / ".." / ".." / ".." / outside_dir.name / "private.csv"),
+            str(data / os.path.relpath(outside, data)),  # data/../../…/wb-files-outside-…/private.csv
             str(data / "link.csv"),  # a symlink inside pointing outside
         ]
         for ref in refs:
