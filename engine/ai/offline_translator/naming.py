@@ -63,6 +63,25 @@ _WITH_PARTNER_VERBS = {
 }
 
 
+# participles that say what a message to a person is about: "email the customer asking for confirmation"
+_MESSAGE_PARTICIPLES = frozenset(
+    "asking requesting seeking inviting reminding telling urging demanding announcing explaining informing "
+    "offering proposing saying".split()
+)
+
+
+def _what_the_message_is(core: list[str], tail: list[str], tail_prep: str | None):
+    """ "the customer asking for confirmation of the order" -> (customer, confirmation): who the message goes
+    to, then what it is about (the participle's object, up to its next preposition); other objects as given."""
+    at = next((i for i, w in enumerate(core) if i >= 1 and w in _MESSAGE_PARTICIPLES and _content(core[:i])), None)
+    if at is None or (at + 1 < len(core) and core[at + 1] in W.PRONOUNS):  # "asking them to review": as before
+        return core, tail, tail_prep
+    about = core[at + 1 :] or tail
+    end = next((i for i, w in enumerate(about) if w in _PREPS), len(about))
+    about = _content(about[:end])
+    return core[:at], about, (tail_prep if about and not core[at + 1 :] else None)
+
+
 class Namer(ClauseAnalysis):
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -224,6 +243,7 @@ class Namer(ClauseAnalysis):
         )
         if cut is not None:
             core = core[:cut]
+        core, tail, tail_prep = _what_the_message_is(core, tail, tail_prep)
         if (
             len(core) >= 2
             and core[0] in ("it", "them")
