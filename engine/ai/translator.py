@@ -23,7 +23,7 @@ from engine.ai.offline_translator import translate_offline
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
 from engine.durations import duration_text
-from engine.errors import DSLError
+from engine.errors import DSLError, WorkbenchError
 
 log = logging.getLogger("workbench.ai")
 
@@ -32,6 +32,24 @@ MAX_REPAIR_ROUNDS = 2
 # characters is far smaller (the seed examples are under 1,000); beyond this the answer is refused
 # (offline translation instead) rather than truncated, validated and sent back for repair
 MAX_MODEL_DSL = 20_000
+# characters of a description the translator reads (the model's prompt and the offline reading alike):
+# about 400 sentences; a longer text is refused with what to do, never cut, and never left to tie up a
+# service worker (the offline reading of a 1 MB run-on sentence would take minutes)
+MAX_DESCRIPTION_CHARS = 20_000
+
+
+class DescriptionTooLong(WorkbenchError):
+    """A description over :data:`MAX_DESCRIPTION_CHARS`; the message says how to split it."""
+
+
+def check_description_length(text: str) -> None:
+    """Raise :class:`DescriptionTooLong` for a description the translator does not read."""
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise DescriptionTooLong(
+            f"the description is {len(text):,} characters; the translator reads at most "
+            f"{MAX_DESCRIPTION_CHARS:,}. Describe one part of the process per workflow and call the parts "
+            "from a main workflow as sub-workflows, or shorten it"
+        )
 
 
 @dataclass
@@ -416,8 +434,10 @@ class Translator:
         return offline_translation(text, warnings)
 
     def translate(self, text: str, context: dict | None = None, *, workflow_id: str | None = None) -> Translation:
-        """Plain language -> a validated workflow. Never raises for bad model output."""
+        """Plain language -> a validated workflow. Never raises for bad model output; raises
+        :class:`DescriptionTooLong` for a description over :data:`MAX_DESCRIPTION_CHARS`."""
         text = text or ""
+        check_description_length(text)
         if not self.llm.online:
             return self._offline(text)
         note = ""
@@ -428,7 +448,7 @@ class Translator:
         first = self.llm.complete_json(
             "translate",
             "nl_to_dsl",
-            {"description": text[:20_000], "context_note": note},
+            {"description": text, "context_note": note},
             DSLDraft,
             workflow_id=workflow_id,
         )
@@ -446,7 +466,7 @@ class Translator:
             fix = self.llm.complete_json(
                 "translate_repair",
                 "repair_dsl",
-                {"description": text[:20_000], "dsl": dsl, "errors": "\n".join(errors)},
+                {"description": text, "dsl": dsl, "errors": "\n".join(errors)},
                 DSLDraft,
                 workflow_id=workflow_id,
                 use_cache=False,

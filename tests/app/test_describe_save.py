@@ -88,3 +88,19 @@ def test_workflows_diff_header_names_the_workflow_and_marks_the_default(page_tes
     assert wid not in diff
     table = at.dataframe[1].value
     assert list(table["default"]) == ["", "✓ default"] and table.loc[0, "status"] == "pinned (ran from a file)"
+
+
+def test_a_description_over_the_limit_says_its_length_and_how_to_split_it(page_test, app_engine):
+    from engine.ai.translator import MAX_DESCRIPTION_CHARS
+
+    long_text = (LOAN + " ") * (MAX_DESCRIPTION_CHARS // len(LOAN) + 1)
+    at = page_test("describe")
+    at.run()
+    at.text_area(key="desc.text").input(long_text)
+    at.run()
+    _button(at, "Translate").click()
+    at.run()
+    shown = " ".join(e.value for e in at.error)
+    assert not at.exception and f"the description is {len(long_text):,} characters" in shown, shown
+    assert "sub-workflows" in shown and "desc.result" not in at.session_state
+    assert at.text_area(key="desc.text").value == long_text  # what was typed is kept, to shorten or split
