@@ -709,8 +709,29 @@ def is_base_verb(word: str) -> bool:
     return len(w) >= 7 and w.endswith(_VERB_SUFFIXES)
 
 
+# plurals the suffix rules below get wrong ("statuses" is not "statuse", "analyses" not "analyse"), and
+# words that end in -s in the singular too ("news" is not "new", "series" not "sery")
+IRREGULAR_PLURALS = {
+    "statuses": "status", "bonuses": "bonus", "viruses": "virus", "campuses": "campus", "buses": "bus",
+    "censuses": "census", "surpluses": "surplus", "syllabuses": "syllabus", "prospectuses": "prospectus",
+    "consensuses": "consensus", "analyses": "analysis", "diagnoses": "diagnosis", "crises": "crisis",
+    "hypotheses": "hypothesis", "theses": "thesis", "synopses": "synopsis",
+    "children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot", "teeth": "tooth",
+    "mice": "mouse", "indices": "index", "matrices": "matrix", "vertices": "vertex", "appendices": "appendix",
+    "criteria": "criterion", "phenomena": "phenomenon", "knives": "knife", "wives": "wife", "shelves": "shelf",
+    "halves": "half", "wolves": "wolf", "thieves": "thief",
+}  # fmt: skip
+SAME_IN_THE_SINGULAR = frozenset("news series species means headquarters diabetes physics economics".split())
+
+
 def singular(word: str) -> str:
+    """ "orders" -> "order", "policies" -> "policy", "statuses" -> "status"; a quantity word ("days",
+    "hours"), a word that is the same in the singular ("news", "series") or a non-plural as given."""
     w = word
+    if w in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[w]
+    if w in SAME_IN_THE_SINGULAR:
+        return w
     if len(w) <= 3 or w in QUANTITY or w.endswith("ss") or w.endswith("us") or w.endswith("is"):
         return w
     if w.endswith("ies") and len(w) > 4:

@@ -385,6 +385,11 @@ def _valid_name(name: str) -> str:
 
 
 def _is_plural(word: str) -> bool:
+    """ "orders", "statuses", "people", "children": a plural noun ("news", "status", "analysis" are not)."""
+    if word in W.IRREGULAR_PLURALS:
+        return True
+    if word in W.SAME_IN_THE_SINGULAR:
+        return False
     return word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3
 
 
