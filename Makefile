@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 export WORKBENCH_DB ?= data/workbench.duckdb
 
-.PHONY: run test bench install clean ray-up ray-down lint fmt lint-baseline which-python check-python constraints
+.PHONY: run test bench install clean ray-up ray-down lint fmt lint-baseline screenshots which-python check-python constraints
 
 $(BIN)/python:
 	@test -n "$(PY)" || { echo "no python3.11, python3.12 or python3.13 on PATH: install one or pass PY=/path/to/python" >&2; exit 1; }
@@ -63,6 +63,13 @@ ray-down:
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+
+# the browser tests that take the documentation's screenshots, writing them into docs/img/ (a plain
+# `make test` writes them under tests/screenshots/docs/ and leaves docs/img/ as it is)
+screenshots: install
+	WORKBENCH_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_analytics_views.py \
+	  tests/browser/test_graph_usability.py tests/browser/test_template_gallery_browser.py \
+	  tests/browser/test_run_states_browser.py $(PYTEST_ARGS)
 
 # ruff (lint rules and formatting) over the repo, mypy over engine/ and ray_tasks/ (pyproject.toml
 # [tool.ruff], [tool.mypy]). `make fmt` applies ruff's formatting and safe fixes.

@@ -189,27 +189,35 @@ def _and(items: list[str]) -> str:
 def _order(model: WorkflowModel) -> list[str]:
     """States in reading order: depth-first from start following transitions as written."""
     seen: list[str] = []
+    visited: set[str] = set()
     fan_in_target: dict[frozenset, str] = {}
     for t in model.transitions:
         if t.is_fan_in:
             fan_in_target.setdefault(frozenset(t.sources), t.target)
+    fan_ins_of: dict[str, list[tuple[frozenset, str]]] = {}  # a state -> the fan-ins it is a source of
+    for key, tgt in fan_in_target.items():
+        for x in key:
+            fan_ins_of.setdefault(x, []).append((key, tgt))
+    waiting = {key: len(key) for key in fan_in_target}  # sources of each fan-in not visited yet
     stack = [START]
     while stack:
         s = stack.pop()
-        if s in seen or s == END:
+        if s in visited or s == END:
             continue
         seen.append(s)
+        visited.add(s)
         nxt: list[str] = []
         for t in model.outgoing(s):
             nxt.extend(t.targets)
-        for key, tgt in fan_in_target.items():
-            if s in key and all(x in seen or x == s for x in key):
+        for key, tgt in fan_ins_of.get(s, ()):
+            waiting[key] -= 1
+            if waiting[key] == 0:  # its last source is visited
                 nxt.append(tgt)
         for n in reversed(nxt):
-            if n not in seen:
+            if n not in visited:
                 stack.append(n)
     for s in model.states:
-        if s not in seen and s not in (START, END):
+        if s not in visited and s not in (START, END):
             seen.append(s)
     return [s for s in seen if s != START]
 
@@ -227,6 +235,7 @@ def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[
     graph alone does not say (an approval's time limit)."""
     bindings = bindings or {}
     order = _order(model)
+    position = {s: i for i, s in enumerate(order)}
     steps = [s for s in order if s != END]
     decisions = [s for s in steps if any(t.is_conditional for t in model.outgoing(s))]
     forks = [t for t in model.transitions if t.is_fan_out]
@@ -235,7 +244,7 @@ def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[
     first_steps = [x for t in first for x in t.targets if x != END]
     enders = sorted(
         {s for t in model.transitions if END in t.targets for s in t.sources if s != START},
-        key=lambda s: order.index(s) if s in order else 0,
+        key=lambda s: position.get(s, 0),
     )
     lines: list[str] = []
     title = f"“{name}” " if name else "This workflow "
@@ -256,6 +265,11 @@ def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[
     lines.append("")
     lines.append("Steps in order:")
     index = {s: i + 1 for i, s in enumerate(steps)}
+    successors = _successors(model)
+    fan_ins_closed_by: dict[str, list] = {}  # a fan-in, under the last of its sources
+    for t in model.transitions:
+        if t.is_fan_in:
+            fan_ins_closed_by.setdefault(t.sources[-1], []).append(t)
     for i, s in enumerate(steps, 1):
         outs = model.outgoing(s)
         conditional = [t for t in outs if t.is_conditional]
@@ -275,16 +289,15 @@ def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[
                 text += f" Then these run at the same time: {_and([step_phrase(x) for x in t.targets])}."
             elif t.target == END:
                 text += " Then the workflow finishes."
-            elif index.get(t.target, 0) <= i and s in _reach(model, t.target):
+            elif index.get(t.target, 0) <= i and s in _reach(successors, t.target):
                 text += f" Then it goes back to step {index.get(t.target, '?')} ({step_phrase(t.target)})."
             elif index.get(t.target) != i + 1:
                 text += f" Then it continues with {step_phrase(t.target)} (step {index.get(t.target, '?')})."
-        for t in model.transitions:
-            if t.is_fan_in and s in t.sources and s == t.sources[-1]:
-                text += (
-                    f" When {_and([step_phrase(x) for x in t.sources])} have all finished, it continues with "
-                    f"{_target_text(t)}."
-                )
+        for t in fan_ins_closed_by.get(s, ()):
+            text += (
+                f" When {_and([step_phrase(x) for x in t.sources])} have all finished, it continues with "
+                f"{_target_text(t)}."
+            )
         for t in err:
             text += _error_path_text(bindings.get(s) or {}, t)
         lines.append(text)
@@ -309,13 +322,20 @@ def explain_model(model: WorkflowModel, name: str | None = None, bindings: dict[
     return "\n".join(lines).strip() + "\n"
 
 
-def _reach(model: WorkflowModel, start: str) -> set[str]:
+def _successors(model: WorkflowModel) -> dict[str, list[str]]:
+    """Every state's next states: the targets of its own transitions and of the fan-ins it is a source of."""
+    successors: dict[str, list[str]] = {}
+    for t in model.transitions:
+        for source in t.sources if t.is_fan_in else t.sources[:1]:
+            successors.setdefault(source, []).extend(t.targets)
+    return successors
+
+
+def _reach(successors: dict[str, list[str]], start: str) -> set[str]:
+    """The states reachable from ``start`` (itself included)."""
     seen, stack = {start}, [start]
     while stack:
-        s = stack.pop()
-        nxt = [x for t in model.outgoing(s) for x in t.targets]
-        nxt += [t.target for t in model.transitions if t.is_fan_in and s in t.sources]
-        for n in nxt:
+        for n in successors.get(stack.pop(), ()):
             if n not in seen:
                 seen.add(n)
                 stack.append(n)

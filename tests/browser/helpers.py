@@ -19,7 +19,14 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS_IMG = ROOT / "docs" / "img"  # screenshots the documentation shows
+# Screenshots the documentation shows. A test run writes them under tests/screenshots/docs/ (gitignored),
+# so `make test` leaves the work tree as it was; `make screenshots` (WORKBENCH_DOCS_SCREENSHOTS=1)
+# writes them into docs/img/ to refresh the documentation's pictures.
+DOCS_IMG = (
+    ROOT / "docs" / "img"
+    if os.environ.get("WORKBENCH_DOCS_SCREENSHOTS") == "1"
+    else ROOT / "tests" / "screenshots" / "docs"
+)
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"

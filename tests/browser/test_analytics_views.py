@@ -1,4 +1,4 @@
-"""Analytics and Optimize as an analyst sees them in Chromium (screenshots into docs/img/).
+"""Analytics and Optimize as an analyst sees them in Chromium (screenshots for docs/img/, see helpers.DOCS_IMG).
 
 Records: "Shop" (12 runs in the last hour: an approval waiting 20 s, parallel branches, a compensation)
 and "Payments" (10 runs whose 'charge' step failed every time), written before the app starts; no Ray.
@@ -7,17 +7,13 @@ The app (``views_app``, tests/browser/conftest.py) is shared with the graph test
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser.helpers import choose, settle
+from tests.browser.helpers import DOCS_IMG, choose, settle
 from tests.browser.test_analytics_pages import shot
 from tests.fixtures.app_server import page_timeout_ms
 
 pytestmark = pytest.mark.browser
-
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture

@@ -8,17 +8,14 @@ recorded with its font size times the canvas transform's scale, i.e. the pixel s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import agraph_frame, click, idle, press, settle
+from tests.browser.helpers import DOCS_IMG, agraph_frame, click, idle, press, settle
 from tests.fixtures.app_server import page_timeout_ms
 
 pytestmark = pytest.mark.browser
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 # Records the on-screen size of every text vis-network draws (in every frame, the agraph iframe included).
 RECORD_TEXT = """

@@ -136,7 +136,7 @@ class BranchReader(BuilderBase):
             return steps
         failed = self._failed_step(cond_text, seq) if kind in ("if", "postfix") and cond_text else None
         if failed is not None:  # "Fetch the rates; if that fails, use yesterday's file": its @error path
-            return self._fallback_of(failed, body_text, cond_text or "")
+            return self._fallback_of(failed, body_text, cond_text or "", seq)
 
         if kind == "else":
             question = self.ctx.question  # read before the body's actions replace it
@@ -144,7 +144,7 @@ class BranchReader(BuilderBase):
             dec = seq[-1] if seq and isinstance(seq[-1], Decision) else None
             if dec is None and question is None and body_text and self._failed_step("it fails", seq) is not None:
                 # "Download the catalogue; otherwise fall back to the cache": the step's fallback
-                return self._fallback_of(seq[-1], body_text)
+                return self._fallback_of(seq[-1], body_text, "", seq)
             if dec is None:
                 neg = question.negated() if question is not None else None
                 if neg is not None and seq and isinstance(seq[-1], Act) and body:

@@ -44,7 +44,7 @@ class BuilderBase:
     def _unanswered_approval(self, cond_text: str, seq: list) -> Act | None:
         raise NotImplementedError  # defined in another part of Builder
 
-    def _fallback_of(self, act: Act, text: str, cond_text: str = "") -> list:
+    def _fallback_of(self, act: Act, text: str, cond_text: str = "", seq: list | None = None) -> list | None:
         raise NotImplementedError  # defined in another part of Builder
 
     def _fallback_to_decision(self, seq: list, kind: str, cond_text: str | None) -> Decision | None:

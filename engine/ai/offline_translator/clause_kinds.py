@@ -84,8 +84,9 @@ class ClauseKinds(BuilderBase):
             if kind == "plain":
                 if not body:
                     continue
-                if current is not None:
-                    current[2] = (current[2] + ", " + body).strip(", ") if current[2] else body
+                if current is not None:  # "then" is kept: a fallback that stands in for a step ends there
+                    joint = ", then " if then else ", "
+                    current[2] = (current[2] + joint + body).strip(", ") if current[2] else body
                 elif out and out[-1][0] == "plain" and not then:
                     out[-1][2] += ", " + body
                 else:

@@ -36,6 +36,13 @@ _EITHER_BY = re.compile(
 
 _EARLIER_STEPS = re.compile(r"^(.+?)(?:,?\s+and\s+then|,\s*then|;\s*then|;|,\s+and)\s+(.+)$", re.I)
 
+# "Fetch the rates, then in parallel, notify sales and update the CRM": the parallel work starts a new
+# sentence of its own after the steps before it (read as "In parallel, …")
+_THEN_IN_PARALLEL = re.compile(
+    r"(?:\s*[,;]\s*(?:and\s+)?|\s+and\s+)(?:then|after\s+that|afterwards|next)\s*,?\s*"
+    r"(?=(?:in\s+parallel|at\s+the\s+same\s+time|simultaneously|concurrently)\b)",
+    re.I,
+)
 
 # a sequence word after the branches of a leading "In parallel, …": what follows runs after the join
 _THEN_AFTER_PAR = re.compile(
@@ -96,6 +103,10 @@ class ClauseReader(SentenceRewrite):
             return None
         if self._conditional_before(s, seq):
             return None
+        then_par = _THEN_IN_PARALLEL.search(s) if not _COND_LEAD.match(s) else None
+        if then_par is not None and then_par.start() > 0:
+            self.sentence(s[: then_par.start()], seq)
+            return self.sentence(s[then_par.end() :], seq)
         lead = _PAR_LEAD.match(s)
         more = _PAR_THEN_MORE.match(s) if lead is None else None
         if (

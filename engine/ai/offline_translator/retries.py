@@ -114,16 +114,34 @@ class RetryReader(BuilderBase):
     """Reads "retry … N times" and its "if it still fails" fallback onto the step they are about."""
 
     def _retry_sentence(self, s: str, seq: list) -> tuple[bool, list | None]:
-        """(handled, hook): split ``s`` around a retry phrase; the parts before and after are read as usual."""
+        """(handled, hook): split ``s`` around its retry phrases; the parts between them are read as usual.
+
+        A sentence with several retry phrases ("load A, retry it twice, then load B, retry it 3 times, …")
+        is read phrase by phrase in one pass: the rest after a phrase is only read as a whole sentence once
+        no retry phrase is left in it, so the time grows with the sentence's length, not its square."""
         still = STILL_FAILS.match(s.strip())
         if still is not None and self.ctx.retry_target is not None:  # "If that fails too, use the cached rates."
             return True, self._set_fallback(still.group("rest"))
         m = RETRY.search(s)
         if m is None:
             return False, None
+        hook = None
+        while True:
+            after, hook = self._one_retry(s, m, seq, hook)
+            if not after.strip(" .;,"):
+                return True, hook
+            still = STILL_FAILS.match(after.strip())
+            m = RETRY.search(after) if still is None or self.ctx.retry_target is None else None
+            if m is None:
+                return True, self.sentence(after, seq) or hook
+            s = after
+
+    def _one_retry(self, s: str, m: re.Match, seq: list, hook: list | None) -> tuple[str, list | None]:
+        """Read the part of ``s`` before the retry phrase ``m``, set the retry (and the fallback that follows
+        it) on its step; the rest of ``s`` to read and the hook so far."""
         before = s[: m.start()].strip(" ,;:—–-")
         after = s[m.end() :].strip()
-        hook = self.sentence(before, seq) if before else None
+        hook = (self.sentence(before, seq) if before else None) or hook
         about = m.group("subj") or m.group("obj") or ""
         target = self._retry_target(seq, about, same_sentence=bool(before))
         if target is None:
@@ -157,9 +175,7 @@ class RetryReader(BuilderBase):
             fallback, after = (rest[: cut.start()], rest[cut.end() :]) if cut else (rest, "")
             self._set_fallback(fallback)
         after = re.sub(r"^(?:and\s+)?then\s+", "", after.strip(" ,;"), flags=re.I)
-        if after.strip(" .;,"):
-            return True, self.sentence(after, seq) or hook
-        return True, hook
+        return after, hook
 
     def _set_fallback(self, text: str) -> list:
         """The steps of ``text`` become the @error path of the step being retried."""
@@ -183,7 +199,7 @@ class RetryReader(BuilderBase):
         else the latest step of this sentence, else the latest step of the main path."""
         acts = _acts(seq)
         words = [W.lemma(w) or w for w in _content(W.tokens(about)) if w not in W.PRONOUNS]
-        for act in reversed(acts):
+        for act in reversed(acts if words else []):
             text_words = {W.lemma(w) or w for w in W.tokens(act.text)} | set(act.name.split("_"))
             if words and any(w in text_words or any(t.startswith(w[:5]) for t in text_words) for w in words):
                 return act
@@ -227,6 +243,17 @@ _CALL_WORDS = {
     "site", "website", "portal", "job", "step", "operation", "attempt", "transfer", "sync", "feed", "gateway",
     "provider", "vendor", "supplier", "network", "host", "ftp", "sftp", "bucket", "link", "query", "script",
 }  # fmt: skip
+
+
+# a fallback that stands in for what failed: another source of the same thing
+_SUBSTITUTE = re.compile(
+    r"^(?:use|take|read|load|fetch|pull|get|download|restore|query|switch\s+to|try)\s+(?:it\s+)?(?:from\s+)?"
+    r"(?:the\s+|a\s+|an\s+|our\s+|their\s+|its\s+)?(?:\w+'s\s+|last\s+\w+'s\s+)?"
+    r"(?:cached|cache|backup|back-up|fallback|previous|yesterday|yesterday's|last|old|older|local|default|spare|"
+    r"secondary|mirror|standby|stored|saved|archived|offline|manual)\b",
+    re.I,
+)
+_THEN_AFTER_FALLBACK = re.compile(r"\s*,\s*(?:and\s+)?then\b[\s,]*|\s+and\s+then\b[\s,]*", re.I)
 
 
 def fallback_text(text: str) -> str:
@@ -390,13 +417,25 @@ class FallbackReader(BuilderBase):
                     return st
         return None
 
-    def _fallback_of(self, act: Act, text: str, cond_text: str = "") -> list:
-        """The steps of ``text`` become ``act``'s @error path (the flow goes on after ``act``)."""
+    def _fallback_of(self, act: Act, text: str, cond_text: str = "", seq: list | None = None) -> list | None:
+        """The steps of ``text`` become ``act``'s @error path (the flow goes on after ``act``).
+
+        With ``seq`` (``act`` being its last step), a fallback that stands in for what failed ("use
+        yesterday's file", "fall back to the cache") ends at a sequence word: "…, then compute the prices"
+        happens after ``act`` either way and is appended to ``seq`` (the hook is then ``None``)."""
+        rest = ""
+        then = _THEN_AFTER_FALLBACK.search(text) if seq is not None and seq and seq[-1] is act else None
+        if then is not None and _SUBSTITUTE.match(fallback_text(text[: then.start()])):
+            text, rest = text[: then.start()], text[then.end() :]
         steps = [x[1] if isinstance(x, tuple) else x for x in (self.body(fallback_text(text)) if text.strip() else [])]
         if steps:
             act.on_error = steps
             self.ctx.fallback_of = (act, cond_text)
-        return steps
+        if not rest.strip(" .;,") or _terminal(steps) or seq is None:
+            return steps
+        for st in self.body(rest):
+            self._append(seq, st)
+        return None  # nothing dangles: the flow went on
 
     def _fallback_to_decision(self, seq: list, kind: str, cond_text: str | None) -> Decision | None:
         """ "If the charge fails, cancel the order; otherwise ship it": a success path next to the fallback
