@@ -6,6 +6,9 @@
   characters of such a sentence took 8–13 s here, now 0.2 s).
 * "Fetch the rates, then in parallel, notify sales and update the CRM" runs the two after the fetch
   in parallel (was read as a sequence), also right after a retry phrase.
+* A fallback that stands in for what failed ("use yesterday's file, then compute the prices") ends at
+  "then"; "try again after 10 minutes, up to 3 times" is a retry; "Otherwise, …" after a retried
+  step's fallback is its success path; a fallback in brackets is the step's error path.
 """
 
 from __future__ import annotations
@@ -113,3 +116,61 @@ def test_what_follows_a_fallback_that_handles_the_failure_stays_on_its_path():
     dsl = offline_translation("Charge the card; if that fails, cancel the order, then email the customer.").dsl
     assert "charge_card->cancel_order:@error;" in dsl and "cancel_order->email_customer;" in dsl
     assert "charge_card->email_customer;" not in dsl
+
+
+@pytest.mark.parametrize(
+    "text, step, tries, wait",
+    [
+        (
+            "Download the sales report from the portal. If the download fails, try again after 10 minutes, "
+            "up to 3 times, and then alert the ops team.",
+            "download_sales_report_portal",
+            3,
+            600,
+        ),
+        ("Call the API; if it times out, retry in 5 minutes, at most twice.", "call_api", 2, 300),
+        (
+            "Charge the card. If the payment fails, try again an hour later, up to 3 times; if it still fails, "
+            "cancel the order.",
+            "charge_card",
+            3,
+            3600,
+        ),
+    ],
+)
+def test_a_retry_after_a_wait_is_the_steps_retry_setting(text, step, tries, wait):
+    """ "try again after 10 minutes, up to 3 times" was read as steps try_step and up_step."""
+    tr = offline_translation(text)
+    retry = tr.bindings[step]["retry"]
+    assert retry["max_attempts"] == tries + 1 and retry["backoff_s"] == wait
+    assert "try_step" not in tr.dsl and "up_step" not in tr.dsl
+
+
+def test_otherwise_after_a_retried_steps_fallback_is_what_happens_when_it_worked():
+    text = (
+        "Every morning, download the sales report from the portal. If the download fails, try again after "
+        "10 minutes, up to 3 times, and then alert the ops team. Otherwise, load the report into the warehouse "
+        "and refresh the dashboard."
+    )
+    dsl = offline_translation(text).dsl
+    step = "download_sales_report_portal"
+    assert f"{step}->alert_ops_team:@error;" in dsl and "alert_ops_team->end;" in dsl
+    assert f"{step}->load_report_warehouse;" in dsl and "alert_ops_team->load_report_warehouse" not in dsl
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Load the orders (if that fails, use yesterday's export) and then load the rates (if that fails, use "
+        "the cached rates). Then email the team.",
+        "Load the orders (falling back to yesterday's export if that fails), then load the rates (otherwise use "
+        "the cached rates), then email the team.",
+    ],
+)
+def test_a_fallback_in_brackets_is_the_steps_error_path(text):
+    """Read as words of the step before ("load_orders_fails") or as a step of the main path."""
+    dsl = offline_translation(text).dsl
+    assert "load_orders->switch_to_yesterday_export:@error;" in dsl
+    assert "load_rates->switch_to_cached_rates:@error;" in dsl
+    assert "load_orders->load_rates;" in dsl and "load_rates->email_team;" in dsl
+    assert "fails" not in dsl

@@ -10,6 +10,7 @@ from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Stop, _approval_place, _terminal
 from engine.ai.offline_translator.name_words import _AUX, _DETERMINERS, _content, _is_plural, _valid_var
+from engine.ai.offline_translator.retries import is_stand_in
 from engine.ai.offline_translator.segmentation import _OTHERS
 
 
@@ -142,6 +143,17 @@ class BranchReader(BuilderBase):
             question = self.ctx.question  # read before the body's actions replace it
             body = steps_of()
             dec = seq[-1] if seq and isinstance(seq[-1], Decision) else None
+            retried = seq[-1] if seq and isinstance(seq[-1], Act) and seq[-1].retries and seq[-1].on_error else None
+            if (
+                dec is None
+                and retried is not None
+                and retried.on_error
+                and not _terminal(retried.on_error)
+                and not is_stand_in(body_text)  # "…, otherwise use yesterday's file": another fallback
+            ):
+                # "retry it 3 times, then alert the team. Otherwise, load the report": the alert is what
+                # happens instead of the rest, which runs when the step worked
+                retried.on_error.append(Stop())
             if dec is None and question is None and body_text and self._failed_step("it fails", seq) is not None:
                 # "Download the catalogue; otherwise fall back to the cache": the step's fallback
                 return self._fallback_of(seq[-1], body_text, "", seq)

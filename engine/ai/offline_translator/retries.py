@@ -38,7 +38,7 @@ RETRY = re.compile(
     r"(?:retry(?:ing)?|re-?try(?:ing)?|try(?:ing)?\s+(?:it\s+|that\s+|this\s+)?again|re-?run(?:ning)?|"
     r"attempt(?:ing)?\s+(?:it\s+)?again)"
     r"(?:\s+(?P<obj>it|that|this|them|the\s+[a-z]+(?:\s+[a-z]+)?))?"
-    rf"(?:\s+every\s+(?P<every>{_DURATION}))?"
+    rf"(?:\s+every\s+(?P<every>{_DURATION})|\s+(?:after|in)\s+(?P<after>{_DURATION})|\s+(?P<later>{_DURATION})\s+later)?"
     r"\s*,?\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|max(?:imum)?\s+|another\s+)?"
     rf"{_COUNT}(?:\s+more)?(?:\s+(?:more\s+)?(?:times?|attempts?|tries))?"
     rf"(?:\s*,?\s*(?:waiting\s+|with\s+|leaving\s+|allowing\s+)?(?P<gap>{_DURATION})\s+"
@@ -148,7 +148,9 @@ class RetryReader(BuilderBase):
             self.ctx.notes.append(f"'{m.group(0).strip()}': no step before it to retry; left out")
         else:
             target.retries = retry_count(m.group("n"))
-            wait_text = m.group("wait") or m.group("gap") or m.group("every") or m.group("every2")
+            wait_text = (
+                m.group("wait") or m.group("gap") or m.group("every") or m.group("every2") or m.group("after")
+            ) or m.group("later")
             target.retry_wait_s = duration_seconds(wait_text)
             if target.retry_wait_s and target.retry_wait_s > MAX_RETRY_WAIT_S:
                 self.ctx.notes.append(
@@ -254,6 +256,11 @@ _SUBSTITUTE = re.compile(
     re.I,
 )
 _THEN_AFTER_FALLBACK = re.compile(r"\s*,\s*(?:and\s+)?then\b[\s,]*|\s+and\s+then\b[\s,]*", re.I)
+
+
+def is_stand_in(text: str) -> bool:
+    """ "use yesterday's file" / "fall back to the cache": a fallback that stands in for what failed."""
+    return _SUBSTITUTE.match(fallback_text(text)) is not None
 
 
 def fallback_text(text: str) -> str:
@@ -425,7 +432,7 @@ class FallbackReader(BuilderBase):
         happens after ``act`` either way and is appended to ``seq`` (the hook is then ``None``)."""
         rest = ""
         then = _THEN_AFTER_FALLBACK.search(text) if seq is not None and seq and seq[-1] is act else None
-        if then is not None and _SUBSTITUTE.match(fallback_text(text[: then.start()])):
+        if then is not None and is_stand_in(text[: then.start()]):
             text, rest = text[: then.start()], text[then.end() :]
         steps = [x[1] if isinstance(x, tuple) else x for x in (self.body(fallback_text(text)) if text.strip() else [])]
         if steps:

@@ -76,7 +76,24 @@ def _prepare(text: str) -> str:
         t,
         flags=re.I,
     )
+    t = _PAREN_FALLBACK.sub(_unbracket_fallback, t)
     return t.strip()
+
+
+# A step's fallback in brackets: "Load the orders (if that fails, use yesterday's export), then …",
+# "(otherwise use the cache)", "(falling back to the cache if that fails)": read as its own clause.
+_PAREN_FALLBACK = re.compile(
+    r"\s*\(\s*(?:(?P<cond>(?:if|should|in\s+case)\s+[^(),]+,\s*[^()]+?)|"
+    r"(?P<other>(?:otherwise|else|or\s+else|failing\s+that)\s*,?\s*[^()]+?)|"
+    r"(?:and\s+|or\s+)?(?:fall(?:ing)?|go(?:ing)?)\s+back\s+(?:to|on|onto)\s+(?P<back>[^()]+?)"
+    r"(?:\s+(?:if|when|should)\s+(?:that|it|this|they)\s+(?:fails?|is\s+down|errors?))?)\s*\)(?P<end>\s*[.!?]|\s*$)?",
+    re.I,
+)
+
+
+def _unbracket_fallback(m: re.Match) -> str:
+    clause = m.group("cond") or m.group("other") or f"otherwise fall back to {m.group('back')}"
+    return f"; {clause}" + (m.group("end") or ";")
 
 
 # ---------------------------------------------------------------------------------------------
