@@ -38,7 +38,13 @@ class BranchReader(BuilderBase):
                     first = f"send {gets.group(1)}"
                 return "if", f"__cat__:{self.ctx.category_var}:{value}", first, False
         var = self.ctx.last_ai_var
-        if var and var != "category" and len(toks) >= 3 and toks[0] not in _DETERMINERS and not W.is_base_verb(toks[0]):
+        if (
+            var
+            and not (var == "category" and self.ctx.categories)
+            and len(toks) >= 3
+            and toks[0] not in _DETERMINERS
+            and not W.is_base_verb(toks[0])
+        ):
             # after "use the LLM to judge its sentiment": "Negative reviews go to support"
             if (toks[1].endswith("s") or toks[1] in ("one", "ones")) and self.namer.analyse(" ".join(toks[1:]))[0]:
                 if toks[0] not in W.PEOPLE and toks[0] not in W.PRONOUNS and not toks[0].isdigit():

@@ -16,6 +16,7 @@ from engine.ai.offline_translator.model import Act, Ctx, _is_par_hook
 from engine.ai.offline_translator.name_words import (
     _AUX,
     _JUDGE_VERBS,
+    _LABEL_OUTPUT,
     _LABEL_VERBS,
     _PREPS,
     _content,
@@ -98,7 +99,7 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
             elif verb in _LABEL_VERBS and obj_words and obj_words[-1] in W.ATTRIBUTES:
                 self.ctx.last_ai_var = obj_words[-1]  # "classify its urgency" -> urgency (was classify)
             elif verb in _LABEL_VERBS and verb not in _JUDGE_VERBS:
-                self.ctx.last_ai_var = verb
+                self.ctx.last_ai_var = _LABEL_OUTPUT.get(verb, verb)
             elif verb in _JUDGE_VERBS and obj_words:
                 self.ctx.last_ai_var = obj_words[-1]  # "judge its sentiment" -> sentiment
             else:
