@@ -106,6 +106,9 @@ class NumericConditions:
             has_qty = False
         if unit == "percent" and has_qty and var_words[-1] != "percent":
             var_words = var_words + ["percent"]
+        if unit in _TIME_UNITS and has_qty and W.singular(var_words[-1]) not in _TIME_UNITS:
+            # "takes more than 30 minutes" -> export_duration_minutes>30 (was export_duration>30: in what?)
+            var_words = var_words + [{"min": "minute", "sec": "second"}.get(unit, unit) + "s"]
         if not has_qty:
             if _AGE_WORDS.search(t):
                 var_words = var_words + ["age"] + ([unit + "s"] if unit in _TIME_UNITS else [])

@@ -9,6 +9,7 @@ from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Ctx
 from engine.ai.offline_translator.name_words import (
     _AUX,
+    _DETERMINERS,
     _EVERY,
     _FILLER,
     _VERB_PARTICLES,
@@ -17,6 +18,20 @@ from engine.ai.offline_translator.name_words import (
     _unknown_phrasal_first,
     _unknown_verb_first,
 )
+
+# particles that, right before "the …", belong to the verb rather than start a place ("walk up the stairs")
+_ADVERB_PARTICLES = {"up", "out", "off", "back", "down"}
+
+
+def _takes_particle(verb: str, rest: list[str]) -> bool:
+    """True when ``rest`` (the words after ``verb``) starts with the verb's particle: a known phrasal verb
+    ("set up"), or an adverb particle before the object's determiner ("roll out the release", "print out
+    the report", "send back the form")."""
+    if not rest:
+        return False
+    if (verb, rest[0]) in W.PHRASAL:
+        return True
+    return rest[0] in _ADVERB_PARTICLES and len(rest) > 1 and rest[1] in _DETERMINERS
 
 
 class ClauseAnalysis:
@@ -66,7 +81,7 @@ class ClauseAnalysis:
             verb = first
             rest = toks[1:]
             particle = []
-            if rest and (verb, rest[0]) in W.PHRASAL:
+            if _takes_particle(verb, rest):
                 particle, rest = [rest[0]], rest[1:]
             if (
                 not particle
@@ -121,7 +136,7 @@ class ClauseAnalysis:
                 verb = "send"  # "… and gets a welcome email": the workflow sends it
             rest = toks[1:]
             particle = []
-            if rest and (verb, rest[0]) in W.PHRASAL:
+            if _takes_particle(verb, rest):
                 particle, rest = [rest[0]], rest[1:]
             return verb, particle, rest, []
         declared = _unknown_declarative_verb(toks)
@@ -185,7 +200,7 @@ class ClauseAnalysis:
             subject = toks[:i]
             rest = toks[i + 1 :]
             particle = []
-            if rest and (lem, rest[0]) in W.PHRASAL:
+            if _takes_particle(lem, rest):
                 particle, rest = [rest[0]], rest[1:]
             return lem, particle, rest, subject
         # noun phrase: "inventory check", "unit tests", "manager approval"

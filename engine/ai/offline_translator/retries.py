@@ -405,7 +405,9 @@ class FallbackReader(BuilderBase):
         words = [W.lemma(w) or w for w in _content(W.tokens(subj))]
         if not words or all(w in W.PRONOUNS or w in ("that", "this", "it", "they", "them") for w in words):
             return act
-        act_words = {W.lemma(w) or w for w in W.tokens(act.text)} | set(act.name.split("_"))
+        parts = act.name.split("_")
+        act_words = {W.lemma(w) or w for w in W.tokens(act.text)} | set(parts)
+        act_words |= {a + b for a, b in zip(parts, parts[1:])}  # "back up" -> "the backup", "roll out" -> rollout
         if any(w in act_words or any(t.startswith(w[:5]) for t in act_words if len(w) >= 4) for w in words):
             return act
         if any(w in _CALL_WORDS for w in words):
