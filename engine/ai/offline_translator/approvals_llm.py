@@ -118,6 +118,12 @@ _APPROVAL_PATTERNS = [
     ),
     # terse: "CFO sign-off", "manager approval", "supervisor ok"
     re.compile(rf"^(?:{_DET}\s+)?(?P<who>[\w -]{{1,30}}?)(?:'s|s')?\s+{_APPROVAL_NOUN}(?P<obj>)$", re.I),
+    # "the hiring manager decides whether to make an offer": a person's yes or no is an approval
+    re.compile(
+        rf"^(?:{_DET}\s+)?(?P<who>[\w' -]{{1,40}}?)\s+(?:then\s+|must\s+|will\s+)?(?:decides?|determines?|chooses?)\s+"
+        r"(?:whether|if)\s+(?:or\s+not\s+)?(?:to\s+)?(?P<obj>.+)$",
+        re.I,
+    ),
 ]
 _APPROVAL_FROM = re.compile(
     rf"^\s*(?:from|by)\s+(?:{_DET}\s+)?(?P<who>[\w' -]{{1,40}}?)(?P<obj>\s+(?:for|on|before)\b.*)?$", re.I
@@ -168,7 +174,7 @@ def approval_of(text: str) -> tuple[str, str] | None:
             continue
         if named:  # "ask Maria from legal to approve the contract": who is named, with the team if given
             return (f"{who_raw.strip()} ({dept})" if dept else who_raw.strip()), obj
-        if i in (0, 1, 3, 4) and not (set(words) & (_ROLE_WORDS | W.PEOPLE)):
+        if i in (0, 1, 3, 4, 5) and not (set(words) & (_ROLE_WORDS | W.PEOPLE)):
             continue  # "approve the loan", "run the checks", "quality ok": no person approves
         if i == 1 and "review" in t.lower().split() and not re.search(_APPROVE_VERB, t, re.I):
             if not re.match(r"^(?:ask|have|get|let)\b", t, re.I):

@@ -48,7 +48,11 @@ class BranchReader(BuilderBase):
             # after "use the LLM to judge its sentiment": "Negative reviews go to support"
             if (toks[1].endswith("s") or toks[1] in ("one", "ones")) and self.namer.analyse(" ".join(toks[1:]))[0]:
                 if toks[0] not in W.PEOPLE and toks[0] not in W.PRONOUNS and not toks[0].isdigit():
-                    return "if", f"__cat__:{var}:{toks[0]}", " ".join(s.split()[1:]), False
+                    body = " ".join(s.split()[1:])
+                    gets = re.match(r"^\S+\s+(?:will\s+)?(?:get|gets|receive|receives)\s+(.+)$", body, re.I)
+                    if gets:  # "weak ones get a polite rejection email": send it (was get_polite_rejection_email)
+                        body = f"send {gets.group(1)}"
+                    return "if", f"__cat__:{var}:{toks[0]}", body, False
         if len(toks) < 3:
             return None
         # comparative subjects: "smaller ones", "the rest", "everything else", "everything in between"
@@ -211,7 +215,10 @@ class BranchReader(BuilderBase):
             cond = special
         elif cond_text == "__so__":
             cond = self.ctx.question
-            if cond is None:
+            approval = self._special_cond(seq, "if approved") if cond is None and self.ctx.approval_seen else None
+            if approval is not None and seq and isinstance(seq[-1], Act) and seq[-1].who is not None:
+                cond = approval  # "The manager decides whether to approve it; if so, pay it": approved==True
+            elif cond is None:
                 var = _valid_var((self.ctx.prev_name or "check") + "_ok")
                 cond = Cond("bool", f"{var}==True", var, True, ())
         else:

@@ -62,12 +62,20 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
             obj_text = re.split(
                 r"\b(?:above|over|under|below|more than|less than|exceeding|of more|worth)\b", obj_text
             )[0]
+            obj_text = re.sub(
+                r"^\s*(?:to\s+)?(?:go(?:ing)?\s+ahead|proceed(?:ing)?|mov(?:e|ing)\s+forward)\s+(?:with\s+)?",
+                "",
+                obj_text,
+                flags=re.I,
+            )
             obj_words = [
                 w
                 for w in _content(W.tokens(obj_text))
                 if w not in W.PRONOUNS and w not in ("on", "for", "of", "it", "them")
             ]
             verb = "confirm" if re.search(r"\bconfirm", text, re.I) else "approve"
+            if len(obj_words) > 1 and obj_words[0] in ("make", "give", "send", "do", "go", "proceed", "extend"):
+                obj_words = obj_words[1:]  # "decides whether to make an offer" -> approve_offer
             if obj_words:  # "have the editor approve the draft" -> approve_draft (who: the editor)
                 name = _valid_name(W.snake([verb] + obj_words[-2:]))
                 self.namer.set_topic(obj_words)

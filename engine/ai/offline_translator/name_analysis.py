@@ -100,7 +100,11 @@ class ClauseAnalysis:
             if len(toks) > 2 and toks[1] in ("it", "them") and toks[2] in _VERB_PARTICLES:
                 return first, [toks[2]], [toks[1]] + toks[3:], []  # "bounce it back to the requester"
             return first, [], toks[1:], []
-        if first.endswith("ing") and W.lemma(first):  # gerund: "sending the email"
+        if (
+            first.endswith("ing")
+            and W.lemma(first)
+            and not (len(toks) > 1 and W.singular(toks[1]) in W.PEOPLE)  # "hiring manager", "managing director"
+        ):  # gerund: "sending the email"
             return W.lemma(first), [], toks[1:], []
         if (
             first.endswith("s")
@@ -163,6 +167,8 @@ class ClauseAnalysis:
             if lem is None and w not in ("go", "goes", "need", "needs", "require", "requires"):
                 continue
             nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if w.endswith("ing") and nxt is not None and W.singular(nxt) in W.PEOPLE:
+                continue  # "the hiring manager decides": a kind of manager, not a verb
             if (
                 w.endswith("s")
                 and not w.endswith("ss")

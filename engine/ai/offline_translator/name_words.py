@@ -104,10 +104,19 @@ _LABEL_VERBS = {
     "categorize",
     "categorise",
     "judge",
+    "screen",
+    "triage",
 }  # "deploy the best model": an object, not the LLM doing the work
 # what a label verb's step outputs, read by the decision after it: "Classify the ticket. Urgent tickets go
 # to …" -> category=='urgent' (was classify=='urgent')
-_LABEL_OUTPUT = {"classify": "category", "categorize": "category", "categorise": "category", "rate": "rating"}
+_LABEL_OUTPUT = {
+    "classify": "category",
+    "categorize": "category",
+    "categorise": "category",
+    "rate": "rating",
+    "screen": "rating",  # "screen the CV with the LLM. Strong candidates get …": rating=='strong'
+    "triage": "priority",
+}
 
 
 _AUX = {"is", "are", "was", "were", "be", "been", "being", "gets", "get", "got"}
