@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from engine.ai import _words as W
-from engine.ai.offline_translator.approvals_llm import APPROVAL_ADJ
+from engine.ai.offline_translator.approvals_llm import APPROVAL_ADJ, approval_of
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.name_words import _FILLER, _content
@@ -53,6 +53,16 @@ _BULK_BY_AGE = re.compile(
     re.I,
 )
 _AGE = re.compile(r"\b(?:older|newer|younger)\b|\b(?:days?|weeks?|months?|years?|hours?)\b", re.I)
+
+
+# a clause led by a range: "Between 1000 and 10000 the department head approves", "for amounts from 1k to
+# 10k, …" (the ranged value is the one the sibling conditions compare)
+_RANGE_LEAD = re.compile(
+    r"^(?:for\s+|with\s+)?(?:(?:the\s+)?(?:amounts?|values?|totals?|anything|everything|requests?|orders?|ones?|those|"
+    r"claims?|invoices?|purchases?|expenses?)\s+)?(?:between|from)\s+(?P<low>[$€£]?\d[\d.]*\s*[kKmM]?)\s+"
+    r"(?:and|to|&and&)\s+(?P<high>[$€£]?\d[\d.]*\s*[kKmM]?)\b\s*[,:]?\s*(?P<rest>.*)$",
+    re.I,
+)
 
 
 class ClauseKinds(BuilderBase):
@@ -157,6 +167,9 @@ class ClauseKinds(BuilderBase):
         s = re.sub(
             r"^(?:and|but|or|so)\s+(?=if\b|when\b|otherwise\b|else\b|unless\b|in case\b)", "", seg.strip(), flags=re.I
         )
+        m = _RANGE_LEAD.match(s)
+        if m:  # "Between 1000 and 10000 the department head approves" ("Between 1000 and 10000, …": what follows)
+            return "if", f"between {m.group('low')} and {m.group('high')}", m.group("rest").strip(), False
         m = re.match(rf"^(\w+)\s+(?:all\s+|the\s+)?({APPROVAL_ADJ})\s+(.+)$", s, re.I)
         if m and W.is_base_verb(m.group(1).lower()) and self.ctx.approval_seen:
             return "if", m.group(2), f"{m.group(1)} {m.group(3)}", False
@@ -230,8 +243,10 @@ class ClauseKinds(BuilderBase):
             head = s[:start].strip()
             tail = s[end:].strip()
             if not head or re.fullmatch(r"(?:if|when|for|with|at|scores?|amounts?|values?|it is|it's)", head, re.I):
-                if tail and self._imperative(tail):
-                    return "if", s[:end], tail, False
+                if tail and (self._imperative(tail) or approval_of(tail) is not None):
+                    return "if", s[:end], tail, False  # "above 10000 the CFO signs off": an approval
+                if not tail:  # "for amounts over 5000," / "above that,": the clause after it is what happens then
+                    return "if", s[:end], "", False
             elif not tail and (bulk := _BULK_BY_AGE.search(head)) and _AGE.search(s[start:end]):
                 # "delete backups older than 30 days": which items the step acts on, not a condition
                 age = "old" if re.search(r"\bolder\b|\bover\b|\bmore\s+than\b", s[start:end], re.I) else "recent"

@@ -77,7 +77,32 @@ def _prepare(text: str) -> str:
         flags=re.I,
     )
     t = _PAREN_FALLBACK.sub(_unbracket_fallback, t)
+    t = _RANGE_COLON.sub(r"between \g<low> and \g<high>:", t)
+    t = _than_that(t)
     return t.strip()
+
+
+# "1000 to 10000: the department head approves" / "1k-10k:" -> "between 1000 and 10000:"
+_RANGE_COLON = re.compile(
+    r"(?<![\w.])(?P<low>[$€£]?\d[\d.]*\s*[kKmM]?)\s*(?:to|-|–|—)\s*(?P<high>[$€£]?\d[\d.]*\s*[kKmM]?)\s*:", re.I
+)
+# "above that", "over that", "below that": the last number before it ("Between 1000 and 10000 the head
+# approves; above that, the CFO signs off" -> "above 10000")
+_THAN_THAT = re.compile(
+    r"\b(?P<cmp>above|over|beyond|more\s+than|higher\s+than|below|under|less\s+than)\s+that\b", re.I
+)
+_A_NUMBER = re.compile(r"[$€£]?\d[\d.]*(?:\s*[kKmM]\b|%)?")
+
+
+def _than_that(t: str) -> str:
+    out, last = [], 0
+    for m in _THAN_THAT.finditer(t):
+        numbers = _A_NUMBER.findall(t[max(0, m.start() - 200) : m.start()])
+        if not numbers:
+            continue
+        out.append(t[last : m.start()] + f"{m.group('cmp')} {numbers[-1].strip()}")
+        last = m.end()
+    return "".join(out) + t[last:] if out else t
 
 
 # A step's fallback in brackets: "Load the orders (if that fails, use yesterday's export), then …",

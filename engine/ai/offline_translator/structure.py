@@ -9,7 +9,7 @@ from engine.ai.offline_translator.approvals_llm import _PAR_NUMBER, approval_of
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act, Decision, Goto, Par, Stop, Until
-from engine.ai.offline_translator.name_words import _content
+from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.ai.offline_translator.segmentation import _PAR_WORDS
 
 # words that read as nouns when they stand alone after "verb object and": "check stock and credit"
@@ -19,6 +19,14 @@ _OBJECT_NOUNS = (
     | {"address", "phone", "email", "identity", "employment", "references", "history", "background", "fraud"}
     | {"sanctions", "eligibility", "availability", "pricing", "weather", "traffic", "permissions", "licence"}
     | {"license", "insurance", "documents", "contracts", "invoices", "orders", "payments", "shipping"}
+)
+
+
+# "both the department head and the CFO must sign off": who, the modal, what they do
+_BOTH_WHO = re.compile(
+    r"^(?:and\s+|then\s+)?both\s+(?P<who>(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+and\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)??)\s+"
+    r"(?P<modal>(?:must|should|will|need\s+to|have\s+to)\s+)?(?P<what>.+)$",
+    re.I,
 )
 
 
@@ -123,6 +131,12 @@ class StructureReader(BuilderBase):
             enum = self._enumeration(text)
             if enum is not None:
                 return enum
+            lead = _BOTH_WHO.match(text)
+            first_who = re.split(r"\s+and\s+", lead.group("who"))[0] if lead else ""
+            if lead and approval_of(f"{first_who} {lead.group('what')}"):
+                # "Both the department head and the CFO must sign off (in parallel)": both approve
+                what = _PAR_WORDS.sub(" ", lead.group("what")).strip()
+                text = f"{lead.group('who')} {lead.group('modal') or ''}both {what}"
             m = re.match(
                 r"^(?:the\s+)?([\w-]+(?:\s+[\w-]+)?\s+and\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?)\s+"
                 r"(?:(?:must|should|will|need\s+to|have\s+to)\s+)?both\s+(.+)$",
@@ -137,6 +151,10 @@ class StructureReader(BuilderBase):
                     else []
                 )
                 if len(signed) >= 2 and all(a.who for a in signed):
+                    if len({a.name.rsplit("_", 1)[0] if a.name[-1].isdigit() else a.name for a in signed}) == 1:
+                        base = signed[0].name  # both approve the contract: approve_contract_legal_team, …_finance
+                        for a in signed:
+                            a.name = _valid_name(f"{base}_{W.snake((a.who or '').split()[-2:])}")
                     return [Par([[a] for a in signed])]  # "the CFO and the CEO must both sign off"
                 acts = [st for st in self._plain_steps(f"{m.group(1)} {m.group(2)}") if isinstance(st, (Act, Until))]
                 if len(acts) >= 2:  # "the editor and the legal team both review it"
