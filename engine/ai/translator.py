@@ -153,6 +153,14 @@ def _read_by_next(model: WorkflowModel, state: str) -> tuple[str | None, list[st
     return None, []
 
 
+# verbs whose step over a report or the warehouse is a query
+_DATA_VERBS = {
+    "generate", "build", "run", "produce", "compile", "create", "prepare", "compute", "calculate", "pull",
+    "query", "aggregate", "load", "refresh", "update", "export", "make", "extract", "summarize", "summarise",
+    "fetch", "get", "read", "write", "populate", "rebuild", "assemble", "put", "insert", "copy", "sync",
+}  # fmt: skip
+
+
 def propose_bindings(
     model: WorkflowModel,
     state_text: dict[str, str] | None = None,
@@ -259,7 +267,11 @@ def propose_bindings(
                 "description": "an LLM call through the configured model (proposed; edit the prompt)",
             }
         elif (
-            {"query", "aggregate", "aggregation", "sql", "warehouse", "report"} & words
+            (
+                {"query", "aggregate", "aggregation", "sql"} & words
+                # "pay out the expense report", "sign the report": a report that is no query's result
+                or ({"warehouse", "report"} & words and s.split("_")[0] in _DATA_VERBS)
+            )
             and (
                 {
                     "query",

@@ -63,3 +63,26 @@ def test_an_adverb_particle_before_the_object_belongs_to_the_verb(text, names):
 def test_a_duration_condition_names_its_unit(text, cond):
     """ "takes more than 30 minutes" was ``export_duration>30``: 30 of what, for the step that sets it?"""
     assert cond in offline_translation(text).dsl
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        (
+            "Every hour, check the queue length. If more than 500 messages are waiting, scale up the workers; if "
+            "fewer than 50, scale them down.",
+            "scale_down_workers",  # was scale_down_up_workers: 'scale' was no verb, 'up' part of the object
+        ),
+        ("Receive the expense report. Then finance pays it out.", "pay_out_expense_report"),  # was pay_out
+    ],
+)
+def test_a_particle_after_a_pronoun_is_the_verbs(text, name):
+    assert f"->{name}" in offline_translation(text).dsl
+
+
+def test_a_report_that_is_paid_or_approved_is_no_query():
+    """A step over "the report" is proposed as a SQL query only when its verb makes one (generate, load …)."""
+    bindings = offline_translation("Receive the expense report. Then finance pays it out.").bindings
+    assert bindings.get("pay_out_expense_report", {}).get("action") != "sql"
+    generated = offline_translation("Generate the monthly sales report from the warehouse.").bindings
+    assert generated["generate_monthly_sales_report"]["action"] == "sql"

@@ -65,6 +65,14 @@ _RANGE_LEAD = re.compile(
 )
 
 
+# "flag any order where the total is", "tag every ticket whose age is": the step and what it compares
+_WHERE_THE = re.compile(
+    r"^(?P<act>.+?)\s+(?:(?:where\s+(?:the|its|their)|whose)\s+(?P<what>[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|was|were))|"
+    r"(?:that|which|with)\s+(?:has\s+|have\s+)?(?:a|an|the)\s+(?P<had>[a-z]+(?:\s+[a-z]+)?))$",
+    re.I,
+)
+
+
 class ClauseKinds(BuilderBase):
     """The part of :class:`ClauseReader` that splits a sentence into clauses and classifies each."""
 
@@ -252,6 +260,13 @@ class ClauseKinds(BuilderBase):
                 age = "old" if re.search(r"\bolder\b|\bover\b|\bmore\s+than\b", s[start:end], re.I) else "recent"
                 return "plain", None, f"{head[: bulk.start('noun')]}{age} {bulk.group('noun')}", False
             elif not tail and self.namer.analyse(head)[0] is not None:
+                rel = _WHERE_THE.match(head)
+                act_words = _content(W.tokens(rel.group("act"))) if rel else []
+                if rel and act_words and self.namer.analyse(rel.group("act"))[0] is not None:
+                    # "Flag any order where the total is over 500": flag the order when the order total is
+                    noun = W.singular(act_words[-1])
+                    what = rel.group("what") or f"{rel.group('had')} is"
+                    return "postfix", f"the {noun} {what} {s[start:]}", rel.group("act"), False
                 return "postfix", s[start:], head, False
         # "Urgent tickets go to …", "Purchase requests over $5,000 need …", "smaller ones are approved …"
         subj_cond = self._subject_condition(s)

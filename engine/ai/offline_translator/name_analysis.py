@@ -208,6 +208,8 @@ class ClauseAnalysis:
             particle = []
             if _takes_particle(lem, rest):
                 particle, rest = [rest[0]], rest[1:]
+            elif len(rest) >= 2 and rest[0] in ("it", "them") and rest[1] in _VERB_PARTICLES and not _content(rest[2:]):
+                particle, rest = [rest[1]], [rest[0]]  # "finance pays it out": the particle is the verb's
             return lem, particle, rest, subject
         # noun phrase: "inventory check", "unit tests", "manager approval"
         content = _content(toks)
