@@ -10,8 +10,11 @@ from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
 from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Stop, _approval_place, _terminal
 from engine.ai.offline_translator.name_words import _AUX, _DETERMINERS, _content, _is_plural, _valid_var
-from engine.ai.offline_translator.retries import is_stand_in
+from engine.ai.offline_translator.retries import FAIL_COND, is_stand_in
 from engine.ai.offline_translator.segmentation import _OTHERS
+
+# the noun a failure is reported under, and the verbs of the step it means
+_SAME_STEP = {"payment": ("charge", "pay", "bill"), "reservation": ("reserve", "hold", "book")}
 
 
 class BranchReader(BuilderBase):
@@ -145,6 +148,11 @@ class BranchReader(BuilderBase):
                 # (after a reply that never came, e.g. "call them", the run goes on as after the reply)
                 steps.append(Stop())
             return steps
+        branch_failed = self._parallel_branch_failed(seq, cond_text) if kind in ("if", "postfix") else None
+        if branch_failed is not None:  # "If both succeed, ship it. If the charge fails, release the stock"
+            body = steps_of()
+            branch_failed.branches.append([Cond("join", "any_failed"), body, _terminal(body)])
+            return branch_failed.branches[-1][1]
         failed = self._failed_step(cond_text, seq) if kind in ("if", "postfix") and cond_text else None
         if failed is not None:  # "Fetch the rates; if that fails, use yesterday's file": its @error path
             return self._fallback_of(failed, body_text, cond_text or "", seq)
@@ -255,6 +263,28 @@ class BranchReader(BuilderBase):
         dec = Decision([[cond, body, _terminal(body)]], attach_hint=tuple(cond.subject))
         self._append(seq, dec)
         return dec.branches[-1][1]
+
+    def _parallel_branch_failed(self, seq: list, cond_text: str | None) -> Decision | None:
+        """The decision on the join right before, when ``cond_text`` is the failure of one of its parallel
+        steps and the decision has no failure branch yet ("If the charge fails" after "If both succeed")."""
+        if not cond_text or len(seq) < 2 or not isinstance(seq[-1], Decision) or not isinstance(seq[-2], Par):
+            return None
+        dec = seq[-1]
+        kinds = {b[0].text for b in dec.branches if b[0] is not None and b[0].kind == "join"}
+        if kinds != {"all_ok"}:
+            return None
+        m = FAIL_COND.match(cond_text.strip().strip(",.;:"))
+        if m is None:
+            return None
+        branch_acts = [st for br in seq[-2].branches for st in br if isinstance(st, Act)]
+        if self._step_named_by(m.group("subj") or "", branch_acts) is not None:
+            return dec
+        words = {W.lemma(w) or w for w in _content(W.tokens(m.group("subj") or "")) if w not in W.PRONOUNS}
+        words |= {v for w in words for v in _SAME_STEP.get(w, ())}  # "the payment" of "charge the card"
+        for act in branch_acts:
+            if words & ({W.lemma(w) or w for w in W.tokens(act.text)} | set(act.name.split("_"))):
+                return dec
+        return None
 
     @staticmethod
     def _earlier_join(seq: list) -> Decision | None:
