@@ -44,6 +44,10 @@ class BuilderBase:
     def _unanswered_approval(self, cond_text: str, seq: list) -> Act | None:
         raise NotImplementedError  # defined in another part of Builder
 
+    @staticmethod
+    def _step_named_by(subject: str, earlier: list) -> Act | None:
+        raise NotImplementedError  # defined in another part of Builder
+
     def _fallback_of(self, act: Act, text: str, cond_text: str = "", seq: list | None = None) -> list | None:
         raise NotImplementedError  # defined in another part of Builder
 
