@@ -37,13 +37,14 @@ def test_skip_it_if_guards_the_step(text, step, cond):
 def test_a_long_text_without_punctuation_is_read_in_linear_time_and_its_skip_rule_still_applies():
     """A complexity guard, not a speed target: the 'skip it if' rule scanned lazily from every position
     of a sentence, so 50,000 characters without punctuation took 10-12 s (quadratic). The step phrase is
-    now bounded (200 characters); the bound is far above the 5 s allowed here on a loaded machine."""
+    now bounded (200 characters); it takes well under the 5 s of CPU time allowed here (the process's own
+    time: other processes on a loaded machine do not count)."""
     import time
 
     from engine.ai.offline_translator import translate_offline
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     res = translate_offline("Run the payroll job; skip it if today is a bank holiday. Then " + "word " * 10_000)
-    took = time.perf_counter() - t0
+    took = time.process_time() - t0
     assert took < 5, f"{took:.1f} s for 50,000 characters"
     assert "today_bank_holiday==False" in res.dsl and "skip" not in res.dsl, res.dsl

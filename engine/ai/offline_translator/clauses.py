@@ -44,6 +44,17 @@ _THEN_IN_PARALLEL = re.compile(
     re.I,
 )
 
+# "After 30 days, …", "Two hours later, …": a wait, then the rest of the sentence
+_DELAY = (
+    r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|fifteen|twenty|thirty|forty|"
+    r"forty-eight|sixty|ninety|\d+)\s+(?:more\s+)?(?:business\s+|working\s+|calendar\s+)?"
+    r"(?:minutes?|hours?|days?|weeks?|months?)"
+)
+_AFTER_DELAY = re.compile(
+    rf"^(?:(?:after|following)\s+(?P<d1>{_DELAY})|(?P<d2>{_DELAY})\s+later)\s*,\s*(?P<rest>.+)$", re.I
+)
+
+
 # a sequence word after the branches of a leading "In parallel, …": what follows runs after the join
 _THEN_AFTER_PAR = re.compile(
     r"\s*[,;]\s*(?:and\s+)?(?:then|after\s+that|afterwards|finally|next)\b[\s,]*|\s+and\s+then\b[\s,]*", re.I
@@ -143,6 +154,11 @@ class ClauseReader(SentenceRewrite):
             m = _BEFORE.match(s)
             if m:
                 s, changed = m.group(1), True
+            m = _AFTER_DELAY.match(s)
+            if m:  # "After 30 days, send a reminder" / "Two hours later, …": a wait before it
+                pre_steps.extend(self.body(f"wait {m.group('d1') or m.group('d2')}"))
+                s, changed = m.group("rest"), True
+                continue
             m = _AFTER_NOUN.match(s)
             if m and not _COND_LEAD.match(s):
                 s, changed = m.group(1), True

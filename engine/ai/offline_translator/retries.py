@@ -37,8 +37,9 @@ RETRY = re.compile(
     rf"(?:wait(?:ing)?\s+(?:for\s+)?(?P<wait>{_DURATION})\s*,?\s*(?:and\s+)?(?:then\s+)?)?"
     r"(?:retry(?:ing)?|re-?try(?:ing)?|try(?:ing)?\s+(?:it\s+|that\s+|this\s+)?again|re-?run(?:ning)?|"
     r"attempt(?:ing)?\s+(?:it\s+)?again)"
-    r"(?:\s+(?P<obj>it|that|this|them|the\s+[a-z]+(?:\s+[a-z]+)?))?"
-    rf"(?:\s+every\s+(?P<every>{_DURATION})|\s+(?:after|in)\s+(?P<after>{_DURATION})|\s+(?P<later>{_DURATION})\s+later)?"
+    r"(?:\s+(?P<obj>it|that|this|them|the\s+(?!next\b|following\b)[a-z]+(?:\s+[a-z]+)?))?"
+    rf"(?:\s+every\s+(?P<every>{_DURATION})|\s+(?:after|in)\s+(?P<after>{_DURATION})|\s+(?P<later>{_DURATION})\s+later|"
+    r"\s+(?P<nextday>(?:the\s+)?(?:next|following)\s+day|tomorrow|(?:the\s+)?next\s+morning))?"
     r"\s*,?\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|max(?:imum)?\s+|another\s+)?"
     rf"{_COUNT}(?:\s+more)?(?:\s+(?:more\s+)?(?:times?|attempts?|tries))?"
     rf"(?:\s*,?\s*(?:waiting\s+|with\s+|leaving\s+|allowing\s+)?(?P<gap>{_DURATION})\s+"
@@ -151,6 +152,8 @@ class RetryReader(BuilderBase):
             wait_text = (
                 m.group("wait") or m.group("gap") or m.group("every") or m.group("every2") or m.group("after")
             ) or m.group("later")
+            if m.group("nextday"):
+                wait_text = "a day"  # "retry the next day": a day between tries (capped below, with a note)
             target.retry_wait_s = duration_seconds(wait_text)
             if target.retry_wait_s and target.retry_wait_s > MAX_RETRY_WAIT_S:
                 self.ctx.notes.append(
