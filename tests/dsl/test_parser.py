@@ -242,10 +242,10 @@ def test_empty_natural_language_condition_is_refused():
     ],
 )
 def test_deep_nesting_is_refused_cleanly(cond):
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU time: a loaded machine's other work does not count
     with pytest.raises(DSLError) as info:
         parse(f"start->a:{cond};a->end;")
-    assert time.perf_counter() - t0 < 5
+    assert time.process_time() - t0 < 5
     assert not isinstance(info.value.__context__, RecursionError)
     assert info.value.issues[0].line == 1
 

@@ -9,12 +9,12 @@ from engine.dsl import DSLError, check, parse, to_dsl, to_graph, validate
 from engine.dsl.graph import to_dot, to_mermaid
 from tests.dsl.strategies import models, spaced_token_soup, token_soup
 
-DEADLINE_S = 2.0
+DEADLINE_S = 2.0  # of this process's CPU time (time.process_time): other work on a loaded machine does not count
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parse_only_raises_dsl_error(text: str) -> None:
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         model, _report = check(text)
     except DSLError as exc:
@@ -23,7 +23,7 @@ def parse_only_raises_dsl_error(text: str) -> None:
             issue.format("f.dsl")  # formatting never fails either
     else:
         to_graph(model)
-    assert time.perf_counter() - t0 < DEADLINE_S
+    assert time.process_time() - t0 < DEADLINE_S
 
 
 @FAST
