@@ -28,7 +28,7 @@ tell buy sell draw prepare hire upsell greet welcome onboard deactivate provisio
 classify categorise recommend suggest highlight moderate approve vet contact review chase remind refuse
 wire cash reissue reorder restock replenish price quote bill dispatch collect escalate hand pause
 declare resign reproduce deviate sample localize localise need require go come mention attach reply greet
-scale pivot crop watermark lodge downgrade
+scale pivot crop watermark lodge downgrade insert upsert synchronize synchronise
 reconcile dedupe deduplicate archive recheck revalidate remediate patch rotate revoke renew reissue interview
 shortlist onboard offboard induct train certify audit inspect weigh label tag print scan photograph measure
 transcribe moderate curate edit proofread approve sign notarize stamp decide vote tally rank nominate award

@@ -86,3 +86,9 @@ def test_a_report_that_is_paid_or_approved_is_no_query():
     assert bindings.get("pay_out_expense_report", {}).get("action") != "sql"
     generated = offline_translation("Generate the monthly sales report from the warehouse.").bindings
     assert generated["generate_monthly_sales_report"]["action"] == "sql"
+
+
+def test_verbs_the_word_list_lacked_are_read_in_the_passive_too():
+    """ "Valid rows are inserted into the customers table" was a step named valid_rows_inserted."""
+    dsl = offline_translation("Validate the file. Valid rows are inserted into the customers table.").dsl
+    assert "validate_file->insert_" in dsl and "inserted" not in dsl

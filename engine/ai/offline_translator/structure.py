@@ -30,10 +30,25 @@ _BOTH_WHO = re.compile(
 )
 
 
+def _name_apart(acts: list[Act]) -> None:
+    """Parallel steps named alike ("pull the campaign stats from Google Ads / from Meta Ads" ->
+    pull_campaign_stats, pull_campaign_stats_2) get the words that tell them apart
+    (pull_campaign_stats_google_ads, pull_campaign_stats_meta_ads)."""
+    base = {a.name: re.sub(r"_\d+$", "", a.name) for a in acts}
+    if len(acts) < 2 or len(set(base.values())) != 1:
+        return
+    words = [[w for w in _content(W.tokens(a.text)) if w not in base[a.name].split("_")] for a in acts]
+    own = [[w for w in ws if not any(w in other for other in words if other is not ws)] for ws in words]
+    if not all(own):
+        return
+    for a, ws in zip(acts, own):
+        a.name = _valid_name(f"{base[a.name]}_{W.snake(ws[:2])}")
+
+
 class StructureReader(BuilderBase):
     """Step lists, "and" splitting and parallel enumerations (fan-out / fan-in)."""
 
-    def _split_and(self, text: str) -> list[str]:
+    def _split_and(self, text: str, parallel: bool = False) -> list[str]:
         t = re.sub(r"\bbetween\s+(\S+)\s+and\s+", r"between \1 &and& ", text, flags=re.I)
         for phrase in (
             "terms and conditions",
@@ -53,10 +68,15 @@ class StructureReader(BuilderBase):
             t = re.sub(phrase, phrase.replace(" and ", " &and& "), t, flags=re.I)
         t = re.sub(r"^((?:the |a |an )?\w+(?: \w+)?) then (?=\w+s\b)", r"\1 ", t, flags=re.I)
         # "pull the spend from Google Ads and Meta": two named sources of one step, not a second step
-        t = re.sub(
-            r"\b(from|in|on)\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+and\s+(?=[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?\s*(?:[,.;]|$))",
-            r"\1 \2 &and& ",
-            t,
+        # (unless they are pulled in parallel: "… from Google Ads and Meta Ads in parallel", a step each)
+        t = (
+            t
+            if parallel or _PAR_WORDS.search(t)
+            else re.sub(
+                r"\b(from|in|on)\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+and\s+(?=[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?\s*(?:[,.;]|$))",
+                r"\1 \2 &and& ",
+                t,
+            )
         )
         t = re.sub(r"\beither\s+(.+?)\s+or\s+", r"either \1 &or& ", t, flags=re.I)
         parts = re.split(
@@ -74,6 +94,7 @@ class StructureReader(BuilderBase):
         out = []
         last_verb = None
         last_had_object = False
+        from_verb: str | None = None  # "pull the stats from": for a source named after it ("and Meta Ads")
         subj_verb = None
         # "unit tests and integration tests run" -> run each
         if len(parts) >= 2:
@@ -100,7 +121,8 @@ class StructureReader(BuilderBase):
             if last_verb and (
                 (v is None and not subject) or (self._determined(p) and len(W.tokens(p)) <= 5 and not own_clause)
             ):
-                out.append(f"{last_verb} {p}")
+                bare_name = v is None and not self._determined(p)  # "… from Google Ads and Meta Ads", "eBay"
+                out.append(f"{from_verb if from_verb and bare_name else last_verb} {p}")
                 continue
             if v is not None:
                 last_verb = " ".join([v] + particle)
@@ -117,6 +139,10 @@ class StructureReader(BuilderBase):
                 )
                 if prep_at is not None and len(ptoks) - prep_at <= 3:
                     last_verb = " ".join(ptoks[: prep_at + 1])
+                from_at = next((i for i, w in enumerate(ptoks) if w.lower() == "from" and i > 0), None)
+                from_verb = (
+                    " ".join(ptoks[: from_at + 1]) if from_at is not None and len(ptoks) - from_at <= 3 else None
+                )
             out.append(p)
         return out
 
@@ -191,6 +217,7 @@ class StructureReader(BuilderBase):
             acts = [st for st in steps if isinstance(st, (Act, Until))]
             out: list
             if len(acts) >= 2:
+                _name_apart([a for a in acts if isinstance(a, Act)])
                 out = [Par([[a] for a in acts])]
             elif len(acts) == 1 and lead:
                 out = [("meanwhile", acts[0])]
@@ -279,7 +306,7 @@ class StructureReader(BuilderBase):
             flags=re.I,
         )
         steps: list = []
-        parts = self._split_and(text)
+        parts = self._split_and(text, parallel)
         low = re.sub(r"\s+", " ", text.lower().strip())
         one_ai_call = (
             len(parts) >= 2
