@@ -13,6 +13,13 @@ from engine.ai.offline_translator.name_words import _AUX, _DETERMINERS, _content
 from engine.ai.offline_translator.retries import FAIL_COND, is_stand_in
 from engine.ai.offline_translator.segmentation import _OTHERS
 
+# a step that puts a question or an offer to someone, and a condition that is their answer to it
+_OFFER_ACT = re.compile(r"^(?:offer|propose|suggest|invite|quote|ask)\b", re.I)
+_ANSWERS_OFFER = re.compile(
+    r"^(?:they|he|she|the\s+\w+)\s+(?:accepts?|agrees?|declines?|refuses?|rejects?|says?\s+(?:yes|no)|"
+    r"takes?\s+(?:it|the\s+(?:offer|deal|discount)))\b",
+    re.I,
+)
 # the noun a failure is reported under, and the verbs of the step it means
 _SAME_STEP = {"payment": ("charge", "pay", "bill"), "reservation": ("reserve", "hold", "book")}
 
@@ -256,6 +263,16 @@ class BranchReader(BuilderBase):
             )
         if negate and cond.kind == "join":
             cond = Cond("join", "any_failed" if cond.text == "all_ok" else "all_ok")
+        answered = open_dec.branches[-1][1] if open_dec is not None and open_dec.branches else None
+        if (
+            answered
+            and isinstance(answered[-1], Act)
+            and _OFFER_ACT.match(answered[-1].text.strip())
+            and _ANSWERS_OFFER.match((cond_text or "").strip())
+        ):  # "If they mention price, offer a discount; if they accept, reactivate": the offer's answer
+            inner = Decision([[cond, body, _terminal(body)]])
+            answered.append(inner)
+            return inner.branches[-1][1]
         compatible = open_dec is not None and self._compatible(cond, siblings)
         if compatible:
             open_dec.branches.append([cond, body, _terminal(body)])

@@ -310,6 +310,7 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
                     if cut is not None:  # "For each incoming lead use an LLM to …, then …"
                         m = None
                 if m and not _find_cmp(m.group(1)) and (lead_each or self._is_event(m.group(1))):
+                    self._track_people(m.group(1))  # "When a customer cancels, …; if they …": they = the customer
                     trig = self._trigger(m.group(1))
                     if trig is not None:
                         self._append(seq, trig)

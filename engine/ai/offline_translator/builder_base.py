@@ -26,6 +26,9 @@ class BuilderBase:
     def _rewrite(self, s: str) -> str:
         raise NotImplementedError  # defined in another part of Builder
 
+    def _track_people(self, s: str) -> None:
+        raise NotImplementedError  # defined in another part of Builder
+
     def _subject_condition(self, s: str):
         raise NotImplementedError  # defined in another part of Builder
 

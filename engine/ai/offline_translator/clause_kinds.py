@@ -334,6 +334,12 @@ class ClauseKinds(BuilderBase):
                 ) and not re.search(r"\d", " ".join(toks[:i])):
                     continue  # "they decline": the condition has no predicate yet
                 prev = head[-1]
+                if (
+                    prev.endswith("s")
+                    and W.lemma(prev) not in (None, prev)
+                    and prev not in ("is", "was", "has", "does")
+                ):
+                    continue  # "if the customer mentions price": the word after its verb is the verb's object
                 if prev in _NOT_BEFORE_BODY:  # "if the customer doesn't reply within 2 days": a verb after
                     continue  # an auxiliary belongs to the condition ("customer" ends in -er like a comparative)
                 if prev in ("no", "any", "an", "some", "every", "each", "this", "that", "its", "their", "our"):
