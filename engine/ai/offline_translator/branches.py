@@ -89,6 +89,8 @@ class BranchReader(BuilderBase):
             noun_text, cond_head = (rel.group(1), rel.group(2)) if rel else (head, head)
             raw_noun = W.tokens(noun_text)
             noun = [w for w in raw_noun if not W.is_noise(w) and w not in ("of",)]
+            while len(noun) > 1 and noun[-1].endswith("ing") and W.lemma(noun[-1]):
+                noun = noun[:-1]  # "leads scoring 8 or more": the leads (what they score is the condition)
             pred = W.tokens(tail)
             if (
                 (noun or (raw_noun and all(w in W.PRONOUNS or w in W.STOP for w in raw_noun)))

@@ -46,6 +46,14 @@ _EVENT_NOUNS |= {"apply": "application", "subscribe": "subscription", "complain"
 _EVENT_NOUNS |= {"sign_up": "signup", "signup": "signup", "enrol": "enrolment", "enroll": "enrollment"}
 
 
+# people of the team running the workflow: what they do is a step, not an event from outside
+_STAFF = {
+    "manager", "director", "reviewer", "analyst", "admin", "administrator", "editor", "supervisor", "approver",
+    "accountant", "clerk", "auditor", "engineer", "developer", "officer", "head", "team", "agent", "operator",
+    "owner", "assistant", "coordinator", "specialist", "technician", "recruiter", "planner",
+}  # fmt: skip
+
+
 class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryReader, FallbackReader, BuilderBase):
     """Reads a prepared description into a tree of steps (Act, Par, Decision, …)."""
 
@@ -182,6 +190,15 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
         if re.search(r"\b(?:workflow|process|pipeline|following steps|steps)\b", s, re.I) and len(s.split()) < 14:
             return  # "Here is our onboarding process:" describes, does not act
         self._prose(s, seq)
+
+    def _outside_event(self, sentence: str) -> bool:
+        """ "A lead fills in the demo form", "A new order is placed": something that happens to the
+        workflow from outside (someone who is not staff acts, or a thing arrives); "A manager reviews the
+        report" is a step a person of the team does."""
+        verb, _particle, _obj, subject = self.namer.analyse(sentence)
+        if verb is None or not (subject or self.namer.last_passive) or not self._is_event(sentence):
+            return False
+        return not any(W.singular(w) in _STAFF for w in subject)
 
     def _trigger(self, text: str) -> Act | None:
         toks = W.tokens(text)
@@ -339,6 +356,18 @@ class Builder(LeadReader, StructureReader, ClauseReader, BranchReader, RetryRead
                     )
                     trig = self._trigger(m2.group(1))
                     if trig is not None:
+                        self._append(seq, trig)
+                        continue
+                elif (
+                    len(sentences) > 1
+                    and re.match(r"^an?\s+\w", s, re.I)
+                    and "," not in s
+                    and not _find_cmp(s)
+                    and self._outside_event(s)
+                ):  # "A lead fills in the demo form. Enrich it …": the event that starts a run, not a step
+                    trig = self._trigger(s)
+                    if trig is not None:
+                        self._track_people(s)
                         self._append(seq, trig)
                         continue
             if first and not seq:
