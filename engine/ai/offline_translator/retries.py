@@ -11,8 +11,8 @@ import re
 
 from engine.ai import _words as W
 from engine.ai.offline_translator.builder_base import BuilderBase
-from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Until, _terminal
-from engine.ai.offline_translator.name_words import _content
+from engine.ai.offline_translator.model import Act, Cond, Decision, Par, Stop, Until, _terminal
+from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.ai.offline_translator.segmentation import _WORD_NUMBERS
 
 _FAILS = (
@@ -296,7 +296,7 @@ _ANSWER_VERBS = (
 _NUMBER = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|twenty|thirty|forty|fifty|sixty|ninety)"
 # "if there is no answer within 2 days" / "if nobody responds in 48 hours" / "if she hasn't approved it after a week"
 NO_ANSWER = re.compile(
-    r"^(?:there\s+(?:is|was|'s)\s+no\s+(?:answer|response|reply|decision|approval|sign[- ]?off|reaction)"
+    r"^(?:there\s+(?:is|was|'s)\s+(?:still\s+)?no\s+(?:answer|response|reply|decision|approval|sign[- ]?off|reaction)"
     r"(?:\s+(?:from\s+(?:him|her|them|the\s+\w+)|yet))?"
     r"|no\s+(?:answer|response|reply|decision|approval|sign[- ]?off|reaction)\s*(?:comes?\s*(?:back|in)?|arrives?|"
     r"(?:is|has\s+been)\s+(?:given|received|made))?"
@@ -360,12 +360,38 @@ class FallbackReader(BuilderBase):
         seconds = duration_seconds(re.sub(r"\b(?:business|working)\s+", "", m.group("dur")))
         if approval is None and seconds:
             approval = self._reply_wait(cond_text, seq)
+        if approval is not None and approval.on_error and seconds:
+            return self._wait_again(approval, seconds)
         if approval is None or approval.on_error or not seconds:
             return None
         approval.answer_within_s = min(seconds, MAX_APPROVAL_WAIT_S)
         if seconds > MAX_APPROVAL_WAIT_S:
             self.ctx.notes.append(f"'{m.group('dur')}' is longer than an approval can wait (30 days): it waits 30 days")
         return approval
+
+    @staticmethod
+    def _wait_again(approval: Act, seconds: float) -> Act | None:
+        """ "If they don't respond within 3 days, send a reminder; if there is still no answer after 5
+        days, escalate": after the reminder (the approval's @error path) the run waits for the answer
+        again, until 5 days from the request; that wait is the approval whose @error path the caller
+        fills. ``None`` when the first no-answer path ends the run or has a wait already."""
+        path = approval.on_error or []
+        ended = bool(path) and isinstance(path[-1], Stop)  # the no-answer path ended: nothing read an answer
+        if _terminal(path[:-1] if ended else path) or any(isinstance(st, Act) and st.who is not None for st in path):
+            return None
+        if ended:
+            path.pop()  # the run now waits for the answer again after the reminder
+        first = approval.answer_within_s or 0.0
+        left = seconds - first if seconds > first else seconds  # "after 5 days": from the request
+        again = Act(
+            f"Did the {approval.who} answer '{approval.text.strip().rstrip('.')[:150]}' after the reminder?",
+            _valid_name(f"wait_{approval.name.removeprefix('approve_').removeprefix('get_')}_answer"),
+            who=approval.who,
+            awaits_reply=True,
+        )
+        again.answer_within_s = min(left, MAX_APPROVAL_WAIT_S)
+        path.append(again)
+        return again
 
     def _reply_wait(self, cond_text: str, seq: list) -> Act | None:
         """ "Email the customer asking for confirmation. If they don't reply within 2 days, call them": right
