@@ -16,13 +16,6 @@ from tests.ai.translated import translated
     ("text", "cond", "body", "deadline"),
     [
         (
-            "After 24 hours, send a reminder to the applicant. If there is still no answer after 3 days, close the "
-            "application.",
-            "has_answer==False",
-            "close_application",
-            "after 3 days",
-        ),
-        (
             "Send the quote. If there is no reply within 2 days, call the customer.",
             "has_reply==False",
             "call_customer",
@@ -50,6 +43,20 @@ def test_a_deadline_is_a_note_and_the_condition_is_yes_no(text, cond, body, dead
     assert (cond, body) in edges, r.dsl
     assert not any("days" in s or "friday" in s for s in model.states), r.dsl
     assert any(deadline in n and "deadline" in n for n in r.notes), r.notes
+
+
+def test_still_no_answer_after_a_reminder_to_a_person_waits_for_their_reply():
+    """After a step that contacts a person, "if there is (still) no answer after 3 days" is a wait for their
+    reply that times out after 3 days (as "if there is no answer within 3 days" was already), not a
+    decision on ``has_answer``, which no step sets."""
+    model, r = translated(
+        "After 24 hours, send a reminder to the applicant. If there is still no answer after 3 days, close the "
+        "application."
+    )
+    assert "send_reminder_applicant->wait_applicant_reply;" in r.dsl
+    assert "wait_applicant_reply->close_application:@error;" in r.dsl
+    assert "has_answer" not in r.dsl
+    assert r.answer_within["wait_applicant_reply"] == 3 * 86_400
 
 
 def test_a_positive_age_stays_a_number():
