@@ -65,6 +65,10 @@ _RANGE_LEAD = re.compile(
 )
 
 
+# "flag any transaction" (above 10000 …): a step over each item a comparison picks
+_ACT_ON_ANY = re.compile(
+    r"^(?P<act>[a-z]+(?:\s+(?:up|out|off|back|down))?)\s+(?:any|every|each)\s+(?P<noun>[a-z]+)$", re.I
+)
 # "flag any order where the total is", "tag every ticket whose age is": the step and what it compares
 _WHERE_THE = re.compile(
     r"^(?P<act>.+?)\s+(?:(?:where\s+(?:the|its|their)|whose)\s+(?P<what>[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|was|were))|"
@@ -250,6 +254,11 @@ class ClauseKinds(BuilderBase):
             op, mt, start, end = cmp
             head = s[:start].strip()
             tail = s[end:].strip()
+            every = _ACT_ON_ANY.match(head)
+            if every and tail and self.namer.analyse(every.group("act"))[0] is not None:
+                # "Flag any transaction above 10000 for review by compliance": flag it when it is above 10000
+                noun = every.group("noun")
+                return "if", f"the {noun} is {s[start:end]}", f"{every.group('act')} the {noun} {tail}", False
             if not head or re.fullmatch(r"(?:if|when|for|with|at|scores?|amounts?|values?|it is|it's)", head, re.I):
                 if tail and (self._imperative(tail) or approval_of(tail) is not None):
                     return "if", s[:end], tail, False  # "above 10000 the CFO signs off": an approval

@@ -203,6 +203,12 @@ class StructureReader(BuilderBase):
                 scope, rest = (before + " " + after).strip(), ""
             else:
                 scope, rest = before, after
+            pieces = re.split(r"\s*,\s*(?:and\s+)?(?:then\s+)?", scope)
+            last = pieces[-1]
+            if not lead and len(pieces) > 1 and self._one_verb_many_objects(last):
+                # "Upload the video, transcode it to 720p and 1080p in parallel": only the last runs in parallel
+                earlier = self.body(", ".join(pieces[:-1]), False)
+                return earlier + self.body(f"{last} in parallel" + (f", {rest}" if rest else ""))
             scope = re.sub(
                 r"^(?:run|do|perform|execute)\s+(?:these|the following|all of these|them|both|all)\b\s*:?",
                 "",
@@ -225,6 +231,15 @@ class StructureReader(BuilderBase):
                 out = steps
             return out + (self.body(rest) if rest else [])
         return self._plain_steps(text, parallel)
+
+    def _one_verb_many_objects(self, text: str) -> bool:
+        """ "transcode it to 720p and 1080p": one verb, the words after "and" have none of their own."""
+        parts = self._split_and(text)
+        return (
+            len(parts) >= 2
+            and self.namer.analyse(parts[0])[0] is not None
+            and all(self.namer.analyse(p)[0] is None for p in parts[1:])
+        )
 
     def _enumeration(self, text: str) -> list | None:
         """ "train three models in parallel: a linear model, a random forest and …" -> one branch per item."""
