@@ -82,6 +82,12 @@ _RUN_SUBJ = (
     r"(?:it|the (?P<subj>job|run|workflow|pipeline|process|flow|report|import|export|sync|task|whole thing)"
     r"|anything|something|this)"
 )
+# what follows a failure clause when it is one outcome of a step, not a notice about the whole run
+_SUCCESS_PATH = re.compile(
+    r"^(?:and\s+|but\s+)?(?:otherwise|else|if\s+not\b|if\s+(?:it|that|this|the\s+\w+)\s+(?:succeeds|works|passes|"
+    r"goes\s+through)|on\s+success)",
+    re.I,
+)
 # what may also be a step of the workflow ("Import the data. If the import fails, …": that step's error path)
 _STEP_SUBJECTS = {"job", "report", "import", "export", "sync", "task"}
 _NOTIFY_SENTENCE = [
@@ -305,7 +311,8 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
     # notifications: sentences about the whole run failing; removed from the text
     told: list[str] = []
     kept: list[str] = []
-    for sentence in re.split(r"(?<=[.!?;\n])", out):
+    sentences = re.split(r"(?<=[.!?;\n])", out)
+    for i, sentence in enumerate(sentences):
         core = sentence.strip().rstrip(".!?;").strip()
         hit = None
         for pat in _NOTIFY_SENTENCE:
@@ -314,6 +321,9 @@ def extract(text: str, timezone: str = "UTC") -> tuple[Proposals, str]:
                 break
         if hit and _is_a_step(hit.groupdict().get("subj"), sentence, out):
             hit = None
+        after = next((x.strip() for x in sentences[i + 1 :] if x.strip()), "")
+        if hit and _SUCCESS_PATH.match(after):
+            hit = None  # "If it fails, email the admin; otherwise compute the prices": a step's two outcomes
         if hit:
             told.append(_who(hit.group("who")))
             props.notes.append(f"'{core}' is a notification when a run fails, not a step")

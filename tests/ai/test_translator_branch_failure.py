@@ -69,3 +69,36 @@ def test_one_step_from_several_named_sources_in_parallel_is_a_branch_per_source(
 def test_one_step_from_two_named_sources_without_parallel_words_stays_one_step():
     dsl = offline_translation("Pull the spend from Google Ads and Meta.").dsl
     assert dsl == "start->pull_spend;\npull_spend->end;\n"
+
+
+@pytest.mark.parametrize(
+    "text, step, failed, worked",
+    [
+        (
+            "Fetch the rates. If it fails, email the admin; otherwise compute the prices.",
+            "fetch_rates",
+            "email_admin",
+            "compute_prices",
+        ),
+        (
+            "Run the nightly ETL. Should it fail, page whoever is on call, otherwise refresh the dashboards and "
+            "post a message in #data.",
+            "run_etl",
+            "page_whoever_call",
+            "refresh_dashboards",
+        ),
+    ],
+)
+def test_if_it_fails_with_an_otherwise_is_the_steps_two_outcomes_not_a_run_notice(text, step, failed, worked):
+    """ "If it fails, email the admin" was taken as a notice for failed runs (removed from the steps), so
+    the fallback vanished and "otherwise compute the prices" became the step's @error path."""
+    tr = offline_translation(text)
+    var = f"{step.split('_')[-1]}_success"
+    assert f"{step}->{failed}:{var}==False;" in tr.dsl and f"{step}->{worked}:{var}==True;" in tr.dsl, tr.dsl
+    assert not tr.proposals.get("notifications")
+
+
+def test_if_it_fails_alone_is_still_a_notice_for_failed_runs():
+    tr = offline_translation("Run the nightly ETL. If it fails, page the on-call engineer.")
+    assert tr.dsl == "start->run_etl;\nrun_etl->end;\n"
+    assert tr.proposals["notifications"] == [{"channels": ["on-call-engineer"], "on": ["failed"]}]

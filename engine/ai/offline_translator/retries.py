@@ -484,6 +484,9 @@ class FallbackReader(BuilderBase):
         if kind != "else" and not (kind in ("if", "postfix") and cond_text and SUCCEEDS.match(cond_text.strip())):
             return None
         act, fail_text = held
+        said = FAIL_COND.match((fail_text or "").strip().strip(",.;:"))
+        if said is not None and (said.group("subj") or "").strip().lower() in ("it", "that", "this", "they"):
+            fail_text = ""  # "Should it fail": the step's own outcome, not the last words read (whoever_success)
         steps, act.on_error = act.on_error, None
         self.ctx.fallback_of = None
         cond = self.conds.parse(fail_text or f"the {act.name.split('_')[-1]} fails", [])
