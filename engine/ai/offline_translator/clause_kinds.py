@@ -329,6 +329,18 @@ class ClauseKinds(BuilderBase):
             if tail and self._imperative(tail):
                 return rest[: cmp[3]], tail
         toks = rest.split()
+        words = [re.sub(r"[^a-z]", "", t.lower()) for t in toks]
+        for i in range(3, len(toks) - 2):
+            # "if the laptop is over budget the manager has to ok it": a person starts what happens then
+            if (
+                words[i] in ("the", "a", "an", "our", "your", "their")
+                and W.singular(words[i + 1]) in W.PEOPLE
+                and any(w in ("is", "are", "was", "were", "has", "have", "gets", "get") for w in words[1:i])
+                and words[i - 1] not in ("and", "or", "but", "if", "whether", "when", "unless")
+                and words[i + 2] not in ("is", "are", "was", "were")  # "… and the customer is new": a condition
+                and (W.lemma(words[i + 2]) or words[i + 2] in ("must", "should", "has", "have", "needs", "will", "can"))
+            ):
+                return " ".join(toks[:i]), " ".join(toks[i:])
         for i in range(1, len(toks)):
             w = re.sub(r"[^a-z]", "", toks[i].lower())
             if W.is_base_verb(w) and w not in W.COND_VERBS:

@@ -12,7 +12,7 @@ _FILLER = re.compile(
     r"^(?:we|you|i|please|then|just|also|and|so|now|should|must|will|can|let's|lets|"
     r"go ahead and|make sure to|make sure we|be sure to|try to|need to|needs to|have to|has to|"
     r"want to|the system (?:should|will|must)?|system|it should|simply|first|finally|next|"
-    r"automatically|immediately|manually|we'll|we will|you'll|to)\s+",
+    r"automatically|immediately|manually|we'll|we will|you'll|to|basically|actually|ideally|essentially|really)\s+",
     re.I,
 )
 

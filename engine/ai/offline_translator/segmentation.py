@@ -77,11 +77,26 @@ def _prepare(text: str) -> str:
         flags=re.I,
     )
     t = _PAREN_FALLBACK.sub(_unbracket_fallback, t)
+    t = re.sub(r"\(([^()]*)\)", lambda m: "(" + re.sub(r"\s*,\s*", " / ", m.group(1)) + ")", t)  # "(google, slack)"
+    t = re.sub(
+        r"(^|(?<=[.!?]\s))(?:(?:ok(?:ay)?\s*,?\s*)?so\s*,?\s+basically|basically|ok(?:ay)?\s*,?\s*so)\s*,?\s+",
+        r"\1",
+        t,
+        flags=re.I,
+    )
+    t = _WHEN_WE_NEED.sub(r"\1, ", t)
+    t = re.sub(r"\b(over|under)\s+budget\b", r"\1-budget", t, flags=re.I)  # a state ("is over budget"), no comparison
     t = _RANGE_COLON.sub(r"between \g<low> and \g<high>:", t)
     t = _than_that(t)
     return t.strip()
 
 
+# "when someone submits the form we need to create …": the event ends where "we need to" starts
+_WHEN_WE_NEED = re.compile(
+    r"((?:^|(?<=[.!?]\s))(?:so\s+)?(?:basically\s+)?(?:when(?:ever)?|once|as soon as)\s+[^,.;:]+?)\s+"
+    r"(?=(?:we|you|i)\s+(?:need|have|must|should|want|'d\s+like)\b)",
+    re.I,
+)
 # "1000 to 10000: the department head approves" / "1k-10k:" -> "between 1000 and 10000:"
 _RANGE_COLON = re.compile(
     r"(?<![\w.])(?P<low>[$€£]?\d[\d.]*\s*[kKmM]?)\s*(?:to|-|–|—)\s*(?P<high>[$€£]?\d[\d.]*\s*[kKmM]?)\s*:", re.I
