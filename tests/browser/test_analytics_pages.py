@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from engine.analytics import utcnow
 from engine.store import Store
@@ -108,6 +109,8 @@ def test_analytics_page_in_the_browser(tab, analytics_app, screenshots_dir):
 def test_optimize_page_in_the_browser(tab, analytics_app, screenshots_dir):
     tab.goto(analytics_app.url + "/optimize")
     idle(tab, charts=1)
+    # st.code draws its text once its highlighter has loaded, which can be after the script run ends
+    expect(tab.locator("[data-testid='stMain']")).to_contain_text("[b,c,d]->e;", timeout=page_timeout_ms())
     body = tab.inner_text("[data-testid='stMain']")
     assert "Optimize" in body and "Optimization score" in tab.inner_text(".js-plotly-plot")
     assert "Run 'b', 'c' and 'd' in parallel" in body
