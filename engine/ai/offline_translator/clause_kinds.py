@@ -18,6 +18,7 @@ from engine.ai.offline_translator.segmentation import (
     _PAR_WORDS,
     _POSTFIX,
     _SO,
+    AMOUNT,
 )
 
 _OTHER_SEGMENT = re.compile(
@@ -59,8 +60,8 @@ _AGE = re.compile(r"\b(?:older|newer|younger)\b|\b(?:days?|weeks?|months?|years?
 # 10k, …" (the ranged value is the one the sibling conditions compare)
 _RANGE_LEAD = re.compile(
     r"^(?:for\s+|with\s+)?(?:(?:the\s+)?(?:amounts?|values?|totals?|anything|everything|requests?|orders?|ones?|those|"
-    r"claims?|invoices?|purchases?|expenses?)\s+)?(?:between|from)\s+(?P<low>[$€£]?\d[\d.]*\s*[kKmM]?)\s+"
-    r"(?:and|to|&and&)\s+(?P<high>[$€£]?\d[\d.]*\s*[kKmM]?)\b\s*[,:]?\s*(?P<rest>.*)$",
+    rf"claims?|invoices?|purchases?|expenses?)\s+)?(?:between|from)\s+(?P<low>{AMOUNT})\s+"
+    rf"(?:and|to|&and&)\s+(?P<high>{AMOUNT})\b\s*[,:]?\s*(?P<rest>.*)$",
     re.I,
 )
 

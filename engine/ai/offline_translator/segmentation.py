@@ -97,10 +97,10 @@ _WHEN_WE_NEED = re.compile(
     r"(?=(?:we|you|i)\s+(?:need|have|must|should|want|'d\s+like)\b)",
     re.I,
 )
+# an amount as written in a range: "1000", "$5k", "2.5 m"
+AMOUNT = r"[$€£]?\d[\d.]*\s*[kKmM]?"
 # "1000 to 10000: the department head approves" / "1k-10k:" -> "between 1000 and 10000:"
-_RANGE_COLON = re.compile(
-    r"(?<![\w.])(?P<low>[$€£]?\d[\d.]*\s*[kKmM]?)\s*(?:to|-|–|—)\s*(?P<high>[$€£]?\d[\d.]*\s*[kKmM]?)\s*:", re.I
-)
+_RANGE_COLON = re.compile(rf"(?<![\w.])(?P<low>{AMOUNT})\s*(?:to|-|–|—)\s*(?P<high>{AMOUNT})\s*:", re.I)
 # "above that", "over that", "below that": the last number before it ("Between 1000 and 10000 the head
 # approves; above that, the CFO signs off" -> "above 10000")
 _THAN_THAT = re.compile(
