@@ -29,7 +29,7 @@ from engine.dsl.validate import check
 from engine.errors import Issue, ValidationReport, WorkbenchError
 from engine.inputs import InputSpec, check_input_names
 
-ActionName = Literal["python", "sql", "llm", "http", "files", "notify", "email", "approval", "workflow", "noop"]
+ActionName = Literal["python", "sql", "llm", "http", "files", "notify", "email", "approval", "workflow", "wait", "noop"]
 RecoveryName = Literal["retry", "skip", "fallback", "compensate", "abort", "escalate"]
 
 
@@ -54,6 +54,7 @@ class RetryPolicy(BaseModel):
 
 MAX_STATE_TIMEOUT_S = 86_400  # a running state's timeout_s
 MAX_APPROVAL_WAIT_S = 30 * 86_400  # an approval's timeout_s: how long it waits for an answer
+MAX_WAIT_S = 365 * 86_400  # a wait state's wait_s
 
 
 class StateBinding(BaseModel):
@@ -93,6 +94,9 @@ class StateBinding(BaseModel):
     message: str | None = None
     # workflow
     workflow: str | None = None
+    # wait (a durable timer, engine/run/people.py): how long, or until when (an ISO time, or a {key} of the context)
+    wait_s: float | None = Field(None, gt=0, le=MAX_WAIT_S)
+    until: str | None = None
     # common
     params: dict[str, Any] = Field(default_factory=dict)
     # a state's time limit (at most 1 day); an approval's: how long it waits for an answer (at most 30 days)
@@ -163,6 +167,16 @@ class StateBinding(BaseModel):
             raise ValueError(f"action '{self.action}' needs '{field}'")
         if self.action in ("notify", "email") and not self.message:
             raise ValueError(f"action '{self.action}' needs 'message'")
+        if self.action == "wait":
+            if bool(self.wait_s) == bool(self.until):
+                raise ValueError(
+                    "action 'wait' needs either 'wait_s' (how long: wait_s = 1800 waits 30 minutes) or 'until' "
+                    "(when: an ISO time such as '2027-01-31T09:00', or a context key such as '{due_at}'), not both"
+                )
+            if self.timeout_s:
+                raise ValueError("a wait has no timeout_s: its length is wait_s (or until)")
+        elif self.wait_s or self.until:
+            raise ValueError("'wait_s' and 'until' belong to action 'wait'")
         if self.action == "files" and (self.operation or "read") == "write" and not self.from_key:
             raise ValueError("a files write needs 'from_key' (the context key holding the rows to write)")
         return self

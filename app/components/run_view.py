@@ -32,6 +32,7 @@ ANSWERS = {
         ("skip", "Skip the step", "secondary"),
         ("abort", "Abort the run", "secondary"),
     ],
+    "timer": [("continue", "Stop waiting, go on now", "secondary")],
 }
 
 
@@ -178,6 +179,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
                 "approval": "Approval needed",
                 "decision": "A decision needs you",
                 "escalation": "A step failed — what now?",
+                "timer": "Waiting",
             }.get(kind, "Your answer is needed")
             st.markdown(f"**{title}** — step `{r['state']}`")
             st.write(r.get("prompt") or "")
@@ -187,7 +189,7 @@ def render_run(eid: str, *, key: str, controls: bool = True) -> dict | None:
             expiry = expiry_text(r)
             if expiry:
                 st.caption(expiry)
-            if expiry and expiry.startswith("Expired"):
+            if expiry and expiry.startswith(("Expired", "The wait ended")):
                 continue  # it takes no answer any more
             if controls and not auth_gate.can(Permission.APPROVE):
                 st.caption("Your role cannot answer this request.")
@@ -350,10 +352,14 @@ def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
     at = at or records.store_time(records.utc_now())
     left = (expires - at).total_seconds()
     when = f"{expires:%Y-%m-%d %H:%M} UTC"
+    if left <= 0 and request.get("kind") == "timer":
+        return f"The wait ended at {when}: the run goes on as soon as it is driven (a running service resumes it; else Resume)."
     if left <= 0:
         return (
             f"Expired at {when}: it takes no answer any more. The step fails as timed out (ApprovalTimeout) "
             "as soon as the run goes on (a running service resumes it; else Resume)."
         )
     shown = duration_text(round(left / 60) * 60) if left >= 60 else "less than a minute"
+    if request.get("kind") == "timer":
+        return f"The run goes on at {when} (in {shown}) by itself."
     return f"Expires {when} (in {shown}); unanswered by then, the step fails as timed out (its @error path decides what follows)."

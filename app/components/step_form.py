@@ -12,9 +12,9 @@ import streamlit as st
 
 from app.components import ui
 from engine.workbench import drafts
-from engine.workflow_file import MAX_APPROVAL_WAIT_S, MAX_STATE_TIMEOUT_S, StateBinding
+from engine.workflow_file import MAX_APPROVAL_WAIT_S, MAX_STATE_TIMEOUT_S, MAX_WAIT_S, StateBinding
 
-ACTIONS = ["noop", "python", "sql", "llm", "http", "files", "notify", "email", "approval", "workflow"]
+ACTIONS = ["noop", "python", "sql", "llm", "http", "files", "notify", "email", "approval", "wait", "workflow"]
 ACTION_HELP = {
     "noop": "does nothing (a placeholder or a pure decision point)",
     "python": "calls a Python function `module:function(context, **params)` that returns new context values",
@@ -25,6 +25,7 @@ ACTION_HELP = {
     "notify": "sends a message to Slack, a webhook, e-mail or a channel of data/notifications.toml",
     "email": "sends an e-mail through the SMTP settings",
     "approval": "waits for a person to approve or reject",
+    "wait": "pauses the run for a time, or until a date and time, then goes on (the wait survives restarts)",
     "workflow": "runs another workflow as a sub-workflow",
 }
 ACTION_SHORT = {
@@ -37,6 +38,7 @@ ACTION_SHORT = {
     "notify": "notify — send a notification",
     "email": "email — send an e-mail",
     "approval": "approval — ask a person",
+    "wait": "wait — pause for a time",
     "workflow": "workflow — run another workflow",
 }
 RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
@@ -78,6 +80,8 @@ def _init_binding_keys(state: str):
         "max_rows": int(b.max_rows or 0),
         "deadline_s": float(b.deadline_s or 0),
         "workflow": b.workflow or "",
+        "wait_min": float(b.wait_s or 0) / 60,
+        "until": b.until or "",
         "params": json.dumps(b.params) if b.params else "",
         # an approval's timeout_s is how long it waits for an answer (up to 30 days): its own field, in hours
         "timeout_s": 0.0 if b.action == "approval" else min(float(b.timeout_s or 0), float(MAX_STATE_TIMEOUT_S)),
@@ -170,6 +174,8 @@ def _apply_binding(state: str):
         values["message"] = g("message")
     elif action == "workflow":
         values["workflow"] = (g("workflow") or "").strip()
+    elif action == "wait":
+        values.update(wait_s=float(g("wait_min") or 0) * 60 or None, until=(g("until") or "").strip(), timeout_s=None)
     if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
         values["output"] = g("output")
     b = ui.run_guarded(f"apply the settings of '{state}'", drafts.binding_from_form, values)
@@ -274,16 +280,37 @@ def render_step_form(sel: str, states: list[str]) -> None:
         )
     elif action == "workflow":
         st.text_input("Workflow (library name or .toml file)", key=k("workflow"))
+    elif action == "wait":
+        c1, c2 = st.columns(2)
+        c1.number_input(
+            "Wait (minutes)",
+            min_value=0.0,
+            max_value=MAX_WAIT_S / 60,
+            step=5.0,
+            key=k("wait_min"),
+            help="how long the run pauses here (0 when it waits until a moment instead)",
+        )
+        c2.text_input(
+            "… or until (date and time, UTC, or {name} from the context)",
+            key=k("until"),
+            placeholder="2027-01-31T09:00 or {due_at}",
+        )
+        st.caption(
+            "The run shows as waiting meanwhile; nobody is asked. A restart keeps the moment it goes on, and "
+            "*Stop waiting, go on now* on the run's page ends the wait early."
+        )
     if action in ("sql", "llm", "http"):
         c1, c2 = st.columns(2)
         c1.text_input("Store the result as", key=k("into"), placeholder="result")
         c2.selectbox("Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"], key=k("output"))
-    if action != "noop":
+    if action not in ("noop", "wait"):
         st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
     with st.expander("Timeout, retries, errors", expanded=False):
         c1, c2 = st.columns(2)
         if action == "approval":
             c1.caption("An approval's time limit is *Answer within*, above.")
+        elif action == "wait":
+            c1.caption("A wait has no timeout: its length is set above.")
         else:
             c1.number_input(
                 "Timeout (s, 0 = none)",

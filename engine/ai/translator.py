@@ -20,6 +20,7 @@ from engine.ai.decisions import DecisionService
 from engine.ai.llm import LLMService
 from engine.ai.offline_explainer import explain_offline
 from engine.ai.offline_translator import translate_offline
+from engine.ai.offline_translator.retries import wait_step_seconds
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
 from engine.durations import duration_text
@@ -189,7 +190,14 @@ def propose_bindings(
         binding: dict[str, Any] | None = None
         if s.startswith("receive_") and s not in approvals and s not in ai_states:
             continue  # the event that starts the run: nothing to call
-        if s in approvals:
+        wait_s = wait_step_seconds(state_text.get(s) or _human(s))
+        if wait_s and s not in approvals:  # "wait 30 days", a poll's "every 30 minutes": a durable timer
+            binding = {
+                "action": "wait",
+                "wait_s": min(wait_s, 365 * 86_400.0),
+                "description": f"the run pauses {duration_text(wait_s)} here (it survives restarts meanwhile)",
+            }
+        elif s in approvals:
             who = approvals[s]
             what = (state_text.get(s) or _human(s)).strip().rstrip(".")
             binding = (
@@ -378,6 +386,11 @@ def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None)
             limit = b.get("timeout_s")
             after = f"; with no answer within {duration_text(limit)} its @error path runs (timeout_s)" if limit else ""
             lines.append(f"- '{state}' waits for a person: {b.get('description', '')}{after}.")
+        elif b.get("action") == "wait" and b.get("wait_s"):
+            lines.append(
+                f"- '{state}' pauses the run for {duration_text(b['wait_s'])} (a wait step: it survives restarts, "
+                "and the run's page can end it early)."
+            )
         elif b.get("action") == "llm" and "next decision" in b.get("description", ""):
             lines.append(
                 f"- '{state}' asks the LLM and stores the answer in '{b['into']}', which the next decision reads."

@@ -138,12 +138,13 @@ def finished_run_events(store, since: dt.datetime, settings, skip: set | None = 
 
 
 def waiting_events(store, since: dt.datetime, settings) -> list[tuple[str, dict]]:
-    """Open requests for a person (approval, decision, escalation) created after ``since``."""
+    """Open requests for a person (approval, decision, escalation) created after ``since`` (a wait state's
+    timer asks nobody: no message)."""
     rows = store.query(
         "SELECT h.request_id, h.state, h.kind, h.prompt, e.execution_id, e.workflow_id, e.workflow_name, "
         "e.version, e.status, json_extract(e.options, '$._spec.notifications') AS notif "
         "FROM human_requests h JOIN workflow_executions e ON e.execution_id = h.execution_id "
-        "WHERE h.status = 'open' AND h.created_at >= ? AND NOT EXISTS (SELECT 1 FROM notifications n "
+        "WHERE h.status = 'open' AND h.kind <> 'timer' AND h.created_at >= ? AND NOT EXISTS (SELECT 1 FROM notifications n "
         "WHERE n.event_key = h.execution_id || ':waiting:' || h.request_id)",
         [since],
     )

@@ -81,6 +81,14 @@ def _emit(res, as_json: bool) -> int:
                 print(f"  Ray dashboard: {url}", file=sys.stderr)
         if res.status == "waiting":
             for w in res.waiting_for:
+                if w["kind"] == "timer":  # a wait state: nobody is asked
+                    print(
+                        f"waiting at '{w['state']}': {w['prompt']}\n  a running service (workbench serve) goes on "
+                        f"when the wait is over; or then: workbench resume {res.execution_id}; to go on now: "
+                        f"workbench answer {res.execution_id} {w['state']} continue",
+                        file=sys.stderr,
+                    )
+                    continue
                 verb = (
                     "approve {id} {state} --yes|--no"
                     if w["kind"] == "approval"
@@ -392,10 +400,12 @@ def register(sub) -> None:
     common(p)
     p.set_defaults(func=cmd_approve)
 
-    p = sub.add_parser("answer", help="answer a decision (true/false) or an escalation (retry/skip/abort)")
+    p = sub.add_parser(
+        "answer", help="answer a decision (true/false), an escalation (retry/skip/abort) or end a wait now (continue)"
+    )
     p.add_argument("execution_id")
     p.add_argument("state")
-    p.add_argument("value", choices=["true", "false", "retry", "skip", "abort", "yes", "no"])
+    p.add_argument("value", choices=["true", "false", "retry", "skip", "abort", "yes", "no", "continue"])
     common(p)
     p.set_defaults(func=cmd_answer)
 

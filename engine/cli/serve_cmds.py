@@ -208,6 +208,13 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
             print(f"  error: {ex['error_message']}")
     if ex["status"] == "waiting":
         for r in ex.get("open_requests") or []:
+            if r["kind"] == "timer":  # a wait state: nobody is asked
+                print(
+                    f"waiting at '{r['state']}': {r['prompt']}\n  the service goes on when the wait is over; to go "
+                    f"on now: WORKBENCH_SERVER={client.base_url} workbench answer {execution_id} {r['state']} continue",
+                    file=sys.stderr,
+                )
+                continue
             verb = (
                 "approve {id} {state} --yes|--no"
                 if r["kind"] == "approval"

@@ -76,7 +76,7 @@ def suggest_caching(store, target: Target, run: dict) -> list[Suggestion]:
         if s not in target.spec.model.states:
             continue
         b = target.spec.binding(s)
-        if b.action in ("noop", "approval", "workflow") or side_effect_of(b):
+        if b.action in ("noop", "approval", "workflow", "wait") or side_effect_of(b):
             continue  # nothing to save, a person or a sub-workflow, or an effect that must happen every time
         med = median([i["duration_ms"] for i in items]) or 0.0
         if med < CACHE_MIN_MS:

@@ -103,7 +103,7 @@ def find_chains(spec: WorkflowSpec) -> list[Chain]:
         return None
 
     def eligible(s: str) -> bool:
-        if s in (START, END) or s in grouped or spec.binding(s).action == "approval":
+        if s in (START, END) or s in grouped or spec.binding(s).action in ("approval", "wait"):
             return False
         ins = incoming.get(s, [])
         if len(ins) != 1 or ins[0].is_fan_out or ins[0].is_fan_in or ins[0].source == s:

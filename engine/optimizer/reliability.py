@@ -124,7 +124,11 @@ def suggest_reliability(store, target: Target, run: dict) -> list[Suggestion]:
         if s not in target.spec.model.states:
             continue
         b = target.spec.binding(s)
-        if b.timeout_s is not None or b.action in ("noop", "approval", "workflow") or int(r["n"]) < TIMEOUT_MIN_SAMPLES:
+        if (
+            b.timeout_s is not None
+            or b.action in ("noop", "approval", "workflow", "wait")
+            or int(r["n"]) < TIMEOUT_MIN_SAMPLES
+        ):
             continue
         if not r["on_ray"] and b.execution != "inline":
             continue  # auto-inlined cheap states: a timeout would move them to Ray for nothing

@@ -192,7 +192,7 @@ def state_attempt_figures(store, scope):
                max(duration_ms) AS max_ms, sum(duration_ms) AS total_ms,
                count(DISTINCT execution_id) AS executions,
                arg_max(executed_on, started_at) AS executed_on,
-               coalesce(bool_or(action = 'approval'), FALSE) AS waits_for_people
+               coalesce(bool_or(action IN ('approval', 'wait')), FALSE) AS waits_for_people
             FROM state_transitions WHERE {where} AND {_ATTEMPT_ROWS}
             GROUP BY from_state ORDER BY total_ms DESC, state""",
         params,
@@ -201,7 +201,7 @@ def state_attempt_figures(store, scope):
 
 def _run_time_sql(scope) -> tuple[str, list]:
     """A ``WITH`` clause ending in ``split``: one row per finished run in scope with its duration_ms and
-    waiting_ms, the time in which at least one approval attempt was open (the union of their
+    waiting_ms, the time in which at least one approval (or wait step) attempt was open (the union of their
     [started_at, ended_at] intervals, so parallel approvals count once; capped at the run's duration)."""
     where, params = _run_scope(scope)
     return (
@@ -210,7 +210,7 @@ def _run_time_sql(scope) -> tuple[str, list]:
                 WHERE {where} AND status IN {_FINISHED_SQL} AND duration_ms IS NOT NULL),
             w AS (
                 SELECT execution_id, started_at AS s, coalesce(ended_at, started_at) AS f FROM state_transitions
-                WHERE action = 'approval' AND {_ATTEMPT_ROWS} AND started_at IS NOT NULL
+                WHERE action IN ('approval', 'wait') AND {_ATTEMPT_ROWS} AND started_at IS NOT NULL
                   AND execution_id IN (SELECT execution_id FROM runs)),
             o AS (
                 SELECT *, max(f) OVER (PARTITION BY execution_id ORDER BY s, f

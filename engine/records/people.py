@@ -10,11 +10,12 @@ from engine.records.common import loads
 
 
 def runs_needing_attention(store, limit: int = 20) -> list[dict]:
-    """Waiting runs with open requests for a person (approvals, decisions, escalations), newest first."""
+    """Waiting runs with open requests for a person (approvals, decisions, escalations; not the timers of
+    wait states: nobody is asked), newest first."""
     return store.query(
         "SELECT e.execution_id, e.workflow_name, e.version, e.status, e.start_time, "
         "count(h.request_id) AS open_requests FROM workflow_executions e JOIN human_requests h "
-        "ON h.execution_id = e.execution_id AND h.status = 'open' WHERE e.status = 'waiting' "
+        "ON h.execution_id = e.execution_id AND h.status = 'open' AND h.kind <> 'timer' WHERE e.status = 'waiting' "
         "GROUP BY ALL ORDER BY e.start_time DESC LIMIT ?",
         [int(limit)],
     )

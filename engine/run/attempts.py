@@ -115,6 +115,10 @@ class AttemptsMixin(EngineParts):
             return Outcome.from_task(await self._approval(ex, token, state, visit, binding, attempt), "inline", attempt)
         if binding.action == "workflow":
             return Outcome.from_task(await self._sub_workflow(ex, token, state, visit, binding), "inline", attempt)
+        if binding.action == "wait":
+            return Outcome.from_task(
+                await self._wait_timer(ex, token, state, visit, binding, attempt), "inline", attempt
+            )
         where = self._where(ex, state, binding)
         payload = self._payload(ex, token, state, binding, attempt)
         if binding.action == "llm":

@@ -105,6 +105,10 @@ class EngineParts:
             self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding, attempt: int = 1
         ) -> dict: ...
 
+        async def _wait_timer(
+            self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding, attempt: int = 1
+        ) -> dict: ...
+
         async def _escalate(
             self, ex: Exec, token: Token, state: str, visit: int, f: Failure, d: RecoveryDecision
         ) -> str: ...

@@ -28,6 +28,32 @@ from engine.workflow_file import StateBinding
 log = logging.getLogger("workbench.runner")
 
 EXPIRED = "expired"  # the answer the engine records when a request's time ran out (never an option)
+# the request of a ``wait`` state: it "expires" when the wait is over; answering "continue" ends it early
+TIMER = "timer"
+CONTINUE = "continue"  # the one answer a timer takes
+# a drive that detaches when only waiting is left (`workbench run`) waits out shorter timers itself
+DETACH_TIMER_AFTER_S = 60.0
+
+
+def wait_until(until: str, context: dict) -> dt.datetime:
+    """The moment a ``wait`` state's ``until`` names (naive UTC, as the store keeps times): an ISO date or
+    time (``2027-01-31``, ``2027-01-31T09:00``, with or without a zone; without one it is UTC), or a
+    ``{key}`` of the context holding one. Raises ``ValueError`` with what was wrong."""
+    from engine.actions.templating import fill
+
+    try:
+        text = fill(until, context).strip() if "{" in until else until.strip()
+    except KeyError as exc:
+        raise ValueError(f"'until' names {exc} but the context has no such key") from None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise ValueError(
+            f"'until' is {text[:60]!r}, not a date or time: use ISO form such as '2027-01-31' or '2027-01-31T09:00'"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def expiry_of(request: dict) -> dt.datetime | None:
@@ -91,6 +117,8 @@ class PeopleMixin(EngineParts):
                 for r in records.human_requests(self.store, execution_id)
                 if r["state"] == state and r.get("answer") == EXPIRED
             ]
+            if expired and expired[-1]["kind"] == TIMER:
+                raise RunError(f"the wait at '{state}' in execution {execution_id} is already over")
             if expired:
                 raise RunError(
                     f"the {expired[-1]['kind']} of '{state}' in execution {execution_id} expired at "
@@ -101,6 +129,12 @@ class PeopleMixin(EngineParts):
             hint = ", ".join(f"{r['state']} ({r['kind']})" for r in open_reqs) or "none"
             raise RunError(f"execution {execution_id} has no open request for state '{state}'; open: {hint}")
         req = reqs[0]
+        if is_expired(req) and req.get("kind") == TIMER:
+            raise RunError(
+                f"the wait at '{state}' in execution {execution_id} ended at {expiry_of(req):%Y-%m-%d %H:%M} UTC: "
+                f"the run goes on when it is driven (workbench resume {execution_id}; a running service does that "
+                "by itself)"
+            )
         if is_expired(req):
             raise RunError(
                 f"the {req['kind']} of '{state}' in execution {execution_id} expired at "
@@ -198,7 +232,8 @@ class PeopleMixin(EngineParts):
         ex.waiters[request_id] = fut
         ex.status = "waiting"
         self._record_exec(ex, current_state=state)
-        self._audit(ex.id, "info", state, "waiting", f"waiting for a person: {prompt}", {"kind": kind})
+        what = prompt if kind == TIMER else f"waiting for a person: {prompt}"
+        self._audit(ex.id, "info", state, "waiting", what, {"kind": kind})
         ex.busy -= 1
         try:
             while True:
@@ -207,7 +242,8 @@ class PeopleMixin(EngineParts):
                     answer = await self._expire_request(ex, request_id, state, fut)
                     break
                 if ex.options.detach_when_waiting and ex.busy <= 0:
-                    raise Detach()
+                    if kind != TIMER or left is None or left > DETACH_TIMER_AFTER_S:
+                        raise Detach()
                 try:
                     answer = await asyncio.wait_for(asyncio.shield(fut), 0.25 if left is None else min(0.25, left))
                     break
@@ -271,6 +307,49 @@ class PeopleMixin(EngineParts):
             "keys_written": ["approved"],
         }
 
+    async def _wait_timer(
+        self, ex: Exec, token: Token, state: str, visit: int, binding: StateBinding, attempt: int = 1
+    ) -> dict:
+        """A ``wait`` state: a durable timer of ``wait_s`` seconds, or until the moment ``until`` names.
+
+        The wait is a request of kind :data:`TIMER` whose expiry is the end of the wait, recorded when
+        it starts: a restart or a later ``resume`` waits only what is left, and a running service takes
+        over a detached run whose wait is over. Nobody is asked; answering ``continue`` ends the wait
+        early. A moment already past ends the wait at once; an unreadable ``until`` fails the state
+        (a data error: its ``@error`` path or recovery decides)."""
+        t0 = time.time()
+
+        def done(**extra) -> dict:
+            return {"started_at": t0, "ended_at": time.time(), "keys_read": [], "keys_written": [], **extra}
+
+        seconds = binding.wait_s
+        if binding.until:
+            try:
+                due = wait_until(binding.until, token.context)
+            except ValueError as exc:
+                return done(status="failed", updates={}, error_type="ValueError", error_message=str(exc))
+            seconds = (due - now()).total_seconds()
+            if seconds <= 0:
+                return done(status="completed", updates={})
+        seconds = float(seconds or 0)
+        ends = now() + dt.timedelta(seconds=seconds)
+        prompt = (
+            f"waiting {duration_text(round(seconds, 1))}, until {ends:%Y-%m-%d %H:%M:%S} UTC "
+            f"(answer '{CONTINUE}' to go on now)"
+        )
+        await self._wait_human(
+            ex,
+            token,
+            TIMER,
+            state,
+            visit,
+            prompt,
+            [CONTINUE],
+            key_suffix="" if attempt <= 1 else f"#{attempt}",
+            expires_after_s=seconds,
+        )
+        return done(status="completed", updates={})
+
     async def _expire_request(self, ex: Exec, request_id: str, state: str, fut: asyncio.Future) -> str:
         """The request's time is up: record it answered :data:`EXPIRED` by the engine, unless a person's
         answer got there first (then that answer counts)."""
@@ -285,8 +364,12 @@ class PeopleMixin(EngineParts):
             return EXPIRED
         req = rows[0]
         self.store.append("human_requests", answered_request_row(req, EXPIRED, "engine", now()))
-        who, _, within = unanswered_text(req).partition(" answered ")
         expires = expiry_of(req)
+        ex.answers[request_id] = EXPIRED
+        if req.get("kind") == TIMER:
+            self._audit(ex.id, "info", state, "wait_over", f"the wait at '{state}' is over", {"request": request_id})
+            return EXPIRED
+        who, _, within = unanswered_text(req).partition(" answered ")
         self._audit(
             ex.id,
             "warning",
@@ -295,7 +378,6 @@ class PeopleMixin(EngineParts):
             f"{who} answered the {req['kind']} of '{state}' {within}: it expired",
             {"request": request_id, "expires_at": expires.isoformat() if expires else None},
         )
-        ex.answers[request_id] = EXPIRED
         return EXPIRED
 
     async def _escalate(self, ex: Exec, token: Token, state: str, visit: int, f: Failure, d: RecoveryDecision) -> str:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = str(REPO_ROOT / "data")
 ARTIFACTS_DIR = str(REPO_ROOT / "data" / "artifacts")
-DRIVER_ACTIONS = ("approval", "workflow")  # actions the driver itself carries out (never a task)
+DRIVER_ACTIONS = ("approval", "workflow", "wait")  # actions the driver itself carries out (never a task)
 WORKFLOW_ID_MAX = 60  # length of the workflow id an ad-hoc run (no library id) gets from its name
 
 

@@ -258,7 +258,7 @@ class ApproveRequest(_AnswerTo):
 
 
 class AnswerRequest(_AnswerTo):
-    value: Literal["yes", "no", "true", "false", "retry", "skip", "abort"]
+    value: Literal["yes", "no", "true", "false", "retry", "skip", "abort", "continue"]
 
 
 class AnswerResponse(Response):

@@ -250,7 +250,8 @@ def approve(request: Request, execution_id: str, body: models.ApproveRequest):
     "/executions/{execution_id}/answer", tags=["executions"], response_model=models.AnswerResponse, responses=ERRORS
 )
 def answer(request: Request, execution_id: str, body: models.AnswerRequest):
-    """Answer a decision (true/false), an escalation (retry/skip/abort) or an approval (yes/no)."""
+    """Answer a decision (true/false), an escalation (retry/skip/abort) or an approval (yes/no), or end a
+    wait state's timer now (continue)."""
     return _answer(request, execution_id, body.state, body.value, body.by)
 
 

@@ -12,7 +12,12 @@ from engine.dsl.model import END, START
 from engine.schema import FINISHED_STATUSES
 
 ACTIONS = ("approve", "answer", "cancel", "resume", "rerun")
-KIND_WORDS = {"approval": "an approval", "decision": "a decision", "escalation": "a decision on a failed step"}
+KIND_WORDS = {
+    "approval": "an approval",
+    "decision": "a decision",
+    "escalation": "a decision on a failed step",
+    "timer": "the end of a wait",
+}
 
 
 def _owner_alive(engine, owner: str | None) -> bool:
@@ -59,8 +64,9 @@ def is_waiting_for_person(store, exec_row: dict | None) -> bool:
         return False
     from engine.run.people import is_expired
 
-    # requests whose time ran out take no answer: such a run goes on when it is resumed
-    return any(not is_expired(r) for r in live_requests(store, exec_row))
+    # requests whose time ran out take no answer: such a run goes on when it is resumed; a wait
+    # state's timer asks nobody (a run whose driver is gone resumes and waits what is left)
+    return any(not is_expired(r) and r.get("kind") != "timer" for r in live_requests(store, exec_row))
 
 
 def refusal(engine, execution_id: str, action: str, state: str | None = None) -> str | None:
@@ -83,6 +89,11 @@ def refusal(engine, execution_id: str, action: str, state: str | None = None) ->
 
         live = live_requests(engine.store, row)
         expired = [r for r in live if r["state"] == state and is_expired(r)]
+        if expired and expired[0].get("kind") == "timer":
+            return (
+                f"the wait at '{state}' ended at {expiry_of(expired[0]):%Y-%m-%d %H:%M} UTC: resume the run and it "
+                "goes on"
+            )
         if expired:
             return (
                 f"the {expired[0]['kind']} at '{state}' expired at {expiry_of(expired[0]):%Y-%m-%d %H:%M} UTC: it "

@@ -219,3 +219,20 @@ def test_an_approval_waiting_two_days_opens_in_the_form_and_keeps_its_limit(page
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["ed.spec"]["states"]["approve_purchase"]["timeout_s"] == 259_200
+
+
+def test_a_wait_step_is_bound_in_minutes_or_until_a_moment(page_test, app_engine):
+    at = _open(page_test, app_engine, "start->send;\nsend->pause;\npause->remind;\nremind->hold;\nhold->end;\n")
+    _bind(at, "pause", "wait", {"wait_min": 90.0})
+    _bind(at, "hold", "wait", {"until": "{due_at}"})
+    assert not any(w.key == "ed.b.pause.params" for w in at.text_input)  # a wait takes no parameters
+    states = at.session_state["ed.spec"]["states"]
+    assert states["pause"] == {"action": "wait", "wait_s": 5400.0}
+    assert states["hold"] == {"action": "wait", "until": "{due_at}"}
+    # neither or both: refused with the reason, the draft keeps what it had
+    at.number_input(key="ed.b.hold.wait_min").set_value(5.0)
+    at.run()
+    at.button(key="btn.ed.apply.hold").click()
+    at.run()
+    assert any("not both" in e.value for e in at.error)
+    assert at.session_state["ed.spec"]["states"]["hold"] == {"action": "wait", "until": "{due_at}"}

@@ -39,3 +39,9 @@ def fail_after_printing(context: dict, marker_dir: str, fail_times: int = 1) -> 
     if n < fail_times:
         raise ConnectionError(f"temporary failure {n + 1}")
     return {"calls": n + 1}
+
+
+def count_until(context: dict) -> dict:
+    """A poll: counts its checks; ``shipped`` once the count reaches ``context['until']``."""
+    checks = int(context.get("checks", 0)) + 1
+    return {"checks": checks, "shipped": checks >= int(context["until"])}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from engine.ai import _words as W
 from engine.ai.offline_translator.model import Act, Ctx, Decision, Goto, Par, Stop, Until, _join_as_bool, _terminal
 from engine.ai.offline_translator.name_words import _content, _valid_name
+from engine.ai.offline_translator.retries import POLL_EVERY, duration_seconds
 from engine.dsl.model import END, START
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +134,13 @@ class Compiler:
             self.connect(pending, name)
             neg = st.cond.negated()
             loop_cond = neg.text if neg is not None else f"not ({st.cond.text})"
-            self.emit((name,), (name,), loop_cond)
+            every = POLL_EVERY.search(st.act.text)  # "check the API every 30 minutes until …": wait between checks
+            if every and duration_seconds(every.group(1)):
+                pause = self.new_state("wait_" + "_".join(every.group(1).split()), "action", f"wait {every.group(1)}")
+                self.emit((name,), (pause,), loop_cond)
+                self.emit((pause,), (name,))
+            else:
+                self.emit((name,), (name,), loop_cond)
             return [Exit(name)]
         if isinstance(st, Stop):
             self.connect(pending, END)

@@ -48,23 +48,41 @@ RETRY = re.compile(
     rf"(?:\s+(?:if|when)\s+(?:it|that|this|they)\s+{_FAILS})?",
     re.I,
 )
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "mo": 30 * 86_400}
 MAX_APPROVAL_WAIT_S = 30 * 86_400.0  # the longest an approval waits for its answer (StateBinding.timeout_s)
 MAX_RETRY_WAIT_S = 3600.0  # the longest wait between tries a binding's retry policy takes (RetryPolicy.backoff_s)
 
 
 def duration_seconds(text: str | None) -> float | None:
-    """ "an hour" / "10 minutes" / "half an hour" / "2 days" -> 3600 / 600 / 1800 / 172800 (None for None)."""
+    """ "an hour" / "10 minutes" / "half an hour" / "2 days" / "a month" -> 3600 / 600 / 1800 / 172800 /
+    2592000 (a month is 30 days; None for None or what is no duration)."""
     if not text:
         return None
     words = text.lower().split()
     if words[:3] == ["half", "an", "hour"]:
         return 1800.0
     n = _WORD_NUMBERS.get(words[0]) or (int(words[0]) if words[0].isdigit() else None)
-    unit = words[-1][0] if words[-1][:2] != "mi" else "m"
+    unit = "mo" if words[-1].startswith("mon") else "m" if words[-1][:2] == "mi" else words[-1][0]
     if n is None or unit not in _UNIT_S:
         return None
     return float(n * _UNIT_S[unit])
+
+
+# a wait as a step of its own ("wait 30 days", "pause for two hours") and a poll's interval
+WAIT_DURATION = (
+    r"(?:half\s+an\s+hour|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|"
+    r"forty|sixty|ninety|\d+)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?))"
+)
+POLL_EVERY = re.compile(rf"\bevery\s+({WAIT_DURATION})\b", re.I)
+WAIT_STEP = re.compile(
+    rf"^\s*(?:wait|pause|sleep|hold(?:\s+off)?)(?:\s+for)?\s+(?:another\s+)?({WAIT_DURATION})\s*\.?\s*$", re.I
+)
+
+
+def wait_step_seconds(text: str | None) -> float | None:
+    """How long a step that only waits ("wait 30 days", "pause for two hours") waits (None for any other step)."""
+    m = WAIT_STEP.match(text or "")
+    return duration_seconds(m.group(1)) if m else None
 
 
 # "if it still fails [after that]," / "if it keeps failing" / "should that fail again"

@@ -1,0 +1,84 @@
+"""Waits in prose become wait steps (a durable timer, action ``wait``): "after 30 days", "wait three
+days", and a poll's interval ("check the API every 30 minutes until …") waits between checks instead of
+calling again at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.ai.offline_translator.retries import duration_seconds, wait_step_seconds
+from engine.ai.translator import offline_translation, propose_bindings
+from engine.dsl.parser import parse
+from engine.workflow_file import WorkflowSpec
+
+
+def _edges(dsl: str) -> set[tuple[str, str, str | None]]:
+    model = parse(dsl)
+    return {(t.source, t.target, t.condition.text if t.condition else None) for t in model.transitions}
+
+
+def test_a_poll_with_an_interval_waits_between_checks():
+    t = offline_translation(
+        "Check the carrier API every 30 minutes until the parcel is delivered, then email the customer."
+    )
+    edges = _edges(t.dsl)
+    assert ("check_carrier_api", "wait_30_minutes", "parcel_delivered==False") in edges
+    assert ("wait_30_minutes", "check_carrier_api", None) in edges
+    assert ("check_carrier_api", "check_carrier_api", "parcel_delivered==False") not in edges
+    assert t.bindings["wait_30_minutes"]["action"] == "wait" and t.bindings["wait_30_minutes"]["wait_s"] == 1800
+    assert "pauses the run for 30 min" in t.explanation
+    WorkflowSpec(dsl=t.dsl, states=t.bindings)  # the proposal is a valid workflow as it stands
+
+
+def test_a_poll_without_an_interval_keeps_its_loop():
+    t = offline_translation("Poll the job until it is finished. Download the output.")
+    assert ("poll_job", "poll_job", "job_complete==False") in _edges(t.dsl)
+    assert not [b for b in t.bindings.values() if b.get("action") == "wait"]
+
+
+@pytest.mark.parametrize(
+    "text, state, seconds",
+    [
+        ("Send the invoice. After 30 days, send a reminder.", "wait_30_days", 30 * 86_400),
+        ("Send the offer, wait three days and follow up.", "wait_three_days", 3 * 86_400),
+        ("Wait 2 hours, then check the stock.", "wait_2_hours", 7_200),
+        ("Wait a month, then renew the contract.", "wait_month", 30 * 86_400),
+    ],
+)
+def test_a_wait_in_the_prose_is_a_wait_step(text, state, seconds):
+    t = offline_translation(text)
+    assert t.bindings[state] == {
+        "action": "wait",
+        "wait_s": float(seconds),
+        "description": t.bindings[state]["description"],
+    }
+    assert "survives restarts" in t.bindings[state]["description"]
+    WorkflowSpec(dsl=t.dsl, states=t.bindings)
+
+
+def test_a_model_draft_step_named_as_a_wait_gets_the_timer():
+    model = parse("start->send_offer; send_offer->wait_2_days; wait_2_days->follow_up; follow_up->end;")
+    bindings = propose_bindings(model)
+    assert bindings["wait_2_days"]["action"] == "wait" and bindings["wait_2_days"]["wait_s"] == 172_800
+    assert "send_offer" not in bindings and "follow_up" not in bindings
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("wait 30 days", 2_592_000),
+        ("pause for two hours", 7_200),
+        ("Wait 10 minutes.", 600),
+        ("hold off a week", 604_800),
+        ("wait for the approval", None),  # a person, not a time
+        ("wait until the file arrives", None),
+        ("send the reminder", None),
+    ],
+)
+def test_wait_step_seconds(text, seconds):
+    assert wait_step_seconds(text) == seconds
+
+
+def test_months_are_not_minutes():
+    assert duration_seconds("2 months") == 60 * 86_400
+    assert duration_seconds("10 minutes") == 600 and duration_seconds("5 mins") == 300

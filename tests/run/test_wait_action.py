@@ -1,0 +1,230 @@
+"""A ``wait`` state is a durable timer: it waits ``wait_s`` (or until the moment ``until`` names), the
+run is ``waiting`` meanwhile, nobody is asked (no notification), answering ``continue`` ends it early,
+and the end of the wait is recorded when it starts, so a run resumed later waits only what is left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+
+from engine.run.people import CONTINUE, EXPIRED, TIMER, wait_until
+from engine.run.state import RunError, RunOptions
+from engine.workbench import run_state
+from engine.workflow_file import StateBinding, parse_workflow_text
+
+POLL = """
+name = "poll until shipped"
+dsl = "start->check; check->pause:shipped==False; pause->check; check->done; done->end;"
+[states.check]
+action = "python"
+function = "tests.run.step_functions:count_until"
+[states.pause]
+action = "wait"
+wait_s = 0.4
+"""
+
+
+def _requests(engine, eid):
+    return engine.store.query(
+        "SELECT request_id, state, kind, status, answer, answered_by, prompt, details FROM human_requests "
+        "WHERE execution_id = ? ORDER BY created_at",
+        [eid],
+    )
+
+
+def _spec(wait: str, extra_dsl: str = ""):
+    return parse_workflow_text(
+        f'name = "wait"\ndsl = "start->a; a->pause; pause->b; b->end;{extra_dsl}"\n'
+        f'[states.a]\naction = "noop"\n[states.b]\naction = "noop"\n[states.pause]\naction = "wait"\n{wait}\n'
+    )
+
+
+def test_a_wait_state_waits_its_time_and_records_no_failure(inline_engine):
+    t0 = time.monotonic()
+    eid = inline_engine.start(_spec("wait_s = 0.8"), {})
+    res = inline_engine.wait(eid, timeout=30)
+    assert res.status == "completed", res.error
+    assert time.monotonic() - t0 >= 0.8
+    assert res.states_visited == ["start", "a", "pause", "b", "end"]
+    (req,) = _requests(inline_engine, eid)
+    assert (req["kind"], req["status"], req["answer"], req["answered_by"]) == (TIMER, "answered", EXPIRED, "engine")
+    assert "waiting 0.8 s, until" in req["prompt"]
+    events = inline_engine.store.query(
+        "SELECT level, event_type FROM audit_logs WHERE execution_id = ? ORDER BY timestamp", [eid]
+    )
+    assert ("info", "wait_over") in [(e["level"], e["event_type"]) for e in events]
+    assert not [e for e in events if e["event_type"] == "request_expired"]  # not an unanswered request
+
+
+def test_the_run_is_waiting_meanwhile_and_continue_ends_the_wait_early(inline_engine):
+    eid = inline_engine.start(_spec("wait_s = 600"), {})
+    for _ in range(200):
+        if _requests(inline_engine, eid):
+            break
+        time.sleep(0.05)
+    row = inline_engine.execution_row(eid)
+    assert row["status"] == "waiting"
+    assert not run_state.is_waiting_for_person(inline_engine.store, row)  # nobody is asked
+    assert run_state.waiting_text(_requests(inline_engine, eid)) == "the end of a wait at 'pause'"
+    with pytest.raises(RunError, match="valid answer"):
+        inline_engine.answer(eid, "pause", "yes", by="test")
+    assert inline_engine.answer(eid, "pause", CONTINUE, by="test")["delivered"] == "live"
+    res = inline_engine.wait(eid, timeout=30)
+    assert res.status == "completed" and res.states_visited == ["start", "a", "pause", "b", "end"]
+    with pytest.raises(RunError, match="no open request"):
+        inline_engine.answer(eid, "pause", CONTINUE, by="late")
+
+
+def test_a_poll_loop_waits_between_checks(inline_engine):
+    t0 = time.monotonic()
+    res = inline_engine.wait(inline_engine.start(parse_workflow_text(POLL), {"until": 3}), timeout=30)
+    assert res.status == "completed", res.error
+    assert res.states_visited == ["start", "check", "pause", "check", "pause", "check", "done", "end"]
+    assert time.monotonic() - t0 >= 0.8  # two waits of 0.4 s
+    assert len(_requests(inline_engine, res.execution_id)) == 2  # one timer per visit
+
+
+def test_until_a_context_key_and_a_moment_already_past(inline_engine):
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    res = inline_engine.wait(inline_engine.start(_spec('until = "{due_at}"'), {"due_at": past}), timeout=30)
+    assert res.status == "completed" and not _requests(inline_engine, res.execution_id)  # nothing to wait for
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.7)).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    t0 = time.monotonic()
+    res = inline_engine.wait(inline_engine.start(_spec('until = "{due_at}"'), {"due_at": soon}), timeout=30)
+    assert res.status == "completed" and time.monotonic() - t0 >= 0.5
+    assert len(_requests(inline_engine, res.execution_id)) == 1
+
+
+def test_an_unreadable_until_fails_the_state_saying_why(inline_engine):
+    quiet = RunOptions(auto_recovery=False)  # else a data error with no @error path asks a person
+    spec = _spec('until = "{due_at}"')
+    res = inline_engine.wait(inline_engine.start(spec, {"due_at": "next tuesday"}, options=quiet), timeout=30)
+    assert res.status == "failed"
+    assert "'until' is 'next tuesday', not a date or time" in (res.error or "")
+    res = inline_engine.wait(inline_engine.start(spec, {}, options=quiet), timeout=30)
+    assert res.status == "failed" and "no such key" in (res.error or "")
+
+
+def test_a_detached_run_waits_only_what_is_left_when_resumed(inline_engine):
+    eid = inline_engine.start(_spec("wait_s = 61.5"), {}, options=RunOptions(detach_when_waiting=True))
+    res = inline_engine.wait(eid, timeout=30)
+    assert res.status == "waiting"  # more than a minute to wait: the drive stops (workbench run)
+    (req,) = _requests(inline_engine, eid)
+    assert req["status"] == "open"
+    # the timer's end is recorded: pull it back as if the time had passed (newest row wins), then resume
+    details = json.loads(req["details"]) if isinstance(req["details"], str) else req["details"]
+    ends = dt.datetime.fromisoformat(details["expires_at"])
+    assert 60 < (ends - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds() <= 62
+    (row,) = inline_engine.store.query("SELECT * FROM human_requests WHERE request_id = ?", [req["request_id"]])
+    earlier = {**details, "expires_at": (ends - dt.timedelta(seconds=61.5)).isoformat()}
+    keep = {k: v for k, v in row.items() if k not in ("seq", "updated_at") and v is not None}
+    inline_engine.store.append("human_requests", {**keep, "details": earlier})
+    assert "ended at" in (run_state.refusal(inline_engine, eid, "answer", "pause") or "")
+    inline_engine.resume(eid)
+    res = inline_engine.wait(eid, timeout=30)
+    assert res.status == "completed" and res.states_visited[-2] == "b"
+
+
+def test_a_short_wait_does_not_detach_a_cli_run(inline_engine):
+    eid = inline_engine.start(_spec("wait_s = 0.5"), {}, options=RunOptions(detach_when_waiting=True))
+    assert inline_engine.wait(eid, timeout=30).status == "completed"
+
+
+def test_waits_send_no_waiting_notification(inline_engine):
+    from engine.automation.notifier import waiting_events
+
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=1)
+    eid = inline_engine.start(_spec("wait_s = 600"), {})
+    for _ in range(200):
+        if _requests(inline_engine, eid):
+            break
+        time.sleep(0.05)
+    assert not [k for k, _ in waiting_events(inline_engine.store, since, None) if eid in k]
+    inline_engine.cancel(eid)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({}, "needs either 'wait_s'"),
+        ({"wait_s": 5, "until": "2027-01-01"}, "not both"),
+        ({"wait_s": 5, "timeout_s": 10}, "has no timeout_s"),
+        ({"wait_s": 0}, "greater than 0"),
+    ],
+)
+def test_a_wait_binding_says_what_it_needs(fields, message):
+    with pytest.raises(ValueError, match=message):
+        StateBinding(action="wait", **fields)
+
+
+def test_wait_fields_belong_to_a_wait():
+    with pytest.raises(ValueError, match="belong to action 'wait'"):
+        StateBinding(action="noop", wait_s=5)
+
+
+def test_wait_until_reads_iso_times_in_utc():
+    assert wait_until("2027-01-31", {}) == dt.datetime(2027, 1, 31)
+    assert wait_until("2027-01-31T09:00:00+01:00", {}) == dt.datetime(2027, 1, 31, 8)
+    assert wait_until("{due}", {"due": "2027-01-31T09:00Z"}) == dt.datetime(2027, 1, 31, 9)
+    with pytest.raises(ValueError, match="not a date or time"):
+        wait_until("soon", {})
+
+
+def test_a_wait_is_waiting_time_in_the_analytics_not_working_time(inline_engine):
+    from engine.analytics import Scope
+    from engine.records.analytics import state_attempt_figures
+
+    eid = inline_engine.start(_spec("wait_s = 0.3"), {})
+    assert inline_engine.wait(eid, timeout=30).status == "completed"
+    wf = inline_engine.execution_row(eid)["workflow_id"]
+    figures = state_attempt_figures(inline_engine.store, Scope(workflow_ids=(wf,))).set_index("state")
+    assert bool(figures.loc["pause", "waits_for_people"]) and not bool(figures.loc["a", "waits_for_people"])
+
+
+def test_a_run_on_a_timer_is_not_listed_as_waiting_for_a_person(inline_engine):
+    from engine.workbench.runs import waiting_runs
+
+    eid = inline_engine.start(_spec("wait_s = 600"), {})
+    for _ in range(200):
+        if _requests(inline_engine, eid):
+            break
+        time.sleep(0.05)
+    assert eid not in [r["execution_id"] for r in waiting_runs(inline_engine.store)]
+    inline_engine.cancel(eid)
+
+
+def test_cli_run_stops_driving_at_a_long_wait_and_says_how_to_go_on(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    wf = tmp_path / "remind.toml"
+    wf.write_text(
+        'name = "remind later"\ndsl = "start->send; send->pause; pause->remind; remind->end;"\n'
+        '[states.pause]\naction = "wait"\nwait_s = 86400\n'
+    )
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "w.duckdb"), PYTHONPATH=str(root))
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args], cwd=root, env=env, capture_output=True, text=True, timeout=90
+        )
+
+    p = cli("run", str(wf), "--json")
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    eid = out["execution_id"]
+    assert out["status"] == "waiting" and [w["state"] for w in out["waiting_for"]] == ["pause"]
+    assert "waiting at 'pause': waiting 24 h, until" in p.stderr
+    assert f"workbench answer {eid} pause continue" in p.stderr and "waiting for a person" not in p.stderr
+    p = cli("answer", eid, "pause", "continue", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "completed" and out["states_visited"] == ["start", "send", "pause", "remind", "end"]
