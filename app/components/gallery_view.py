@@ -100,6 +100,8 @@ def template_badges(spec, graph: dict | None = None) -> list[str]:
         out.append(":material/call_split: parallel")
     if "approval" in actions:
         out.append(":material/approval: approval")
+    if "wait" in actions:
+        out.append(":material/hourglass_top: wait")
     if "llm" in actions:
         out.append(":material/auto_awesome: LLM")
     if any(b.retry or b.on_error for b in spec.states.values()):

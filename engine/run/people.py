@@ -33,6 +33,7 @@ TIMER = "timer"
 CONTINUE = "continue"  # the one answer a timer takes
 # a drive that detaches when only waiting is left (`workbench run`) waits out shorter timers itself
 DETACH_TIMER_AFTER_S = 60.0
+DETACH_CHECK_S = 0.25  # how often a drive that may detach looks whether only waiting is left
 
 
 def wait_until(until: str, context: dict) -> dt.datetime:
@@ -244,8 +245,13 @@ class PeopleMixin(EngineParts):
                 if ex.options.detach_when_waiting and ex.busy <= 0:
                     if kind != TIMER or left is None or left > DETACH_TIMER_AFTER_S:
                         raise Detach()
+                # a drive that may detach looks again every 0.25 s (the other tokens may have finished); any
+                # other drive sleeps until the answer (or a cancel) wakes it, or the request expires
+                tick = DETACH_CHECK_S if ex.options.detach_when_waiting else None
                 try:
-                    answer = await asyncio.wait_for(asyncio.shield(fut), 0.25 if left is None else min(0.25, left))
+                    answer = await asyncio.wait_for(
+                        asyncio.shield(fut), left if tick is None else tick if left is None else min(tick, left)
+                    )
                     break
                 except TimeoutError:
                     continue

@@ -228,3 +228,24 @@ def test_cli_run_stops_driving_at_a_long_wait_and_says_how_to_go_on(tmp_path):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "completed" and out["states_visited"] == ["start", "send", "pause", "remind", "end"]
+
+
+def test_a_drive_that_does_not_detach_sleeps_until_the_wait_is_over(inline_engine, monkeypatch):
+    """In the service or the app (no detach) a waiting token is woken by its answer, a cancel or its
+    expiry, not 4 times a second: 1,000 runs waiting for people cost the driver nothing meanwhile."""
+    import asyncio
+
+    import engine.run.people as people
+
+    calls = []
+    real = asyncio.wait_for
+
+    def counting(aw, timeout):
+        calls.append(timeout)
+        return real(aw, timeout)
+
+    monkeypatch.setattr(people.asyncio, "wait_for", counting)
+    res = inline_engine.wait(inline_engine.start(_spec("wait_s = 1.5"), {}), timeout=30)
+    assert res.status == "completed"
+    assert 1 <= len(calls) <= 2, calls  # was one look every 0.25 s (7)
+    assert calls[0] > 1.0

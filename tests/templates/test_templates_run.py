@@ -155,6 +155,20 @@ def _content_tone(ctx, visited, tmp):
     assert not ctx["published"] and ctx["failed_checks"] == ["tone"] and "publish_article" not in visited
 
 
+def _shipment_delivered(ctx, visited, tmp):
+    assert ctx["delivered"] and ctx["checks"] == 3 and visited.count("wait_next_check") == 2
+    assert ctx["messages_sent"] == ["Ada Lovelace: your parcel JD014600006281 (DHL) was delivered"]
+
+
+def _shipment_lost(ctx, visited, tmp):
+    assert not ctx["delivered"] and ctx["checks"] == 2 and visited[-2] == "open_support_case"
+    assert ctx["support_case"].startswith("CASE-") and "not delivered after 2 checks" in ctx["messages_sent"][0]
+
+
+def _shipment_at_once(ctx, visited, tmp):
+    assert ctx["delivered"] and "wait_next_check" not in visited
+
+
 def _refund_auto(ctx, visited, tmp):
     assert ctx["refunded"] and "supervisor_approval" not in visited and ctx["refunded_amount"] == 37.5
 
@@ -231,6 +245,11 @@ SCENARIOS = [
     Scenario("refund_handling", {"refund_id": "R1"}, _refund_auto, label="auto"),
     Scenario("refund_handling", {"refund_id": "R2"}, _refund_supervisor, {"supervisor_approval": "yes"}, "sup"),
     Scenario("refund_handling", {"refund_id": "R3"}, _refund_late, label="late"),
+    Scenario("shipment_tracking", {"shipment_id": "S1", "check_every_s": 0.5}, _shipment_delivered, label="poll"),
+    Scenario(
+        "shipment_tracking", {"shipment_id": "S2", "check_every_s": 0.5, "max_checks": 2}, _shipment_lost, label="lost"
+    ),
+    Scenario("shipment_tracking", {"shipment_id": "S3"}, _shipment_at_once, label="at-once"),
     Scenario("daily_kpi_report", {"since": "2026-06-01", "output_dir": "{tmp}"}, _kpi),
     Scenario(
         "webhook_ticket_triage",
@@ -269,8 +288,8 @@ def _run(engine, spec, context: dict, answers: dict[str, str], timeout: float = 
     while time.monotonic() < deadline:
         row = engine.execution_row(eid) or {}
         if row.get("status") == "waiting":
-            reqs = engine.store.query(
-                "SELECT state FROM human_requests WHERE execution_id = ? AND status = 'open'", [eid]
+            reqs = engine.store.query(  # a wait step's timer asks nobody
+                "SELECT state FROM human_requests WHERE execution_id = ? AND status = 'open' AND kind <> 'timer'", [eid]
             )
             for r in reqs:
                 if r["state"] not in asked:
