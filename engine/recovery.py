@@ -86,6 +86,7 @@ _RESOURCE_WORDS = re.compile(r"out of memory|\boom\b|worker (process )?died|\bki
 
 
 APPROVAL_TIMEOUT = "ApprovalTimeout"  # an approval nobody answered within its timeout_s (engine/run/people.py)
+WAIT_GAVE_UP = "WaitGaveUp"  # a poll's wait past its give_up_after_s (engine/run/people.py)
 
 
 def classify(error_type: str, message: str = "") -> str:
@@ -202,11 +203,27 @@ class RecoveryEngine:
             "policy",
         )
 
+    @staticmethod
+    def _gave_up(f: Failure) -> RecoveryDecision:
+        """A poll reached its ``give_up_after_s``: its ``@error`` path (what to do then), else undo completed
+        steps or stop. Never a retry (the limit is the point), never a person or the model."""
+        if f.has_fallback:
+            return RecoveryDecision("fallback", f"'{f.state}' gave up waiting: its @error path is taken", "policy")
+        if f.compensable and f.binding.on_error == "compensate":
+            return RecoveryDecision("compensate", f"'{f.state}' gave up waiting; undoing completed steps", "policy")
+        return RecoveryDecision(
+            "abort",
+            f"'{f.state}' gave up waiting and the workflow has no '{f.state}->…:@error' path for it",
+            "policy",
+        )
+
     def decide(self, f: Failure, auto: bool = True) -> RecoveryDecision:
         b = f.binding
         cls = f.error_class
         if f.error_type == APPROVAL_TIMEOUT:
             return self._unanswered_approval(f)
+        if f.error_type == WAIT_GAVE_UP:
+            return self._gave_up(f)
         # 1. the policy written in the workflow file
         if b.on_error and b.on_error != "retry":
             if b.on_error == "fallback" and not f.has_fallback:

@@ -97,6 +97,8 @@ class StateBinding(BaseModel):
     # wait (a durable timer, engine/run/people.py): how long, or until when (an ISO time, or a {key} of the context)
     wait_s: float | None = Field(None, gt=0, le=MAX_WAIT_S)
     until: str | None = None
+    # a poll's limit: this long after the run first reached the wait, the wait fails (WaitGaveUp) instead
+    give_up_after_s: float | None = Field(None, gt=0, le=MAX_WAIT_S)
     # common
     params: dict[str, Any] = Field(default_factory=dict)
     # a state's time limit (at most 1 day); an approval's: how long it waits for an answer (at most 30 days)
@@ -175,8 +177,8 @@ class StateBinding(BaseModel):
                 )
             if self.timeout_s:
                 raise ValueError("a wait has no timeout_s: its length is wait_s (or until)")
-        elif self.wait_s or self.until:
-            raise ValueError("'wait_s' and 'until' belong to action 'wait'")
+        elif self.wait_s or self.until or self.give_up_after_s:
+            raise ValueError("'wait_s', 'until' and 'give_up_after_s' belong to action 'wait'")
         if self.action == "files" and (self.operation or "read") == "write" and not self.from_key:
             raise ValueError("a files write needs 'from_key' (the context key holding the rows to write)")
         return self

@@ -82,6 +82,7 @@ def _init_binding_keys(state: str):
         "workflow": b.workflow or "",
         "wait_min": float(b.wait_s or 0) / 60,
         "until": b.until or "",
+        "give_up_h": float(b.give_up_after_s or 0) / 3600,
         "params": json.dumps(b.params) if b.params else "",
         # an approval's timeout_s is how long it waits for an answer (up to 30 days): its own field, in hours
         "timeout_s": 0.0 if b.action == "approval" else min(float(b.timeout_s or 0), float(MAX_STATE_TIMEOUT_S)),
@@ -175,7 +176,12 @@ def _apply_binding(state: str):
     elif action == "workflow":
         values["workflow"] = (g("workflow") or "").strip()
     elif action == "wait":
-        values.update(wait_s=float(g("wait_min") or 0) * 60 or None, until=(g("until") or "").strip(), timeout_s=None)
+        values.update(
+            wait_s=float(g("wait_min") or 0) * 60 or None,
+            until=(g("until") or "").strip(),
+            give_up_after_s=float(g("give_up_h") or 0) * 3600 or None,
+            timeout_s=None,
+        )
     if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
         values["output"] = g("output")
     b = ui.run_guarded(f"apply the settings of '{state}'", drafts.binding_from_form, values)
@@ -294,6 +300,15 @@ def render_step_form(sel: str, states: list[str]) -> None:
             "… or until (date and time, UTC, or {name} from the context)",
             key=k("until"),
             placeholder="2027-01-31T09:00 or {due_at}",
+        )
+        st.number_input(
+            "Give up after (hours since the run first reached this wait, 0 = never)",
+            min_value=0.0,
+            max_value=MAX_WAIT_S / 3600,
+            step=1.0,
+            key=k("give_up_h"),
+            help="for a poll (check → wait → check …): past this, the wait fails as WaitGaveUp and its @error "
+            "path runs (e.g. tell support)",
         )
         st.caption(
             "The run shows as waiting meanwhile; nobody is asked. A restart keeps the moment it goes on, and "

@@ -387,9 +387,15 @@ def readback(bindings: dict[str, dict], proposals: dict[str, list[dict]] | None)
             after = f"; with no answer within {duration_text(limit)} its @error path runs (timeout_s)" if limit else ""
             lines.append(f"- '{state}' waits for a person: {b.get('description', '')}{after}.")
         elif b.get("action") == "wait" and b.get("wait_s"):
+            limit = b.get("give_up_after_s")
+            gives_up = (
+                f"; {duration_text(limit)} after it is first reached it gives up (its @error path runs)"
+                if limit
+                else ""
+            )
             lines.append(
                 f"- '{state}' pauses the run for {duration_text(b['wait_s'])} (a wait step: it survives restarts, "
-                "and the run's page can end it early)."
+                f"and the run's page can end it early){gives_up}."
             )
         elif b.get("action") == "llm" and "next decision" in b.get("description", ""):
             lines.append(
@@ -438,6 +444,9 @@ def offline_translation(text: str, warnings: list[str] | None = None) -> Transla
     bindings = propose_bindings(model, res.state_text, res.ai_states, res.approvals) if model else {}
     add_retries(bindings, res.retries, res.retry_waits)
     add_answer_limits(bindings, res.answer_within)
+    for state, seconds in res.give_ups.items():  # a poll's "give up after 2 hours": its wait's limit
+        if bindings.get(state, {}).get("action") == "wait" and seconds:
+            bindings[state]["give_up_after_s"] = seconds
     notes = list(warnings or []) + list(res.notes)
     return Translation(
         res.dsl,

@@ -92,6 +92,7 @@ from engine.records.people import (
 from engine.records.run_detail import (
     ai_decisions,
     audit_log,
+    first_start,
     recovery_actions,
     recovery_strategy_counts,
     states_before_end,
@@ -155,6 +156,7 @@ __all__ = [
     "initial_contexts_of",
     "transitions",
     "audit_log",
+    "first_start",
     "recovery_actions",
     "ai_decisions",
     "recovery_strategy_counts",

@@ -101,3 +101,12 @@ def time_per_node(store, workflow_id: str | None = None, execution_id: str | Non
         f"FROM state_transitions WHERE {' AND '.join(where)} GROUP BY 1 ORDER BY total_ms DESC, node",
         params,
     )
+
+
+def first_start(store, execution_id: str, token: str, state: str):
+    """When ``token`` of the run first started ``state`` (naive UTC), or None before its first record."""
+    rows = store.query(
+        "SELECT min(started_at) AS first FROM state_transitions WHERE execution_id = ? AND token = ? AND from_state = ?",
+        [execution_id, token, state],
+    )
+    return rows[0]["first"] if rows else None

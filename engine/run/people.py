@@ -19,7 +19,7 @@ from engine import records
 from engine.dsl.model import Condition
 from engine.dsl.printer import condition_text
 from engine.durations import duration_text
-from engine.recovery import APPROVAL_TIMEOUT, Failure, RecoveryDecision
+from engine.recovery import APPROVAL_TIMEOUT, WAIT_GAVE_UP, Failure, RecoveryDecision
 from engine.run.parts import EngineParts
 from engine.run.recorder import answered_request_row, request_row
 from engine.run.state import Detach, Exec, RunError, Token, now
@@ -338,6 +338,22 @@ class PeopleMixin(EngineParts):
             if seconds <= 0:
                 return done(status="completed", updates={})
         seconds = float(seconds or 0)
+        if binding.give_up_after_s:  # a poll's limit, from when this branch first reached the wait
+            first = None
+            if visit > 0:
+                loop = asyncio.get_running_loop()
+                first = await loop.run_in_executor(None, records.first_start, self.store, ex.id, token.id, state)
+            left = binding.give_up_after_s - ((now() - first).total_seconds() if first is not None else 0.0)
+            if left <= 0:
+                limit = duration_text(binding.give_up_after_s)
+                return done(
+                    status="failed",
+                    updates={},
+                    error_type=WAIT_GAVE_UP,
+                    error_message=f"gave up: '{state}' was first reached more than {limit} ago "
+                    f"(give_up_after_s), {visit} wait{'s' if visit != 1 else ''} so far",
+                )
+            seconds = min(seconds, left)  # the last look comes at the limit, not a whole wait after it
         ends = now() + dt.timedelta(seconds=seconds)
         prompt = (
             f"waiting {duration_text(round(seconds, 1))}, until {ends:%Y-%m-%d %H:%M:%S} UTC "

@@ -82,3 +82,59 @@ def test_wait_step_seconds(text, seconds):
 def test_months_are_not_minutes():
     assert duration_seconds("2 months") == 60 * 86_400
     assert duration_seconds("10 minutes") == 600 and duration_seconds("5 mins") == 300
+
+
+@pytest.mark.parametrize(
+    "text, wait, limit, fallback",
+    [
+        (
+            "Check the carrier API every 30 minutes until the parcel is delivered; give up after 2 hours and tell "
+            "support.",
+            "wait_30_minutes",
+            7_200,
+            "tell_support",
+        ),
+        (
+            "Poll the payment provider every 5 minutes until the payment clears. If it has not cleared after 2 "
+            "hours, cancel the order and notify the customer.",
+            "wait_5_minutes",
+            7_200,
+            "cancel_order",
+        ),
+        (
+            "Check the inbox every 10 minutes until the file has arrived. If it still hasn't arrived within 3 hours, "
+            "alert the data team.",
+            "wait_10_minutes",
+            10_800,
+            "alert_data_team",
+        ),
+        (
+            "Check the job status every minute until it finishes, for up to an hour. Then download the results.",
+            "wait_1_minute",
+            3_600,
+            None,
+        ),
+    ],
+)
+def test_a_poll_gives_up_after_its_limit(text, wait, limit, fallback):
+    t = offline_translation(text)
+    assert t.bindings[wait]["give_up_after_s"] == limit
+    errors = {(a, b) for a, b, c in _edges(t.dsl) if c == "@error"}
+    assert errors == ({(wait, fallback)} if fallback else set())
+    assert "gives up" in t.explanation
+    assert not [n for n in t.warnings if "deadline" in n]
+    WorkflowSpec(dsl=t.dsl, states=t.bindings)
+
+
+def test_a_limit_without_an_interval_is_not_invented():
+    t = offline_translation("Poll the job until it is finished, giving up after 2 hours. Download the output.")
+    assert not [b for b in t.bindings.values() if b.get("action") == "wait"]
+    assert any("says how often it checks" in n for n in t.warnings)
+
+
+def test_an_approval_answer_limit_is_not_a_poll_limit():
+    t = offline_translation(
+        "Ask the manager to approve the purchase. If the manager has not answered within 2 days, escalate to the "
+        "director."
+    )
+    assert not [b for b in t.bindings.values() if b.get("action") == "wait"]

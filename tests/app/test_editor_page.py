@@ -223,11 +223,11 @@ def test_an_approval_waiting_two_days_opens_in_the_form_and_keeps_its_limit(page
 
 def test_a_wait_step_is_bound_in_minutes_or_until_a_moment(page_test, app_engine):
     at = _open(page_test, app_engine, "start->send;\nsend->pause;\npause->remind;\nremind->hold;\nhold->end;\n")
-    _bind(at, "pause", "wait", {"wait_min": 90.0})
+    _bind(at, "pause", "wait", {"wait_min": 90.0, "give_up_h": 6.0})
     _bind(at, "hold", "wait", {"until": "{due_at}"})
     assert not any(w.key == "ed.b.pause.params" for w in at.text_input)  # a wait takes no parameters
     states = at.session_state["ed.spec"]["states"]
-    assert states["pause"] == {"action": "wait", "wait_s": 5400.0}
+    assert states["pause"] == {"action": "wait", "wait_s": 5400.0, "give_up_after_s": 21600.0}
     assert states["hold"] == {"action": "wait", "until": "{due_at}"}
     # neither or both: refused with the reason, the draft keeps what it had
     at.number_input(key="ed.b.hold.wait_min").set_value(5.0)

@@ -249,3 +249,48 @@ def test_a_drive_that_does_not_detach_sleeps_until_the_wait_is_over(inline_engin
     assert res.status == "completed"
     assert 1 <= len(calls) <= 2, calls  # was one look every 0.25 s (7)
     assert calls[0] > 1.0
+
+
+GIVING_UP = """
+name = "poll with a limit"
+dsl = "start->check; check->pause:shipped==False; pause->check; pause->support:@error; check->done; done->end; support->end;"
+[states.check]
+action = "python"
+function = "tests.run.step_functions:count_until"
+[states.pause]
+action = "wait"
+wait_s = 0.3
+give_up_after_s = 0.8
+"""
+
+
+def test_a_poll_gives_up_after_its_limit_and_takes_its_error_path(inline_engine):
+    t0 = time.monotonic()
+    res = inline_engine.wait(inline_engine.start(parse_workflow_text(GIVING_UP), {"until": 1000}), timeout=30)
+    took = time.monotonic() - t0
+    assert res.status == "completed", res.error
+    assert res.states_visited[-2] == "support"
+    assert res.final_context["error"]["type"] == "WaitGaveUp"
+    assert "gave up: 'pause' was first reached more than 0.8 s ago" in res.final_context["error"]["message"]
+    # waits of 0.3, 0.3 and the 0.2 left: the last look comes at the limit, then the next wait gives up
+    assert res.states_visited.count("check") == 4 and 0.8 <= took < 10
+    recovery = inline_engine.store.query(
+        "SELECT recovery_strategy AS strategy FROM recovery_actions WHERE execution_id = ?", [res.execution_id]
+    )
+    assert [r["strategy"] for r in recovery] == ["fallback"]
+
+
+def test_a_poll_without_an_error_path_stops_saying_it_gave_up(inline_engine):
+    spec = parse_workflow_text(GIVING_UP.replace(" pause->support:@error;", "").replace(" support->end;", ""))
+    res = inline_engine.wait(inline_engine.start(spec, {"until": 1000}), timeout=30)
+    assert res.status == "failed" and "WaitGaveUp" in (res.error or "")
+
+
+def test_a_poll_done_in_time_never_gives_up(inline_engine):
+    res = inline_engine.wait(inline_engine.start(parse_workflow_text(GIVING_UP), {"until": 2}), timeout=30)
+    assert res.status == "completed" and res.states_visited[-2] == "done"
+
+
+def test_give_up_belongs_to_a_wait():
+    with pytest.raises(ValueError, match="belong to action 'wait'"):
+        StateBinding(action="noop", give_up_after_s=60)

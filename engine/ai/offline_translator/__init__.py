@@ -56,6 +56,7 @@ class OfflineResult:
     retries: dict[str, int] = field(default_factory=dict)  # state -> retries before its @error path
     retry_waits: dict[str, float] = field(default_factory=dict)  # state -> seconds between its tries
     answer_within: dict[str, float] = field(default_factory=dict)  # approval state -> its timeout_s
+    give_ups: dict[str, float] = field(default_factory=dict)  # a poll's wait state -> its give_up_after_s
 
 
 def translate_offline(text: str) -> OfflineResult:
@@ -110,6 +111,7 @@ def translate_offline(text: str) -> OfflineResult:
     retries = {s: n for s, n in comp.retries.items() if s in model_states}
     waits = {s: w for s, w in comp.retry_waits.items() if s in retries}
     answer_within = {s: w for s, w in comp.answer_within.items() if s in model_states}
+    give_ups = {s: w for s, w in comp.give_ups.items() if s in model_states}
     return OfflineResult(
         dsl,
         comp.text_of,
@@ -120,4 +122,5 @@ def translate_offline(text: str) -> OfflineResult:
         retries,
         waits,
         answer_within,
+        give_ups,
     )

@@ -43,6 +43,7 @@ class Compiler:
         self.retries: dict[str, int] = {}  # state -> retries after the first attempt ("retry up to 3 times")
         self.retry_waits: dict[str, float] = {}  # state -> seconds between its tries ("an hour apart")
         self.answer_within: dict[str, float] = {}  # approval state -> how long it waits for an answer
+        self.give_ups: dict[str, float] = {}  # a poll's wait state -> its give_up_after_s
 
     def new_state(self, base: str, kind: str, text: str = "") -> str:
         name = _valid_name(base)
@@ -135,10 +136,25 @@ class Compiler:
             neg = st.cond.negated()
             loop_cond = neg.text if neg is not None else f"not ({st.cond.text})"
             every = POLL_EVERY.search(st.act.text)  # "check the API every 30 minutes until …": wait between checks
-            if every and duration_seconds(every.group(1)):
-                pause = self.new_state("wait_" + "_".join(every.group(1).split()), "action", f"wait {every.group(1)}")
+            gap = every.group(1) if every else ""
+            gap = gap if " " in gap.strip() else f"1 {gap}"  # "every minute"
+            if every and duration_seconds(gap):
+                pause = self.new_state("wait_" + "_".join(gap.split()), "action", f"wait {gap}")
                 self.emit((name,), (pause,), loop_cond)
                 self.emit((pause,), (name,))
+                if st.give_up_s:  # "give up after 2 hours [and tell support]": the wait's limit and @error path
+                    self.give_ups[pause] = st.give_up_s
+                    if st.on_give_up:
+                        was = self.in_handler
+                        self.in_handler = True
+                        try:
+                            fallback = self.seq(st.on_give_up, [Exit(pause, "@error")])
+                        finally:
+                            self.in_handler = was
+                        if _terminal(st.on_give_up):
+                            self.finish(fallback)
+                            return [Exit(name)]
+                        return [Exit(name)] + fallback
             else:
                 self.emit((name,), (name,), loop_cond)
             return [Exit(name)]

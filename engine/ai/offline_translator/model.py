@@ -38,6 +38,8 @@ class Goto:
 class Until:
     act: Act
     cond: Cond
+    give_up_s: float | None = None  # a poll's limit: "give up after 2 hours" (its wait's give_up_after_s)
+    on_give_up: list | None = None  # "… and tell support": the wait's @error path
 
 
 @dataclass

@@ -73,9 +73,29 @@ WAIT_DURATION = (
     r"(?:half\s+an\s+hour|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|"
     r"forty|sixty|ninety|\d+)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?))"
 )
-POLL_EVERY = re.compile(rf"\bevery\s+({WAIT_DURATION})\b", re.I)
+POLL_EVERY = re.compile(rf"\bevery\s+({WAIT_DURATION}|(?:second|minute|hour|day|week|month)\b)", re.I)  # "every minute"
 WAIT_STEP = re.compile(
     rf"^\s*(?:wait|pause|sleep|hold(?:\s+off)?)(?:\s+for)?\s+(?:another\s+)?({WAIT_DURATION})\s*\.?\s*$", re.I
+)
+
+
+# a poll's limit in its own sentence: "give up after 2 hours [and tell support]", "stop checking after 3 hours",
+# "…, for up to an hour"
+GIVE_UP = re.compile(
+    r"(?:^|\s*[,;:—–]\s*|\s+)(?:(?:and|but)\s+)?(?:then\s+)?(?:give\s+up|giving\s+up|stop(?:\s+(?:checking|"
+    rf"polling|trying|waiting|looking))?|time\s+out)\s+(?:after|at)\s+(?P<dur>{WAIT_DURATION})"
+    r"(?:\s*,?\s*(?:and\s+)?(?:then\s+)?(?P<rest>[^.;]*?))?\s*[.;]?\s*$"
+    rf"|(?:^|\s*,\s*|\s+)for\s+(?:up\s+to|at\s+most|a\s+maximum\s+of|no\s+more\s+than)\s+(?P<dur2>{WAIT_DURATION})"
+    r"\s*[.;]?\s*$",
+    re.I,
+)
+# the limit as the next sentence: "If it has not cleared after 2 hours, cancel the order", "If the file still
+# hasn't arrived within 3 hours, alert the team"
+NOT_YET = re.compile(
+    r"^(?:and\s+|but\s+)?(?:if|when|should)\s+(?:it|that|this|they|the\s+\w+(?:\s+\w+)?)\s+(?:still\s+)?"
+    r"(?:(?:has|have|is|are|does|do)(?:n't|\s+not)|(?:isn't|aren't|hasn't|haven't|doesn't|don't))(?:\s+(?:yet|still))?"
+    rf"(?:\s+\w+){{0,3}}?\s+(?:after|within|in|by)\s+(?P<dur>{WAIT_DURATION})\s*,?\s*(?:then\s+)?(?P<rest>.+?)\s*\.?\s*$",
+    re.I,
 )
 
 
@@ -138,6 +158,9 @@ class RetryReader(BuilderBase):
         A sentence with several retry phrases ("load A, retry it twice, then load B, retry it 3 times, …")
         is read phrase by phrase in one pass: the rest after a phrase is only read as a whole sentence once
         no retry phrase is left in it, so the time grows with the sentence's length, not its square."""
+        gave_up = self._give_up_sentence(s, seq)
+        if gave_up[0]:
+            return gave_up
         still = STILL_FAILS.match(s.strip())
         if still is not None and self.ctx.retry_target is not None:  # "If that fails too, use the cached rates."
             return True, self._set_fallback(still.group("rest"))
@@ -199,6 +222,35 @@ class RetryReader(BuilderBase):
             self._set_fallback(fallback)
         after = re.sub(r"^(?:and\s+)?then\s+", "", after.strip(" ,;"), flags=re.I)
         return after, hook
+
+    def _give_up_sentence(self, s: str, seq: list) -> tuple[bool, list | None]:
+        """(handled, hook): a poll's limit — "give up after 2 hours and tell support" in the poll's sentence,
+        or "If it has not cleared after 2 hours, cancel the order" right after it — set on the poll (its wait
+        gives up then; what follows is the wait's @error path)."""
+        m = NOT_YET.match(s.strip())
+        before = ""
+        if m is None:
+            m = GIVE_UP.search(s)
+            if m is None:
+                return False, None
+            before = s[: m.start()].strip(" ,;:—–-")
+        elif not seq or not isinstance(seq[-1][1] if isinstance(seq[-1], tuple) else seq[-1], Until):
+            return False, None  # "if the manager has not answered within 2 days": not a poll's limit
+        hook = self.sentence(before, seq) if before else None
+        last = seq[-1][1] if seq and isinstance(seq[-1], tuple) else (seq[-1] if seq else None)
+        if not isinstance(last, Until) or not POLL_EVERY.search(last.act.text):
+            if before:
+                self.ctx.notes.append(
+                    f"'{m.group(0).strip(' ,;.')}': a limit for a poll that says how often it checks ('every 30 "
+                    "minutes'); left out"
+                )
+                return True, hook
+            return False, None
+        last.give_up_s = duration_seconds(m.group("dur") or m.groupdict().get("dur2"))
+        rest = (m.groupdict().get("rest") or "").strip(" ,;.")
+        if rest:
+            last.on_give_up = [x[1] if isinstance(x, tuple) else x for x in self.body(rest)]
+        return True, hook
 
     def _set_fallback(self, text: str) -> list:
         """The steps of ``text`` become the @error path of the step being retried."""
