@@ -26,11 +26,34 @@ from engine.workbench import runs
 router = APIRouter()
 
 
-def _execution_or_404(store, execution_id: str) -> dict:
-    ex = runs.execution(store, execution_id)
+def _execution_or_404(svc, execution_id: str) -> dict:
+    ex = runs.execution(svc.store, execution_id)
+    if ex is None:
+        ex = _starting(svc, execution_id)
     if ex is None:
         raise ApiError(404, "not_found", f"no execution {execution_id}", {"execution_id": execution_id})
     return ex
+
+
+def _starting(svc, execution_id: str) -> dict | None:
+    """A run this service started whose first record is not written yet (its drive has not begun: the
+    loop is busy, or Ray is still starting for the process's first run): what the engine knows of it,
+    so a ``GET`` right after the ``POST`` that returned its id never answers "no execution"."""
+    from engine.run.state import Exec
+
+    ex = svc.engine.execs.get(execution_id)
+    if not isinstance(ex, Exec):
+        return None
+    return {
+        "execution_id": ex.id,
+        "workflow_id": ex.workflow_id,
+        "workflow_name": ex.spec.name,
+        "version": ex.version,
+        "status": ex.status,
+        "start_time": ex.start_time,
+        "initial_context": ex.initial_context,
+        "states_visited": [],
+    }
 
 
 def _run_owner(svc, execution_id: str, ex: dict | None = None) -> str | None:
@@ -38,7 +61,7 @@ def _run_owner(svc, execution_id: str, ex: dict | None = None) -> str | None:
     started_by = auth.run_owner(svc.store, execution_id)
     if started_by is not None:
         return started_by
-    ex = ex if ex is not None else _execution_or_404(svc.store, execution_id)
+    ex = ex if ex is not None else _execution_or_404(svc, execution_id)
     try:
         return library.get_workflow(svc.store, ex["workflow_id"], ex.get("version"))[1].get("owner")
     except (library.WorkflowNotFoundError, KeyError, TypeError):
@@ -72,7 +95,7 @@ def queue_status(request: Request):
 def get_execution(request: Request, execution_id: str):
     """Status and details of one execution (open requests for a person included)."""
     svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     authorize(request, Permission.READ, owner=_run_owner(svc, execution_id, ex) or "")
     ex["open_requests"] = runs.open_requests(svc.store, execution_id)
     ex["ai_decisions"] = runs.ai_decisions(svc.store, execution_id, ex)
@@ -85,7 +108,7 @@ def get_execution(request: Request, execution_id: str):
 def execution_history(request: Request, execution_id: str):
     """Every recorded transition, audit entry, recovery action and AI decision of the execution."""
     svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     return {
         "execution_id": execution_id,
         "transitions": runs.transitions(svc.store, execution_id),
@@ -101,7 +124,7 @@ def execution_logs(request: Request, execution_id: str, state: str | None = None
     from engine import records
 
     svc = _svc(request)
-    _execution_or_404(svc.store, execution_id)
+    _execution_or_404(svc, execution_id)
     return {"execution_id": execution_id, "logs": records.step_logs(svc.store, execution_id, state=state)}
 
 
@@ -118,7 +141,7 @@ def execution_events(request: Request, execution_id: str, poll_ms: int = Query(2
 
     svc = _svc(request)
     if execution_id not in svc.engine.execs:  # a run this process knows needs no lookup
-        _execution_or_404(svc.store, execution_id)
+        _execution_or_404(svc, execution_id)
     reader = EventReader(svc.store, execution_id)
     poll_s, heartbeat_s, full_every_s = poll_ms / 1000.0, 15.0, 1.0
 
@@ -174,7 +197,7 @@ def cancel_execution(request: Request, execution_id: str):
             "status": "cancelled",
             "final_state": None,
         }
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     if ex["status"] in FINISHED_STATUSES:
         raise ApiError(409, "conflict", f"execution {execution_id} is already {ex['status']}", {"status": ex["status"]})
     msg = svc.engine.cancel(execution_id, "cancelled through the API")
@@ -197,7 +220,7 @@ def _answer(request: Request, execution_id: str, state: str, value: str, by: str
     from engine.runner import RunError
 
     svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     who = authorize(request, Permission.APPROVE, owner=_run_owner(svc, execution_id, ex))
     if who.token_id is not None:  # a token's user is who answered, whatever the body says
         by = who.user
@@ -263,7 +286,7 @@ def resume(
     from engine.runner import RunError
 
     svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
     _acted(svc, who, "api.resume", f"resume asked by {who.user}", execution_id=execution_id)
     if ex["status"] in FINISHED_STATUSES:
@@ -290,7 +313,7 @@ def rerun(request: Request, execution_id: str, body: models.RerunRequest):
     from engine.runner import RunError
 
     svc = _svc(request)
-    ex = _execution_or_404(svc.store, execution_id)
+    ex = _execution_or_404(svc, execution_id)
     who = authorize(request, Permission.EXECUTE, owner=_run_owner(svc, execution_id, ex))
     try:
         eid = svc.engine.rerun(execution_id, body.from_state, _run_options(body.execution_options))
