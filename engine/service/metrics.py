@@ -37,6 +37,16 @@ log = logging.getLogger("workbench.service")
 STATE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
+def _waiting_kinds(ex) -> set[str]:
+    """What a run driven here waits for now: the kinds of its open requests (none unless it is waiting)."""
+    if getattr(ex, "status", None) != "waiting":
+        return set()
+    try:
+        return {str(w.get("kind") or "") for w in list(getattr(ex, "waiting", {}).values())}
+    except RuntimeError:  # changed while read (the driver thread): counted at the next scrape
+        return set()
+
+
 class ServiceMetrics:
     """The service's collectors and the step listener that updates them."""
 
@@ -80,12 +90,16 @@ class ServiceMetrics:
         self.in_flight.set_function(lambda: self._count(lambda e: getattr(e, "status", None) not in FINISHED_STATUSES))
         self.waiting = Gauge("workbench_runs_waiting", "Runs driven here that wait for a person", registry=r)
         self.waiting.set_function(self._waiting_count)
+        self.on_timer = Gauge(
+            "workbench_runs_on_timer", "Runs driven here that only wait for a wait step's timer", registry=r
+        )
+        self.on_timer.set_function(lambda: self._count(lambda e: _waiting_kinds(e) == {"timer"}))
         self._failed_runs: set[str] = set()
         self._todo: queue.Queue = queue.Queue()
         threading.Thread(target=self._count_recovery, name="service-metrics", daemon=True).start()
 
     def _waiting_count(self) -> int:
-        return self._count(lambda e: getattr(e, "status", None) == "waiting")
+        return self._count(lambda e: bool(_waiting_kinds(e) - {"timer"}))
 
     def _count(self, wanted) -> int:
         """Executions of this engine matching ``wanted`` (the driver thread may add some meanwhile)."""

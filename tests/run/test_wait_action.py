@@ -294,3 +294,27 @@ def test_a_poll_done_in_time_never_gives_up(inline_engine):
 def test_give_up_belongs_to_a_wait():
     with pytest.raises(ValueError, match="belong to action 'wait'"):
         StateBinding(action="noop", give_up_after_s=60)
+
+
+def test_the_service_gauges_tell_a_timer_from_a_person(inline_engine):
+    from engine.service.metrics import ServiceMetrics
+
+    metrics = ServiceMetrics(inline_engine, inline_engine.store)
+    approval = parse_workflow_text(
+        'name = "ask"\ndsl = "start->ask; ask->end;"\n[states.ask]\naction = "approval"\nmessage = "Ok?"\n'
+    )
+    on_timer = inline_engine.start(_spec("wait_s = 600"), {})
+    asking = inline_engine.start(approval, {})
+    for _ in range(200):
+        if _requests(inline_engine, on_timer) and _requests(inline_engine, asking):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)  # both drives have recorded their waits
+
+    def gauge(name: str) -> float:
+        return metrics.registry.get_sample_value(name) or 0.0
+
+    assert gauge("workbench_runs_waiting") == 1  # the approval: a person is needed
+    assert gauge("workbench_runs_on_timer") == 1
+    inline_engine.cancel(on_timer)
+    inline_engine.cancel(asking)
