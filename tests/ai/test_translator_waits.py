@@ -138,3 +138,41 @@ def test_an_approval_answer_limit_is_not_a_poll_limit():
         "director."
     )
     assert not [b for b in t.bindings.values() if b.get("action") == "wait"]
+
+
+@pytest.mark.parametrize(
+    "text, check, cond",
+    [
+        (
+            "Check whether the export has finished every 10 minutes until it has, then send the report.",
+            "check_export",
+            "export_complete==False",
+        ),
+        (
+            "Check every 10 minutes whether the files have arrived, until they have. Then load them.",
+            "check_files",
+            "files_arrived==False",
+        ),
+        (
+            "Every 10 minutes, check whether the export has finished, until it has. Then send the report.",
+            "check_export",
+            "export_complete==False",
+        ),
+        (
+            "Keep checking the export status every 10 minutes until it is finished, then send the report.",
+            "check_export_status",
+            "export_status_complete==False",
+        ),
+    ],
+)
+def test_a_poll_said_in_other_words(text, check, cond):
+    t = offline_translation(text)
+    assert (check, "wait_10_minutes", cond) in _edges(t.dsl)
+    assert (("wait_10_minutes", check, None)) in _edges(t.dsl)
+    assert not t.proposals.get("schedules")  # the pace of a poll, not the workflow's schedule
+
+
+def test_a_schedule_at_the_start_of_a_plain_sentence_stays_a_schedule():
+    t = offline_translation("Every morning, check the sales dashboard and email the summary.")
+    assert [s.get("cron") for s in t.proposals["schedules"]] == ["0 8 * * *"]
+    assert not [b for b in t.bindings.values() if b.get("action") == "wait"]

@@ -81,9 +81,10 @@ def translate_offline(text: str) -> OfflineResult:
                 return OfflineResult(to_dsl(model), {}, set(), ["the description is already valid DSL"])
         except DSLError:
             pass
+    from engine.ai.offline_translator.retries import poll_phrasing
     from engine.ai.proposals import extract
 
-    found, raw_steps = extract(raw[:20_000])
+    found, raw_steps = extract(poll_phrasing(raw[:20_000]))
     proposals = found.to_dict()
     prepared = _prepare(raw_steps)
     builder = Builder()

@@ -99,6 +99,26 @@ NOT_YET = re.compile(
 )
 
 
+_POLL_VERB = r"(?:poll|check|re-?check|ping|query)"
+# "Every 10 minutes, check whether the export has finished, until it has": the pace of a poll, not a schedule
+_POLL_LEAD = re.compile(
+    rf"(^|[.!?;]\s+|\n\s*)(every\s+(?:{WAIT_DURATION}|(?:second|minute|hour|day|week)\b))\s*,\s*"
+    rf"({_POLL_VERB}\b[^.;\n]*?)\s*,?\s+(until\b)",
+    re.I,
+)
+
+
+def poll_phrasing(text: str) -> str:
+    """A poll said in other words, as the poll reading expects it: "Every 10 minutes, check X, until …" →
+    "check X every 10 minutes until …", "keep checking" → "check", "…, until it has" → "… until it has"."""
+    text = re.sub(rf"\bkeep(?:\s+on)?\s+({_POLL_VERB})(?:ing)\b", r"\1", text, flags=re.I)
+    text = re.sub(r"\bkeep(?:\s+on)?\s+checking\b", "check", text, flags=re.I)
+    text = _POLL_LEAD.sub(
+        lambda m: f"{m.group(1)}{m.group(3)[0].upper()}{m.group(3)[1:]} {m.group(2).lower()} until", text
+    )
+    return re.sub(rf"(\b{_POLL_VERB}\b[^.;\n]*?\w)\s*,\s+(until\b)", r"\1 \2", text, flags=re.I)
+
+
 def wait_step_seconds(text: str | None) -> float | None:
     """How long a step that only waits ("wait 30 days", "pause for two hours") waits (None for any other step)."""
     m = WAIT_STEP.match(text or "")

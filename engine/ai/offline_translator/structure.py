@@ -45,6 +45,18 @@ def _name_apart(acts: list[Act]) -> None:
         a.name = _valid_name(f"{base[a.name]}_{W.snake(ws[:2])}")
 
 
+# "… until it has" / "until they are" / "until that happens": the until repeats the question of the step
+_ELLIPTIC_UNTIL = re.compile(
+    r"^(?:it|they|that|this|so)\s+(?:(?:has|have|is|are|does|do)(?:\s+(?:so|too))?|happens)\s*\.?$", re.I
+)
+# the question a check asks: "whether the export has finished [every 10 minutes]"
+_ASKED = re.compile(r"\s+(?:whether|if)\s+(.+?)(\s+every\s+[^,;]+)?$", re.I)
+_ASKED_SUBJECT = re.compile(
+    r"^((?:(?:the|a|an|its|their|our|all|every)\s+)?[a-z]+(?:\s+[a-z]+)?)\s+(?:has|have|is|are|was|were|did|does|do)\b",
+    re.I,
+)
+
+
 class StructureReader(BuilderBase):
     """Step lists, "and" splitting and parallel enumerations (fan-out / fan-in)."""
 
@@ -410,6 +422,15 @@ class StructureReader(BuilderBase):
         m = re.match(r"^(.+?)\s+until\s+(.+)$", p, re.I)
         if m:
             cond_text = m.group(2)
+            # "check whether the export has finished every 10 minutes until it has": the "until" repeats
+            # what the check asks
+            asked = _ASKED.search(m.group(1)) if _ELLIPTIC_UNTIL.match(cond_text.strip()) else None
+            if asked is not None:
+                cond_text = asked.group(1)
+                subject = _ASKED_SUBJECT.match(cond_text)  # "the export has finished": check the export
+                what = f" {subject.group(1)}" if subject else ""
+                p = f"{m.group(1)[: asked.start()]}{what}{asked.group(2) or ''} until {cond_text}"
+                m = re.match(r"^(.+?)\s+until\s+(.+)$", p, re.I) or m
             ctoks = W.tokens(cond_text)
             if _find_cmp(cond_text) or any(w in W.PREDICATES for w in ctoks) or any(W.lemma(w) for w in ctoks[1:]):
                 a = self.act(m.group(1))
