@@ -67,9 +67,16 @@ def attention():
             )
             for r in interrupted[:10]:
                 c1, c2 = st.columns([5, 1])
+                timer = ""
+                if r.get("timer_until"):  # stopped during a wait step: it goes on when the wait ends
+                    timer = f" · its wait ends {r['timer_until']:%Y-%m-%d %H:%M} UTC: " + (
+                        "the service goes on then by itself"
+                        if run_actions.service_url()
+                        else "Resume to go on waiting in this app"
+                    )
                 c1.markdown(
                     f"`{r['execution_id']}` · {r['workflow_name']} v{r['version']} · was **{r['status']}** "
-                    f"at `{r.get('current_state') or '—'}` · started {ui.short_time(r['start_time'])}"
+                    f"at `{r.get('current_state') or '—'}` · started {ui.short_time(r['start_time'])}{timer}"
                 )
                 c2.button(
                     "Resume",

@@ -355,10 +355,9 @@ class PeopleMixin(EngineParts):
                 )
             seconds = min(seconds, left)  # the last look comes at the limit, not a whole wait after it
         ends = now() + dt.timedelta(seconds=seconds)
-        prompt = (
-            f"waiting {duration_text(round(seconds, 1))}, until {ends:%Y-%m-%d %H:%M:%S} UTC "
-            f"(answer '{CONTINUE}' to go on now)"
-        )
+        # said as people say it ("15 min", not "15.0 min" for 899.4 s); the exact moment follows
+        said = round(seconds / 60) * 60 if seconds >= 600 else round(seconds) if seconds >= 60 else round(seconds, 1)
+        prompt = f"waiting {duration_text(said)}, until {ends:%Y-%m-%d %H:%M:%S} UTC"
         await self._wait_human(
             ex,
             token,

@@ -16,7 +16,7 @@ KIND_WORDS = {
     "approval": "an approval",
     "decision": "a decision",
     "escalation": "a decision on a failed step",
-    "timer": "the end of a wait",
+    "timer": "its timer",
 }
 
 
@@ -54,7 +54,13 @@ def waiting_text(requests: list[dict]) -> str:
     for r in requests:
         kind = str(r.get("kind") or "")
         kind = "escalation" if kind.startswith("escalation") else kind
-        parts.append(f"{KIND_WORDS.get(kind, 'an answer')} at '{r['state']}'")
+        until = ""
+        if kind == "timer":  # "its timer at 'pause' (until 16:43 UTC)"
+            from engine.run.people import expiry_of
+
+            ends = expiry_of(r)
+            until = f" (until {ends:%Y-%m-%d %H:%M} UTC)" if ends else ""
+        parts.append(f"{KIND_WORDS.get(kind, 'an answer')} at '{r['state']}'{until}")
     return " and ".join(parts)
 
 

@@ -127,8 +127,11 @@ def _owner_alive(engine, owner: str | None) -> bool:
 def interrupted_runs(engine, limit: int = 50) -> list[dict]:
     """Runs no live process drives any more (the app or a CLI stopped): they can be resumed.
 
-    A run waiting for a person is not interrupted (the answer continues it): see :func:`waiting_runs`."""
-    from engine.workbench.run_state import is_waiting_for_person
+    A run waiting for a person is not interrupted (the answer continues it): see :func:`waiting_runs`. A
+    run whose driver stopped during a wait step gets ``timer_until``, when its wait ends (a running
+    service takes it over then; resuming it earlier waits what is left)."""
+    from engine.run.people import expiry_of, is_expired
+    from engine.workbench.run_state import is_waiting_for_person, live_requests
 
     rows = records.unfinished_runs(engine.store, int(limit) * 4)
     live = set(engine.live_executions())
@@ -138,6 +141,10 @@ def interrupted_runs(engine, limit: int = 50) -> list[dict]:
             continue
         if r.get("status") == "waiting" and is_waiting_for_person(engine.store, r):
             continue
+        if r.get("status") == "waiting":
+            timers = [q for q in live_requests(engine.store, r) if q.get("kind") == "timer" and not is_expired(q)]
+            ends = [e for e in (expiry_of(q) for q in timers) if e is not None]
+            r["timer_until"] = min(ends) if ends else None
         r["resumable"] = True
         out.append(r)
     return out[:limit]
@@ -227,8 +234,8 @@ def node_statuses(
                     status[s] = "retrying" if status.get(s) == "failed" else "running"
         if exec_row and exec_row.get("status") == "recovering" and exec_row.get("current_state"):
             status[exec_row["current_state"]] = "retrying"
-    for r in requests or []:
-        status[r["state"]] = "waiting"
+    for r in requests or []:  # a wait step's timer asks nobody: the step is running, not waiting for you
+        status[r["state"]] = "running" if r.get("kind") == "timer" else "waiting"
     if trans:
         status[START] = "completed"
     if exec_row and exec_row.get("status") == "completed":

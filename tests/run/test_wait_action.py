@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 
 import pytest
@@ -68,7 +69,10 @@ def test_the_run_is_waiting_meanwhile_and_continue_ends_the_wait_early(inline_en
     row = inline_engine.execution_row(eid)
     assert row["status"] == "waiting"
     assert not run_state.is_waiting_for_person(inline_engine.store, row)  # nobody is asked
-    assert run_state.waiting_text(_requests(inline_engine, eid)) == "the end of a wait at 'pause'"
+    assert re.fullmatch(
+        r"its timer at 'pause' \(until \d{4}-\d\d-\d\d \d\d:\d\d UTC\)",
+        run_state.waiting_text(_requests(inline_engine, eid)),
+    )
     with pytest.raises(RunError, match="valid answer"):
         inline_engine.answer(eid, "pause", "yes", by="test")
     assert inline_engine.answer(eid, "pause", CONTINUE, by="test")["delivered"] == "live"
@@ -318,3 +322,34 @@ def test_the_service_gauges_tell_a_timer_from_a_person(inline_engine):
     assert gauge("workbench_runs_on_timer") == 1
     inline_engine.cancel(on_timer)
     inline_engine.cancel(asking)
+
+
+def test_the_graph_shows_a_step_on_its_timer_as_running_not_waiting_for_you(inline_engine):
+    from engine.workbench import runs
+
+    eid = inline_engine.start(_spec("wait_s = 600"), {})
+    for _ in range(200):
+        if _requests(inline_engine, eid):
+            break
+        time.sleep(0.05)
+    row = inline_engine.execution_row(eid)
+    statuses = runs.node_statuses(
+        runs.transitions(inline_engine.store, eid), row, runs.open_requests(inline_engine.store, eid)
+    )
+    assert statuses["pause"] == "running" and statuses["a"] == "completed"
+    inline_engine.cancel(eid)
+
+
+def test_a_run_whose_driver_stopped_during_a_wait_says_when_its_wait_ends(inline_engine):
+    from engine.workbench import runs
+
+    eid = inline_engine.start(_spec("wait_s = 600"), {}, options=RunOptions(detach_when_waiting=True))
+    assert inline_engine.wait(eid, timeout=30).status == "waiting"
+    row = inline_engine.execution_row(eid)
+    import socket
+
+    gone = f"{socket.gethostname()}:999999999:abcdef"  # a process of this machine that no longer exists
+    inline_engine._append_exec_row_raw(row, owner=gone)
+    (r,) = [r for r in runs.interrupted_runs(inline_engine) if r["execution_id"] == eid]
+    left = (r["timer_until"] - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
+    assert r["resumable"] and 590 < left <= 600
