@@ -329,6 +329,7 @@ class PeopleMixin(EngineParts):
             return {"started_at": t0, "ended_at": time.time(), "keys_read": [], "keys_written": [], **extra}
 
         seconds = binding.wait_s
+        suffix = "" if attempt <= 1 else f"#{attempt}"
         if binding.until:
             try:
                 due = wait_until(binding.until, token.context)
@@ -336,7 +337,14 @@ class PeopleMixin(EngineParts):
                 return done(status="failed", updates={}, error_type="ValueError", error_message=str(exc))
             seconds = (due - now()).total_seconds()
             if seconds <= 0:
-                return done(status="completed", updates={})
+                # already past: go on at once, unless this wait was started before (a resumed run): then
+                # its recorded request is ended as any other (else it would stay open forever)
+                loop = asyncio.get_running_loop()
+                started = await loop.run_in_executor(
+                    None, records.request_status, self.store, f"{ex.id}:{token.id}:{state}:{visit}:{TIMER}{suffix}"
+                )
+                if not started:
+                    return done(status="completed", updates={})
         seconds = float(seconds or 0)
         if binding.give_up_after_s:  # a poll's limit, from when this branch first reached the wait
             first = None
@@ -366,8 +374,8 @@ class PeopleMixin(EngineParts):
             visit,
             prompt,
             [CONTINUE],
-            key_suffix="" if attempt <= 1 else f"#{attempt}",
-            expires_after_s=seconds,
+            key_suffix=suffix,
+            expires_after_s=max(seconds, 0.001),
         )
         return done(status="completed", updates={})
 

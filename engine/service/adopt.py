@@ -128,7 +128,7 @@ def _adopt(svc, row: dict) -> None:
         "warning",
         "run_adopted",
         f"taken over by the service {engine.owner} (it was {status}"
-        + (", and a request it waits for has expired" if status == "waiting" else "")
+        + (", and a request it waits for has expired or its wait step is over" if status == "waiting" else "")
         + f"): {why}; completed states are replayed from the records, not run again",
     )
     engine.subscribe(eid, listener)

@@ -353,3 +353,41 @@ def test_a_run_whose_driver_stopped_during_a_wait_says_when_its_wait_ends(inline
     (r,) = [r for r in runs.interrupted_runs(inline_engine) if r["execution_id"] == eid]
     left = (r["timer_until"] - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
     assert r["resumable"] and 590 < left <= 600
+
+
+def test_a_resumed_run_whose_wait_is_over_records_that_it_is_over(inline_engine):
+    eid = inline_engine.start(_spec("wait_s = 61"), {}, options=RunOptions(detach_when_waiting=True))
+    assert inline_engine.wait(eid, timeout=30).status == "waiting"
+    (req,) = _requests(inline_engine, eid)
+    details = json.loads(req["details"]) if isinstance(req["details"], str) else req["details"]
+    (row,) = inline_engine.store.query("SELECT * FROM human_requests WHERE request_id = ?", [req["request_id"]])
+    keep = {k: v for k, v in row.items() if k not in ("seq", "updated_at") and v is not None}
+    past = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)).isoformat()
+    inline_engine.store.append("human_requests", {**keep, "details": {**details, "expires_at": past}})
+    inline_engine.resume(eid)
+    assert inline_engine.wait(eid, timeout=30).status == "completed"
+    (req,) = _requests(inline_engine, eid)
+    assert (req["status"], req["answer"], req["answered_by"]) == ("answered", EXPIRED, "engine")
+    events = [
+        a["event_type"]
+        for a in inline_engine.store.query("SELECT event_type FROM audit_logs WHERE execution_id = ?", [eid])
+    ]
+    assert "wait_over" in events
+
+
+def test_a_resumed_wait_until_a_moment_now_past_ends_its_recorded_wait(inline_engine, monkeypatch):
+    """Found by looking at a service that took over a run: the wait's moment had passed, so the state went on
+    at once and left its recorded request open for ever (listed as still waiting, found again and again)."""
+    import engine.run.people as people
+
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=90)).isoformat()
+    eid = inline_engine.start(
+        _spec('until = "{due_at}"'), {"due_at": due}, options=RunOptions(detach_when_waiting=True)
+    )
+    assert inline_engine.wait(eid, timeout=30).status == "waiting"
+    real_now = people.now
+    monkeypatch.setattr(people, "now", lambda: real_now() + dt.timedelta(seconds=120))  # the moment has passed
+    inline_engine.resume(eid)
+    assert inline_engine.wait(eid, timeout=30).status == "completed"
+    (req,) = _requests(inline_engine, eid)
+    assert (req["status"], req["answer"]) == ("answered", EXPIRED)
