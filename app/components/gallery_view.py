@@ -22,6 +22,7 @@ COLORS = {
     "state": ("#eef2ff", "#6366f1"),
     "approval": ("#fef3c7", "#d97706"),
     "llm": ("#f3e8ff", "#9333ea"),
+    "wait": ("#e0f2fe", "#0284c7"),
     "start": ("#dcfce7", "#16a34a"),
     "end": ("#fee2e2", "#dc2626"),
 }
@@ -32,7 +33,7 @@ def _short(label: str) -> str:
 
 
 def preview_svg(graph: dict, actions: dict[str, str] | None = None, max_width: int = 360) -> str:
-    """A compact SVG of the workflow graph: levels top-down, approvals amber, LLM steps purple,
+    """A compact SVG of the workflow graph: levels top-down, approvals amber, LLM steps purple, waits blue,
     conditional arrows dashed, error paths red. ``actions`` maps a state to its bound action."""
     actions = actions or {}
     nodes = [n for n in graph.get("nodes", []) if not str(n["id"]).startswith("#")]

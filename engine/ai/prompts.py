@@ -34,6 +34,10 @@ Naming and meaning:
     "if nobody answers within 2 days, escalate" is that approval's @error path
     (get_manager_approval->escalate_director:@error; its time limit is set on the approval), never a
     condition on a variable like has_answer.
+  - A wait ("after 30 days", "wait 2 hours") is a state named wait_<number>_<unit> (wait_30_days). A poll
+    ("check X every 30 minutes until it is delivered") loops through one: check_x->wait_30_minutes:
+    delivered==False; wait_30_minutes->check_x; "give up after 2 hours and tell support" is that wait's
+    @error path (wait_30_minutes->tell_support:@error; its limit is set on the wait).
   - "use the LLM/AI to classify/judge X": a state (classify_ticket) whose answer the next condition
     reads (category=='billing'); an explicit list "in parallel: a, b and c" is a fan-out of a, b, c.
 Rules:

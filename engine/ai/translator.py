@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from engine.ai.decisions import DecisionService
 from engine.ai.llm import LLMService
 from engine.ai.offline_explainer import explain_offline
-from engine.ai.offline_translator import translate_offline
+from engine.ai.offline_translator import OfflineResult, translate_offline
 from engine.ai.offline_translator.retries import wait_step_seconds
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
@@ -341,21 +341,46 @@ def add_retries(
     return bindings
 
 
-def _answer_limits_for(model: WorkflowModel, bindings: dict[str, dict], text: str) -> dict[str, float]:
+def _limits_for(states: list[str], limits: dict[str, float]) -> dict[str, float]:
+    """The offline reading's limits (state -> seconds) placed on the model's ``states``: the same state name
+    first; else the one such state when the text gives one limit."""
+    same = {s: limits[s] for s in states if s in limits}
+    if same:
+        return same
+    values = set(limits.values())
+    return {states[0]: values.pop()} if len(states) == 1 and len(values) == 1 else {}
+
+
+def _answer_limits_for(
+    model: WorkflowModel, bindings: dict[str, dict], text: str, offline: OfflineResult | None = None
+) -> dict[str, float]:
     """The model's workflow: the time limit the text gives an unanswered approval ("if there is no answer
     within 2 days, …", read by the offline translator), for its approval states with an @error path
     (the same state name first; else the one such approval when the text gives one limit)."""
-    limits = translate_offline(text).answer_within
+    limits = (offline or translate_offline(text)).answer_within
     if not limits:
         return {}
     approvals = [
         s for s, b in bindings.items() if b.get("action") == "approval" and any(t.is_error for t in model.outgoing(s))
     ]
-    same = {s: limits[s] for s in approvals if s in limits}
-    if same:
-        return same
-    values = set(limits.values())
-    return {approvals[0]: values.pop()} if len(approvals) == 1 and len(values) == 1 else {}
+    return _limits_for(approvals, limits)
+
+
+def _give_ups_for(bindings: dict[str, dict], offline: OfflineResult) -> dict[str, float]:
+    """The model's workflow: a poll's limit the text gives ("give up after 2 hours", read by the offline
+    translator) on its wait states (the same name first; else the one wait state)."""
+    if not offline.give_ups:
+        return {}
+    return _limits_for([s for s, b in bindings.items() if b.get("action") == "wait"], offline.give_ups)
+
+
+def add_give_ups(bindings: dict[str, dict], limits: dict[str, float] | None) -> dict[str, dict]:
+    """A poll's "give up after 2 hours": its wait's ``give_up_after_s`` (its @error path is in the DSL)."""
+    for state, seconds in (limits or {}).items():
+        b = bindings.get(state)
+        if b is not None and b.get("action") == "wait" and seconds:
+            b["give_up_after_s"] = seconds
+    return bindings
 
 
 def add_answer_limits(bindings: dict[str, dict], limits: dict[str, float] | None) -> dict[str, dict]:
@@ -444,9 +469,7 @@ def offline_translation(text: str, warnings: list[str] | None = None) -> Transla
     bindings = propose_bindings(model, res.state_text, res.ai_states, res.approvals) if model else {}
     add_retries(bindings, res.retries, res.retry_waits)
     add_answer_limits(bindings, res.answer_within)
-    for state, seconds in res.give_ups.items():  # a poll's "give up after 2 hours": its wait's limit
-        if bindings.get(state, {}).get("action") == "wait" and seconds:
-            bindings[state]["give_up_after_s"] = seconds
+    add_give_ups(bindings, res.give_ups)
     notes = list(warnings or []) + list(res.notes)
     return Translation(
         res.dsl,
@@ -539,7 +562,9 @@ class Translator:
         from engine.ai.proposals import extract
 
         bindings = propose_bindings(model)
-        add_answer_limits(bindings, _answer_limits_for(model, bindings, text))
+        offline = translate_offline(text)  # what the text says beyond the graph: time limits
+        add_answer_limits(bindings, _answer_limits_for(model, bindings, text, offline))
+        add_give_ups(bindings, _give_ups_for(bindings, offline))
         explanation = explanation or explain_offline(canonical, bindings=bindings)
         return Translation(
             canonical,

@@ -170,3 +170,38 @@ def test_a_models_approval_with_an_error_path_gets_the_texts_time_limit(ai, llm_
     assert tr.bindings["get_manager_approval"]["timeout_s"] == 172_800
     system = llm_server.chat_requests[0]["body"]["messages"][0]["content"]
     assert "never a\n    condition on a variable like has_answer" in system
+
+
+def test_a_models_poll_gets_its_wait_and_the_texts_limit(ai, llm_server):
+    llm_server.reply(
+        draft(
+            "start->check_carrier_api;\ncheck_carrier_api->poll_wait_30_minutes:parcel_delivered==False;\n"
+            "check_carrier_api->email_customer;\npoll_wait_30_minutes->check_carrier_api;\n"
+            "poll_wait_30_minutes->tell_support:@error;\nemail_customer->end;\ntell_support->end;\n"
+        )
+    )
+    tr = ai.translator.translate(
+        "Check the carrier API every 30 minutes until the parcel is delivered, then email the customer; "
+        "give up after 2 hours and tell support."
+    )
+    assert tr.provider == "local" and tr.valid
+    assert "poll_wait_30_minutes" not in tr.bindings  # not named as the prompt asks: no guess from its name
+    llm_server.reply(
+        draft(
+            "start->check_carrier_api;\ncheck_carrier_api->wait_30_minutes:parcel_delivered==False;\n"
+            "check_carrier_api->email_customer;\nwait_30_minutes->check_carrier_api;\n"
+            "wait_30_minutes->tell_support:@error;\nemail_customer->end;\ntell_support->end;\n"
+        )
+    )
+    tr = ai.translator.translate(
+        "Check the carrier API every 30 minutes until the parcel is delivered, then email the customer. "
+        "Give up after 2 hours and tell support."
+    )
+    assert tr.bindings["wait_30_minutes"] == {
+        "action": "wait",
+        "wait_s": 1800.0,
+        "description": tr.bindings["wait_30_minutes"]["description"],
+        "give_up_after_s": 7200.0,
+    }
+    system = llm_server.chat_requests[-1]["body"]["messages"][0]["content"]
+    assert "loops through one: check_x->wait_30_minutes" in system

@@ -176,3 +176,20 @@ def test_a_schedule_at_the_start_of_a_plain_sentence_stays_a_schedule():
     t = offline_translation("Every morning, check the sales dashboard and email the summary.")
     assert [s.get("cron") for s in t.proposals["schedules"]] == ["0 8 * * *"]
     assert not [b for b in t.bindings.values() if b.get("action") == "wait"]
+
+
+def test_a_poll_that_gave_up_ends_there_and_a_later_limit_finds_its_poll():
+    t = offline_translation(
+        "Check the carrier API every 30 minutes until the parcel is delivered, then email the customer. "
+        "Give up after 2 hours and tell support."
+    )
+    edges = _edges(t.dsl)
+    assert ("wait_30_minutes", "tell_support", "@error") in edges and ("tell_support", "end", None) in edges
+    assert ("tell_support", "email_customer", None) not in edges  # no "delivered" e-mail after giving up
+    assert t.bindings["wait_30_minutes"]["give_up_after_s"] == 7200
+
+
+def test_a_limit_with_no_poll_keeps_what_it_asks_to_do():
+    t = offline_translation("Load the file. Give up after 2 hours and tell support.")
+    assert ("load_file", "tell_support", None) in _edges(t.dsl)
+    assert any("says how often it checks" in n for n in t.warnings)

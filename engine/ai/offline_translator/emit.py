@@ -151,10 +151,7 @@ class Compiler:
                             fallback = self.seq(st.on_give_up, [Exit(pause, "@error")])
                         finally:
                             self.in_handler = was
-                        if _terminal(st.on_give_up):
-                            self.finish(fallback)
-                            return [Exit(name)]
-                        return [Exit(name)] + fallback
+                        self.finish(fallback)  # a poll that gave up ends there: what follows needs its result
             else:
                 self.emit((name,), (name,), loop_cond)
             return [Exit(name)]

@@ -258,14 +258,18 @@ class RetryReader(BuilderBase):
             return False, None  # "if the manager has not answered within 2 days": not a poll's limit
         hook = self.sentence(before, seq) if before else None
         last = seq[-1][1] if seq and isinstance(seq[-1], tuple) else (seq[-1] if seq else None)
+        if not before and m.re is GIVE_UP:  # "… until it is delivered, then email the customer. Give up after 2
+            polls = [x for x in (y[1] if isinstance(y, tuple) else y for y in seq) if isinstance(x, Until)]
+            last = next((u for u in reversed(polls) if POLL_EVERY.search(u.act.text)), last)  # hours …": the poll
         if not isinstance(last, Until) or not POLL_EVERY.search(last.act.text):
-            if before:
-                self.ctx.notes.append(
-                    f"'{m.group(0).strip(' ,;.')}': a limit for a poll that says how often it checks ('every 30 "
-                    "minutes'); left out"
-                )
-                return True, hook
-            return False, None
+            if not before and m.re is not GIVE_UP:
+                return False, None  # "if it has not …": some other condition
+            self.ctx.notes.append(
+                f"'{(m.group(0).strip(' ,;.'))[:80]}': a limit for a poll that says how often it checks ('every 30 "
+                "minutes'); left out"
+            )
+            rest = (m.groupdict().get("rest") or "").strip(" ,;.")
+            return True, (self.sentence(rest, seq) if rest else None) or hook
         last.give_up_s = duration_seconds(m.group("dur") or m.groupdict().get("dur2"))
         rest = (m.groupdict().get("rest") or "").strip(" ,;.")
         if rest:
