@@ -7,7 +7,16 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.automation.specs import upcoming, zone
-from tests.browser.helpers import click, main_text, nav, no_exception, open_section, save_described_workflow, unique
+from tests.browser.helpers import (
+    click,
+    click_until,
+    main_text,
+    nav,
+    no_exception,
+    open_section,
+    save_described_workflow,
+    unique,
+)
 
 pytestmark = [pytest.mark.slow]
 TZ = "Asia/Tokyo"
@@ -29,8 +38,7 @@ def test_next_fire_times_are_shown_in_the_browsers_zone(browser, app_server):
         first = upcoming("0 7 * * 1-5", None, TZ, 1)[0].astimezone(zone(TZ))
         expect(main_text(page)).to_contain_text(f"Next: {first:%a %d %b} 07:00:00", timeout=60_000)
         expect(main_text(page)).to_contain_text(f"({TZ})")
-        click(page, "Pause", exact=True)
-        expect(main_text(page)).to_contain_text("Paused: no runs until resumed", timeout=60_000)
+        click_until(page, "Pause", "Paused: no runs until resumed", exact=True)
         no_exception(page)
     finally:
         ctx.close()

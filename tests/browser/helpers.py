@@ -125,6 +125,22 @@ def click(page, name: str, exact: bool = False) -> None:
     press(page, button(page, name, exact).first)
 
 
+def click_until(page, name: str, shown: str, exact: bool = False, attempts: int = 3) -> None:
+    """Click a button until the page shows ``shown`` (what the click leads to). A script run that redraws
+    the page right after the click (a flash message's rerun) can swallow it on a loaded machine (seen in
+    CI: a schedule's *Pause*): look again and click again, never once ``shown`` is on the page."""
+    for attempt in range(attempts):
+        if attempt and shown in main_text(page).inner_text():
+            return
+        click(page, name, exact)
+        try:
+            expect(main_text(page)).to_contain_text(shown, timeout=15_000 if attempt < attempts - 1 else 60_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
 def press(page, target, rerun: bool = True) -> None:
     """Click ``target`` (any locator, also one inside a component's iframe) once it is enabled and the
     app is idle; with ``rerun``, wait for the script run the click causes to finish."""
