@@ -215,7 +215,7 @@ TABLES: dict[str, dict[str, str]] = {
         "request_id": "VARCHAR",
         "execution_id": "VARCHAR",
         "state": "VARCHAR",
-        "kind": "VARCHAR",  # approval | decision | escalation
+        "kind": "VARCHAR",  # approval | decision | escalation | timer (a wait step: TIMER_REQUEST)
         "prompt": "VARCHAR",
         "options": "JSON",
         "details": "JSON",
@@ -381,6 +381,7 @@ LATEST_BY: dict[str, tuple[str, ...]] = {
 
 # queued: admitted by the service, waiting for a slot (its limits: max_concurrent_runs, --max-runs)
 EXECUTION_STATUSES = ("queued", "pending", "running", "waiting", "completed", "failed", "cancelled", "recovering")
+TIMER_REQUEST = "timer"  # the human_requests kind of a wait step: nobody is asked, it ends when the wait is over
 FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})  # a run in these never changes again
 LIVE_STATUSES = ("queued", "pending", "running", "recovering", "waiting")  # every other status: the run may go on
 JSON_COLUMNS = {t: {c for c, ty in cols.items() if ty == "JSON"} for t, cols in TABLES.items()}

@@ -12,6 +12,7 @@ from app.components import auth_gate, graph_view, ui
 from app.components.graph_view import legend_markdown, render_graph
 from app.components.timeline import timeline_figure
 from engine.auth import Permission
+from engine.schema import TIMER_REQUEST
 from engine.workbench import drafts, run_actions, run_state, runs
 from engine.workbench import library as wb_library
 from engine.workbench.system import warm_up_status
@@ -352,7 +353,7 @@ def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
     at = at or records.store_time(records.utc_now())
     left = (expires - at).total_seconds()
     when = f"{expires:%Y-%m-%d %H:%M} UTC"
-    if left <= 0 and request.get("kind") == "timer":
+    if left <= 0 and request.get("kind") == TIMER_REQUEST:
         return f"The wait ended at {when}: the run goes on as soon as it is driven (a running service resumes it; else Resume)."
     if left <= 0:
         return (
@@ -360,6 +361,6 @@ def expiry_text(request: dict, at: dt.datetime | None = None) -> str | None:
             "as soon as the run goes on (a running service resumes it; else Resume)."
         )
     shown = duration_text(round(left / 60) * 60) if left >= 60 else "less than a minute"
-    if request.get("kind") == "timer":
+    if request.get("kind") == TIMER_REQUEST:
         return f"The run goes on at {when} (in {shown}) by itself."
     return f"Expires {when} (in {shown}); unanswered by then, the step fails as timed out (its @error path decides what follows)."

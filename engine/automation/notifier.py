@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from engine import records
 from engine.automation import notify
+from engine.schema import TIMER_REQUEST
 
 log = logging.getLogger("workbench.notify")
 
@@ -144,7 +145,7 @@ def waiting_events(store, since: dt.datetime, settings) -> list[tuple[str, dict]
         "SELECT h.request_id, h.state, h.kind, h.prompt, e.execution_id, e.workflow_id, e.workflow_name, "
         "e.version, e.status, json_extract(e.options, '$._spec.notifications') AS notif "
         "FROM human_requests h JOIN workflow_executions e ON e.execution_id = h.execution_id "
-        "WHERE h.status = 'open' AND h.kind <> 'timer' AND h.created_at >= ? AND NOT EXISTS (SELECT 1 FROM notifications n "
+        f"WHERE h.status = 'open' AND h.kind <> '{TIMER_REQUEST}' AND h.created_at >= ? AND NOT EXISTS (SELECT 1 FROM notifications n "
         "WHERE n.event_key = h.execution_id || ':waiting:' || h.request_id)",
         [since],
     )

@@ -7,6 +7,7 @@ import sys
 
 from engine.cli.execution_output import print_execution, print_history
 from engine.cli.serve_cmds import remote, use_service
+from engine.schema import TIMER_REQUEST
 
 
 def _parse_context(raw: str | None) -> dict:
@@ -81,7 +82,7 @@ def _emit(res, as_json: bool) -> int:
                 print(f"  Ray dashboard: {url}", file=sys.stderr)
         if res.status == "waiting":
             for w in res.waiting_for:
-                if w["kind"] == "timer":  # a wait state: nobody is asked
+                if w["kind"] == TIMER_REQUEST:  # a wait state: nobody is asked
                     print(
                         f"waiting at '{w['state']}': {w['prompt']}\n  a running service (workbench serve) goes on "
                         f"when the wait is over; or then: workbench resume {res.execution_id}; to go on now: "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from engine.schema import TIMER_REQUEST
+
 
 def cmd_serve(args) -> int:
     import uvicorn
@@ -208,7 +210,7 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
             print(f"  error: {ex['error_message']}")
     if ex["status"] == "waiting":
         for r in ex.get("open_requests") or []:
-            if r["kind"] == "timer":  # a wait state: nobody is asked
+            if r["kind"] == TIMER_REQUEST:  # a wait state: nobody is asked
                 print(
                     f"waiting at '{r['state']}': {r['prompt']}\n  the service goes on when the wait is over; to go "
                     f"on now: WORKBENCH_SERVER={client.base_url} workbench answer {execution_id} {r['state']} continue",

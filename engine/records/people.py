@@ -7,6 +7,7 @@ run and its sub-runs), the service's event stream, ``engine.api`` and the app's 
 from __future__ import annotations
 
 from engine.records.common import loads
+from engine.schema import TIMER_REQUEST
 
 
 def runs_needing_attention(store, limit: int = 20) -> list[dict]:
@@ -15,7 +16,7 @@ def runs_needing_attention(store, limit: int = 20) -> list[dict]:
     return store.query(
         "SELECT e.execution_id, e.workflow_name, e.version, e.status, e.start_time, "
         "count(h.request_id) AS open_requests FROM workflow_executions e JOIN human_requests h "
-        "ON h.execution_id = e.execution_id AND h.status = 'open' AND h.kind <> 'timer' WHERE e.status = 'waiting' "
+        f"ON h.execution_id = e.execution_id AND h.status = 'open' AND h.kind <> '{TIMER_REQUEST}' WHERE e.status = 'waiting' "
         "GROUP BY ALL ORDER BY e.start_time DESC LIMIT ?",
         [int(limit)],
     )

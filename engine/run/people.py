@@ -23,13 +23,14 @@ from engine.recovery import APPROVAL_TIMEOUT, WAIT_GAVE_UP, Failure, RecoveryDec
 from engine.run.parts import EngineParts
 from engine.run.recorder import answered_request_row, request_row
 from engine.run.state import Detach, Exec, RunError, Token, now
+from engine.schema import TIMER_REQUEST
 from engine.workflow_file import StateBinding
 
 log = logging.getLogger("workbench.runner")
 
 EXPIRED = "expired"  # the answer the engine records when a request's time ran out (never an option)
 # the request of a ``wait`` state: it "expires" when the wait is over; answering "continue" ends it early
-TIMER = "timer"
+TIMER = TIMER_REQUEST
 CONTINUE = "continue"  # the one answer a timer takes
 # a drive that detaches when only waiting is left (`workbench run`) waits out shorter timers itself
 DETACH_TIMER_AFTER_S = 60.0
@@ -55,6 +56,11 @@ def wait_until(until: str, context: dict) -> dt.datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
+
+
+def request_id_of(ex: Exec, token: Token, state: str, visit: int, kind: str, suffix: str = "") -> str:
+    """A request's id: the same on a replay, so a resumed run finds its request and answer again."""
+    return f"{ex.id}:{token.id}:{state}:{visit}:{kind}{suffix}"
 
 
 def expiry_of(request: dict) -> dt.datetime | None:
@@ -205,7 +211,7 @@ class PeopleMixin(EngineParts):
         With ``expires_after_s`` the request expires that long after it was opened (recorded in its
         ``details.expires_at``, so a restart or a later ``resume`` keeps the same moment): it is then
         answered :data:`EXPIRED` by the engine, and that is returned."""
-        request_id = f"{ex.id}:{token.id}:{state}:{visit}:{kind}{key_suffix}"
+        request_id = request_id_of(ex, token, state, visit, kind, key_suffix)
         if request_id in ex.answers:
             return ex.answers[request_id]
         loop = asyncio.get_running_loop()
@@ -341,7 +347,7 @@ class PeopleMixin(EngineParts):
                 # its recorded request is ended as any other (else it would stay open forever)
                 loop = asyncio.get_running_loop()
                 started = await loop.run_in_executor(
-                    None, records.request_status, self.store, f"{ex.id}:{token.id}:{state}:{visit}:{TIMER}{suffix}"
+                    None, records.request_status, self.store, request_id_of(ex, token, state, visit, TIMER, suffix)
                 )
                 if not started:
                     return done(status="completed", updates={})
@@ -393,11 +399,11 @@ class PeopleMixin(EngineParts):
             return EXPIRED
         req = rows[0]
         self.store.append("human_requests", answered_request_row(req, EXPIRED, "engine", now()))
-        expires = expiry_of(req)
         ex.answers[request_id] = EXPIRED
         if req.get("kind") == TIMER:
             self._audit(ex.id, "info", state, "wait_over", f"the wait at '{state}' is over", {"request": request_id})
             return EXPIRED
+        expires = expiry_of(req)
         who, _, within = unanswered_text(req).partition(" answered ")
         self._audit(
             ex.id,

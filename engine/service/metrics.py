@@ -28,7 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from engine import records
-from engine.schema import FINISHED_STATUSES
+from engine.schema import FINISHED_STATUSES, TIMER_REQUEST
 
 disable_created_metrics()  # no *_created series: one line per counter
 
@@ -93,13 +93,13 @@ class ServiceMetrics:
         self.on_timer = Gauge(
             "workbench_runs_on_timer", "Runs driven here that only wait for a wait step's timer", registry=r
         )
-        self.on_timer.set_function(lambda: self._count(lambda e: _waiting_kinds(e) == {"timer"}))
+        self.on_timer.set_function(lambda: self._count(lambda e: _waiting_kinds(e) == {TIMER_REQUEST}))
         self._failed_runs: set[str] = set()
         self._todo: queue.Queue = queue.Queue()
         threading.Thread(target=self._count_recovery, name="service-metrics", daemon=True).start()
 
     def _waiting_count(self) -> int:
-        return self._count(lambda e: bool(_waiting_kinds(e) - {"timer"}))
+        return self._count(lambda e: bool(_waiting_kinds(e) - {TIMER_REQUEST}))
 
     def _count(self, wanted) -> int:
         """Executions of this engine matching ``wanted`` (the driver thread may add some meanwhile)."""

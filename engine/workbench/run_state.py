@@ -9,14 +9,14 @@ import json
 
 from engine import records
 from engine.dsl.model import END, START
-from engine.schema import FINISHED_STATUSES
+from engine.schema import FINISHED_STATUSES, TIMER_REQUEST
 
 ACTIONS = ("approve", "answer", "cancel", "resume", "rerun")
 KIND_WORDS = {
     "approval": "an approval",
     "decision": "a decision",
     "escalation": "a decision on a failed step",
-    "timer": "its timer",
+    TIMER_REQUEST: "its timer",
 }
 
 
@@ -55,7 +55,7 @@ def waiting_text(requests: list[dict]) -> str:
         kind = str(r.get("kind") or "")
         kind = "escalation" if kind.startswith("escalation") else kind
         until = ""
-        if kind == "timer":  # "its timer at 'pause' (until 16:43 UTC)"
+        if kind == TIMER_REQUEST:  # "its timer at 'pause' (until 16:43 UTC)"
             from engine.run.people import expiry_of
 
             ends = expiry_of(r)
@@ -64,15 +64,19 @@ def waiting_text(requests: list[dict]) -> str:
     return " and ".join(parts)
 
 
-def is_waiting_for_person(store, exec_row: dict | None) -> bool:
-    """True when the run waits for a person's answer (it is not interrupted: the answer continues it)."""
+def is_waiting_for_person(store, exec_row: dict | None, requests: list[dict] | None = None) -> bool:
+    """True when the run waits for a person's answer (it is not interrupted: the answer continues it).
+    ``requests``: the run's :func:`live_requests` when the caller has read them already."""
     if not exec_row or exec_row.get("status") != "waiting":
         return False
     from engine.run.people import is_expired
 
     # requests whose time ran out take no answer: such a run goes on when it is resumed; a wait
     # state's timer asks nobody (a run whose driver is gone resumes and waits what is left)
-    return any(not is_expired(r) and r.get("kind") != "timer" for r in live_requests(store, exec_row))
+    return any(
+        not is_expired(r) and r.get("kind") != TIMER_REQUEST
+        for r in (requests if requests is not None else live_requests(store, exec_row))
+    )
 
 
 def refusal(engine, execution_id: str, action: str, state: str | None = None) -> str | None:
@@ -95,7 +99,7 @@ def refusal(engine, execution_id: str, action: str, state: str | None = None) ->
 
         live = live_requests(engine.store, row)
         expired = [r for r in live if r["state"] == state and is_expired(r)]
-        if expired and expired[0].get("kind") == "timer":
+        if expired and expired[0].get("kind") == TIMER_REQUEST:
             return (
                 f"the wait at '{state}' ended at {expiry_of(expired[0]):%Y-%m-%d %H:%M} UTC: resume the run and it "
                 "goes on"

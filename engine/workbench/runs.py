@@ -9,7 +9,7 @@ import datetime as dt
 from engine import records
 from engine.dsl.model import END, START
 from engine.errors import WorkbenchError
-from engine.schema import FINISHED_STATUSES, LIVE_STATUSES
+from engine.schema import FINISHED_STATUSES, LIVE_STATUSES, TIMER_REQUEST
 from engine.workflow_file import WorkflowSpec
 
 
@@ -139,10 +139,11 @@ def interrupted_runs(engine, limit: int = 50) -> list[dict]:
     for r in rows:
         if r["execution_id"] in live or _owner_alive(engine, r.get("owner")):
             continue
-        if r.get("status") == "waiting" and is_waiting_for_person(engine.store, r):
-            continue
         if r.get("status") == "waiting":
-            timers = [q for q in live_requests(engine.store, r) if q.get("kind") == "timer" and not is_expired(q)]
+            reqs = live_requests(engine.store, r)  # read once for both questions
+            if is_waiting_for_person(engine.store, r, reqs):
+                continue
+            timers = [q for q in reqs if q.get("kind") == TIMER_REQUEST and not is_expired(q)]
             ends = [e for e in (expiry_of(q) for q in timers) if e is not None]
             r["timer_until"] = min(ends) if ends else None
         r["resumable"] = True
@@ -235,7 +236,7 @@ def node_statuses(
         if exec_row and exec_row.get("status") == "recovering" and exec_row.get("current_state"):
             status[exec_row["current_state"]] = "retrying"
     for r in requests or []:  # a wait step's timer asks nobody: the step is running, not waiting for you
-        status[r["state"]] = "running" if r.get("kind") == "timer" else "waiting"
+        status[r["state"]] = "running" if r.get("kind") == TIMER_REQUEST else "waiting"
     if trans:
         status[START] = "completed"
     if exec_row and exec_row.get("status") == "completed":

@@ -119,12 +119,7 @@ class Compiler:
                 if st.retry_wait_s:
                     self.retry_waits[name] = st.retry_wait_s
             if st.on_error:  # "… and if it still fails, <fallback>": the step's @error path
-                was = self.in_handler
-                self.in_handler = True
-                try:
-                    fallback = self.seq(st.on_error, [Exit(name, "@error")])
-                finally:
-                    self.in_handler = was
+                fallback = self._error_path(st.on_error, name)
                 if _terminal(st.on_error):
                     self.finish(fallback)
                     return [Exit(name)]
@@ -144,14 +139,8 @@ class Compiler:
                 self.emit((pause,), (name,))
                 if st.give_up_s:  # "give up after 2 hours [and tell support]": the wait's limit and @error path
                     self.give_ups[pause] = st.give_up_s
-                    if st.on_give_up:
-                        was = self.in_handler
-                        self.in_handler = True
-                        try:
-                            fallback = self.seq(st.on_give_up, [Exit(pause, "@error")])
-                        finally:
-                            self.in_handler = was
-                        self.finish(fallback)  # a poll that gave up ends there: what follows needs its result
+                    if st.on_give_up:  # a poll that gave up ends there: what follows needs its result
+                        self.finish(self._error_path(st.on_give_up, pause))
             else:
                 self.emit((name,), (name,), loop_cond)
             return [Exit(name)]
@@ -169,6 +158,15 @@ class Compiler:
         if isinstance(st, Decision):
             return self.decision(st, pending)
         return pending
+
+    def _error_path(self, steps: list, state: str) -> list[Exit]:
+        """The steps of ``state``'s @error path (read as a handler); their exits."""
+        was = self.in_handler
+        self.in_handler = True
+        try:
+            return self.seq(steps, [Exit(state, "@error")])
+        finally:
+            self.in_handler = was
 
     def _resolve_goto(self, target: str) -> str | None:
         if target.startswith("step:"):
