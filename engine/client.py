@@ -37,9 +37,24 @@ _REACHABLE: dict[str, tuple[float, bool]] = {}  # url -> (checked at, answered)
 REACHABLE_TTL_S = 5.0
 
 
-def reachable_server(timeout: float = 0.5) -> str | None:
+# Asking a service's /health: "nothing listens" is a refused connection and answers at once, so only the
+# connect has a short limit. A live service on a loaded machine (its Ray starting, its drive busy on two
+# cores) may take seconds to answer; a short read limit would take that for "no service" and the app or
+# the CLI would then drive the work itself, in a process that stops with it.
+HEALTH_CONNECT_S = 0.5
+HEALTH_READ_S = 5.0
+
+
+def _health_timeout(connect: float) -> httpx.Timeout:
+    return httpx.Timeout(HEALTH_READ_S, connect=connect)
+
+
+def reachable_server(timeout: float = HEALTH_CONNECT_S, fresh: bool = False) -> str | None:
     """The ``WORKBENCH_SERVER`` address when it is set and a workbench service answers there (its
-    ``/health``), else None. The answer is remembered for a few seconds (pages ask on every rerun)."""
+    ``/health``), else None. The answer is remembered for a few seconds (pages ask on every rerun);
+    ``fresh`` asks again (before acting on a run: a remembered "no" may be a moment's hiccup).
+    ``timeout`` limits the connect; a service that took the connection but is slow to answer (busy)
+    still counts as there: work sent to it waits for it instead of running in the asking process."""
     import time
 
     url = os.environ.get("WORKBENCH_SERVER", "").strip().rstrip("/")
@@ -47,11 +62,13 @@ def reachable_server(timeout: float = 0.5) -> str | None:
         return None
     now = time.monotonic()
     hit = _REACHABLE.get(url)
-    if hit is not None and now - hit[0] < REACHABLE_TTL_S:
+    if hit is not None and now - hit[0] < REACHABLE_TTL_S and not (fresh and not hit[1]):
         return url if hit[1] else None
     try:
-        r = httpx.get(url + "/health", timeout=timeout)
+        r = httpx.get(url + "/health", timeout=_health_timeout(timeout))
         ok = r.status_code == 200 and r.json().get("status") == "ok"
+    except httpx.ReadTimeout:
+        ok = True  # a process took the connection and is busy: the service, slow, not gone
     except (httpx.HTTPError, ValueError, AttributeError):
         ok = False
     _REACHABLE[url] = (now, ok)
@@ -67,11 +84,12 @@ def forget_reachable(url: str) -> None:
 
 def service_for_this_store(url: str = DEFAULT_SERVER, timeout: float = 0.3) -> str | None:
     """``url`` when a workbench service answers there and records into the same store as this process
-    would (``WORKBENCH_DB``), else None. Nothing listening costs one refused connection."""
+    would (``WORKBENCH_DB``), else None. Nothing listening costs one refused connection (``timeout``
+    limits the connect); a busy service is given :data:`HEALTH_READ_S` to say which store it records to."""
     from engine.store.common import store_id
 
     try:
-        r = httpx.get(url.rstrip("/") + "/health", timeout=timeout)
+        r = httpx.get(url.rstrip("/") + "/health", timeout=_health_timeout(timeout))
         body = r.json() if r.status_code == 200 else {}
     except (httpx.HTTPError, ValueError):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import streamlit as st
 
@@ -47,8 +48,9 @@ def _launch():
         decision_threshold=g("run.threshold"),
     )
 
+    server = reachable_server(fresh=True)  # a "no" remembered from a busy moment must not keep the run here
+
     def go():
-        server = reachable_server()
         if server:  # the workbench service drives the run (it goes on when this app stops)
             return start_saved_run(server, wid, ver, ctx, opts)
         spec, _ = wb_library.get_workflow(store, wid, ver)
@@ -62,7 +64,15 @@ def _launch():
         st.session_state["run.mine"] = [eid] + [i for i in st.session_state["run.mine"] if i != eid][:19]
         st.session_state["run.watch"] = eid
         st.session_state[START_OPEN] = False  # make room for the run being watched
-        ui.flash(f"Started run {eid}. It keeps going if you close this tab; find it later in History.")
+        asked = os.environ.get("WORKBENCH_SERVER", "").strip()
+        if server or not asked:
+            ui.flash(f"Started run {eid}. It keeps going if you close this tab; find it later in History.")
+        else:
+            ui.flash(
+                f"Started run {eid} in this app process: no workbench service answers at {asked}. It keeps "
+                "going if you close this tab, but stops if this app stops (resume it from History).",
+                "warning",
+            )
 
 
 # The expander's open/closed state lives in the session (a key and on_change), not only in the browser:

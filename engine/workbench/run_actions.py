@@ -23,8 +23,9 @@ class ActionRefused(WorkbenchError):
 
 
 def service_url() -> str | None:
-    """The service that owns the runs (``WORKBENCH_SERVER`` when it answers), or None: the app acts itself."""
-    return reachable_server()
+    """The service that owns the runs (``WORKBENCH_SERVER`` when it answers), or None: the app acts itself.
+    A remembered "no" is asked again: acting in the app on a run the service drives must be a last resort."""
+    return reachable_server(fresh=True)
 
 
 def _call(url: str, method: str, *args, **kwargs) -> dict:

@@ -135,3 +135,27 @@ params = { seconds = 3 }
         assert "Queued for" not in texts(at)
     finally:
         stop_server(srv)
+
+
+def test_run_page_says_a_run_stays_in_the_app_when_the_named_service_does_not_answer(
+    app_engine,  # noqa: F811
+    page_test,  # noqa: F811
+    monkeypatch,
+):
+    """``WORKBENCH_SERVER`` names a service that does not answer: the run is driven here, and the page
+    says so (it stops with this app), instead of the usual "keeps going" message."""
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("WORKBENCH_SERVER", url)
+    spec = WorkflowSpec(name="No service there", dsl="start->a; a->end;")
+    wid, _ = wb_library.save_workflow(app_engine.store, spec)
+    at = page_test("run")
+    at.session_state["wb.workflow_id"] = wid
+    at.run()
+    next(b for b in at.button if b.label == "Launch").click()
+    at.run()
+    assert not at.exception
+    eid = at.session_state["wb.run_id"]
+    assert eid in app_engine.execs  # driven by the app's process
+    warned = " ".join(str(w.value) for w in at.warning)
+    assert f"Started run {eid} in this app process: no workbench service answers at {url}" in warned
+    assert "stops if this app stops" in warned
