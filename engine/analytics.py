@@ -15,9 +15,10 @@ Definitions (the tests check each against hand-computed values):
 * **Per state**: one *attempt* is one ``state_transitions`` row with status ``completed`` or
   ``failed`` (``start`` and fan-in joins excluded). ``error_rate`` = failed attempts / attempts × 100;
   duration figures are over all attempts.
-* **Waiting for people**: attempts of states whose action is ``approval`` measure how long a person
-  took to answer, not work: ``state_performance`` flags them (``waits_for_people``) so charts and
-  insights keep them apart from the working states (a 20 s approval does not dwarf 50 ms steps).
+* **Waiting for people (or timers)**: attempts of states whose action is ``approval`` measure how long a
+  person took to answer, and those of ``wait`` steps how long their timer ran: not work.
+  ``state_performance`` flags both (``waits_for_people``; ``waits_for_timer`` for wait steps) so charts
+  and insights keep them apart from the working states (a 20 s approval does not dwarf 50 ms steps).
 * **Time buckets**: with ``granularity`` unset they follow the span of the data in scope (first to last
   run), not the chosen range: an hour of runs is shown by minute (``data_granularity``).
 * **Auto-recovery rate**: a recovery *incident* is one failing state in one run (rows of
@@ -239,16 +240,24 @@ def run_time_over_time(store, scope: Scope, granularity: str = "day") -> pd.Data
     return records.run_time_per_bucket(store, scope, check_granularity(granularity))
 
 
+def waiting_for(run_time: dict) -> str:
+    """What the runs of :func:`run_time_stats` waited for, in words: "people", or "people or timers" once
+    a run in scope has a wait step (the two are counted together, as one union of intervals)."""
+    return "people or timers" if run_time.get("runs_on_timer") else "people"
+
+
 def run_time_stats(store, scope: Scope) -> dict:
-    """Run-level working time and waiting-for-people time (see :func:`run_time_split`): avg/p50/p95 of
-    working_ms over the finished runs, avg/p50/p95 of waiting_ms over the runs that waited, and
-    waiting_share (% of all finished-run time spent waiting for people)."""
+    """Run-level working time and waiting time (for people, or a wait step's timer; see
+    :func:`run_time_split`): avg/p50/p95 of working_ms over the finished runs, avg/p50/p95 of waiting_ms
+    over the runs that waited, waiting_share (% of all finished-run time spent waiting) and
+    runs_on_timer (finished runs with a wait step: their waiting is partly or wholly timers)."""
     r = records.run_time_totals(store, scope)
     wq, aq = r["working_q"] or [None, None], r["waiting_q"] or [None, None]
     total = float(r["duration_total_ms"] or 0)
     return {
         "runs": int(r["runs"]),
         "runs_waiting_for_people": int(r["runs_waiting"]),
+        "runs_on_timer": int(r["runs_on_timer"] or 0),
         "working_avg_ms": _num(r["working_avg_ms"]),
         "working_p50_ms": _num(wq[0]),
         "working_p95_ms": _num(wq[1]),
@@ -280,6 +289,7 @@ STATE_PERFORMANCE_COLUMNS = [
     "executions",
     "executed_on",
     "waits_for_people",
+    "waits_for_timer",
 ]  # state_performance's columns, in order
 
 
@@ -294,6 +304,7 @@ def state_performance(store, scope: Scope) -> pd.DataFrame:
     qs = pd.DataFrame(df.pop("q").tolist(), columns=["q1_ms", "p50_ms", "q3_ms", "p95_ms", "p99_ms"], index=df.index)
     df = pd.concat([df, qs], axis=1)
     df["waits_for_people"] = df["waits_for_people"].astype(bool)
+    df["waits_for_timer"] = df["waits_for_timer"].astype(bool)
     return df[STATE_PERFORMANCE_COLUMNS]
 
 
@@ -447,6 +458,7 @@ def report(
                 "p99_duration_ms": _num(r["p99_ms"]),
                 "error_rate": _num(r["error_rate"], 2),
                 "waits_for_people": bool(r["waits_for_people"]),
+                "waits_for_timer": bool(r["waits_for_timer"]),
             }
             for r in perf.to_dict("records")
         ],
@@ -477,7 +489,7 @@ def insights(stats: dict, perf: pd.DataFrame, rec: dict, run_time: dict | None =
         )
     if run_time and run_time["runs_waiting_for_people"]:
         out.append(
-            f"Finished runs spent {run_time['waiting_share']:.0f}% of their time waiting for people: working time "
+            f"Finished runs spent {run_time['waiting_share']:.0f}% of their time waiting for {waiting_for(run_time)}: working time "
             f"{run_time['working_p50_ms'] / 1000:.1f} s at the median, waiting {run_time['waiting_p50_ms'] / 1000:.1f} s "
             f"at the median in the {run_time['runs_waiting_for_people']} of {run_time['runs']} runs that waited."
         )
@@ -491,10 +503,16 @@ def insights(stats: dict, perf: pd.DataFrame, rec: dict, run_time: dict | None =
         )
     if not people.empty:
         wait = people.sort_values("total_ms", ascending=False).iloc[0]
-        out.append(
-            f"People answer '{wait['state']}' in {wait['p50_ms'] / 1000:.1f} s at the median "
-            f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
-        )
+        if bool(wait["waits_for_timer"]):
+            out.append(
+                f"'{wait['state']}' is a wait step: it waited {wait['p50_ms'] / 1000:.1f} s at the median "
+                f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
+            )
+        else:
+            out.append(
+                f"People answer '{wait['state']}' in {wait['p50_ms'] / 1000:.1f} s at the median "
+                f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
+            )
     if not perf.empty:
         bad = perf[perf["failed"] > 0].sort_values(["error_rate", "failed"], ascending=False)
         if not bad.empty:

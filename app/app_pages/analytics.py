@@ -101,20 +101,24 @@ def durations_figure(df: pd.DataFrame) -> go.Figure:
     return _layout(fig, title="Run duration (finished runs)", yaxis_title="seconds")
 
 
-def run_time_figure(df: pd.DataFrame) -> go.Figure:
-    """Per bucket: the average run's working time and its time waiting for people, stacked (seconds)."""
+def run_time_figure(df: pd.DataFrame, waiting_for: str = "people") -> go.Figure:
+    """Per bucket: the average run's working time and its time waiting (for ``waiting_for``), stacked (seconds)."""
     fig = go.Figure()
     fig.add_trace(go.Bar(x=df["bucket"], y=df["working_avg_ms"] / 1000, name="working", marker_color="#2563eb"))
     fig.add_trace(
-        go.Bar(x=df["bucket"], y=df["waiting_avg_ms"] / 1000, name="waiting for people", marker_color="#d97706")
+        go.Bar(x=df["bucket"], y=df["waiting_avg_ms"] / 1000, name=f"waiting for {waiting_for}", marker_color="#d97706")
     )
     return _layout(
-        fig, title="Run time: working vs waiting for people (average run)", yaxis_title="seconds", barmode="stack"
+        fig,
+        title=f"Run time: working vs waiting for {waiting_for} (average run)",
+        yaxis_title="seconds",
+        barmode="stack",
     )
 
 
 def people_wait_figure(people: pd.DataFrame) -> go.Figure:
-    """How long people took to answer, per state that waits for them (approvals): median and p95."""
+    """How long people took to answer, per state that waits for them (approvals), and how long wait steps
+    waited: median and p95."""
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -139,7 +143,11 @@ def people_wait_figure(people: pd.DataFrame) -> go.Figure:
     return _layout(
         fig,
         height=max(200, 80 + 34 * len(people)),
-        title="Waiting for people (s until an answer)",
+        title=(
+            "Waiting for people or timers (s until an answer or the timer's end)"
+            if people["waits_for_timer"].astype(bool).any()
+            else "Waiting for people (s until an answer)"
+        ),
         yaxis=dict(autorange="reversed"),
         xaxis=dict(title="seconds", rangemode="tozero"),
     )
@@ -393,30 +401,35 @@ g2.plotly_chart(_time_axis(durations_figure(over), gran, over["bucket"]), key="a
 
 run_time = A.run_time_stats(store, scope)
 if run_time["runs_waiting_for_people"]:
-    st.markdown("**Run time: working vs waiting for people**")
+    who = A.waiting_for(run_time)
+    st.markdown(f"**Run time: working vs waiting for {who}**")
     m = st.columns(4)
     m[0].metric(
         "Working time p50",
         _ms(run_time["working_p50_ms"]),
-        help=f"run duration minus the time waiting for people; average {_ms(run_time['working_avg_ms'])}",
+        help=f"run duration minus the time waiting for {who}; average {_ms(run_time['working_avg_ms'])}",
     )
     m[1].metric("Working time p95", _ms(run_time["working_p95_ms"]))
     m[2].metric(
-        "Waiting for people p50",
+        f"Waiting for {who} p50",
         _ms(run_time["waiting_p50_ms"]),
         help=f"over the {run_time['runs_waiting_for_people']} of {run_time['runs']} finished runs that waited; "
         f"p95 {_ms(run_time['waiting_p95_ms'])}",
     )
     m[3].metric(
-        "Time waiting for people",
+        f"Time waiting for {who}",
         f"{run_time['waiting_share']:.0f}%",
-        help="share of all finished-run time spent waiting for a person's answer",
+        help="share of all finished-run time spent waiting for a person's answer"
+        + (" or a wait step's timer" if run_time["runs_on_timer"] else ""),
     )
     rt_over = A.run_time_over_time(store, scope, gran)
-    st.plotly_chart(_time_axis(run_time_figure(rt_over), gran, rt_over["bucket"]), key="an.fig.runtime")
+    st.plotly_chart(_time_axis(run_time_figure(rt_over, who), gran, rt_over["bucket"]), key="an.fig.runtime")
     st.caption(
-        "**Run duration** above includes the time people took to answer approvals; **working time** leaves "
-        "it out (time in which at least one approval was open counts once as waiting)."
+        "**Run duration** above includes the time people took to answer approvals"
+        + (" and the time wait steps waited" if run_time["runs_on_timer"] else "")
+        + "; **working time** leaves it out (time in which at least one approval"
+        + (" or wait step" if run_time["runs_on_timer"] else "")
+        + " was open counts once as waiting)."
     )
 
 if scope.workflow_ids is None:
@@ -442,7 +455,7 @@ else:
     work, people = perf[~waits], perf[waits]
     s1, s2 = st.columns([3, 2])
     if work.empty:
-        s1.caption("Only steps that wait for people ran in this range.")
+        s1.caption("Only steps that wait (for people or a timer) ran in this range.")
     else:
         s1.plotly_chart(state_box_figure(work), key="an.fig.states")
     if int(perf["failed"].sum()) == 0:  # an all-zero bar chart says nothing: say it in words
@@ -455,9 +468,14 @@ else:
     if not people.empty:
         w1, w2 = st.columns([3, 2])
         w1.plotly_chart(people_wait_figure(people), key="an.fig.people")
+        timers = people["waits_for_timer"].astype(bool).any()
         w2.caption(
-            "Steps that wait for a person (approvals) are shown here, apart from the working time above: "
-            "their duration is how long someone took to answer. "
+            "Steps that wait for a person (approvals)"
+            + (" or a timer (wait steps)" if timers else "")
+            + " are shown here, apart from the working time above: their duration is how long someone took "
+            "to answer"
+            + (" or how long the step waited" if timers else "")
+            + ". "
             + ", ".join(f"'{r['state']}' median {_ms(r['p50_ms'])}" for r in people.to_dict("records"))
             + "."
         )

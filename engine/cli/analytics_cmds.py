@@ -124,7 +124,7 @@ def cmd_analytics(args) -> int:
     if rt.get("runs_waiting_for_people"):
         print(
             f"  working time p50 {_fmt(rt['working_p50_ms'], 0)} ms  p95 {_fmt(rt['working_p95_ms'], 0)}  |  waiting for "
-            f"people p50 {_fmt(rt['waiting_p50_ms'], 0)} ms ({rt['runs_waiting_for_people']} of {rt['runs']} runs, "
+            f"{A.waiting_for(rt)} p50 {_fmt(rt['waiting_p50_ms'], 0)} ms ({rt['runs_waiting_for_people']} of {rt['runs']} runs, "
             f"{_pct(rt['waiting_share'])} of run time)"
         )
     if rep.get("workflows"):

@@ -180,7 +180,8 @@ def runs_with_duration(store, scope, statuses: tuple[str, ...]):
 
 def state_attempt_figures(store, scope):
     """DataFrame per state of the attempts in scope: attempts, completed, failed, error_rate, avg/min/max/total
-    ms, q ([q1, p50, q3, p95, p99]), executions, executed_on, waits_for_people; most total time first."""
+    ms, q ([q1, p50, q3, p95, p99]), executions, executed_on, waits_for_people (approval or wait step),
+    waits_for_timer (a wait step); most total time first."""
     where, params = scope_where(scope, "started_at")
     return store.query_df(
         f"""SELECT from_state AS state, count(*) AS attempts,
@@ -192,7 +193,8 @@ def state_attempt_figures(store, scope):
                max(duration_ms) AS max_ms, sum(duration_ms) AS total_ms,
                count(DISTINCT execution_id) AS executions,
                arg_max(executed_on, started_at) AS executed_on,
-               coalesce(bool_or(action IN ('approval', 'wait')), FALSE) AS waits_for_people
+               coalesce(bool_or(action IN ('approval', 'wait')), FALSE) AS waits_for_people,
+               coalesce(bool_or(action = 'wait'), FALSE) AS waits_for_timer
             FROM state_transitions WHERE {where} AND {_ATTEMPT_ROWS}
             GROUP BY from_state ORDER BY total_ms DESC, state""",
         params,
@@ -209,7 +211,7 @@ def _run_time_sql(scope) -> tuple[str, list]:
                 SELECT execution_id, workflow_id, version, status, start_time, duration_ms FROM workflow_executions
                 WHERE {where} AND status IN {_FINISHED_SQL} AND duration_ms IS NOT NULL),
             w AS (
-                SELECT execution_id, started_at AS s, coalesce(ended_at, started_at) AS f FROM state_transitions
+                SELECT execution_id, action, started_at AS s, coalesce(ended_at, started_at) AS f FROM state_transitions
                 WHERE action IN ('approval', 'wait') AND {_ATTEMPT_ROWS} AND started_at IS NOT NULL
                   AND execution_id IN (SELECT execution_id FROM runs)),
             o AS (
@@ -238,11 +240,13 @@ def run_time_rows(store, scope):
 
 
 def run_time_totals(store, scope) -> dict:
-    """runs, runs_waiting, working_avg_ms, working_q ([p50, p95]), waiting_avg_ms and waiting_q over the
-    runs that waited, waiting_total_ms, duration_total_ms (see :func:`run_time_rows`)."""
+    """runs, runs_waiting, runs_on_timer (runs with a wait step), working_avg_ms, working_q ([p50, p95]),
+    waiting_avg_ms and waiting_q over the runs that waited, waiting_total_ms, duration_total_ms (see
+    :func:`run_time_rows`)."""
     cte, params = _run_time_sql(scope)
     return store.query(
         f"""{cte} SELECT count(*) AS runs, count(*) FILTER (WHERE waiting_ms > 0) AS runs_waiting,
+               (SELECT count(DISTINCT execution_id) FROM w WHERE action = 'wait') AS runs_on_timer,
                avg(working_ms) AS working_avg_ms, quantile_cont(working_ms, [0.5, 0.95]) AS working_q,
                avg(waiting_ms) FILTER (WHERE waiting_ms > 0) AS waiting_avg_ms,
                quantile_cont(waiting_ms, [0.5, 0.95]) FILTER (WHERE waiting_ms > 0) AS waiting_q,

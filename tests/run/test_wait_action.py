@@ -186,6 +186,23 @@ def test_a_wait_is_waiting_time_in_the_analytics_not_working_time(inline_engine)
     wf = inline_engine.execution_row(eid)["workflow_id"]
     figures = state_attempt_figures(inline_engine.store, Scope(workflow_ids=(wf,))).set_index("state")
     assert bool(figures.loc["pause", "waits_for_people"]) and not bool(figures.loc["a", "waits_for_people"])
+    assert bool(figures.loc["pause", "waits_for_timer"]) and not bool(figures.loc["a", "waits_for_timer"])
+
+
+def test_the_analytics_say_a_wait_steps_time_is_a_timer_not_people(inline_engine):
+    """A run with a wait step waited for a timer: the report's words say "people or timers", and the
+    per-step insight says the step waited, not that people answered it."""
+    from engine import analytics as A
+
+    eid = inline_engine.start(_spec("wait_s = 0.3"), {})
+    assert inline_engine.wait(eid, timeout=30).status == "completed"
+    wf = inline_engine.execution_row(eid)["workflow_id"]
+    rep = A.report(inline_engine.store, wf, since="all")
+    assert rep["run_time"]["runs_on_timer"] == 1 and A.waiting_for(rep["run_time"]) == "people or timers"
+    assert {r["state"]: r["waits_for_timer"] for r in rep["state_performance"]}["pause"] is True
+    insights = " ".join(rep["ai_insights"])
+    assert "waiting for people or timers" in insights
+    assert "'pause' is a wait step: it waited" in insights and "People answer 'pause'" not in insights
 
 
 def test_a_run_on_a_timer_is_not_listed_as_waiting_for_a_person(inline_engine):
