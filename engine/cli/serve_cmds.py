@@ -174,12 +174,40 @@ def _print_event(ev: dict) -> None:
         )
 
 
+def _waits_only_briefly(ex: dict) -> bool:
+    """The run waits for nothing but wait steps whose timers end within a minute (``DETACH_TIMER_AFTER_S``):
+    the service goes on by itself so soon that following the run goes on too, as a local run would."""
+    from engine.run.people import DETACH_TIMER_AFTER_S, expiry_of
+    from engine.run.state import now
+
+    requests = ex.get("open_requests") or []
+    if ex.get("status") != "waiting" or not requests:
+        return False
+    for r in requests:
+        end = expiry_of(r) if r.get("kind") == TIMER_REQUEST else None
+        if end is None or (end - now()).total_seconds() > DETACH_TIMER_AFTER_S:
+            return False
+    return True
+
+
 def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
-    """Print the run's progress until it ends or waits for a person; exit code like a local run."""
+    """Print the run's progress until it ends, waits for a person or waits for a timer of more than a
+    minute; exit code like a local run."""
     import json
 
-    client.wait(execution_id, until_waiting=True, on_event=None if (quiet or as_json) else _print_event)
-    ex = client.execution(execution_id)
+    show = None if (quiet or as_json) else _print_event
+    ex: dict | None = None
+    for ev in client.events(execution_id):
+        if show is not None:
+            show(ev)
+        if ev["type"] == "execution_finished":
+            break
+        if ev["type"] == "execution_status" and ev.get("status") == "waiting":
+            ex = client.execution(execution_id)
+            if ex.get("status") == "waiting" and not _waits_only_briefly(ex):
+                break
+            ex = None
+    ex = client.execution(execution_id) if ex is None else ex
     from engine.workbench.run_state import outcome
 
     ex["outcome"] = outcome(client.history(execution_id)["transitions"], ex)  # what the app shows
@@ -202,7 +230,9 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
     else:
         shown = f" (outcome: {ex['outcome']})" if ex["outcome"] else ""
         print(
-            f"{ex['status']}{shown}: execution {execution_id} in {ex.get('duration_ms') or '–'} ms "
+            f"{ex['status']}{shown}: execution {execution_id}"
+            + (f" in {ex['duration_ms']} ms" if ex.get("duration_ms") is not None else "")
+            + " "
             f"({len(ex.get('states_visited') or [])} states, {ex.get('error_count') or 0} errors, "
             f"{ex.get('retry_count') or 0} retries) on {client.base_url}"
         )

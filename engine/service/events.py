@@ -39,7 +39,7 @@ class EventReader:
     def __init__(self, store, execution_id: str):
         self.store, self.execution_id = store, execution_id
         self.seen: set[tuple] = set()
-        self.status: str | None = None
+        self.status: tuple | None = None  # (status, the state a waiting run waits at) last reported
         self.finished = False
         self.sequence = 0
         self.entered: set[str] = set()  # states announced as started whose own record is not in yet
@@ -147,8 +147,9 @@ class EventReader:
                 )
         found.sort(key=lambda x: (x[0], x[1]))
         events = [e for _, _, e in found]
-        if ex["status"] != self.status:
-            self.status = ex["status"]
+        where = (ex["status"], ex.get("current_state") if ex["status"] == "waiting" else None)
+        if where != self.status:  # a new status, or waiting somewhere else (a timer ended, then an approval)
+            self.status = where
             events.append(
                 {
                     "type": "execution_status",
