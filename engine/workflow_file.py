@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,76 @@ class RetryPolicy(BaseModel):
 MAX_STATE_TIMEOUT_S = 86_400  # a running state's timeout_s
 MAX_APPROVAL_WAIT_S = 30 * 86_400  # an approval's timeout_s: how long it waits for an answer
 MAX_WAIT_S = 365 * 86_400  # a wait state's wait_s
+
+
+# The fields each action reads (engine/actions/*, engine/run/*). Any action also takes the fields of
+# _EVERY_ACTION. A field set that its action does not read would be ignored without a word (``prompt`` on
+# an approval, whose question is ``message``; ``query`` on a python step): what a person writes (a file,
+# the API, the editor) is refused with :func:`refuse_unused_fields`. Records already stored (library
+# versions, a run's spec) still load: a resume must never fail on a field that never did anything.
+_NOTIFY_FIELDS = frozenset({"channel", "to", "subject", "message", "url", "headers", "allowed_hosts", "into"})
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "python": frozenset({"function", "params"}),
+    "sql": frozenset({"query", "files", "into", "output", "params"}),
+    "llm": frozenset({"prompt", "system", "into", "output"}),
+    "http": frozenset({"url", "method", "body", "headers", "allowed_hosts", "into"}),
+    "files": frozenset({"operation", "path", "format", "from_key", "max_rows", "into"}),
+    "notify": _NOTIFY_FIELDS,
+    "email": _NOTIFY_FIELDS,
+    "approval": frozenset({"message"}),
+    "workflow": frozenset({"workflow", "params"}),
+    "wait": frozenset({"wait_s", "until", "give_up_after_s"}),
+    "noop": frozenset(),
+}
+_EVERY_ACTION = frozenset(
+    {"action", "description", "timeout_s", "deadline_s", "retry", "on_error", "compensate", "execution"}
+    | {"num_cpus", "num_gpus", "memory", "resources", "node"}
+)
+_FIELD_HINTS = {  # (action, field) -> what was probably meant
+    ("approval", "prompt"): "an approval's question is 'message'",
+    ("llm", "message"): "an llm step's instruction is 'prompt'",
+    ("notify", "prompt"): "the text sent is 'message'",
+    ("email", "prompt"): "the text sent is 'message'",
+    ("http", "query"): "an http step's query string goes in 'url'",
+    ("python", "into"): "a python function's returned dict is merged into the context",
+}
+
+
+def unused_fields(binding: BaseModel) -> list[str]:
+    """The fields set on ``binding`` (to something other than their default) that its action does not read."""
+    action = getattr(binding, "action", "noop")
+    allowed = ACTION_FIELDS.get(action, frozenset()) | _EVERY_ACTION
+    fields = type(binding).model_fields
+    return [
+        name
+        for name in fields
+        if name not in allowed and getattr(binding, name) not in (None, fields[name].default, {}, [])
+    ]
+
+
+def unused_field_problems(states: Mapping[str, BaseModel]) -> list[str]:
+    """One sentence per state whose binding sets fields its action does not read (say what was meant)."""
+    out = []
+    for state, b in states.items():
+        unused = unused_fields(b)
+        if not unused:
+            continue
+        action = getattr(b, "action", "noop")
+        hints = [_FIELD_HINTS[(action, f)] for f in unused if (action, f) in _FIELD_HINTS]
+        takes = sorted(ACTION_FIELDS.get(action, ()))
+        out.append(
+            f"states.{state}: action '{action}' does not use {', '.join(repr(f) for f in unused)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+            + (f"; its own fields are {', '.join(takes)}" if takes else "; it has no fields of its own")
+        )
+    return out
+
+
+def refuse_unused_fields(states: Mapping[str, BaseModel], source: str = "<workflow>") -> None:
+    """Raise :class:`WorkflowFileError` when a binding sets a field its action ignores (see ACTION_FIELDS)."""
+    problems = unused_field_problems(states)
+    if problems:
+        raise WorkflowFileError("\n".join(f"{source}: {p}" for p in problems))
 
 
 class StateBinding(BaseModel):
@@ -381,6 +452,7 @@ def parse_workflow_text(text: str, source: str = "<workflow>", fmt: str | None =
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise WorkflowFileError(_pydantic_message(exc, source)) from None
+    refuse_unused_fields(spec.states, source)
     spec.source_path = source
     return spec
 

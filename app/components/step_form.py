@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.components import ui
 from engine.workbench import drafts
-from engine.workflow_file import MAX_APPROVAL_WAIT_S, MAX_STATE_TIMEOUT_S, MAX_WAIT_S, StateBinding
+from engine.workflow_file import ACTION_FIELDS, MAX_APPROVAL_WAIT_S, MAX_STATE_TIMEOUT_S, MAX_WAIT_S, StateBinding
 
 ACTIONS = ["noop", "python", "sql", "llm", "http", "files", "notify", "email", "approval", "wait", "workflow"]
 ACTION_HELP = {
@@ -41,6 +41,7 @@ ACTION_SHORT = {
     "wait": "wait — pause for a time",
     "workflow": "workflow — run another workflow",
 }
+PARAMS_ACTIONS = tuple(a for a, fields in ACTION_FIELDS.items() if "params" in fields)  # python, sql, workflow
 RECOVERY = ["(automatic)", "retry", "skip", "fallback", "compensate", "abort", "escalate"]
 FORMAT_FROM_SUFFIX = "(from the suffix)"  # files action: no explicit format
 
@@ -116,7 +117,7 @@ def _apply_binding(state: str):
     values = {
         "action": action,
         "description": g("description"),
-        "params": g("params") or "",
+        "params": (g("params") or "") if action in PARAMS_ACTIONS else "",
         "timeout_s": (float(g("answer_within_h") or 0) * 3600 or None)
         if action == "approval"
         else (g("timeout_s") or None),
@@ -182,7 +183,7 @@ def _apply_binding(state: str):
             give_up_after_s=float(g("give_up_h") or 0) * 3600 or None,
             timeout_s=None,
         )
-    if action in ("sql", "llm", "http") and g("output") not in (None, "(default)"):
+    if action in ("sql", "llm") and g("output") not in (None, "(default)"):
         values["output"] = g("output")
     b = ui.run_guarded(f"apply the settings of '{state}'", drafts.binding_from_form, values)
     if b is None:
@@ -314,11 +315,13 @@ def render_step_form(sel: str, states: list[str]) -> None:
             "The run shows as waiting meanwhile; nobody is asked. A restart keeps the moment it goes on, and "
             "*Stop waiting, go on now* on the run's page ends the wait early."
         )
-    if action in ("sql", "llm", "http"):
+    if action in ("sql", "llm"):
         c1, c2 = st.columns(2)
         c1.text_input("Store the result as", key=k("into"), placeholder="result")
         c2.selectbox("Result shape", ["(default)", "scalar", "row", "rows", "table", "text", "json"], key=k("output"))
-    if action not in ("noop", "wait"):
+    elif action == "http":
+        st.text_input("Store the result as", key=k("into"), placeholder="result")
+    if action in PARAMS_ACTIONS:
         st.text_input("Parameters (JSON)", key=k("params"), placeholder='{"region": "North"}')
     with st.expander("Timeout, retries, errors", expanded=False):
         c1, c2 = st.columns(2)

@@ -23,7 +23,7 @@ from engine.service.errors import ApiError, dsl_error, validation_details
 from engine.workbench import ai as wb_ai
 from engine.workbench import library as wb_library
 from engine.workbench import runs
-from engine.workflow_file import WorkflowFileError, WorkflowSpec, parse_workflow_text
+from engine.workflow_file import WorkflowFileError, WorkflowSpec, parse_workflow_text, unused_field_problems
 
 log = logging.getLogger("workbench.service")
 
@@ -66,7 +66,7 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
     if not data.get("name"):
         data["name"] = "Untitled workflow"
     try:
-        return WorkflowSpec.model_validate(data)
+        spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         details = validation_details(exc.errors())
         raise ApiError(
@@ -75,6 +75,16 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
             "invalid workflow: " + "; ".join(f"{d['field']}: {d['message']}" for d in details[:5]),
             details,
         ) from None
+    given = fields.get("states") or {}  # the request's own bindings (a stored base is not judged again)
+    problems = unused_field_problems({k: b for k, b in spec.states.items() if k in given})
+    if problems:
+        raise ApiError(
+            400,
+            "invalid_workflow",
+            "invalid workflow: " + "; ".join(problems),
+            [{"field": p.split(":")[0], "message": p.split(": ", 1)[1]} for p in problems],
+        )
+    return spec
 
 
 def _save(

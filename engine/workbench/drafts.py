@@ -14,7 +14,7 @@ from typing import Any
 from engine.dsl.model import END, START, Condition, Transition, WorkflowModel
 from engine.errors import DSLError, Issue, WorkbenchError
 from engine.workbench.common import REPO_ROOT, TEMPLATES_DIR, ServiceError
-from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow
+from engine.workflow_file import StateBinding, WorkflowSpec, load_workflow, unused_field_problems
 
 
 @dataclass
@@ -348,13 +348,17 @@ def binding_from_form(values: dict) -> StateBinding:
     if retry and int(retry.get("max_attempts") or 1) > 1:
         data["retry"] = retry
     try:
-        return StateBinding.model_validate(data)
+        binding = StateBinding.model_validate(data)
     except ValidationError as exc:
         msgs = []
         for e in exc.errors():
             where = ".".join(str(p) for p in e["loc"]) or "binding"
             msgs.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
         raise ServiceError("; ".join(msgs)) from None
+    problems = unused_field_problems({"step": binding})
+    if problems:
+        raise ServiceError(problems[0].removeprefix("states.step: "))
+    return binding
 
 
 def spec_fingerprint(spec: WorkflowSpec) -> str:

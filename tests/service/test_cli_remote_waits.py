@@ -23,7 +23,7 @@ wait_s = 1
 APPROVE = """
 [states.approve]
 action = "approval"
-prompt = "Pay it?"
+message = "Pay it?"
 """
 LONG_WAIT = """
 name = "CLI long wait"
