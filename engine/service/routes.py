@@ -75,8 +75,9 @@ def _spec_from(fields: dict, base: WorkflowSpec | None = None) -> WorkflowSpec:
             "invalid workflow: " + "; ".join(f"{d['field']}: {d['message']}" for d in details[:5]),
             details,
         ) from None
-    given = fields.get("states") or {}  # the request's own bindings (a stored base is not judged again)
-    problems = unused_field_problems({k: b for k, b in spec.states.items() if k in given})
+    given = fields.get("states") or {}  # the request's own bindings; what the stored base has is not judged again
+    kept = base.states if base is not None and fields.get("toml") is None else {}
+    problems = unused_field_problems({k: b for k, b in spec.states.items() if k in given and kept.get(k) != b})
     if problems:
         raise ApiError(
             400,
