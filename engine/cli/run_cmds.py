@@ -191,6 +191,10 @@ def _run_on_service(args, ctx: dict) -> int:
                 raise WorkbenchError(f"{args.file}: cannot read: {exc}") from None
             is_toml = path.suffix == ".toml" or (path.suffix != ".dsl" and re.search(r"^\s*dsl\s*=", text, re.M))
             source = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
+            if is_toml:  # checked here first: a mistake is then named by the file, not as the service's "toml"
+                from engine.workflow_file import parse_workflow_text
+
+                parse_workflow_text(text, source=args.file, fmt="toml")
             if args.save_version:
                 from engine import api
 

@@ -262,31 +262,12 @@ def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
 
 
 def remote(command: str, args) -> int:
-    """Run one of run/cancel/approve/answer/history/show against the service at ``WORKBENCH_SERVER``."""
+    """Run one of cancel/approve/answer/history/show against the service at ``WORKBENCH_SERVER``."""
     import json
-    import re
-    from pathlib import Path
 
     from engine.cli.execution_output import print_execution, print_history
 
     with _client() as c:
-        if command == "run":
-            from engine.context_input import read_context_argument
-
-            ctx = read_context_argument(args.context)
-            path = Path(args.file)
-            try:
-                text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                from engine.errors import WorkbenchError
-
-                raise WorkbenchError(f"{args.file}: cannot read: {exc}") from None
-            is_toml = path.suffix == ".toml" or (path.suffix != ".dsl" and re.search(r"^\s*dsl\s*=", text, re.M))
-            source = {"toml": text} if is_toml else {"dsl": text, "name": path.stem if args.file != "-" else None}
-            started = c.run_definition(**source, initial_context=ctx, **_execution_options(args))
-            if not args.json:
-                print(f"running on {c.base_url}: execution {started['execution_id']}", file=sys.stderr)
-            return _follow(c, started["execution_id"], args.json, args.quiet)
         if command == "cancel":
             out = c.cancel(args.execution_id)
             print(json.dumps(out) if args.json else f"{out['status']}: {out['message']}")

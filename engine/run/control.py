@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -98,6 +99,10 @@ class ControlMixin(EngineParts):
             opts.detach_when_waiting = False
         ex = Exec(self, execution_id, spec, row["initial_context"] or {}, opts, row["workflow_id"], row["version"])
         ex.start_time = row["start_time"] or ex.start_time
+        # the run's duration spans every drive and the time between (waiting for a person while detached,
+        # a process gone): its clock starts at the recorded start, not at this resume
+        if isinstance(ex.start_time, dt.datetime):
+            ex.t0 -= max(0.0, (now() - ex.start_time).total_seconds())
         ex.parent_id, ex.rerun_of, ex.rerun_from = (
             row.get("parent_execution_id"),
             row.get("rerun_of"),
