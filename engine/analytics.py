@@ -503,16 +503,15 @@ def insights(stats: dict, perf: pd.DataFrame, rec: dict, run_time: dict | None =
         )
     if not people.empty:
         wait = people.sort_values("total_ms", ascending=False).iloc[0]
-        if bool(wait["waits_for_timer"]):
-            out.append(
-                f"'{wait['state']}' is a wait step: it waited {wait['p50_ms'] / 1000:.1f} s at the median "
-                f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
-            )
-        else:
-            out.append(
-                f"People answer '{wait['state']}' in {wait['p50_ms'] / 1000:.1f} s at the median "
-                f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
-            )
+        what = (
+            f"'{wait['state']}' is a wait step: it waited"
+            if bool(wait["waits_for_timer"])
+            else f"People answer '{wait['state']}' in"
+        )
+        out.append(
+            f"{what} {wait['p50_ms'] / 1000:.1f} s at the median "
+            f"(p95 {wait['p95_ms'] / 1000:.1f} s); this waiting is not counted as working time."
+        )
     if not perf.empty:
         bad = perf[perf["failed"] > 0].sort_values(["error_rate", "failed"], ascending=False)
         if not bad.empty:

@@ -350,7 +350,8 @@ class WorkbenchClient:
         until_waiting: bool = False,
         poll_ms: int | None = None,
     ) -> dict:
-        """Follow the events until the run ends (or, with ``until_waiting``, waits for a person);
+        """Follow the events until the run ends (or, with ``until_waiting``, waits for a person or for a
+        wait step's timer of more than a minute: shorter timers the service waits out, and so does this);
         returns the execution."""
         for ev in self.events(execution_id, timeout=timeout, poll_ms=poll_ms):
             if on_event is not None:
@@ -358,8 +359,27 @@ class WorkbenchClient:
             if ev["type"] == "execution_finished":
                 break
             if until_waiting and ev["type"] == "execution_status" and ev.get("status") == "waiting":
-                break
+                ex = self.execution(execution_id)
+                if ex.get("status") == "waiting" and not _waits_only_briefly(ex):
+                    return ex
         return self.execution(execution_id)
+
+
+def _waits_only_briefly(ex: dict) -> bool:
+    """The run waits for nothing but wait steps whose timers end within a minute (``DETACH_TIMER_AFTER_S``):
+    the service goes on by itself so soon that following the run goes on too, as a local run would."""
+    from engine.run.people import DETACH_TIMER_AFTER_S, expiry_of
+    from engine.run.state import now
+    from engine.schema import TIMER_REQUEST
+
+    requests = ex.get("open_requests") or []
+    if ex.get("status") != "waiting" or not requests:
+        return False
+    for r in requests:
+        end = expiry_of(r) if r.get("kind") == TIMER_REQUEST else None
+        if end is None or (end - now()).total_seconds() > DETACH_TIMER_AFTER_S:
+            return False
+    return True
 
 
 def start_saved_run(

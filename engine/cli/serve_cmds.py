@@ -174,40 +174,12 @@ def _print_event(ev: dict) -> None:
         )
 
 
-def _waits_only_briefly(ex: dict) -> bool:
-    """The run waits for nothing but wait steps whose timers end within a minute (``DETACH_TIMER_AFTER_S``):
-    the service goes on by itself so soon that following the run goes on too, as a local run would."""
-    from engine.run.people import DETACH_TIMER_AFTER_S, expiry_of
-    from engine.run.state import now
-
-    requests = ex.get("open_requests") or []
-    if ex.get("status") != "waiting" or not requests:
-        return False
-    for r in requests:
-        end = expiry_of(r) if r.get("kind") == TIMER_REQUEST else None
-        if end is None or (end - now()).total_seconds() > DETACH_TIMER_AFTER_S:
-            return False
-    return True
-
-
 def _follow(client, execution_id: str, as_json: bool, quiet: bool) -> int:
     """Print the run's progress until it ends, waits for a person or waits for a timer of more than a
     minute; exit code like a local run."""
     import json
 
-    show = None if (quiet or as_json) else _print_event
-    ex: dict | None = None
-    for ev in client.events(execution_id):
-        if show is not None:
-            show(ev)
-        if ev["type"] == "execution_finished":
-            break
-        if ev["type"] == "execution_status" and ev.get("status") == "waiting":
-            ex = client.execution(execution_id)
-            if ex.get("status") == "waiting" and not _waits_only_briefly(ex):
-                break
-            ex = None
-    ex = client.execution(execution_id) if ex is None else ex
+    ex = client.wait(execution_id, until_waiting=True, on_event=None if (quiet or as_json) else _print_event)
     from engine.workbench.run_state import outcome
 
     ex["outcome"] = outcome(client.history(execution_id)["transitions"], ex)  # what the app shows
