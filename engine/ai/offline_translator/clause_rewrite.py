@@ -39,6 +39,22 @@ _TIME_LIMIT = re.compile(
 )
 
 
+# "ship it in parallel with sending a receipt", "… while emailing the customer": the gerund's step runs
+# beside the step before it
+_BESIDE_GERUND = re.compile(
+    r"\s*,?\s+(?:in\s+parallel\s+(?:with|to)|at\s+the\s+same\s+time\s+as|(?:concurrently|simultaneously)\s+with|"
+    r"alongside|while|whilst)\s+(?P<ger>[a-z]+ing)\b(?P<obj>[^,;:()]*)",
+    re.I,
+)
+# "ship the order and, at the same time, send a receipt": the step after the words runs beside the one before
+_AND_MEANWHILE = re.compile(
+    r"\s*,?\s+and\s*,?\s+(?:at\s+the\s+same\s+time|simultaneously|concurrently|in\s+parallel|meanwhile)\s*,?\s+"
+    r"(?P<rest>[^,;:()]+)",
+    re.I,
+)
+_SEQUENCE_CUT = re.compile(r"\s*(?:,\s*(?:and\s+)?then|\band\s+then|\bthen|,|;|:)\s+", re.I)
+
+
 class SentenceRewrite(ClauseKinds):
     """The part of :class:`ClauseReader` that rewrites a sentence before it is split into clauses."""
 
@@ -150,6 +166,7 @@ class SentenceRewrite(ClauseKinds):
         ):
             self.ctx.notes.append(f"'{limit.group(1)}' is a time limit: set it as the step's timeout (not a step)")
             s = (s[: limit.start()] + " " + s[limit.end() :]).strip()
+        s = self._beside(s)
         # "check the totals before sending the invoice" -> "check the totals, then send the invoice"
         if not RETRY.search(s) and not re.match(r"^\s*before\b", s, re.I):
             s = re.sub(
@@ -172,3 +189,33 @@ class SentenceRewrite(ClauseKinds):
                 flags=re.I,
             )
         return s
+
+    def _beside(self, s: str) -> str:
+        """ "charge the card and ship it in parallel with sending a receipt" -> "charge the card, then ship it
+        and send a receipt in parallel": the step named after the words runs beside the step right before
+        them (not beside every step of the clause, which run first, in order)."""
+        m = _BESIDE_GERUND.search(s)
+        if m is not None:
+            verb = W.lemma(m.group("ger").lower())
+            if not verb or verb == m.group("ger").lower() or verb in ("wait", "be", "have", "keep", "continue"):
+                m = None
+            else:
+                added = f"{verb}{m.group('obj').rstrip()}"
+        if m is None:
+            m = _AND_MEANWHILE.search(s)
+            if m is None:
+                return s
+            added = m.group("rest").strip()
+            if not self._imperative(added):
+                return s
+        before = s[: m.start()]
+        cuts = list(_SEQUENCE_CUT.finditer(before))
+        start = cuts[-1].end() if cuts else 0
+        clause = before[start:]
+        if not self._imperative(clause) or _COND_LEAD.match(clause.strip()):
+            return s
+        ands = [a for a in re.finditer(r"\s+and\s+(?=(\w+))", clause) if W.is_base_verb(a.group(1).lower())]
+        if ands:  # "charge the card and ship it …": the charge comes first
+            a = ands[-1]
+            clause = f"{clause[: a.start()]}, then {clause[a.end() :]}"
+        return f"{before[:start]}{clause} and {added} in parallel{s[m.end() :]}"

@@ -82,6 +82,10 @@ def _what_the_message_is(core: list[str], tail: list[str], tail_prep: str | None
     return core[:at], about, (tail_prep if about and not core[at + 1 :] else None)
 
 
+# verbs whose object is who or what pays ("charge the card", "bill the client"), not the thing worked on
+_PAYER_VERBS = frozenset({"charge", "bill", "debit"})
+
+
 class Namer(ClauseAnalysis):
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -358,7 +362,9 @@ class Namer(ClauseAnalysis):
             elif tail_prep == "to" and 0 < len(who := recipient_core(tail_c)) <= 4 - len(words) and is_recipient(who):
                 words += who  # "hand over the keys to the new tenant": who, not which one
             name_words = words[: max(4, len(vwords) + room)]
-            self.set_topic(core if _content(core) else core_c)
+            if not (verb in _PAYER_VERBS and self.ctx.topic):
+                # "validate the order, charge the card and ship it": who pays is not what "it" means next
+                self.set_topic(core if _content(core) else core_c)
         if len(name_words) == 1:
             topic = self.ctx.topic
             if self.ctx.after_join and topic and topic[-1] in self.ctx.join_heads:

@@ -85,6 +85,13 @@ def _prepare(text: str) -> str:
         flags=re.I,
     )
     t = _WHEN_WE_NEED.sub(r"\1, ", t)
+    # "ship the order and, at the same time, send a receipt": one clause (clause_rewrite reads it)
+    t = re.sub(
+        r"\s+and\s*,\s*(at the same time|simultaneously|concurrently|in parallel|meanwhile)\s*,\s*(?=[a-z])",
+        r" and \1 ",
+        t,
+        flags=re.I,
+    )
     t = re.sub(r"\b(over|under)\s+budget\b", r"\1-budget", t, flags=re.I)  # a state ("is over budget"), no comparison
     t = _RANGE_COLON.sub(r"between \g<low> and \g<high>:", t)
     t = _than_that(t)

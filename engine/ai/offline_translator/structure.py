@@ -57,6 +57,21 @@ _ASKED_SUBJECT = re.compile(
 )
 
 
+# an explicit "then" (or "after that", "next") between steps: what comes after it waits for what is before
+_SEQUENCE_WORD = re.compile(
+    r"(?:\s*[,;]\s*(?:and\s+)?|\s+and\s+)(?:then|after\s+that|afterwards|next)\b\s*,?\s*|\s+then\s+,?\s*", re.I
+)
+
+
+def _last_sequence_word(scope: str) -> re.Match | None:
+    """The last sequence word inside ``scope`` with a step on each side of it, else None."""
+    found = None
+    for m in _SEQUENCE_WORD.finditer(scope):
+        if scope[: m.start()].strip(" ,;") and scope[m.end() :].strip(" ,;"):
+            found = m
+    return found
+
+
 class StructureReader(BuilderBase):
     """Step lists, "and" splitting and parallel enumerations (fan-out / fan-in)."""
 
@@ -215,6 +230,12 @@ class StructureReader(BuilderBase):
                 scope, rest = (before + " " + after).strip(), ""
             else:
                 scope, rest = before, after
+            seq_cut = None if lead else _last_sequence_word(scope)
+            if seq_cut is not None:
+                # "charge the card, then ship it and send a receipt in parallel": only what follows the
+                # last "then" runs in parallel; what comes before it runs first (was all three at once)
+                earlier = self.body(scope[: seq_cut.start()], False)
+                return earlier + self.body(f"{scope[seq_cut.end() :]} in parallel" + (f", {rest}" if rest else ""))
             pieces = re.split(r"\s*,\s*(?:and\s+)?(?:then\s+)?", scope)
             last = pieces[-1]
             if not lead and len(pieces) > 1 and self._one_verb_many_objects(last):
