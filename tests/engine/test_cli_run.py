@@ -69,6 +69,7 @@ def test_approval_from_another_process_resumes_the_run(tmp_path, ray_cluster):
     out = json.loads(p.stdout)
     assert out["status"] == "waiting"
     assert "workbench approve" in p.stderr and "wait_customer_decision" in p.stderr
+    assert "SIGTERM handler" not in p.stderr  # Ray's notice about the engine's own thread is not for users
     eid = out["execution_id"]
     p = _cli(["approve", eid, "wait_customer_decision", "--yes", "--json"], db, env)
     assert p.returncode == 0, p.stderr
