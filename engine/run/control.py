@@ -99,6 +99,7 @@ class ControlMixin(EngineParts):
             opts.detach_when_waiting = False
         ex = Exec(self, execution_id, spec, row["initial_context"] or {}, opts, row["workflow_id"], row["version"])
         ex.start_time = row["start_time"] or ex.start_time
+        ex.resumed = True
         # the run's duration spans every drive and the time between (waiting for a person while detached,
         # a process gone): its clock starts at the recorded start, not at this resume
         if isinstance(ex.start_time, dt.datetime):

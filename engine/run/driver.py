@@ -383,17 +383,19 @@ class Engine(WalkMixin, AttemptsMixin, SubWorkflowMixin, PeopleMixin, ControlMix
             except WorkbenchError as exc:  # Ray unreachable: the run never started, so nothing is recorded
                 ex.status, ex.error = "failed", f"the run was not started (nothing recorded): {exc}"
                 return
-            ex.t0, ex.start_time = time.perf_counter(), now()
+            if not ex.resumed:  # a resumed run keeps its recorded start: Ray's start-up is part of its wait
+                ex.t0, ex.start_time = time.perf_counter(), now()
         ex.status = "running"
         self._record_exec(ex)
-        self._audit(
-            ex.id,
-            "info",
-            None,
-            "run_started",
-            f"run of '{ex.spec.name}' started by {self.owner}",
-            {"options": ex.options.to_dict()},
-        )
+        if not ex.resumed:  # a resumed run has its 'run_resumed' row (engine/run/control.py)
+            self._audit(
+                ex.id,
+                "info",
+                None,
+                "run_started",
+                f"run of '{ex.spec.name}' started by {self.owner}",
+                {"options": ex.options.to_dict()},
+            )
         root = Token("0", START, dict(ex.initial_context), frozenset())
         try:
             # sub-workflows count (_needs_ray): Ray starting inside a child would block the loop after

@@ -271,6 +271,7 @@ class Exec:
         self.status = "pending"
         self.start_time = now()
         self.t0 = time.perf_counter()
+        self.resumed = False  # continued from its records: its start (and clock) are the recorded ones
         self.final_context: dict = {}
         self.error: str | None = None
         self.waiting: dict[str, dict] = {}

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,19 @@ def test_approval_from_another_process_resumes_the_run(tmp_path, ray_cluster):
     assert "workbench approve" in p.stderr and "wait_customer_decision" in p.stderr
     assert "SIGTERM handler" not in p.stderr  # Ray's notice about the engine's own thread is not for users
     eid = out["execution_id"]
+    started = next(r for r in json.loads(_cli(["history", "--json"], db).stdout) if r["execution_id"] == eid)
+    time.sleep(1.0)
     p = _cli(["approve", eid, "wait_customer_decision", "--yes", "--json"], db, env)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "completed"
+    # the approving process started its own engine (and connected Ray): the run keeps its recorded start,
+    # and its duration spans the wait (was the approving process's drive only, started at the approval)
+    done = next(r for r in json.loads(_cli(["history", "--json"], db).stdout) if r["execution_id"] == eid)
+    assert done["start_time"] == started["start_time"]
+    assert done["duration_ms"] >= 1000
+    audit = _cli(["show", eid], db).stdout
+    assert audit.count("run_started") == 1 and "run_resumed" in audit
     assert out["states_visited"][-3:] == ["send_confirmation", "notify_fulfillment", "end"]
     assert out["final_context"]["approved"] is True
     p = _cli(["show", eid], db)
