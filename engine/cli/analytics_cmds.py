@@ -244,7 +244,7 @@ def cmd_optimize(args) -> int:
         print(f"  {n}")
     if rep.score is not None:
         pts = rep.score_components["points"]
-        print(f"\nScore {rep.score}/100 (potential {rep.potential_score}) = {O.SCORE_FORMULA}")
+        print(f"\nScore {rep.score}/100 (potential {rep.potential_score}); {O.SCORE_FORMULA}")
         print(
             f"  success {pts['success']} + performance {pts['performance']} + tail latency "
             f"{pts['tail_latency']} + cost {pts['cost']}"
