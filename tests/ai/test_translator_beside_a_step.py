@@ -1,7 +1,8 @@
 """A step "in parallel with" another one, and the steps before a "then" inside a branch (found with the
 README's first-session example, "If it is valid, charge the card and ship it in parallel with sending a
 receipt"): it ran the receipt after the shipping, named the shipping ship_card, and a branch's
-"A, then B and C in parallel" put A among the branches."""
+"A, then B and C in parallel" put A among the branches. Also: a failed check named after the steps that
+follow it ("Validate the columns and load the file. If validation fails, …") branches off at the check."""
 
 from __future__ import annotations
 
@@ -79,3 +80,44 @@ def test_what_a_charge_is_made_to_is_not_what_it_means_next():
 def test_a_gerund_that_is_not_a_step_is_left_alone():
     _, r = translated("Send reminders while waiting for the approval.")
     assert "[" not in r.dsl, r.dsl  # waiting is what the reminders are for, not a parallel step
+
+
+@pytest.mark.parametrize(
+    ("text", "checked", "then", "on_failure"),
+    [
+        (
+            "Download the CSV, validate the columns, and load it into the warehouse. If validation fails, "
+            "alert the data team and stop.",
+            "validate_columns",
+            "load_csv_warehouse",
+            "alert_data_team",
+        ),
+        (
+            "Check the stock, reserve it and charge the card. If the stock check fails, cancel the order.",
+            "check_stock",
+            "reserve_stock",
+            "cancel_order",
+        ),
+        (
+            "Verify the customer's identity, open the account and send a welcome email. If the verification "
+            "fails, reject the application.",
+            "verify_customer_identity",
+            "open_account",
+            "reject_application",
+        ),
+    ],
+)
+def test_a_failed_check_named_after_later_steps_branches_off_that_check(text, checked, then, on_failure):
+    """ "If validation fails" a few steps after the validation: the failure path leaves at the validation
+    (the load runs only when it passed), not after the last step (was: load, then decide)."""
+    model, r = translated(text)
+    outs = [t for t in model.transitions if t.sources == (checked,)]
+    assert {t.targets[0] for t in outs} == {then, on_failure}, r.dsl
+    failure = next(t for t in outs if t.targets == (on_failure,))
+    assert failure.is_conditional and failure.condition.text.endswith("==False"), r.dsl
+    assert next(t for t in outs if t.targets == (then,)).condition is None, r.dsl
+
+
+def test_a_passed_check_named_later_still_follows_the_last_step():
+    model, r = translated("Validate the columns and load the file. If validation passes, email the team.")
+    assert "load_file->email_team:validation_passed==True;" in r.dsl, r.dsl  # the load is not skipped

@@ -284,6 +284,12 @@ class Compiler:
             found = self._attach_target(d.attach_hint)
             if found is not None:
                 src, attached = found, True
+        elif src is not None and d.attach_hint and _on_failure(d):
+            # "Validate the columns and load the file. If validation fails, alert the team": the
+            # decision is on the step the noun names (validate_columns), not on the last one (load_file)
+            found = self._step_of_nominal(d.attach_hint)
+            if found is not None and found != src:
+                src, attached = found, True
         if src is None:
             src = self.new_state(self._decision_name(d), "decision")
             self.connect(pending, src)
@@ -316,6 +322,21 @@ class Compiler:
             parts = set(name.split("_"))
             if parts & words:
                 return name
+        return None
+
+    def _step_of_nominal(self, hint: tuple[str, ...]) -> str | None:
+        """The last action state whose verb the condition's noun names ("validation" -> validate_…, "the
+        stock check" -> check_stock: the words before the noun are among the state's)."""
+        words = [w for w in hint if w not in W.PRONOUNS and w not in ("the", "a", "an")]
+        if not words or len(words) > 3 or W.NOMINALS.get(words[-1]) is None:
+            return None
+        verb, objects = W.NOMINALS[words[-1]], {W.singular(w) for w in words[:-1]}
+        for name in reversed(self.order):
+            if name in self.branch_states or self.kinds.get(name) != "action":
+                continue
+            parts = name.split("_")
+            if parts[0] == verb and objects <= {W.singular(p) for p in parts[1:]}:
+                return name  # "the stock check" -> check_stock
         return None
 
     def _decision_name(self, d: Decision) -> str:
@@ -383,3 +404,10 @@ def _linear(names: list[str]) -> str:
     names = [n for n in dict.fromkeys(names) if n not in (START, END)] or ["review_request"]
     chain = [START] + names + [END]
     return "\n".join(f"{a}->{b};" for a, b in zip(chain, chain[1:])) + "\n"
+
+
+def _on_failure(d: Decision) -> bool:
+    """Every branch of ``d`` is taken when something did not pass ("if validation fails"): the path
+    leaves the flow there (what follows runs only when it passed)."""
+    conds = [b[0] for b in d.branches]
+    return bool(conds) and all(c is not None and c.kind == "bool" and c.value is False for c in conds)
