@@ -8,7 +8,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.approvals_llm import APPROVAL_ADJ
 from engine.ai.offline_translator.clause_kinds import ClauseKinds
 from engine.ai.offline_translator.name_words import _content
-from engine.ai.offline_translator.retries import RETRY
+from engine.ai.offline_translator.retries import RETRY, retry_count
 from engine.ai.offline_translator.segmentation import (
     _COND_LEAD,
     _ELSE_LEAD,
@@ -55,6 +55,39 @@ _AND_MEANWHILE = re.compile(
 _SEQUENCE_CUT = re.compile(r"\s*(?:,\s*(?:and\s+)?then|\band\s+then|\bthen|,|;|:)\s+", re.I)
 
 
+# "try to charge the card up to 3 times", "attempt to reach the API five times": the step, then retries
+_TRY_N_TIMES = re.compile(
+    r"\b(?:try|attempt)(?P<to>\s+to)?\s+(?P<what>[a-z][^,;:()]*?)\s+(?:up\s+to\s+|at\s+most\s+|a\s+maximum\s+of\s+|"
+    r"max(?:imum)?\s+)?(?P<n>\d+|twice|two|three|four|five|six|seven|eight|nine|ten)\s+times\b",
+    re.I,
+)
+
+
+_WHEN_DONE_TAIL = re.compile(
+    r"\s*,?\s+(?:when|once|after|as\s+soon\s+as)\s+(?:it|that|this|everything|all(?:\s+of\s+(?:it|this|that))?|both|"
+    r"they|these|those)(?:'s|'re|\s+is|\s+are|\s+was|\s+were|\s+has\s+been|\s+have\s+been)?\s+"
+    r"(?:(?:all|both)\s+)?(?:done|finished|complete|completed|over)\s*$",
+    re.I,
+)
+
+
+def _tries_as_retries(m: re.Match) -> str:
+    """ "try to charge the card up to 3 times" -> "charge the card, retrying up to 2 times": N tries are the
+    first one and N - 1 retries (left as written when what is tried is not a step)."""
+    words = m.group("what").split()
+    first = words[0].lower()
+    verb = W.lemma(first) or (first if W.is_base_verb(first) else None)
+    if verb is None and m.group("to") and first.isalpha() and first not in W.PRONOUNS:
+        verb = first  # "try to reach the API": after "to" comes a verb, known or not
+    elif verb is None and first.endswith("ing") and len(first) > 5:
+        verb = first[:-3]  # "try reaching the API": a verb the word lists do not conjugate
+    if first == "again" or verb is None:
+        return m.group(0)
+    step = " ".join([verb] + words[1:])
+    tries = retry_count(m.group("n"))
+    return step if tries <= 1 else f"{step}, retrying up to {tries - 1} times"
+
+
 class SentenceRewrite(ClauseKinds):
     """The part of :class:`ClauseReader` that rewrites a sentence before it is split into clauses."""
 
@@ -85,6 +118,9 @@ class SentenceRewrite(ClauseKinds):
             if title_words and self._title_noun_phrase(m.group(1)):
                 self.namer.set_topic(title_words)  # "Vendor payments: export them …": them = the vendor payments
             s = m.group(2)
+        s = _TRY_N_TIMES.sub(_tries_as_retries, s)
+        # "Notify finance when it's done": after the steps before, not a condition on something being done
+        s = _WHEN_DONE_TAIL.sub("", s)
         # "for any mismatch, open a ticket": a condition on there being one, not a step named mismatch_step
         s = re.sub(
             r"(^|,\s*(?:and\s*,?\s*)?|\s+and\s*,?\s*)for\s+any\s+([a-z]+(?:\s+[a-z]+)?)\s*,\s*",

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.ai import _words as W
-from engine.ai.offline_translator.model import Act, Ctx, Decision, Goto, Par, Stop, Until, _join_as_bool, _terminal
+from engine.ai.offline_translator.model import (
+    APPROVAL_AGAIN,
+    Act,
+    Ctx,
+    Decision,
+    Goto,
+    Par,
+    Stop,
+    Until,
+    _join_as_bool,
+    _terminal,
+)
 from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.ai.offline_translator.retries import POLL_EVERY, duration_seconds
 from engine.dsl.model import END, START
@@ -171,6 +182,8 @@ class Compiler:
     def _resolve_goto(self, target: str) -> str | None:
         if target.startswith("step:"):
             return self.step_first.get(int(target[5:]))
+        if target == APPROVAL_AGAIN:  # "revise it and ask again": back to the last approval
+            return next((n for n in reversed(self.order) if n in self.approvals), None)
         words = set(_content(W.tokens(target)))
         lemmas = {W.lemma(w) or w for w in words}
         best, score = None, 0
@@ -284,10 +297,11 @@ class Compiler:
             found = self._attach_target(d.attach_hint)
             if found is not None:
                 src, attached = found, True
-        elif src is not None and d.attach_hint and _on_failure(d):
+        elif src is not None and _on_failure(d):
             # "Validate the columns and load the file. If validation fails, alert the team": the
-            # decision is on the step the noun names (validate_columns), not on the last one (load_file)
-            found = self._step_of_nominal(d.attach_hint)
+            # decision is on the step the noun names (validate_columns), not on the last one (load_file);
+            # "get the manager's approval, then publish it. If she rejects it, …": on the approval
+            found = self._step_of_nominal(d.attach_hint) if d.attach_hint else self._rejected_approval(d, src)
             if found is not None and found != src:
                 src, attached = found, True
         if src is None:
@@ -338,6 +352,13 @@ class Compiler:
             if parts[0] == verb and objects <= {W.singular(p) for p in parts[1:]}:
                 return name  # "the stock check" -> check_stock
         return None
+
+    def _rejected_approval(self, d: Decision, src: str) -> str | None:
+        """The last approval before ``src`` when ``d`` reads its rejection (``approved==False``) and ``src``
+        is a later step (the approval's own decision follows it directly)."""
+        if src in self.approvals or not all(c is not None and c.var == "approved" for c, *_ in d.branches):
+            return None
+        return next((n for n in reversed(self.order) if n in self.approvals and n not in self.branch_states), None)
 
     def _decision_name(self, d: Decision) -> str:
         cond = next((b[0] for b in d.branches if b[0] is not None), None)

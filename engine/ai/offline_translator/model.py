@@ -31,7 +31,10 @@ class Stop:
 
 @dataclass
 class Goto:
-    target: str  # "step:3" or free text
+    target: str  # "step:3", APPROVAL_AGAIN or free text
+
+
+APPROVAL_AGAIN = "approval:last"  # a Goto back to the last approval step ("… and ask again")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from engine.ai import _words as W
 from engine.ai.offline_translator.approvals_llm import _PAR_NUMBER, approval_of
 from engine.ai.offline_translator.builder_base import BuilderBase
 from engine.ai.offline_translator.comparisons import _find_cmp
-from engine.ai.offline_translator.model import Act, Decision, Goto, Par, Stop, Until
+from engine.ai.offline_translator.model import APPROVAL_AGAIN, Act, Decision, Goto, Par, Stop, Until
 from engine.ai.offline_translator.name_words import _content, _valid_name
 from engine.ai.offline_translator.segmentation import _PAR_WORDS
 
@@ -418,6 +418,13 @@ class StructureReader(BuilderBase):
         )
         if m:
             return [Goto(m.group(1))]
+        if self.ctx.approval_seen and re.fullmatch(
+            r"(?:and\s+)?(?:(?:ask|request|seek)(?: (?:him|her|them|it|for (?:it|approval|sign-?off)))?(?: again| once more)|"
+            r"(?:resubmit|re-submit|send back)(?: (?:it|them|this))?(?: for (?:approval|review|sign-?off))?|"
+            r"(?:submit|send) (?:it|them|this) (?:again|back)(?: for (?:approval|review|sign-?off))?)",
+            low,
+        ):
+            return [Goto(APPROVAL_AGAIN)]  # "If she rejects it, revise the report and ask again"
         m = re.fullmatch(r"(?:and\s+)?(\w+)(?: (?:it|them|this))? (?:again|once more)", low)
         if m and W.is_base_verb(m.group(1)) and any(n.startswith(m.group(1) + "_") for n in self.ctx.done_names):
             return [Goto(m.group(1))]
