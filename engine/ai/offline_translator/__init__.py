@@ -9,7 +9,8 @@ Understands (in any mix):
   yes/no ("if the payment succeeds" -> payment_success==True, its else -> ==False),
   categories ("if severity is critical" -> severity=='critical'), numbers with units and currency,
   subjective judgements ("if the email sounds angry") as natural-language conditions;
-- parallel work: "in parallel / at the same time / simultaneously / concurrently / meanwhile";
+- parallel work: "in parallel / at the same time / simultaneously / concurrently / meanwhile", and one
+  step beside another ("ship it in parallel with / while / alongside sending a receipt");
 - arrows "a -> b -> c" (also → and =>); loops "… until it completes", "go back to step 1";
   "stop" / terminal actions (reject, cancel…) end their branch; "if any step fails, …" adds @error paths,
   "if the import fails, …" the import step's @error path; "if there is no answer within 2 days, …" after an

@@ -216,6 +216,19 @@ class SentenceRewrite(ClauseKinds):
                 count=1,
                 flags=re.I,
             )
+            # "… a second approval from the CFO before it is released" -> "…, then release it"
+            s = re.sub(
+                r"\s+before\s+(it|they|this|that|the\s+\w+(?:\s+\w+)?)\s+(?:is|are|gets?|can\s+be|may\s+be)\s+"
+                r"(\w+)\s*(?=$|[,;.])",
+                lambda m: (
+                    f", then {W.lemma(m.group(2).lower())} {'them' if m.group(1).lower() == 'they' else m.group(1)}"
+                    if W.lemma(m.group(2).lower()) and W.lemma(m.group(2).lower()) != m.group(2).lower()
+                    else m.group(0)
+                ),
+                s,
+                count=1,
+                flags=re.I,
+            )
             # "get the manager's approval before we order the laptop" -> "…, then order the laptop"
             s = re.sub(
                 r"\s+before\s+(?:we|you|they|i|someone)\s+(?:can\s+|may\s+)?(\w+)\b",

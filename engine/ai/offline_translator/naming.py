@@ -82,6 +82,18 @@ def _what_the_message_is(core: list[str], tail: list[str], tail_prep: str | None
     return core[:at], about, (tail_prep if about and not core[at + 1 :] else None)
 
 
+_COUNT_WORDS = frozenset("a an one two three four five six seven eight nine ten twelve few couple several".split())
+_TIME_UNITS = frozenset(
+    "second seconds minute minutes hour hours day days week weeks fortnight month months year years".split()
+)
+
+
+def _a_duration(words: list[str], content: list[str]) -> bool:
+    """ "a week", "two weeks", "30 days": a length of time (not "the hours" or "vacation days")."""
+    counted = any(w.isdigit() or w.lower() in _COUNT_WORDS for w in words)
+    return counted and all(w in _TIME_UNITS or w in _COUNT_WORDS for w in content)
+
+
 # verbs whose object is who or what pays ("charge the card", "bill the client"), not the thing worked on
 _PAYER_VERBS = frozenset({"charge", "bill", "debit"})
 
@@ -117,6 +129,7 @@ class Namer(ClauseAnalysis):
             and not all(w in W.PEOPLE for w in content)
             and content[-1] not in W.PEOPLE
             and content[-1] not in W.INSTRUMENTS
+            and not _a_duration(words, content)  # "wait a week, then remind them": not the week
         ):
             self.ctx.topic = content[-3:]
             self.ctx.topics.append(content[-3:])
@@ -285,7 +298,7 @@ class Namer(ClauseAnalysis):
         person_them = (
             people
             and core
-            and core[0] == "them"
+            and core[0] in ("them", "those")  # "remind those who have not answered": the attendees
             and verb in _PERSON_OBJECT_VERBS
             and not (verb in ("pay", "reimburse") and set(self.topic_words(1, True)) & _PAYABLE)
         )
