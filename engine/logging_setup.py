@@ -50,6 +50,24 @@ def level_from_env(default: int | str = logging.INFO) -> int:
     return level if isinstance(level, int) else logging.INFO
 
 
+class _NoSigtermNotice(logging.Filter):
+    """Drops Ray's "SIGTERM handler is not set because current thread is not the main thread": the
+    engine connects Ray from its own thread on purpose and stops Ray itself, so the warning only
+    worried CLI users (``workbench run`` printed it before the first step)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("SIGTERM handler is not set")
+
+
+_NO_SIGTERM_NOTICE = _NoSigtermNotice()
+
+
+def hide_ray_thread_notice() -> None:
+    """Keep Ray's notice about connecting from a thread other than the main one off stderr (idempotent;
+    ``ray_tasks.cluster`` calls it before connecting)."""
+    logging.getLogger("ray._private.worker").addFilter(_NO_SIGTERM_NOTICE)
+
+
 def _ours_or_a_warning(record: logging.LogRecord) -> bool:
     ours = record.name == NAMESPACE or record.name.startswith(NAMESPACE + ".")
     return ours or record.levelno >= logging.WARNING

@@ -14,7 +14,6 @@ script thread dies about a minute later. Two ways round it are supported:
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -31,22 +30,14 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 import ray
 
 from engine.errors import WorkbenchError
+from engine.logging_setup import hide_ray_thread_notice
 from ray_tasks.runtime_env import add_shipped_code, version_mismatch_message
 
 _LOCK = threading.RLock()
 _INFO: ClusterInfo | None = None
 
 
-class _NoSigtermNotice(logging.Filter):
-    """Drops Ray's "SIGTERM handler is not set because current thread is not the main thread": the
-    engine connects from its own thread on purpose and stops Ray itself, so the warning only worried
-    CLI users (``workbench run`` printed it before the first step)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("SIGTERM handler is not set")
-
-
-logging.getLogger("ray._private.worker").addFilter(_NoSigtermNotice())
+hide_ray_thread_notice()  # engine/logging_setup.py: Ray's notice about the engine's own thread
 
 
 class ClusterError(WorkbenchError):
