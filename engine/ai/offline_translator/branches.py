@@ -227,6 +227,7 @@ class BranchReader(BuilderBase):
         siblings = [b[0] for b in open_dec.branches if b[0] is not None] if open_dec else []
         if siblings and any(b[0] is None for b in open_dec.branches):
             siblings, open_dec = [], None
+        before_body = self.ctx.prev_action
         early = steps_of() if kind == "postfix" else None
         if special is not None:
             cond = special
@@ -238,6 +239,14 @@ class BranchReader(BuilderBase):
             elif cond is None:
                 var = _valid_var((self.ctx.prev_name or "check") + "_ok")
                 cond = Cond("bool", f"{var}==True", var, True, ())
+        elif early is not None:
+            # "Score it. Approve it above 700": the condition is about what came before its own step
+            # (application_score, was application_value: the step read first had become the previous one)
+            after_body, self.ctx.prev_action = self.ctx.prev_action, before_body
+            try:
+                cond = self.conds.parse(cond_text or "", siblings)
+            finally:
+                self.ctx.prev_action = after_body
         else:
             cond = self.conds.parse(cond_text or "", siblings)
         body = early if early is not None else steps_of()

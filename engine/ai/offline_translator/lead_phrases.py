@@ -25,6 +25,14 @@ _ARRIVING = frozenset("new incoming inbound fresh arriving latest".split())
 # adjectives that are also verbs: "Complete forms:" is a heading of items, not "complete the forms"
 _ADJ_VERBS = frozenset("complete open clean empty clear free correct separate close dry secure final due".split())
 _FOR_EACH = re.compile(r"^for\s+(?:every|each)\s+([^,:]{2,60}?)\s*,\s*(.+)$", re.I | re.S)
+# "For any product below its reorder point, create a purchase order": a comparison with a named value,
+# not a number (numbers are read by the comparison patterns): "If the product is below its reorder point, …"
+_FOR_ANY_BELOW = re.compile(
+    r"^for\s+(?:(?:every|each|any|all)\s+(?:the\s+)?)?(?P<noun>[a-z]+(?:\s+[a-z]+)?)\s+(?:(?:that|which)\s+(?:is|are)\s+)?"
+    r"(?P<cmp>(?:at\s+or\s+)?(?:below|above|over|under|beyond)|exceeding|(?:more|less|greater|higher|lower|fewer)\s+than)"
+    r"\s+(?P<what>(?:its|their|the|our|his|her)\s+[a-z][^,:]{1,40}?)\s*,\s*(?P<rest>.+)$",
+    re.I | re.S,
+)
 _HEADING = re.compile(r"^([A-Za-z]+\s+[A-Za-z]+)\s*:\s+(\w+\s+them\b.*)$", re.S)
 _COND_THEY = re.compile(r"\b(if|when|once|unless|in case|as soon as)\s+they\s+(\w+n't|\w+)", re.I)
 # teams and departments are not "they" for one person ("send legal the draft; if they approve" stays as it is)
@@ -168,7 +176,14 @@ class LeadReader(BuilderBase):
         return super()._imperative(text)
 
     def _for_each_subset(self, s: str) -> str:
-        """ "For every damaged box, take a photo" after other steps -> "take a photo" ('it' is then the box)."""
+        """ "For every damaged box, take a photo" after other steps -> "take a photo" ('it' is then the box);
+        "For any product below its reorder point, reorder it" -> "If the product is below its reorder point, …"."""
+        below = _FOR_ANY_BELOW.match(s.strip())
+        if below is not None and self._imperative(below.group("rest")):
+            words = below.group("noun").split()
+            noun = " ".join(words[:-1] + [W.singular(words[-1].lower())])
+            what = re.sub(r"^their\b", "its", below.group("what"), flags=re.I)
+            return f"If the {noun} is {below.group('cmp')} {what}, {below.group('rest')}"
         m = _FOR_EACH.match(s.strip())
         if m is None or _find_cmp(m.group(1)) or not self._imperative(m.group(2)):
             return s

@@ -1,0 +1,43 @@
+"""Two readings found trying realistic prose: "For any product below its reorder point, create a purchase
+order" made a step ``reorder_point`` (a comparison with a named value after "for any/each" is a condition,
+as "If the product is below its reorder point" already was), and "Score each application. Approve it above
+700" compared ``application_value`` (the condition after its own step is about what came before it:
+the score)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ai.translated import translated
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "For any product below its reorder point",
+        "For each product below the reorder point",
+        "For products below their reorder point",
+        "For every product that is below its reorder point",
+    ],
+)
+def test_for_any_item_below_a_named_value_is_a_condition(lead):
+    _, r = translated(f"Check the inventory. {lead}, create a purchase order.")
+    assert "check_inventory->create_purchase_order:product<reorder_point;" in r.dsl, r.dsl
+    assert "reorder_point;" not in r.dsl.replace("product<reorder_point;", ""), r.dsl  # no step of that name
+
+
+def test_a_number_after_for_every_is_read_as_before():
+    _, r = translated("Check the inventory levels. For every order over 500 euros, ask the manager for approval.")
+    assert "order_amount>500" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "var"),
+    [
+        ("Score the application. Approve it above 700, otherwise decline it.", "application_score"),
+        ("Score each loan application. If it is above 700, approve it; otherwise decline it.", "application_score"),
+    ],
+)
+def test_a_threshold_after_a_scoring_step_compares_the_score(text, var):
+    _, r = translated(text)
+    assert f"{var}>700" in r.dsl, r.dsl
