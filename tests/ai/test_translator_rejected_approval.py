@@ -32,3 +32,26 @@ def test_asking_again_goes_back_to_the_approval(again):
 def test_an_answer_read_as_approved_still_follows_the_last_step():
     _, r = translated("Get the manager's approval, then publish the report. If approved, notify the team.")
     assert "publish_report->notify_team:approved==True;" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Send the draft to the manager; she can approve or reject it. If approved, publish it.",
+        "Send the draft to the manager, who approves it. If approved, publish it.",
+        "Send the draft to the manager. She approves it. If approved, publish it.",
+        "Send the draft to the manager. The manager approves or rejects it. If approved, publish it.",
+    ],
+)
+def test_the_person_just_named_approving_is_an_approval_step(text):
+    """ "approve or reject it" is one approval with its two answers (was a step approve_reject and a
+    publish_reject), and "she" / ", who" right after the manager is the manager."""
+    model, r = translated(text)
+    assert r.approvals == {"get_manager_approval": "manager"}, r.dsl
+    assert "get_manager_approval->publish_draft:approved==True;" in r.dsl, r.dsl
+    assert "reject" not in r.dsl, r.dsl
+
+
+def test_approves_or_rejects_with_its_own_subject_names_what_is_approved():
+    _, r = translated("The manager approves or rejects the draft. If approved, publish it.")
+    assert r.approvals == {"approve_draft": "manager"} and "publish_draft" in r.dsl, r.dsl

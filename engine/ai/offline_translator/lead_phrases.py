@@ -33,6 +33,18 @@ _FOR_ANY_BELOW = re.compile(
     r"\s+(?P<what>(?:its|their|the|our|his|her)\s+[a-z][^,:]{1,40}?)\s*,\s*(?P<rest>.+)$",
     re.I | re.S,
 )
+# "Send the draft to the manager. She approves it.": the person just named answers (an approval step)
+_PRONOUN_APPROVES = re.compile(
+    r"^(?:and\s+)?(?:then\s+)?(?:she|he)\s+(?=(?:(?:can|will|must|should|then|may|has\s+to|needs\s+to)\s+)?"
+    r"(?:approves?|accepts?|signs?\s+off)\b)",
+    re.I,
+)
+# "Send the draft to the manager, who approves it": the same, in one sentence
+_WHO_APPROVES = re.compile(
+    r"\b(to|for|by)\s+(the|our|your|their)\s+([a-z]+(?:\s+[a-z]+)?),?\s+who\s+(?:then\s+)?"
+    r"(?=(?:(?:can|will|must|should|may)\s+)?(?:approves?|accepts?|signs?\s+off)\b)",
+    re.I,
+)
 _HEADING = re.compile(r"^([A-Za-z]+\s+[A-Za-z]+)\s*:\s+(\w+\s+them\b.*)$", re.S)
 _COND_THEY = re.compile(r"\b(if|when|once|unless|in case|as soon as)\s+they\s+(\w+n't|\w+)", re.I)
 # teams and departments are not "they" for one person ("send legal the draft; if they approve" stays as it is)
@@ -167,8 +179,20 @@ class LeadReader(BuilderBase):
             self._items_heading = m.group(1).strip().lower()  # read as a noun phrase, not "complete the forms"
             noun = m.group(1).split()[-1].lower()
             s = f"{m.group(1)}: " + re.sub(r"\bthem\b", f"the {noun}", m.group(2), count=1)  # 'them': those items
+        s = self._person_approves(s)
         s = self._singular_they(s)
         return super()._rewrite(s)
+
+    def _person_approves(self, s: str) -> str:
+        """ "She can approve it" right after the manager was named -> "the manager can approve it";
+        "… to the manager, who approves it" -> "… to the manager, then the manager approves it"."""
+        who = _WHO_APPROVES.search(s)
+        if who is not None and W.singular(who.group(3).split()[-1].lower()) in W.PEOPLE:
+            s = f"{s[: who.start()]}{who.group(1)} {who.group(2)} {who.group(3)}, then the {who.group(3)} {s[who.end() :]}"
+        person = self._last_person
+        if person is not None:
+            s = _PRONOUN_APPROVES.sub(f"the {person} ", s, count=1)
+        return s
 
     def _imperative(self, text: str) -> bool:
         if self._items_heading is not None and text.strip().lower() == self._items_heading:

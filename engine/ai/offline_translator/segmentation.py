@@ -85,6 +85,11 @@ def _prepare(text: str) -> str:
         flags=re.I,
     )
     t = _WHEN_WE_NEED.sub(r"\1, ", t)
+    # "legal can approve or reject it", "she approves or declines the draft": one approval, its two answers
+    t = re.sub(
+        r"\b(approve[sd]?|accept[sd]?)\s+or\s+(?:reject|decline|den(?:y|ie)|refuse)[sd]?\b", r"\1", t, flags=re.I
+    )
+    t = re.sub(r"\b(?:reject|decline|den(?:y|ie)|refuse)([sd]?)\s+or\s+(approve|accept)[sd]?\b", r"\2\1", t, flags=re.I)
     # "ship the order and, at the same time, send a receipt": one clause (clause_rewrite reads it)
     t = re.sub(
         r"\s+and\s*,\s*(at the same time|simultaneously|concurrently|in parallel|meanwhile)\s*,\s*(?=[a-z])",
