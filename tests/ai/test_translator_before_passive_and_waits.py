@@ -48,3 +48,19 @@ def test_those_who_are_the_people_spoken_of():
 def test_hours_worked_are_still_a_topic():
     _, r = translated("Payroll: HR exports the hours, finance checks them and the bank pays the salaries.")
     assert "check_hours" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "last"),
+    [
+        (
+            "Receive the support email, detect its language, translate it to English if needed, and classify it.",
+            "classify_support_email",  # was classify_english: where "it" went is not what "it" is
+        ),
+        ("Open the invoice, check its total, and pay it.", "pay_invoice"),  # "its total": the invoice's
+        ("For each new lead, enrich it with Clearbit, then score it.", "score_lead"),
+    ],
+)
+def test_it_keeps_meaning_the_thing_after_a_target_or_an_attribute_of_it(text, last):
+    _, r = translated(text)
+    assert f"{last}->end;" in r.dsl, r.dsl

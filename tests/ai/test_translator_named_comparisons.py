@@ -41,3 +41,21 @@ def test_a_number_after_for_every_is_read_as_before():
 def test_a_threshold_after_a_scoring_step_compares_the_score(text, var):
     _, r = translated(text)
     assert f"{var}>700" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        (
+            "Leads from companies with more than 500 employees go to enterprise sales, the rest to the SMB team.",
+            "route_smb_team",
+        ),
+        ("Urgent tickets go to the on-call engineer, everything else into the queue.", "route_queue"),
+    ],
+)
+def test_the_rest_to_a_place_after_a_routing_is_its_otherwise(text, other):
+    """ ", the rest to the SMB team" (no verb of its own) is where the others go (was a step leads_companies)."""
+    model, r = translated(text)
+    decision = next(s for s in model.states if any(t.is_conditional for t in model.transitions if t.sources == (s,)))
+    outs = [t for t in model.transitions if t.sources == (decision,)]
+    assert any(t.targets == (other,) and t.condition is None for t in outs), r.dsl

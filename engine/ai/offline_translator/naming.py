@@ -375,8 +375,13 @@ class Namer(ClauseAnalysis):
             elif tail_prep == "to" and 0 < len(who := recipient_core(tail_c)) <= 4 - len(words) and is_recipient(who):
                 words += who  # "hand over the keys to the new tenant": who, not which one
             name_words = words[: max(4, len(vwords) + room)]
-            if not (verb in _PAYER_VERBS and self.ctx.topic):
-                # "validate the order, charge the card and ship it": who pays is not what "it" means next
+            it_still = bool(self.ctx.topic) and (
+                (not _content(core) and any(w in W.PRONOUNS for w in core) and not set(core_c) <= set(self.ctx.topic))
+                or (len(core) >= 2 and core[0] in ("its", "their"))  # "detect its language": the email's
+            )
+            if not (verb in _PAYER_VERBS and self.ctx.topic) and not it_still:
+                # "validate the order, charge the card and ship it": who pays is not what "it" means next;
+                # "translate it to English, then classify it": "it" is still the email, not English
                 self.set_topic(core if _content(core) else core_c)
         if len(name_words) == 1:
             topic = self.ctx.topic

@@ -85,6 +85,10 @@ def _prepare(text: str) -> str:
         flags=re.I,
     )
     t = _WHEN_WE_NEED.sub(r"\1, ", t)
+    # "… go to enterprise sales, the rest to the SMB team": the rest *go* there (the else of the routing)
+    t = _REST_TO.sub(
+        lambda m: f"; {m.group(1)} go {m.group(2)} " if _ROUTED.search(t[: m.start()].split(".")[-1]) else m.group(0), t
+    )
     # "legal can approve or reject it", "she approves or declines the draft": one approval, its two answers
     t = re.sub(
         r"\b(approve[sd]?|accept[sd]?)\s+or\s+(?:reject|decline|den(?:y|ie)|refuse)[sd]?\b", r"\1", t, flags=re.I
@@ -103,6 +107,12 @@ def _prepare(text: str) -> str:
     return t.strip()
 
 
+_REST_TO = re.compile(
+    r",\s*(?:and\s+)?(the\s+rest|all\s+(?:the\s+)?others|the\s+others|everything\s+else|everyone\s+else|"
+    r"the\s+remaining\s+(?:ones|[a-z]+s))\s+(to|into)\s+(?=(?:the|our|a|an|their)?\s*[a-z])",
+    re.I,
+)
+_ROUTED = re.compile(r"\b(?:go|goes|are\s+(?:sent|routed|passed|assigned)|is\s+(?:sent|routed))\s+(?:to|into)\b", re.I)
 # "when someone submits the form we need to create …": the event ends where "we need to" starts
 _WHEN_WE_NEED = re.compile(
     r"((?:^|(?<=[.!?]\s))(?:so\s+)?(?:basically\s+)?(?:when(?:ever)?|once|as soon as)\s+[^,.;:]+?)\s+"
