@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from engine.ai import _words as W
@@ -309,12 +310,19 @@ class Compiler:
             self.connect(pending, src)
         out: list[Exit] = []
         has_default = False
-        for cond, body, terminal in d.branches:
+        first = None if attached else _done_first(d)
+        branches = d.branches if first is None else [b for b in d.branches if b is not first[0]] + [first[0]]
+        for branch in branches:
+            cond, body, terminal = branch
             ctext = cond.text if cond is not None else None
             if cond is None:
                 has_default = True
             exits = self.seq(body, [Exit(src, ctext)])
-            if attached or (terminal and not d.force_rejoin):
+            target = self._state_of(first[1]) if first is not None and branch is first[0] else None
+            if target is not None:
+                # "Small claims are paid at once; larger claims need a site visit first": then they are paid
+                self.connect(exits, target)
+            elif attached or (terminal and not d.force_rejoin):
                 self.connect(exits, END)
             else:
                 out.extend(exits)
@@ -359,6 +367,12 @@ class Compiler:
         if src in self.approvals or not all(c is not None and c.var == "approved" for c, *_ in d.branches):
             return None
         return next((n for n in reversed(self.order) if n in self.approvals and n not in self.branch_states), None)
+
+    def _state_of(self, act: Act) -> str | None:
+        """The state made for ``act`` (its name, or that name with the smallest free suffix), if made."""
+        return next(
+            (n for n in reversed(self.order) if n == act.name or re.fullmatch(re.escape(act.name) + r"_\d+", n)), None
+        )
 
     def _decision_name(self, d: Decision) -> str:
         cond = next((b[0] for b in d.branches if b[0] is not None), None)
@@ -432,3 +446,20 @@ def _on_failure(d: Decision) -> bool:
     leaves the flow there (what follows runs only when it passed)."""
     conds = [b[0] for b in d.branches]
     return bool(conds) and all(c is not None and c.kind == "bool" and c.value is False for c in conds)
+
+
+_FIRST = re.compile(r"\b(?:first|beforehand|before\s+that)\s*$", re.I)
+
+
+def _done_first(d: Decision) -> tuple[list, Act] | None:
+    """(the branch whose steps are done "first", the other branch's first step), for two branches where one
+    ends with "… first" ("larger claims need a site visit first"): those steps come before the other's."""
+    if len(d.branches) != 2:
+        return None
+    firsts = [b for b in d.branches if b[1] and isinstance(b[1][-1], Act) and _FIRST.search(b[1][-1].text)]
+    if len(firsts) != 1 or firsts[0][2]:
+        return None
+    other = next(b for b in d.branches if b is not firsts[0])
+    if not other[1] or not isinstance(other[1][0], Act) or other[2]:
+        return None
+    return firsts[0], other[1][0]

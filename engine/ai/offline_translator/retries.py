@@ -314,7 +314,9 @@ _FAILS_PLAIN = (
     r"(?:fail(?:s|ed)?|errors?(?:\s+out)?|throws\s+an?\s+error|times?\s+out|crash(?:es)?|breaks|bounces?|"
     r"(?:is|are|goes|go)\s+(?:down|unavailable|unreachable|offline|not\s+(?:available|reachable|responding))|"
     r"(?:can(?:no|')t|could\s?n[o']t|cannot)\s+be\s+(?:reached|loaded|downloaded|fetched|read|found|opened|sent|"
-    r"uploaded|contacted)|(?:does\s+not|doesn't|did\s+not|didn't)\s+(?:respond|work|succeed|go\s+through|answer)|"
+    r"uploaded|contacted|created|generated|delivered|processed|charged|printed|parsed|saved|stored|written|"
+    r"booked|placed|completed|imported|exported|synced|published|posted|scheduled|reserved|shipped)|"
+    r"(?:does\s+not|doesn't|did\s+not|didn't)\s+(?:respond|work|succeed|go\s+through|answer)|"
     r"(?:is|are)\s+(?:not\s+)?(?:missing|not\s+there))"
 )
 FAIL_COND = re.compile(
