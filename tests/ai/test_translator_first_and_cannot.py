@@ -42,3 +42,18 @@ def test_steps_done_first_on_one_path_lead_to_the_other_paths_step(text):
 def test_cannot_be_done_is_the_steps_failure_path(text, step, fallback):
     _, r = translated(text)
     assert f"{step}->{fallback}:@error;" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Parse the CV and score it against the job description using the LLM.",
+            "score_cv_job_description",  # was score_job_description_using
+        ),
+        ("Read the email and score it against the rubric using the LLM.", "score_email_rubric"),
+    ],
+)
+def test_the_model_a_step_uses_is_not_part_of_its_name(text, name):
+    _, r = translated(text)
+    assert f"->{name};" in r.dsl and "using" not in r.dsl, r.dsl

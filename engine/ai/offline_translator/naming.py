@@ -94,6 +94,10 @@ def _a_duration(words: list[str], content: list[str]) -> bool:
     return counted and all(w in _TIME_UNITS or w in _COUNT_WORDS for w in content)
 
 
+_BY_AI_AT_END = re.compile(
+    r"\s+(?:using|via|with|through|by)\s+(?:an?\s+|the\s+)?(?:ai|llm|gpt|chatgpt|language\s+model|ml\s+model|model)\s*$",
+    re.I,
+)
 # verbs whose object is who or what pays ("charge the card", "bill the client"), not the thing worked on
 _PAYER_VERBS = frozenset({"charge", "bill", "debit"})
 
@@ -204,6 +208,9 @@ class Namer(ClauseAnalysis):
             )
         )
         text = _TRAILING.sub("", re.sub(r"[,;]?\s+\b(?:who|which|whose)\b.*$", "", text.strip()))
+        if ai:  # "score it against the job description using the LLM": how, not what (was …_description_using)
+            bare = _BY_AI_AT_END.sub("", text)
+            text = bare if len(bare.split()) >= 2 else text
         tagged = self._tag_step(text)
         if tagged is not None:
             return tagged, False, ai
