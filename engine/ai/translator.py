@@ -23,6 +23,7 @@ from engine.ai.offline_translator import OfflineResult, translate_offline
 from engine.ai.offline_translator.retries import wait_step_seconds
 from engine.ai.settings import AISettings
 from engine.dsl.model import END, START, WorkflowModel
+from engine.dsl.validate import true_false_variable
 from engine.durations import duration_text
 from engine.errors import DSLError, WorkbenchError
 
@@ -442,7 +443,14 @@ def offline_suggestions(model: WorkflowModel, text: str = "") -> list[str]:
     for s in model.states:
         outs = model.outgoing(s)
         if any(t.is_conditional for t in outs) and not any(t.condition is None for t in outs):
-            out.append(f"Give '{s}' a default transition so a run never stops when no condition holds.")
+            var = true_false_variable([t for t in outs if t.is_conditional and not t.is_error])
+            if var is not None:
+                out.append(
+                    f"Make sure '{var}' is set before '{s}' (by a step or in the run's context): a run "
+                    "where it is missing stops there."
+                )
+            else:
+                out.append(f"Give '{s}' a default transition so a run never stops when no condition holds.")
             break
     natural = [t for t in model.transitions if t.condition is not None and t.condition.kind == "natural"]
     if natural:

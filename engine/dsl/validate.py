@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from engine.dsl.model import END, START, Literal_, ParallelGroup, Position, Transition, WorkflowModel
+from engine.dsl.model import END, START, Compare, Literal_, Name, ParallelGroup, Position, Transition, WorkflowModel
 from engine.dsl.parser import IssueCollector, names_text, parse
 from engine.errors import DSLError, ValidationReport
 
@@ -256,6 +256,34 @@ def _can_reach_end(model: WorkflowModel) -> set[str]:
     return seen
 
 
+def true_false_variable(conditional: list[Transition]) -> str | None:
+    """The variable when the transitions are exactly ``x==True`` and ``x==False`` (in either order)."""
+    seen: dict[str, set] = {}
+    for t in conditional:
+        e = t.condition.expr if t.condition is not None and t.condition.kind == "expr" else None
+        if not (
+            isinstance(e, Compare)
+            and e.ops == ("==",)
+            and isinstance(e.left, Name)
+            and isinstance(e.rights[0], Literal_)
+            and isinstance(e.rights[0].value, bool)
+        ):
+            return None
+        seen.setdefault(e.left.dotted, set()).add(e.rights[0].value)
+    if len(conditional) == 2 and len(seen) == 1 and next(iter(seen.values())) == {True, False}:
+        return next(iter(seen))
+    return None
+
+
+def _false_branch(conditional: list[Transition]) -> Transition:
+    """The ``x==False`` transition of a pair :func:`true_false_variable` recognised."""
+    for t in conditional:
+        e = t.condition.expr if t.condition is not None else None
+        if isinstance(e, Compare) and isinstance(e.rights[0], Literal_) and e.rights[0].value is False:
+            return t
+    return conditional[-1]
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -393,13 +421,25 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
                 "or end the branch at the last state",
             )
         if conditional and not defaults and s not in fan_in_sources:
-            issue(
-                "warning",
-                "no_default",
-                f"state '{s}' has conditional transitions but no default; if no condition holds the run fails",
-                conditional[0].position,
-                f"add an unconditional transition as the default, e.g. '{s}->end;'",
-            )
+            both = true_false_variable(conditional)
+            if both is not None:  # "x==True" and "x==False": only a missing or non-boolean x is left
+                issue(
+                    "warning",
+                    "no_default",
+                    f"state '{s}' decides on {both}==True / {both}==False only; a run where '{both}' is not "
+                    "set (or not true/false) fails there",
+                    conditional[0].position,
+                    f"make sure a step before '{s}' (or the run's context) sets '{both}', or make one of "
+                    f"the two the default: '{s}->{_targets_text(_false_branch(conditional))};'",
+                )
+            else:
+                issue(
+                    "warning",
+                    "no_default",
+                    f"state '{s}' has conditional transitions but no default; if no condition holds the run fails",
+                    conditional[0].position,
+                    f"add an unconditional transition as the default, e.g. '{s}->end;'",
+                )
         repeats: dict[tuple, list[Transition]] = {}
         for t in outs:
             repeats.setdefault((t.targets, t.condition), []).append(t)
@@ -437,7 +477,18 @@ def validate(model: WorkflowModel, text: str = "") -> ValidationReport:
                 "join into one state, then fan out again: "
                 f"'{label}->merge; merge->[{names_text(dict.fromkeys(n for t in defaults for n in t.targets))}];'",
             )
-        if conditional and not defaults:
+        both = true_false_variable(conditional) if conditional and not defaults else None
+        if both is not None:
+            issue(
+                "warning",
+                "no_default",
+                f"join '{label}' decides on {both}==True / {both}==False only; a run where '{both}' is not set "
+                "(or not true/false) fails there",
+                conditional[0].position,
+                f"make sure a branch sets '{both}', or make one of the two the default: "
+                f"'{label}->{_targets_text(_false_branch(conditional))};'",
+            )
+        elif conditional and not defaults:
             issue(
                 "warning",
                 "no_default",

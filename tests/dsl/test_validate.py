@@ -216,3 +216,26 @@ def test_load_valid_raises_every_error():
 def test_validate_without_source_text_has_no_excerpts():
     rep = validate(parse("start->a;\na->b;\na->c;\nb->end;\nc->end;"))
     assert rep.errors[0].excerpt == "" and rep.errors[0].line == 3
+
+
+def test_a_true_false_pair_without_default_says_what_is_left_to_fail():
+    """x==True and x==False cover every true/false value: the warning says a missing (or non-boolean) x is
+    what fails, and proposes making one of the two the default (was: "add 'a->end;'", which would end
+    the run silently instead of taking either path)."""
+    rep = report("start->a;\na->b:ok==True;\na->c:ok==False;\nb->end;\nc->end;")
+    (w,) = rep.warnings
+    assert w.code == "no_default" and (w.line, w.column) == (2, 1)
+    assert "ok==True / ok==False only" in w.message and "not set" in w.message
+    assert "'a->c;'" in w.hint and "sets 'ok'" in w.hint
+    rep = report("start->f;\nf->[a,b];\n[a,b]->x:ok==True;\n[a,b]->y:ok==False;\nx->end;\ny->end;")
+    (w,) = rep.warnings
+    assert "ok==True / ok==False only" in w.message and "'[a,b]->y;'" in w.hint
+
+
+def test_a_true_false_pair_is_suggested_its_variable():
+    from engine.ai.translator import offline_suggestions
+
+    model, _ = check("start->a;\na->b:ok==True;\na->c:ok==False;\nb->end;\nc->end;")
+    assert any("Make sure 'ok' is set before 'a'" in s for s in offline_suggestions(model))
+    model, _ = check("start->a;\na->b:x==1;\na->c:x==2;\nb->end;\nc->end;")
+    assert any("Give 'a' a default transition" in s for s in offline_suggestions(model))
