@@ -59,3 +59,16 @@ def test_the_rest_to_a_place_after_a_routing_is_its_otherwise(text, other):
     decision = next(s for s in model.states if any(t.is_conditional for t in model.transitions if t.sources == (s,)))
     outs = [t for t in model.transitions if t.sources == (decision,)]
     assert any(t.targets == (other,) and t.condition is None for t in outs), r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "cond"),
+    [
+        ("When a customer places an order over 1000 euros, run a fraud check.", "order_amount>1000"),
+        ("If a customer submits a claim above 2000 euros, ask an adjuster to review it.", "claim_amount>2000"),
+    ],
+)
+def test_an_amount_after_what_a_person_does_is_the_amount_of_what_they_act_on(text, cond):
+    """ "a customer places an order over 1000 euros": the order's amount (was place_order_amount)."""
+    _, r = translated(text)
+    assert cond in r.dsl, r.dsl

@@ -92,6 +92,16 @@ class NumericConditions:
             ):
                 continue
             subj.append(w)
+        acted = next(
+            (
+                i
+                for i, w in enumerate(subj)
+                if 0 < i < len(subj) - 1 and subj[i - 1] in W.PEOPLE and w.endswith("s") and W.lemma(w) not in (None, w)
+            ),
+            None,
+        )
+        if acted is not None:  # "a customer places an order over 1000 euros": the order's amount
+            subj = subj[acted + 1 :]
         subj = _subject_var(subj, 3)
         if any(w in ("has", "have", "contains", "includes") for w in before) and unit and not extra:
             extra = [unit + ("s" if not unit.endswith("s") else "")]
