@@ -13,6 +13,7 @@ from tests.browser.helpers import (
     main_text,
     nav,
     no_exception,
+    open_run_page,
     open_section,
     save_described_workflow,
     unique,
@@ -28,7 +29,7 @@ def test_next_fire_times_are_shown_in_the_browsers_zone(browser, app_server):
     try:
         name = unique("tokyo schedule")
         save_described_workflow(page, app_server.url, "Fetch the orders, then notify the team.", name)
-        click(page, "Run it")
+        open_run_page(page)  # chooses the saved workflow (a swallowed click chose none)
         nav(page, "Workflows")
         main_text(page).get_by_text("Schedules & triggers").first.wait_for(timeout=60_000)
         open_section(page, "Add a schedule")

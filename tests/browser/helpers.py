@@ -297,9 +297,16 @@ def save_template(page, url: str, template: str, name: str) -> None:
     wait_text(page, f"Saved {name} as version 1")
 
 
+def open_run_page(page) -> None:
+    """From the Describe page just saved: *Run it*, until the Run page is shown. A click swallowed by a
+    rerun on a loaded machine left the Describe page up with no workflow chosen (a CI run then waited 60 s
+    on the Workflows page for the saved workflow's schedules)."""
+    click_until(page, "Run it", "Run a workflow")
+
+
 def launch_saved(page, name: str, context: dict | None = None) -> None:
     """From the Describe page just saved: *Run it*, fill the initial context, *Launch*."""
-    click(page, "Run it")
+    open_run_page(page)
     launch_again(page, name, context)
 
 
