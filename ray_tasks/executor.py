@@ -20,11 +20,13 @@ from ray.exceptions import (
 from engine.outcomes import DataError, TaskCancelled, TaskTimeout, WorkerLost
 from engine.task_placement import ray_options
 from ray_tasks import cluster
+from ray_tasks.submission import DirectSubmitter
 from ray_tasks.tasks import pack, run_state_task
 
 _TASK_OPTIONS = {k: v for k, v in run_state_task._default_options.items() if k != "name"}
 _TASK_OPTIONS.update(max_retries=0, retry_exceptions=False)
 _NO_BINDING: dict = {}
+_DEFAULT_PLACEMENT = DirectSubmitter(run_state_task, _TASK_OPTIONS)  # ~60 us less per task (ray_tasks/submission)
 
 
 def _cause_text(exc: RayTaskError) -> str:
@@ -188,7 +190,7 @@ class RayExecutor:
         args = [pack(payload)]  # bytes: cheaper for Ray to send than a dict (ray_tasks/tasks.pack)
         if placement is not None:
             return run_state_task._remote(args=args, kwargs={}, **{**_TASK_OPTIONS, **placement}, name=name[:200])
-        return run_state_task._remote(args=args, kwargs={}, **_TASK_OPTIONS, name=name[:200])
+        return _DEFAULT_PLACEMENT.submit(args[0], name[:200])
 
     async def result(self, handle, timeout: float | None) -> dict:
         fut = self._waiter(handle)
