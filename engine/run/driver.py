@@ -51,8 +51,13 @@ log = logging.getLogger("workbench.runner")
 
 MAX_RETAINED_RUNS = 10_000  # runs kept in Engine.execs (finished ones as small summaries)
 MAX_FINISHED_SUMMARIES = 1_000  # finished runs' summaries kept; older ones are read back from the store
-RECENT_RESULTS = 64  # full results of the latest finished runs kept for wait() …
-RECENT_RESULTS_BYTES = 8 << 20  # … within this many bytes of JSON (older ones are read from the store)
+RECENT_RESULTS = 1_000  # full results of the latest finished runs kept for wait() (as many as summaries) …
+RECENT_RESULTS_BYTES = 8 << 20  # … within this many bytes (older ones are read from the store, ~7 ms each)
+
+
+def _cached_size(visited: tuple, context_text: str) -> int:
+    """Roughly the bytes a cached result holds: its final context's JSON and its visited states."""
+    return len(context_text) + sum(len(s) + 56 for s in visited)  # 56: a short str object, its slot
 
 
 class Engine(WalkMixin, AttemptsMixin, SubWorkflowMixin, PeopleMixin, ControlMixin, RecorderMixin):
@@ -300,7 +305,7 @@ class Engine(WalkMixin, AttemptsMixin, SubWorkflowMixin, PeopleMixin, ControlMix
             self.execs[ex.id] = ex
             stale = self._recent_results.pop(ex.id, None)  # a resumed run's old result
             if stale is not None:
-                self._recent_bytes -= len(stale[1])
+                self._recent_bytes -= _cached_size(*stale)
 
     def _retire(self, ex: Exec, result: ExecutionResult) -> None:
         """Replace a finished run by a summary; its full result stays in a small, byte-bounded cache."""
@@ -308,16 +313,18 @@ class Engine(WalkMixin, AttemptsMixin, SubWorkflowMixin, PeopleMixin, ControlMix
             text = json.dumps(result.final_context, default=str)
         except (TypeError, ValueError, RecursionError):
             text = None
+        visited = tuple(result.states_visited)
         with self._execs_lock:
-            if text is not None and len(text) <= RECENT_RESULTS_BYTES // 4:
+            size = None if text is None else _cached_size(visited, text)
+            if size is not None and size <= RECENT_RESULTS_BYTES // 4:
                 old = self._recent_results.pop(ex.id, None)
                 if old is not None:
-                    self._recent_bytes -= len(old[1])
-                self._recent_results[ex.id] = (tuple(result.states_visited), text)
-                self._recent_bytes += len(text)
+                    self._recent_bytes -= _cached_size(*old)
+                self._recent_results[ex.id] = (visited, text)
+                self._recent_bytes += size
                 while len(self._recent_results) > RECENT_RESULTS or self._recent_bytes > RECENT_RESULTS_BYTES:
-                    _, (_, dropped) = self._recent_results.popitem(last=False)
-                    self._recent_bytes -= len(dropped)
+                    _, dropped = self._recent_results.popitem(last=False)
+                    self._recent_bytes -= _cached_size(*dropped)
             if self.execs.get(ex.id) is ex:
                 self.execs[ex.id] = FinishedRun(result, ex.parent_id)
                 self._retired.append(ex.id)
