@@ -378,6 +378,7 @@ def test_waiting_for_many_runs_started_together_reads_no_store_while_their_resul
         return real(store_, execution_id)
 
     monkeypatch.setattr(driver.records, "execution", counted)
+
     def all_finished(ids: list[str]) -> None:
         deadline = time.monotonic() + 60
         while set(ids) & set(inline_engine.live_executions()) and time.monotonic() < deadline:
