@@ -311,21 +311,25 @@ class Compiler:
         out: list[Exit] = []
         has_default = False
         first = None if attached else _done_first(d)
-        branches = d.branches if first is None else [b for b in d.branches if b is not first[0]] + [first[0]]
-        for branch in branches:
+        done_first: list[Exit] = []
+        for branch in d.branches:
             cond, body, terminal = branch
             ctext = cond.text if cond is not None else None
             if cond is None:
                 has_default = True
             exits = self.seq(body, [Exit(src, ctext)])
-            target = self._state_of(first[1]) if first is not None and branch is first[0] else None
-            if target is not None:
-                # "Small claims are paid at once; larger claims need a site visit first": then they are paid
-                self.connect(exits, target)
+            if first is not None and branch is first[0]:
+                done_first = exits  # connected once the other branch's first step exists
             elif attached or (terminal and not d.force_rejoin):
                 self.connect(exits, END)
             else:
                 out.extend(exits)
+        target = self._state_of(first[1]) if first is not None else None
+        if target is not None:
+            # "Small claims are paid at once; larger claims need a site visit first": then they are paid
+            self.connect(done_first, target)
+        else:
+            out.extend(done_first)
         if attached:
             return pending
         bools = {(b[0].var, b[0].value) for b in d.branches if b[0] is not None and b[0].kind == "bool"}
@@ -451,12 +455,38 @@ def _on_failure(d: Decision) -> bool:
 _FIRST = re.compile(r"\b(?:first|beforehand|before\s+that)\s*$", re.I)
 
 
+_GATE = re.compile(r"\b(?:needs?|requires?)\b", re.I)
+_SAME_AS_APPROVAL = re.compile(r"\b(?:approv\w*|accept\w*|sign(?:ed|s)?[- ]?off|ok(?:ay)?ed)\b", re.I)
+_NO_GATE = re.compile(
+    r"\b(?:right\s+away|immediately|straight\s+away|directly|automatically|without\s+(?:any\s+)?"
+    r"(?:approval|review|sign[- ]?off|waiting))\b",
+    re.I,
+)
+
+
+def _gate(branch: list, other: list) -> bool:
+    """``branch`` is only an approval the case needs ("orders above 1000 need the manager's approval")
+    and ``other`` starts with what is done without it ("everything else is shipped right away")."""
+    body, other_body = branch[1], other[1]
+    if len(body) != 1 or not isinstance(body[0], Act) or body[0].who is None or not _GATE.search(body[0].text):
+        return False
+    if not other_body or not isinstance(other_body[0], Act) or not _NO_GATE.search(other_body[0].text):
+        return False
+    # "smaller ones are approved automatically" is instead of the approval, not after it
+    return not _SAME_AS_APPROVAL.search(_NO_GATE.sub(" ", other_body[0].text))
+
+
 def _done_first(d: Decision) -> tuple[list, Act] | None:
     """(the branch whose steps are done "first", the other branch's first step), for two branches where one
-    ends with "… first" ("larger claims need a site visit first"): those steps come before the other's."""
+    ends with "… first" ("larger claims need a site visit first"), or is only the approval the case needs
+    while the other is done "right away" ("orders above 1000 need approval; the rest are shipped right
+    away"): those steps come before the other's."""
     if len(d.branches) != 2:
         return None
     firsts = [b for b in d.branches if b[1] and isinstance(b[1][-1], Act) and _FIRST.search(b[1][-1].text)]
+    if not firsts:
+        a, b = d.branches
+        firsts = [x for x, y in ((a, b), (b, a)) if _gate(x, y)]
     if len(firsts) != 1 or firsts[0][2]:
         return None
     other = next(b for b in d.branches if b is not firsts[0])

@@ -28,7 +28,8 @@ _EVERY = re.compile(
 _TRAILING = re.compile(
     r"[\s,]+(?:at the end|in the end|at last|again|as well|too|afterwards|afterward|right away|"
     r"asap|as soon as possible|at once|immediately|first|then|now|later|once|only|instead|anyway|anyhow|"
-    r"if needed|if necessary|if required|where needed|as needed|manually|automatically)\s*$",
+    r"if needed|if necessary|if required|where needed|as needed|manually|automatically|"
+    r"without (?:any )?(?:approval|review|sign-?off|waiting))\s*$",
     re.I,
 )
 
