@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.ai.translator import offline_translation
 from tests.ai.translated import translated
 
 
@@ -58,3 +59,55 @@ def test_without_a_done_at_once_the_approval_path_is_left_as_written(text):
     _, r = translated(text)
     for step in ("ship_orders", "archive_orders", "approve_purchase_requests"):
         assert f"get_manager_approval->{step};" not in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "decision", "approval", "step"),
+    [
+        (
+            "Receive the payment request. If the payment is over 10000 euros, it needs a second approval from the "
+            "CFO before it is released.",
+            "receive_payment_request",
+            "get_cfo_approval",
+            "release_payment",
+        ),
+        (
+            "Check the order. Orders above 1000 euros need the manager's approval before they are shipped.",
+            "check_order",
+            "get_manager_approval",
+            "ship_orders",
+        ),
+        (
+            "If the expense is above 500, it requires the manager's approval, then pay it and notify the employee.",
+            "check_expense_value",
+            "get_manager_approval",
+            "pay_expense",
+        ),
+    ],
+)
+def test_what_follows_the_approval_one_case_needs_is_done_for_every_case(text, decision, approval, step):
+    """The payment over 10000 euros needs the CFO; the others are released without (they ended the run)."""
+    model, r = translated(text)
+    assert f"{approval}->{step};" in r.dsl, r.dsl
+    assert {t.targets[0] for t in model.transitions if t.sources == (decision,)} == {approval, step}, r.dsl
+    assert f"{decision}->end;" not in r.dsl, r.dsl
+
+
+def test_an_approval_that_is_not_needed_leaves_the_other_case_as_written():
+    _, r = translated("If the customer is new, ask the manager to approve it, then send a welcome pack.")
+    assert "->send_welcome_pack;" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("It needs a second approval from the CFO.", "get_cfo_approval"),  # was approve_cfo, approved by "second"
+        ("The payment needs a final approval from the director.", "get_director_approval"),
+        ("Get the manager's written approval.", "get_manager_approval"),  # was a plain step, nobody asked
+        ("Get the CFO's final sign-off.", "get_cfo_approval"),  # was get_cfo_final_approval
+    ],
+)
+def test_which_approval_it_is_is_not_who_gives_it(text, name):
+    _, r = translated(text)
+    assert f"start->{name};" in r.dsl, r.dsl
+    assert offline_translation(text).bindings[name]["action"] == "approval"

@@ -89,6 +89,10 @@ _APPROVAL_NOUN = (
     r"confirmation|green\s+light|signature|countersignature)"
 )
 _DET = r"(?:the|a|an|each|every|their|his|her|our|your|its|this|that|some)"
+_WHICH = (  # which approval ("a second approval", "the manager's written approval"), not who gives it
+    r"(?:second|third|final|first|formal|written|explicit|additional|extra|separate|further|another|one\s+more|"
+    r"quick|manual|new|fresh|prior|official|last)"
+)
 _APPROVAL_PATTERNS = [
     # "purchase orders above 10k must be approved by the procurement manager"
     re.compile(
@@ -107,7 +111,7 @@ _APPROVAL_PATTERNS = [
     re.compile(
         rf"^(?:(?:the\s+|all\s+|every\s+|each\s+)?[\w-]+(?:\s+[\w-]+){{0,3}}\s+(?=needs?\b|requires?\b|must\s+get\b|must\s+have\b))?"
         rf"(?:get|gets|obtain|request|requests|need|needs|require|requires|must\s+get|must\s+have|wait\s+for|"
-        rf"waits\s+for|await|seek|collect)\s+(?:{_DET}\s+)?(?:(?P<who>[\w -]{{1,40}}?)(?:'s|s'|’s)?\s+)?{_APPROVAL_NOUN}\b(?P<obj>.*)$",
+        rf"waits\s+for|await|seek|collect)\s+(?:{_DET}\s+)?(?:(?P<who>[\w -]{{1,40}}?)(?:'s|s'|’s)?\s+)?(?:{_WHICH}\s+)*{_APPROVAL_NOUN}\b(?P<obj>.*)$",
         re.I,
     ),
     # "X must approve the vendor", "the producer approves", "if the committee chair approves"
@@ -117,7 +121,9 @@ _APPROVAL_PATTERNS = [
         re.I,
     ),
     # terse: "CFO sign-off", "manager approval", "supervisor ok"
-    re.compile(rf"^(?:{_DET}\s+)?(?P<who>[\w -]{{1,30}}?)(?:'s|s')?\s+{_APPROVAL_NOUN}(?P<obj>)$", re.I),
+    re.compile(
+        rf"^(?:{_DET}\s+)?(?P<who>[\w -]{{1,30}}?)(?:'s|s')?\s+(?:{_WHICH}\s+)*{_APPROVAL_NOUN}(?P<obj>)$", re.I
+    ),
     # "the hiring manager decides whether to make an offer": a person's yes or no is an approval
     re.compile(
         rf"^(?:{_DET}\s+)?(?P<who>[\w' -]{{1,40}}?)\s+(?:then\s+|must\s+|will\s+)?(?:decides?|determines?|chooses?)\s+"
@@ -128,6 +134,9 @@ _APPROVAL_PATTERNS = [
 _APPROVAL_FROM = re.compile(
     rf"^\s*(?:from|by)\s+(?:{_DET}\s+)?(?P<who>[\w' -]{{1,40}}?)(?P<obj>\s+(?:for|on|before)\b.*)?$", re.I
 )
+
+
+_WHICH_APPROVAL = re.compile(rf"^(?:{_WHICH}\b\s*)+|(?:['’]s)?(?:\s+{_WHICH}\b)+$", re.I)
 
 
 _NOT_NAMES = {"I", "We", "You", "They", "He", "She", "It", "Then", "If", "When", "Finance", "Legal", "HR", "IT"}
@@ -161,6 +170,7 @@ def approval_of(text: str) -> tuple[str, str] | None:
             continue
         who_raw = (m.group("who") or "").strip()
         obj = (m.group("obj") or "").strip()
+        who_raw = _WHICH_APPROVAL.sub("", who_raw).strip()  # "a second approval from the CFO": which one, not who
         if i == 2 and not who_raw:
             frm = _APPROVAL_FROM.match(obj)
             if frm:

@@ -335,7 +335,14 @@ class Compiler:
         bools = {(b[0].var, b[0].value) for b in d.branches if b[0] is not None and b[0].kind == "bool"}
         complementary = any((v, not val) in bools for v, val in bools)
         if not has_default and not complementary:
-            out.append(Exit(src))
+            after = _after_gate(d)
+            target = self._state_of(after) if after is not None else None
+            if target is not None:
+                # "If the payment is over 10000 euros, it needs the CFO's approval before it is released":
+                # the other payments are released too, without that approval
+                self.connect([Exit(src)], target)
+            else:
+                out.append(Exit(src))
         return out
 
     def _attach_target(self, hint: tuple[str, ...]) -> str | None:
@@ -474,6 +481,20 @@ def _gate(branch: list, other: list) -> bool:
         return False
     # "smaller ones are approved automatically" is instead of the approval, not after it
     return not _SAME_AS_APPROVAL.search(_NO_GATE.sub(" ", other_body[0].text))
+
+
+def _after_gate(d: Decision) -> Act | None:
+    """The step after the approval a lone condition's case needs ("if it is over 10000 euros, it needs the
+    CFO's approval before it is released": release it), which every other case goes to as well."""
+    if len(d.branches) != 1:
+        return None
+    cond, body, terminal = d.branches[0]
+    if cond is None or terminal or len(body) < 2 or not isinstance(body[0], Act) or not isinstance(body[1], Act):
+        return None
+    gate, after = body[0], body[1]
+    if gate.who is None or not _GATE.search(gate.text) or after.terminal or after.who is not None:
+        return None
+    return after
 
 
 def _done_first(d: Decision) -> tuple[list, Act] | None:
