@@ -111,3 +111,52 @@ def test_which_approval_it_is_is_not_who_gives_it(text, name):
     _, r = translated(text)
     assert f"start->{name};" in r.dsl, r.dsl
     assert offline_translation(text).bindings[name]["action"] == "approval"
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "step"),
+    [
+        (  # "before payment": the step the noun names comes after the approval ("also" kept the condition)
+            "Book the invoice. Invoices over 50000 euros also need the CFO's approval before payment.",
+            "book_invoice",
+            "pay_invoice",
+        ),
+        (  # the condition on the step before, in a longer description (the others ended the run)
+            "When a new supplier invoice arrives, extract the fields with the LLM and match it against the "
+            "purchase order. If the amounts differ by more than 5 percent, send it to accounts payable for "
+            "review; otherwise book it in the ERP. Invoices over 50000 euros also need the CFO's approval "
+            "before payment.",
+            "book_invoice_erp",
+            "pay_invoices",
+        ),
+    ],
+)
+def test_a_noun_after_before_is_the_step_every_case_goes_to(text, source, step):
+    model, r = translated(text)
+    assert f"get_cfo_approval->{step};" in r.dsl, r.dsl
+    out = {t.targets[0]: t.is_conditional for t in model.transitions if t.sources == (source,)}
+    assert out == {"get_cfo_approval": True, step: False}, r.dsl
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Orders above 1000 euros always need the manager's approval.",
+        "Orders above 1000 euros additionally require the manager's approval.",
+    ],
+)
+def test_an_adverb_before_what_the_items_need_keeps_their_condition(text):
+    _, r = translated(text)
+    assert "->get_manager_approval:order_amount>1000;" in r.dsl, r.dsl
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Get legal's approval before publication.",  # no item that needs it: no step made up
+        "Write the release notes before the release.",  # not an approval: the noun stays where it was
+    ],
+)
+def test_a_noun_after_before_without_an_item_needing_approval_makes_no_step(text):
+    _, r = translated(text)
+    assert "publish" not in r.dsl and "release_release" not in r.dsl, r.dsl

@@ -20,6 +20,8 @@ _ANSWERS_OFFER = re.compile(
     r"takes?\s+(?:it|the\s+(?:offer|deal|discount)))\b",
     re.I,
 )
+# "orders above 1000 euros also / always / additionally need …": the predicate starts after these
+_PRED_ADVERBS = frozenset("also always additionally still usually further likewise then all".split())
 # the noun a failure is reported under, and the verbs of the step it means
 _SAME_STEP = {"payment": ("charge", "pay", "bill"), "reservation": ("reserve", "hold", "book")}
 
@@ -92,6 +94,9 @@ class BranchReader(BuilderBase):
             while len(noun) > 1 and noun[-1].endswith("ing") and W.lemma(noun[-1]):
                 noun = noun[:-1]  # "leads scoring 8 or more": the leads (what they score is the condition)
             pred = W.tokens(tail)
+            while len(pred) > 1 and pred[0] in _PRED_ADVERBS:  # "invoices over 50000 euros also need …"
+                pred = pred[1:]
+                tail = re.sub(r"^\W*\w+\s*", "", tail, count=1)
             if (
                 (noun or (raw_noun and all(w in W.PRONOUNS or w in W.STOP for w in raw_noun)))
                 and len(noun) <= 4

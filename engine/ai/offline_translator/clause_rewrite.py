@@ -40,6 +40,27 @@ _TIME_LIMIT = re.compile(
 
 
 # "ship it in parallel with sending a receipt", "… while emailing the customer": the gerund's step runs
+# "… needs the CFO's approval before payment": what happens to the item next, named by its noun
+_NEEDS_APPROVAL = re.compile(
+    r"^\s*\S.*\b(?:needs?|requires?|must\s+(?:get|have))\b.*\b(?:approval|sign-?off|ok|okay|go-ahead|consent)\b",
+    re.I,
+)
+_BEFORE_EVENT = {
+    "payment": "pay",
+    "payout": "pay",
+    "shipment": "ship",
+    "delivery": "deliver",
+    "release": "release",
+    "publication": "publish",
+    "dispatch": "dispatch",
+    "submission": "submit",
+    "deployment": "deploy",
+    "signature": "sign",
+    "signing": "sign",
+    "launch": "launch",
+    "transfer": "transfer",
+}
+
 # beside the step before it
 _BESIDE_GERUND = re.compile(
     r"\s*,?\s+(?:in\s+parallel\s+(?:with|to)|at\s+the\s+same\s+time\s+as|(?:concurrently|simultaneously)\s+with|"
@@ -223,6 +244,18 @@ class SentenceRewrite(ClauseKinds):
                 lambda m: (
                     f", then {W.lemma(m.group(2).lower())} {'them' if m.group(1).lower() == 'they' else m.group(1)}"
                     if W.lemma(m.group(2).lower()) and W.lemma(m.group(2).lower()) != m.group(2).lower()
+                    else m.group(0)
+                ),
+                s,
+                count=1,
+                flags=re.I,
+            )
+            # "invoices over 50000 euros need the CFO's approval before payment" -> "…, then pay it"
+            s = re.sub(
+                rf"\s+before\s+(?:the\s+|its\s+|their\s+)?({'|'.join(_BEFORE_EVENT)})\s*(?=$|[,;.])",
+                lambda m: (
+                    f", then {_BEFORE_EVENT[m.group(1).lower()]} it"
+                    if _NEEDS_APPROVAL.search(m.string[: m.start()])
                     else m.group(0)
                 ),
                 s,

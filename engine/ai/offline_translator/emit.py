@@ -331,7 +331,15 @@ class Compiler:
         else:
             out.extend(done_first)
         if attached:
-            return pending
+            after = _after_gate(d)
+            target = self._state_of(after) if after is not None else None
+            mine = [e for e in pending if e.src == src and e.cond is None and not e.fan_in and not e.fork]
+            if target is None or not mine:
+                return pending
+            # "…, otherwise book the invoice. Invoices over 50000 euros need the CFO's approval before
+            # payment": the other invoices are paid right after booking
+            self.connect(mine, target)
+            return [e for e in pending if not any(e is m for m in mine)]
         bools = {(b[0].var, b[0].value) for b in d.branches if b[0] is not None and b[0].kind == "bool"}
         complementary = any((v, not val) in bools for v, val in bools)
         if not has_default and not complementary:
