@@ -366,5 +366,7 @@ class ClauseKinds(BuilderBase):
                     continue  # an auxiliary belongs to the condition ("customer" ends in -er like a comparative)
                 if prev in ("no", "any", "an", "some", "every", "each", "this", "that", "its", "their", "our"):
                     continue  # "if there is still no answer after 3 days": a noun after a determiner
+                if prev in W.CATEGORY_ADJ and i >= 2 and head[-2] in ("the", "a", "an", "their", "its", "our"):
+                    continue  # "if the customer is on the premium plan": a noun after "the premium"
                 return " ".join(toks[:i]), " ".join(toks[i:])
         return rest, ""

@@ -109,11 +109,41 @@ def _tries_as_retries(m: re.Match) -> str:
     return step if tries <= 1 else f"{step}, retrying up to {tries - 1} times"
 
 
+# "Billing tickets go to the finance queue, technical ones to engineering": the second route's verb is left out
+_ROUTE_VERB = re.compile(
+    r"\b(?P<verb>go|goes|are\s+(?:sent|routed|forwarded|assigned|passed|escalated)|"
+    r"get\s+(?:sent|routed|forwarded|assigned|passed|escalated))\s+to\s+[^,;]+?"
+    r"(?P<sep>\s*[,;]\s*(?:and\s+|while\s+)?|\s+(?:and|while)\s+)"
+    r"(?P<subj>everything\s+else|anything\s+else|all\s+others|the\s+rest|others|"
+    r"(?:the\s+)?(?:[a-z][\w-]*\s+)?(?:ones|[a-z]+s))\s+to\s+",
+    re.I,
+)
+
+
+def _ungapped_routes(s: str) -> str:
+    """ "A tickets go to X, B ones to Y" -> "A tickets go to X, B ones go to Y" (each route a clause of its own)."""
+    for _ in range(8):  # "…, B ones to Y, C ones to Z": one at a time
+        m = _ROUTE_VERB.search(s)
+        if m is None:
+            return s
+        verb = m.group("verb")
+        if re.match(r"(?:everything|anything)\b", m.group("subj"), re.I):
+            verb = {"go": "goes", "are": "is"}.get(verb.split()[0].lower(), verb.split()[0]) + verb[
+                len(verb.split()[0]) :
+            ]
+        elif verb.lower() == "goes":
+            verb = "go"
+        sep = m.group("sep") if "," in m.group("sep") or ";" in m.group("sep") else ", "  # "… and B ones to Y"
+        s = s[: m.start("sep")] + sep + m.group("subj") + f" {verb}" + s[m.end("subj") :]
+    return s
+
+
 class SentenceRewrite(ClauseKinds):
     """The part of :class:`ClauseReader` that rewrites a sentence before it is split into clauses."""
 
     def _rewrite(self, s: str) -> str:
         """Normalise phrasings the clause parser reads better in another form."""
+        s = _ungapped_routes(s)
         # "Onboarding: order the laptop …", "Month-end close: reconcile …": a title, not part of the first step
         m = re.match(r"^([A-Za-z][\w' -]{1,40}):\s+(.+)$", s)
         if (
