@@ -138,12 +138,39 @@ def _ungapped_routes(s: str) -> str:
     return s
 
 
+# "store the rates and notify the team if the rate moved more than 2%": the condition is the alert's
+_ALERT_IF = re.compile(
+    r"(?P<sep>,\s*and\s+|,\s*|\s+and\s+)(?P<last>(?:also\s+)?(?:alert|notify|email|e-mail|page|ping|warn|"
+    r"message|text|sms|inform|tell|escalate\s+to|flag\s+it\s+to)\b[^,;]*?)\s+(?P<kw>if|unless)\s+"
+    r"(?P<cond>[^,;]+?)\s*(?P<end>[.!]?)\s*$",
+    re.I,
+)
+
+
 class SentenceRewrite(ClauseKinds):
     """The part of :class:`ClauseReader` that rewrites a sentence before it is split into clauses."""
+
+    def _alert_if(self, s: str) -> str:
+        """ "Save the file and email the manager if it is larger than 10 MB" -> "Save the file, then if it is
+        larger than 10 MB, email the manager": a trailing condition on an alert is the alert's alone; the
+        steps before it are done either way (they were all under the condition)."""
+        m = _ALERT_IF.search(s)
+        if m is None:
+            return s
+        before = s[: m.start()]
+        if (
+            not before.strip()
+            or re.search(r"\b(?:if|unless|when|whenever|once|otherwise|else)\b", before, re.I)
+            or not self._imperative(re.split(r",\s*|\s+and\s+", before)[-1])
+            or len(re.split(r",\s*|\s+and\s+", before)[-1].split()) < 2  # "approve and notify …": one step
+        ):
+            return s
+        return f"{before}, then {m.group('kw')} {m.group('cond')}, {m.group('last')}{m.group('end')}"
 
     def _rewrite(self, s: str) -> str:
         """Normalise phrasings the clause parser reads better in another form."""
         s = _ungapped_routes(s)
+        s = self._alert_if(s)
         # "Onboarding: order the laptop …", "Month-end close: reconcile …": a title, not part of the first step
         m = re.match(r"^([A-Za-z][\w' -]{1,40}):\s+(.+)$", s)
         if (
