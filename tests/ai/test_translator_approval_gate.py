@@ -37,7 +37,8 @@ from tests.ai.translated import translated
 )
 def test_the_approval_a_case_needs_leads_to_what_the_others_get_at_once(text, approval, step):
     model, r = translated(text)
-    assert f"{approval}->{step};" in r.dsl and f"{approval}->end;" not in r.dsl, r.dsl
+    # approved ones go on to the step; a rejected one ends there (it was the end for approved ones too)
+    assert f"{approval}->{step}:approved!=False;" in r.dsl and f"{approval}->end;" in r.dsl, r.dsl
     decision = next(t.sources[0] for t in model.transitions if t.targets == (approval,))
     assert {t.targets[0] for t in model.transitions if t.sources == (decision,)} == {approval, step}, r.dsl
     first = r.dsl.splitlines()[1]
@@ -58,7 +59,7 @@ def test_the_approval_a_case_needs_leads_to_what_the_others_get_at_once(text, ap
 def test_without_a_done_at_once_the_approval_path_is_left_as_written(text):
     _, r = translated(text)
     for step in ("ship_orders", "archive_orders", "approve_purchase_requests"):
-        assert f"get_manager_approval->{step};" not in r.dsl, r.dsl
+        assert f"get_manager_approval->{step}" not in r.dsl, r.dsl
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_without_a_done_at_once_the_approval_path_is_left_as_written(text):
 def test_what_follows_the_approval_one_case_needs_is_done_for_every_case(text, decision, approval, step):
     """The payment over 10000 euros needs the CFO; the others are released without (they ended the run)."""
     model, r = translated(text)
-    assert f"{approval}->{step};" in r.dsl, r.dsl
+    assert f"{approval}->{step}:approved!=False;" in r.dsl and f"{approval}->end;" in r.dsl, r.dsl
     assert {t.targets[0] for t in model.transitions if t.sources == (decision,)} == {approval, step}, r.dsl
     assert f"{decision}->end;" not in r.dsl, r.dsl
 
@@ -133,7 +134,7 @@ def test_which_approval_it_is_is_not_who_gives_it(text, name):
 )
 def test_a_noun_after_before_is_the_step_every_case_goes_to(text, source, step):
     model, r = translated(text)
-    assert f"get_cfo_approval->{step};" in r.dsl, r.dsl
+    assert f"get_cfo_approval->{step}:approved!=False;" in r.dsl, r.dsl
     out = {t.targets[0]: t.is_conditional for t in model.transitions if t.sources == (source,)}
     assert out == {"get_cfo_approval": True, step: False}, r.dsl
 

@@ -312,11 +312,30 @@ class Compiler:
         has_default = False
         first = None if attached else _done_first(d)
         done_first: list[Exit] = []
+        gate_after = _after_gate(d)
         for branch in d.branches:
             cond, body, terminal = branch
             ctext = cond.text if cond is not None else None
             if cond is None:
                 has_default = True
+            if gate_after is not None:
+                # "If the payment is over 10000 euros, it needs the CFO's approval before it is released":
+                # approved payments and every other payment are released; a rejected one is not
+                others = [e for e in pending if e.src == src and e.cond is None and not e.fan_in and not e.fork]
+                if attached and not others:
+                    gate_after = None
+                else:
+                    asked = self.seq(body[:1], [Exit(src, ctext)])
+                    exits = self.seq(body[1:], _approved(asked) + (others if attached else [Exit(src)]))
+                    self.connect(asked, END)  # rejected
+                    if attached:  # the decision's own step's other exits go on with the released ones
+                        return [e for e in pending if not any(e is o for o in others)] + exits
+                    has_default = True
+                    if terminal and not d.force_rejoin:
+                        self.connect(exits, END)
+                    else:
+                        out.extend(exits)
+                    continue
             exits = self.seq(body, [Exit(src, ctext)])
             if first is not None and branch is first[0]:
                 done_first = exits  # connected once the other branch's first step exists
@@ -326,31 +345,20 @@ class Compiler:
                 out.extend(exits)
         target = self._state_of(first[1]) if first is not None else None
         if target is not None:
-            # "Small claims are paid at once; larger claims need a site visit first": then they are paid
-            self.connect(done_first, target)
+            # "Small claims are paid at once; larger claims need a site visit first": then they are paid;
+            # "orders above 1000 need the manager's approval; the rest are shipped right away": approved ones too
+            gated = bool(first[0][1]) and isinstance(first[0][1][-1], Act) and first[0][1][-1].who is not None
+            self.connect(_approved(done_first) if gated else done_first, target)
+            if gated:
+                self.connect(done_first, END)  # rejected
         else:
             out.extend(done_first)
         if attached:
-            after = _after_gate(d)
-            target = self._state_of(after) if after is not None else None
-            mine = [e for e in pending if e.src == src and e.cond is None and not e.fan_in and not e.fork]
-            if target is None or not mine:
-                return pending
-            # "…, otherwise book the invoice. Invoices over 50000 euros need the CFO's approval before
-            # payment": the other invoices are paid right after booking
-            self.connect(mine, target)
-            return [e for e in pending if not any(e is m for m in mine)]
+            return pending
         bools = {(b[0].var, b[0].value) for b in d.branches if b[0] is not None and b[0].kind == "bool"}
         complementary = any((v, not val) in bools for v, val in bools)
         if not has_default and not complementary:
-            after = _after_gate(d)
-            target = self._state_of(after) if after is not None else None
-            if target is not None:
-                # "If the payment is over 10000 euros, it needs the CFO's approval before it is released":
-                # the other payments are released too, without that approval
-                self.connect([Exit(src)], target)
-            else:
-                out.append(Exit(src))
+            out.append(Exit(src))
         return out
 
     def _attach_target(self, hint: tuple[str, ...]) -> str | None:
@@ -489,6 +497,11 @@ def _gate(branch: list, other: list) -> bool:
         return False
     # "smaller ones are approved automatically" is instead of the approval, not after it
     return not _SAME_AS_APPROVAL.search(_NO_GATE.sub(" ", other_body[0].text))
+
+
+def _approved(exits: list[Exit]) -> list[Exit]:
+    """An approval step's exits taken only when it was approved (``approved!=False``; the others end the run)."""
+    return [Exit(e.src, "approved!=False") for e in exits]
 
 
 def _after_gate(d: Decision) -> Act | None:
