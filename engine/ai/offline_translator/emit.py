@@ -344,10 +344,11 @@ class Compiler:
             else:
                 out.extend(exits)
         target = self._state_of(first[1]) if first is not None else None
-        if target is not None:
+        if first is not None and target is not None:
             # "Small claims are paid at once; larger claims need a site visit first": then they are paid;
             # "orders above 1000 need the manager's approval; the rest are shipped right away": approved ones too
-            gated = bool(first[0][1]) and isinstance(first[0][1][-1], Act) and first[0][1][-1].who is not None
+            steps = first[0][1]
+            gated = bool(steps) and isinstance(steps[-1], Act) and steps[-1].who is not None
             self.connect(_approved(done_first) if gated else done_first, target)
             if gated:
                 self.connect(done_first, END)  # rejected
