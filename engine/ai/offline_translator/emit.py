@@ -311,31 +311,15 @@ class Compiler:
         out: list[Exit] = []
         has_default = False
         first = None if attached else _done_first(d)
+        gated = self._approval_then_next(d, src, pending, attached)
+        if gated is not None:
+            return gated
         done_first: list[Exit] = []
-        gate_after = _after_gate(d)
         for branch in d.branches:
             cond, body, terminal = branch
             ctext = cond.text if cond is not None else None
             if cond is None:
                 has_default = True
-            if gate_after is not None:
-                # "If the payment is over 10000 euros, it needs the CFO's approval before it is released":
-                # approved payments and every other payment are released; a rejected one is not
-                others = [e for e in pending if e.src == src and e.cond is None and not e.fan_in and not e.fork]
-                if attached and not others:
-                    gate_after = None
-                else:
-                    asked = self.seq(body[:1], [Exit(src, ctext)])
-                    exits = self.seq(body[1:], _approved(asked) + (others if attached else [Exit(src)]))
-                    self.connect(asked, END)  # rejected
-                    if attached:  # the decision's own step's other exits go on with the released ones
-                        return [e for e in pending if not any(e is o for o in others)] + exits
-                    has_default = True
-                    if terminal and not d.force_rejoin:
-                        self.connect(exits, END)
-                    else:
-                        out.extend(exits)
-                    continue
             exits = self.seq(body, [Exit(src, ctext)])
             if first is not None and branch is first[0]:
                 done_first = exits  # connected once the other branch's first step exists
@@ -348,9 +332,9 @@ class Compiler:
             # "Small claims are paid at once; larger claims need a site visit first": then they are paid;
             # "orders above 1000 need the manager's approval; the rest are shipped right away": approved ones too
             steps = first[0][1]
-            gated = bool(steps) and isinstance(steps[-1], Act) and steps[-1].who is not None
-            self.connect(_approved(done_first) if gated else done_first, target)
-            if gated:
+            approval = bool(steps) and isinstance(steps[-1], Act) and steps[-1].who is not None
+            self.connect(_approved(done_first) if approval else done_first, target)
+            if approval:
                 self.connect(done_first, END)  # rejected
         else:
             out.extend(done_first)
@@ -361,6 +345,24 @@ class Compiler:
         if not has_default and not complementary:
             out.append(Exit(src))
         return out
+
+    def _approval_then_next(self, d: Decision, src: str, pending: list[Exit], attached: bool) -> list[Exit] | None:
+        """ "If the payment is over 10000 euros, it needs the CFO's approval before it is released": approved
+        payments and every other payment are released, a rejected one is not. The exits after the step that
+        follows the approval, or ``None`` when ``d`` is not such a decision."""
+        if not _approval_before_next(d):
+            return None
+        if not attached:
+            others = [Exit(src)]
+        else:  # the condition is on an earlier step: that step's own way on goes to the released step too
+            others = [e for e in pending if e.src == src and e.cond is None and not e.fan_in and not e.fork]
+            if not others:
+                return None
+        cond, body, _ = d.branches[0]
+        asked = self.seq(body[:1], [Exit(src, cond.text)])
+        exits = self.seq(body[1:], _approved(asked) + others)
+        self.connect(asked, END)  # rejected
+        return exits if not attached else [e for e in pending if not any(e is o for o in others)] + exits
 
     def _attach_target(self, hint: tuple[str, ...]) -> str | None:
         words = {w for w in hint if w not in W.PRONOUNS}
@@ -488,11 +490,16 @@ _NO_GATE = re.compile(
 )
 
 
+def _needed_approval(step) -> bool:
+    """``step`` is an approval something needs ("orders above 1000 need the manager's approval")."""
+    return isinstance(step, Act) and step.who is not None and _GATE.search(step.text) is not None
+
+
 def _gate(branch: list, other: list) -> bool:
     """``branch`` is only an approval the case needs ("orders above 1000 need the manager's approval")
     and ``other`` starts with what is done without it ("everything else is shipped right away")."""
     body, other_body = branch[1], other[1]
-    if len(body) != 1 or not isinstance(body[0], Act) or body[0].who is None or not _GATE.search(body[0].text):
+    if len(body) != 1 or not _needed_approval(body[0]):
         return False
     if not other_body or not isinstance(other_body[0], Act) or not _NO_GATE.search(other_body[0].text):
         return False
@@ -505,18 +512,16 @@ def _approved(exits: list[Exit]) -> list[Exit]:
     return [Exit(e.src, "approved!=False") for e in exits]
 
 
-def _after_gate(d: Decision) -> Act | None:
-    """The step after the approval a lone condition's case needs ("if it is over 10000 euros, it needs the
-    CFO's approval before it is released": release it), which every other case goes to as well."""
+def _approval_before_next(d: Decision) -> bool:
+    """A lone condition whose case needs an approval, then a step ("if it is over 10000 euros, it needs the
+    CFO's approval before it is released"): every other case goes to that step as well."""
     if len(d.branches) != 1:
-        return None
+        return False
     cond, body, terminal = d.branches[0]
-    if cond is None or terminal or len(body) < 2 or not isinstance(body[0], Act) or not isinstance(body[1], Act):
-        return None
-    gate, after = body[0], body[1]
-    if gate.who is None or not _GATE.search(gate.text) or after.terminal or after.who is not None:
-        return None
-    return after
+    if cond is None or terminal or len(body) < 2 or not _needed_approval(body[0]):
+        return False
+    after = body[1]
+    return isinstance(after, Act) and not after.terminal and after.who is None
 
 
 def _done_first(d: Decision) -> tuple[list, Act] | None:
